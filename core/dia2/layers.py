@@ -1,0 +1,109 @@
+"""The building blocks Dia2's two transformers share: RMSNorm, rotary positions, a gated MLP,
+and attention over a preallocated key/value cache."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, size: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.empty(size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Normalise in float32 whatever the activation dtype: bf16 squares lose too much.
+        x32 = x.float()
+        normed = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (normed * self.weight.float()).to(x.dtype)
+
+
+class RotaryTable:
+    """cos/sin of the NeoX half-split rotary embedding, grown on demand so that no position
+    (a long prefix plus a long generation) can index past it."""
+
+    def __init__(self, head_dim: int, min_timescale: float, max_timescale: float, device: torch.device):
+        exponent = torch.arange(0, head_dim, 2, dtype=torch.float32, device=device) / head_dim
+        self.inv_freq = 1.0 / (min_timescale * (max_timescale / min_timescale) ** exponent)
+        self.cos = torch.empty(0, head_dim, device=device)
+        self.sin = torch.empty(0, head_dim, device=device)
+
+    def ensure(self, length: int) -> None:
+        if length <= self.cos.shape[0]:
+            return
+        length = max(length, 2 * self.cos.shape[0])
+        positions = torch.arange(length, dtype=torch.float32, device=self.inv_freq.device)
+        angles = torch.outer(positions, self.inv_freq)
+        angles = torch.cat([angles, angles], dim=-1)
+        self.cos, self.sin = angles.cos(), angles.sin()
+
+    def apply(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """x: [batch, heads, time, head_dim]; positions: [time] (long)."""
+        cos = self.cos[positions].to(x.dtype)
+        sin = self.sin[positions].to(x.dtype)
+        first, second = x.chunk(2, dim=-1)
+        return x * cos + torch.cat([-second, first], dim=-1) * sin
+
+
+class GatedMLP(nn.Module):
+    """wo(silu(gate) * up), with [gate | up] produced by one fused projection ``wi``."""
+
+    def __init__(self, d_model: int, n_hidden: int):
+        super().__init__()
+        self.wi = nn.Linear(d_model, 2 * n_hidden, bias=False)
+        self.wo = nn.Linear(n_hidden, d_model, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.wi(x).chunk(2, dim=-1)
+        return self.wo(F.silu(gate) * up)
+
+
+class KVCache:
+    """Keys and values of one attention layer, preallocated; entries are appended in order.
+
+    Slots are not positions: the reference processes the last prefix step twice, so the same
+    position can occupy two slots, and attention sees both.
+    """
+
+    def __init__(self, batch: int, kv_heads: int, capacity: int, head_dim: int,
+                 dtype: torch.dtype, device: torch.device):
+        shape = (batch, kv_heads, capacity, head_dim)
+        self.keys = torch.zeros(shape, dtype=dtype, device=device)
+        self.values = torch.zeros(shape, dtype=dtype, device=device)
+        self.length = 0
+
+    @property
+    def capacity(self) -> int:
+        return self.keys.shape[2]
+
+    def append(self, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        end = self.length + keys.shape[2]
+        if end > self.capacity:
+            raise RuntimeError(f"attention cache overflow: {end} > {self.capacity} slots")
+        self.keys[:, :, self.length:end] = keys
+        self.values[:, :, self.length:end] = values
+        self.length = end
+        return self.keys[:, :, :end], self.values[:, :, :end]
+
+    def clear(self) -> None:
+        self.length = 0
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Scaled-dot-product attention with Dia2's conventions: scale 1 (the q/k norms carry the
+    scale) and grouped kv heads (query head h reads kv head h // (H / H_kv)).
+
+    The queries are the last ``q.shape[2]`` entries of the keys; each sees itself and what came
+    before it (with one query, that is every key).
+    """
+    mask = None
+    if q.shape[2] > 1:
+        q_len, k_len = q.shape[2], k.shape[2]
+        query_slots = torch.arange(k_len - q_len, k_len, device=q.device)[:, None]
+        mask = torch.arange(k_len, device=q.device)[None, :] <= query_slots
+    return F.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, scale=1.0, enable_gqa=q.shape[1] != k.shape[1]
+    )
