@@ -1,0 +1,58 @@
+"""Choosing a token from logits: classifier-free guidance as a candidate filter, temperature,
+top-k, and a seeded generator so a seed always gives the same tokens on the same device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+# The reference's guidance keeps the 50 best guided candidates (``cfg_filter_k``).
+GUIDANCE_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class SamplingRule:
+    temperature: float
+    top_k: int
+
+
+def guidance_candidates(cond: torch.Tensor, uncond: torch.Tensor, scale: float, k: int) -> torch.Tensor:
+    """Boolean mask of the ``k`` best entries of ``uncond + scale·(cond − uncond)`` (float32).
+
+    Guidance only filters: the token is then drawn from the *conditional* logits among these.
+    """
+    guided = uncond.float() + scale * (cond.float() - uncond.float())
+    k = min(k, guided.shape[-1])
+    mask = torch.zeros_like(guided, dtype=torch.bool)
+    return mask.scatter_(-1, guided.topk(k, dim=-1).indices, True)
+
+
+def choose(cond: torch.Tensor, uncond: torch.Tensor | None, cfg_scale: float, rule: SamplingRule,
+           generator: torch.Generator, never: tuple[int, ...] = ()) -> torch.Tensor:
+    """One token per row of ``cond`` ([rows, vocab]) → long tensor [rows].
+
+    ``uncond`` None or ``cfg_scale`` 1 means no guidance. ``never`` lists ids that can never be
+    chosen; they are removed *after* the guidance filter, as the reference does for codebook 0.
+    """
+    logits = cond.float()
+    if uncond is not None and cfg_scale != 1.0:
+        keep = guidance_candidates(cond, uncond, cfg_scale, GUIDANCE_CANDIDATES)
+        logits = logits.masked_fill(~keep, float("-inf"))
+    if never:
+        logits = logits.clone()
+        logits[..., list(never)] = float("-inf")
+    return sample(logits, rule, generator)
+
+
+def sample(logits: torch.Tensor, rule: SamplingRule, generator: torch.Generator) -> torch.Tensor:
+    """softmax(logits / T) → top-k on the probabilities → renormalise → draw. T ≤ 0 is argmax."""
+    if rule.temperature <= 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits / rule.temperature, dim=-1)
+    probs = torch.nan_to_num(probs, nan=0.0)
+    k = min(rule.top_k, probs.shape[-1])
+    top_probs, top_ids = probs.topk(k, dim=-1)
+    top_probs = top_probs / top_probs.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(top_probs.dtype).tiny)
+    picked = torch.multinomial(top_probs, 1, generator=generator)
+    return top_ids.gather(-1, picked).squeeze(-1)

@@ -1,0 +1,87 @@
+"""Script text → the word entries Dia2's text state machine consumes.
+
+The rules are the reference parser's, because the model was trained on its output:
+curly apostrophes become straight ones and colons become spaces; the text is split on
+whitespace and on ``<break time="Xs"/>`` tags; each word is tokenized on its own (no merge with
+a leading space); a speaker tag is glued to the word after it (``"[S1] word"``); the first entry
+always starts with the ``[S1]`` id; a break holds ``round(X · frame_rate)`` frames.
+Non-verbal cues such as ``(laughs)`` are ordinary words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from core.errors import DiaStudioError
+
+BREAK_TAG = re.compile(r'<break\s+time\s*=\s*"([^"]*)"\s*/>')
+SPEAKER_TAG = re.compile(r"^\[S[12]\]$")
+MAX_BREAK_SECONDS = 10.0  # a longer silence is better made in an editor than by the model
+
+
+class UnspeakableScript(DiaStudioError):
+    """The script has nothing the model can say, or markup it cannot follow."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One word (or pause) of the script: its token ids and the frames it holds the text stream."""
+
+    text: str
+    tokens: tuple[int, ...]
+    hold: int
+
+    @property
+    def is_break(self) -> bool:
+        return not self.tokens
+
+
+def normalize(text: str) -> str:
+    return text.replace("\u2019", "'").replace(":", " ")
+
+
+def parse_script(script: str, encode: Callable[[str], list[int]], first_speaker_id: int,
+                 frame_rate: float, force_first_speaker: bool = True) -> list[Entry]:
+    """Split ``script`` into entries. ``force_first_speaker`` puts the [S1] id in front of the
+    first entry when it is missing (the reference always does; a negative prompt does not)."""
+    entries: list[Entry] = []
+    pending_tags: list[str] = []
+    pieces = BREAK_TAG.split(normalize(script))
+    # re.split alternates text and the captured break durations.
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            entries.append(Entry("", (), _break_frames(piece, frame_rate)))
+            continue
+        for word in piece.split():
+            if SPEAKER_TAG.match(word):
+                pending_tags.append(word)
+                continue
+            spoken = " ".join(pending_tags + [word])
+            pending_tags.clear()
+            entries.append(Entry(word, tuple(encode(spoken)), 0))
+    if pending_tags:
+        raise UnspeakableScript(f"The speaker tag {pending_tags[-1]} at the end of the script has no words after it.")
+    words = [entry for entry in entries if not entry.is_break]
+    if not words:
+        raise UnspeakableScript("The script has no words to speak. Write at least one line of dialogue.")
+    entries = [entry if entry.is_break else Entry(entry.text, entry.tokens, len(entry.tokens)) for entry in entries]
+    if force_first_speaker and entries[0].tokens[:1] != (first_speaker_id,):
+        first = entries[0]
+        if first.is_break:
+            raise UnspeakableScript("The script starts with a pause; start it with a line of dialogue.")
+        tokens = (first_speaker_id,) + first.tokens
+        entries[0] = Entry(first.text, tokens, len(tokens))
+    return entries
+
+
+def _break_frames(duration: str, frame_rate: float) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s\s*", duration)
+    if not match:
+        raise UnspeakableScript(f'The pause <break time="{duration}"/> needs a duration in seconds, '
+                                'such as <break time="1.5s"/>.')
+    seconds = float(match.group(1))
+    if seconds > MAX_BREAK_SECONDS:
+        raise UnspeakableScript(f"A pause of {seconds:g} s is too long; the longest is {MAX_BREAK_SECONDS:g} s.")
+    return round(seconds * frame_rate)  # Python rounds half to even, as the reference does
