@@ -42,11 +42,13 @@ class TextStateMachine:
         self.padding_budget = initial_padding
         self.finished = False
 
-    def step(self, action: int) -> TextStep:
+    def step(self, action: int, forced: bool = False) -> TextStep:
+        """Advance one frame. ``forced`` (the voice-prompt warm-up): the action is taken as
+        given, except that a word still being spelled out cannot be interrupted."""
         wants_word = action == ACTION_NEW_WORD
-        if self.main_queue or self.forced_padding > 0:
+        if self.main_queue or (self.forced_padding > 0 and not forced):
             wants_word = False
-        elif self.padding_budget <= 0:
+        elif self.padding_budget <= 0 and not forced:
             wants_word = True
         if self.finished or not wants_word:
             return self._pad_step()

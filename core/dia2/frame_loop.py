@@ -1,0 +1,203 @@
+"""The frame-by-frame loop of one Dia2 generation: backbone, action, text state machine,
+codebook 0, depformer stages, written into the delayed token grid.
+
+Row 0 of the batch is conditioned on the script; row 1 is the guidance branch, conditioned on
+nothing (text zero/pad) or on a negative prompt. Both rows always run, as in the reference,
+so the caches and hence the tokens are the same whether guidance is on or off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from core.dia2.config import Dia2Config
+from core.dia2.layers import KVCache, RotaryTable
+from core.dia2.model import Dia2Model
+from core.dia2.prefix import Prefix
+from core.dia2.sampling import SamplingRule, choose
+from core.dia2.script import Entry
+from core.dia2.state_machine import ACTION_NEW_WORD, ACTION_PAD, MAX_PADDING, TextStateMachine, TextStep
+
+BATCH = 2  # conditional row, guidance row
+
+
+@dataclass(frozen=True)
+class Sampling:
+    cfg_scale: float
+    text: SamplingRule
+    audio: SamplingRule
+
+
+@dataclass
+class StepRecord:
+    """What one generation step decided (kept for word timing, parity checks and debugging)."""
+
+    t: int
+    action: int
+    text: TextStep
+    inputs: torch.Tensor  # [2, channels] the backbone read at this step
+
+
+@dataclass
+class LoopState:
+    start_step: int
+    end_step: int | None = None
+    last_step: int = -1
+    consumed: list[tuple[Entry, int]] = field(default_factory=list)  # (entry, step) in order
+
+
+class FrameLoop:
+    def __init__(self, model: Dia2Model, entries: list[Entry], sampling: Sampling, generator: torch.Generator,
+                 *, text_bos: int, prefix: Prefix | None = None, negative_entries: list[Entry] | None = None,
+                 max_steps: int | None = None):
+        self.model = model
+        self.config: Dia2Config = model.config
+        data = self.config.data
+        parameter = next(model.parameters())
+        self.device, self.dtype = parameter.device, parameter.dtype
+        self.sampling = sampling
+        self.generator = generator
+        self.delays = torch.tensor(data.delay_pattern)
+        self.max_steps = max_steps or self.config.max_context_steps
+        prefix_frames = prefix.frames if prefix else 0
+        # Columns: every step writes column t+1; the flush after the end adds max_delay + padding.
+        columns = self.max_steps + 2
+        self.grid = torch.full((data.num_codebooks, columns), data.audio_pad, dtype=torch.long)
+        self.machine = TextStateMachine((prefix.entries if prefix else []) + entries, pad=data.text_pad,
+                                        new_word=data.text_new_word, lookahead=data.second_stream_ahead)
+        self.negative = (TextStateMachine(negative_entries, pad=data.text_pad, new_word=data.text_new_word,
+                                          lookahead=data.second_stream_ahead) if negative_entries else None)
+        self.text = [text_bos, data.text_pad]
+        self.guidance_text = [data.text_zero, data.text_pad]
+        self._make_caches(capacity=self.max_steps + 1)
+        self.state = LoopState(start_step=max(prefix_frames - 1, 0))
+        self.records: list[StepRecord] = []
+        self.warmup_inputs: torch.Tensor | None = None
+        if prefix:
+            self._warm_up(prefix)
+
+    def _make_caches(self, capacity: int) -> None:
+        config, device, dtype = self.config, self.device, self.dtype
+        backbone, depformer = config.decoder, config.depformer
+        self.caches = [KVCache(BATCH, backbone.kv_heads, capacity, backbone.head_dim, dtype, device)
+                       for _ in range(backbone.n_layer)]
+        stages = len(config.weights_schedule)
+        self.stage_caches = [KVCache(BATCH, depformer.kv_heads, stages, depformer.head_dim, dtype, device)
+                             for _ in range(depformer.n_layer)]
+        self.rope = RotaryTable(backbone.head_dim, config.rope_min_timescale, config.rope_max_timescale, device)
+        self.rope.ensure(self.max_steps + 1)
+        self.stage_rope = None
+        if config.depformer_apply_rope:
+            self.stage_rope = RotaryTable(depformer.head_dim, config.rope_min_timescale,
+                                          config.rope_max_timescale, device)
+            self.stage_rope.ensure(stages)
+
+    # ---- inputs -------------------------------------------------------------------------------
+    def _audio_inputs(self, t: int) -> torch.Tensor:
+        column = self.grid[:, t]
+        return torch.where(t < self.delays, torch.full_like(column, self.config.data.audio_bos), column)
+
+    def _inputs(self, t: int) -> torch.Tensor:
+        audio = self._audio_inputs(t)
+        rows = [torch.cat([torch.tensor(text), audio]) for text in (self.text, self.guidance_text)]
+        return torch.stack(rows)
+
+    # ---- prefix -------------------------------------------------------------------------------
+    def _warm_up(self, prefix: Prefix) -> None:
+        """Feed the prefix through the backbone (no depformer, no sampling), with the text
+        actions forced to where its words are spoken. One batched forward: the inputs do not
+        depend on the outputs."""
+        delays = self.config.data.delay_pattern
+        for codebook, delay in enumerate(delays):
+            frames = prefix.codes[codebook]
+            self.grid[codebook, delay:delay + prefix.frames] = frames[: self.grid.shape[1] - delay]
+        new_word_steps = set(prefix.new_word_steps)
+        inputs = []
+        for t in range(prefix.frames):
+            inputs.append(self._inputs(t))
+            action = ACTION_NEW_WORD if t in new_word_steps else ACTION_PAD
+            step = self.machine.step(action, forced=True)
+            self._note_consumption(step, t)
+            self.text = [step.main, step.second]
+        self.warmup_inputs = torch.stack(inputs)
+        tokens = self.warmup_inputs.transpose(0, 1).to(self.device)
+        positions = torch.arange(prefix.frames, device=self.device)
+        with torch.inference_mode():
+            self.model.transformer(tokens, positions, self.rope, self.caches)
+        # Generation starts by processing the last prefix step again, as the reference does;
+        # columns from there on are generated (the last prefix frames are re-sampled).
+        self.grid[:, prefix.frames:] = self.config.data.audio_pad
+
+    def _note_consumption(self, step: TextStep, t: int) -> None:
+        if step.consumed is not None:
+            self.state.consumed.append((step.consumed, t))
+
+    # ---- generation ---------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        state = self.state
+        if state.end_step is not None:
+            return state.last_step >= state.end_step + self.config.data.max_delay + MAX_PADDING - 1
+        return state.last_step >= self.max_steps - 1
+
+    def step(self) -> StepRecord:
+        """Run the next frame: returns what it decided; the grid gains column t+1."""
+        t = self.state.last_step + 1 if self.state.last_step >= 0 else self.state.start_step
+        inputs = self._inputs(t)
+        sampling = self.sampling
+        with torch.inference_mode():
+            tokens = inputs.unsqueeze(1).to(self.device)
+            hidden, action_logits, cb0_logits = self.model.transformer(
+                tokens, torch.tensor([t], device=self.device), self.rope, self.caches)
+            action = int(choose(action_logits[:1], action_logits[1:], sampling.cfg_scale, sampling.text,
+                                self.generator)[0])
+            data = self.config.data
+            token = choose(cb0_logits[:1], cb0_logits[1:], sampling.cfg_scale, sampling.audio, self.generator,
+                           never=(data.audio_bos, data.audio_pad))
+            chosen = [token]
+            for cache in self.stage_caches:
+                cache.clear()
+            for stage in range(len(self.config.weights_schedule)):
+                logits = self.model.depformer.stage(stage, hidden, token.expand(BATCH), self.stage_rope,
+                                                    self.stage_caches)
+                token = choose(logits[:1], logits[1:], sampling.cfg_scale, sampling.audio, self.generator)
+                chosen.append(token)
+            guidance_action = None
+            if self.negative is not None:
+                guidance_action = int(choose(action_logits[1:], None, 1.0, sampling.text, self.generator)[0])
+        self.grid[:, t + 1] = torch.cat(chosen).cpu()
+        text_step = self.machine.step(action)
+        self._note_consumption(text_step, t)
+        if text_step.ended and self.state.end_step is None:
+            self.state.end_step = t
+        self.text = [text_step.main, text_step.second]
+        if self.negative is not None:
+            self._advance_negative(guidance_action)
+        self.state.last_step = t
+        record = StepRecord(t=t, action=action, text=text_step, inputs=inputs)
+        self.records.append(record)
+        return record
+
+    def _advance_negative(self, action: int) -> None:
+        """The guidance row reads the negative prompt with its own actions; once it has said it
+        all, it falls back to the unconditional text."""
+        step = self.negative.step(action)
+        data = self.config.data
+        self.guidance_text = ([data.text_zero, data.text_pad] if self.negative.finished
+                              else [step.main, step.second])
+
+    # ---- output -------------------------------------------------------------------------------
+    @property
+    def grid_columns(self) -> int:
+        return self.state.last_step + 2
+
+    def ready_frames(self) -> int:
+        """Frames whose codes are all known: frame j needs column j + delay[c] of every codebook."""
+        return max(0, self.grid_columns - self.config.data.max_delay)
+
+    def codes(self, start: int, stop: int) -> torch.Tensor:
+        """Undelayed codes of frames [start, stop): [codebooks, stop - start]."""
+        index = torch.arange(start, stop)[None, :] + self.delays[:, None]
+        return self.grid.gather(1, index)
