@@ -1,0 +1,460 @@
+"""The dialogue document: lines, script, takes, line status, undo/redo of every edit."""
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from core.dialogue import (NONVERBAL_CUES, AudioClip, Change, Dialogue, DialogueError, DialogueLine,
+                           InvalidScript, LineStatus, Speaker, SpeakerProfile, Take, VoiceReference,
+                           build_script, pause_markup)
+from core.params import GenerationParams
+from core.undo import UndoStack
+
+RATE = 24_000
+
+
+def clip(seconds=0.1, value=0.25):
+    return AudioClip.from_samples(np.full(int(seconds * RATE), value, dtype=np.float32), RATE)
+
+
+def take_of(lines, seed=7, **extra):
+    return Take(GenerationParams(seed=seed), clip(), lines, **extra)
+
+
+def content(dialogue):
+    return (dialogue.lines, dict(dialogue.speakers), dialogue.params, dialogue.takes, dialogue.picked_take_id)
+
+
+@pytest.fixture
+def dialogue():
+    return Dialogue.from_script("[S1] Hello there. [S2] Hi! (laughs) [S1] How are you?")
+
+
+# --- speakers, cues, pauses ---------------------------------------------------------------
+
+def test_speaker_tags_and_other():
+    assert [s.tag for s in Speaker] == ["[S1]", "[S2]"]
+    assert Speaker.S1.other is Speaker.S2 and Speaker.S2.other is Speaker.S1
+
+
+def test_cue_palette_has_no_duplicates_and_is_markup():
+    assert len(set(NONVERBAL_CUES)) == len(NONVERBAL_CUES)
+    assert all(cue.startswith("(") and cue.endswith(")") for cue in NONVERBAL_CUES)
+    assert {"(laughs)", "(clears throat)", "(beep)"} <= set(NONVERBAL_CUES)
+
+
+@pytest.mark.parametrize("seconds, markup", [(1.5, '<break time="1.5s"/>'), (2, '<break time="2s"/>'),
+                                             (0.25, '<break time="0.25s"/>')])
+def test_pause_markup(seconds, markup):
+    assert pause_markup(seconds) == markup
+
+
+@pytest.mark.parametrize("seconds", [0, -1, 0.0001, float("nan"), float("inf"), True, "1s"])
+def test_pause_markup_refuses_non_pauses(seconds):
+    with pytest.raises(DialogueError, match="pause"):
+        pause_markup(seconds)
+
+
+def test_speaker_profile_is_checked():
+    with pytest.raises(DialogueError, match="name"):
+        SpeakerProfile("  ", "#112233")
+    with pytest.raises(DialogueError, match="#rrggbb"):
+        SpeakerProfile("Ann", "red")
+
+
+# --- lines and scripts --------------------------------------------------------------------
+
+def test_line_refuses_a_speaker_tag_in_its_text():
+    with pytest.raises(DialogueError, match=r"\[S2\]"):
+        DialogueLine(Speaker.S1, "Hello [S2] there")
+
+
+def test_script_tags_only_where_the_speaker_changes():
+    lines = [DialogueLine(Speaker.S1, "Hello."), DialogueLine(Speaker.S1, "  Again\n  here. "),
+             DialogueLine(Speaker.S2, ""), DialogueLine(Speaker.S2, "Hi <break time=\"1s\"/> (sighs)")]
+    assert build_script(lines) == '[S1] Hello. Again here. [S2] Hi <break time="1s"/> (sighs)'
+
+
+def test_script_of_selected_lines(dialogue):
+    first, _, last = dialogue.lines
+    assert dialogue.to_script([first, last]) == "[S1] Hello there. How are you?"
+    assert dialogue.to_script() == "[S1] Hello there. [S2] Hi! (laughs) [S1] How are you?"
+
+
+def test_from_script_makes_one_line_per_tag_and_per_text_line():
+    dialogue = Dialogue.from_script("\n[S1] One.\nTwo.\n\n[S2]   Three   four.\n[S1][S2] Five.")
+    assert [(line.speaker, line.text) for line in dialogue.lines] == [
+        (Speaker.S1, "One."), (Speaker.S1, "Two."), (Speaker.S2, "Three four."), (Speaker.S2, "Five.")]
+    assert not dialogue.modified and not dialogue.undo_stack.can_undo
+
+
+def test_script_round_trip(dialogue):
+    again = Dialogue.from_script(dialogue.to_script())
+    assert [(l.speaker, l.text) for l in again.lines] == [(l.speaker, l.text) for l in dialogue.lines]
+
+
+@pytest.mark.parametrize("script, message", [("Hello [S1] there", "must start with a speaker tag"),
+                                             ("", "no text"), ("[S1]  [S2]\n", "no text")])
+def test_from_script_refuses_unreadable_scripts(script, message):
+    with pytest.raises(InvalidScript, match=message):
+        Dialogue.from_script(script)
+
+
+# --- every edit is undoable -----------------------------------------------------------------
+
+def voice():
+    return VoiceReference(clip(), [("hello", 0.0, 0.4)], "Hello.")
+
+
+EDITS = {
+    "add line": lambda d: d.add_line(text="New"),
+    "insert line": lambda d: d.insert_line(0, Speaker.S2, "First"),
+    "duplicate line": lambda d: d.duplicate_line(d.lines[1].id),
+    "delete line": lambda d: d.delete_line(d.lines[0].id),
+    "delete lines": lambda d: d.delete_lines([d.lines[0].id, d.lines[2].id]),
+    "move line": lambda d: d.move_line(d.lines[0].id, 2),
+    "edit text": lambda d: d.set_text(d.lines[0].id, "Changed."),
+    "change speaker": lambda d: d.set_speaker(d.lines[0].id, Speaker.S2),
+    "split line": lambda d: d.split_line(d.lines[0].id, 6),
+    "merge with next": lambda d: d.merge_with_next(d.lines[0].id),
+    "set params": lambda d: d.set_params(GenerationParams(cfg_scale=5.0)),
+    "edit speaker": lambda d: d.edit_speaker(Speaker.S1, name="Ann", colour="#000000"),
+    "set voice": lambda d: d.set_voice(Speaker.S2, voice()),
+    "clear voice": lambda d: d.clear_voice(Speaker.S1),
+    "add takes": lambda d: d.add_takes([take_of(d.lines), take_of(d.lines, seed=8)]),
+    "pick take": lambda d: d.pick_take(d.takes[1].id),
+    "pick no take": lambda d: d.pick_take(None),
+    "delete take": lambda d: d.delete_take(d.takes[0].id),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_every_edit_undoes_and_redoes(dialogue, edit):
+    dialogue.set_voice(Speaker.S1, voice())
+    dialogue.add_takes([take_of(dialogue.lines[:2], seed=1), take_of(dialogue.lines, seed=2)])
+    dialogue.mark_saved()
+    before = content(dialogue)
+
+    EDITS[edit](dialogue)
+    after = content(dialogue)
+    assert after != before and dialogue.modified
+    steps = 0
+    while dialogue.modified:  # exactly one undo step back to the saved document
+        dialogue.undo_stack.undo()
+        steps += 1
+    assert steps == 1 and content(dialogue) == before
+    dialogue.undo_stack.redo()
+    assert content(dialogue) == after and not dialogue.undo_stack.can_redo
+
+
+def test_an_edit_that_changes_nothing_is_no_undo_step(dialogue):
+    dialogue.set_text(dialogue.lines[0].id, dialogue.lines[0].text)
+    dialogue.set_params(GenerationParams())
+    dialogue.delete_lines([])
+    assert not dialogue.undo_stack.can_undo and not dialogue.modified
+
+
+def test_undo_names_the_edit(dialogue):
+    dialogue.merge_with_next(dialogue.lines[0].id)
+    assert dialogue.undo_stack.undo_text == "Merge lines"
+    dialogue.undo_stack.undo()
+    assert dialogue.undo_stack.redo_text == "Merge lines" and dialogue.undo_stack.undo_text == ""
+
+
+def test_typing_in_one_line_is_one_undo_step(dialogue):
+    first, second = dialogue.lines[0].id, dialogue.lines[1].id
+    original = dialogue.lines[0].text
+    for text in ("H", "He", "Hey"):
+        dialogue.set_text(first, text)
+    dialogue.undo_stack.undo()
+    assert dialogue.line(first).text == original
+    dialogue.undo_stack.redo()
+    assert dialogue.line(first).text == "Hey"
+
+    dialogue.set_text(second, "A")  # another line: a new step
+    dialogue.set_text(first, "Hey!")
+    dialogue.undo_stack.undo()
+    assert dialogue.line(first).text == "Hey" and dialogue.line(second).text == "A"
+
+
+def test_typing_after_undo_or_seal_starts_a_new_step(dialogue):
+    line = dialogue.lines[0].id
+    dialogue.set_text(line, "A")
+    dialogue.undo_stack.seal()
+    dialogue.set_text(line, "AB")
+    dialogue.undo_stack.undo()
+    assert dialogue.line(line).text == "A"
+    dialogue.set_text(line, "AC")
+    dialogue.undo_stack.undo()
+    assert dialogue.line(line).text == "A"
+
+
+def test_dragging_one_setting_is_one_undo_step(dialogue):
+    for cfg in (3.5, 4.0, 4.5):
+        dialogue.set_params(GenerationParams(cfg_scale=cfg))
+    dialogue.set_params(GenerationParams(cfg_scale=4.5, top_k=10))
+    dialogue.undo_stack.undo()
+    assert dialogue.params == GenerationParams(cfg_scale=4.5)
+    dialogue.undo_stack.undo()
+    assert dialogue.params == GenerationParams()
+
+
+def test_typing_after_a_save_is_a_new_step_for_modified(dialogue):
+    line = dialogue.lines[0].id
+    dialogue.set_text(line, "A")
+    dialogue.mark_saved()
+    dialogue.set_text(line, "AB")  # merges with the step before the save
+    assert dialogue.modified
+    dialogue.undo_stack.undo()
+    assert dialogue.modified and dialogue.line(line).text == "Hello there."
+    dialogue.undo_stack.redo()
+    assert dialogue.modified
+
+
+def test_undo_stack_forgets_the_oldest_steps_past_its_limit(dialogue):
+    dialogue.undo_stack = UndoStack(limit=2)
+    for speaker in (Speaker.S2, Speaker.S1, Speaker.S2):
+        dialogue.set_speaker(dialogue.lines[0].id, speaker)
+    dialogue.undo_stack.undo()
+    dialogue.undo_stack.undo()
+    assert not dialogue.undo_stack.can_undo and dialogue.lines[0].speaker is Speaker.S2
+
+
+# --- modified, revision, listeners ------------------------------------------------------------
+
+def test_modified_follows_undo_back_to_the_saved_state(dialogue):
+    assert not dialogue.modified
+    dialogue.add_line(text="More")
+    assert dialogue.modified
+    dialogue.undo_stack.undo()
+    assert not dialogue.modified
+    dialogue.undo_stack.redo()
+    dialogue.mark_saved()
+    assert not dialogue.modified
+    dialogue.undo_stack.undo()
+    assert dialogue.modified
+    dialogue.mark_unsaved()
+    dialogue.undo_stack.redo()
+    assert dialogue.modified
+
+
+def test_listeners_hear_what_changed(dialogue):
+    heard = []
+    unsubscribe = dialogue.subscribe(heard.append)
+    revision = dialogue.revision
+    dialogue.set_text(dialogue.lines[0].id, "New")
+    dialogue.set_params(GenerationParams(top_k=5))
+    dialogue.add_takes([take_of(dialogue.lines)])
+    dialogue.set_voice(Speaker.S1, voice())
+    dialogue.set_generating([dialogue.lines[0].id])
+    dialogue.mark_saved()
+    dialogue.undo_stack.undo()
+    assert heard == [Change.LINES, Change.PARAMS, Change.TAKES, Change.SPEAKERS, Change.GENERATING,
+                     Change.SAVED, Change.SPEAKERS]
+    assert dialogue.revision == revision + 5
+    unsubscribe()
+    dialogue.undo_stack.undo()
+    assert len(heard) == 7
+
+
+# --- line edits in detail -----------------------------------------------------------------------
+
+def test_new_lines_alternate_speakers(dialogue):
+    assert dialogue.add_line().speaker is Speaker.S2  # the last line is S1
+    assert dialogue.insert_line(0).speaker is Speaker.S1
+    assert dialogue.insert_line(2).speaker is Speaker.S2  # after an S1 line
+    assert Dialogue().add_line().speaker is Speaker.S1
+
+
+def test_duplicate_move_and_delete(dialogue):
+    a, b, c = dialogue.lines
+    copy = dialogue.duplicate_line(a.id)
+    assert dialogue.lines == (a, copy, b, c) and copy.id != a.id and copy.text == a.text
+    dialogue.move_line(c.id, 0)
+    assert dialogue.lines == (c, a, copy, b)
+    dialogue.delete_lines([a.id, b.id])
+    assert dialogue.lines == (c, copy)
+
+
+@pytest.mark.parametrize("call", [lambda d: d.set_text("nope", "x"), lambda d: d.delete_lines(["nope"]),
+                                  lambda d: d.move_line(d.lines[0].id, 3),
+                                  lambda d: d.insert_line(4), lambda d: d.pick_take("nope")])
+def test_bad_edits_are_refused_and_change_nothing(dialogue, call):
+    before = content(dialogue)
+    with pytest.raises(DialogueError):
+        call(dialogue)
+    assert content(dialogue) == before and not dialogue.undo_stack.can_undo
+
+
+def test_split_in_the_middle_drops_the_spaces_at_the_cut():
+    dialogue = Dialogue([DialogueLine(Speaker.S2, "Hello  there friend")])
+    line = dialogue.lines[0]
+    new = dialogue.split_line(line.id, 6)
+    assert [(l.id, l.text) for l in dialogue.lines] == [(line.id, "Hello"), (new.id, "there friend")]
+    assert new.speaker is Speaker.S2
+
+
+def test_split_at_the_start_adds_an_empty_line_above_and_keeps_the_line():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "  Hello")])
+    line = dialogue.lines[0]
+    new = dialogue.split_line(line.id, 2)
+    assert dialogue.lines == (new, line) and new.text == ""
+
+
+def test_split_at_the_end_adds_an_empty_line_below():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "Hello ")])
+    line = dialogue.lines[0]
+    new = dialogue.split_line(line.id, 6)
+    assert [(l.id, l.text) for l in dialogue.lines] == [(line.id, "Hello"), (new.id, "")]
+
+
+def test_split_an_empty_line():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "")])
+    dialogue.split_line(dialogue.lines[0].id, 0)
+    assert [l.text for l in dialogue.lines] == ["", ""]
+
+
+@pytest.mark.parametrize("position", [-1, 6, True, 1.5])
+def test_split_outside_the_text_is_refused(position):
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "Hello")])
+    with pytest.raises(DialogueError, match="split"):
+        dialogue.split_line(dialogue.lines[0].id, position)
+
+
+def test_merge_joins_with_one_space_and_keeps_the_first_speaker_and_id():
+    a, b, c = DialogueLine(Speaker.S1, "Hello "), DialogueLine(Speaker.S2, " there"), DialogueLine(Speaker.S1, "")
+    dialogue = Dialogue([a, b, c])
+    merged = dialogue.merge_with_next(a.id)
+    assert dialogue.lines == (merged, c) and (merged.id, merged.speaker, merged.text) == (a.id, Speaker.S1, "Hello there")
+    assert dialogue.merge_with_next(a.id).text == "Hello there"  # an empty next line adds no space
+    with pytest.raises(DialogueError, match="last line"):
+        dialogue.merge_with_next(a.id)
+    dialogue.undo_stack.undo()
+    dialogue.undo_stack.undo()
+    assert dialogue.lines == (a, b, c)
+
+
+def test_split_then_merge_gives_back_the_text(dialogue):
+    line = dialogue.lines[0]
+    dialogue.split_line(line.id, 6)
+    assert dialogue.merge_with_next(line.id) == line
+
+
+# --- takes and line status ------------------------------------------------------------------
+
+def test_status_transitions(dialogue):
+    a, b, c = dialogue.lines
+    assert {dialogue.status(l.id) for l in dialogue.lines} == {LineStatus.NOT_GENERATED}
+    dialogue.set_generating([a.id, b.id])
+    assert dialogue.status(a.id) is LineStatus.GENERATING and dialogue.status(c.id) is LineStatus.NOT_GENERATED
+    assert not dialogue.modified and not dialogue.undo_stack.can_undo  # generating is no edit
+
+    dialogue.add_takes([take_of([a, b], line_times={a.id: (0.0, 1.0), b.id: (1.0, 2.5)})])
+    dialogue.set_generating([])
+    assert [dialogue.status(l.id) for l in dialogue.lines] == [
+        LineStatus.GENERATED, LineStatus.GENERATED, LineStatus.NOT_GENERATED]
+
+    dialogue.set_text(a.id, "Hello again.")
+    assert dialogue.status(a.id) is LineStatus.OUTDATED
+    dialogue.undo_stack.undo()
+    assert dialogue.status(a.id) is LineStatus.GENERATED
+
+    dialogue.set_speaker(b.id, Speaker.S1)
+    assert dialogue.status(b.id) is LineStatus.OUTDATED
+    dialogue.set_speaker(b.id, Speaker.S2)  # changed back by hand: the take fits again
+    assert dialogue.status(b.id) is LineStatus.GENERATED
+
+    dialogue.set_text(a.id, "  Hello\nthere. ")  # only spacing changed: the script is the same
+    assert dialogue.status(a.id) is LineStatus.GENERATED
+
+    dialogue.move_line(a.id, 2)
+    assert dialogue.status(a.id) is LineStatus.GENERATED
+
+    dialogue.delete_take(dialogue.takes[0].id)
+    assert dialogue.status(a.id) is LineStatus.NOT_GENERATED
+
+
+def test_split_and_duplicate_lines_need_generating(dialogue):
+    line = dialogue.lines[0]
+    dialogue.add_takes([take_of(dialogue.lines)])
+    copy = dialogue.duplicate_line(line.id)
+    new = dialogue.split_line(line.id, 6)
+    assert dialogue.status(copy.id) is LineStatus.NOT_GENERATED
+    assert dialogue.status(new.id) is LineStatus.NOT_GENERATED
+    assert dialogue.status(line.id) is LineStatus.OUTDATED
+
+
+def test_a_line_is_spoken_by_the_picked_take_else_the_newest(dialogue):
+    a = dialogue.lines[0]
+    old, newer = take_of([a], seed=1), take_of([a], seed=2)
+    dialogue.add_takes([old, newer], pick=False)
+    assert dialogue.picked_take is None and dialogue.take_for(a.id) is newer
+    dialogue.pick_take(old.id)
+    assert dialogue.take_for(a.id) is old
+    dialogue.set_text(a.id, "Edited.")
+    dialogue.add_takes([take_of(dialogue.lines[1:], seed=3)])  # picks a take without line a
+    assert dialogue.take_for(a.id) is newer and dialogue.status(a.id) is LineStatus.OUTDATED
+
+
+def test_adding_takes_picks_the_first_and_deleting_the_picked_take_unpicks(dialogue):
+    first, second = take_of(dialogue.lines, seed=1), take_of(dialogue.lines, seed=2)
+    dialogue.add_takes([first, second])
+    assert dialogue.picked_take is first
+    dialogue.undo_stack.undo()
+    assert dialogue.takes == () and dialogue.picked_take is None
+    dialogue.undo_stack.redo()
+    dialogue.delete_take(first.id)
+    assert dialogue.takes == (second,) and dialogue.picked_take_id is None
+    with pytest.raises(DialogueError, match="already has a take"):
+        dialogue.add_takes([second])
+
+
+def test_take_records_how_it_was_made(dialogue):
+    take = take_of(dialogue.lines[:2], seed=42, words=[("Hello", 0, 0.5)])
+    assert take.seed == 42 and take.params.seed == 42
+    assert take.script == "[S1] Hello there. [S2] Hi! (laughs)"
+    assert take.duration_s == pytest.approx(0.1) and take.words[0].end_s == 0.5
+    assert take.created.tzinfo is not None
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda lines: Take(GenerationParams(), clip(), lines), "seed"),
+    (lambda lines: take_of(lines, line_times={"other": (0, 1)}), "not made from"),
+    (lambda lines: take_of(lines, line_times={lines[0].id: (2, 1)}), "start not after the end"),
+    (lambda lines: take_of(lines, line_times={lines[0].id: 3}), "expected"),
+    (lambda lines: take_of(lines, words=[("a", -1, 0)]), "Word 1"),
+    (lambda lines: take_of(lines, words=[("a", 0)]), "Word 1"),
+    (lambda lines: take_of(lines, created=datetime(2025, 1, 1)), "time zone"),
+])
+def test_take_refuses_inconsistent_data(dialogue, make, message):
+    with pytest.raises(DialogueError, match=message):
+        make(dialogue.lines)
+
+
+def test_dialogue_refuses_inconsistent_content():
+    line = DialogueLine(Speaker.S1, "Hi")
+    with pytest.raises(DialogueError, match="same id"):
+        Dialogue([line, line])
+    with pytest.raises(DialogueError, match="picked take"):
+        Dialogue([line], picked_take_id="missing")
+    with pytest.raises(DialogueError, match="S1 and S2"):
+        Dialogue([line], speakers={Speaker.S1: SpeakerProfile("A", "#000000")})
+
+
+# --- audio clips --------------------------------------------------------------------------
+
+def test_audio_clip_keeps_a_private_read_only_copy():
+    samples = np.linspace(-1, 1, 480, dtype=np.float64)
+    audio = AudioClip.from_samples(samples, RATE)
+    samples[:] = 0
+    held = audio.samples()
+    assert held.dtype == np.float32 and held[0] == -1 and not held.flags.writeable
+    assert audio.frame_count == 480 and audio.duration_s == pytest.approx(0.02)
+
+
+def test_audio_clip_must_be_mono_with_a_rate():
+    with pytest.raises(DialogueError, match="mono"):
+        AudioClip.from_samples(np.zeros((10, 2)), RATE)
+    with pytest.raises(DialogueError, match="sample rate"):
+        AudioClip.from_samples(np.zeros(10), 0)
