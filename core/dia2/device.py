@@ -1,0 +1,68 @@
+"""Which device and precision the model runs on: chosen automatically, overridable.
+
+The choice is a pure function of what the machine offers, so every branch (MPS included) is
+tested on any machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from core.errors import DiaStudioError
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+class DeviceUnavailable(DiaStudioError):
+    """The requested device or precision does not exist on this machine."""
+
+
+@dataclass(frozen=True)
+class MachineOffers:
+    cuda: bool
+    cuda_bf16: bool
+    mps: bool
+    mps_bf16: bool
+
+    @classmethod
+    def detect(cls) -> "MachineOffers":
+        cuda = torch.cuda.is_available()
+        mps_backend = getattr(torch.backends, "mps", None)
+        mps = bool(mps_backend and mps_backend.is_available())
+        # bfloat16 on Apple GPUs needs macOS 14; older systems run float32.
+        macos14 = getattr(mps_backend, "is_macos_or_newer", None)
+        return cls(cuda=cuda, cuda_bf16=cuda and torch.cuda.is_bf16_supported(),
+                   mps=mps, mps_bf16=mps and bool(macos14 and macos14(14, 0)))
+
+
+def choose_device(requested: str = "auto", offers: MachineOffers | None = None) -> torch.device:
+    offers = offers or MachineOffers.detect()
+    requested = (requested or "auto").lower()
+    if requested == "auto":
+        return torch.device("cuda" if offers.cuda else "mps" if offers.mps else "cpu")
+    kind = requested.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps"):
+        raise DeviceUnavailable(f"Unknown device {requested!r}; use auto, cpu, cuda (or cuda:N) or mps.")
+    if kind == "cuda" and not offers.cuda:
+        raise DeviceUnavailable("No CUDA GPU is available on this machine; choose cpu or auto.")
+    if kind == "mps" and not offers.mps:
+        raise DeviceUnavailable("Apple's Metal (MPS) is not available on this machine; choose cpu or auto.")
+    return torch.device(requested)
+
+
+def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | None = None) -> torch.dtype:
+    """bfloat16 where the GPU supports it (half the memory, tensor cores); float32 on the CPU,
+    where bfloat16 matmuls are slower on most processors and results drift from the parity data."""
+    offers = offers or MachineOffers.detect()
+    requested = (requested or "auto").lower()
+    if requested == "auto":
+        if device.type == "cuda" and offers.cuda_bf16:
+            return torch.bfloat16
+        if device.type == "mps" and offers.mps_bf16:
+            return torch.bfloat16
+        return torch.float32
+    if requested not in DTYPES:
+        raise DeviceUnavailable(f"Unknown precision {requested!r}; use auto, float32 or bfloat16.")
+    return DTYPES[requested]

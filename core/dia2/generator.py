@@ -1,0 +1,265 @@
+"""A generation request → a stream of events: audio chunks as soon as their frames are
+complete, word timings as words are taken, progress, and one finished take per seed.
+
+Long scripts: one Dia2 context holds ``max_context_steps`` frames (2 minutes). A longer script
+is cut at speaker turns into parts that fit; each part after the first starts from the end of
+the audio made so far, replayed as a prefix with its words on the frames where they were spoken,
+so voices and pacing carry on. The audio of all parts is one continuous stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from core.dia2.frame_loop import FrameLoop, Sampling
+from core.dia2.prefix import Prefix, VoicePrompt, build_prefix
+from core.dia2.sampling import SamplingRule
+from core.dia2.script import Entry, parse_script
+from core.dia2.state_machine import MAX_PADDING
+from core.params import GenerationParams
+
+# How much of the previous part is replayed as the next part's prefix: long enough to carry
+# both voices, short enough to leave most of the context to new speech.
+CONTINUATION_CONTEXT_FRAMES = 250
+# A rough upper estimate of the frames a word takes, used only to cut long scripts into parts;
+# a part that still overflows hands its unspoken words to the next part.
+FRAMES_PER_WORD_ESTIMATE = 7
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    script: str
+    params: GenerationParams
+    voices: tuple[VoicePrompt, ...] = ()
+
+
+@dataclass(frozen=True)
+class TakeStarted:
+    take: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    take: int
+    samples: np.ndarray  # float32 mono at the codec's sample rate
+    start_s: float
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    take: int
+    word: str
+    start_s: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    take: int
+    frames: int  # generation steps run so far in this take
+    audio_s: float  # seconds of audio streamed so far
+    elapsed_s: float
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio made per second of compute (above 1 is faster than real time)."""
+        return self.audio_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class TakeResult:
+    take: int
+    seed: int
+    params: GenerationParams
+    audio: np.ndarray
+    sample_rate: int
+    codes: np.ndarray  # [codebooks, frames] of the audio
+    words: list[tuple[str, float]]
+    complete: bool = True  # False when cancelled: what was made so far
+    notices: list[str] = field(default_factory=list)
+
+
+GenerationEvent = TakeStarted | AudioChunk | WordTiming | Progress | TakeResult
+
+
+class TakeRenderer:
+    """Renders one take (one seed) of a request, part after part, streaming as it goes."""
+
+    def __init__(self, runtime, request: GenerationRequest, take: int, seed: int,
+                 cancel: threading.Event | None):
+        self.runtime = runtime
+        self.request = request
+        self.take = take
+        self.seed = seed
+        self.cancel = cancel or threading.Event()
+        self.decoder = runtime.codec.streaming_decoder()
+        self.chunks: list[np.ndarray] = []
+        self.code_frames: list[torch.Tensor] = []
+        self.words: list[tuple[str, float]] = []
+        self.notices: list[str] = []
+        self.frames_out = 0
+        self.steps = 0
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.frames_out / self.runtime.codec.frame_rate
+
+    def run(self) -> Iterator[GenerationEvent]:
+        runtime, params = self.runtime, self.request.params
+        generator = torch.Generator(device=runtime.device).manual_seed(self.seed)
+        sampling = Sampling(cfg_scale=params.cfg_scale,
+                            text=SamplingRule(params.temperature, params.top_k),
+                            audio=SamplingRule(params.audio_temperature, params.top_k))
+        negative = None
+        if params.negative_prompt and params.guidance_enabled:
+            negative = runtime.parse(params.negative_prompt, force_first_speaker=False)
+        started = time.perf_counter()
+        pending = runtime.parse(self.request.script)
+        prefix = build_prefix(self.request.voices, runtime.tokenizer.encode, runtime.frame_rate) \
+            if self.request.voices else None
+        keep_prefix = params.include_prefix
+        first_part = True
+        while pending:
+            part, pending = self._next_part(pending, prefix)
+            loop = FrameLoop(runtime.model, part, sampling, generator, text_bos=runtime.tokenizer.text_bos,
+                             prefix=prefix, negative_entries=negative)
+            # The voice prompt's audio is kept only when asked; a replayed part never is.
+            crop = 0 if (prefix is None or (first_part and keep_prefix)) else prefix.frames - (1 if first_part else 0)
+            prefix_words = len(prefix.entries) if prefix else 0
+            emitted = crop
+            offset = self.audio_seconds
+            try:
+                while not loop.finished:
+                    if self.cancel.is_set():
+                        yield self._result(complete=False)
+                        return
+                    record = loop.step()
+                    self.steps += 1
+                    if record.text.consumed is not None and not record.text.consumed.is_break:
+                        at = offset + (record.t - crop) / runtime.frame_rate
+                        yield from self._word(record.text.consumed.text, at)
+                    ready = loop.ready_frames()
+                    if ready > emitted:
+                        yield self._audio(loop.codes(emitted, ready))
+                        emitted = ready
+                    yield Progress(self.take, self.steps, self.audio_seconds, time.perf_counter() - started)
+                if first_part and keep_prefix and prefix is not None:
+                    self._insert_prefix_words(loop, prefix_words)
+                pending = self._unspoken(loop) + pending
+                prefix = self._continuation(loop) if pending else None
+            finally:
+                del loop
+            first_part = False
+        yield self._result(complete=True)
+
+    # ---- parts --------------------------------------------------------------------------------
+    def _next_part(self, entries: list[Entry], prefix: Prefix | None) -> tuple[list[Entry], list[Entry]]:
+        """Take whole speaker turns while they are estimated to fit the context."""
+        runtime = self.runtime
+        budget = (runtime.config.max_context_steps - (prefix.frames if prefix else 0)
+                  - runtime.config.data.max_delay - MAX_PADDING)
+        speaker_ids = set(runtime.tokenizer.speaker_ids.values())
+        used, cut = 0, 0
+        for index, entry in enumerate(entries):
+            starts_turn = bool(entry.tokens) and entry.tokens[0] in speaker_ids
+            if starts_turn and index:
+                cut = index
+            used += entry.hold + 1 if entry.is_break else max(FRAMES_PER_WORD_ESTIMATE, entry.hold + 1)
+            if used > budget:
+                # Cut at the last turn start; a single turn too long for one part is cut at a word.
+                cut = cut or index
+                return entries[:max(cut, 1)], self._retag(entries[max(cut, 1):], entries[:max(cut, 1)])
+        return entries, []
+
+    def _retag(self, rest: list[Entry], done: list[Entry]) -> list[Entry]:
+        """A part that starts inside a turn gets that turn's speaker tag on its first word."""
+        if not rest or rest[0].is_break:
+            return rest
+        tokenizer = self.runtime.tokenizer
+        speaker_ids = set(tokenizer.speaker_ids.values())
+        if rest[0].tokens[0] in speaker_ids:
+            return rest
+        tag = next((t for entry in reversed(done) for t in entry.tokens[:1] if t in speaker_ids), None)
+        if tag is None:
+            return rest
+        name = next(n for n, i in tokenizer.speaker_ids.items() if i == tag)
+        tokens = tuple(tokenizer.encode(f"{name} {rest[0].text}"))
+        return [Entry(rest[0].text, tokens, len(tokens))] + rest[1:]
+
+    def _unspoken(self, loop: FrameLoop) -> list[Entry]:
+        """Entries the loop never took because the context ran out: they go to the next part."""
+        rest = list(loop.machine.entries)
+        if rest:
+            self.notices.append("The context filled before a part of the script was spoken; "
+                                "the rest was continued in the next part.")
+        return rest
+
+    def _continuation(self, loop: FrameLoop) -> Prefix:
+        """The last frames made, with the words taken in them, as the next part's prefix."""
+        frames = loop.ready_frames()
+        consumed = loop.state.consumed
+        window = [i for i, (entry, step) in enumerate(consumed)
+                  if step >= frames - CONTINUATION_CONTEXT_FRAMES and not entry.is_break]
+        speaker_ids = set(self.runtime.tokenizer.speaker_ids.values())
+        # Start the window where a speaker turn starts, so the replayed text begins with a tag;
+        # inside one long turn, start at a word and give it the turn's tag.
+        turn = next((i for i in window if consumed[i][0].tokens[0] in speaker_ids), None)
+        window = [i for i in window if turn is None or i >= turn]
+        entries = [consumed[i][0] for i in window]
+        if entries and turn is None:
+            entries[:1] = self._retag(entries[:1], [entry for entry, _ in consumed[: window[0]]])
+        start = consumed[window[0]][1] if window else max(0, frames - CONTINUATION_CONTEXT_FRAMES)
+        return Prefix(codes=loop.codes(start, frames), entries=entries,
+                      new_word_steps=[consumed[i][1] - start for i in window])
+
+    # ---- events -------------------------------------------------------------------------------
+    def _audio(self, codes: torch.Tensor) -> AudioChunk:
+        samples = self.decoder.push(codes).detach().cpu().numpy().astype(np.float32, copy=False)
+        chunk = AudioChunk(self.take, samples, self.audio_seconds)
+        self.chunks.append(samples)
+        self.code_frames.append(codes.cpu())
+        self.frames_out += codes.shape[1]
+        return chunk
+
+    def _word(self, word: str, at: float) -> Iterator[WordTiming]:
+        if at >= 0:
+            self.words.append((word, at))
+            yield WordTiming(self.take, word, at)
+
+    def _insert_prefix_words(self, loop: FrameLoop, count: int) -> None:
+        """With the voice prompt kept, its words are part of the output too (they were taken
+        during the warm-up, before any word of the script)."""
+        fr = self.runtime.frame_rate
+        prompt_words = [(entry.text, step / fr) for entry, step in loop.state.consumed[:count]
+                        if not entry.is_break]
+        self.words[:0] = prompt_words
+
+    def _result(self, complete: bool) -> TakeResult:
+        audio = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+        codes = (torch.cat(self.code_frames, dim=1) if self.code_frames
+                 else torch.zeros(self.runtime.codec.num_codebooks, 0, dtype=torch.long))
+        return TakeResult(take=self.take, seed=self.seed, params=self.request.params.with_seed(self.seed),
+                          audio=audio, sample_rate=self.runtime.codec.sample_rate, codes=codes.numpy(),
+                          words=sorted(self.words, key=lambda w: w[1]), complete=complete,
+                          notices=list(self.notices))
+
+
+def generate(runtime, request: GenerationRequest, cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
+    """Every take of ``request``: seeds seed, seed+1, … (a random seed when none is given)."""
+    params = request.params.with_seed()
+    request = GenerationRequest(request.script, params, request.voices)
+    for take, seed in enumerate(params.take_seeds()):
+        yield TakeStarted(take, seed)
+        renderer = TakeRenderer(runtime, request, take, seed, cancel)
+        for event in renderer.run():
+            yield event
+            if isinstance(event, TakeResult) and not event.complete:
+                return
+        runtime.release_memory()
+

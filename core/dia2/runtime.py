@@ -1,0 +1,85 @@
+"""Dia2Runtime: a loaded Dia2 model (weights, tokenizer, codec on one device) that turns
+requests into streamed audio. The one object the GUI, the command line and scripts use."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from core.dia2.checkpoint import WEIGHTS_FILE, ProgressCallback, load_weights, resolve
+from core.dia2.codec import MimiCodec
+from core.dia2.config import Dia2Config
+from core.dia2.device import choose_device, choose_dtype
+from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult, generate
+from core.dia2.model import Dia2Model
+from core.dia2.script import Entry, parse_script
+from core.dia2.tokenizer import TextTokenizer
+from core.params import MODEL_IDS
+
+
+class Dia2Runtime:
+    def __init__(self, model: Dia2Model, tokenizer: TextTokenizer, codec: MimiCodec, name: str):
+        self.model = model.eval()
+        self.config: Dia2Config = model.config
+        self.tokenizer = tokenizer
+        self.codec = codec
+        self.name = name
+        parameter = next(model.parameters())
+        self.device, self.dtype = parameter.device, parameter.dtype
+
+    @classmethod
+    def load(cls, model: str | Path = "dia2-2b", device: str = "auto", dtype: str = "auto",
+             progress: ProgressCallback | None = None, cache_dir: str | Path | None = None) -> "Dia2Runtime":
+        """``model``: a studio model id (dia2-2b, dia2-1b), a Hub id, or a local folder."""
+        name = MODEL_IDS.get(str(model), str(model))
+        folders = resolve(name, progress, cache_dir)
+        target = choose_device(device)
+        precision = choose_dtype(dtype, target)
+        config = Dia2Config.from_file(folders.model / "config.json")
+        with torch.device("meta"):
+            network = Dia2Model(config)
+        load_weights(network, folders.model / WEIGHTS_FILE, target, precision)
+        tokenizer = TextTokenizer(folders.tokenizer)
+        codec = MimiCodec.from_folder(folders.codec, device=target)
+        return cls(network, tokenizer, codec, name)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.codec.frame_rate
+
+    @property
+    def sample_rate(self) -> int:
+        return self.codec.sample_rate
+
+    @property
+    def max_seconds_per_context(self) -> float:
+        return self.config.max_context_steps / self.frame_rate
+
+    def parse(self, text: str, force_first_speaker: bool = True) -> list[Entry]:
+        return parse_script(text, self.tokenizer.encode, self.tokenizer.speaker_ids["[S1]"], self.frame_rate,
+                            force_first_speaker=force_first_speaker)
+
+    def encode_voice(self, samples: np.ndarray) -> torch.Tensor:
+        """Mono float32 audio at the codec's rate → Mimi codes [codebooks, frames]."""
+        return self.codec.encode(samples).cpu()
+
+    def generate(self, request: GenerationRequest,
+                 cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
+        return generate(self, request, cancel)
+
+    def render(self, request: GenerationRequest, cancel: threading.Event | None = None) -> list[TakeResult]:
+        """Run a request to the end and return its takes (no streaming)."""
+        return [event for event in self.generate(request, cancel) if isinstance(event, TakeResult)]
+
+    def release_memory(self) -> None:
+        """Give the caches of a finished or cancelled run back to the device."""
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        elif self.device.type == "mps":
+            torch.mps.empty_cache()
