@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
+from core.dia2.script import MAX_BREAK_SECONDS
 from core.errors import DiaStudioError
 from core.params import GenerationParams
 from core.undo import UndoStack
@@ -66,8 +67,9 @@ def pause_markup(seconds: float) -> str:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
         raise DialogueError(f"A pause must be a number of seconds, not {seconds!r}.")
     rounded = round(seconds, 3)
-    if rounded <= 0:
-        raise DialogueError(f"A pause must be longer than 0 seconds, not {seconds!r}.")
+    if not 0 < rounded <= MAX_BREAK_SECONDS:
+        raise DialogueError(f"A pause lasts more than 0 and at most {MAX_BREAK_SECONDS:g} seconds, "
+                            f"not {seconds!r}.")
     return f'<break time="{rounded:g}s"/>'
 
 
@@ -155,7 +157,8 @@ class AudioClip:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AudioClip):
             return NotImplemented
-        return (self.id, self.sample_rate, self.frame_count) == (other.id, other.sample_rate, other.frame_count)
+        return ((self.id, self.sample_rate, self.frame_count)
+                == (other.id, other.sample_rate, other.frame_count))
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -272,16 +275,18 @@ class Take:
     line_times: Mapping[str, LineSpan] = field(default_factory=dict)  # line id -> span
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # source_lines by id: the status of every line asks every take, so look-ups must be quick
+    _source_by_id: Mapping[str, DialogueLine] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.params.seed is None:
             raise DialogueError("A take records the seed it was made with; its parameters have none.")
         object.__setattr__(self, "source_lines", tuple(self.source_lines))
+        object.__setattr__(self, "_source_by_id", {line.id: line for line in self.source_lines})
         object.__setattr__(self, "words", timed_words(self.words))
-        source_ids = {line.id for line in self.source_lines}
         spans = {}
         for line_id, span in dict(self.line_times).items():
-            if line_id not in source_ids:
+            if line_id not in self._source_by_id:
                 raise DialogueError(f"The take has times for line {line_id!r}, which it was not made from.")
             try:
                 start_s, end_s = span
@@ -308,7 +313,7 @@ class Take:
 
     def source_line(self, line_id: str) -> DialogueLine | None:
         """The line ``line_id`` as it was when this take was made; None if the take lacks it."""
-        return next((line for line in self.source_lines if line.id == line_id), None)
+        return self._source_by_id.get(line_id)
 
 
 class LineStatus(Enum):
@@ -579,7 +584,8 @@ class Dialogue:
         index = self.index_of(line_id)
         line = self.lines[index]
         if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= len(line.text):
-            raise DialogueError(f"Cannot split a line of {len(line.text)} characters at position {position!r}.")
+            raise DialogueError(f"Cannot split a line of {len(line.text)} characters "
+                                f"at position {position!r}.")
         head, tail = line.text[:position].rstrip(), line.text[position:].lstrip()
         if head:
             new_line = DialogueLine(line.speaker, tail)
@@ -624,7 +630,8 @@ class Dialogue:
         dragged) are one undo step."""
         if not isinstance(params, GenerationParams):
             raise DialogueError(f"Generation settings must be GenerationParams, not {type(params).__name__}.")
-        changed = frozenset(f.name for f in fields(params) if getattr(params, f.name) != getattr(self.params, f.name))
+        changed = frozenset(f.name for f in fields(params)
+                            if getattr(params, f.name) != getattr(self.params, f.name))
         self._edit("Change settings", ("params", changed), params=params)
 
     # --- takes -------------------------------------------------------------------------------
@@ -651,7 +658,8 @@ class Dialogue:
     def delete_take(self, take_id: str) -> None:
         self.take(take_id)
         picked = None if take_id == self.picked_take_id else self.picked_take_id
-        self._edit("Delete take", takes=tuple(t for t in self.takes if t.id != take_id), picked_take_id=picked)
+        self._edit("Delete take", takes=tuple(take for take in self.takes if take.id != take_id),
+                   picked_take_id=picked)
 
 
 def _check(content: _Content) -> None:

@@ -1,0 +1,480 @@
+"""Save and open a dialogue as a project folder: atomic, versioned, validated on the way in.
+
+A project is a folder ``Name.diastudio/``::
+
+    project.json    the document, replaced atomically on every save (schema below)
+    audio/          one FLAC file per clip (voice references and takes): <clip id>.flac
+
+``project.json``, format_version 1 (times in seconds from the start of their clip)::
+
+    {
+      "format_version": 1,
+      "speakers": {"S1": SPEAKER, "S2": SPEAKER},
+      "params": {...},                  GenerationParams.to_dict(): the API's own field names
+      "lines": [LINE, ...],             in dialogue order
+      "takes": [TAKE, ...],             oldest first
+      "picked_take": "<take id>" or null
+    }
+    SPEAKER = {"name": str, "colour": "#rrggbb",
+               "voice": null or {"audio": AUDIO, "words": WORDS, "transcript": str}}
+    LINE    = {"id": str, "speaker": "S1" or "S2", "text": str}
+    TAKE    = {"id": str, "created": ISO 8601 time with zone, "params": {... with "seed"},
+               "audio": AUDIO, "lines": [LINE, ...] (the lines as they were when it was made),
+               "words": WORDS, "line_times": {"<line id>": [start_s, end_s], ...}}
+    AUDIO   = {"file": "audio/<clip id>.flac", "sample_rate": int, "frames": int}
+    WORDS   = [[word, start_s, end_s], ...]
+
+Audio is FLAC, 24-bit: within 2^-23 (about 1.2e-7) of the model's float32 samples, far below
+hearing, at about half the size of float WAV. Samples beyond ±1 are clipped.
+
+A save writes new audio files under new names first, then replaces project.json, and only then
+removes audio files nothing refers to, so a crash at any point leaves the previous save (or the
+new one) whole. Autosave writes the same format into a recovery folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import soundfile
+
+from core.dialogue import (AudioClip, Dialogue, DialogueError, DialogueLine, Speaker,
+                           SpeakerProfile, Take, VoiceReference, new_id)
+from core.errors import DiaStudioError, InvalidParameter
+from core.params import GenerationParams
+
+FORMAT_VERSION = 1
+PROJECT_SUFFIX = ".diastudio"
+PROJECT_FILE = "project.json"
+AUDIO_DIR = "audio"
+RECOVERY_FILE = "recovery.json"
+RECENT_FILE = "recent_projects.json"
+RECENT_LIMIT = 10
+
+# format_version N -> N + 1, applied in turn to files older than FORMAT_VERSION.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+_AUDIO_NAME = re.compile(rf"{AUDIO_DIR}/([0-9A-Za-z_-]+)\.flac")
+
+
+class ProjectFileError(DiaStudioError):
+    """A project that cannot be opened or saved; the message names the file and what is wrong."""
+
+
+class _Invalid(Exception):
+    """A problem at a place in project.json, turned into a ProjectFileError naming the project."""
+
+    def __init__(self, where: str, problem: str):
+        super().__init__(f"{where} {problem}")
+
+
+# Clips read from files, so a file can be released before it is deleted (see keep_in_memory).
+_clips_in_files: weakref.WeakSet[AudioClip] = weakref.WeakSet()
+
+
+# --- saving ---------------------------------------------------------------------------------
+
+def save_project(dialogue: Dialogue, folder: Path | str) -> None:
+    """Save the document into the project folder (created if needed) and mark it saved."""
+    _write_project(dialogue, Path(folder))
+    dialogue.mark_saved()
+
+
+def _write_project(dialogue: Dialogue, folder: Path) -> None:
+    if folder.is_dir():
+        entries = {entry.name for entry in folder.iterdir()}
+        if entries and not entries & {PROJECT_FILE, AUDIO_DIR}:
+            raise ProjectFileError(f"Cannot save to {folder}: the folder is not empty and is not "
+                                   "a Dia Studio project.")
+    clips = {clip.id: clip for clip in _clips_of(dialogue)}
+    audio_dir = folder / AUDIO_DIR
+    with _saving(folder):
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        for clip in clips.values():
+            _store(clip, audio_dir)
+        _sync_folder(audio_dir)
+        document = json.dumps(_document_json(dialogue), indent=2, ensure_ascii=False)
+        _write_atomically(folder / PROJECT_FILE, document.encode("utf-8"))
+    _remove_leftovers(folder, {_file_name(clip) for clip in clips.values()})
+
+
+@contextmanager
+def _saving(path: Path) -> Iterator[None]:
+    """Report a failed write (disk full, no permission) as a ProjectFileError naming ``path``."""
+    try:
+        yield
+    except OSError as error:
+        raise ProjectFileError(f"Could not save {path}: {_os_problem(error)}.") from error
+
+
+def _os_problem(error: OSError) -> str:
+    problem = error.strerror or str(error)
+    return f"{problem} ({error.filename})" if error.filename else problem
+
+
+def _clips_of(dialogue: Dialogue) -> list[AudioClip]:
+    voices = [profile.voice.audio for profile in dialogue.speakers.values() if profile.voice]
+    return voices + [take.audio for take in dialogue.takes]
+
+
+def _file_name(clip: AudioClip) -> str:
+    return f"{clip.id}.flac"
+
+
+def _store(clip: AudioClip, audio_dir: Path) -> None:
+    """Write the clip's file unless it is there already (a clip's content never changes)."""
+    target = audio_dir / _file_name(clip)
+    if target.exists():
+        return
+    partial_file = audio_dir / f".{target.name}.partial"
+    try:
+        if clip.file is not None:
+            shutil.copyfile(clip.file, partial_file)
+        else:
+            # Clip explicitly: some libsndfile versions wrap out-of-range floats instead.
+            soundfile.write(partial_file, np.clip(clip.samples(), -1.0, 1.0), clip.sample_rate,
+                            format="FLAC", subtype="PCM_24")
+        with open(partial_file, "rb+") as file:
+            os.fsync(file.fileno())
+        os.replace(partial_file, target)
+    finally:
+        partial_file.unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+    temp = path.with_name(f".{path.name}.{new_id()}.tmp")
+    try:
+        with open(temp, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make renames into ``folder`` durable; Windows cannot open a folder and needs no such step."""
+    if os.name == "posix":
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _remove_leftovers(folder: Path, used_audio: set[str]) -> None:
+    """Delete audio files the saved project no longer uses, and temp files of interrupted saves."""
+    unused = [file for file in (folder / AUDIO_DIR).iterdir() if file.name not in used_audio]
+    for file in unused + list(folder.glob(f".{PROJECT_FILE}.*.tmp")):
+        try:
+            _release(lambda clip: clip.file == file.resolve())
+            file.unlink()
+        except (OSError, ProjectFileError):
+            pass  # the save itself succeeded; a later save tries again
+
+
+def _release(matches: Callable[[AudioClip], bool]) -> None:
+    """Load into memory the live clips whose files are about to be deleted (undo may need them)."""
+    for clip in list(_clips_in_files):
+        if clip.file is not None and matches(clip):
+            clip.keep_in_memory()
+
+
+def _document_json(dialogue: Dialogue) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "speakers": {speaker.value: _speaker_json(dialogue.speakers[speaker]) for speaker in Speaker},
+        "params": dialogue.params.to_dict(),
+        "lines": [_line_json(line) for line in dialogue.lines],
+        "takes": [_take_json(take) for take in dialogue.takes],
+        "picked_take": dialogue.picked_take_id,
+    }
+
+
+def _speaker_json(profile: SpeakerProfile) -> dict[str, Any]:
+    voice = profile.voice
+    return {
+        "name": profile.name,
+        "colour": profile.colour,
+        "voice": voice and {"audio": _audio_json(voice.audio), "words": [list(w) for w in voice.words],
+                            "transcript": voice.transcript},
+    }
+
+
+def _line_json(line: DialogueLine) -> dict[str, Any]:
+    return {"id": line.id, "speaker": line.speaker.value, "text": line.text}
+
+
+def _take_json(take: Take) -> dict[str, Any]:
+    return {
+        "id": take.id,
+        "created": take.created.isoformat(),
+        "params": take.params.to_dict(),
+        "audio": _audio_json(take.audio),
+        "lines": [_line_json(line) for line in take.source_lines],
+        "words": [list(word) for word in take.words],
+        "line_times": {line_id: list(span) for line_id, span in take.line_times.items()},
+    }
+
+
+def _audio_json(clip: AudioClip) -> dict[str, Any]:
+    return {"file": f"{AUDIO_DIR}/{_file_name(clip)}", "sample_rate": clip.sample_rate,
+            "frames": clip.frame_count}
+
+
+# --- opening --------------------------------------------------------------------------------
+
+def open_project(folder: Path | str) -> Dialogue:
+    """The document saved in the project folder; :class:`ProjectFileError` says what is wrong."""
+    folder = Path(folder)
+    file = folder / PROJECT_FILE
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ProjectFileError(f"{folder} is not a Dia Studio project: it has no {PROJECT_FILE}.") from None
+    except OSError as error:
+        raise ProjectFileError(f"Cannot read {file}: {_os_problem(error)}.") from error
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ProjectFileError(f"Cannot open {folder}: {PROJECT_FILE} is damaged ({error}).") from None
+    try:
+        return _read_dialogue(migrate(data), folder)
+    except _Invalid as problem:
+        raise ProjectFileError(f"Cannot open {folder}: in {PROJECT_FILE}, {problem}.") from None
+
+
+def migrate(data: Any) -> dict[str, Any]:
+    """Bring a project.json of an older format up to FORMAT_VERSION, one step at a time."""
+    version = _get(data, "format_version", int, "")
+    if version > FORMAT_VERSION:
+        raise _Invalid("format_version", f"is {version}: the project was saved by a newer Dia Studio "
+                       f"(this one reads up to {FORMAT_VERSION}); update Dia Studio to open it")
+    while version < FORMAT_VERSION:
+        if version not in MIGRATIONS:
+            raise _Invalid("format_version", f"is {version}, which no Dia Studio version wrote")
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["format_version"] = version
+    return data
+
+
+def _get(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """``data[key]``, checked to be of ``kind``; ``where`` is the JSON path of ``data``."""
+    place = f"{where}.{key}" if where else key
+    if not isinstance(data, dict):
+        raise _Invalid(where or "the file", "should be a JSON object")
+    if key not in data:
+        raise _Invalid(place, "is missing")
+    value = data[key]
+    wrong_bool = isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
+    if wrong_bool or not isinstance(value, kind):
+        names = " or ".join(_KIND_NAMES[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise _Invalid(place, f"should be {names}, not {json.dumps(value)[:60]}")
+    return value
+
+
+_KIND_NAMES = {str: "text", int: "a whole number", list: "a list", dict: "an object", type(None): "null"}
+
+
+@contextmanager
+def _at(where: str) -> Iterator[None]:
+    """Report a value the document refuses as a problem at ``where``."""
+    try:
+        yield
+    except (DialogueError, InvalidParameter) as error:
+        raise _Invalid(where, f"is not valid: {error}") from None
+
+
+def _read_dialogue(data: dict[str, Any], folder: Path) -> Dialogue:
+    speakers = _get(data, "speakers", dict, "")
+    profiles = {speaker: _read_speaker(_get(speakers, speaker.value, dict, "speakers"),
+                                       f"speakers.{speaker.value}", folder) for speaker in Speaker}
+    with _at("params"):
+        params = GenerationParams.from_dict(_get(data, "params", dict, ""))
+    lines = [_read_line(item, f"lines[{i}]") for i, item in enumerate(_get(data, "lines", list, ""))]
+    takes = [_read_take(item, f"takes[{i}]", folder) for i, item in enumerate(_get(data, "takes", list, ""))]
+    with _at("the document"):
+        return Dialogue(lines, profiles, params, takes, _get(data, "picked_take", (str, type(None)), ""))
+
+
+def _read_speaker(data: dict[str, Any], where: str, folder: Path) -> SpeakerProfile:
+    voice = _get(data, "voice", (dict, type(None)), where)
+    with _at(where):
+        return SpeakerProfile(_get(data, "name", str, where), _get(data, "colour", str, where),
+                              voice and _read_voice(voice, f"{where}.voice", folder))
+
+
+def _read_voice(data: dict[str, Any], where: str, folder: Path) -> VoiceReference:
+    audio = _read_audio(_get(data, "audio", dict, where), f"{where}.audio", folder)
+    with _at(where):
+        return VoiceReference(audio, _get(data, "words", list, where), _get(data, "transcript", str, where))
+
+
+def _read_line(data: Any, where: str) -> DialogueLine:
+    speaker = _get(data, "speaker", str, where)
+    if speaker not in Speaker._value2member_map_:
+        raise _Invalid(f"{where}.speaker", f"is {speaker!r}; a line is spoken by S1 or S2")
+    with _at(where):
+        return DialogueLine(Speaker(speaker), _get(data, "text", str, where), _get(data, "id", str, where))
+
+
+def _read_take(data: Any, where: str, folder: Path) -> Take:
+    created = _get(data, "created", str, where)
+    try:
+        created_at = datetime.fromisoformat(created)
+    except ValueError:
+        raise _Invalid(f"{where}.created", f"is {created!r}, not an ISO 8601 time") from None
+    source_lines = [_read_line(item, f"{where}.lines[{i}]")
+                    for i, item in enumerate(_get(data, "lines", list, where))]
+    audio = _read_audio(_get(data, "audio", dict, where), f"{where}.audio", folder)
+    with _at(where):
+        return Take(GenerationParams.from_dict(_get(data, "params", dict, where)), audio, source_lines,
+                    _get(data, "words", list, where), _get(data, "line_times", dict, where),
+                    _get(data, "id", str, where), created_at)
+
+
+def _read_audio(data: dict[str, Any], where: str, folder: Path) -> AudioClip:
+    name = _get(data, "file", str, where)
+    sample_rate = _get(data, "sample_rate", int, where)
+    frames = _get(data, "frames", int, where)
+    match = _AUDIO_NAME.fullmatch(name)
+    if not match:
+        raise _Invalid(f"{where}.file", f"is {name!r}; it should name a file in the audio folder, "
+                       f"like '{AUDIO_DIR}/<id>.flac'")
+    path = (folder / name).resolve()  # one spelling, so _release finds the clips of a file
+    if not path.is_file():
+        raise _Invalid(f"{where}.file", f"names {name}, which is missing from the project")
+    try:
+        info = soundfile.info(str(path))
+    except RuntimeError:  # soundfile's LibsndfileError
+        raise _Invalid(f"{where}.file", f"names {name}, which is not a readable audio file") from None
+    if (info.channels, info.samplerate, info.frames) != (1, sample_rate, frames):
+        raise _Invalid(f"{where}.file", f"names {name}, which holds {info.frames} frames at "
+                       f"{info.samplerate} Hz in {info.channels} channel(s); the project expects "
+                       f"{frames} mono frames at {sample_rate} Hz")
+    with _at(where):
+        clip = AudioClip(sample_rate, frames, partial(_read_samples, path), clip_id=match[1], file=path)
+    _clips_in_files.add(clip)
+    return clip
+
+
+def _read_samples(path: Path) -> np.ndarray:
+    try:
+        samples, _ = soundfile.read(str(path), dtype="float32")
+    except (OSError, RuntimeError) as error:
+        raise ProjectFileError(f"Cannot read the audio file {path}: {error}.") from None
+    samples.flags.writeable = False
+    return samples
+
+
+# --- autosave and recovery ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RecoveryCopy:
+    """An autosaved copy of a document, for the project at ``project`` (None: never saved)."""
+
+    folder: Path
+    project: Path | None
+    saved_at: datetime
+
+
+# Untitled documents have no path to name their recovery copy after; each gets a name once.
+_untitled_names: weakref.WeakKeyDictionary[Dialogue, str] = weakref.WeakKeyDictionary()
+
+
+def autosave(dialogue: Dialogue, project: Path | str | None, recovery_dir: Path | str) -> RecoveryCopy:
+    """Write a recovery copy of the document into ``recovery_dir``; the document stays unsaved."""
+    if project is None:
+        name = _untitled_names.setdefault(dialogue, f"untitled-{new_id()}")
+    else:
+        project = Path(project).absolute()
+        name = f"{project.stem}-{hashlib.sha256(str(project).encode()).hexdigest()[:16]}"
+    folder = Path(recovery_dir) / f"{name}{PROJECT_SUFFIX}"
+    _write_project(dialogue, folder)
+    info = {"project": None if project is None else str(project)}
+    with _saving(folder):
+        _write_atomically(folder / RECOVERY_FILE, json.dumps(info).encode("utf-8"))
+    return RecoveryCopy(folder, project, _modified_at(folder / PROJECT_FILE))
+
+
+def find_recoverable(recovery_dir: Path | str) -> list[RecoveryCopy]:
+    """Recovery copies newer than their project (or of untitled documents), newest first."""
+    copies = []
+    for folder in Path(recovery_dir).glob(f"*{PROJECT_SUFFIX}"):
+        try:
+            project = json.loads((folder / RECOVERY_FILE).read_text("utf-8"))["project"]
+            saved_at = _modified_at(folder / PROJECT_FILE)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # half written by a crash: nothing to offer
+        project = None if project is None else Path(project)
+        if project is not None and (project / PROJECT_FILE).exists() \
+                and _modified_at(project / PROJECT_FILE) >= saved_at:
+            continue
+        copies.append(RecoveryCopy(folder, project, saved_at))
+    return sorted(copies, key=lambda copy: copy.saved_at, reverse=True)
+
+
+def recover(copy: RecoveryCopy) -> Dialogue:
+    """The document in a recovery copy, marked unsaved: saving it is up to the person."""
+    dialogue = open_project(copy.folder)
+    dialogue.mark_unsaved()
+    return dialogue
+
+
+def discard_recovery(copy: RecoveryCopy) -> None:
+    """Delete a recovery copy, e.g. after the document was saved or the person declined it."""
+    _release(lambda clip: copy.folder.resolve() in clip.file.parents)
+    shutil.rmtree(copy.folder, ignore_errors=True)
+
+
+def _modified_at(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+# --- recent projects ------------------------------------------------------------------------
+
+class RecentProjects:
+    """Projects opened or saved lately, most recent first, kept in a small JSON file."""
+
+    def __init__(self, config_dir: Path | str, limit: int = RECENT_LIMIT):
+        self.file = Path(config_dir) / RECENT_FILE
+        self.limit = limit
+
+    def paths(self) -> list[Path]:
+        """The recent projects that still exist."""
+        try:
+            stored = json.loads(self.file.read_text("utf-8"))["projects"]
+            paths = [Path(item) for item in stored if isinstance(item, str)]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []  # a damaged list only costs the shortcuts; it must not stop the app
+        return [path for path in paths if (path / PROJECT_FILE).is_file()][:self.limit]
+
+    def add(self, project: Path | str) -> None:
+        project = Path(project).absolute()
+        self._store([project] + [path for path in self.paths() if path != project])
+
+    def remove(self, project: Path | str) -> None:
+        project = Path(project).absolute()
+        self._store([path for path in self.paths() if path != project])
+
+    def _store(self, paths: list[Path]) -> None:
+        data = {"projects": [str(path) for path in paths[:self.limit]]}
+        with _saving(self.file):
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.file, json.dumps(data, indent=2).encode("utf-8"))

@@ -1,0 +1,396 @@
+"""Project folders on real disk: round trip, atomic saves, validation, migration, recovery, recents."""
+
+import errno
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+import soundfile
+
+import core.project as project
+from core.dialogue import AudioClip, Dialogue, Speaker, Take, VoiceReference
+from core.params import GenerationParams
+from core.project import (ProjectFileError, RecentProjects, autosave, discard_recovery, find_recoverable,
+                          open_project, recover, save_project)
+
+RATE = 24_000
+
+
+def noise(seconds, seed):
+    return np.random.default_rng(seed).uniform(-1, 1, int(seconds * RATE)).astype(np.float32)
+
+
+def content(dialogue):
+    return (dialogue.lines, dict(dialogue.speakers), dialogue.params, dialogue.takes, dialogue.picked_take_id)
+
+
+def new_take(dialogue, seed, seconds=0.5):
+    a, b = dialogue.lines[:2]
+    audio = AudioClip.from_samples(noise(seconds, seed), RATE)
+    return Take(GenerationParams(cfg_scale=2.5, seed=seed), audio, dialogue.lines,
+                words=[("Hello", 0.0, 0.2), ("there.", 0.2, 0.3)], line_times={a.id: (0.0, 0.3), b.id: (0.3, seconds)})
+
+
+@pytest.fixture
+def dialogue():
+    dialogue = Dialogue.from_script("[S1] Hello there. [S2] Hi! (laughs) Ünïcode ✓ [S1] Bye.")
+    dialogue.edit_speaker(Speaker.S2, name="Bea", colour="#123abc")
+    dialogue.set_voice(Speaker.S1, VoiceReference(AudioClip.from_samples(noise(0.3, 1), RATE),
+                                                  [("hello", 0.0, 0.25)], "Hello."))
+    dialogue.set_params(GenerationParams(top_k=80, negative_prompt="muffled", number_results=2))
+    dialogue.add_takes([new_take(dialogue, 10), new_take(dialogue, 11, seconds=0.7)])
+    dialogue.pick_take(dialogue.takes[1].id)
+    return dialogue
+
+
+def audio_files(folder):
+    return sorted(path.name for path in (folder / "audio").iterdir())
+
+
+def assert_same_audio(saved, opened):
+    for before, after in zip(saved, opened):
+        assert after.frame_count == before.frame_count
+        assert np.abs(after.samples() - before.samples()).max() < 1e-6
+
+
+# --- round trip -------------------------------------------------------------------------------
+
+def test_round_trip_gives_back_the_document(dialogue, tmp_path):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    assert not dialogue.modified
+    opened = open_project(folder)
+    assert content(opened) == content(dialogue)
+    assert not opened.modified and not opened.undo_stack.can_undo
+    clips = [dialogue.speakers[Speaker.S1].voice.audio] + [t.audio for t in dialogue.takes]
+    assert_same_audio(clips, [opened.speakers[Speaker.S1].voice.audio] + [t.audio for t in opened.takes])
+    assert opened.takes[0].created == dialogue.takes[0].created
+    assert audio_files(folder) == sorted(f"{clip.id}.flac" for clip in clips)
+
+
+def test_project_json_is_the_documented_schema(dialogue, tmp_path):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    data = json.loads((folder / "project.json").read_text("utf-8"))
+    assert data["format_version"] == 1
+    assert list(data) == ["format_version", "speakers", "params", "lines", "takes", "picked_take"]
+    assert data["params"] == {"model": "dia2-2b", "negativePrompt": "muffled", "CFGScale": 3.0,
+                              "settings": {"temperature": 0.6, "audioTemperature": 0.8, "topK": 80,
+                                           "includePrefix": False}, "numberResults": 2}
+    assert data["lines"][1] == {"id": dialogue.lines[1].id, "speaker": "S2",
+                                "text": "Hi! (laughs) Ünïcode ✓"}
+    take = data["takes"][0]
+    assert take["params"]["seed"] == 10
+    assert take["audio"] == {"file": f"audio/{dialogue.takes[0].audio.id}.flac", "sample_rate": RATE,
+                             "frames": 12_000}
+    assert take["words"][0] == ["Hello", 0.0, 0.2]
+    assert take["line_times"][dialogue.lines[0].id] == [0.0, 0.3]
+    assert data["speakers"]["S1"]["voice"]["transcript"] == "Hello."
+    assert data["speakers"]["S2"] == {"name": "Bea", "colour": "#123abc", "voice": None}
+    info = soundfile.info(str(folder / take["audio"]["file"]))
+    assert (info.format, info.subtype, info.channels) == ("FLAC", "PCM_24", 1)
+
+
+def test_samples_beyond_full_scale_are_clipped(tmp_path):
+    dialogue = Dialogue.from_script("[S1] Loud.")
+    loud = AudioClip.from_samples(np.array([1.5, -2.0, 0.5], dtype=np.float32), RATE)
+    dialogue.add_takes([Take(GenerationParams(seed=1), loud, dialogue.lines)])
+    save_project(dialogue, tmp_path / "Loud.diastudio")
+    stored = open_project(tmp_path / "Loud.diastudio").takes[0].audio.samples()
+    assert np.abs(stored - [1.0, -1.0, 0.5]).max() < 1e-6
+
+
+def test_saving_again_keeps_stored_audio_and_removes_unused_files(dialogue, tmp_path):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    kept = folder / "audio" / f"{dialogue.takes[1].audio.id}.flac"
+    kept_inode = kept.stat().st_ino
+    dropped = dialogue.takes[0]
+    dialogue.delete_take(dropped.id)
+    dialogue.clear_voice(Speaker.S1)
+    save_project(dialogue, folder)
+    assert audio_files(folder) == [kept.name]
+    assert kept.stat().st_ino == kept_inode  # not rewritten
+    assert content(open_project(folder)) == content(dialogue)
+
+
+def test_undo_brings_back_a_take_whose_file_was_removed(dialogue, tmp_path):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    opened = open_project(folder)
+    take = opened.takes[0]
+    expected = take.audio.samples()
+    opened.delete_take(take.id)
+    save_project(opened, folder)
+    assert not (folder / "audio" / f"{take.audio.id}.flac").exists()
+    opened.undo_stack.undo()
+    assert np.array_equal(opened.takes[0].audio.samples(), expected)
+    save_project(opened, folder)
+    assert np.array_equal(open_project(folder).takes[0].audio.samples(), expected)
+
+
+def test_save_as_copies_the_audio_to_the_new_project(dialogue, tmp_path):
+    save_project(dialogue, tmp_path / "A.diastudio")
+    opened = open_project(tmp_path / "A.diastudio")
+    save_project(opened, tmp_path / "B.diastudio")
+    assert audio_files(tmp_path / "B.diastudio") == audio_files(tmp_path / "A.diastudio")
+    assert content(open_project(tmp_path / "B.diastudio")) == content(dialogue)
+
+
+def test_a_save_removes_temp_files_of_an_interrupted_save(dialogue, tmp_path):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    (folder / ".project.json.0123.tmp").write_text("{half")
+    (folder / "audio" / ".abc.flac.partial").write_bytes(b"half")
+    save_project(dialogue, folder)
+    assert leftovers(folder) == []
+
+
+def test_refuses_to_save_into_a_folder_that_is_not_a_project(dialogue, tmp_path):
+    (tmp_path / "Documents").mkdir()
+    (tmp_path / "Documents" / "letter.txt").write_text("keep me")
+    with pytest.raises(ProjectFileError, match="not a Dia Studio project"):
+        save_project(dialogue, tmp_path / "Documents")
+    assert sorted(p.name for p in (tmp_path / "Documents").iterdir()) == ["letter.txt"]
+
+
+# --- a crash mid-save leaves the previous save whole --------------------------------------------
+
+def leftovers(folder):
+    return [path.name for path in folder.rglob("*") if path.name.startswith(".")]
+
+
+def test_failure_in_the_json_dump_keeps_the_previous_save(dialogue, tmp_path, monkeypatch):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    saved = content(dialogue)
+    dialogue.set_text(dialogue.lines[0].id, "Changed.")
+    dialogue.add_takes([new_take(dialogue, 12)])
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(project.json, "dumps", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        save_project(dialogue, folder)
+    monkeypatch.undo()
+    assert dialogue.modified
+    assert content(open_project(folder)) == saved
+    assert leftovers(folder) == []
+    save_project(dialogue, folder)  # the next save goes through and tidies up
+    assert content(open_project(folder)) == content(dialogue)
+    assert len(audio_files(folder)) == 4
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def no_space_for_files(descriptor):
+    """fsync that fails for files (a full disk) but not for folders."""
+    if stat.S_ISREG(os.fstat(descriptor).st_mode):
+        no_space()
+
+
+def test_disk_full_while_writing_audio_keeps_the_previous_save(dialogue, tmp_path, monkeypatch):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    saved = content(dialogue)
+    dialogue.add_takes([new_take(dialogue, 12)])
+    monkeypatch.setattr(project.soundfile, "write", no_space)
+    with pytest.raises(ProjectFileError, match="No space left on device"):
+        save_project(dialogue, folder)
+    assert content(open_project(folder)) == saved and dialogue.modified
+    assert leftovers(folder) == []
+
+
+def test_disk_full_while_writing_the_json_keeps_the_previous_save(dialogue, tmp_path, monkeypatch):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    saved = content(dialogue)
+    dialogue.set_text(dialogue.lines[0].id, "Changed.")  # no new audio: the json is the only write
+    monkeypatch.setattr(project.os, "fsync", no_space_for_files)
+    with pytest.raises(ProjectFileError, match="Could not save .*No space left on device"):
+        save_project(dialogue, folder)
+    monkeypatch.undo()
+    assert content(open_project(folder)) == saved
+    assert leftovers(folder) == []
+
+
+# --- opening checks the version and the content --------------------------------------------------
+
+@pytest.fixture
+def saved(dialogue, tmp_path):
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    return folder
+
+
+def rewrite(folder, change):
+    data = json.loads((folder / "project.json").read_text("utf-8"))
+    change(data)
+    (folder / "project.json").write_text(json.dumps(data), "utf-8")
+
+
+def test_a_newer_format_asks_to_update(saved):
+    rewrite(saved, lambda data: data.update(format_version=2))
+    with pytest.raises(ProjectFileError, match="newer Dia Studio .* update Dia Studio"):
+        open_project(saved)
+
+
+def test_an_older_format_is_migrated(saved, dialogue, monkeypatch):
+    def to_v0(data):  # a made-up v0 that called the picked take "kept_take"
+        data["format_version"] = 0
+        data["kept_take"] = data.pop("picked_take")
+
+    def v0_to_v1(data):
+        data["picked_take"] = data.pop("kept_take")
+        return data
+
+    rewrite(saved, to_v0)
+    with pytest.raises(ProjectFileError, match="format_version is 0"):
+        open_project(saved)
+    monkeypatch.setitem(project.MIGRATIONS, 0, v0_to_v1)
+    assert content(open_project(saved)) == content(dialogue)
+
+
+@pytest.mark.parametrize("text, message", [
+    (b'{"format_version": 1, "speakers": {', "project.json is damaged"),
+    (b"\xff\xfe garbage", "project.json is damaged"),
+    (b"[1, 2]", "the file should be a JSON object"),
+    (b'{"speakers": {}}', "format_version is missing"),
+    (b'{"format_version": "1"}', "format_version should be a whole number"),
+])
+def test_a_damaged_file_is_refused_clearly(saved, text, message):
+    (saved / "project.json").write_bytes(text)
+    with pytest.raises(ProjectFileError, match=message) as error:
+        open_project(saved)
+    assert str(saved) in str(error.value)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["lines"][1].update(speaker="S3"), r"lines\[1\].speaker is 'S3'"),
+    (lambda d: d["lines"][0].pop("text"), r"lines\[0\].text is missing"),
+    (lambda d: d["lines"][0].update(text="Hi [S2] there"), r"lines\[0\] is not valid: .*\[S2\]"),
+    (lambda d: d["lines"].append(dict(d["lines"][0])), "Two lines have the same id"),
+    (lambda d: d["params"].update(CFGScale=99), "params is not valid: CFGScale = 99"),
+    (lambda d: d["speakers"]["S2"].update(colour="blue"), r"speakers.S2 is not valid: .*#rrggbb"),
+    (lambda d: d["speakers"].pop("S1"), "speakers.S1 is missing"),
+    (lambda d: d["takes"][0]["params"].pop("seed"), r"takes\[0\] is not valid: .*seed"),
+    (lambda d: d["takes"][0].update(created="yesterday"), r"takes\[0\].created is 'yesterday'"),
+    (lambda d: d["takes"][1]["words"].append(["late", 5, 1]), r"takes\[1\] is not valid: Word 3"),
+    (lambda d: d["takes"][0]["audio"].update(file="../../etc/passwd"),
+     r"takes\[0\].audio.file is '../../etc/passwd'"),
+    (lambda d: d["takes"][0]["audio"].update(frames=5),
+     r"takes\[0\].audio.file names .* expects 5 mono frames"),
+    (lambda d: d["takes"][0]["audio"].update(sample_rate=True), "sample_rate should be a whole number"),
+    (lambda d: d.update(picked_take="nope"), "picked take 'nope'"),
+])
+def test_invalid_content_is_refused_naming_the_place(saved, change, message):
+    rewrite(saved, change)
+    with pytest.raises(ProjectFileError, match=message):
+        open_project(saved)
+
+
+def test_a_missing_audio_file_is_named(saved, dialogue):
+    name = f"{dialogue.takes[1].audio.id}.flac"
+    (saved / "audio" / name).unlink()
+    message = rf"takes\[1\].audio.file names audio/{name}, which is missing from the project"
+    with pytest.raises(ProjectFileError, match=message):
+        open_project(saved)
+
+
+def test_an_unreadable_audio_file_is_named(saved, dialogue):
+    name = f"{dialogue.speakers[Speaker.S1].voice.audio.id}.flac"
+    (saved / "audio" / name).write_bytes(b"not audio")
+    message = rf"speakers.S1.voice.audio.file names audio/{name}, which is not a readable audio file"
+    with pytest.raises(ProjectFileError, match=message):
+        open_project(saved)
+
+
+def test_a_folder_without_project_json_is_not_a_project(tmp_path):
+    with pytest.raises(ProjectFileError, match="is not a Dia Studio project"):
+        open_project(tmp_path)
+
+
+# --- autosave and recovery ---------------------------------------------------------------------
+
+def set_mtime(path, seconds):
+    os.utime(path, (seconds, seconds))
+
+
+def test_an_untitled_document_is_recovered(dialogue, tmp_path):
+    recovery = tmp_path / "recovery"
+    copy = autosave(dialogue, None, recovery)
+    assert dialogue.modified  # autosave is not a save
+    dialogue.set_text(dialogue.lines[0].id, "Later.")
+    assert autosave(dialogue, None, recovery).folder == copy.folder  # one copy per document
+    [found] = find_recoverable(recovery)
+    assert found.folder == copy.folder and found.project is None
+    recovered = recover(found)
+    assert content(recovered) == content(dialogue) and recovered.modified
+
+    discard_recovery(found)
+    assert find_recoverable(recovery) == [] and not copy.folder.exists()
+    assert_same_audio([t.audio for t in dialogue.takes], [t.audio for t in recovered.takes])
+
+
+def test_only_copies_newer_than_their_project_are_offered(dialogue, tmp_path):
+    folder, recovery = tmp_path / "Talk.diastudio", tmp_path / "recovery"
+    save_project(dialogue, folder)
+    copy = autosave(dialogue, folder, recovery)
+    set_mtime(folder / "project.json", 1_000)
+    set_mtime(copy.folder / "project.json", 2_000)
+    [found] = find_recoverable(recovery)
+    assert found.project == folder.absolute()
+    set_mtime(folder / "project.json", 3_000)  # saved after the autosave
+    assert find_recoverable(recovery) == []
+
+
+def test_copies_are_listed_newest_first_and_half_written_ones_skipped(dialogue, tmp_path):
+    recovery = tmp_path / "recovery"
+    older = autosave(Dialogue.from_script("[S1] Old."), tmp_path / "Old.diastudio", recovery)
+    newer = autosave(dialogue, None, recovery)
+    set_mtime(older.folder / "project.json", 1_000)
+    set_mtime(newer.folder / "project.json", 2_000)
+    broken = autosave(Dialogue.from_script("[S1] Broken."), None, recovery)
+    (broken.folder / "recovery.json").unlink()
+    assert [c.folder for c in find_recoverable(recovery)] == [newer.folder, older.folder]
+
+
+# --- recent projects -------------------------------------------------------------------------
+
+def make_projects(tmp_path, count):
+    folders = [tmp_path / f"P{i}.diastudio" for i in range(count)]
+    for folder in folders:
+        save_project(Dialogue.from_script("[S1] Hi."), folder)
+    return folders
+
+
+def test_recent_projects_most_recent_first_without_repeats(tmp_path):
+    a, b = make_projects(tmp_path, 2)
+    recent = RecentProjects(tmp_path / "config")
+    assert recent.paths() == []
+    recent.add(a)
+    recent.add(b)
+    recent.add(a)
+    assert RecentProjects(tmp_path / "config").paths() == [a, b]
+    recent.remove(a)
+    assert recent.paths() == [b]
+
+
+def test_recent_projects_keep_ten_and_forget_missing_ones(tmp_path):
+    folders = make_projects(tmp_path, 12)
+    recent = RecentProjects(tmp_path / "config")
+    for folder in folders:
+        recent.add(folder)
+    assert recent.paths() == folders[::-1][:10]
+    (folders[11] / "project.json").unlink()
+    assert recent.paths() == folders[10::-1][:9]
+
+
+def test_a_damaged_recent_list_is_empty(tmp_path):
+    (tmp_path / "recent_projects.json").write_text("{oops")
+    assert RecentProjects(tmp_path).paths() == []
