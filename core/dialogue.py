@@ -445,9 +445,9 @@ class Dialogue:
 
     def take_for(self, line_id: str) -> Take | None:
         """The take that speaks this line: the picked take if it has it, else the newest one that does."""
-        candidates = [self.picked_take] if self.picked_take else []
-        candidates += reversed(self.takes)
-        return next((take for take in candidates if take.source_line(line_id)), None)
+        picked = self.picked_take
+        candidates = ([picked] if picked else []) + list(reversed(self.takes))
+        return next((take for take in candidates if take.source_line(line_id) is not None), None)
 
     def status(self, line_id: str) -> LineStatus:
         line = self.line(line_id)

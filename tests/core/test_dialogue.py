@@ -8,6 +8,7 @@ import pytest
 from core.dialogue import (NONVERBAL_CUES, AudioClip, Change, Dialogue, DialogueError, DialogueLine,
                            InvalidScript, LineStatus, Speaker, SpeakerProfile, Take, VoiceReference,
                            build_script, pause_markup)
+from core.dia2.script import BREAK_TAG
 from core.params import GenerationParams
 from core.undo import UndoStack
 
@@ -48,6 +49,7 @@ def test_cue_palette_has_no_duplicates_and_is_markup():
                                              (0.25, '<break time="0.25s"/>'), (10, '<break time="10s"/>')])
 def test_pause_markup(seconds, markup):
     assert pause_markup(seconds) == markup
+    assert BREAK_TAG.fullmatch(markup)  # the runtime's parser reads it
 
 
 @pytest.mark.parametrize("seconds", [0, -1, 0.0001, 10.5, float("nan"), float("inf"), True, "1s"])
