@@ -282,9 +282,9 @@ def _get(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in data:
         raise _Invalid(place, "is missing")
     value = data[key]
-    wrong_bool = isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
-    if wrong_bool or not isinstance(value, kind):
-        names = " or ".join(_KIND_NAMES[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) or not isinstance(value, kinds):  # no field is a bool; True is no 1
+        names = " or ".join(_KIND_NAMES[k] for k in kinds)
         raise _Invalid(place, f"should be {names}, not {json.dumps(value)[:60]}")
     return value
 
@@ -419,10 +419,10 @@ def find_recoverable(recovery_dir: Path | str) -> list[RecoveryCopy]:
     for folder in Path(recovery_dir).glob(f"*{PROJECT_SUFFIX}"):
         try:
             project = json.loads((folder / RECOVERY_FILE).read_text("utf-8"))["project"]
+            project = None if project is None else Path(project)
             saved_at = _modified_at(folder / PROJECT_FILE)
         except (OSError, ValueError, KeyError, TypeError):
             continue  # half written by a crash: nothing to offer
-        project = None if project is None else Path(project)
         if project is not None and (project / PROJECT_FILE).exists() \
                 and _modified_at(project / PROJECT_FILE) >= saved_at:
             continue
