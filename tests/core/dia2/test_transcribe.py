@@ -176,7 +176,8 @@ def test_no_words_heard_is_a_clear_error(mute_whisper, speaker1):
 
 
 def test_offline_download_tells_the_user_what_to_do(tmp_path, monkeypatch, speaker1):
-    # Whisper's real download, sent to a closed local port so no machine can reach the internet.
+    # Whisper's real download, sent through a proxy on a closed local port so that it fails on any
+    # machine (urllib reads the proxy settings when this process first opens a URL).
     for variable in ("https_proxy", "HTTPS_PROXY"):
         monkeypatch.setenv(variable, "http://127.0.0.1:9")
     monkeypatch.delenv("no_proxy", raising=False)
