@@ -1,0 +1,146 @@
+"""Our runtime against the reference runtime's golden outputs on the tiny random checkpoint.
+
+Token fields must match exactly (the fixture's smallest decision margin is 18x the float32
+noise); logits within 1e-4; the waveform within 1e-4 per sample (README of the fixture, §7).
+"""
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from core.dia2.frame_loop import FrameLoop, Sampling
+from core.dia2.generator import GenerationRequest, TakeResult
+from core.dia2.layers import KVCache, RotaryTable
+from core.dia2.prefix import build_prefix
+from core.dia2.sampling import SamplingRule
+from core.params import GenerationParams
+from tests.core.dia2.golden import CASES, FIXTURE, GOLDENS, GoldenCase, entries_as_json
+
+GREEDY = SamplingRule(temperature=0.0, top_k=50)
+
+
+def _loop(runtime, case: GoldenCase) -> FrameLoop:
+    entries = runtime.parse(case.json["script"])
+    prefix = (build_prefix(case.voice_prompts(), runtime.tokenizer.encode, runtime.frame_rate)
+              if case.has_prefix else None)
+    sampling = Sampling(case.settings["cfg_scale"], GREEDY, GREEDY)
+    return FrameLoop(runtime.model, entries, sampling, torch.Generator().manual_seed(0),
+                     text_bos=runtime.tokenizer.text_bos, prefix=prefix)
+
+
+def _render(runtime, case: GoldenCase, voices=None) -> TakeResult:
+    params = GenerationParams.create(cfg_scale=case.settings["cfg_scale"], temperature=0.0,
+                                     audio_temperature=0.0, top_k=50, seed=0,
+                                     include_prefix=bool(case.settings["include_prefix"]))
+    request = GenerationRequest(case.json["script"], params, voices if voices is not None else case.voice_prompts())
+    (take,) = runtime.render(request)
+    return take
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_script_entries_match(tiny_runtime, name):
+    case = GoldenCase(name)
+    entries = tiny_runtime.parse(case.json["script"])
+    expected = case.json["entries"][len(case.json["prefix"]["entries"]):] if case.has_prefix else case.json["entries"]
+    assert entries_as_json(entries) == expected
+
+
+@pytest.mark.parametrize("name", [c for c in CASES if c.startswith("clone")])
+def test_prefix_alignment_and_warmup_match(tiny_runtime, name):
+    case = GoldenCase(name)
+    prefix = build_prefix(case.voice_prompts(), tiny_runtime.tokenizer.encode, tiny_runtime.frame_rate)
+    assert entries_as_json(prefix.entries) == case.json["prefix"]["entries"]
+    assert prefix.new_word_steps == case.json["prefix"]["new_word_steps"]
+    assert prefix.frames == case.json["prefix"]["aligned_frames"]
+    loop = _loop(tiny_runtime, case)
+    np.testing.assert_array_equal(loop.warmup_inputs.numpy(), case.arrays["warmup_inputs"])
+    warmup_pops = [step for _, step in loop.state.consumed]
+    assert warmup_pops == case.json["consumption_steps"][: len(prefix.entries)]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_step_matches(tiny_runtime, name):
+    case = GoldenCase(name)
+    loop = _loop(tiny_runtime, case)
+    trace = []
+    while not loop.finished:
+        record = loop.step()
+        trace.append({"t": record.t, "action": record.action, "main": record.text.main,
+                      "second": record.text.second, "consumed_entry": record.text.consumed is not None,
+                      "padding_budget_after": loop.machine.padding_budget,
+                      "forced_padding_after": loop.machine.forced_padding})
+    assert trace == case.json["steps"]
+    np.testing.assert_array_equal(np.stack([r.inputs.numpy() for r in loop.records]), case.arrays["step_inputs"])
+    np.testing.assert_array_equal(loop.grid[:, : loop.grid_columns].numpy(), case.arrays["grid"])
+    assert loop.state.start_step == case.json["start_step"]
+    assert loop.state.end_step == case.json["end_step"]
+    assert loop.state.last_step == case.json["last_step"]
+    assert [step for _, step in loop.state.consumed] == case.json["consumption_steps"]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_codes_timestamps_and_waveform_match(tiny_runtime, name):
+    case = GoldenCase(name)
+    take = _render(tiny_runtime, case)
+    np.testing.assert_array_equal(take.codes, case.arrays["codes"])
+    assert len(take.words) == len(case.json["timestamps"])
+    for (word, at), (golden_word, golden_at) in zip(take.words, case.json["timestamps"]):
+        assert word == golden_word and abs(at - golden_at) < 1e-9
+    wave = case.json["waveform"]
+    assert take.sample_rate == wave["sample_rate"] and take.audio.shape == (wave["num_samples"],)
+    np.testing.assert_allclose(take.audio[:32], wave["first_32"], atol=1e-4)
+    np.testing.assert_allclose(take.audio[::1000], wave["every_1000th"], atol=1e-4)
+    rms = float(np.sqrt(np.mean(take.audio.astype(np.float64) ** 2)))
+    assert abs(rms - wave["rms"]) <= 1e-5 * wave["rms"]
+    assert abs(int(np.sum(np.abs(take.audio) >= 1.0)) - wave["num_clipped"]) <= 5
+    if "waveform" in case.arrays:
+        np.testing.assert_allclose(take.audio, case.arrays["waveform"], atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["dialogue_cfg1", "dialogue_cfg3"])
+def test_logits_match(tiny_runtime, name):
+    with np.load(GOLDENS / f"{name}.logits.npz") as data:
+        golden = {key: data[key] for key in data.files}
+    grid = GoldenCase(name).arrays["grid"]
+    model, config = tiny_runtime.model, tiny_runtime.config
+    backbone, depformer = config.decoder, config.depformer
+    caches = [KVCache(2, backbone.kv_heads, 16, backbone.head_dim, torch.float32, torch.device("cpu"))
+              for _ in range(backbone.n_layer)]
+    stage_caches = [KVCache(2, depformer.kv_heads, 31, depformer.head_dim, torch.float32, torch.device("cpu"))
+                    for _ in range(depformer.n_layer)]
+    rope = RotaryTable(backbone.head_dim, config.rope_min_timescale, config.rope_max_timescale, torch.device("cpu"))
+    stage_rope = RotaryTable(depformer.head_dim, config.rope_min_timescale, config.rope_max_timescale,
+                             torch.device("cpu"))
+    rope.ensure(16)
+    stage_rope.ensure(31)
+    stages = list(golden["dep_stages"])
+    with torch.inference_mode():
+        for i, t in enumerate(golden["step_index"]):
+            tokens = torch.from_numpy(golden["step_inputs"][i].astype(np.int64))[:, None, :]
+            hidden, action, cb0 = model.transformer(tokens, torch.tensor([int(t)]), rope, caches)
+            np.testing.assert_allclose(hidden.numpy(), golden["hidden"][i], atol=1e-4)
+            np.testing.assert_allclose(action.numpy(), golden["action"][i], atol=1e-4)
+            np.testing.assert_allclose(cb0.numpy(), golden["cb0"][i], atol=1e-4)
+            for cache in stage_caches:
+                cache.clear()
+            for stage in range(len(config.weights_schedule)):
+                previous = torch.full((2,), int(grid[stage, t + 1]))
+                logits = model.depformer.stage(stage, hidden, previous, stage_rope, stage_caches)
+                if stage in stages:
+                    np.testing.assert_allclose(logits.numpy(), golden["dep"][i, stages.index(stage)], atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["clone_s1_cfg1_crop", "clone_s1s2_cfg1_crop"])
+def test_voice_files_encode_to_the_golden_prefix_and_render_the_same(tiny_runtime, name):
+    """The whole voice path from the WAV files: read, Mimi-encode, align, generate."""
+    case = GoldenCase(name)
+    codes = []
+    for file in case.prefix_files():
+        samples, rate = soundfile.read(FIXTURE / file, dtype="float32")
+        assert rate == tiny_runtime.sample_rate
+        codes.append(tiny_runtime.encode_voice(samples))
+    codes = torch.cat(codes, dim=1)
+    np.testing.assert_array_equal(codes.numpy(), case.arrays["prefix_codes"])
+    take = _render(tiny_runtime, case, voices=case.voice_prompts(codes))
+    np.testing.assert_array_equal(take.codes, case.arrays["codes"])
