@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from core.audio.export import export_audio
+from core.audio.formats import ExportSettings
+from core.audio.tags import MAX_TEXT_CHARS, ExportMetadata, read_tags
+
+
+def test_tags_name_the_take_and_hold_how_it_was_made():
+    metadata = ExportMetadata(title="Take 3", speakers=("Ada", "Brook"), seed=7, parameters={"CFGScale": 3.0})
+    tags = metadata.to_tags()
+    assert tags["title"] == "Take 3"
+    assert tags["artist"] == "Ada, Brook"
+    made_with = json.loads(tags["comment"])
+    assert made_with == {
+        "software": "Dia Studio",
+        "seed": 7,
+        "speakers": ["Ada", "Brook"],
+        "parameters": {"CFGScale": 3.0},
+    }
+    assert ExportMetadata.from_tags(tags) == metadata
+
+
+def test_speaker_names_with_commas_survive_the_round_trip():
+    metadata = ExportMetadata(speakers=("Smith, Jane", "Doe, John"), seed=1)
+    assert ExportMetadata.from_tags(metadata.to_tags()).speakers == ("Smith, Jane", "Doe, John")
+
+
+def test_a_long_script_is_shortened_in_the_tag_only():
+    script = "[S1] " + "word " * 2000
+    metadata = ExportMetadata(seed=1, parameters={"positivePrompt": script, "settings": {"note": script}})
+    made_with = json.loads(metadata.to_tags()["comment"])
+    assert len(made_with["parameters"]["positivePrompt"]) == MAX_TEXT_CHARS
+    assert made_with["parameters"]["positivePrompt"].endswith("…")
+    assert script.startswith(made_with["parameters"]["positivePrompt"][:-1])
+    assert len(made_with["parameters"]["settings"]["note"]) == MAX_TEXT_CHARS
+    assert metadata.parameters["positivePrompt"] == script
+
+
+def test_a_file_from_elsewhere_gives_its_title_only():
+    assert ExportMetadata.from_tags({"title": "Song", "comment": "ripped by me"}) == ExportMetadata(title="Song")
+    assert ExportMetadata.from_tags({"comment": '{"software": "Other"}'}) == ExportMetadata()
+    assert ExportMetadata.from_tags({}) == ExportMetadata()
+
+
+def test_a_long_script_is_shortened_in_the_file(tmp_path):
+    metadata = ExportMetadata(seed=1, parameters={"positivePrompt": "x" * 500_000})
+    path = export_audio(np.zeros(24000, np.float32), tmp_path / "long.wav", ExportSettings.create("WAV"), metadata)
+    tags = read_tags(path)
+    assert len(tags["comment"]) < 2 * MAX_TEXT_CHARS
+    assert ExportMetadata.from_tags(tags).parameters["positivePrompt"] == "x" * (MAX_TEXT_CHARS - 1) + "…"
