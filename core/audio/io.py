@@ -20,7 +20,7 @@ import soundfile
 
 from core.audio import MODEL_SAMPLE_RATE
 from core.audio.errors import AudioTooShort, SilentAudio, UnreadableAudio
-from core.audio.processing import peak_dbfs, resample, rms_dbfs, to_mono, trim_silence
+from core.audio.processing import peak_dbfs, resample, rms_dbfs, sound_bounds, to_mono
 
 __all__ = ["AudioSource", "VoiceClip", "load_voice_clip", "read_audio", "resample"]
 
@@ -49,6 +49,7 @@ class VoiceClip:
     peak_dbfs: float
     rms_dbfs: float
     notices: tuple[str, ...] = ()  # what was changed on the way (e.g. shortened), for the user
+    start_s: float = 0.0  # where the kept sound starts in the source (leading silence trimmed)
 
 
 def read_audio(source: AudioSource) -> tuple[np.ndarray, int]:
@@ -80,7 +81,8 @@ def load_voice_clip(source: AudioSource) -> VoiceClip:
             f"{name} is silent (its loudest moment is at {peak:.0f} dBFS); "
             "choose or record a clip in which the speaker talks."
         )
-    mono = trim_silence(mono, MODEL_SAMPLE_RATE, threshold_dbfs=max(SILENCE_DBFS, peak - _TRIM_RANGE_DB))
+    start, end = sound_bounds(mono, MODEL_SAMPLE_RATE, threshold_dbfs=max(SILENCE_DBFS, peak - _TRIM_RANGE_DB))
+    mono = mono[start:end]
     duration = len(mono) / MODEL_SAMPLE_RATE
     if duration < MIN_REFERENCE_SECONDS:
         raise AudioTooShort(
@@ -102,6 +104,7 @@ def load_voice_clip(source: AudioSource) -> VoiceClip:
         peak_dbfs=peak_dbfs(mono),
         rms_dbfs=rms_dbfs(mono),
         notices=tuple(notices),
+        start_s=start / MODEL_SAMPLE_RATE,
     )
 
 

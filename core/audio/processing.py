@@ -80,19 +80,23 @@ def limit_peak(samples: np.ndarray, ceiling_dbfs: float = PEAK_CEILING_DBFS) -> 
 def trim_silence(samples: np.ndarray, sample_rate: int, threshold_dbfs: float) -> np.ndarray:
     """Drop leading and trailing stretches of mono audio quieter than ``threshold_dbfs`` (10 ms
     RMS windows), keeping a 50 ms margin around the sound. All-quiet audio trims to nothing."""
+    start, end = sound_bounds(samples, sample_rate, threshold_dbfs)
+    return samples[start:end]
+
+
+def sound_bounds(samples: np.ndarray, sample_rate: int, threshold_dbfs: float) -> tuple[int, int]:
+    """The sample range :func:`trim_silence` keeps (``(0, 0)`` for all-quiet audio)."""
     window = max(1, round(_TRIM_WINDOW_SECONDS * sample_rate))
     count = len(samples) // window
     if count == 0:
-        return samples[:0]
+        return 0, 0
     frames = np.asarray(samples[: count * window], dtype=np.float64).reshape(count, window)
     rms = np.sqrt(np.mean(frames * frames, axis=1))
     loud = np.flatnonzero(rms >= 10.0 ** (threshold_dbfs / 20.0))
     if loud.size == 0:
-        return samples[:0]
+        return 0, 0
     margin = round(_TRIM_MARGIN_SECONDS * sample_rate)
-    start = max(0, loud[0] * window - margin)
-    end = min(len(samples), (loud[-1] + 1) * window + margin)
-    return samples[start:end]
+    return max(0, loud[0] * window - margin), min(len(samples), (loud[-1] + 1) * window + margin)
 
 
 def _to_db(amplitude: float) -> float:

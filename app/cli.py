@@ -1,0 +1,217 @@
+"""``dia-studio render``: a script to an audio file, with flags named after the API parameters.
+
+Everything is validated before the model loads (a typo costs a second, not a minute); progress
+goes to stderr; any bad input ends with one clear line and exit status 2, a cancelled run with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.audio.export import export_audio
+from core.audio.formats import ExportSettings, format_from_path
+from core.audio.tags import ExportMetadata
+from core.errors import DiaStudioError
+from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
+
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dia-studio render", description="Render a Dia2 dialogue script to an audio file.",
+        epilog="Speakers are marked [S1] and [S2]; cues like (laughs) and pauses like "
+               '<break time="1s"/> are allowed. With --number-results N > 1 the takes are written '
+               "as NAME_take1.EXT … NAME_takeN.EXT.")
+    script = parser.add_mutually_exclusive_group(required=True)
+    script.add_argument("--script", help="the dialogue text")
+    script.add_argument("--script-file", type=Path, help="a UTF-8 text file holding the dialogue")
+    parser.add_argument("--out", type=Path, required=True, help="output file (.mp3, .wav, .flac, .ogg)")
+    parser.add_argument("--format", choices=["MP3", "WAV", "FLAC", "OGG", "mp3", "wav", "flac", "ogg"],
+                        help="output format (default: from the extension of --out)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"{', '.join(MODEL_IDS)}, a Hub id, or a local model folder (default {DEFAULT_MODEL})")
+    for speaker in ("s1", "s2"):
+        tag = speaker.upper()
+        parser.add_argument(f"--{speaker}", type=Path, metavar="AUDIO", help=f"voice reference for [{tag}]")
+        parser.add_argument(f"--{speaker}-text", metavar="TEXT",
+                            help=f"what is said in --{speaker}: replaces Whisper's words, keeps its timings")
+        parser.add_argument(f"--{speaker}-words", type=Path, metavar="JSON",
+                            help=f"words of --{speaker} as a JSON list of [word, start_s, end_s]; "
+                                 "no Whisper is run")
+    parser.add_argument("--whisper-model", default=None,
+                        help="Whisper model name (tiny … large-v3, turbo) or a local .pt file, "
+                             "used to transcribe voice references (default large-v3)")
+    parser.add_argument("--seed", type=int, help="0 … 2147483647 (default: random, printed)")
+    parser.add_argument("--cfg-scale", type=float, help="guidance 1 … 30 (default 3)")
+    parser.add_argument("--temperature", type=float, help="text/timing temperature 0 … 5 (default 0.6)")
+    parser.add_argument("--audio-temperature", type=float, help="audio temperature 0 … 5 (default 0.8)")
+    parser.add_argument("--top-k", type=int, help="1 … 500 (default 50)")
+    parser.add_argument("--negative-prompt", help="what to steer away from (2 … 3000 characters)")
+    parser.add_argument("--include-prefix", action="store_true", help="keep the voice references at the start")
+    parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--dtype", default="auto", help="auto, float32 or bfloat16")
+    parser.add_argument("--sample-rate", type=int, help="output sample rate (MP3/OGG only)")
+    parser.add_argument("--bitrate", type=int, help="output bitrate in kbps (MP3/OGG only)")
+    parser.add_argument("--channels", type=int, help="1 or 2 (MP3/OGG only)")
+    parser.add_argument("--loudness", type=float, metavar="LUFS", help="normalise to this loudness, e.g. -16")
+    parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
+    return parser
+
+
+class CommandLineError(DiaStudioError):
+    pass
+
+
+def run_render(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    cancel = threading.Event()
+    try:
+        return _render(args, cancel)
+    except DiaStudioError as error:
+        print(f"dia-studio render: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        cancel.set()
+        print("\ndia-studio render: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
+    script = _read_script(args)
+    params = GenerationParams.create(
+        model=args.model if args.model in MODEL_IDS else None, negative_prompt=args.negative_prompt,
+        seed=args.seed, cfg_scale=args.cfg_scale, temperature=args.temperature,
+        audio_temperature=args.audio_temperature, top_k=args.top_k,
+        include_prefix=args.include_prefix or None, number_results=args.number_results,
+    ).with_seed()
+    settings = ExportSettings.create(args.format or format_from_path(args.out), sample_rate=args.sample_rate,
+                                     bitrate=args.bitrate, channels=args.channels)
+    outputs = _output_paths(args.out, settings, params.number_results)
+    voice_words = _voice_words(args)
+
+    from core.dia2.generator import GenerationRequest, Progress, TakeResult, TakeStarted
+    from core.dia2.runtime import Dia2Runtime
+
+    _say(f"loading {args.model} …")
+    runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, progress=_download_progress())
+    _say(f"model ready on {runtime.device} ({str(runtime.dtype).removeprefix('torch.')})")
+    runtime.parse(script)  # refuse an unspeakable script before transcribing anything
+    voices = _prepare_voices(args, runtime, voice_words)
+
+    request = GenerationRequest(script, params, voices)
+    speakers = ("S1", "S2")
+    last_report = 0.0
+    for event in runtime.generate(request, cancel):
+        if isinstance(event, TakeStarted):
+            _say(f"take {event.take + 1}/{params.number_results}: seed {event.seed}")
+        elif isinstance(event, Progress) and time.monotonic() - last_report > 1.0:
+            last_report = time.monotonic()
+            _say(f"  frame {event.frames}: {event.audio_s:.1f} s of audio, "
+                 f"{event.realtime_factor:.2f}x real time")
+        elif isinstance(event, TakeResult):
+            for notice in event.notices:
+                _say(f"  note: {notice}")
+            path = outputs[event.take]
+            metadata = ExportMetadata(title=_title(script), speakers=speakers, seed=event.seed,
+                                      parameters=event.params.to_dict())
+            export_audio(event.audio, path, settings, metadata, loudness_lufs=args.loudness)
+            _say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
+            if args.codes_out:
+                codes_path = _output_paths(args.codes_out, None, params.number_results)[event.take]
+                np.save(codes_path, event.codes)
+                _say(f"  wrote {codes_path}")
+    return 0
+
+
+def _read_script(args: argparse.Namespace) -> str:
+    if args.script is not None:
+        return args.script
+    try:
+        return args.script_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandLineError(f"cannot read the script file {args.script_file}: {error}") from None
+
+
+def _output_paths(path: Path, settings: ExportSettings | None, count: int) -> list[Path]:
+    if not path.parent.is_dir():
+        raise CommandLineError(f"the folder {path.parent} does not exist")
+    if settings is not None and format_from_path(path) is not settings.format:
+        raise CommandLineError(f"--out {path.name} does not end in {settings.format.extension}, "
+                               f"the extension of {settings.format.value}")
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}_take{i + 1}{path.suffix}") for i in range(count)]
+
+
+def _voice_words(args: argparse.Namespace) -> dict[str, list | None]:
+    """Check the voice flags and read the word lists, before the model loads."""
+    from core.dia2.transcript_alignment import load_words_json
+
+    if args.s2 and not args.s1:
+        raise CommandLineError("--s2 needs --s1: the first voice reference is always speaker [S1]")
+    words: dict[str, list | None] = {}
+    for speaker in ("s1", "s2"):
+        audio, text, word_file = (getattr(args, speaker), getattr(args, f"{speaker}_text"),
+                                  getattr(args, f"{speaker}_words"))
+        if (text or word_file) and not audio:
+            raise CommandLineError(f"--{speaker}-text and --{speaker}-words need --{speaker} AUDIO")
+        if text and word_file:
+            raise CommandLineError(f"give --{speaker}-text or --{speaker}-words, not both")
+        if audio and not audio.is_file():
+            raise CommandLineError(f"the voice reference {audio} does not exist")
+        words[speaker] = load_words_json(word_file) if word_file else None
+    return words
+
+
+def _prepare_voices(args: argparse.Namespace, runtime, words: dict[str, list | None]) -> tuple:
+    from core.dia2.voices import prepare_voice
+
+    transcriber = None
+    voices = []
+    for speaker in ("s1", "s2"):
+        audio = getattr(args, speaker)
+        if not audio:
+            continue
+        if words[speaker] is None and transcriber is None:
+            from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
+
+            name = args.whisper_model or DEFAULT_WHISPER_MODEL
+            transcriber = WhisperTranscriber(name, device=runtime.device,
+                                             on_model_load=lambda model: _say(f"loading Whisper {model} …"))
+        prepared = prepare_voice(runtime, audio, words=words[speaker],
+                                 corrected_text=getattr(args, f"{speaker}_text"), transcriber=transcriber)
+        for notice in prepared.notices:
+            _say(f"note: {notice}")
+        heard = " ".join(word.text for word in prepared.words)
+        _say(f"[{speaker.upper()}] voice: {prepared.clip.duration_s:.1f} s, words: {heard}")
+        voices.append(prepared.prompt)
+    return tuple(voices)
+
+
+def _download_progress():
+    state = {"last": 0.0}
+
+    def report(done: int, total: int, what: str) -> None:
+        if time.monotonic() - state["last"] > 1.0 or (total and done >= total):
+            state["last"] = time.monotonic()
+            _say(f"  downloading {what}: {done / 1e6:.0f} / {total / 1e6:.0f} MB")
+
+    return report
+
+
+def _title(script: str) -> str:
+    words = script.split()
+    return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
