@@ -6,6 +6,14 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def pytest_configure(config):
+    import torch
+
+    # The test models are tiny: one thread avoids the cost of waking a thread pool for every
+    # small matmul, which dominates on a loaded 2-core machine.
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def tiny_runtime():
     """The runtime loaded from the tiny parity checkpoint, through the real loading code."""

@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from torch import nn
 from torch.nn import functional as F
 from transformers import DynamicCache, MimiConfig, MimiModel
+from transformers.utils import logging as transformers_logging
 from transformers.models.mimi.modeling_mimi import (
     MimiConv1d,
     MimiConvTranspose1d,
@@ -59,6 +60,8 @@ class MimiCodec:
         _refuse_low_precision(dtype)
         folder = Path(path)
         _check_folder_holds_mimi(folder)
+        # transformers draws a progress bar on stderr for every load; ours report their own progress.
+        transformers_logging.disable_progress_bar()
         try:
             model, loading_info = MimiModel.from_pretrained(
                 folder, local_files_only=True, use_safetensors=True, dtype=dtype, output_loading_info=True

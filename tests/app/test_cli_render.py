@@ -1,0 +1,116 @@
+"""`dia-studio render` end to end with the tiny parity checkpoint: real loading, generation,
+voice references, encoding, and the file decoded back."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile
+
+from app.main import main
+from core.audio.tags import ExportMetadata
+from tests.core.dia2.golden import CHECKPOINT
+from tests.scripted_whisper import scripted_whisper_checkpoint
+
+VOICES = Path(__file__).parents[1] / "fixtures" / "voices"
+REPO = Path(__file__).parents[2]
+SCRIPT = "[S1] Hello there. [S2] Hi! (laughs) How are you?"
+
+
+def _words_file(tmp_path) -> Path:
+    path = tmp_path / "s1_words.json"
+    path.write_text(json.dumps([["Hello", 0.3, 0.7], ["there.", 0.8, 1.2], ["This", 1.4, 1.6], ["is", 1.7, 1.8]]))
+    return path
+
+
+def _render(*flags: str) -> int:
+    return main(["render", "--model", str(CHECKPOINT), "--device", "cpu", *flags])
+
+
+def _tags(path: Path) -> dict:
+    with av.open(str(path)) as container:
+        return {key.lower(): value for key, value in container.metadata.items()}
+
+
+def test_renders_a_dialogue_with_a_voice_through_the_console_command(tmp_path):
+    out = tmp_path / "dialogue.mp3"
+    codes = tmp_path / "codes.npy"
+    command = [sys.executable, "-m", "app.main", "render", "--model", str(CHECKPOINT), "--script", SCRIPT,
+               "--s1", str(VOICES / "speaker1_24k_mono.wav"), "--s1-words", str(_words_file(tmp_path)),
+               "--seed", "7", "--cfg-scale", "2.5", "--out", str(out), "--codes-out", str(codes),
+               "--sample-rate", "44100", "--bitrate", "128", "--channels", "2"]
+    finished = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert finished.returncode == 0, finished.stderr
+    assert "seed 7" in finished.stderr and "frame" in finished.stderr
+    grid = np.load(codes)
+    assert grid.shape[0] == 32 and grid.shape[1] > 10 and grid.max() < 2048
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        assert (stream.codec_context.sample_rate, stream.codec_context.channels) == (44100, 2)
+        assert stream.codec_context.name.startswith("mp3")
+        decoded = np.concatenate([frame.to_ndarray() for frame in container.decode(stream)], axis=1)
+    expected_s = grid.shape[1] * 1920 / 24000
+    assert abs(decoded.shape[1] / 44100 - expected_s) < 0.1
+    assert np.abs(decoded).max() > 0.01  # real audio, not silence
+    made_with = ExportMetadata.from_tags(_tags(out))
+    assert made_with.seed == 7 and made_with.parameters["CFGScale"] == 2.5
+
+
+def test_the_same_seed_gives_the_same_codes_and_takes_get_consecutive_seeds(tmp_path):
+    first, second = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert _render("--script", SCRIPT, "--seed", "11", "--out", str(tmp_path / "a.wav"), "--codes-out", str(first)) == 0
+    assert _render("--script", SCRIPT, "--seed", "11", "--number-results", "2",
+                   "--out", str(tmp_path / "b.flac"), "--codes-out", str(second)) == 0
+    take1, take2 = np.load(tmp_path / "b_take1.npy"), np.load(tmp_path / "b_take2.npy")
+    np.testing.assert_array_equal(np.load(first), take1)
+    assert not np.array_equal(take1, take2) or take1.shape != take2.shape
+    seeds = [ExportMetadata.from_tags(_tags(tmp_path / f"b_take{i}.flac")).seed for i in (1, 2)]
+    assert seeds == [11, 12]
+    audio, rate = soundfile.read(tmp_path / "a.wav")
+    assert rate == 24000 and audio.ndim == 1 and len(audio) == np.load(first).shape[1] * 1920
+
+
+def test_a_corrected_transcript_uses_whisper_timings_with_the_users_words(tmp_path, capsys):
+    whisper_model = scripted_whisper_checkpoint(["Hello", "world"], tmp_path / "hello.pt")
+    out = tmp_path / "take.ogg"
+    assert _render("--script", SCRIPT, "--seed", "1", "--s1", str(VOICES / "speaker1_16k.flac"),
+                   "--whisper-model", str(whisper_model), "--s1-text", "Hello there", "--out", str(out)) == 0
+    assert "words: Hello there" in capsys.readouterr().err
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.name == "vorbis"
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--cfg-scale", "0.5"], "CFGScale = 0.5 is not allowed: a number from 1 to 30"),
+    (["--top-k", "0"], "settings.topK = 0"),
+    (["--number-results", "5"], "numberResults = 5"),
+    (["--seed", "-1"], "seed = -1"),
+    (["--bitrate", "128"], "audioSettings"),  # the output is .wav: lossless takes no settings
+    (["--s2", str(VOICES / "speaker2_48k.ogg")], "--s2 needs --s1"),
+    (["--s1", str(VOICES / "silence_3s.wav"), "--s1-words", "WORDS"], "silent"),
+    (["--s1", str(VOICES / "not_audio.wav"), "--s1-words", "WORDS"], "not_audio.wav"),
+    (["--s1", str(VOICES / "missing.wav")], "does not exist"),
+    (["--model", "/nonexistent/folder"], "is not a folder"),
+])
+def test_bad_input_gives_one_clear_line_and_exit_status_2(tmp_path, capsys, flags, message):
+    flags = [str(_words_file(tmp_path)) if flag == "WORDS" else flag for flag in flags]
+    out = tmp_path / "out.wav"
+    assert _render("--script", SCRIPT, "--out", str(out), *flags) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("script, message", [
+    ('<break time="1s"/>', "no words to speak"),
+    ("Hi [S2]", "[S2] at the end of the script has no words after it"),
+    ('[S1] Wait <break time="soon"/> now', "needs a duration in seconds"),
+])
+def test_an_unspeakable_script_is_refused(tmp_path, capsys, script, message):
+    assert _render("--script", script, "--out", str(tmp_path / "x.wav")) == 2
+    assert message in capsys.readouterr().err
