@@ -1,0 +1,94 @@
+"""How long exporting two minutes of dialogue takes, per format, on this machine.
+
+    python bench/bench_export.py [--seconds 120] [--repeat 3]
+
+The audio is the test voices looped (real speech: encoders work harder on it than on tones), as
+the model makes it (24 kHz mono float32). Each export is the whole path a user triggers: resample,
+up-mix, peak safety, encode with tags, fsync and rename. Figures are medians of the repeats; the
+CPU seconds of this process are shown beside the wall-clock ones because a busy machine (see the
+load average printed first) stretches only the latter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.audio import MODEL_SAMPLE_RATE  # noqa: E402
+from core.audio.export import export_audio  # noqa: E402
+from core.audio.formats import ExportSettings  # noqa: E402
+from core.audio.io import load_voice_clip  # noqa: E402
+from core.audio.tags import ExportMetadata  # noqa: E402
+
+VOICES = ROOT / "tests" / "fixtures" / "voices"
+CASES = [
+    ("MP3 defaults", ExportSettings.create("MP3"), None),
+    ("MP3 defaults, loudness -16 LUFS", ExportSettings.create("MP3"), -16.0),
+    ("OGG defaults", ExportSettings.create("OGG"), None),
+    ("WAV", ExportSettings.create("WAV"), None),
+    ("FLAC", ExportSettings.create("FLAC"), None),
+]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    gpu = "an NVIDIA GPU is present (export does not use it)" if shutil.which("nvidia-smi") else "no GPU"
+    return f"{cpu}, {os.cpu_count()} CPU cores, {gpu}; {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def dialogue(seconds: float) -> np.ndarray:
+    voices = [load_voice_clip(VOICES / name).samples for name in ("speaker1_24k_mono.wav", "speaker2_44k_stereo.wav")]
+    one_round = np.concatenate(voices)
+    rounds = int(np.ceil(seconds * MODEL_SAMPLE_RATE / len(one_round)))
+    return np.tile(one_round, rounds)[: round(seconds * MODEL_SAMPLE_RATE)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=120.0, help="length of the exported audio")
+    parser.add_argument("--repeat", type=int, default=3, help="exports per format (the median is shown)")
+    args = parser.parse_args()
+
+    audio = dialogue(args.seconds)
+    metadata = ExportMetadata(title="Benchmark", speakers=("S1", "S2"), seed=1, parameters={"CFGScale": 3.0})
+    print(f"Machine: {machine()}")
+    print("Load average (1, 5, 15 min): " + ", ".join(f"{load:.2f}" for load in os.getloadavg()))
+    print(f"Exporting {args.seconds:g} s of 24 kHz mono speech, median of {args.repeat}:")
+    print(f"{'format':<34}{'settings':<21}{'wall s':>8}{'CPU s':>8}{'x real time':>13}{'size':>10}")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, settings, loudness in CASES:
+            path = Path(folder) / f"bench{settings.format.extension}"
+            wall, cpu = [], []
+            for _ in range(args.repeat):
+                wall_start, cpu_start = time.perf_counter(), time.process_time()
+                export_audio(audio, path, settings, metadata, loudness_lufs=loudness)
+                wall.append(time.perf_counter() - wall_start)
+                cpu.append(time.process_time() - cpu_start)
+            elapsed = statistics.median(wall)
+            described = f"{settings.sample_rate} Hz {settings.channels} ch" + (
+                f" {settings.bitrate_kbps}k" if settings.bitrate_kbps else ""
+            )
+            print(
+                f"{name:<34}{described:<21}{elapsed:>8.2f}{statistics.median(cpu):>8.2f}"
+                f"{args.seconds / elapsed:>12.0f}x{path.stat().st_size / 1e6:>7.1f} MB"
+            )
+
+
+if __name__ == "__main__":
+    main()
