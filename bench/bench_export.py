@@ -46,10 +46,12 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        lines = cpuinfo.read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         cpu = names[0] if names else cpu
     gpu = "an NVIDIA GPU is present (export does not use it)" if shutil.which("nvidia-smi") else "no GPU"
-    return f"{cpu}, {os.cpu_count()} CPU cores, {gpu}; {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{cpu}, {os.cpu_count()} CPU cores, {gpu}; {system}"
 
 
 def dialogue(seconds: float) -> np.ndarray:

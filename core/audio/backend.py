@@ -55,13 +55,23 @@ class AudioBackend(ABC):
 
     @abstractmethod
     def open_input(
-        self, device: AudioDevice, sample_rate: int, channels: int, callback: InputCallback, on_stopped: StoppedCallback
+        self,
+        device: AudioDevice,
+        sample_rate: int,
+        channels: int,
+        callback: InputCallback,
+        on_stopped: StoppedCallback,
     ) -> AudioStream:
         """An unstarted recording stream; raises AudioDeviceError when the device refuses."""
 
     @abstractmethod
     def open_output(
-        self, device: AudioDevice, sample_rate: int, channels: int, callback: OutputCallback, on_stopped: StoppedCallback
+        self,
+        device: AudioDevice,
+        sample_rate: int,
+        channels: int,
+        callback: OutputCallback,
+        on_stopped: StoppedCallback,
     ) -> AudioStream:
         """An unstarted playback stream; raises AudioDeviceError when the device refuses."""
 

@@ -92,7 +92,8 @@ def _prepare(samples: np.ndarray, settings: ExportSettings, loudness_lufs: float
         raise InvalidParameter("samples", "audio with NaN or infinite values", "finite sample values")
     if loudness_lufs is not None:
         low, high = _LOUDNESS_RANGE_LUFS
-        if isinstance(loudness_lufs, bool) or not (isinstance(loudness_lufs, (int, float)) and low <= loudness_lufs <= high):
+        is_number = isinstance(loudness_lufs, (int, float)) and not isinstance(loudness_lufs, bool)
+        if not (is_number and low <= loudness_lufs <= high):
             raise InvalidParameter("loudness", loudness_lufs, f"{low:g} to {high:g} LUFS")
     audio = upmix(resample(samples, MODEL_SAMPLE_RATE, settings.sample_rate), settings.channels)
     if loudness_lufs is not None:

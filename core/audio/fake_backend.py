@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from core.audio.backend import AudioBackend, AudioDevice, InputCallback, StoppedCallback, OutputCallback
+from core.audio.backend import AudioBackend, AudioDevice, InputCallback, OutputCallback, StoppedCallback
 from core.audio.errors import AudioDeviceError
 
 FAKE_MICROPHONE = AudioDevice("fake-in", "Fake microphone", 1, 0, 48000, is_default=True)
@@ -49,12 +49,22 @@ class FakeBackend(AudioBackend):
         return list(self._outputs)
 
     def open_input(
-        self, device: AudioDevice, sample_rate: int, channels: int, callback: InputCallback, on_stopped: StoppedCallback
+        self,
+        device: AudioDevice,
+        sample_rate: int,
+        channels: int,
+        callback: InputCallback,
+        on_stopped: StoppedCallback,
     ) -> FakeStream:
         return self._open(device, sample_rate, channels, on_stopped, input_callback=callback)
 
     def open_output(
-        self, device: AudioDevice, sample_rate: int, channels: int, callback: OutputCallback, on_stopped: StoppedCallback
+        self,
+        device: AudioDevice,
+        sample_rate: int,
+        channels: int,
+        callback: OutputCallback,
+        on_stopped: StoppedCallback,
     ) -> FakeStream:
         return self._open(device, sample_rate, channels, on_stopped, output_callback=callback)
 

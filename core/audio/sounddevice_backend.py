@@ -6,15 +6,16 @@ import threading
 
 import numpy as np
 
-from core.audio.backend import AudioBackend, AudioDevice, InputCallback, StoppedCallback, OutputCallback
+from core.audio.backend import AudioBackend, AudioDevice, InputCallback, OutputCallback, StoppedCallback
 from core.audio.errors import AudioDeviceError
-
 
 # A preview is not interactive, so a generous output buffer is cheap and rides out a busy CPU; the
 # playhead takes it into account. PortAudio's "high" preset gave 35 ms on PulseAudio, and under load
-# its underruns made the ALSA plugin drop whole stretches of audio. (Recording keeps the preset:
-# a 200 ms input buffer made that same plugin lose most of what was played.)
+# its underruns made the ALSA plugin drop whole stretches of audio.
 OUTPUT_LATENCY_S = 0.2
+# Recording keeps PortAudio's preset: a 200 ms input buffer made that same plugin lose most of
+# what was played.
+INPUT_LATENCY = "high"
 
 
 class SoundDeviceBackend(AudioBackend):
@@ -39,16 +40,26 @@ class SoundDeviceBackend(AudioBackend):
         return self._devices(direction=1)
 
     def open_input(
-        self, device: AudioDevice, sample_rate: int, channels: int, callback: InputCallback, on_stopped: StoppedCallback
+        self,
+        device: AudioDevice,
+        sample_rate: int,
+        channels: int,
+        callback: InputCallback,
+        on_stopped: StoppedCallback,
     ) -> _SoundDeviceStream:
         def on_block(indata: np.ndarray, frames: int, time: object, status: object) -> None:
             callback(indata)
 
         stream = _SoundDeviceStream(f"microphone '{device.name}'", on_stopped)
-        return stream.open(self._sd.InputStream, self._sd.PortAudioError, device, sample_rate, channels, on_block, "high")
+        return self._open(stream, self._sd.InputStream, device, sample_rate, channels, on_block, INPUT_LATENCY)
 
     def open_output(
-        self, device: AudioDevice, sample_rate: int, channels: int, callback: OutputCallback, on_stopped: StoppedCallback
+        self,
+        device: AudioDevice,
+        sample_rate: int,
+        channels: int,
+        callback: OutputCallback,
+        on_stopped: StoppedCallback,
     ) -> _SoundDeviceStream:
         def on_block(outdata: np.ndarray, frames: int, time: object, status: object) -> None:
             if stream.silence_to_play is None:
@@ -63,14 +74,31 @@ class SoundDeviceBackend(AudioBackend):
                 raise self._sd.CallbackStop
 
         stream = _SoundDeviceStream(f"sound output '{device.name}'", on_stopped)
-        return stream.open(
-            self._sd.OutputStream, self._sd.PortAudioError, device, sample_rate, channels, on_block, OUTPUT_LATENCY_S
-        )
+        return self._open(stream, self._sd.OutputStream, device, sample_rate, channels, on_block, OUTPUT_LATENCY_S)
+
+    def _open(self, stream, stream_type, device, sample_rate, channels, on_block, latency) -> _SoundDeviceStream:
+        try:
+            stream.portaudio_stream = stream_type(
+                device=device.id,
+                samplerate=sample_rate,
+                channels=channels,
+                dtype="float32",
+                latency=latency,
+                callback=on_block,
+                finished_callback=stream.finished,
+            )
+        except self._sd.PortAudioError as error:
+            raise AudioDeviceError(_failure(stream.description, error)) from error
+        return stream
 
     def _devices(self, direction: int) -> list[AudioDevice]:
-        default = self._sd.default.device[direction]
+        try:
+            default = self._sd.default.device[direction]
+            found = self._sd.query_devices()
+        except self._sd.PortAudioError as error:
+            raise AudioDeviceError(f"Could not list the sound devices: {error}.") from error
         devices = []
-        for info in self._sd.query_devices():
+        for info in found:
             channels = (info["max_input_channels"], info["max_output_channels"])
             if channels[direction] > 0:
                 devices.append(
@@ -87,51 +115,39 @@ class SoundDeviceBackend(AudioBackend):
 
 
 class _SoundDeviceStream:
+    """An ``AudioStream`` over a sounddevice stream, telling a failure from a normal end."""
+
     def __init__(self, description: str, on_stopped: StoppedCallback):
+        self.description = description
+        self.portaudio_stream = None
         self.silence_to_play: int | None = None  # output: frames left to play after the last block
-        self._description = description
         self._on_stopped = on_stopped
         self._closing = threading.Event()
 
-    def open(self, stream_type, portaudio_error, device, sample_rate, channels, on_block, latency) -> _SoundDeviceStream:
-        try:
-            self._stream = stream_type(
-                device=device.id,
-                samplerate=sample_rate,
-                channels=channels,
-                dtype="float32",
-                latency=latency,
-                callback=on_block,
-                finished_callback=self._finished,
-            )
-        except portaudio_error as error:
-            raise AudioDeviceError(_open_failure(self._description, error)) from error
-        return self
-
     @property
     def latency_s(self) -> float:
-        return float(self._stream.latency)
+        return float(self.portaudio_stream.latency)
 
     def start(self) -> None:
         try:
-            self._stream.start()
+            self.portaudio_stream.start()
         except Exception as error:  # PortAudioError, or sounddevice's own for a bad state
-            raise AudioDeviceError(_open_failure(self._description, error)) from error
+            raise AudioDeviceError(_failure(self.description, error)) from error
 
     def close(self) -> None:
         self._closing.set()
-        self._stream.close(ignore_errors=True)
+        self.portaudio_stream.close(ignore_errors=True)
 
-    def _finished(self) -> None:
+    def finished(self) -> None:
         # PortAudio calls this whenever the stream stops: after close(), once the last block played
         # out, or when the host stopped it (device unplugged, driver error).
         if self._closing.is_set():
             return
         ended = self.silence_to_play is not None
-        self._on_stopped(None if ended else f"The {self._description} stopped working (was it unplugged?).")
+        self._on_stopped(None if ended else f"The {self.description} stopped working (was it unplugged?).")
 
 
-def _open_failure(description: str, error: Exception) -> str:
+def _failure(description: str, error: Exception) -> str:
     return (
         f"Could not use the {description}: {error}. Check that it is connected, that no other program "
         "holds it, and that Dia Studio is allowed to use it (on macOS: System Settings → Privacy)."

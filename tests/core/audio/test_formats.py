@@ -182,7 +182,10 @@ def test_unknown_format_is_refused(name):
 
 @pytest.mark.parametrize(
     "path, fmt",
-    [("take.mp3", "MP3"), ("a/b/Take.WAV", "WAV"), ("x.wave", "WAV"), ("x.flac", "FLAC"), ("x.ogg", "OGG"), ("x.oga", "OGG")],
+    [
+        ("take.mp3", "MP3"), ("a/b/Take.WAV", "WAV"), ("x.wave", "WAV"),
+        ("x.flac", "FLAC"), ("x.ogg", "OGG"), ("x.oga", "OGG"),
+    ],
 )
 def test_format_from_file_extension(path, fmt):
     assert format_from_path(path) is AudioFormat(fmt)
