@@ -104,7 +104,7 @@ def load_voice_clip(source: AudioSource) -> VoiceClip:
         peak_dbfs=peak_dbfs(mono),
         rms_dbfs=rms_dbfs(mono),
         notices=tuple(notices),
-        start_s=start / MODEL_SAMPLE_RATE,
+        start_s=int(start) / MODEL_SAMPLE_RATE,
     )
 
 

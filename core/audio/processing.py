@@ -77,15 +77,10 @@ def limit_peak(samples: np.ndarray, ceiling_dbfs: float = PEAK_CEILING_DBFS) -> 
     return (samples * (ceiling / peak)).astype(np.float32)
 
 
-def trim_silence(samples: np.ndarray, sample_rate: int, threshold_dbfs: float) -> np.ndarray:
-    """Drop leading and trailing stretches of mono audio quieter than ``threshold_dbfs`` (10 ms
-    RMS windows), keeping a 50 ms margin around the sound. All-quiet audio trims to nothing."""
-    start, end = sound_bounds(samples, sample_rate, threshold_dbfs)
-    return samples[start:end]
-
-
 def sound_bounds(samples: np.ndarray, sample_rate: int, threshold_dbfs: float) -> tuple[int, int]:
-    """The sample range :func:`trim_silence` keeps (``(0, 0)`` for all-quiet audio)."""
+    """(start, end) of the sound in mono audio: leading and trailing stretches quieter than
+    ``threshold_dbfs`` (10 ms RMS windows) left out, with a 50 ms margin kept around the sound so
+    soft onsets survive. ``(0, 0)`` for all-quiet audio."""
     window = max(1, round(_TRIM_WINDOW_SECONDS * sample_rate))
     count = len(samples) // window
     if count == 0:

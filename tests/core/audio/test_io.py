@@ -38,6 +38,16 @@ def test_the_same_speech_in_any_file_gives_the_same_clip(files):
     assert first.rms_dbfs == pytest.approx(second.rms_dbfs, abs=0.5)
 
 
+def test_the_clip_says_where_its_sound_starts_in_the_source():
+    speech, rate = soundfile.read(VOICES / "speaker1_24k_mono.wav", dtype="float32")
+    after_1s, after_3s = (
+        load_voice_clip((np.concatenate([np.zeros(seconds * rate, np.float32), speech]), rate)) for seconds in (1, 3)
+    )
+    assert 0.9 < after_1s.start_s < 1.5  # the speech starts just after the silence
+    assert after_3s.start_s == pytest.approx(after_1s.start_s + 2.0)
+    assert np.array_equal(after_3s.samples, after_1s.samples)
+
+
 def test_silence_is_refused():
     with pytest.raises(SilentAudio, match="silence_3s.wav' is silent"):
         load_voice_clip(VOICES / "silence_3s.wav")

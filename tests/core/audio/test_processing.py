@@ -14,8 +14,8 @@ from core.audio.processing import (
     peak_dbfs,
     resample,
     rms_dbfs,
+    sound_bounds,
     to_mono,
-    trim_silence,
     upmix,
 )
 
@@ -95,10 +95,11 @@ def test_loudness_of_silence_or_a_blip_is_left_alone():
     assert normalize_loudness(blip, 48000, -16) is blip
 
 
-def test_trimming_cuts_quiet_ends_and_keeps_a_margin():
+def test_sound_bounds_leave_out_quiet_ends_and_keep_a_margin():
     rate = 24000
     tone = sine(300, 1.0, rate)
     quiet = np.full(rate, 1e-4, np.float32)  # -80 dBFS hiss
-    trimmed = trim_silence(np.concatenate([quiet, tone, quiet]), rate, threshold_dbfs=-50)
-    assert 1.0 <= len(trimmed) / rate <= 1.11  # the tone plus at most 50 ms each side
-    assert trim_silence(quiet, rate, threshold_dbfs=-50).size == 0
+    start, end = sound_bounds(np.concatenate([quiet, tone, quiet]), rate, threshold_dbfs=-50)
+    assert rate - 0.05 * rate <= start <= rate  # at most 50 ms of the hiss before the tone
+    assert 2 * rate <= end <= 2 * rate + 0.05 * rate
+    assert sound_bounds(quiet, rate, threshold_dbfs=-50) == (0, 0)
