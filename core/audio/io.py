@@ -35,6 +35,9 @@ SILENCE_DBFS = -60.0
 _TRIM_RANGE_DB = 40.0
 # A WAV holding less than this share of the frames its header announces was cut short.
 _COMPLETE_SHARE = 0.99
+# A voice reference is read no further than this: room for leading silence before the useful 20 s,
+# without decoding a whole hour-long recording someone picked by mistake.
+_READ_LIMIT_SECONDS = 3 * MAX_REFERENCE_SECONDS
 
 # A file path, the bytes of an encoded file, or (samples, sample_rate) with samples 1-D or
 # (frames, channels), float in ±1.0 or integer PCM.
@@ -52,8 +55,9 @@ class VoiceClip:
     start_s: float = 0.0  # where the kept sound starts in the source (leading silence trimmed)
 
 
-def read_audio(source: AudioSource) -> tuple[np.ndarray, int]:
-    """Decode a source to float32 (frames, channels) and its sample rate, without other changes.
+def read_audio(source: AudioSource, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode a source to float32 (frames, channels) and its sample rate, without other changes;
+    only its first ``max_seconds`` when given.
 
     soundfile reads WAV, FLAC, OGG and MP3; PyAV (FFmpeg) reads what it cannot (M4A/AAC, Opus...).
     Raises UnreadableAudio.
@@ -61,8 +65,10 @@ def read_audio(source: AudioSource) -> tuple[np.ndarray, int]:
     name = _describe(source)
     if isinstance(source, tuple):
         samples, rate = _from_array(*source, name=name)
+        if max_seconds is not None:
+            samples = samples[: round(max_seconds * rate)]
     else:
-        samples, rate = _decode(source, name)
+        samples, rate = _decode(source, name, max_seconds)
     # a damaged file or a buggy caller must not hand NaN to the trimming, the meters or the model
     return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0), rate
 
@@ -73,7 +79,7 @@ def load_voice_clip(source: AudioSource) -> VoiceClip:
     Raises UnreadableAudio, SilentAudio or AudioTooShort; a long clip is shortened with a notice.
     """
     name = _describe(source)
-    samples, rate = read_audio(source)
+    samples, rate = read_audio(source, max_seconds=_READ_LIMIT_SECONDS)
     mono = resample(to_mono(samples), rate, MODEL_SAMPLE_RATE)
     peak = peak_dbfs(mono)
     if peak < SILENCE_DBFS:
@@ -92,9 +98,10 @@ def load_voice_clip(source: AudioSource) -> VoiceClip:
     notices = []
     if duration > MAX_REFERENCE_SECONDS:
         mono = mono[: int(MAX_REFERENCE_SECONDS * MODEL_SAMPLE_RATE)]
+        held = f"{duration:.1f} s" if len(samples) < _READ_LIMIT_SECONDS * rate else "more than a minute"
         notices.append(
-            f"{name} holds {duration:.1f} s of sound; only its first {MAX_REFERENCE_SECONDS:g} s are "
-            "used, since a longer voice prompt uses up the model's context without improving the voice."
+            f"{name} holds {held} of sound; only its first {MAX_REFERENCE_SECONDS:g} s are used, since "
+            "a longer voice prompt uses up the model's context without improving the voice."
         )
     mono = np.ascontiguousarray(mono, dtype=np.float32)
     return VoiceClip(
@@ -108,14 +115,19 @@ def load_voice_clip(source: AudioSource) -> VoiceClip:
     )
 
 
-def _decode(source: str | os.PathLike | bytes, name: str) -> tuple[np.ndarray, int]:
+def _decode(source: str | os.PathLike | bytes, name: str, max_seconds: float | None) -> tuple[np.ndarray, int]:
     if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
         raise UnreadableAudio(f"{name} was not found (or is not a file).")
     try:
-        samples, rate = soundfile.read(_reopenable(source), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(_reopenable(source)) as file:
+            rate = file.samplerate
+            frames = -1 if max_seconds is None else round(max_seconds * rate)
+            samples = file.read(frames, dtype="float32", always_2d=True)
     except soundfile.SoundFileError:
-        samples, rate = _read_with_ffmpeg(source, name)
+        samples, rate = _read_with_ffmpeg(source, name, max_seconds)
     declared = _declared_wav_frames(source)
+    if max_seconds is not None and declared:
+        declared = min(declared, round(max_seconds * rate))
     if declared and len(samples) < _COMPLETE_SHARE * declared:
         raise UnreadableAudio(
             f"{name} is incomplete: its header announces {declared / rate:.1f} s of audio but it "
@@ -140,20 +152,25 @@ def _from_array(samples: np.ndarray, sample_rate: int, name: str) -> tuple[np.nd
     return samples.astype(np.float32).reshape(len(samples), -1), sample_rate
 
 
-def _read_with_ffmpeg(source: str | os.PathLike | bytes, name: str) -> tuple[np.ndarray, int]:
+def _read_with_ffmpeg(
+    source: str | os.PathLike | bytes, name: str, max_seconds: float | None
+) -> tuple[np.ndarray, int]:
     try:
         with av.open(_reopenable(source)) as container:
             if not container.streams.audio:
                 raise UnreadableAudio(f"{name} has no audio track.")
             stream = container.streams.audio[0]
+            rate = stream.codec_context.sample_rate
+            wanted = None if max_seconds is None else round(max_seconds * rate)
             # planar float keeps channels apart whatever the codec's own sample format
             to_float = av.AudioResampler(format="fltp")
-            blocks = [
-                converted.to_ndarray()
-                for frame in container.decode(stream)
-                for converted in to_float.resample(frame)
-            ]
-            rate = stream.codec_context.sample_rate
+            blocks, count = [], 0
+            for frame in container.decode(stream):
+                for converted in to_float.resample(frame):
+                    blocks.append(converted.to_ndarray())
+                    count += converted.samples
+                if wanted is not None and count >= wanted:
+                    break
     except av.FFmpegError as error:
         raise UnreadableAudio(
             f"{name} could not be read as audio ({getattr(error, 'strerror', None) or error}). "
@@ -161,7 +178,8 @@ def _read_with_ffmpeg(source: str | os.PathLike | bytes, name: str) -> tuple[np.
         ) from error
     if not blocks:
         raise UnreadableAudio(f"{name} holds no audio.")
-    return np.concatenate(blocks, axis=1).T.astype(np.float32, copy=False), rate
+    samples = np.concatenate(blocks, axis=1).T.astype(np.float32, copy=False)
+    return (samples if wanted is None else samples[:wanted]), rate
 
 
 def _declared_wav_frames(source: str | os.PathLike | bytes) -> int | None:

@@ -167,3 +167,25 @@ def test_read_audio_keeps_channels_and_rate():
 def test_an_unknown_source_type_is_a_programming_error():
     with pytest.raises(TypeError):
         load_voice_clip(io.BytesIO(b"RIFF"))
+
+
+@pytest.mark.parametrize("suffix", [".flac", ".m4a"])
+def test_a_very_long_file_is_read_only_as_far_as_needed(tmp_path, suffix):
+    rate = 16000
+    rng = np.random.default_rng(2)
+    long_take = (0.3 * rng.standard_normal(90 * rate)).astype(np.float32)
+    path = tmp_path / f"interview{suffix}"
+    if suffix == ".flac":
+        soundfile.write(path, long_take, rate)
+    else:
+        with av.open(str(path), "w", format="mp4") as container:
+            stream = container.add_stream("aac", rate=rate, layout="mono", bit_rate=32000)
+            frame = av.AudioFrame.from_ndarray(long_take[None, :], format="fltp", layout="mono")
+            frame.sample_rate = rate
+            container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+    samples, found_rate = read_audio(path, max_seconds=60)
+    assert found_rate == rate and len(samples) == 60 * rate
+    clip = load_voice_clip(path)
+    assert clip.duration_s == 20.0
+    assert "holds more than a minute of sound" in clip.notices[0]
