@@ -3,6 +3,7 @@ what the player plays, the recorder hears."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 
@@ -11,6 +12,7 @@ import pytest
 
 from core.audio.capture import Recorder
 from core.audio.playback import PlayerState, StreamingPlayer
+from tests.core.audio.conftest import START_NULL_SINK
 
 RATE = 24000
 # PulseAudio's null sink can take a second or two to start consuming a new stream
@@ -54,6 +56,15 @@ def player(sound_system):
     player = StreamingPlayer(sound_system)
     yield player
     player.stop()  # also when a test fails: no stream may outlive the test
+
+
+def test_without_pulseaudio_the_setup_says_what_to_install(tmp_path):
+    # what makes the sound tests fail (not skip) on a machine that lacks it
+    result = subprocess.run(
+        ["/bin/sh", str(START_NULL_SINK)], env={"PATH": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert result.returncode == 3
+    assert "apt-get install -y pulseaudio libasound2-plugins libportaudio2" in result.stderr
 
 
 def test_devices_are_listed(sound_system):
