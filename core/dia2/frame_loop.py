@@ -50,8 +50,7 @@ class LoopState:
 
 class FrameLoop:
     def __init__(self, model: Dia2Model, entries: list[Entry], sampling: Sampling, generator: torch.Generator,
-                 *, text_bos: int, prefix: Prefix | None = None, negative_entries: list[Entry] | None = None,
-                 max_steps: int | None = None):
+                 *, text_bos: int, prefix: Prefix | None = None, negative_entries: list[Entry] | None = None):
         self.model = model
         self.config: Dia2Config = model.config
         data = self.config.data
@@ -60,7 +59,7 @@ class FrameLoop:
         self.sampling = sampling
         self.generator = generator
         self.delays = torch.tensor(data.delay_pattern)
-        self.max_steps = max_steps or self.config.max_context_steps
+        self.max_steps = self.config.max_context_steps  # positions the model was trained on
         prefix_frames = prefix.frames if prefix else 0
         # Columns: every step writes column t+1; the flush after the end adds max_delay + padding.
         columns = self.max_steps + 2
@@ -71,6 +70,7 @@ class FrameLoop:
                                           lookahead=data.second_stream_ahead) if negative_entries else None)
         self.text = [text_bos, data.text_pad]
         self.guidance_text = [data.text_zero, data.text_pad]
+        # One slot per position, plus one: the last prefix step is processed twice.
         self._make_caches(capacity=self.max_steps + 1)
         self.state = LoopState(start_step=max(prefix_frames - 1, 0))
         self.records: list[StepRecord] = []
@@ -138,9 +138,11 @@ class FrameLoop:
     @property
     def finished(self) -> bool:
         state = self.state
+        if state.last_step >= self.max_steps - 1:
+            return True  # the context is full, ended or not
         if state.end_step is not None:
             return state.last_step >= state.end_step + self.config.data.max_delay + MAX_PADDING - 1
-        return state.last_step >= self.max_steps - 1
+        return False
 
     def step(self) -> StepRecord:
         """Run the next frame: returns what it decided; the grid gains column t+1."""

@@ -22,11 +22,13 @@ from core.dia2.prefix import Prefix, VoicePrompt, build_prefix
 from core.dia2.sampling import SamplingRule
 from core.dia2.script import Entry, parse_script
 from core.dia2.state_machine import MAX_PADDING
+from core.errors import DiaStudioError
 from core.params import GenerationParams
 
 # How much of the previous part is replayed as the next part's prefix: long enough to carry
-# both voices, short enough to leave most of the context to new speech.
+# both voices (20 s), short enough to leave most of the context to new speech.
 CONTINUATION_CONTEXT_FRAMES = 250
+CONTINUATION_CONTEXT_SHARE = 0.25
 # A rough upper estimate of the frames a word takes, used only to cut long scripts into parts;
 # a part that still overflows hands its unspoken words to the next part.
 FRAMES_PER_WORD_ESTIMATE = 7
@@ -83,6 +85,10 @@ class TakeResult:
     words: list[tuple[str, float]]
     complete: bool = True  # False when cancelled: what was made so far
     notices: list[str] = field(default_factory=list)
+
+
+class GenerationStalled(DiaStudioError):
+    """The model cannot make progress on the script (its context is too small for it)."""
 
 
 GenerationEvent = TakeStarted | AudioChunk | WordTiming | Progress | TakeResult
@@ -151,7 +157,7 @@ class TakeRenderer:
                     yield Progress(self.take, self.steps, self.audio_seconds, time.perf_counter() - started)
                 if first_part and keep_prefix and prefix is not None:
                     self._insert_prefix_words(loop, prefix_words)
-                pending = self._unspoken(loop) + pending
+                pending = self._unspoken(loop, part) + pending
                 prefix = self._continuation(loop) if pending else None
             finally:
                 del loop
@@ -192,9 +198,12 @@ class TakeRenderer:
         tokens = tuple(tokenizer.encode(f"{name} {rest[0].text}"))
         return [Entry(rest[0].text, tokens, len(tokens))] + rest[1:]
 
-    def _unspoken(self, loop: FrameLoop) -> list[Entry]:
+    def _unspoken(self, loop: FrameLoop, part: list[Entry]) -> list[Entry]:
         """Entries the loop never took because the context ran out: they go to the next part."""
         rest = list(loop.machine.entries)
+        if len(rest) == len(part):
+            raise GenerationStalled("The model's context filled before it said a word of this part of the "
+                                    "script; shorten the voice references or the lines.")
         if rest:
             self.notices.append("The context filled before a part of the script was spoken; "
                                 "the rest was continued in the next part.")
@@ -204,8 +213,9 @@ class TakeRenderer:
         """The last frames made, with the words taken in them, as the next part's prefix."""
         frames = loop.ready_frames()
         consumed = loop.state.consumed
+        length = min(CONTINUATION_CONTEXT_FRAMES, int(CONTINUATION_CONTEXT_SHARE * self.runtime.config.max_context_steps))
         window = [i for i, (entry, step) in enumerate(consumed)
-                  if step >= frames - CONTINUATION_CONTEXT_FRAMES and not entry.is_break]
+                  if step >= frames - length and not entry.is_break]
         speaker_ids = set(self.runtime.tokenizer.speaker_ids.values())
         # Start the window where a speaker turn starts, so the replayed text begins with a tag;
         # inside one long turn, start at a word and give it the turn's tag.
@@ -214,7 +224,7 @@ class TakeRenderer:
         entries = [consumed[i][0] for i in window]
         if entries and turn is None:
             entries[:1] = self._retag(entries[:1], [entry for entry, _ in consumed[: window[0]]])
-        start = consumed[window[0]][1] if window else max(0, frames - CONTINUATION_CONTEXT_FRAMES)
+        start = consumed[window[0]][1] if window else max(0, frames - length)
         return Prefix(codes=loop.codes(start, frames), entries=entries,
                       new_word_steps=[consumed[i][1] - start for i in window])
 
