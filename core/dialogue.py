@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
-from core.dia2.script import MAX_BREAK_SECONDS
+from core.dia2.script import MAX_BREAK_SECONDS, SPEAKER_TAG, SPEAKER_TAGS
 from core.errors import DiaStudioError
 from core.params import GenerationParams
 from core.undo import UndoStack
@@ -45,14 +45,12 @@ class Speaker(Enum):
     @property
     def tag(self) -> str:
         """The script tag, ``[S1]`` or ``[S2]``."""
-        return f"[{self.value}]"
+        return SPEAKER_TAGS[list(Speaker).index(self)]
 
     @property
     def other(self) -> Speaker:
         return Speaker.S2 if self is Speaker.S1 else Speaker.S1
 
-
-SPEAKER_TAG = re.compile("|".join(re.escape(speaker.tag) for speaker in Speaker))
 
 # Non-verbal cues Dia2 knows, in the order the cue palette shows them.
 NONVERBAL_CUES = (

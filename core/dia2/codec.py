@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 from torch import nn
-from torch.nn import functional as F
 from transformers import DynamicCache, MimiConfig, MimiModel
 from transformers.utils import logging as transformers_logging
 from transformers.models.mimi.modeling_mimi import (

@@ -20,7 +20,7 @@ import torch
 from core.dia2.frame_loop import FrameLoop, Sampling
 from core.dia2.prefix import Prefix, VoicePrompt, build_prefix
 from core.dia2.sampling import SamplingRule
-from core.dia2.script import Entry, parse_script
+from core.dia2.script import Entry
 from core.dia2.state_machine import MAX_PADDING
 from core.errors import DiaStudioError
 from core.params import GenerationParams

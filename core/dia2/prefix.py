@@ -15,8 +15,7 @@ from typing import Callable, Protocol, Sequence
 
 import torch
 
-from core.dia2.script import Entry, normalize
-from core.dia2.tokenizer import SPEAKER_TAGS
+from core.dia2.script import SPEAKER_TAGS, Entry, normalize
 from core.errors import DiaStudioError
 
 SPEAKER1_STEP_OFFSET = 3

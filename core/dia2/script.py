@@ -17,7 +17,9 @@ from typing import Callable
 from core.errors import DiaStudioError
 
 BREAK_TAG = re.compile(r'<break\s+time\s*=\s*"([^"]*)"\s*/>')
-SPEAKER_TAG = re.compile(r"^\[S[12]\]$")
+# The two speakers' tags, in speaker order: the one place the studio spells them.
+SPEAKER_TAGS = ("[S1]", "[S2]")
+SPEAKER_TAG = re.compile("|".join(re.escape(tag) for tag in SPEAKER_TAGS))
 MAX_BREAK_SECONDS = 10.0  # a longer silence is better made in an editor than by the model
 
 
@@ -55,7 +57,7 @@ def parse_script(script: str, encode: Callable[[str], list[int]], first_speaker_
             entries.append(Entry("", (), _break_frames(piece, frame_rate)))
             continue
         for word in piece.split():
-            if SPEAKER_TAG.match(word):
+            if SPEAKER_TAG.fullmatch(word):
                 pending_tags.append(word)
                 continue
             spoken = " ".join(pending_tags + [word])

@@ -13,8 +13,8 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from core.dia2.checkpoint import CheckpointError
+from core.dia2.script import SPEAKER_TAGS
 
-SPEAKER_TAGS = ("[S1]", "[S2]")
 # The reference treats a bos id of 0 as "missing" and then uses 1; Dia2's tokenizers have bos 0.
 FALLBACK_TEXT_BOS = 1
 
