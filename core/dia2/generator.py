@@ -135,8 +135,7 @@ class TakeRenderer:
             part, pending = self._next_part(pending, prefix)
             loop = FrameLoop(runtime.model, part, sampling, generator, text_bos=runtime.tokenizer.text_bos,
                              prefix=prefix, negative_entries=negative)
-            # The voice prompt's audio is kept only when asked; a replayed part never is.
-            crop = 0 if (prefix is None or (first_part and keep_prefix)) else prefix.frames - (1 if first_part else 0)
+            crop = self._crop(prefix, first_part, keep_prefix)
             prefix_words = len(prefix.entries) if prefix else 0
             emitted = crop
             offset = self.audio_seconds
@@ -163,6 +162,15 @@ class TakeRenderer:
                 del loop
             first_part = False
         yield self._result(complete=True)
+
+    @staticmethod
+    def _crop(prefix: Prefix | None, first_part: bool, keep_prefix: bool) -> int:
+        """Frames at the start of a part's codes that are not output."""
+        if prefix is None or (first_part and keep_prefix):
+            return 0
+        if first_part:
+            return prefix.frames - 1  # as the reference: one (re-sampled) voice-prompt frame stays
+        return prefix.frames  # a replayed part starts with its first new frame: the join is seamless
 
     # ---- parts --------------------------------------------------------------------------------
     def _next_part(self, entries: list[Entry], prefix: Prefix | None) -> tuple[list[Entry], list[Entry]]:
@@ -266,10 +274,12 @@ def generate(runtime, request: GenerationRequest, cancel: threading.Event | None
     request = GenerationRequest(request.script, params, request.voices)
     for take, seed in enumerate(params.take_seeds()):
         yield TakeStarted(take, seed)
-        renderer = TakeRenderer(runtime, request, take, seed, cancel)
-        for event in renderer.run():
-            yield event
-            if isinstance(event, TakeResult) and not event.complete:
-                return
-        runtime.release_memory()
+        try:
+            for event in TakeRenderer(runtime, request, take, seed, cancel).run():
+                yield event
+                if isinstance(event, TakeResult) and not event.complete:
+                    return
+        finally:
+            # After each take, and when cancelled or abandoned by the caller mid-take.
+            runtime.release_memory()
 
