@@ -67,7 +67,8 @@ def _check_number(name: str, value: Any) -> float | int:
         raise InvalidParameter(name, value, allowed)
     if spec.integer and (isinstance(value, float) and not value.is_integer()):
         raise InvalidParameter(name, value, allowed)
-    if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
+    # No float() of an int: a huge JSON integer would overflow it; NaN fails the range test.
+    if (isinstance(value, float) and not math.isfinite(value)) or not spec.minimum <= value <= spec.maximum:
         raise InvalidParameter(name, value, allowed)
     return int(value) if spec.integer else float(value)
 
@@ -104,7 +105,7 @@ class GenerationParams:
     }
 
     def __post_init__(self) -> None:
-        if self.model not in MODEL_IDS:
+        if not isinstance(self.model, str) or self.model not in MODEL_IDS:
             raise InvalidParameter("model", self.model, "one of " + ", ".join(sorted(MODEL_IDS)))
         if self.negative_prompt is not None:
             low, high = NEGATIVE_PROMPT_LENGTH
@@ -126,12 +127,18 @@ class GenerationParams:
     def from_dict(cls, data: dict[str, Any]) -> "GenerationParams":
         """Build from the API's nested JSON form (``{"CFGScale": 3, "settings": {"topK": 50}}``)."""
         flat = dict(data)
-        for key, value in (flat.pop("settings", None) or {}).items():
+        settings = flat.pop("settings", None) or {}
+        if not isinstance(settings, dict):
+            raise InvalidParameter("settings", settings, "an object such as {\"topK\": 50}")
+        known = "a known field: " + ", ".join(cls.API_NAMES)
+        for key in sorted(flat, key=str):
+            # A dotted name is the nested form's spelling only; at the top level it is unknown.
+            if key not in cls.API_NAMES or "." in key:
+                raise InvalidParameter(key, flat[key], known + ' (settings.* go inside "settings")')
+        for key, value in settings.items():
+            if f"settings.{key}" not in cls.API_NAMES:
+                raise InvalidParameter(f"settings.{key}", value, known)
             flat[f"settings.{key}"] = value
-        unknown = sorted(set(flat) - set(cls.API_NAMES))
-        if unknown:
-            raise InvalidParameter(unknown[0], flat[unknown[0]],
-                                   "a known field: " + ", ".join(cls.API_NAMES))
         return cls(**{cls.API_NAMES[key]: value for key, value in flat.items()})
 
     def to_dict(self) -> dict[str, Any]:

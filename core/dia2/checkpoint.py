@@ -6,6 +6,8 @@ Only safetensors files are read: nothing here unpickles, and no remote code ever
 
 from __future__ import annotations
 
+import importlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -48,8 +50,13 @@ class CheckpointFolders:
     codec: Path
 
 
+# The Hub's own rule for "owner/name"; anything else (a mistyped path, "C:/models") is a local path.
+HUB_ID = re.compile(r"(?!.*(--|\.\.))[A-Za-z0-9_](?:[\w.-]{0,94}[A-Za-z0-9_])?/[A-Za-z0-9_](?:[\w.-]{0,94}[A-Za-z0-9_])?",
+                    re.ASCII)
+
+
 def is_hub_id(name: str) -> bool:
-    return not Path(name).expanduser().exists() and name.count("/") == 1 and not name.startswith((".", "/", "~"))
+    return HUB_ID.fullmatch(name) is not None and not Path(name).expanduser().exists()
 
 
 def download(repo_id: str, files: list[str], progress: ProgressCallback | None = None,
@@ -71,7 +78,23 @@ def download(repo_id: str, files: list[str], progress: ProgressCallback | None =
     except OSError as error:
         raise ModelUnavailable(f"Downloading {repo_id} failed: {error.strerror or error}. "
                                "Check the free disk space and the network.") from None
+    except _transport_errors() as error:  # the Hub re-raises proxy and dropped-connection errors
+        raise ModelUnavailable(f"Downloading {repo_id} failed: the connection broke "
+                               f"({str(error) or type(error).__name__}). "
+                               "Check the network and proxy settings and try again, or open a folder that "
+                               "already holds the model.") from None
     return Path(folder)
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The network errors of the HTTP client huggingface_hub uses (httpx2 or httpx, by version)."""
+    errors = []
+    for module in ("httpx2", "httpx"):
+        try:
+            errors.append(importlib.import_module(module).TransportError)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
 
 
 def _progress_bar_class(progress: ProgressCallback, label: str):
@@ -131,9 +154,12 @@ def load_weights(module: nn.Module, path: Path, device: torch.device, dtype: tor
     model never sits in RAM twice. A missing, extra or mis-shaped tensor raises an error that
     names it.
     """
-    if path.suffix != ".safetensors" or not path.is_file():
+    if not path.is_file():
         raise CheckpointError(f"{path.name} is missing from {path.parent}; Dia2 weights come as "
                               f"{WEIGHTS_FILE}.")
+    if path.suffix != ".safetensors":
+        raise CheckpointError(f"{path.name} is not a safetensors file; Dia2 weights come as {WEIGHTS_FILE} "
+                              "(other formats can run code when opened, so they are never read).")
     expected = {name: tuple(t.shape) for name, t in module.state_dict().items()}
     try:
         handle = safe_open(str(path), framework="pt", device=str(device))

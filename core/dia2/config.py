@@ -91,7 +91,7 @@ class Dia2Config:
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "config.json") -> "Dia2Config":
         reader = _Reader(raw, source)
-        model = reader.section("model")
+        reader.section("model")
         linear_activations = reader.optional(("model", "linear", "mlp_activations"), DEFAULT_MLP_ACTIVATIONS)
         data = DataConfig(
             channels=reader.int("data", "channels"),
@@ -99,24 +99,24 @@ class Dia2Config:
             audio_vocab_size=reader.int("data", "audio_vocab_size"),
             text_pad=reader.int("data", "text_pad_token_id"),
             text_new_word=reader.int("data", "text_new_word_token_id"),
-            text_zero=int(reader.optional(("data", "text_zero_token_id"), DEFAULT_TEXT_ZERO_TOKEN_ID)),
+            text_zero=reader.optional_int(("data", "text_zero_token_id"), DEFAULT_TEXT_ZERO_TOKEN_ID),
             audio_pad=reader.int("data", "audio_pad_token_id"),
             audio_bos=reader.int("data", "audio_bos_token_id"),
-            delay_pattern=tuple(int(d) for d in reader.value("data", "delay_pattern")),
+            delay_pattern=reader.int_list("data", "delay_pattern"),
             second_stream_ahead=reader.int("data", "second_stream_ahead"),
         )
         config = cls(
             data=data,
             decoder=reader.shape("decoder", linear_activations),
             depformer=reader.shape("depformer", linear_activations),
-            depformer_apply_rope=bool(reader.value("model", "depformer", "apply_rope")),
-            depformer_text_embedding=bool(reader.optional(("model", "depformer", "text_embedding"), False)),
-            rope_min_timescale=float(reader.value("model", "rope_min_timescale")),
-            rope_max_timescale=float(reader.value("model", "rope_max_timescale")),
-            norm_eps=float(model.get("normalization_layer_epsilon", DEFAULT_NORM_EPSILON)),
-            weights_schedule=tuple(int(g) for g in reader.value("runtime", "weights_schedule")),
+            depformer_apply_rope=reader.bool(("model", "depformer", "apply_rope")),
+            depformer_text_embedding=reader.bool(("model", "depformer", "text_embedding"), default=False),
+            rope_min_timescale=reader.number(("model", "rope_min_timescale")),
+            rope_max_timescale=reader.number(("model", "rope_max_timescale")),
+            norm_eps=reader.number(("model", "normalization_layer_epsilon"), default=DEFAULT_NORM_EPSILON),
+            weights_schedule=reader.int_list("runtime", "weights_schedule"),
             max_context_steps=reader.int("runtime", "max_context_steps"),
-            assets=dict(raw.get("assets") or {}),
+            assets=reader.assets(),
         )
         config._check(reader)
         return config
@@ -132,6 +132,11 @@ class Dia2Config:
         if self.depformer_text_embedding:
             reader.fail("model.depformer.text_embedding is true; no released Dia2 checkpoint uses it")
         for shape, name in ((self.decoder, "decoder"), (self.depformer, "depformer")):
+            sizes = {key: getattr(shape, key) for key in ("n_layer", "n_embd", "n_hidden", "query_heads",
+                                                          "kv_heads", "head_dim")}
+            for key, size in sizes.items():
+                if size < 1:
+                    reader.fail(f"model.{name}: {key} must be at least 1, not {size}")
             if shape.query_heads % shape.kv_heads:
                 reader.fail(f"model.{name}: gqa_query_heads must be a multiple of kv_heads")
             if tuple(shape.mlp_activations) != ("silu", "linear"):
@@ -172,6 +177,34 @@ class _Reader:
             self.fail(f"{'.'.join(keys)} must be an integer, not {value!r}")
         return value
 
+    def optional_int(self, keys: tuple[str, ...], default: int) -> int:
+        return self.int(*keys) if self.optional(keys, None) is not None else default
+
+    def int_list(self, *keys: str) -> tuple[int, ...]:
+        values = self.value(*keys)
+        if not isinstance(values, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+            self.fail(f"{'.'.join(keys)} must be a list of non-negative integers, not {values!r}")
+        return tuple(values)
+
+    def bool(self, keys: tuple[str, ...], default: bool | None = None) -> bool:
+        value = self.value(*keys) if default is None else self.optional(keys, default)
+        if not isinstance(value, bool):
+            self.fail(f"{'.'.join(keys)} must be true or false, not {value!r}")
+        return value
+
+    def number(self, keys: tuple[str, ...], default: float | None = None) -> float:
+        value = self.value(*keys) if default is None else self.optional(keys, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(f"{'.'.join(keys)} must be a number, not {value!r}")
+        return float(value)
+
+    def assets(self) -> dict[str, str]:
+        value = self.optional(("assets",), None) or {}
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            self.fail(f"assets must map names to folder paths or Hub ids, not {value!r}")
+        return dict(value)
+
     def section(self, key: str) -> dict[str, Any]:
         value = self.value(key)
         if not isinstance(value, dict):
@@ -181,6 +214,11 @@ class _Reader:
     def shape(self, name: str, fallback_activations: Any) -> TransformerShape:
         keys = ("model", name)
         section = self.value(*keys)
+        if not isinstance(section, dict):
+            self.fail(f"model.{name} must be an object")
+        activations = section.get("mlp_activations", fallback_activations)
+        if not isinstance(activations, (list, tuple)) or not all(isinstance(a, str) for a in activations):
+            self.fail(f"model.{name}.mlp_activations must be a list of names, not {activations!r}")
         return TransformerShape(
             n_layer=self.int(*keys, "n_layer"),
             n_embd=self.int(*keys, "n_embd"),
@@ -188,5 +226,5 @@ class _Reader:
             query_heads=self.int(*keys, "gqa_query_heads"),
             kv_heads=self.int(*keys, "kv_heads"),
             head_dim=self.int(*keys, "gqa_head_dim"),
-            mlp_activations=tuple(section.get("mlp_activations", fallback_activations)),
+            mlp_activations=tuple(activations),
         )

@@ -49,7 +49,10 @@ def choose_device(requested: str = "auto", offers: MachineOffers | None = None) 
         raise DeviceUnavailable("No CUDA GPU is available on this machine; choose cpu or auto.")
     if kind == "mps" and not offers.mps:
         raise DeviceUnavailable("Apple's Metal (MPS) is not available on this machine; choose cpu or auto.")
-    return torch.device(requested)
+    try:
+        return torch.device(requested)
+    except RuntimeError:  # e.g. "cuda:x": torch's message does not say what would work
+        raise DeviceUnavailable(f"Unknown device {requested!r}; use auto, cpu, cuda (or cuda:N) or mps.") from None
 
 
 def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | None = None) -> torch.dtype:
@@ -65,4 +68,8 @@ def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | N
         return torch.float32
     if requested not in DTYPES:
         raise DeviceUnavailable(f"Unknown precision {requested!r}; use auto, float32 or bfloat16.")
+    if requested == "bfloat16" and device.type == "mps" and not offers.mps_bf16:
+        raise DeviceUnavailable("bfloat16 on Apple's Metal (MPS) needs macOS 14 or newer; choose float32 or auto.")
+    if requested == "bfloat16" and device.type == "cuda" and not offers.cuda_bf16:
+        raise DeviceUnavailable("This CUDA GPU does not support bfloat16; choose float32 or auto.")
     return DTYPES[requested]

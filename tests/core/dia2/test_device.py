@@ -1,0 +1,125 @@
+"""choose_device / choose_dtype for every branch, with hand-made machine offers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.dia2.device import (
+    DeviceUnavailable,
+    MachineOffers,
+    choose_device,
+    choose_dtype,
+)
+from core.errors import DiaStudioError
+
+CPU_ONLY = MachineOffers(cuda=False, cuda_bf16=False, mps=False, mps_bf16=False)
+CUDA_BF16 = MachineOffers(cuda=True, cuda_bf16=True, mps=False, mps_bf16=False)
+CUDA_OLD = MachineOffers(cuda=True, cuda_bf16=False, mps=False, mps_bf16=False)
+MAC_14 = MachineOffers(cuda=False, cuda_bf16=False, mps=True, mps_bf16=True)
+MAC_13 = MachineOffers(cuda=False, cuda_bf16=False, mps=True, mps_bf16=False)
+# Not a real machine, but it fixes the order of preference.
+EVERYTHING = MachineOffers(cuda=True, cuda_bf16=True, mps=True, mps_bf16=True)
+
+CPU, CUDA, MPS = torch.device("cpu"), torch.device("cuda"), torch.device("mps")
+
+
+def unavailable(function, *args) -> str:
+    with pytest.raises(DeviceUnavailable) as raised:
+        function(*args)
+    assert isinstance(raised.value, DiaStudioError)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize("offers, expected", [
+    (EVERYTHING, CUDA), (CUDA_BF16, CUDA), (CUDA_OLD, CUDA), (MAC_14, MPS), (MAC_13, MPS), (CPU_ONLY, CPU),
+], ids=["cuda-over-mps", "cuda", "cuda-no-bf16", "mps", "mps-macos13", "cpu"])
+def test_auto_prefers_cuda_then_mps_then_cpu(offers, expected):
+    assert choose_device("auto", offers) == expected
+    assert choose_device("AUTO", offers) == expected
+    assert choose_device("", offers) == expected  # empty = auto
+
+
+@pytest.mark.parametrize("requested, expected", [
+    ("cpu", CPU), ("CPU", CPU), ("cuda", CUDA), ("cuda:0", torch.device("cuda", 0)),
+    ("cuda:1", torch.device("cuda", 1)), ("mps", MPS),
+])
+def test_explicit_available_devices(requested, expected):
+    assert choose_device(requested, EVERYTHING) == expected
+
+
+def test_cpu_is_always_available():
+    for offers in (CPU_ONLY, CUDA_BF16, MAC_14):
+        assert choose_device("cpu", offers) == CPU
+
+
+@pytest.mark.parametrize("requested", ["cuda", "cuda:0", "CUDA"])
+def test_cuda_without_a_gpu_is_refused(requested):
+    for offers in (CPU_ONLY, MAC_14):
+        message = unavailable(choose_device, requested, offers)
+        assert "No CUDA GPU" in message and "cpu or auto" in message
+
+
+def test_mps_without_metal_is_refused():
+    for offers in (CPU_ONLY, CUDA_BF16):
+        message = unavailable(choose_device, "mps", offers)
+        assert "MPS" in message and "cpu or auto" in message
+
+
+@pytest.mark.parametrize("requested", ["gpu", "tpu", "xla", "vulkan", "metal", " cuda", "cuda:x", "cuda:", "mps:y"])
+def test_unknown_device_names_are_refused_naming_them(requested):
+    message = unavailable(choose_device, requested, EVERYTHING)
+    assert repr(requested.lower()) in message
+    assert "auto, cpu, cuda" in message
+
+
+@pytest.mark.parametrize("device, offers, expected", [
+    (CUDA, CUDA_BF16, torch.bfloat16),
+    (torch.device("cuda", 1), CUDA_BF16, torch.bfloat16),
+    (CUDA, CUDA_OLD, torch.float32),
+    (MPS, MAC_14, torch.bfloat16),
+    (MPS, MAC_13, torch.float32),
+    (CPU, CPU_ONLY, torch.float32),
+    (CPU, EVERYTHING, torch.float32),  # bf16 on a GPU says nothing about the CPU
+], ids=["cuda-bf16", "cuda1-bf16", "cuda-old", "mps-macos14", "mps-macos13", "cpu", "cpu-beside-gpus"])
+def test_auto_precision(device, offers, expected):
+    assert choose_dtype("auto", device, offers) is expected
+    assert choose_dtype("", device, offers) is expected
+
+
+@pytest.mark.parametrize("device, offers", [(CPU, CPU_ONLY), (CUDA, CUDA_BF16), (MPS, MAC_14)])
+def test_explicit_precision_where_supported(device, offers):
+    assert choose_dtype("float32", device, offers) is torch.float32
+    assert choose_dtype("bfloat16", device, offers) is torch.bfloat16
+    assert choose_dtype("BFloat16", device, offers) is torch.bfloat16
+
+
+def test_explicit_float32_is_allowed_everywhere():
+    for device, offers in ((CUDA, CUDA_OLD), (MPS, MAC_13)):
+        assert choose_dtype("float32", device, offers) is torch.float32
+
+
+def test_bfloat16_on_mps_before_macos_14_is_refused():
+    message = unavailable(choose_dtype, "bfloat16", MPS, MAC_13)
+    assert "macOS 14" in message and "float32" in message
+
+
+def test_bfloat16_on_a_cuda_gpu_without_it_is_refused():
+    message = unavailable(choose_dtype, "bfloat16", CUDA, CUDA_OLD)
+    assert "bfloat16" in message and "float32" in message
+
+
+@pytest.mark.parametrize("requested", ["float16", "fp32", "bf16", "half", "int8"])
+def test_unknown_precisions_are_refused_naming_them(requested):
+    message = unavailable(choose_dtype, requested, CPU, CPU_ONLY)
+    assert repr(requested) in message and "auto, float32 or bfloat16" in message
+
+
+def test_detect_reports_this_machine():
+    offers = MachineOffers.detect()
+    assert offers.cuda == torch.cuda.is_available()
+    assert offers.cuda_bf16 <= offers.cuda and offers.mps_bf16 <= offers.mps
+    # Without offers the choice is made for this machine, and cpu always works.
+    assert choose_device("cpu") == CPU
+    assert choose_device("auto") == choose_device("auto", offers)
+    assert choose_dtype("auto", CPU) is torch.float32
