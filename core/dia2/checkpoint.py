@@ -7,6 +7,7 @@ Only safetensors files are read: nothing here unpickles, and no remote code ever
 from __future__ import annotations
 
 import importlib
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,18 +99,24 @@ def _transport_errors() -> tuple[type[Exception], ...]:
 
 
 def _progress_bar_class(progress: ProgressCallback, label: str):
-    """A tqdm class that forwards byte counts to ``progress`` (huggingface_hub reports through tqdm)."""
+    """A tqdm class that forwards byte counts to ``progress``: huggingface_hub reports through
+    tqdm. It keeps two byte bars (bytes received, bytes written); the furthest one is reported."""
     from tqdm.auto import tqdm
+
+    byte_bars: list[tqdm] = []
 
     class CallbackBar(tqdm):
         def __init__(self, *args, **kwargs):
-            kwargs["disable"] = True
+            kwargs["file"] = io.StringIO()  # count, never draw: the caller shows the progress
             super().__init__(*args, **kwargs)
+            if self.unit == "B":
+                byte_bars.append(self)
 
         def update(self, n=1):
             super().update(n)
             if self.unit == "B":
-                progress(int(self.n), int(self.total or 0), label)
+                furthest = max(byte_bars, key=lambda bar: bar.n)
+                progress(int(furthest.n), int(furthest.total or 0), label)
 
     return CallbackBar
 

@@ -674,3 +674,18 @@ def test_a_tokenizer_without_a_speaker_tag_is_a_checkpoint_error(tmp_path, tag):
     with pytest.raises(CheckpointError) as raised:
         TextTokenizer(folder)
     assert str(raised.value) == f"The tokenizer in {folder} has no {tag} token; it is not a Dia2 tokenizer."
+
+
+def test_download_progress_reports_the_furthest_byte_count():
+    from core.dia2.checkpoint import _progress_bar_class
+
+    reports = []
+    bar_class = _progress_bar_class(lambda done, total, what: reports.append((done, total, what)), "org/model")
+    received = bar_class(total=1000, unit="B")
+    written = bar_class(total=1000, unit="B")
+    files = bar_class(total=3)  # counts files, not bytes: never reported
+    received.update(400)
+    written.update(300)
+    files.update(1)
+    written.update(200)
+    assert reports == [(400, 1000, "org/model"), (400, 1000, "org/model"), (500, 1000, "org/model")]
