@@ -1,0 +1,138 @@
+"""The studio's settings, declared once with their types and defaults, stored in QSettings.
+
+Person's choices (``Settings``) and window layout (``WindowLayout``) live in separate groups, as
+in Picard: resetting the layout never loses a choice. ``SETTINGS_VERSION`` and ``MIGRATIONS``
+upgrade values written by an older version instead of ignoring them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow, QSplitter
+
+T = TypeVar("T")
+
+SETTINGS_VERSION = 1
+# version N -> N + 1, applied in turn to settings written by an older studio.
+MIGRATIONS: dict[int, Callable[[QSettings], None]] = {}
+_LAYOUT_GROUP = "layout"
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One declared setting: read and written as an attribute of :class:`Settings`."""
+
+    key: str
+    default: T
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        owner.declared[name] = self
+
+    def __get__(self, settings: "Settings | None", owner: type) -> T:
+        if settings is None:
+            return self  # type: ignore[return-value]  # the declaration itself, on the class
+        return settings.read(self)
+
+    def __set__(self, settings: "Settings", value: T) -> None:
+        settings.write(self, value)
+
+
+class Settings:
+    """Typed access to the stored settings; an unreadable value reads as its default."""
+
+    declared: dict[str, Setting] = {}
+
+    # Model manager
+    model: Setting[str] = Setting("model/last", "")  # a model id or a local folder; "" = none yet
+    device: Setting[str] = Setting("model/device", "auto")
+    precision: Setting[str] = Setting("model/precision", "auto")
+    local_models: Setting[list] = Setting("model/local_folders", [])
+    load_model_on_start: Setting[bool] = Setting("model/load_on_start", True)
+    # Sound
+    output_device: Setting[str] = Setting("audio/output_device", "")  # "" = the system default
+    input_device: Setting[str] = Setting("audio/input_device", "")
+    play_while_generating: Setting[bool] = Setting("audio/play_while_generating", True)
+    # Export
+    export_format: Setting[str] = Setting("export/format", "MP3")
+    export_sample_rate: Setting[int] = Setting("export/sample_rate", 44100)
+    export_bitrate: Setting[int] = Setting("export/bitrate", 192)
+    export_channels: Setting[int] = Setting("export/channels", 2)
+    export_per_line: Setting[bool] = Setting("export/one_file_per_line", False)
+    export_subtitles: Setting[bool] = Setting("export/subtitles", False)
+    export_folder: Setting[str] = Setting("export/folder", "")
+    # Projects
+    autosave_seconds: Setting[int] = Setting("project/autosave_seconds", 30)
+    project_folder: Setting[str] = Setting("project/folder", "")
+    first_start_done: Setting[bool] = Setting("app/first_start_done", False)
+
+    def __init__(self, store: QSettings):
+        self.store = store
+        self._upgrade()
+
+    def read(self, setting: Setting[T]) -> T:
+        raw = self.store.value(setting.key)
+        if raw is None:
+            return setting.default
+        try:
+            return _decode(raw, setting.default)
+        except (TypeError, ValueError):
+            return setting.default
+
+    def write(self, setting: Setting[T], value: T) -> None:
+        if not isinstance(value, type(setting.default)):
+            raise TypeError(f"{setting.key} takes {type(setting.default).__name__}, not {value!r}")
+        self.store.setValue(setting.key, json.dumps(value) if isinstance(value, list) else value)
+
+    def _upgrade(self) -> None:
+        version = int(self.store.value("settings_version", SETTINGS_VERSION))
+        while version < SETTINGS_VERSION:
+            MIGRATIONS[version](self.store)
+            version += 1
+        self.store.setValue("settings_version", SETTINGS_VERSION)
+
+
+def _decode(raw: Any, default: Any) -> Any:
+    """QSettings hands back text from INI files and on some platforms; turn it into the type."""
+    if isinstance(default, bool):
+        return raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, list):
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(value, list):
+            raise ValueError(f"not a list: {value!r}")
+        return value
+    return str(raw)
+
+
+class WindowLayout:
+    """Saves and restores a main window's geometry, docks, toolbars and splitters, by name."""
+
+    def __init__(self, store: QSettings):
+        self.store = store
+
+    def save(self, window: QMainWindow) -> None:
+        self.store.setValue(f"{_LAYOUT_GROUP}/geometry", window.saveGeometry())
+        self.store.setValue(f"{_LAYOUT_GROUP}/state", window.saveState())
+        for splitter in window.findChildren(QSplitter):
+            if splitter.objectName():
+                self.store.setValue(f"{_LAYOUT_GROUP}/splitter/{splitter.objectName()}", splitter.saveState())
+
+    def restore(self, window: QMainWindow) -> bool:
+        """True when a saved layout was applied (False at first start)."""
+        geometry = self.store.value(f"{_LAYOUT_GROUP}/geometry")
+        if not isinstance(geometry, QByteArray):
+            return False
+        window.restoreGeometry(geometry)
+        state = self.store.value(f"{_LAYOUT_GROUP}/state")
+        if isinstance(state, QByteArray):
+            window.restoreState(state)
+        for splitter in window.findChildren(QSplitter):
+            saved = self.store.value(f"{_LAYOUT_GROUP}/splitter/{splitter.objectName()}")
+            if splitter.objectName() and isinstance(saved, QByteArray):
+                splitter.restoreState(saved)
+        return True
