@@ -1,0 +1,224 @@
+"""The export dialog: what to export, the format and its settings, checked live by ExportSettings.
+
+The lossless formats (WAV, FLAC) take no settings, so theirs are hidden; for MP3 and OGG the sample
+rates come from the format table and the bitrate is checked against it as it is typed, with the
+table's own message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+
+from core.audio.errors import InvalidExportSettings
+from core.audio.formats import AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates
+
+DEFAULT_LOUDNESS_LUFS = -16.0  # podcast loudness; broadcast would be -23
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """What the person asked for: where, how, and with which extras."""
+
+    settings: ExportSettings
+    path: Path  # the file (whole dialogue) or the folder (one file per line)
+    per_line: bool
+    subtitles: bool
+    loudness_lufs: float | None
+
+
+class ExportDialog(QDialog):
+    def __init__(self, initial: ExportChoice, summary: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.setObjectName("export_dialog")
+        self._file_name = "dialogue" if initial.per_line else initial.path.stem  # kept while per line
+
+        self.summary = QLabel(summary)
+        self.summary.setWordWrap(True)
+        self.whole = QRadioButton("The whole dialogue, as one file")
+        self.per_line = QRadioButton("One file per line")
+        self.per_line.setToolTip("Each line as its own file, numbered in dialogue order")
+        what = QButtonGroup(self)
+        what.addButton(self.whole)
+        what.addButton(self.per_line)
+        (self.per_line if initial.per_line else self.whole).setChecked(True)
+        self.subtitles = QCheckBox("Subtitles (.srt) from the word timings")
+        self.subtitles.setChecked(initial.subtitles)
+
+        self.format = QComboBox()
+        for audio_format in AudioFormat:
+            self.format.addItem(audio_format.value, audio_format)
+        self.format.setCurrentIndex(self.format.findData(initial.settings.format))
+        self.sample_rate = QComboBox()
+        self.channels = QComboBox()
+        self.channels.addItem("Stereo", 2)
+        self.channels.addItem("Mono", 1)
+        self.bitrate = QSpinBox()
+        self.bitrate.setRange(8, 320)  # the widest table range; the format's own range is checked live
+        self.bitrate.setSuffix(" kbps")
+        self.bitrate.setKeyboardTracking(True)
+        self.bitrate_hint = QLabel()
+        self.lossy_settings = QGroupBox("Format settings")
+        lossy_form = QFormLayout(self.lossy_settings)
+        lossy_form.addRow("Sample rate", self.sample_rate)
+        lossy_form.addRow("Channels", self.channels)
+        bitrate_row = QHBoxLayout()
+        bitrate_row.addWidget(self.bitrate)
+        bitrate_row.addWidget(self.bitrate_hint, 1)
+        lossy_form.addRow("Bitrate", bitrate_row)
+        self.lossless_note = QLabel()
+        self.lossless_note.setWordWrap(True)
+
+        self.normalise = QCheckBox("Normalise loudness to")
+        self.loudness = QDoubleSpinBox()
+        self.loudness.setRange(-70.0, 0.0)
+        self.loudness.setSuffix(" LUFS")
+        self.loudness.setValue(initial.loudness_lufs if initial.loudness_lufs is not None else DEFAULT_LOUDNESS_LUFS)
+        self.normalise.setChecked(initial.loudness_lufs is not None)
+        loudness_row = QHBoxLayout()
+        loudness_row.addWidget(self.normalise)
+        loudness_row.addWidget(self.loudness)
+        loudness_row.addStretch(1)
+
+        self.path_edit = QLineEdit(str(initial.path))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        self.path_label = QLabel()
+
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c62828;")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        form = QFormLayout()
+        form.addRow("Format", self.format)
+        form.addRow(self.path_label, path_row)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.whole)
+        layout.addWidget(self.per_line)
+        layout.addWidget(self.subtitles)
+        layout.addLayout(form)
+        layout.addWidget(self.lossy_settings)
+        layout.addWidget(self.lossless_note)
+        layout.addLayout(loudness_row)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+
+        self._fill_sample_rates(initial.settings.sample_rate)
+        self.channels.setCurrentIndex(self.channels.findData(initial.settings.channels))
+        if initial.settings.bitrate_kbps is not None:
+            self.bitrate.setValue(initial.settings.bitrate_kbps)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        for signal in (self.sample_rate.currentIndexChanged, self.channels.currentIndexChanged,
+                       self.bitrate.valueChanged, self.normalise.toggled, self.path_edit.textChanged):
+            signal.connect(self._validate)
+        self.whole.toggled.connect(self._target_changed)
+        self._format_changed()
+
+    # --- reading the choice ------------------------------------------------------------------
+
+    def settings(self) -> ExportSettings:
+        """The settings as they stand; raises InvalidExportSettings when they are not allowed."""
+        audio_format: AudioFormat = self.format.currentData()
+        if not audio_format.lossy:
+            return ExportSettings.create(audio_format)
+        return ExportSettings.create(audio_format, sample_rate=self.sample_rate.currentData(),
+                                     bitrate=self.bitrate.value(), channels=self.channels.currentData())
+
+    def choice(self) -> ExportChoice:
+        return ExportChoice(self.settings(), Path(self.path_edit.text()).expanduser(), self.per_line.isChecked(),
+                            self.subtitles.isChecked(),
+                            self.loudness.value() if self.normalise.isChecked() else None)
+
+    # --- live checks ---------------------------------------------------------------------------
+
+    def _format_changed(self) -> None:
+        audio_format: AudioFormat = self.format.currentData()
+        self.lossy_settings.setVisible(audio_format.lossy)
+        self.lossless_note.setVisible(not audio_format.lossy)
+        settings = ExportSettings.create(audio_format)
+        self.lossless_note.setText(f"{audio_format.value} is written as the model makes it: "
+                                   f"{settings.sample_rate} Hz mono, lossless.")
+        if audio_format.lossy:
+            keep = self.sample_rate.currentData()
+            self._fill_sample_rates(keep if keep in allowed_sample_rates(audio_format) else settings.sample_rate)
+        self._match_extension()
+        self._validate()
+
+    def _target_changed(self) -> None:
+        """Whole dialogue: a file; one file per line: the folder it would go in."""
+        path = Path(self.path_edit.text()).expanduser()
+        if self.per_line.isChecked():
+            self._file_name = path.stem or self._file_name
+            self.path_edit.setText(str(path.parent))
+        else:
+            self.path_edit.setText(str(path / f"{self._file_name}{self.format.currentData().extension}"))
+        self._validate()
+
+    def _fill_sample_rates(self, selected: int) -> None:
+        self.sample_rate.blockSignals(True)
+        self.sample_rate.clear()
+        for rate in allowed_sample_rates(self.format.currentData()):
+            self.sample_rate.addItem(f"{rate} Hz", rate)
+        self.sample_rate.setCurrentIndex(max(0, self.sample_rate.findData(selected)))
+        self.sample_rate.blockSignals(False)
+
+    def _match_extension(self) -> None:
+        if self.per_line.isChecked():
+            return
+        path = Path(self.path_edit.text())
+        extension = self.format.currentData().extension
+        if path.name and path.suffix.lower() != extension:
+            self.path_edit.setText(str(path.with_suffix(extension)))
+
+    def _validate(self) -> None:
+        audio_format: AudioFormat = self.format.currentData()
+        per_line = self.per_line.isChecked()
+        self.path_label.setText("Folder" if per_line else "File")
+        if not per_line:
+            self._match_extension()
+        problem = ""
+        if audio_format.lossy:
+            try:
+                low, high = allowed_bitrates(audio_format, self.sample_rate.currentData(),
+                                             self.channels.currentData())
+                self.bitrate_hint.setText(f"allowed: {low}–{high} kbps")
+            except InvalidExportSettings as error:
+                problem = str(error)
+        try:
+            self.settings()
+        except InvalidExportSettings as error:
+            problem = str(error)
+        path = Path(self.path_edit.text()).expanduser()
+        folder = path if per_line else path.parent
+        if not problem and not self.path_edit.text().strip():
+            problem = "Choose where to export."
+        elif not problem and not folder.is_dir():
+            problem = f"The folder {folder} does not exist."
+        self.error.setText(problem)
+        self.error.setVisible(bool(problem))
+        self.export_button.setEnabled(not problem)
+
+    def _browse(self) -> None:
+        current = self.path_edit.text()
+        if self.per_line.isChecked():
+            path = QFileDialog.getExistingDirectory(self, "Export lines into", current)
+        else:
+            extension = self.format.currentData().extension
+            path, _ = QFileDialog.getSaveFileName(self, "Export dialogue as", current,
+                                                  f"{self.format.currentText()} (*{extension})")
+        if path:
+            self.path_edit.setText(path)

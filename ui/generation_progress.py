@@ -1,0 +1,48 @@
+"""The generation strip under the timeline: how far a generation is, how fast, and Cancel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+
+class GenerationProgress(QWidget):
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("generation_progress")
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(False)
+        self.label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current frame, keeping what was made (Esc)")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.cancel_button)
+        self.hide()
+
+    def start(self, takes: int, words: int) -> None:
+        self._takes = takes
+        self._words = max(words, 1)
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.label.setText("Starting…")
+        self.cancel_button.setEnabled(True)
+        self.show()
+
+    def report(self, take: int, words_spoken: int, frames: int, audio_s: float, realtime_factor: float) -> None:
+        """Progress of take ``take`` (from 0): the bar follows the words spoken, over all takes."""
+        share = (take + min(words_spoken, self._words) / self._words) / self._takes
+        self.bar.setValue(round(1000 * share))
+        prefix = f"Take {take + 1} of {self._takes} · " if self._takes > 1 else ""
+        self.label.setText(f"{prefix}frame {frames} · {audio_s:.1f} s of audio · "
+                           f"{realtime_factor:.2f}× real time")
+
+    def cancelling(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.label.setText(self.label.text() + " · cancelling…")

@@ -1,0 +1,201 @@
+"""The studio window: the timeline in the middle, voices on the left, settings and takes on the
+right, generation and playback strips below, and the commands in menus, toolbar and keys.
+
+Widgets only: the application (``app.controller``) connects the commands to the work.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton,
+                               QScrollArea, QToolBar, QToolButton, QVBoxLayout, QWidget)
+
+from core.audio.backend import AudioBackend
+from core.dialogue import NONVERBAL_CUES, Dialogue, Speaker
+from ui.actions import StudioActions
+from ui.generation_progress import GenerationProgress
+from ui.parameters import ParametersPanel
+from ui.playback_bar import PlaybackBar
+from ui.takes import TakesPanel
+from ui.timeline import TimelineView
+from ui.voices import VoicesPanel
+
+APP_NAME = "Dia Studio"
+
+
+class ModelBanner(QFrame):
+    """A strip above the timeline while no model is loaded, pointing to the model manager."""
+
+    def __init__(self, open_models, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("model_banner")
+        self.setStyleSheet("#model_banner { background: #e8f0fe; border: 1px solid #aac4f5; border-radius: 4px; }")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        button = QPushButton("Open the model manager")
+        button.clicked.connect(open_models)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(button)
+
+    def show_message(self, text: str | None) -> None:
+        self.text.setText(text or "")
+        self.setVisible(bool(text))
+
+
+class MainWindow(QMainWindow):
+    close_requested = Signal(QCloseEvent)  # the application decides (unsaved changes, running jobs)
+
+    def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.resize(1280, 800)
+        self.actions = StudioActions(self)
+
+        self.timeline = TimelineView()
+        self.generation_progress = GenerationProgress()
+        self.playback_bar = PlaybackBar()
+        self.banner = ModelBanner(self.actions.models.trigger)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.timeline, 1)
+        layout.addWidget(self.generation_progress)
+        layout.addWidget(self.playback_bar)
+        self.setCentralWidget(central)
+
+        self.voices = VoicesPanel(backend)
+        self.parameters = ParametersPanel()
+        self.takes = TakesPanel()
+        self.voices_dock = self._dock("Voices", self.voices, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.parameters_dock = self._dock("Settings", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.takes_dock = self._dock("Takes", self.takes, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.takes.selected_take_changed.connect(
+            lambda take: self.parameters.set_selected_take_seed(take.seed if take else None))
+
+        self.cue_menu = QMenu("Insert &cue", self)
+        for cue in NONVERBAL_CUES:
+            self.cue_menu.addAction(cue, lambda cue=cue: self.timeline.insert_at_cursor(cue))
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect_editing()
+        self._unsubscribe = None
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{widget.objectName()}_dock")  # saveState() restores docks by name
+        scroll = QScrollArea()
+        scroll.setWidget(widget)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        dock.setWidget(scroll)
+        dock.setMinimumWidth(300)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_menus(self) -> None:
+        a = self.actions
+        menu_bar = self.menuBar()
+        file_menu = menu_bar.addMenu("&File")
+        file_menu.addActions([a.new_project, a.open_project])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addActions([a.save, a.save_as])
+        file_menu.addSeparator()
+        file_menu.addActions([a.export, a.models])
+        file_menu.addSeparator()
+        file_menu.addAction(a.quit)
+        edit_menu = menu_bar.addMenu("&Edit")
+        edit_menu.addActions([a.undo, a.redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([a.add_line, a.insert_line, a.duplicate_line, a.delete_lines])
+        edit_menu.addActions([a.move_up, a.move_down, a.merge_lines, a.speaker_1, a.speaker_2])
+        edit_menu.addSeparator()
+        edit_menu.addMenu(self.cue_menu)
+        edit_menu.addAction(a.insert_pause)
+        generate_menu = menu_bar.addMenu("&Generate")
+        generate_menu.addActions([a.generate, a.generate_selected, a.cancel])
+        generate_menu.addSeparator()
+        generate_menu.addActions([a.play_pause, a.stop, a.play_while_generating])
+        view_menu = menu_bar.addMenu("&View")
+        for dock in (self.voices_dock, self.parameters_dock, self.takes_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addAction(a.reset_layout)
+
+    def _build_toolbar(self) -> None:
+        a = self.actions
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setIconSize(QSize(16, 16))
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addActions([a.new_project, a.open_project, a.save])
+        toolbar.addSeparator()
+        toolbar.addActions([a.undo, a.redo])
+        toolbar.addSeparator()
+        toolbar.addActions([a.add_line, a.delete_lines, a.move_up, a.move_down])
+        cue_button = QToolButton()
+        cue_button.setText("Cue")
+        cue_button.setToolTip("Insert a non-verbal cue, like (laughs), at the cursor")
+        cue_button.setMenu(self.cue_menu)
+        cue_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        toolbar.addWidget(cue_button)
+        toolbar.addAction(a.insert_pause)
+        toolbar.addSeparator()
+        toolbar.addActions([a.generate, a.generate_selected, a.cancel])
+        toolbar.addSeparator()
+        toolbar.addActions([a.export, a.models])
+        self.addToolBar(toolbar)
+        # Short toolbar labels; the menus keep the long ones (and Undo's "Undo Edit text").
+        for action, text in ((a.undo, "Undo"), (a.redo, "Redo"), (a.add_line, "Add line"),
+                             (a.delete_lines, "Delete"), (a.move_up, "Up"), (a.move_down, "Down"),
+                             (a.insert_pause, "Pause"), (a.generate_selected, "Generate selected"),
+                             (a.cancel, "Cancel"), (a.export, "Export"), (a.models, "Models"),
+                             (a.new_project, "New"), (a.open_project, "Open")):
+            action.setIconText(text)
+
+    def _build_status_bar(self) -> None:
+        self.model_status = QLabel()
+        self.memory_status = QLabel()
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.statusBar().addPermanentWidget(self.memory_status)
+
+    def _connect_editing(self) -> None:
+        """Editing commands act on the document shown; they need nothing but the widgets."""
+        a, timeline = self.actions, self.timeline
+        a.undo.triggered.connect(lambda: timeline.dialogue.undo_stack.undo())
+        a.redo.triggered.connect(lambda: timeline.dialogue.undo_stack.redo())
+        a.add_line.triggered.connect(lambda: timeline.add_line())
+        a.insert_line.triggered.connect(lambda: timeline.add_line(above=True))
+        a.duplicate_line.triggered.connect(timeline.duplicate_current)
+        a.delete_lines.triggered.connect(timeline.delete_selected)
+        a.move_up.triggered.connect(lambda: timeline.move_current(-1))
+        a.move_down.triggered.connect(lambda: timeline.move_current(1))
+        a.merge_lines.triggered.connect(timeline.join_current_with_next)
+        a.speaker_1.triggered.connect(lambda: timeline.set_speaker_of_current(Speaker.S1))
+        a.speaker_2.triggered.connect(lambda: timeline.set_speaker_of_current(Speaker.S2))
+
+    def set_dialogue(self, dialogue: Dialogue) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.timeline.set_dialogue(dialogue)
+        self.voices.set_dialogue(dialogue)
+        self.parameters.set_dialogue(dialogue)
+        self.takes.set_dialogue(dialogue)
+        self._unsubscribe = dialogue.subscribe(lambda change: self._show_undo_state(dialogue))
+        self._show_undo_state(dialogue)
+
+    def _show_undo_state(self, dialogue: Dialogue) -> None:
+        stack = dialogue.undo_stack
+        for action, possible, text, verb in ((self.actions.undo, stack.can_undo, stack.undo_text, "Undo"),
+                                             (self.actions.redo, stack.can_redo, stack.redo_text, "Redo")):
+            action.setEnabled(possible)
+            action.setText(f"&{verb} {text}" if text else f"&{verb}")
+
+    def show_title(self, project_name: str, modified: bool) -> None:
+        self.setWindowTitle(f"{project_name}[*] — {APP_NAME}")
+        self.setWindowModified(modified)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.close_requested.emit(event)

@@ -1,0 +1,39 @@
+"""Play / pause / stop and where the playhead is, for whatever the studio is playing."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+
+def clock(seconds: float) -> str:
+    minutes, rest = divmod(max(seconds, 0.0), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+class PlaybackBar(QWidget):
+    play_pause_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("playback_bar")
+        self.play_button = QPushButton("Play")
+        self.play_button.setToolTip("Play or pause (Ctrl+Space)")
+        self.play_button.clicked.connect(self.play_pause_requested)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.what = QLabel("Nothing to play yet")
+        self.position = QLabel(clock(0))
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.play_button)
+        layout.addWidget(self.stop_button)
+        layout.addWidget(self.what, 1)
+        layout.addWidget(self.position)
+
+    def show_state(self, label: str, playing: bool, position_s: float, duration_s: float,
+                   buffering: bool) -> None:
+        self.what.setText(label + (" · waiting for audio…" if buffering else ""))
+        self.play_button.setText("Pause" if playing else "Play")
+        self.position.setText(f"{clock(position_s)} / {clock(duration_s)}")

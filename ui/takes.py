@@ -1,0 +1,110 @@
+"""The takes of the document, newest first: play one, keep one (the picked take speaks its lines),
+delete one. The selected take's seed can be reused by the settings panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+
+from core.dialogue import Change, Dialogue, Take
+
+TAKE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
+    rows = sorted(dialogue.index_of(line.id) + 1 for line in take.source_lines
+                  if any(line.id == current.id for current in dialogue.lines))
+    if not rows:
+        lines = "lines since deleted"
+    elif len(rows) == 1:
+        lines = f"line {rows[0]}"
+    elif rows == list(range(rows[0], rows[-1] + 1)):
+        lines = f"lines {rows[0]}–{rows[-1]}"
+    else:
+        lines = f"{len(rows)} lines"
+    local = take.created.astimezone().strftime("%H:%M")
+    kept = "  ✓ kept" if take.id == dialogue.picked_take_id else ""
+    return f"Take {number} · {lines} · {take.duration_s:.1f} s · seed {take.seed} · {local}{kept}"
+
+
+class TakesPanel(QWidget):
+    play_requested = Signal(str)  # take id
+    selected_take_changed = Signal(object)  # Take or None
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("takes")
+        self._dialogue: Dialogue | None = None
+        self._unsubscribe = None
+        self.list = QListWidget()
+        self.list.setToolTip("Double-click a take to hear it")
+        self.list.itemDoubleClicked.connect(lambda item: self.play_requested.emit(item.data(TAKE_ID_ROLE)))
+        self.list.currentItemChanged.connect(self._selection_changed)
+        self.play_button = QPushButton("Play")
+        self.play_button.clicked.connect(lambda: self.play_requested.emit(self.selected_take_id()))
+        self.keep_button = QPushButton("Keep")
+        self.keep_button.setToolTip("Use this take for its lines (in the timeline and the export)")
+        self.keep_button.clicked.connect(lambda: self._dialogue.pick_take(self.selected_take_id()))
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(lambda: self._dialogue.delete_take(self.selected_take_id()))
+        buttons = QHBoxLayout()
+        for button in (self.play_button, self.keep_button, self.delete_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addLayout(buttons)
+        for button in (self.play_button, self.keep_button, self.delete_button):
+            button.setEnabled(False)
+
+    def set_dialogue(self, dialogue: Dialogue) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._dialogue = dialogue
+        self._unsubscribe = dialogue.subscribe(self._on_change)
+        self._fill()
+
+    def selected_take_id(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(TAKE_ID_ROLE) if item else None
+
+    def select_take(self, take_id: str) -> None:
+        for row in range(self.list.count()):
+            if self.list.item(row).data(TAKE_ID_ROLE) == take_id:
+                self.list.setCurrentRow(row)
+                return
+
+    def _on_change(self, change: Change) -> None:
+        if change & (Change.TAKES | Change.LINES):
+            self._fill()
+
+    def _fill(self) -> None:
+        selected = self.selected_take_id()
+        self.list.blockSignals(True)
+        self.list.clear()
+        takes = self._dialogue.takes
+        for number, take in reversed(list(enumerate(takes, 1))):
+            item = QListWidgetItem(describe_take(self._dialogue, take, number))
+            item.setData(TAKE_ID_ROLE, take.id)
+            if take.id == self._dialogue.picked_take_id:
+                font = QFont(item.font())
+                font.setBold(True)
+                item.setFont(font)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        if selected is not None:
+            self.select_take(selected)
+        if self.list.currentItem() is None and self.list.count():
+            self.list.setCurrentRow(0)
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        take_id = self.selected_take_id()
+        self._update_buttons()
+        self.selected_take_changed.emit(self._dialogue.take(take_id) if take_id else None)
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_take_id() is not None
+        self.play_button.setEnabled(chosen)
+        self.delete_button.setEnabled(chosen)
+        self.keep_button.setEnabled(chosen and self.selected_take_id() != self._dialogue.picked_take_id)

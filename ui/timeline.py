@@ -1,0 +1,288 @@
+"""The dialogue timeline: one row per line, text edited in place like a document.
+
+In a line's editor, Enter splits the line at the cursor, Backspace at its start joins it to the
+line above, and Up/Down move to the neighbouring line. Every keystroke goes to the document at
+once (typing in one line is one undo step there), so Ctrl+Z undoes through the document, never
+through the editor's own history.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLineEdit, QStyledItemDelegate,
+                               QTableView, QWidget)
+
+from core.dialogue import Dialogue, Speaker
+from ui.timeline_model import SPEAKER_ROLE, Column, TimelineModel
+
+
+class LineDelegate(QStyledItemDelegate):
+    """Editors for a line's speaker (a choice) and text (a line editor with document keys)."""
+
+    split_requested = Signal(str, int)  # line id, cursor position
+    join_requested = Signal(str)  # line id: join it to the line above
+    step_requested = Signal(str, int)  # line id, -1 (up) or +1 (down)
+
+    def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
+        model: TimelineModel = index.model()
+        if index.column() == Column.SPEAKER:
+            choice = QComboBox(parent)
+            for speaker in Speaker:
+                choice.addItem(model.dialogue.speakers[speaker].name, speaker)
+            choice.activated.connect(lambda: self.commitData.emit(choice))
+            return choice
+        editor = QLineEdit(parent)
+        editor.setFrame(False)
+        editor.setProperty("line_id", model.line_id(index.row()))
+        editor.textEdited.connect(lambda: self.commitData.emit(editor))
+        return editor
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
+        if isinstance(editor, QComboBox):
+            editor.setCurrentIndex(editor.findData(index.data(SPEAKER_ROLE)))
+        elif editor.text() != index.data(Qt.ItemDataRole.EditRole):  # keep the cursor while typing
+            editor.setText(index.data(Qt.ItemDataRole.EditRole))
+
+    def setModelData(self, editor: QWidget, model, index: QModelIndex) -> None:
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentData())
+        else:
+            model.setData(index, editor.text())
+
+    def eventFilter(self, editor: QObject, event: QEvent) -> bool:
+        if isinstance(editor, QLineEdit):
+            if event.type() == QEvent.Type.ShortcutOverride and _is_undo_or_redo(event):
+                event.ignore()  # let the window's Undo/Redo (the document's) take the keys
+                return True
+            if event.type() == QEvent.Type.KeyPress and self._line_key(editor, event):
+                return True
+        return super().eventFilter(editor, event)
+
+    def _line_key(self, editor: QLineEdit, event: QKeyEvent) -> bool:
+        line_id = editor.property("line_id")
+        key, modifiers = event.key(), event.modifiers()
+        if modifiers & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.split_requested.emit(line_id, editor.cursorPosition())
+            return True
+        if key == Qt.Key.Key_Backspace and editor.cursorPosition() == 0 and not editor.hasSelectedText():
+            self.join_requested.emit(line_id)
+            return True
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.step_requested.emit(line_id, -1 if key == Qt.Key.Key_Up else 1)
+            return True
+        return False
+
+
+def _is_undo_or_redo(event: QKeyEvent) -> bool:
+    return event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+
+
+class TimelineView(QTableView):
+    """The table of lines. The window's actions call the methods below; so do the tests."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self._delegate = LineDelegate(self)
+        self.setItemDelegate(self._delegate)
+        self._delegate.split_requested.connect(self._split)
+        self._delegate.join_requested.connect(self._join_with_previous)
+        self._delegate.step_requested.connect(self._step)
+        self._delegate.closeEditor.connect(self._editor_closed)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        # Typing on a line appends to it (keyPressEvent): Qt's AnyKeyPressed would replace its text.
+        self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                             | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setDragDropOverwriteMode(False)
+        self.setDropIndicatorShown(True)
+        self.setWordWrap(True)
+        self.setAlternatingRowColors(True)
+        self.setTabKeyNavigation(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+
+    def set_dialogue(self, dialogue: Dialogue) -> None:
+        old = self.model()
+        if isinstance(old, TimelineModel):
+            old.detach()
+        self.setModel(TimelineModel(dialogue, self))
+        if old is not None:
+            old.deleteLater()
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(Column.SPEAKER, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.LENGTH, QHeaderView.ResizeMode.ResizeToContents)
+        if dialogue.lines:
+            self.select_line(dialogue.lines[0].id)
+
+    @property
+    def timeline(self) -> TimelineModel:
+        return self.model()
+
+    @property
+    def dialogue(self) -> Dialogue:
+        return self.timeline.dialogue
+
+    # --- where the person is -----------------------------------------------------------------
+
+    def current_line_id(self) -> str | None:
+        index = self.currentIndex()
+        return self.timeline.line_id(index.row()) if index.isValid() else None
+
+    def selected_line_ids(self) -> list[str]:
+        """The selected lines in dialogue order (the current line when nothing is selected)."""
+        rows = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        ids = [self.timeline.line_id(row) for row in rows]
+        current = self.current_line_id()
+        return ids or ([current] if current else [])
+
+    def select_line(self, line_id: str, column: Column = Column.TEXT) -> None:
+        index = self.timeline.index(self.timeline.row_of(line_id), column)
+        self.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.scrollTo(index)
+
+    def edit_line(self, line_id: str, cursor: int | None = None) -> QLineEdit:
+        """Open the text editor of a line, the cursor at ``cursor`` (default: the end)."""
+        self.select_line(line_id)
+        self.edit(self.currentIndex())
+        editor = self._open_editor()
+        if cursor is not None:
+            editor.setCursorPosition(cursor)
+        return editor
+
+    def edit(self, index: QModelIndex, trigger=QAbstractItemView.EditTrigger.AllEditTriggers, event=None) -> bool:
+        opened = super().edit(index, trigger, event)
+        editor = self._open_editor() if opened else None
+        if editor is not None:
+            editor.deselect()  # Qt selects all of it: one keystroke would wipe the line
+            editor.end(False)
+        return opened
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        current = self.current_line_id()
+        if current is not None and self.state() != QAbstractItemView.State.EditingState:
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+                self.edit_line(current)
+                return
+            typed = event.text()
+            if typed.isprintable() and typed.strip() and not event.modifiers() & ~(
+                    Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
+                editor = self.edit_line(current)
+                editor.insert(typed)
+                self._delegate.commitData.emit(editor)
+                return
+        super().keyPressEvent(event)
+
+    def _open_editor(self) -> QLineEdit | None:
+        """The line editor now open, if any (a closed one lingers hidden until it is deleted)."""
+        return next((editor for editor in self.viewport().findChildren(QLineEdit) if editor.isVisible()), None)
+
+    def insert_at_cursor(self, text: str) -> None:
+        """Put ``text`` (a cue, a pause) at the text cursor, or at the end of the current line."""
+        editor = self._open_editor()
+        if editor is not None:
+            before = editor.text()[:editor.cursorPosition()]
+            editor.insert(text if not before or before.endswith(" ") else " " + text)
+            self._delegate.commitData.emit(editor)
+            return
+        line_id = self.current_line_id()
+        if line_id is None:
+            return
+        current = self.dialogue.line(line_id).text.rstrip()
+        self.dialogue.set_text(line_id, f"{current} {text}" if current else text)
+        self.dialogue.undo_stack.seal()
+
+    # --- line commands (the window's actions) ---------------------------------------------------
+
+    def add_line(self, above: bool = False) -> None:
+        """A new line below (or above) the current one, spoken by the other speaker, ready to type."""
+        self._close_editor()
+        current = self.current_line_id()
+        if current is None:
+            index = len(self.dialogue.lines)
+        else:
+            index = self.dialogue.index_of(current) + (0 if above else 1)
+        line = self.dialogue.insert_line(index)
+        self.edit_line(line.id)
+
+    def duplicate_current(self) -> None:
+        current = self.current_line_id()
+        if current is not None:
+            self._close_editor()
+            self.select_line(self.dialogue.duplicate_line(current).id)
+
+    def delete_selected(self) -> None:
+        doomed = self.selected_line_ids()
+        if not doomed:
+            return
+        self._close_editor()
+        lines = self.dialogue.lines
+        after = self.dialogue.index_of(doomed[-1]) + 1
+        survivors = [line.id for line in lines[after:] if line.id not in doomed] + \
+                    [line.id for line in reversed(lines[:after]) if line.id not in doomed]
+        self.dialogue.delete_lines(doomed)
+        if survivors:
+            self.select_line(survivors[0])
+
+    def move_current(self, step: int) -> None:
+        current = self.current_line_id()
+        if current is None:
+            return
+        target = self.dialogue.index_of(current) + step
+        if 0 <= target < len(self.dialogue.lines):
+            self._close_editor()
+            self.dialogue.move_line(current, target)
+            self.select_line(current)
+
+    def join_current_with_next(self) -> None:
+        current = self.current_line_id()
+        if current is not None and self.dialogue.index_of(current) + 1 < len(self.dialogue.lines):
+            self._close_editor()
+            self.select_line(self.dialogue.merge_with_next(current).id)
+
+    def set_speaker_of_current(self, speaker: Speaker) -> None:
+        current = self.current_line_id()
+        if current is not None:
+            self.dialogue.set_speaker(current, speaker)
+
+    # --- line keys -----------------------------------------------------------------------------
+
+    def _close_editor(self) -> None:
+        editor = self._open_editor()
+        if editor is not None:
+            self._delegate.commitData.emit(editor)
+            self._delegate.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+
+    def _split(self, line_id: str, position: int) -> None:
+        self._close_editor()
+        new_line = self.dialogue.split_line(line_id, position)
+        # Split at the very start, the new empty line goes above and the cursor stays put.
+        below = self.dialogue.index_of(new_line.id) > self.dialogue.index_of(line_id)
+        self.edit_line(new_line.id if below else line_id, 0)
+
+    def _join_with_previous(self, line_id: str) -> None:
+        index = self.dialogue.index_of(line_id)
+        if index == 0:
+            return
+        above = self.dialogue.lines[index - 1]
+        self._close_editor()
+        joint = len(above.text.rstrip())
+        merged = self.dialogue.merge_with_next(above.id)
+        self.edit_line(merged.id, joint + (1 if joint and len(merged.text) > joint else 0))
+
+    def _step(self, line_id: str, direction: int) -> None:
+        row = self.dialogue.index_of(line_id) + direction
+        if 0 <= row < len(self.dialogue.lines):
+            self._close_editor()
+            self.edit_line(self.dialogue.lines[row].id)
+
+    def _editor_closed(self) -> None:
+        # The next keystroke in any line starts a new undo step.
+        self.dialogue.undo_stack.seal()

@@ -1,0 +1,216 @@
+"""The dialogue's lines as a Qt table model: one row per line, edits go straight to the document.
+
+Every edit is a document edit (so it is one undo step there); the model only listens to the
+document's change events and tells the view what to redraw.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from PySide6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from core.dialogue import Change, Dialogue, DialogueError, LineStatus, Speaker
+
+LINE_IDS_MIME = "application/x-dia-studio-line-ids"
+
+STATUS_TEXT = {
+    LineStatus.NOT_GENERATED: "not generated",
+    LineStatus.GENERATING: "generating…",
+    LineStatus.GENERATED: "generated",
+    LineStatus.OUTDATED: "outdated",
+}
+STATUS_COLOUR = {
+    LineStatus.NOT_GENERATED: "#8a8a8a",
+    LineStatus.GENERATING: "#b07d00",
+    LineStatus.GENERATED: "#2e7d32",
+    LineStatus.OUTDATED: "#c62828",
+}
+
+
+class Column(IntEnum):
+    SPEAKER = 0
+    TEXT = 1
+    STATUS = 2
+    LENGTH = 3
+
+
+HEADERS = {Column.SPEAKER: "Speaker", Column.TEXT: "Line", Column.STATUS: "Status", Column.LENGTH: "Length"}
+LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SPEAKER_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class TimelineModel(QAbstractTableModel):
+    def __init__(self, dialogue: Dialogue, parent=None):
+        super().__init__(parent)
+        self._dialogue = dialogue
+        self._line_ids = [line.id for line in dialogue.lines]
+        self._speaking_id: str | None = None  # the line the playhead is in
+        self._unsubscribe = dialogue.subscribe(self._on_change)
+
+    @property
+    def dialogue(self) -> Dialogue:
+        return self._dialogue
+
+    def detach(self) -> None:
+        """Stop listening to the document (the window is showing another one)."""
+        self._unsubscribe()
+
+    def line_id(self, row: int) -> str:
+        return self._line_ids[row]
+
+    def row_of(self, line_id: str) -> int:
+        return self._line_ids.index(line_id)
+
+    def set_speaking_line(self, line_id: str | None) -> None:
+        """Highlight the line being heard (None: none)."""
+        if line_id == self._speaking_id:
+            return
+        rows = [self.row_of(i) for i in (self._speaking_id, line_id) if i in self._line_ids]
+        self._speaking_id = line_id
+        for row in rows:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._line_ids)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return HEADERS[Column(section)]
+        return str(section + 1)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        line = self._dialogue.lines[index.row()]
+        column = Column(index.column())
+        if role == LINE_ID_ROLE:
+            return line.id
+        if role == SPEAKER_ROLE:
+            return line.speaker
+        if role == Qt.ItemDataRole.BackgroundRole and line.id == self._speaking_id:
+            return QBrush(QColor("#fff3c4"))
+        if column is Column.SPEAKER:
+            profile = self._dialogue.speakers[line.speaker]
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+                return profile.name
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(QColor(profile.colour))
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{profile.name} ({line.speaker.value}) — double-click or Ctrl+1 / Ctrl+2 to change"
+        elif column is Column.TEXT:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+                return line.text
+        elif column is Column.STATUS:
+            status = self._dialogue.status(line.id)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return STATUS_TEXT[status]
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(QColor(STATUS_COLOUR[status]))
+            if role == Qt.ItemDataRole.ToolTipRole and status is LineStatus.OUTDATED:
+                return "The text or speaker changed after this line was generated."
+        elif column is Column.LENGTH and role == Qt.ItemDataRole.DisplayRole:
+            return _length_text(self._dialogue, line.id)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.STATUS, Column.LENGTH):
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        base = super().flags(index) | Qt.ItemFlag.ItemIsDropEnabled
+        if not index.isValid():
+            return base
+        base |= Qt.ItemFlag.ItemIsDragEnabled
+        if index.column() in (Column.SPEAKER, Column.TEXT):
+            base |= Qt.ItemFlag.ItemIsEditable
+        return base
+
+    # --- editing -------------------------------------------------------------------------------
+
+    def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or role != Qt.ItemDataRole.EditRole:
+            return False
+        line_id = self.line_id(index.row())
+        try:
+            if index.column() == Column.TEXT:
+                self._dialogue.set_text(line_id, str(value))
+            elif index.column() == Column.SPEAKER and isinstance(value, Speaker):
+                self._dialogue.set_speaker(line_id, value)
+            else:
+                return False
+        except DialogueError:
+            return False  # e.g. a pasted "[S2]" tag: the editor keeps the text, the document refuses it
+        return True
+
+    # --- drag and drop: moving lines -------------------------------------------------------------
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [LINE_IDS_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        rows = sorted({index.row() for index in indexes})
+        data = QMimeData()
+        data.setData(LINE_IDS_MIME, "\n".join(self.line_id(row) for row in rows).encode())
+        return data
+
+    def canDropMimeData(self, data: QMimeData, action, row: int, column: int, parent: QModelIndex) -> bool:
+        return data.hasFormat(LINE_IDS_MIME) and action == Qt.DropAction.MoveAction
+
+    def dropMimeData(self, data: QMimeData, action, row: int, column: int, parent: QModelIndex) -> bool:
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        if row < 0:  # dropped onto a row rather than between rows: go before it
+            row = parent.row() if parent.isValid() else self.rowCount()
+        ids = [i for i in bytes(data.data(LINE_IDS_MIME)).decode().split("\n") if i in self._line_ids]
+        self.move_lines(ids, row)
+        # The document already moved the rows: tell the view not to remove any "source" rows.
+        return False
+
+    def move_lines(self, line_ids: list[str], row: int) -> None:
+        """Move these lines (kept in their order) so that they land before the line at ``row``."""
+        order = [i for i in self._line_ids if i in line_ids]
+        before = self._line_ids[row] if row < len(self._line_ids) else None
+        while before in order:  # dropped inside the block being moved: land after it
+            position = self._line_ids.index(before) + 1
+            before = self._line_ids[position] if position < len(self._line_ids) else None
+        # Each moved line goes right before the anchor, so in turn they keep their order.
+        for line_id in order:
+            remaining = [line.id for line in self._dialogue.lines if line.id != line_id]
+            self._dialogue.move_line(line_id, remaining.index(before) if before else len(remaining))
+
+    # --- document changes ----------------------------------------------------------------------
+
+    def _on_change(self, change: Change) -> None:
+        ids = [line.id for line in self._dialogue.lines]
+        if ids != self._line_ids:
+            self.layoutAboutToBeChanged.emit()
+            old_persistent = self.persistentIndexList()
+            old_ids = [self._line_ids[index.row()] for index in old_persistent]
+            self._line_ids = ids
+            self.changePersistentIndexList(old_persistent, [
+                self.index(ids.index(line_id), index.column()) if line_id in ids else QModelIndex()
+                for line_id, index in zip(old_ids, old_persistent)
+            ])
+            self.layoutChanged.emit()
+        elif change & (Change.LINES | Change.SPEAKERS | Change.TAKES | Change.GENERATING) and ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(ids) - 1, len(Column) - 1))
+
+
+def _length_text(dialogue: Dialogue, line_id: str) -> str:
+    take = dialogue.take_for(line_id)
+    span = take.line_times.get(line_id) if take else None
+    return f"{span.end_s - span.start_s:.1f} s" if span else ""
+

@@ -1,0 +1,300 @@
+"""The voices panel: for each speaker a name, a colour and a voice reference with its transcript.
+
+A voice comes from a file (the Load button or a file dropped on the speaker's card) or from the
+microphone. The panel records by itself (a Recorder on the chosen input, its level polled by a
+timer, as the audio rules say); reading files and transcribing are long jobs, so the panel asks for
+them with signals and the application answers with ``set_busy`` / ``show_message``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (QColorDialog, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+
+from core.audio.backend import AudioBackend, AudioDevice
+from core.audio.capture import Recorder, Recording
+from core.audio.errors import AudioDeviceError
+from core.dialogue import Change, Dialogue, Speaker
+from ui.level_meter import LevelMeter
+
+AUDIO_FILE_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus *.aac);;All files (*)"
+AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".opus", ".aac"}
+METER_INTERVAL_MS = 33  # ~30 updates a second: smooth for the eye, nothing for the CPU
+
+
+class SpeakerCard(QGroupBox):
+    """One speaker: name, colour, voice, transcript. Accepts dropped audio files."""
+
+    load_requested = Signal(object, str)  # Speaker, file path
+    record_toggled = Signal(object)  # Speaker
+    play_requested = Signal(object)  # Speaker
+    transcript_corrected = Signal(object, str)  # Speaker, corrected text
+
+    def __init__(self, speaker: Speaker, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.speaker = speaker
+        self.setObjectName(f"speaker_{speaker.value}")
+        self.setAcceptDrops(True)
+        self._dialogue: Dialogue | None = None
+
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Speaker name")
+        self.name_edit.textEdited.connect(self._rename)
+        self.name_edit.editingFinished.connect(lambda: self._dialogue.undo_stack.seal())
+        self.colour_button = QPushButton()
+        self.colour_button.setFixedWidth(32)
+        self.colour_button.setToolTip("Colour of this speaker's lines")
+        self.colour_button.clicked.connect(self._choose_colour)
+        name_row = QHBoxLayout()
+        name_row.addWidget(self.name_edit)
+        name_row.addWidget(self.colour_button)
+
+        self.voice_label = QLabel()
+        self.voice_label.setWordWrap(True)
+        self.load_button = QPushButton("Load…")
+        self.load_button.setToolTip("Use an audio file as this speaker's voice (or drop one here). "
+                                    "5–20 s of clear speech works best.")
+        self.load_button.clicked.connect(self._choose_file)
+        self.record_button = QPushButton("Record")
+        self.record_button.setCheckable(True)
+        self.record_button.setToolTip("Record this speaker's voice from the microphone")
+        self.record_button.clicked.connect(lambda: self.record_toggled.emit(self.speaker))
+        self.play_button = QPushButton("Play")
+        self.play_button.clicked.connect(lambda: self.play_requested.emit(self.speaker))
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove the voice: the model then invents one")
+        self.clear_button.clicked.connect(lambda: self._dialogue.clear_voice(self.speaker))
+        buttons = QHBoxLayout()
+        for button in (self.load_button, self.record_button, self.play_button, self.clear_button):
+            buttons.addWidget(button)
+
+        self.meter = LevelMeter()
+        self.meter.hide()
+        self.transcript_edit = QPlainTextEdit()
+        self.transcript_edit.setPlaceholderText("What is said in the voice clip")
+        self.transcript_edit.setToolTip("The words spoken in the voice clip, as recognised. Correct them "
+                                        "and press Apply: the model must know exactly what it hears.")
+        self.transcript_edit.setFixedHeight(64)
+        self.transcript_edit.textChanged.connect(self._transcript_edited)
+        self.apply_button = QPushButton("Apply correction")
+        self.apply_button.clicked.connect(
+            lambda: self.transcript_corrected.emit(self.speaker, self.transcript_edit.toPlainText()))
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setObjectName("message")
+        self.message_label.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(name_row)
+        layout.addWidget(self.voice_label)
+        layout.addLayout(buttons)
+        layout.addWidget(self.meter)
+        layout.addWidget(self.transcript_edit)
+        layout.addWidget(self.apply_button, alignment=Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(self.message_label)
+
+    def set_dialogue(self, dialogue: Dialogue) -> None:
+        self._dialogue = dialogue
+        self.refresh()
+
+    def refresh(self) -> None:
+        profile = self._dialogue.speakers[self.speaker]
+        self.setTitle(f"{self.speaker.tag}  {profile.name}")
+        if self.name_edit.text() != profile.name:
+            self.name_edit.setText(profile.name)
+        self.colour_button.setStyleSheet(f"background-color: {profile.colour};")
+        voice = profile.voice
+        if voice is None:
+            self.voice_label.setText("No voice yet: the model invents one. Load or record 5–20 s of speech.")
+        else:
+            words = len(voice.words)
+            self.voice_label.setText(f"Voice: {voice.audio.duration_s:.1f} s of speech, "
+                                     f"{words} timed word{'s' if words != 1 else ''}.")
+        transcript = voice.transcript if voice else ""
+        if self.transcript_edit.toPlainText() != transcript:
+            self.transcript_edit.setPlainText(transcript)
+        self.play_button.setEnabled(voice is not None)
+        self.clear_button.setEnabled(voice is not None)
+        self.transcript_edit.setEnabled(voice is not None)
+        self._transcript_edited()
+
+    def set_busy(self, message: str | None) -> None:
+        """Show that a job for this speaker runs (``message``), or that it ended (None)."""
+        for button in (self.load_button, self.record_button, self.apply_button):
+            button.setEnabled(message is None)
+        self.show_message(message or "", error=False)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet("color: #c62828;" if error else "color: palette(text);")
+        self.message_label.setVisible(bool(text))
+
+    # --- reactions ----------------------------------------------------------------------------
+
+    def _rename(self, name: str) -> None:
+        if name.strip():
+            self._dialogue.edit_speaker(self.speaker, name=name)
+
+    def _choose_colour(self) -> None:
+        colour = QColorDialog.getColor(QColor(self._dialogue.speakers[self.speaker].colour), self,
+                                       f"Colour of {self._dialogue.speakers[self.speaker].name}")
+        if colour.isValid():
+            self._dialogue.edit_speaker(self.speaker, colour=colour.name())
+            self._dialogue.undo_stack.seal()
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Voice of {self._dialogue.speakers[self.speaker].name}",
+                                              "", AUDIO_FILE_FILTER)
+        if path:
+            self.load_requested.emit(self.speaker, path)
+
+    def _transcript_edited(self) -> None:
+        voice = self._dialogue.speakers[self.speaker].voice
+        changed = voice is not None and self.transcript_edit.toPlainText().split() != voice.transcript.split()
+        self.apply_button.setVisible(changed)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_audio(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = _dropped_audio(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.load_requested.emit(self.speaker, path)
+
+
+def _dropped_audio(event: QDragEnterEvent | QDropEvent) -> str | None:
+    """The first dropped local file that looks like audio."""
+    for url in event.mimeData().urls():
+        if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in AUDIO_SUFFIXES:
+            return url.toLocalFile()
+    return None
+
+
+class VoicesPanel(QWidget):
+    """Both speakers' cards and the microphone they record from."""
+
+    load_requested = Signal(object, str)  # Speaker, path
+    recording_finished = Signal(object, object)  # Speaker, Recording
+    play_requested = Signal(object)  # Speaker
+    transcript_corrected = Signal(object, str)  # Speaker, text
+
+    def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("voices")
+        self._backend = backend
+        self._dialogue: Dialogue | None = None
+        self._unsubscribe = None
+        self._recorder: Recorder | None = None
+        self._recording_for: Speaker | None = None
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setInterval(METER_INTERVAL_MS)
+        self._meter_timer.timeout.connect(self._poll_recorder)
+
+        self.microphone = QComboBox()
+        self.microphone.setToolTip("The microphone that Record listens to")
+        form = QFormLayout()
+        form.addRow("Microphone", self.microphone)
+        self.cards = {speaker: SpeakerCard(speaker) for speaker in Speaker}
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        for card in self.cards.values():
+            card.load_requested.connect(self.load_requested)
+            card.play_requested.connect(self.play_requested)
+            card.transcript_corrected.connect(self.transcript_corrected)
+            card.record_toggled.connect(self._toggle_recording)
+            layout.addWidget(card)
+        layout.addStretch(1)
+        self.refresh_devices()
+
+    def set_dialogue(self, dialogue: Dialogue) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._dialogue = dialogue
+        for card in self.cards.values():
+            card.set_dialogue(dialogue)
+        self._unsubscribe = dialogue.subscribe(self._on_change)
+
+    def refresh_devices(self, preferred: str = "") -> None:
+        """List the inputs again, keeping the chosen one (by name) when it is still there."""
+        chosen = preferred or self.microphone.currentText()
+        self.microphone.clear()
+        devices: list[AudioDevice] = self._backend.input_devices() if self._backend else []
+        for device in devices:
+            self.microphone.addItem(device.name, device)
+        default = next((d.name for d in devices if d.is_default), "")
+        index = self.microphone.findText(chosen or default)
+        self.microphone.setCurrentIndex(max(index, 0))
+        if not devices:
+            self.microphone.addItem("No microphone found")
+            self.microphone.setEnabled(False)
+        for card in self.cards.values():
+            card.record_button.setEnabled(bool(devices))
+
+    @property
+    def is_recording(self) -> bool:
+        return self._recorder is not None
+
+    def _on_change(self, change: Change) -> None:
+        if change & Change.SPEAKERS:
+            for card in self.cards.values():
+                card.refresh()
+
+    def _toggle_recording(self, speaker: Speaker) -> None:
+        card = self.cards[speaker]
+        if self._recorder is None:
+            self._start_recording(speaker)
+        elif self._recording_for is speaker:
+            self._stop_recording()
+        card.record_button.setChecked(self._recording_for is speaker)
+
+    def _start_recording(self, speaker: Speaker) -> None:
+        card = self.cards[speaker]
+        recorder = Recorder(self._backend, self.microphone.currentData())
+        try:
+            recorder.start()
+        except AudioDeviceError as error:
+            card.show_message(str(error), error=True)
+            return
+        self._recorder, self._recording_for = recorder, speaker
+        card.record_button.setText("Stop")
+        card.meter.reset()
+        card.meter.show()
+        card.show_message("Recording… speak for 5–20 s, then press Stop.")
+        self.cards[speaker.other].record_button.setEnabled(False)
+        self._meter_timer.start()
+
+    def _stop_recording(self) -> None:
+        recorder, speaker = self._recorder, self._recording_for
+        self._recorder = self._recording_for = None
+        self._meter_timer.stop()
+        recording: Recording = recorder.stop()
+        card = self.cards[speaker]
+        card.record_button.setText("Record")
+        card.record_button.setChecked(False)
+        card.meter.hide()
+        card.show_message("")
+        self.cards[speaker.other].record_button.setEnabled(True)
+        if recording.error is not None:
+            card.show_message(f"{recording.error} The part recorded before is used.", error=True)
+        self.recording_finished.emit(speaker, recording)
+
+    def cancel_recording(self) -> None:
+        """Stop recording without using the take (the window is closing)."""
+        if self._recorder is not None:
+            self._recording_for = None
+            self._meter_timer.stop()
+            self._recorder.stop()
+            self._recorder = None
+
+    def _poll_recorder(self) -> None:
+        card = self.cards[self._recording_for]
+        card.meter.set_peak(self._recorder.level)
+        card.show_message(f"Recording… {self._recorder.recorded_s:.1f} s. Press Stop when done.")
+        if self._recorder.error is not None:
+            self._stop_recording()
