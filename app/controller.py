@@ -1,0 +1,493 @@
+"""The studio: the window wired to the document, the model, generation, playback and export.
+
+Each command of the window is one method here, readable as a sentence; long work goes to a
+worker and its result comes back to the GUI thread (``app.workers``). Questions go through
+``self.prompts``, so tests answer them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+
+from app import memory
+from app.document_session import DocumentSession
+from app.exporting import export_dialogue, summary
+from app.generation import GenerationSession
+from app.model_session import ModelSession, available_devices, describe, model_entries, weights_bytes
+from app.playback import Playback
+from app.settings import Settings, WindowLayout
+from app.voice_loading import Transcriber, corrected_voice, voice_from_file, voice_from_recording
+from app.workers import run_in_background
+from core.audio.backend import AudioBackend
+from core.audio.capture import Recording
+from core.audio.formats import ExportSettings
+from core.dialogue import Dialogue, Speaker
+from core.errors import DiaStudioError
+from ui.export_dialog import ExportChoice
+from ui.main_window import MainWindow
+from ui.model_manager import ModelManagerDialog
+from ui.prompts import Prompts
+
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "example" / "Example.diastudio"
+STATUS_INTERVAL_MS = 2000
+NO_MODEL = ("No model is loaded yet. Open the model manager to download Dia2 (once, a few GB) "
+            "or to open a model folder; until then you can write and prepare your dialogue.")
+
+
+class StudioController(QObject):
+    voice_prepared = Signal(object)  # Speaker: its voice job ended (the card says how)
+    exported = Signal(list)  # the paths written
+    export_failed = Signal(str)
+
+    def __init__(self, settings: Settings, layout: WindowLayout, config_dir: Path,
+                 backend: AudioBackend | None, transcriber: Transcriber | None = None,
+                 model_loader=None):
+        super().__init__()
+        self.settings = settings
+        self.layout = layout
+        self.backend = backend
+        self._transcriber = transcriber
+        self.window = MainWindow(backend)
+        self.prompts = Prompts(self.window)
+        self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
+        self.models = ModelSession(model_loader, self)
+        self.generation = GenerationSession(self)
+        self.playback = Playback(backend, self)
+        self.model_manager: ModelManagerDialog | None = None
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(STATUS_INTERVAL_MS)
+        self._status_timer.timeout.connect(self._show_status)
+        self._connect()
+        self._show_document(self.document.dialogue)
+        self._show_model()
+
+    @property
+    def dialogue(self) -> Dialogue:
+        return self.document.dialogue
+
+    # --- wiring ----------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        w, a = self.window, self.window.actions
+        a.new_project.triggered.connect(self.new_project)
+        a.open_project.triggered.connect(lambda: self.open_project())
+        a.save.triggered.connect(self.save)
+        a.save_as.triggered.connect(lambda: self.save_as())
+        a.export.triggered.connect(lambda: self.export())
+        a.models.triggered.connect(self.show_model_manager)
+        a.quit.triggered.connect(w.close)
+        a.insert_pause.triggered.connect(self.insert_pause)
+        a.generate.triggered.connect(lambda: self.generate())
+        a.generate_selected.triggered.connect(lambda: self.generate(w.timeline.selected_line_ids()))
+        a.cancel.triggered.connect(self.cancel_generation)
+        a.play_pause.triggered.connect(self.play_pause)
+        a.stop.triggered.connect(self.playback.stop)
+        a.play_while_generating.setChecked(self.settings.play_while_generating)
+        a.play_while_generating.toggled.connect(
+            lambda on: setattr(self.settings, "play_while_generating", on))
+        a.reset_layout.triggered.connect(self._reset_layout)
+        w.close_requested.connect(self._close)
+        w.generation_progress.cancel_requested.connect(self.cancel_generation)
+        w.playback_bar.play_pause_requested.connect(self.play_pause)
+        w.playback_bar.stop_requested.connect(self.playback.stop)
+        w.takes.play_requested.connect(self.play_take)
+        w.voices.load_requested.connect(self.load_voice)
+        w.voices.recording_finished.connect(self.use_recording)
+        w.voices.play_requested.connect(self.play_voice)
+        w.voices.transcript_corrected.connect(self.correct_transcript)
+        w.voices.microphone.currentTextChanged.connect(
+            lambda name: setattr(self.settings, "input_device", name) if w.voices.microphone.isEnabled() else None)
+
+        self.document.document_replaced.connect(self._show_document)
+        self.document.state_changed.connect(self._show_title)
+        self.document.autosave_failed.connect(w.statusBar().showMessage)
+        self.models.loaded.connect(lambda runtime: self._show_model())
+        self.models.failed.connect(self._model_failed)
+        self.generation.started.connect(w.generation_progress.start)
+        self.generation.take_started.connect(self._take_started)
+        self.generation.chunk.connect(self._chunk)
+        self.generation.progress.connect(
+            lambda take, words, p: w.generation_progress.report(take, words, p.frames, p.audio_s,
+                                                                p.realtime_factor))
+        self.generation.take_added.connect(self._take_added)
+        self.generation.finished.connect(self._generation_finished)
+        self.generation.failed.connect(lambda message: self.prompts.error("Generation failed", message))
+        self.playback.changed.connect(self._playback_changed)
+        self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
+
+    # --- start and end ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Show the window: restore its layout, offer recovery, open the example at first start,
+        and load the last model."""
+        self.layout.restore(self.window)
+        self.window.voices.refresh_devices(self.settings.input_device)
+        self.window.show()
+        self._status_timer.start()
+        if not self._offer_recovery() and not self.settings.first_start_done and EXAMPLE_PROJECT.is_dir():
+            self.document.open_copy(EXAMPLE_PROJECT)
+        self.settings.first_start_done = True
+        if self.settings.model and self.settings.load_model_on_start:
+            self.load_model(self.settings.model, self.settings.device, self.settings.precision)
+
+    def _offer_recovery(self) -> bool:
+        copies = self.document.recoverable()
+        if not copies:
+            return False
+        newest = copies[0]
+        what = f"“{newest.project.name}”" if newest.project else "an untitled dialogue"
+        saved = newest.saved_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        answer = self.prompts.recover(f"{what} (autosaved {saved})")
+        if answer == "discard":
+            self.document.discard(newest)
+        if answer != "recover":
+            return False
+        try:
+            self.document.recover(newest)
+        except DiaStudioError as error:
+            self.prompts.error("Recovery failed", str(error))
+            return False
+        return True
+
+    def _close(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.generation.is_running:
+            self.generation.cancel()
+            self.generation.worker.wait()
+        if self.window.voices.is_recording:
+            self.window.voices.cancel_recording()
+        self.playback.stop()
+        self._status_timer.stop()
+        self.document.autosave_timer.stop()
+        self.document.discard_recovery()
+        self.layout.save(self.window)
+        event.accept()
+
+    def _reset_layout(self) -> None:
+        for dock in (self.window.voices_dock, self.window.parameters_dock, self.window.takes_dock):
+            dock.setFloating(False)
+            dock.show()
+        self.window.resize(1280, 800)
+
+    # --- projects --------------------------------------------------------------------------------
+
+    def maybe_save(self) -> bool:
+        """Before the document is replaced or closed: True when it may go."""
+        if not self.dialogue.modified:
+            return True
+        answer = self.prompts.save_changes(self.document.name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.document.new()
+
+    def open_project(self, path: Path | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        path = path or self.prompts.open_project_path(self.settings.project_folder)
+        if path is None:
+            return False
+        try:
+            self.document.open(path)
+        except DiaStudioError as error:
+            self.prompts.error("Cannot open the project", str(error))
+            self.document.recent.remove(path)
+            return False
+        self.settings.project_folder = str(path.parent)
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self, path: Path | None = None) -> bool:
+        folder = Path(self.settings.project_folder or Path.home())
+        path = path or self.prompts.save_project_path(folder / f"{self.document.name}.diastudio")
+        if path is None:
+            return False
+        if self._save_to(path):
+            self.settings.project_folder = str(path.parent)
+            return True
+        return False
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except DiaStudioError as error:
+            self.prompts.error("Cannot save the project", str(error))
+            return False
+        self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _show_document(self, dialogue: Dialogue) -> None:
+        self.playback.stop()
+        self.window.set_dialogue(dialogue)
+        self._fill_recent_menu()
+        self._show_title()
+
+    def _show_title(self) -> None:
+        self.window.show_title(self.document.name, self.dialogue.modified)
+        self._update_actions()
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        for path in self.document.recent.paths():
+            menu.addAction(str(path), lambda path=path: self.open_project(path))
+        menu.setEnabled(not menu.isEmpty())
+
+    # --- voices ----------------------------------------------------------------------------------
+
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
+
+            self._transcriber = WhisperTranscriber(DEFAULT_WHISPER_MODEL)
+        return self._transcriber
+
+    def load_voice(self, speaker: Speaker, path: str) -> None:
+        self._prepare_voice(speaker, lambda: voice_from_file(Path(path), self.transcriber()),
+                            f"Reading {Path(path).name} and finding its words…")
+
+    def use_recording(self, speaker: Speaker, recording: Recording) -> None:
+        self._prepare_voice(speaker, lambda: voice_from_recording(recording, self.transcriber()),
+                            "Finding the words of the recording…")
+
+    def _prepare_voice(self, speaker: Speaker, work, message: str) -> None:
+        card = self.window.voices.cards[speaker]
+        card.set_busy(message)
+        dialogue = self.dialogue  # the voice belongs to this document, even if another opens meanwhile
+
+        def done(result) -> None:
+            voice, notices = result
+            dialogue.set_voice(speaker, voice)
+            card.set_busy(None)
+            card.show_message(" ".join(notices))
+            self.voice_prepared.emit(speaker)
+
+        def failed(error: Exception) -> None:
+            card.set_busy(None)
+            card.show_message(str(error) if isinstance(error, DiaStudioError) else
+                              f"Could not use this voice: {error}", error=True)
+            self.voice_prepared.emit(speaker)
+
+        run_in_background(work, done, failed, "voice", self)
+
+    def correct_transcript(self, speaker: Speaker, text: str) -> None:
+        card = self.window.voices.cards[speaker]
+        try:
+            voice = corrected_voice(self.dialogue.speakers[speaker].voice, text)
+        except DiaStudioError as error:
+            card.show_message(str(error), error=True)
+            return
+        self.dialogue.set_voice(speaker, voice)
+        card.show_message("")
+
+    def play_voice(self, speaker: Speaker) -> None:
+        voice = self.dialogue.speakers[speaker].voice
+        if voice is not None:
+            self.playback.play_samples(voice.audio.samples(), voice.audio.sample_rate,
+                                       f"Voice of {self.dialogue.speakers[speaker].name}")
+
+    # --- generating and listening ---------------------------------------------------------------
+
+    def generate(self, line_ids: list[str] | None = None) -> bool:
+        """Generate the lines (default: the whole dialogue); False when it could not start."""
+        runtime = self.models.runtime
+        if runtime is None:
+            self.prompts.error("No model loaded", NO_MODEL)
+            self.show_model_manager()
+            return False
+        try:
+            self.generation.start(runtime, self.dialogue, line_ids)
+        except DiaStudioError as error:
+            self.prompts.error("Cannot generate", str(error))
+            return False
+        self._update_actions()
+        return True
+
+    def cancel_generation(self) -> None:
+        if self.generation.is_running:
+            self.generation.cancel()
+            self.window.generation_progress.cancelling()
+
+    def _take_started(self, take: int, seed: int) -> None:
+        if take == 0 and self.settings.play_while_generating:
+            self.playback.begin_stream(f"Generating (seed {seed})", self.models.runtime.sample_rate)
+
+    def _chunk(self, take: int, samples) -> None:
+        if take != 0 or not self.settings.play_while_generating:
+            return
+        first = self.playback.player is not None and self.playback.player.duration_s == 0
+        self.playback.append(samples)
+        if first:  # the preview starts with the first sound
+            self.playback.resume()
+
+    def _take_added(self, take) -> None:
+        if self.playback.label.startswith("Generating") and self.playback.take_id is None:
+            self.playback.end_stream()
+            self.playback.take_id = take.id
+            self.playback.label = f"Take, seed {take.seed}"
+        self.window.takes.select_take(take.id)
+
+    def _generation_finished(self, cancelled: bool) -> None:
+        self.playback.end_stream()
+        self.window.generation_progress.hide()
+        if cancelled:
+            self.window.statusBar().showMessage("Generation cancelled; what was made is kept.", 8000)
+        self._update_actions()
+
+    def play_pause(self) -> None:
+        if self.playback.player is not None:
+            self.playback.toggle()
+            return
+        take = self.dialogue.picked_take or (self.dialogue.takes[-1] if self.dialogue.takes else None)
+        if take is not None:
+            self.play_take(take.id)
+
+    def play_take(self, take_id: str) -> None:
+        take = self.dialogue.take(take_id)
+        number = self.dialogue.takes.index(take) + 1
+        self.playback.play_samples(take.audio.samples(), take.audio.sample_rate,
+                                   f"Take {number} (seed {take.seed})", take_id=take.id)
+
+    def _playback_changed(self, label: str, playing: bool, position: float, duration: float,
+                          buffering: bool) -> None:
+        self.window.playback_bar.show_state(label, playing, position, duration, buffering)
+        self.window.timeline.timeline.set_speaking_line(self._line_at(position) if playing else None)
+
+    def _line_at(self, seconds: float) -> str | None:
+        take_id = self.playback.take_id
+        if take_id is None or all(take.id != take_id for take in self.dialogue.takes):
+            return None
+        spans = self.dialogue.take(take_id).line_times
+        return next((line_id for line_id, span in spans.items() if span.start_s <= seconds < span.end_s
+                     and any(line.id == line_id for line in self.dialogue.lines)), None)
+
+    # --- editing helpers that ask something -------------------------------------------------------
+
+    def insert_pause(self) -> None:
+        markup = self.prompts.pause_markup()
+        if markup:
+            self.window.timeline.insert_at_cursor(markup)
+
+    # --- export ----------------------------------------------------------------------------------
+
+    def export(self, choice: ExportChoice | None = None) -> bool:
+        """Ask how (unless ``choice`` is given), then export off the GUI thread."""
+        if choice is None:
+            choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue))
+        if choice is None:
+            return False
+        self._remember_export_choice(choice)
+        dialogue, title = self.dialogue, self.document.name
+        self.window.statusBar().showMessage("Exporting…")
+
+        def done(paths: list[Path]) -> None:
+            self.window.statusBar().showMessage(f"Exported {', '.join(p.name for p in paths[:3])}"
+                                                + (" …" if len(paths) > 3 else ""), 8000)
+            self.exported.emit(paths)
+
+        def failed(error: Exception) -> None:
+            self.window.statusBar().clearMessage()
+            self.prompts.error("Export failed", str(error))
+            self.export_failed.emit(str(error))
+
+        run_in_background(lambda: export_dialogue(dialogue, choice, title), done, failed, "export", self)
+        return True
+
+    def _last_export_choice(self) -> ExportChoice:
+        s = self.settings
+        try:
+            settings = ExportSettings.create(s.export_format, s.export_sample_rate, s.export_bitrate,
+                                             s.export_channels)
+        except DiaStudioError:  # WAV/FLAC take no settings; an old value may be out of range
+            try:
+                settings = ExportSettings.create(s.export_format)
+            except DiaStudioError:
+                settings = ExportSettings.create()
+        folder = Path(s.export_folder or s.project_folder or Path.home())
+        path = folder if s.export_per_line else folder / f"{self.document.name}{settings.format.extension}"
+        return ExportChoice(settings, path, s.export_per_line, s.export_subtitles, None)
+
+    def _remember_export_choice(self, choice: ExportChoice) -> None:
+        s = self.settings
+        s.export_format = choice.settings.format.value
+        if choice.settings.format.lossy:
+            s.export_sample_rate = choice.settings.sample_rate
+            s.export_bitrate = choice.settings.bitrate_kbps
+            s.export_channels = choice.settings.channels
+        s.export_per_line = choice.per_line
+        s.export_subtitles = choice.subtitles
+        s.export_folder = str(choice.path if choice.per_line else choice.path.parent)
+
+    # --- the model -------------------------------------------------------------------------------
+
+    def show_model_manager(self) -> None:
+        if self.model_manager is None:
+            dialog = ModelManagerDialog(available_devices(), self.window)
+            dialog.load_requested.connect(self.load_model)
+            self.models.loading.connect(lambda name: dialog.set_busy(f"Loading {name}…"))
+            self.models.download_progress.connect(dialog.set_progress)
+            self.models.loaded.connect(lambda runtime: dialog.set_busy(None))
+            self.models.loaded.connect(lambda runtime: self._refresh_model_manager())
+            self.models.failed.connect(lambda message: (dialog.set_busy(None), dialog.show_error(message)))
+            self.model_manager = dialog
+        self._refresh_model_manager()
+        self.model_manager.set_choice(self.settings.device, self.settings.precision)
+        self.model_manager.show()
+        self.model_manager.raise_()
+
+    def _refresh_model_manager(self) -> None:
+        dialog = self.model_manager
+        runtime = self.models.runtime
+        dialog.set_loaded(self.models.model, f"Loaded: {describe(runtime)}" if runtime else "No model loaded.")
+        dialog.set_models(model_entries(self.settings.local_models), self.models.model or self.settings.model)
+
+    def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
+        if Path(model).is_dir() and model not in self.settings.local_models:
+            self.settings.local_models = self.settings.local_models + [model]
+        self.settings.model, self.settings.device, self.settings.precision = model, device, precision
+        self.window.model_status.setText(f"Loading {Path(model).name if Path(model).is_dir() else model}…")
+        self.models.load(model, device, precision)
+
+    def _model_failed(self, message: str) -> None:
+        self._show_model()
+        if self.model_manager is None or not self.model_manager.isVisible():
+            self.window.statusBar().showMessage(message, 15000)
+
+    def _show_model(self) -> None:
+        runtime = self.models.runtime
+        self.window.banner.show_message(None if runtime else NO_MODEL)
+        self.window.model_status.setText(f"Model: {describe(runtime)}" if runtime else "No model loaded")
+        self._show_status()
+        self._update_actions()
+
+    def _show_status(self) -> None:
+        runtime = self.models.runtime
+        parts = []
+        if runtime is not None:
+            parts.append(f"weights {weights_bytes(runtime) / 2**20:,.0f} MB")
+            if runtime.device.type == "cuda":
+                parts.append(f"GPU {memory.gpu_bytes(runtime.device) / 2**20:,.0f} MB in use")
+        used = memory.process_bytes()
+        if used is not None:
+            parts.append(f"app {used / 2**20:,.0f} MB")
+        self.window.memory_status.setText("Memory: " + ", ".join(parts) if parts else "")
+
+    def _update_actions(self) -> None:
+        a = self.window.actions
+        running = self.generation.is_running
+        a.generate.setEnabled(not running)
+        a.generate_selected.setEnabled(not running)
+        a.cancel.setEnabled(running)
+

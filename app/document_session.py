@@ -1,0 +1,108 @@
+"""The open document and its place on disk: new, open, save, autosave into a recovery folder, and
+the list of recent projects. No questions are asked here; the controller asks them first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.dialogue import Change, Dialogue
+from core.errors import DiaStudioError
+from core.project import (PROJECT_SUFFIX, RecentProjects, RecoveryCopy, autosave, discard_recovery,
+                          find_recoverable, open_project, recover, save_project)
+
+UNTITLED = "Untitled"
+
+
+class DocumentSession(QObject):
+    document_replaced = Signal(object)  # the new Dialogue
+    state_changed = Signal()  # name, path or the unsaved mark changed
+    autosave_failed = Signal(str)
+
+    def __init__(self, config_dir: Path, autosave_seconds: int, parent: QObject | None = None):
+        super().__init__(parent)
+        self.recovery_dir = config_dir / "recovery"
+        self.recent = RecentProjects(config_dir)
+        self.dialogue = Dialogue()
+        self.path: Path | None = None
+        self._recovery: RecoveryCopy | None = None
+        self._autosaved_revision = self.dialogue.revision
+        self._unsubscribe = self.dialogue.subscribe(self._on_change)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(max(autosave_seconds, 1) * 1000)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.start()
+
+    @property
+    def name(self) -> str:
+        return self.path.name.removesuffix(PROJECT_SUFFIX) if self.path else UNTITLED
+
+    # --- replacing the document ------------------------------------------------------------------
+
+    def new(self) -> None:
+        self._show(Dialogue(), None)
+
+    def open(self, path: Path) -> None:
+        """Open a project; raises ProjectFileError with a message for the person."""
+        dialogue = open_project(path)
+        self._show(dialogue, path)
+        self.recent.add(path)
+
+    def open_copy(self, path: Path) -> None:
+        """Open a project as a new untitled document (the bundled example: saving asks where)."""
+        self._show(open_project(path), None)
+
+    def recover(self, copy: RecoveryCopy) -> None:
+        self._show(recover(copy), copy.project)
+        self._recovery = copy  # written over by the next autosave, deleted once saved
+
+    def _show(self, dialogue: Dialogue, path: Path | None) -> None:
+        self.discard_recovery()
+        self._unsubscribe()
+        self.dialogue, self.path = dialogue, path
+        self._autosaved_revision = dialogue.revision
+        self._unsubscribe = dialogue.subscribe(self._on_change)
+        self.document_replaced.emit(dialogue)
+        self.state_changed.emit()
+
+    # --- saving ----------------------------------------------------------------------------------
+
+    def save(self, path: Path | None = None) -> None:
+        """Save (to ``path``, or where it was last saved); raises ProjectFileError."""
+        target = path or self.path
+        if target is None:
+            raise ValueError("an untitled document needs a path to be saved")
+        save_project(self.dialogue, target)
+        self.path = target
+        self.recent.add(target)
+        self.discard_recovery()
+        self.state_changed.emit()
+
+    def autosave_now(self) -> None:
+        """Write a recovery copy if the document changed since the last one."""
+        if not self.dialogue.modified or self.dialogue.revision == self._autosaved_revision \
+                or self.dialogue.generating:
+            return  # nothing new, or a take is on its way: autosave after it lands
+        try:
+            self._recovery = autosave(self.dialogue, self.path, self.recovery_dir)
+        except DiaStudioError as error:  # a full disk: say so, keep working
+            self.autosave_failed.emit(f"Autosave failed. {error}")
+            return
+        self._autosaved_revision = self.dialogue.revision
+
+    def recoverable(self) -> list[RecoveryCopy]:
+        return find_recoverable(self.recovery_dir)
+
+    def discard(self, copy: RecoveryCopy) -> None:
+        discard_recovery(copy)
+
+    def discard_recovery(self) -> None:
+        """Delete this document's recovery copy: it was saved, or its changes were thrown away."""
+        if self._recovery is not None:
+            discard_recovery(self._recovery)
+            self._recovery = None
+
+    def _on_change(self, change: Change) -> None:
+        if change != Change.GENERATING:  # marking lines as generating changes nothing to save
+            self.state_changed.emit()

@@ -1,0 +1,144 @@
+"""Export the dialogue as heard: each line from the take that speaks it, in dialogue order.
+
+Runs of lines that follow each other in one take are cut from it in one piece, so a dialogue
+generated in one go exports as exactly that take. Subtitles (SRT) come from the word timings:
+one cue per line, split into short pieces of at most ``CUE_WORDS`` words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.audio.errors import ExportFailed
+from core.audio.export import export_audio
+from core.audio.tags import ExportMetadata
+from core.dialogue import Dialogue, DialogueLine, Take
+from ui.export_dialog import ExportChoice
+
+CUE_WORDS = 8
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive lines spoken in one take: the audio between ``start_s`` and ``end_s``."""
+
+    take: Take
+    lines: tuple[DialogueLine, ...]  # as they are in the document now
+    start_s: float
+    end_s: float
+
+    def samples(self) -> np.ndarray:
+        rate = self.take.audio.sample_rate
+        return self.take.audio.samples()[round(self.start_s * rate):round(self.end_s * rate)]
+
+
+def segments(dialogue: Dialogue, lines: list[DialogueLine] | None = None) -> list[Segment]:
+    """The audio of ``lines`` (default: all), grouped; lines without a take are left out."""
+    found: list[Segment] = []
+    for line in dialogue.lines if lines is None else lines:
+        take = dialogue.take_for(line.id)
+        span = take.line_times.get(line.id) if take else None
+        if span is None:
+            continue
+        last = found[-1] if found else None
+        if last and last.take.id == take.id and abs(last.end_s - span.start_s) < 1e-9:
+            found[-1] = Segment(take, last.lines + (line,), last.start_s, span.end_s)
+        else:
+            found.append(Segment(take, (line,), span.start_s, span.end_s))
+    return found
+
+
+def summary(dialogue: Dialogue) -> str:
+    """What an export will hold, in a sentence for the export dialog."""
+    spoken = [line for line in dialogue.lines if line.spoken_text]
+    heard = sum(len(segment.lines) for segment in segments(dialogue, spoken))
+    if not spoken:
+        return "The dialogue has no lines yet."
+    if heard == len(spoken):
+        return f"All {len(spoken)} lines are generated."
+    return (f"{heard} of {len(spoken)} lines are generated; the other {len(spoken) - heard} "
+            "are left out of the export. Generate them first to include them.")
+
+
+def export_dialogue(dialogue: Dialogue, choice: ExportChoice, title: str) -> list[Path]:
+    """Write the files the choice asks for; returns their paths. Raises ExportFailed and friends."""
+    pieces = segments(dialogue)
+    if not pieces:
+        raise ExportFailed("Nothing to export yet: generate the dialogue first.")
+    speakers = tuple(profile.name for profile in dialogue.speakers.values())
+    if choice.per_line:
+        return _export_lines(dialogue, pieces, choice, speakers)
+    seeds = {segment.take.seed for segment in pieces}
+    metadata = ExportMetadata(title=title, speakers=speakers, seed=seeds.pop() if len(seeds) == 1 else None,
+                              parameters=pieces[0].take.params.to_dict())
+    audio = np.concatenate([segment.samples() for segment in pieces])
+    written = [export_audio(audio, choice.path, choice.settings, metadata, choice.loudness_lufs)]
+    if choice.subtitles:
+        written.append(_write_srt(choice.path.with_suffix(".srt"), dialogue, pieces))
+    return written
+
+
+def _export_lines(dialogue: Dialogue, pieces: list[Segment], choice: ExportChoice,
+                  speakers: tuple[str, ...]) -> list[Path]:
+    written = []
+    for segment in pieces:
+        for line in segment.lines:
+            span = segment.take.line_times[line.id]
+            one = Segment(segment.take, (line,), span.start_s, span.end_s)
+            number = dialogue.index_of(line.id) + 1
+            name = dialogue.speakers[line.speaker].name
+            path = choice.path / f"{number:03d} {_safe(name)}{choice.settings.format.extension}"
+            metadata = ExportMetadata(title=line.spoken_text, speakers=speakers, seed=segment.take.seed,
+                                      parameters=segment.take.params.to_dict())
+            written.append(export_audio(one.samples(), path, choice.settings, metadata, choice.loudness_lufs))
+            if choice.subtitles:
+                written.append(_write_srt(path.with_suffix(".srt"), dialogue, [one]))
+    return written
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in " -_" else "_" for c in name).strip() or "speaker"
+
+
+# --- subtitles ----------------------------------------------------------------------------------
+
+def srt_cues(dialogue: Dialogue, pieces: list[Segment]) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, text) of each cue, on the exported file's clock."""
+    cues = []
+    offset = 0.0
+    for segment in pieces:
+        for line in segment.lines:
+            span = segment.take.line_times[line.id]
+            words = [w for w in segment.take.words if span.start_s <= w.start_s < span.end_s]
+            speaker = dialogue.speakers[line.speaker].name
+            groups = [words[i:i + CUE_WORDS] for i in range(0, len(words), CUE_WORDS)] or [[]]
+            for number, group in enumerate(groups):
+                start = group[0].start_s if group and number else span.start_s
+                end = groups[number + 1][0].start_s if number + 1 < len(groups) else span.end_s
+                text = " ".join(w.word for w in group) if group else line.spoken_text
+                label = f"{speaker}: {text}" if number == 0 else text
+                cues.append((offset + start - segment.start_s, offset + end - segment.start_s, label))
+        offset += segment.end_s - segment.start_s
+    return cues
+
+
+def srt_text(cues: list[tuple[float, float, str]]) -> str:
+    blocks = [f"{number}\n{_srt_time(start)} --> {_srt_time(end)}\n{text}\n"
+              for number, (start, end, text) in enumerate(cues, 1)]
+    return "\n".join(blocks)
+
+
+def _srt_time(seconds: float) -> str:
+    millis = round(max(seconds, 0.0) * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
+
+
+def _write_srt(path: Path, dialogue: Dialogue, pieces: list[Segment]) -> Path:
+    path.write_text(srt_text(srt_cues(dialogue, pieces)), encoding="utf-8")
+    return path

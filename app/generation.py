@@ -1,0 +1,114 @@
+"""One generation at a time: the document's lines and voices → a request → a worker running the
+runtime → takes added to the document as each finishes, with progress and audio on the way.
+
+The runtime is anything with ``generate(request, cancel)`` yielding the events of
+``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices are given).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+from PySide6.QtCore import QObject, Signal
+
+from app.take_assembly import spoken_words, take_from_result
+from app.voice_loading import voice_prompts
+from app.workers import Worker
+from core.dia2.generator import AudioChunk, GenerationRequest, Progress, TakeResult, TakeStarted, WordTiming
+from core.dialogue import Dialogue, DialogueLine, Speaker
+from core.errors import DiaStudioError
+
+
+class CannotGenerate(DiaStudioError):
+    """The document is not ready to generate; the message says what to do."""
+
+
+class GenerationSession(QObject):
+    started = Signal(int, int)  # takes, words per take
+    take_started = Signal(int, int)  # take, seed
+    chunk = Signal(int, object)  # take, float32 samples
+    progress = Signal(int, int, object)  # take, words spoken so far, Progress
+    take_added = Signal(object)  # the Take, once it is in the document
+    finished = Signal(bool)  # cancelled
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.worker: Worker | None = None
+        self._dialogue: Dialogue | None = None
+        self._lines: tuple[DialogueLine, ...] = ()
+        self._words_spoken = 0
+
+    @property
+    def is_running(self) -> bool:
+        return self.worker is not None
+
+    def start(self, runtime, dialogue: Dialogue, line_ids: list[str] | None = None) -> None:
+        """Generate the given lines (default: all). Raises CannotGenerate before starting."""
+        if self.is_running:
+            raise CannotGenerate("A generation is already running.")
+        lines = tuple(dialogue.line(i) for i in line_ids) if line_ids else dialogue.lines
+        lines = tuple(line for line in lines if line.spoken_text)
+        if not lines:
+            raise CannotGenerate("There is no text to speak: write a line first.")
+        voices = _voices_in_order(dialogue)
+        script, params = dialogue.to_script(lines), dialogue.params  # as they are now: edits may follow
+        self._dialogue, self._lines = dialogue, lines
+
+        def job(cancel: threading.Event) -> Iterator:
+            prompts = voice_prompts(runtime, voices) if voices else ()
+            yield from runtime.generate(GenerationRequest(script, params, prompts), cancel)
+
+        self.worker = Worker(job, "generation", self)
+        self.worker.yielded.connect(self._on_event)
+        self.worker.errored.connect(self._on_error)
+        self.worker.finished.connect(self._on_finished)
+        dialogue.set_generating(line.id for line in lines)
+        self.started.emit(dialogue.params.number_results, sum(len(spoken_words(line)) for line in lines))
+        self.worker.start()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, TakeStarted):
+            self._words_spoken = 0
+            self.take_started.emit(event.take, event.seed)
+        elif isinstance(event, AudioChunk):
+            self.chunk.emit(event.take, event.samples)
+        elif isinstance(event, WordTiming):
+            self._words_spoken += 1
+        elif isinstance(event, Progress):
+            self.progress.emit(event.take, self._words_spoken, event)
+        elif isinstance(event, TakeResult):
+            take = take_from_result(event, self._lines)
+            if take is not None:
+                # The first take of a generation is picked: it is what the person just asked for.
+                self._dialogue.add_takes([take], pick=event.take == 0)
+                self.take_added.emit(take)
+
+    def _on_error(self, error: Exception) -> None:
+        self.failed.emit(str(error) if isinstance(error, DiaStudioError) else
+                         f"The generation failed: {type(error).__name__}: {error}")
+
+    def _on_finished(self) -> None:
+        cancelled = self.worker.cancel_requested
+        self.worker = None
+        self._dialogue.set_generating(())
+        self.finished.emit(cancelled)
+
+
+def _voices_in_order(dialogue: Dialogue):
+    """The voice references for the request: speaker 1's first, as Dia2 expects."""
+    first, second = (dialogue.speakers[s].voice for s in Speaker)
+    if second is not None and first is None:
+        raise CannotGenerate(f"{dialogue.speakers[Speaker.S2].name} has a voice but "
+                             f"{dialogue.speakers[Speaker.S1].name} has none: Dia2 takes the first voice "
+                             "as speaker 1. Give both a voice, or clear the second one.")
+    for speaker, voice in zip(Speaker, (first, second)):
+        if voice is not None and not voice.words:
+            raise CannotGenerate(f"The voice of {dialogue.speakers[speaker].name} has no timed words: "
+                                 "type its transcript, or load it again.")
+    return tuple(voice for voice in (first, second) if voice is not None)

@@ -1,0 +1,110 @@
+"""The loaded model: which Dia2 models are on this computer, loading one off the GUI thread
+(downloading it first when needed, with byte progress), and what the status bar says about it."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from app.workers import Worker
+from core.errors import DiaStudioError
+from core.params import MODEL_IDS
+from ui.model_manager import ModelEntry
+
+# The studio's own names for the Hub models (the hosted id is an alias of the 2B one).
+MODEL_LABELS = {"dia2-2b": "Dia2 2B", "dia2-1b": "Dia2 1B"}
+
+
+def available_devices() -> list[str]:
+    from core.dia2.device import MachineOffers
+
+    offers = MachineOffers.detect()
+    return ["auto", "cpu"] + (["cuda"] if offers.cuda else []) + (["mps"] if offers.mps else [])
+
+
+def model_entries(local_folders: list[str]) -> list[ModelEntry]:
+    """The Hub models (downloaded or not) and the local model folders the person opened before."""
+    from huggingface_hub import try_to_load_from_cache
+
+    from core.dia2.checkpoint import MIMI_HUB_ID, WEIGHTS_FILE
+
+    codec_cached = isinstance(try_to_load_from_cache(MIMI_HUB_ID, WEIGHTS_FILE), str)
+    entries = []
+    for model, label in MODEL_LABELS.items():
+        repo = MODEL_IDS[model]
+        cached = isinstance(try_to_load_from_cache(repo, WEIGHTS_FILE), str)
+        entries.append(ModelEntry(model, label, cached and codec_cached, f"{repo} on the Hugging Face Hub"))
+    for folder in local_folders:
+        path = Path(folder)
+        entries.append(ModelEntry(folder, path.name, (path / "config.json").is_file(), folder))
+    return entries
+
+
+def describe(runtime) -> str:
+    precision = str(runtime.dtype).removeprefix("torch.")
+    return f"{runtime.name} · {runtime.device.type} · {precision}"
+
+
+def weights_bytes(runtime) -> int:
+    return sum(p.numel() * p.element_size() for p in runtime.model.parameters())
+
+
+class ModelSession(QObject):
+    loading = Signal(str)  # what is being loaded
+    download_progress = Signal(int, int, str)  # bytes done, bytes total, what
+    loaded = Signal(object)  # the runtime
+    failed = Signal(str)
+    _progress_from_worker = Signal(int, int, str)
+
+    def __init__(self, loader: Callable | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self._loader = loader
+        self.runtime = None
+        self.model: str | None = None  # as asked for: a model id or a folder
+        self.worker: Worker | None = None
+        # Emitted on the worker thread; queued, so the GUI thread reports it.
+        self._progress_from_worker.connect(self.download_progress, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def is_loading(self) -> bool:
+        return self.worker is not None
+
+    def load(self, model: str, device: str = "auto", precision: str = "auto") -> None:
+        if self.worker is not None:
+            return
+        loader = self._loader
+        if loader is None:
+            from core.dia2.runtime import Dia2Runtime
+
+            loader = Dia2Runtime.load
+
+        def job(cancel: threading.Event) -> Iterator:
+            runtime = loader(model, device=device, dtype=precision, progress=self._progress_from_worker.emit)
+            # The model and the libraries loaded for it live as long as the app: out of the garbage
+            # collector's sight, a full collection (the runtime runs one per take) takes microseconds
+            # instead of ~0.4 s with the GIL held, which would freeze the window.
+            gc.freeze()
+            yield runtime
+
+        self.worker = Worker(job, "model loading", self)
+        self.worker.yielded.connect(lambda runtime: self._loaded(model, runtime))
+        self.worker.errored.connect(self._failed)
+        self.worker.finished.connect(self._finished)
+        self.loading.emit(MODEL_LABELS.get(model, model))
+        self.worker.start()
+
+    def _loaded(self, model: str, runtime) -> None:
+        self.runtime, self.model = runtime, model
+        runtime.release_memory()  # collects the model this one replaces
+        self.loaded.emit(runtime)
+
+    def _failed(self, error: Exception) -> None:
+        self.failed.emit(str(error) if isinstance(error, DiaStudioError)
+                         else f"Loading the model failed: {type(error).__name__}: {error}")
+
+    def _finished(self) -> None:
+        self.worker = None

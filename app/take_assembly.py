@@ -1,0 +1,65 @@
+"""A finished (or cancelled) take from the runtime → a ``Take`` of the document, with each line's
+place in the audio worked out from the word timings.
+
+The runtime times every word of the script in order (it splits words the way its script parser
+does: on whitespace and pause tags, colons counting as spaces), so the first word of each line marks
+where that line begins; a line ends where the next one begins, the last at the end of the audio.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from core.dia2.generator import TakeResult
+from core.dia2.script import BREAK_TAG, normalize
+from core.dialogue import AudioClip, DialogueLine, Take
+
+
+def spoken_words(line: DialogueLine) -> list[str]:
+    """The words of a line as the runtime counts them (pause tags are not words)."""
+    pieces = BREAK_TAG.split(normalize(line.spoken_text))
+    return [word for piece in pieces[::2] for word in piece.split()]  # odd pieces: pause lengths
+
+
+def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take | None:
+    """The document's take, or None when nothing was made. A cancelled take keeps the lines that
+    were spoken to their last word."""
+    if not len(result.audio):
+        return None
+    lines = [line for line in lines if line.spoken_text]
+    duration = len(result.audio) / result.sample_rate
+    starts = [word_start for _, word_start in result.words]
+    counts = [len(spoken_words(line)) for line in lines]
+    # With the voice clips kept, their words come first: they are not the script's.
+    extra = len(starts) - sum(counts)
+    if result.complete and extra > 0:
+        starts = starts[extra:]
+    first_word, line_starts, kept = 0, [], []
+    for line, count in zip(lines, counts):
+        if first_word + count > len(starts):
+            break  # cancelled before this line's last word
+        line_starts.append(starts[first_word] if count else None)
+        kept.append(line)
+        first_word += count
+    line_starts = _fill_wordless(line_starts, starts[first_word] if first_word < len(starts) else duration)
+    line_times = {}
+    for index, line in enumerate(kept):
+        start = 0.0 if index == 0 else line_starts[index]
+        end = line_starts[index + 1] if index + 1 < len(kept) else (
+            duration if result.complete or first_word >= len(starts) else starts[first_word])
+        line_times[line.id] = (start, max(start, min(end, duration)))
+    # A word lasts until the next one starts (the runtime reports starts only).
+    ends = [start for _, start in result.words[1:]] + [duration]
+    words = [(word, start, max(start, min(end, duration))) for (word, start), end in zip(result.words, ends)]
+    return Take(params=result.params, audio=AudioClip.from_samples(result.audio, result.sample_rate),
+                source_lines=tuple(kept), words=words, line_times=line_times)
+
+
+def _fill_wordless(starts: list[float | None], after_last: float) -> list[float]:
+    """A line of nothing but a pause has no word to mark it: it starts where the next line does."""
+    filled: list[float] = []
+    following = after_last
+    for start in reversed(starts):
+        following = start if start is not None else following
+        filled.append(following)
+    return list(reversed(filled))
