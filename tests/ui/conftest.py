@@ -1,0 +1,184 @@
+"""Fixtures of the window tests: a studio on temporary folders, with a fake sound system, scripted
+answers to its questions, and runtimes (the tiny real one, or a fake one the test steers)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings
+
+from app.controller import StudioController
+from app.settings import Settings, WindowLayout
+from core.audio.fake_backend import FakeBackend
+from core.dia2.generator import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
+from core.dia2.script import BREAK_TAG
+from core.dia2.transcript_alignment import TimedWord
+from core.dialogue import Speaker
+
+VOICES = Path(__file__).resolve().parents[1] / "fixtures" / "voices"
+SPEAKER1_WAV = VOICES / "speaker1_24k_mono.wav"
+SPEAKER1_TEXT = ("Hello there. This is the first speaker, talking for a few seconds so the studio "
+                 "can learn my voice.")
+TINY_CHECKPOINT = Path(__file__).resolve().parents[1] / "fixtures" / "dia2_parity" / "checkpoint"
+
+
+class ScriptedPrompts:
+    """Answers the studio's questions as the test says, and notes what was asked."""
+
+    def __init__(self):
+        self.answers: dict[str, object] = {"save_changes": "discard", "recover": "keep"}
+        self.asked: list[tuple[str, tuple]] = []
+
+    def _answer(self, question: str, *details):
+        self.asked.append((question, details))
+        return self.answers.get(question)
+
+    def save_changes(self, name):
+        return self._answer("save_changes", name)
+
+    def recover(self, description):
+        return self._answer("recover", description)
+
+    def error(self, title, message):
+        self._answer("error", title, message)
+
+    def open_project_path(self, folder):
+        return self._answer("open_project_path", folder)
+
+    def save_project_path(self, suggested):
+        return self._answer("save_project_path", suggested)
+
+    def pause_markup(self):
+        return self._answer("pause_markup")
+
+    def export(self, initial, summary):
+        return self._answer("export", initial, summary)
+
+    def errors(self) -> list[tuple]:
+        return [details for question, details in self.asked if question == "error"]
+
+
+class WordsTranscriber:
+    """Speech recognition that "hears" given words spread over the clip: the explicit words the
+    tests supply, since Whisper's weights are not available offline."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.calls = 0
+
+    def transcribe(self, audio: np.ndarray, sample_rate: int) -> list[TimedWord]:
+        self.calls += 1
+        tokens = self.text.split()
+        step = len(audio) / sample_rate / len(tokens)
+        return [TimedWord(token, i * step, (i + 0.8) * step) for i, token in enumerate(tokens)]
+
+
+class FakeRuntime:
+    """Behind the runtime's interface: a take is one 80 ms chunk of tone per word. With
+    ``hold_after`` it stops after that many words until ``release`` is set, so a test can act
+    while a generation is surely running."""
+
+    sample_rate = 24000
+    chunk_s = 0.08
+    name = "fake"
+    device = torch.device("cpu")
+    dtype = torch.float32
+    model = torch.nn.Linear(1, 1)
+
+    def __init__(self, hold_after: int | None = None):
+        self.hold_after = hold_after
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.requests = []
+
+    def release_memory(self) -> None:
+        pass
+
+    def encode_voice(self, samples: np.ndarray) -> torch.Tensor:
+        return torch.zeros((32, max(1, len(samples) // 1920)), dtype=torch.long)
+
+    def generate(self, request, cancel):
+        self.requests.append(request)
+        params = request.params.with_seed()
+        words = [word for piece in BREAK_TAG.split(request.script)[::2] for word in piece.split()
+                 if word not in ("[S1]", "[S2]")]
+        tone = (0.2 * np.sin(np.arange(round(self.chunk_s * self.sample_rate)) * 0.05)).astype(np.float32)
+        for take, seed in enumerate(params.take_seeds()):
+            yield TakeStarted(take, seed)
+            done: list[np.ndarray] = []
+            timings = []
+            for index, word in enumerate(words):
+                if take == 0 and index == self.hold_after:
+                    self.holding.set()
+                    self.release.wait(timeout=30)
+                if cancel.is_set():
+                    break
+                start = index * self.chunk_s
+                timings.append((word, start))
+                yield WordTiming(take, word, start)
+                yield AudioChunk(take, tone, start)
+                done.append(tone)
+                yield Progress(take, index + 1, start + self.chunk_s, 0.01 * (index + 1))
+            audio = np.concatenate(done) if done else np.zeros(0, np.float32)
+            complete = not cancel.is_set()
+            yield TakeResult(take, seed, params.with_seed(seed), audio, self.sample_rate,
+                             np.zeros((32, len(done)), np.int64), timings, complete)
+            if not complete:
+                return
+
+
+@pytest.fixture
+def prompts() -> ScriptedPrompts:
+    return ScriptedPrompts()
+
+
+@pytest.fixture
+def sound() -> FakeBackend:
+    """A sound system running four times faster than real time, so playback tests are quick."""
+    return FakeBackend(speed=4.0)
+
+
+@pytest.fixture
+def make_studio(qtbot, tmp_path, prompts, sound):
+    """Build studios on the same folders (a second one is the app started again)."""
+    store_path = tmp_path / "settings.ini"
+    config_dir = tmp_path / "config"
+    made = []
+
+    def make(transcriber=None, backend=None, start=True, first_start_done=True) -> StudioController:
+        store = QSettings(str(store_path), QSettings.Format.IniFormat)
+        settings = Settings(store)
+        if first_start_done and not made:
+            settings.first_start_done = True
+        studio = StudioController(settings, WindowLayout(store), config_dir, backend or sound,
+                                  transcriber=transcriber or WordsTranscriber(SPEAKER1_TEXT))
+        studio.prompts = prompts
+        qtbot.addWidget(studio.window)
+        if start:
+            studio.start()
+        made.append(studio)
+        return studio
+
+    yield make
+    for studio in made:
+        if studio.generation.is_running:
+            studio.generation.cancel()
+            with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+                pass
+        studio.playback.stop()
+        studio.document.autosave_timer.stop()
+
+
+@pytest.fixture
+def studio(make_studio) -> StudioController:
+    return make_studio()
+
+
+def write_dialogue(studio: StudioController, *lines: tuple[Speaker, str]) -> list[str]:
+    """Put these lines in the studio's document; returns their ids."""
+    dialogue = studio.dialogue
+    return [dialogue.add_line(speaker, text).id for speaker, text in lines]

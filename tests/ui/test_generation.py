@@ -1,0 +1,191 @@
+"""Generating from the window: the real tiny model on a worker thread, preview while it runs,
+cancel, several takes, and a GUI thread that never stalls."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from core.dia2.generator import Progress
+from core.dialogue import LineStatus, Speaker
+from core.params import GenerationParams
+from tests.ui.conftest import SPEAKER1_WAV, TINY_CHECKPOINT, FakeRuntime, write_dialogue
+from ui.timeline_model import Column
+
+
+def load_tiny_model(studio, qtbot) -> None:
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+
+
+def generate_and_wait(studio, qtbot, line_ids=None, timeout=60_000) -> bool:
+    """Start a generation and wait for its end; returns whether it was cancelled."""
+    with qtbot.waitSignal(studio.generation.finished, timeout=timeout) as finished:
+        assert studio.generate(line_ids)
+    return finished.args[0]
+
+
+@pytest.fixture
+def fake_studio(make_studio, qtbot):
+    """A studio whose "model" is a FakeRuntime the test steers."""
+    def make(fake: FakeRuntime):
+        studio = make_studio()
+        studio.models._loader = lambda *args, **kwargs: fake
+        with qtbot.waitSignal(studio.models.loaded):
+            studio.load_model("fake")
+        return studio
+    return make
+
+
+def test_the_tiny_model_generates_the_dialogue_into_a_take(studio, qtbot, sound):
+    load_tiny_model(studio, qtbot)
+    assert "checkpoint · cpu · float32" in studio.window.model_status.text()
+    assert not studio.window.banner.isVisible()
+    ids = write_dialogue(studio, (Speaker.S1, "Hi."), (Speaker.S2, "Yes."))
+    studio.dialogue.set_params(GenerationParams(seed=1234))
+
+    assert not generate_and_wait(studio, qtbot)
+
+    (take,) = studio.dialogue.takes
+    assert take.seed == 1234 and studio.dialogue.picked_take_id == take.id
+    assert [line.id for line in take.source_lines] == ids
+    assert [studio.dialogue.status(i) for i in ids] == [LineStatus.GENERATED] * 2
+    spans = [take.line_times[i] for i in ids]
+    assert spans[0].start_s == 0 and spans[0].end_s == spans[1].start_s and spans[1].end_s == take.duration_s
+    assert [w.word for w in take.words] == ["Hi.", "Yes."]
+    model = studio.window.timeline.timeline
+    assert model.index(1, Column.LENGTH).data() == f"{spans[1].end_s - spans[1].start_s:.1f} s"
+    assert studio.window.takes.list.count() == 1
+    # The preview played the take as it came.
+    assert sound.streams and np.abs(sound.streams[0].played_audio).max(initial=0) > 0
+
+
+def test_a_voice_from_a_file_conditions_the_selected_line(studio, qtbot):
+    load_tiny_model(studio, qtbot)
+    first, second = write_dialogue(studio, (Speaker.S1, "Hi."), (Speaker.S2, "Yes."))
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.window.voices.cards[Speaker.S1].load_requested.emit(Speaker.S1, str(SPEAKER1_WAV))
+    assert studio.dialogue.speakers[Speaker.S1].voice is not None
+
+    assert not generate_and_wait(studio, qtbot, [first])
+
+    (take,) = studio.dialogue.takes
+    assert [line.id for line in take.source_lines] == [first]
+    assert studio.dialogue.status(second) is LineStatus.NOT_GENERATED
+    assert take.duration_s > 0
+
+
+def test_preview_plays_while_the_take_is_still_being_made(fake_studio, qtbot, sound):
+    fake = FakeRuntime(hold_after=3)
+    studio = fake_studio(fake)
+    write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four five"))
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        assert studio.generate()
+        qtbot.waitUntil(fake.holding.is_set)
+        stream = sound.streams[-1]
+        qtbot.waitUntil(lambda: np.abs(stream.played_audio).max(initial=0) > 0.1)  # words are heard
+        assert studio.generation.is_running and not studio.dialogue.takes
+        assert studio.window.generation_progress.isVisible()
+        fake.release.set()
+    (take,) = studio.dialogue.takes
+    assert len(take.words) == 5
+    assert studio.playback.take_id == take.id  # the preview became that take
+
+
+def test_cancel_keeps_the_lines_already_spoken(fake_studio, qtbot, prompts):
+    fake = FakeRuntime(hold_after=3)
+    studio = fake_studio(fake)
+    ids = write_dialogue(studio, (Speaker.S1, "one two"), (Speaker.S2, "three four"), (Speaker.S1, "five"))
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000) as finished:
+        studio.generate()
+        qtbot.waitUntil(fake.holding.is_set)
+        assert [studio.dialogue.status(i) for i in ids] == [LineStatus.GENERATING] * 3
+        studio.window.actions.cancel.trigger()
+        assert not studio.window.generation_progress.cancel_button.isEnabled()
+        fake.release.set()
+    assert finished.args == [True]
+    (take,) = studio.dialogue.takes
+    assert [line.id for line in take.source_lines] == ids[:1]
+    assert take.duration_s == pytest.approx(3 * fake.chunk_s)
+    assert [studio.dialogue.status(i) for i in ids] == [LineStatus.GENERATED, LineStatus.NOT_GENERATED,
+                                                        LineStatus.NOT_GENERATED]
+    assert studio.window.actions.generate.isEnabled() and not studio.window.actions.cancel.isEnabled()
+    assert not prompts.errors()
+
+
+class CountingRuntime:
+    """The real runtime, counting the frames it still makes once cancel is set."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.frames_after_cancel = 0
+
+    def __getattr__(self, name):
+        return getattr(self.runtime, name)
+
+    def generate(self, request, cancel):
+        for event in self.runtime.generate(request, cancel):
+            if cancel.is_set() and isinstance(event, Progress):
+                self.frames_after_cancel += 1
+            yield event
+
+
+def test_cancel_stops_the_real_model_within_a_frame(fake_studio, tiny_runtime, qtbot):
+    counting = CountingRuntime(tiny_runtime)
+    studio = fake_studio(counting)
+    ids = write_dialogue(studio, (Speaker.S1, "Hello there, how are you today?"),
+                         (Speaker.S2, "Fine, thank you, and you?"))
+    studio.generation.chunk.connect(lambda take, samples: studio.cancel_generation())
+
+    assert generate_and_wait(studio, qtbot)
+
+    assert counting.frames_after_cancel <= 1
+    (take,) = studio.dialogue.takes
+    assert take.duration_s > 0 and len(take.source_lines) < len(ids)
+
+
+def test_several_takes_follow_the_seeds_and_the_first_is_kept(fake_studio, qtbot):
+    studio = fake_studio(FakeRuntime())
+    write_dialogue(studio, (Speaker.S1, "a b"), (Speaker.S2, "c"))
+    studio.dialogue.set_params(GenerationParams(seed=7, number_results=3))
+    generate_and_wait(studio, qtbot)
+    takes = studio.dialogue.takes
+    assert [take.seed for take in takes] == [7, 8, 9]
+    assert studio.dialogue.picked_take_id == takes[0].id
+    assert studio.window.takes.list.count() == 3
+
+
+def test_without_a_model_generate_points_to_the_model_manager(studio, prompts):
+    write_dialogue(studio, (Speaker.S1, "Hi."))
+    assert studio.window.banner.isVisible()
+    assert not studio.generate()
+    assert prompts.errors()[0][0] == "No model loaded"
+    assert studio.model_manager is not None and studio.model_manager.isVisible()
+
+
+def test_a_second_voice_alone_is_refused_with_a_reason(fake_studio, qtbot, prompts):
+    studio = fake_studio(FakeRuntime())
+    write_dialogue(studio, (Speaker.S1, "Hi."))
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S2, str(SPEAKER1_WAV))
+    assert not studio.generate()
+    assert "first voice" in prompts.errors()[0][1]
+
+
+def test_the_gui_thread_never_stalls_while_the_model_runs(studio, qtbot):
+    load_tiny_model(studio, qtbot)
+    write_dialogue(studio, (Speaker.S1, "Hello there, how are you today?"), (Speaker.S2, "Fine, thanks."))
+    beats: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    with qtbot.waitSignal(studio.generation.finished, timeout=60_000):
+        studio.generate()
+        heartbeat.start()
+    heartbeat.stop()
+    gaps = np.diff(beats)
+    assert len(beats) > 50  # the generation ran long enough to say something
+    assert gaps.max() < 0.100, f"the GUI thread stalled for {gaps.max() * 1000:.0f} ms"

@@ -1,0 +1,154 @@
+"""Editing the dialogue in the timeline: typing in place, keys, commands, drag and drop, undo."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from core.dialogue import NONVERBAL_CUES, Speaker
+from tests.ui.conftest import write_dialogue
+from ui.timeline_model import Column
+
+
+def texts(studio) -> list[str]:
+    return [line.text for line in studio.dialogue.lines]
+
+
+def test_typing_in_a_line_edits_the_document_and_undo_restores_it(studio, qtbot):
+    first, _ = write_dialogue(studio, (Speaker.S1, "Hello"), (Speaker.S2, "Hi"))
+    timeline = studio.window.timeline
+    editor = timeline.edit_line(first)
+    qtbot.keyClicks(editor, " there")
+
+    assert texts(studio) == ["Hello there", "Hi"]
+    assert timeline.timeline.index(0, Column.TEXT).data() == "Hello there"
+    timeline._close_editor()
+    studio.window.actions.undo.trigger()  # the whole typing run is one step
+    assert texts(studio) == ["Hello", "Hi"]
+    studio.window.actions.redo.trigger()
+    assert texts(studio) == ["Hello there", "Hi"]
+
+
+def test_ctrl_z_in_an_open_editor_undoes_through_the_document(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, "One"))
+    studio.window.show()
+    studio.window.activateWindow()
+    editor = studio.window.timeline.edit_line(line)
+    editor.setFocus()
+    qtbot.keyClicks(editor, " two")
+    qtbot.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+
+    assert texts(studio) == ["One"]
+    assert studio.dialogue.undo_stack.can_redo  # the document's undo ran, not the editor's own
+    assert editor.text() == "One"
+
+
+def test_typing_on_a_selected_line_appends_to_it(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, "Keep this"))
+    timeline = studio.window.timeline
+    timeline.select_line(line)
+    qtbot.keyClicks(timeline, "!")
+    qtbot.keyClicks(timeline._open_editor(), "?")
+    assert texts(studio) == ["Keep this!?"]
+
+
+def test_enter_splits_at_the_cursor_and_backspace_at_the_start_joins(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, "First half. Second half."))
+    timeline = studio.window.timeline
+    editor = timeline.edit_line(line, cursor=len("First half."))
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+    assert texts(studio) == ["First half.", "Second half."]
+    assert [line.speaker for line in studio.dialogue.lines] == [Speaker.S1, Speaker.S1]
+    editor = timeline._open_editor()
+    assert timeline.current_line_id() == studio.dialogue.lines[1].id and editor.cursorPosition() == 0
+
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    assert texts(studio) == ["First half. Second half."]
+    assert timeline._open_editor().cursorPosition() == len("First half. ")
+
+
+def test_line_commands_add_duplicate_move_and_delete(studio):
+    ids = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"), (Speaker.S1, "c"))
+    window, timeline = studio.window, studio.window.timeline
+    timeline.select_line(ids[0])
+
+    window.actions.add_line.trigger()
+    assert texts(studio) == ["a", "", "b", "c"]
+    assert studio.dialogue.lines[1].speaker is Speaker.S2  # the other speaker than the line above
+    timeline._close_editor()
+    window.actions.delete_lines.trigger()
+    assert texts(studio) == ["a", "b", "c"]
+
+    timeline.select_line(ids[2])
+    window.actions.move_up.trigger()
+    assert texts(studio) == ["a", "c", "b"]
+    assert timeline.current_line_id() == ids[2]
+    window.actions.duplicate_line.trigger()
+    assert texts(studio) == ["a", "c", "c", "b"]
+    window.actions.speaker_2.trigger()
+    assert studio.dialogue.lines[2].speaker is Speaker.S2
+    window.actions.merge_lines.trigger()
+    assert texts(studio) == ["a", "c", "c b"]
+
+    for _ in range(6):  # each command was one undo step
+        window.actions.undo.trigger()
+    assert texts(studio) == ["a", "b", "c"]
+
+
+def test_shortcuts_reach_the_commands(studio, qtbot):
+    ids = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    window = studio.window
+    window.show()
+    qtbot.waitExposed(window)
+    window.timeline.select_line(ids[1])
+    window.timeline.setFocus()
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert texts(studio) == ["b", "a"]
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Delete, Qt.KeyboardModifier.ControlModifier)
+    assert texts(studio) == ["a"]
+
+
+def test_dropping_lines_moves_them_in_one_piece(studio):
+    ids = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"), (Speaker.S1, "c"), (Speaker.S2, "d"))
+    model = studio.window.timeline.timeline
+    dragged = model.mimeData([model.index(0, Column.TEXT), model.index(1, Column.TEXT)])
+
+    # Dropped between "c" and "d", as the view hands it over.
+    assert not model.dropMimeData(dragged, Qt.DropAction.MoveAction, 3, 0, model.index(-1, -1))
+    assert texts(studio) == ["c", "a", "b", "d"]
+    assert [model.line_id(row) for row in range(4)] == [ids[2], ids[0], ids[1], ids[3]]
+
+    dropped_on_last = model.mimeData([model.index(0, Column.TEXT)])
+    model.dropMimeData(dropped_on_last, Qt.DropAction.MoveAction, -1, -1, model.index(3, 0))
+    assert texts(studio) == ["a", "b", "c", "d"]
+
+
+def test_cues_and_pauses_go_in_at_the_cursor(studio, qtbot, prompts):
+    (line,) = write_dialogue(studio, (Speaker.S1, "Well that was fun"))
+    timeline = studio.window.timeline
+    editor = timeline.edit_line(line, cursor=len("Well"))
+    laugh = studio.window.cue_menu.actions()[NONVERBAL_CUES.index("(laughs)")]
+    laugh.trigger()
+    assert texts(studio) == ["Well (laughs) that was fun"]
+    assert editor.isVisible()
+
+    timeline._close_editor()
+    prompts.answers["pause_markup"] = '<break time="1.5s"/>'
+    studio.window.actions.insert_pause.trigger()
+    assert texts(studio) == ['Well (laughs) that was fun <break time="1.5s"/>']
+
+
+def test_a_speaker_tag_typed_into_a_line_is_refused(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, "Hi"))
+    editor = studio.window.timeline.edit_line(line)
+    qtbot.keyClicks(editor, " [S2]")
+    assert texts(studio) == ["Hi [S2"]  # the document keeps the last text it could accept
+
+
+def test_rows_show_speaker_name_colour_and_status(studio):
+    write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    studio.dialogue.edit_speaker(Speaker.S2, name="Theo", colour="#123456")
+    model = studio.window.timeline.timeline
+    assert model.index(1, Column.SPEAKER).data() == "Theo"
+    assert model.index(1, Column.SPEAKER).data(Qt.ItemDataRole.ForegroundRole).color().name() == "#123456"
+    assert model.index(0, Column.STATUS).data() == "not generated"
