@@ -182,3 +182,10 @@ def write_dialogue(studio: StudioController, *lines: tuple[Speaker, str]) -> lis
     """Put these lines in the studio's document; returns their ids."""
     dialogue = studio.dialogue
     return [dialogue.add_line(speaker, text).id for speaker, text in lines]
+
+
+def press(qtbot, action) -> None:
+    """Trigger a command once the window has enabled it (Undo and Redo follow the undo stack on
+    the next turn of the event loop)."""
+    qtbot.waitUntil(action.isEnabled)
+    action.trigger()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from core.dialogue import NONVERBAL_CUES, Speaker
-from tests.ui.conftest import write_dialogue
+from tests.ui.conftest import press, write_dialogue
 from ui.timeline_model import Column
 
 
@@ -22,9 +22,9 @@ def test_typing_in_a_line_edits_the_document_and_undo_restores_it(studio, qtbot)
     assert texts(studio) == ["Hello there", "Hi"]
     assert timeline.timeline.index(0, Column.TEXT).data() == "Hello there"
     timeline._close_editor()
-    studio.window.actions.undo.trigger()  # the whole typing run is one step
+    press(qtbot, studio.window.actions.undo)  # the whole typing run is one step
     assert texts(studio) == ["Hello", "Hi"]
-    studio.window.actions.redo.trigger()
+    press(qtbot, studio.window.actions.redo)
     assert texts(studio) == ["Hello there", "Hi"]
 
 
@@ -35,6 +35,7 @@ def test_ctrl_z_in_an_open_editor_undoes_through_the_document(studio, qtbot):
     editor = studio.window.timeline.edit_line(line)
     editor.setFocus()
     qtbot.keyClicks(editor, " two")
+    qtbot.waitUntil(studio.window.actions.undo.isEnabled)
     qtbot.keyClick(editor, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
 
     assert texts(studio) == ["One"]
@@ -67,7 +68,7 @@ def test_enter_splits_at_the_cursor_and_backspace_at_the_start_joins(studio, qtb
     assert timeline._open_editor().cursorPosition() == len("First half. ")
 
 
-def test_line_commands_add_duplicate_move_and_delete(studio):
+def test_line_commands_add_duplicate_move_and_delete(studio, qtbot):
     ids = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"), (Speaker.S1, "c"))
     window, timeline = studio.window, studio.window.timeline
     timeline.select_line(ids[0])
@@ -91,7 +92,7 @@ def test_line_commands_add_duplicate_move_and_delete(studio):
     assert texts(studio) == ["a", "c", "c b"]
 
     for _ in range(6):  # each command was one undo step
-        window.actions.undo.trigger()
+        press(qtbot, window.actions.undo)
     assert texts(studio) == ["a", "b", "c"]
 
 

@@ -1,0 +1,140 @@
+"""Exporting: the dialog's live checks, and files that decode to what was asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile
+
+from core.audio.formats import AudioFormat, ExportSettings
+from core.dialogue import AudioClip, Speaker, Take
+from core.params import GenerationParams
+from tests.ui.conftest import write_dialogue
+from ui.export_dialog import ExportChoice, ExportDialog
+
+
+def dialog(qtbot, tmp_path: Path, settings: ExportSettings | None = None) -> ExportDialog:
+    initial = ExportChoice(settings or ExportSettings.create("MP3"), tmp_path / "dialogue.mp3", False, False, None)
+    made = ExportDialog(initial, "All 2 lines are generated.")
+    qtbot.addWidget(made)
+    return made
+
+
+def choose(widget, value) -> None:
+    widget.setCurrentIndex(widget.findData(value))
+
+
+def test_lossless_formats_hide_the_settings(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path)
+    assert export.lossy_settings.isVisibleTo(export)
+    choose(export.format, AudioFormat.FLAC)
+    assert not export.lossy_settings.isVisibleTo(export) and export.lossless_note.isVisibleTo(export)
+    assert export.path_edit.text().endswith("dialogue.flac")
+    assert export.choice().settings == ExportSettings.create("FLAC")
+
+
+def test_the_bitrate_is_checked_against_the_format_table_as_it_is_typed(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path)
+    choose(export.sample_rate, 8000)
+    export.bitrate.setValue(128)
+    assert not export.export_button.isEnabled()
+    assert "8 to 64 kbps" in export.error.text()
+    assert export.bitrate_hint.text() == "allowed: 8–64 kbps"
+
+    export.bitrate.setValue(64)
+    assert export.export_button.isEnabled() and not export.error.isVisibleTo(export)
+
+    choose(export.format, AudioFormat.OGG)  # OGG's own table: mono at 24 kHz takes less
+    choose(export.sample_rate, 24000)
+    choose(export.channels, 1)
+    export.bitrate.setValue(96)
+    assert "16 to 80 kbps" in export.error.text()
+    export.bitrate.setValue(80)
+    assert export.choice().settings == ExportSettings.create("OGG", 24000, 80, 1)
+
+
+def test_one_file_per_line_asks_for_a_folder(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path)
+    export.per_line.setChecked(True)
+    assert Path(export.path_edit.text()) == tmp_path
+    assert export.export_button.isEnabled()
+    export.path_edit.setText(str(tmp_path / "missing"))
+    assert "does not exist" in export.error.text() and not export.export_button.isEnabled()
+    export.path_edit.setText(str(tmp_path))
+    export.whole.setChecked(True)
+    assert Path(export.path_edit.text()) == tmp_path / "dialogue.mp3"  # the file name comes back
+
+
+def two_takes(studio) -> tuple[Take, Take]:
+    """Line 1 and 2 from one take, line 3 from another: a dialogue generated in two goes."""
+    write_dialogue(studio, (Speaker.S1, "Hello there friend."), (Speaker.S2, "Hi."),
+                   (Speaker.S1, "Bye now."))
+    dialogue = studio.dialogue
+    lines = dialogue.lines
+    first = Take(GenerationParams(seed=1), AudioClip.from_samples(np.full(48000, 0.1, np.float32), 24000),
+                 lines[:2], words=[("Hello", 0.0, 0.3), ("there", 0.3, 0.6), ("friend.", 0.6, 1.2),
+                                   ("Hi.", 1.3, 2.0)],
+                 line_times={lines[0].id: (0.0, 1.3), lines[1].id: (1.3, 2.0)})
+    second = Take(GenerationParams(seed=2), AudioClip.from_samples(np.full(24000, 0.2, np.float32), 24000),
+                  lines[2:], words=[("Bye", 0.1, 0.4), ("now.", 0.4, 1.0)],
+                  line_times={lines[2].id: (0.0, 1.0)})
+    dialogue.add_takes([first])
+    dialogue.add_takes([second], pick=False)
+    return first, second
+
+
+def export_with(studio, qtbot, prompts, choice: ExportChoice) -> list[Path]:
+    prompts.answers["export"] = choice
+    with qtbot.waitSignal(studio.exported, timeout=30_000) as exported:
+        assert studio.export()
+    return exported.args[0]
+
+
+def test_the_whole_dialogue_exports_as_heard_and_decodes_as_asked(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    settings = ExportSettings.create("MP3", 44100, 128, 2)
+    paths = export_with(studio, qtbot, prompts, ExportChoice(settings, tmp_path / "talk.mp3", False, True, None))
+
+    assert paths == [tmp_path / "talk.mp3", tmp_path / "talk.srt"]
+    with av.open(str(paths[0])) as container:
+        stream = container.streams.audio[0]
+        assert (stream.rate, stream.channels) == (44100, 2)
+        assert abs(stream.bit_rate / 1000 - 128) < 4
+        decoded = np.concatenate([frame.to_ndarray() for frame in container.decode(stream)], axis=1)
+    assert abs(decoded.shape[1] / 44100 - 3.0) < 0.1  # 2 s of the first take, then 1 s of the second
+    assert prompts.asked[-1][1][1] == "All 3 lines are generated."  # what the dialog was told
+
+    subtitles = paths[1].read_text(encoding="utf-8")
+    assert subtitles.startswith("1\n00:00:00,000 --> 00:00:01,300\nSpeaker 1: Hello there friend.\n")
+    assert "00:00:02,000 --> 00:00:03,000\nSpeaker 1: Bye now." in subtitles
+
+
+def test_one_file_per_line_in_wav(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    studio.dialogue.edit_speaker(Speaker.S2, name="Theo")
+    paths = export_with(studio, qtbot, prompts,
+                        ExportChoice(ExportSettings.create("WAV"), tmp_path, True, False, None))
+    assert [p.name for p in paths] == ["001 Speaker 1.wav", "002 Theo.wav", "003 Speaker 1.wav"]
+    durations = [soundfile.info(str(p)).duration for p in paths]
+    assert np.allclose(durations, [1.3, 0.7, 1.0], atol=1e-3)
+    assert soundfile.read(str(paths[2]))[0].max() > 0.15  # the third line came from the second take
+
+
+def test_the_choice_is_remembered_for_next_time(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    export_with(studio, qtbot, prompts,
+                ExportChoice(ExportSettings.create("OGG", 24000, 64, 1), tmp_path / "a.ogg", False, False, None))
+    initial = studio._last_export_choice()
+    assert initial.settings == ExportSettings.create("OGG", 24000, 64, 1)
+    assert initial.path.parent == tmp_path
+
+
+def test_nothing_generated_is_refused_with_a_reason(studio, qtbot, prompts, tmp_path):
+    write_dialogue(studio, (Speaker.S1, "Hi."))
+    prompts.answers["export"] = ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None)
+    with qtbot.waitSignal(studio.export_failed, timeout=30_000) as failed:
+        studio.export()
+    assert "generate the dialogue first" in failed.args[0]
+    assert not (tmp_path / "a.wav").exists()

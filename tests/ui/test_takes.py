@@ -1,0 +1,77 @@
+"""Takes: listing, keeping one, hearing one, and what the timeline shows for each."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from core.dialogue import AudioClip, LineStatus, Speaker, Take
+from core.params import GenerationParams
+from tests.ui.conftest import write_dialogue
+from ui.timeline_model import Column
+
+
+def tone_take(dialogue, seed: int, seconds: float, level: float) -> Take:
+    """A take of all lines, each line an equal share of a constant tone."""
+    lines = dialogue.lines
+    samples = np.full(round(seconds * 24000), level, np.float32)
+    share = seconds / len(lines)
+    times = {line.id: (i * share, (i + 1) * share) for i, line in enumerate(lines)}
+    return Take(GenerationParams(seed=seed), AudioClip.from_samples(samples, 24000), lines, line_times=times)
+
+
+def test_keeping_a_take_makes_it_speak_its_lines(studio):
+    first, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    dialogue = studio.dialogue
+    old, new = tone_take(dialogue, 1, 2.0, 0.1), tone_take(dialogue, 2, 4.0, 0.2)
+    dialogue.add_takes([old])
+    dialogue.add_takes([new], pick=False)
+    panel = studio.window.takes
+    assert panel.list.count() == 2
+    assert "seed 2" in panel.list.item(0).text()  # newest first
+    assert "✓ kept" in panel.list.item(1).text()
+    model = studio.window.timeline.timeline
+    assert model.index(0, Column.LENGTH).data() == "1.0 s"
+
+    panel.list.setCurrentRow(0)
+    panel.keep_button.click()
+    assert dialogue.picked_take_id == new.id
+    assert model.index(0, Column.LENGTH).data() == "2.0 s"
+    assert not panel.keep_button.isEnabled()
+
+    dialogue.set_text(first, "a changed")
+    assert model.index(0, Column.STATUS).data() == "outdated"
+    assert dialogue.status(second) is LineStatus.GENERATED
+
+
+def test_playing_a_take_plays_its_audio_and_marks_the_line_being_heard(studio, qtbot, sound):
+    first, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    take = tone_take(studio.dialogue, 5, 2.0, 0.25)
+    studio.dialogue.add_takes([take])
+    panel = studio.window.takes
+    panel.list.setCurrentRow(0)
+    panel.play_button.click()
+
+    stream = sound.streams[-1]
+    assert stream.wait_for_clock(1.2)  # into the second line
+    model = studio.window.timeline.timeline
+    qtbot.waitUntil(lambda: model.index(1, Column.TEXT).data(Qt.ItemDataRole.BackgroundRole) is not None)
+    assert np.allclose(stream.played_audio[:2400], 0.25)
+    assert "seed 5" in studio.window.playback_bar.what.text()
+
+    studio.window.actions.play_pause.trigger()  # pause
+    assert not studio.playback.is_playing
+    assert studio.window.playback_bar.play_button.text() == "Play"
+
+
+def test_deleting_a_take_is_undoable(studio, qtbot):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    take = tone_take(studio.dialogue, 9, 1.0, 0.1)
+    studio.dialogue.add_takes([take])
+    panel = studio.window.takes
+    panel.list.setCurrentRow(0)
+    panel.delete_button.click()
+    assert studio.dialogue.takes == () and panel.list.count() == 0
+    qtbot.waitUntil(studio.window.actions.undo.isEnabled)
+    studio.window.actions.undo.trigger()
+    assert panel.list.count() == 1 and studio.dialogue.picked_take_id == take.id

@@ -1,0 +1,157 @@
+"""Giving speakers a voice: files (button or drop), word lists, transcripts, the microphone."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import soundfile
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from core.audio.fake_backend import FakeBackend
+from core.audio.processing import resample
+from core.dia2.transcribe import TranscriptionModelUnavailable
+from core.dialogue import Speaker
+from tests.ui.conftest import SPEAKER1_TEXT, SPEAKER1_WAV, VOICES, WordsTranscriber, press
+
+EXAMPLE_VOICES = Path(__file__).resolve().parents[2] / "resources" / "example" / "voices"
+
+
+def drop_file(widget, path: Path) -> None:
+    """Drag a file over the widget and drop it, as the window system would."""
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(path))])
+    where, action = QPointF(5, 5), Qt.DropAction.CopyAction
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where, action, data, buttons, keys)
+    assert QApplication.sendEvent(widget, enter) and enter.isAccepted()
+    QApplication.sendEvent(widget, QDropEvent(where, action, data, buttons, keys))
+
+
+def test_a_dropped_file_becomes_the_speakers_voice(studio, qtbot):
+    card = studio.window.voices.cards[Speaker.S1]
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        drop_file(card, VOICES / "speaker1_16k.flac")
+
+    voice = studio.dialogue.speakers[Speaker.S1].voice
+    assert voice.audio.sample_rate == 24000 and 5 < voice.audio.duration_s < 7
+    assert [w.word for w in voice.words] == SPEAKER1_TEXT.split()
+    assert card.transcript_edit.toPlainText() == SPEAKER1_TEXT
+    assert card.play_button.isEnabled() and card.clear_button.isEnabled()
+    assert "s of speech" in card.voice_label.text()
+    press(qtbot, studio.window.actions.undo)
+    assert studio.dialogue.speakers[Speaker.S1].voice is None
+    assert not card.play_button.isEnabled()
+
+
+def test_a_word_list_beside_the_file_is_used_instead_of_recognition(make_studio, qtbot, tmp_path):
+    transcriber = WordsTranscriber("never used")
+    studio = make_studio(transcriber=transcriber)
+    for name in ("theo.flac", "theo.words.json"):
+        shutil.copy(EXAMPLE_VOICES / name, tmp_path / name)
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S2, str(tmp_path / "theo.flac"))
+
+    voice = studio.dialogue.speakers[Speaker.S2].voice
+    assert transcriber.calls == 0
+    assert voice.words[0].word == "Hello," and voice.words[-1].word == "loudly."
+    assert voice.words[0].start_s < 0.1  # timed against the clip, whose leading silence is trimmed
+
+
+def test_a_corrected_transcript_keeps_the_timings(studio, qtbot):
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    card = studio.window.voices.cards[Speaker.S1]
+    before = studio.dialogue.speakers[Speaker.S1].voice
+    assert card.apply_button.isHidden()
+
+    card.transcript_edit.setPlainText(SPEAKER1_TEXT.replace("Hello there.", "Hullo there."))
+    assert not card.apply_button.isHidden()
+    qtbot.mouseClick(card.apply_button, Qt.MouseButton.LeftButton)
+
+    after = studio.dialogue.speakers[Speaker.S1].voice
+    assert after.words[0].word == "Hullo" and after.words[0].start_s == before.words[0].start_s
+    assert after.audio == before.audio
+    assert card.apply_button.isHidden()
+
+
+def test_without_recognition_the_typed_transcript_makes_the_voice_usable(make_studio, qtbot):
+    class Offline:
+        def transcribe(self, audio, sample_rate):
+            raise TranscriptionModelUnavailable("Whisper large-v3 is not downloaded and the Hub cannot be reached.")
+
+    studio = make_studio(transcriber=Offline())
+    card = studio.window.voices.cards[Speaker.S1]
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    assert studio.dialogue.speakers[Speaker.S1].voice.words == ()
+    assert "Type what is said" in card.message_label.text()
+
+    card.transcript_edit.setPlainText(SPEAKER1_TEXT)
+    card.apply_button.click()
+    words = studio.dialogue.speakers[Speaker.S1].voice.words
+    assert [w.word for w in words] == SPEAKER1_TEXT.split()
+    assert all(a.end_s <= b.start_s for a, b in zip(words, words[1:]))
+
+
+def test_an_unreadable_file_is_refused_on_the_card(studio, qtbot):
+    card = studio.window.voices.cards[Speaker.S2]
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S2, str(VOICES / "not_audio.wav"))
+    assert studio.dialogue.speakers[Speaker.S2].voice is None
+    assert "not_audio.wav" in card.message_label.text() and card.load_button.isEnabled()
+
+
+def test_recording_from_the_microphone(make_studio, qtbot):
+    speech, rate = soundfile.read(SPEAKER1_WAV, dtype="float32")
+    microphone = FakeBackend(speed=None, microphone=resample(speech, rate, 48000))
+    studio = make_studio(backend=microphone)
+    voices = studio.window.voices
+    card = voices.cards[Speaker.S1]
+    assert voices.microphone.currentText() == "Fake microphone"
+
+    card.record_button.click()
+    assert voices.is_recording and not card.meter.isHidden()
+    assert not voices.cards[Speaker.S2].record_button.isEnabled()
+    microphone.advance(3.0)
+    qtbot.waitUntil(lambda: card.meter.dbfs > -30)
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        card.record_button.click()
+
+    voice = studio.dialogue.speakers[Speaker.S1].voice
+    assert not voices.is_recording and card.meter.isHidden()
+    assert 2.5 < voice.audio.duration_s <= 3.0
+    assert card.transcript_edit.toPlainText() == SPEAKER1_TEXT
+
+
+def test_without_a_microphone_recording_is_off(make_studio):
+    studio = make_studio(backend=FakeBackend(inputs=()))
+    voices = studio.window.voices
+    assert voices.microphone.currentText() == "No microphone found"
+    assert not voices.cards[Speaker.S1].record_button.isEnabled()
+
+
+def test_play_sends_the_voice_to_the_speakers(studio, qtbot, sound):
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    voice = studio.dialogue.speakers[Speaker.S1].voice
+    studio.window.voices.cards[Speaker.S1].play_button.click()
+    stream = sound.streams[-1]
+    assert stream.wait_for_clock(0.5)
+    played = stream.played_audio[:, 0]
+    np.testing.assert_allclose(played[:4000], voice.audio.samples()[:4000], atol=1e-6)
+    assert studio.window.playback_bar.what.text().startswith("Voice of Speaker 1")
+
+
+def test_name_and_colour_edits_are_undoable(studio, qtbot):
+    card = studio.window.voices.cards[Speaker.S2]
+    card.name_edit.selectAll()
+    qtbot.keyClicks(card.name_edit, "Theo")
+    assert studio.dialogue.speakers[Speaker.S2].name == "Theo"
+    assert "Theo" in card.title()
+    press(qtbot, studio.window.actions.undo)  # the typing run is one step
+    assert studio.dialogue.speakers[Speaker.S2].name == "Speaker 2"
+    assert card.name_edit.text() == "Speaker 2"

@@ -1,0 +1,67 @@
+"""The generator worker: items reach the GUI thread in order, errors are handed over, cancel works."""
+
+from __future__ import annotations
+
+import threading
+
+from app.workers import Worker, run_in_background
+
+
+def test_items_arrive_on_the_gui_thread_in_order(qtbot):
+    made_on = []
+
+    def job(cancel):
+        for number in range(5):
+            made_on.append(threading.get_ident())
+            yield number
+
+    worker = Worker(job)
+    received = []
+    worker.yielded.connect(lambda item: received.append((item, threading.get_ident())))
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        worker.start()
+    gui = threading.get_ident()
+    assert [item for item, _ in received] == [0, 1, 2, 3, 4]
+    assert {thread for _, thread in received} == {gui}
+    assert set(made_on) != {gui} and not worker.is_running
+
+
+def test_an_error_is_handed_to_the_gui_thread_and_finished_still_comes(qtbot):
+    def job(cancel):
+        yield "first"
+        raise ValueError("broken on purpose")
+
+    worker = Worker(job)
+    errors = []
+    worker.errored.connect(errors.append)
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        worker.start()
+    assert [str(error) for error in errors] == ["broken on purpose"]
+
+
+def test_cancel_reaches_the_job(qtbot):
+    started = threading.Event()
+
+    def job(cancel):
+        started.set()
+        while not cancel.wait(0.01):
+            pass
+        yield "stopped"
+
+    worker = Worker(job)
+    items = []
+    worker.yielded.connect(items.append)
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        worker.start()
+        assert started.wait(10)
+        worker.cancel()
+    assert items == ["stopped"] and worker.cancel_requested
+
+
+def test_run_in_background_returns_the_result_or_the_error(qtbot):
+    results, failures = [], []
+    with qtbot.waitSignal(run_in_background(lambda: 6 * 7, results.append, failures.append).finished):
+        pass
+    with qtbot.waitSignal(run_in_background(lambda: 1 / 0, results.append, failures.append).finished):
+        pass
+    assert results == [42] and [type(error) for error in failures] == [ZeroDivisionError]
