@@ -57,6 +57,7 @@ class StudioController(QObject):
         self.generation = GenerationSession(self)
         self.playback = Playback(backend, self)
         self.model_manager: ModelManagerDialog | None = None
+        self._preview_started = False
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
         self._status_timer.timeout.connect(self._show_status)
@@ -320,23 +321,28 @@ class StudioController(QObject):
             self.generation.cancel()
             self.window.generation_progress.cancelling()
 
+    def _previewing(self, take: int) -> bool:
+        """The first take of a generation is heard while it is made (if wanted and possible)."""
+        return take == 0 and self.settings.play_while_generating and self.playback.available
+
     def _take_started(self, take: int, seed: int) -> None:
-        if take == 0 and self.settings.play_while_generating:
+        if self._previewing(take):
             self.playback.begin_stream(f"Generating (seed {seed})", self.models.runtime.sample_rate)
+            self._preview_started = False
 
     def _chunk(self, take: int, samples) -> None:
-        if take != 0 or not self.settings.play_while_generating:
+        if not self._previewing(take):
             return
-        first = self.playback.player is not None and self.playback.player.duration_s == 0
         self.playback.append(samples)
-        if first:  # the preview starts with the first sound
+        if not self._preview_started:  # the preview starts with the first sound
+            self._preview_started = True
             self.playback.resume()
 
     def _take_added(self, take) -> None:
-        if self.playback.label.startswith("Generating") and self.playback.take_id is None:
+        number = self.dialogue.takes.index(take) + 1
+        if self.playback.take_id is None and self.playback.label.startswith("Generating"):
             self.playback.end_stream()
-            self.playback.take_id = take.id
-            self.playback.label = f"Take, seed {take.seed}"
+            self.playback.retitle(f"Take {number} (seed {take.seed})", take.id)
         self.window.takes.select_take(take.id)
 
     def _generation_finished(self, cancelled: bool) -> None:

@@ -45,8 +45,10 @@ def model_entries(local_folders: list[str]) -> list[ModelEntry]:
 
 
 def describe(runtime) -> str:
+    """"Dia2-2B · cuda · bfloat16"; a model from a folder is named by the folder."""
     precision = str(runtime.dtype).removeprefix("torch.")
-    return f"{runtime.name} · {runtime.device.type} · {precision}"
+    name = Path(runtime.name).name if Path(runtime.name).is_dir() else runtime.name.split("/")[-1]
+    return f"{name} · {runtime.device.type} · {precision}"
 
 
 def weights_bytes(runtime) -> int:

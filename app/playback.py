@@ -35,6 +35,11 @@ class Playback(QObject):
         return self.player.position_s if self.player else 0.0
 
     @property
+    def available(self) -> bool:
+        """False without a sound system: nothing is played, and the preview is skipped."""
+        return self._backend is not None
+
+    @property
     def is_playing(self) -> bool:
         return self.player is not None and self.player.state is PlayerState.PLAYING
 
@@ -60,6 +65,11 @@ class Playback(QObject):
     def end_stream(self) -> None:
         if self.player is not None:
             self.player.finish()
+
+    def retitle(self, label: str, take_id: str | None) -> None:
+        """Say what is playing now, e.g. once a previewed generation has become a take."""
+        self.label, self.take_id = label, take_id
+        self._report()
 
     def resume(self) -> None:
         if self.player is None or self._backend is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from core.dialogue import Change, Dialogue, Take
 
@@ -23,9 +23,9 @@ def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
         lines = f"lines {rows[0]}–{rows[-1]}"
     else:
         lines = f"{len(rows)} lines"
-    local = take.created.astimezone().strftime("%H:%M")
-    kept = "  ✓ kept" if take.id == dialogue.picked_take_id else ""
-    return f"Take {number} · {lines} · {take.duration_s:.1f} s · seed {take.seed} · {local}{kept}"
+    made = take.created.astimezone().strftime("%H:%M")
+    kept = " · ✓ kept" if take.id == dialogue.picked_take_id else ""
+    return f"Take {number} · {lines} · {take.duration_s:.1f} s{kept}\n    seed {take.seed} · made {made}"
 
 
 class TakesPanel(QWidget):
@@ -37,7 +37,13 @@ class TakesPanel(QWidget):
         self.setObjectName("takes")
         self._dialogue: Dialogue | None = None
         self._unsubscribe = None
+        self.empty_hint = QLabel("No takes yet. Generate (F5) to make one; each generation adds "
+                                 "a take, and the one you keep speaks its lines.")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setStyleSheet("color: palette(mid);")
         self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setToolTip("Double-click a take to hear it")
         self.list.itemDoubleClicked.connect(lambda item: self.play_requested.emit(item.data(TAKE_ID_ROLE)))
         self.list.currentItemChanged.connect(self._selection_changed)
@@ -52,6 +58,7 @@ class TakesPanel(QWidget):
         for button in (self.play_button, self.keep_button, self.delete_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.empty_hint)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
         for button in (self.play_button, self.keep_button, self.delete_button):
@@ -92,6 +99,7 @@ class TakesPanel(QWidget):
                 item.setFont(font)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        self.empty_hint.setVisible(not takes)
         if selected is not None:
             self.select_take(selected)
         if self.list.currentItem() is None and self.list.count():

@@ -105,6 +105,7 @@ class TimelineView(QTableView):
         self.setAlternatingRowColors(True)
         self.setTabKeyNavigation(False)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.verticalHeader().setMinimumSectionSize(30)  # room to read, and to aim a drop between rows
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         old = self.model()

@@ -93,6 +93,7 @@ def test_preview_plays_while_the_take_is_still_being_made(fake_studio, qtbot, so
     (take,) = studio.dialogue.takes
     assert len(take.words) == 5
     assert studio.playback.take_id == take.id  # the preview became that take
+    assert studio.window.playback_bar.what.text().startswith(f"Take 1 (seed {take.seed})")
 
 
 def test_cancel_keeps_the_lines_already_spoken(fake_studio, qtbot, prompts):
