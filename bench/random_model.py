@@ -60,14 +60,17 @@ def random_runtime(size: str, device: torch.device, dtype: torch.dtype) -> Dia2R
         return Dia2Runtime.load(FIXTURE, device=str(device), dtype=str(dtype).removeprefix("torch."))
     config = full_size_config(size)
     torch.manual_seed(0)
-    with torch.device(device):
+    with torch.device("meta"):
         model = Dia2Model(config).to(dtype)
+    # Allocated straight in the target precision, as a real checkpoint loads: peak memory counts
+    # the weights once.
+    model = model.to_empty(device=device)
+    with torch.no_grad():
         for name, parameter in model.named_parameters():
-            with torch.no_grad():
-                if name.endswith("norm.weight"):
-                    parameter.fill_(1.0)
-                else:
-                    parameter.normal_(0.0, parameter.shape[-1] ** -0.5)
+            if name.endswith("norm.weight"):
+                parameter.fill_(1.0)
+            else:
+                parameter.normal_(0.0, parameter.shape[-1] ** -0.5)
     count = sum(p.numel() for p in model.parameters())
     if count != SHAPES[size]["parameters"]:
         raise AssertionError(f"{size}: {count:,} parameters, the published layout has {SHAPES[size]['parameters']:,}")
