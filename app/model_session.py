@@ -57,10 +57,11 @@ def weights_bytes(runtime) -> int:
 
 class ModelSession(QObject):
     loading = Signal(str)  # what is being loaded
-    download_progress = Signal(int, int, str)  # bytes done, bytes total, what
+    # bytes done, bytes total, what; object, not int: a model's size overflows a C++ int
+    download_progress = Signal(object, object, str)
     loaded = Signal(object)  # the runtime
     failed = Signal(str)
-    _progress_from_worker = Signal(int, int, str)
+    _progress_from_worker = Signal(object, object, str)
 
     def __init__(self, loader: Callable | None = None, parent: QObject | None = None):
         super().__init__(parent)

@@ -79,8 +79,8 @@ class WordsTranscriber:
 
 class FakeRuntime:
     """Behind the runtime's interface: a take is one 80 ms chunk of tone per word. With
-    ``hold_after`` it stops after that many words until ``release`` is set, so a test can act
-    while a generation is surely running."""
+    ``hold_after`` it stops after that many words until ``release`` (or cancel) is set, so a test
+    can act while a generation is surely running."""
 
     sample_rate = 24000
     chunk_s = 0.08
@@ -114,7 +114,8 @@ class FakeRuntime:
             for index, word in enumerate(words):
                 if take == 0 and index == self.hold_after:
                     self.holding.set()
-                    self.release.wait(timeout=30)
+                    while not (self.release.wait(0.01) or cancel.is_set()):
+                        pass
                 if cancel.is_set():
                     break
                 start = index * self.chunk_s

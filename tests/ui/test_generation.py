@@ -190,3 +190,20 @@ def test_the_gui_thread_never_stalls_while_the_model_runs(studio, qtbot):
     gaps = np.diff(beats)
     assert len(beats) > 50  # the generation ran long enough to say something
     assert gaps.max() < 0.100, f"the GUI thread stalled for {gaps.max() * 1000:.0f} ms"
+
+
+def test_closing_the_window_during_a_generation_asks_then_stops_it(fake_studio, qtbot, prompts):
+    fake = FakeRuntime(hold_after=1)
+    studio = fake_studio(fake)
+    write_dialogue(studio, (Speaker.S1, "one two three"))
+    studio.generate()
+    qtbot.waitUntil(fake.holding.is_set)
+
+    prompts.answers["save_changes"] = "cancel"
+    assert not studio.window.close()
+    assert studio.generation.is_running
+
+    prompts.answers["save_changes"] = "discard"
+    with qtbot.waitSignal(studio.generation.finished, timeout=10_000) as finished:
+        assert studio.window.close()  # returns once the worker has stopped
+    assert finished.args == [True]

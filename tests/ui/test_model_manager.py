@@ -45,3 +45,23 @@ def test_a_folder_that_is_not_a_model_says_why(studio, qtbot, tmp_path):
     assert "config.json" in failed.args[0]
     assert "config.json" in studio.model_manager.status.text()
     assert studio.models.runtime is None and studio.window.banner.isVisibleTo(studio.window)
+
+
+def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
+    def downloading_loader(model, device, dtype, progress):
+        for done in (0, 2_000_000_000, 4_000_000_000):
+            progress(done, 4_000_000_000, "nari-labs/Dia2-2B")
+        return tiny_runtime
+
+    studio = make_studio()
+    studio.models._loader = downloading_loader
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    seen = []  # what the dialog showed at each report (it is told first)
+    studio.models.download_progress.connect(
+        lambda done, total, what: seen.append((dialog.progress.value(), dialog.status.text())))
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        dialog.load_button.click()  # Dia2 2B, "not downloaded": Download and load
+    assert [value for value, _ in seen] == [0, 500, 1000]
+    assert seen[-1][1] == "Downloading nari-labs/Dia2-2B: 4.00 of 4.00 GB"
+    assert studio.models.model == "dia2-2b" and dialog.status.text().startswith("Loaded: ")

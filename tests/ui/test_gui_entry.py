@@ -1,0 +1,30 @@
+"""``dia-studio`` with no subcommand: run_gui opens the window and returns when it is closed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.gui import run_gui
+from ui.main_window import MainWindow
+
+
+def test_run_gui_opens_the_studio_and_returns_when_it_closes(qapp, monkeypatch, tmp_path):
+    # Settings and app data go to a fresh place: a first start.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    shown = []
+
+    def close_the_studio() -> None:
+        shown.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        for window in shown:
+            window.close()
+
+    QTimer.singleShot(0, close_the_studio)
+    QTimer.singleShot(30_000, lambda: qapp.exit(1))  # never hang the test run
+    assert run_gui([]) == 0
+
+    (window,) = shown
+    assert window.windowTitle() == "Untitled[*] — Dia Studio"
+    assert window.timeline.model().rowCount() == 4  # the example, at a first start
+    assert list((tmp_path / "config").rglob("*.conf"))  # settings and layout were stored
