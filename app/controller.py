@@ -16,7 +16,7 @@ from app import memory
 from app.document_session import DocumentSession
 from app.exporting import export_dialogue, summary
 from app.generation import GenerationSession
-from app.model_session import ModelSession, available_devices, describe, model_entries, weights_bytes
+from app.model_session import ModelSession, available_devices, describe, model_entries
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_loading import Transcriber, corrected_voice, voice_from_file, voice_from_recording
@@ -48,7 +48,6 @@ class StudioController(QObject):
         super().__init__()
         self.settings = settings
         self.layout = layout
-        self.backend = backend
         self._transcriber = transcriber
         self.window = MainWindow(backend)
         self.prompts = Prompts(self.window)
@@ -94,6 +93,7 @@ class StudioController(QObject):
         w.generation_progress.cancel_requested.connect(self.cancel_generation)
         w.playback_bar.play_pause_requested.connect(self.play_pause)
         w.playback_bar.stop_requested.connect(self.playback.stop)
+        w.playback_bar.output_chosen.connect(self._use_output)
         w.takes.play_requested.connect(self.play_take)
         w.voices.load_requested.connect(self.load_voice)
         w.voices.recording_finished.connect(self.use_recording)
@@ -126,6 +126,7 @@ class StudioController(QObject):
         and load the last model."""
         self.layout.restore(self.window)
         self.window.voices.refresh_devices(self.settings.input_device)
+        self._show_outputs()
         self.window.show()
         self._status_timer.start()
         if not self._offer_recovery() and not self.settings.first_start_done and EXAMPLE_PROJECT.is_dir():
@@ -352,6 +353,18 @@ class StudioController(QObject):
             self.window.statusBar().showMessage("Generation cancelled; what was made is kept.", 8000)
         self._update_actions()
 
+    def _show_outputs(self) -> None:
+        """List the sound outputs; the one chosen last time is used while it is there."""
+        devices = self.playback.output_devices()
+        self.playback.device = next((d for d in devices if d.name == self.settings.output_device), None)
+        self.window.playback_bar.set_outputs(devices, self.playback.device or next(
+            (d for d in devices if d.is_default), None))
+
+    def _use_output(self, device) -> None:
+        self.playback.stop()
+        self.playback.device = device
+        self.settings.output_device = device.name
+
     def play_pause(self) -> None:
         if self.playback.player is not None:
             self.playback.toggle()
@@ -482,7 +495,7 @@ class StudioController(QObject):
         runtime = self.models.runtime
         parts = []
         if runtime is not None:
-            parts.append(f"weights {weights_bytes(runtime) / 2**20:,.0f} MB")
+            parts.append(f"weights {self.models.weights_bytes / 2**20:,.0f} MB")
             if runtime.device.type == "cuda":
                 parts.append(f"GPU {memory.gpu_bytes(runtime.device) / 2**20:,.0f} MB in use")
         used = memory.process_bytes()

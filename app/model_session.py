@@ -68,6 +68,7 @@ class ModelSession(QObject):
         self._loader = loader
         self.runtime = None
         self.model: str | None = None  # as asked for: a model id or a folder
+        self.weights_bytes = 0
         self.worker: Worker | None = None
         # Emitted on the worker thread; queued, so the GUI thread reports it.
         self._progress_from_worker.connect(self.download_progress, Qt.ConnectionType.QueuedConnection)
@@ -102,6 +103,7 @@ class ModelSession(QObject):
 
     def _loaded(self, model: str, runtime) -> None:
         self.runtime, self.model = runtime, model
+        self.weights_bytes = weights_bytes(runtime)
         runtime.release_memory()  # collects the model this one replaces
         self.loaded.emit(runtime)
 

@@ -34,6 +34,9 @@ class Playback(QObject):
     def position_s(self) -> float:
         return self.player.position_s if self.player else 0.0
 
+    def output_devices(self) -> list[AudioDevice]:
+        return self._backend.output_devices() if self._backend else []
+
     @property
     def available(self) -> bool:
         """False without a sound system: nothing is played, and the preview is skipped."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from core.audio.backend import AudioDevice
 
 
 def clock(seconds: float) -> str:
@@ -14,6 +16,7 @@ def clock(seconds: float) -> str:
 class PlaybackBar(QWidget):
     play_pause_requested = Signal()
     stop_requested = Signal()
+    output_chosen = Signal(object)  # AudioDevice
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -25,12 +28,25 @@ class PlaybackBar(QWidget):
         self.stop_button.clicked.connect(self.stop_requested)
         self.what = QLabel("Nothing to play yet")
         self.position = QLabel(clock(0))
+        self.output = QComboBox()
+        self.output.setToolTip("Where the studio plays sound")
+        self.output.activated.connect(lambda: self.output_chosen.emit(self.output.currentData()))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self.play_button)
         layout.addWidget(self.stop_button)
         layout.addWidget(self.what, 1)
         layout.addWidget(self.position)
+        layout.addWidget(self.output)
+
+    def set_outputs(self, devices: list[AudioDevice], chosen: AudioDevice | None) -> None:
+        self.output.clear()
+        for device in devices:
+            self.output.addItem(device.name, device)
+        if not devices:
+            self.output.addItem("No sound output found")
+        self.output.setCurrentIndex(max(0, self.output.findText(chosen.name) if chosen else 0))
+        self.output.setEnabled(bool(devices))
 
     def show_state(self, label: str, playing: bool, position_s: float, duration_s: float,
                    buffering: bool) -> None:

@@ -45,6 +45,7 @@ class TimelineModel(QAbstractTableModel):
     def __init__(self, dialogue: Dialogue, parent=None):
         super().__init__(parent)
         self._dialogue = dialogue
+        self._lines = dialogue.lines  # as last shown: lines are immutable, so "is" spots edits
         self._line_ids = [line.id for line in dialogue.lines]
         self._speaking_id: str | None = None  # the line the playhead is in
         self._unsubscribe = dialogue.subscribe(self._on_change)
@@ -194,7 +195,8 @@ class TimelineModel(QAbstractTableModel):
     # --- document changes ----------------------------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
-        ids = [line.id for line in self._dialogue.lines]
+        lines = self._dialogue.lines
+        ids = [line.id for line in lines]
         if ids != self._line_ids:
             self.layoutAboutToBeChanged.emit()
             old_persistent = self.persistentIndexList()
@@ -205,8 +207,14 @@ class TimelineModel(QAbstractTableModel):
                 for line_id, index in zip(old_ids, old_persistent)
             ])
             self.layoutChanged.emit()
-        elif change & (Change.LINES | Change.SPEAKERS | Change.TAKES | Change.GENERATING) and ids:
+        elif change & (Change.SPEAKERS | Change.TAKES | Change.GENERATING) and ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(ids) - 1, len(Column) - 1))
+        elif change & Change.LINES:
+            # Typing changes one line: redraw (and re-measure) only the lines that changed.
+            for row, (before, after) in enumerate(zip(self._lines, lines)):
+                if before is not after:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+        self._lines = lines
 
 
 def _length_text(dialogue: Dialogue, line_id: str) -> str:

@@ -150,13 +150,15 @@ def make_studio(qtbot, tmp_path, prompts, sound):
     config_dir = tmp_path / "config"
     made = []
 
-    def make(transcriber=None, backend=None, start=True, first_start_done=True) -> StudioController:
+    def make(transcriber=None, backend=None, start=True, first_start_done=True,
+             model_loader=None) -> StudioController:
         store = QSettings(str(store_path), QSettings.Format.IniFormat)
         settings = Settings(store)
         if first_start_done and not made:
             settings.first_start_done = True
         studio = StudioController(settings, WindowLayout(store), config_dir, backend or sound,
-                                  transcriber=transcriber or WordsTranscriber(SPEAKER1_TEXT))
+                                  transcriber=transcriber or WordsTranscriber(SPEAKER1_TEXT),
+                                  model_loader=model_loader)
         studio.prompts = prompts
         qtbot.addWidget(studio.window)
         if start:

@@ -32,8 +32,7 @@ def generate_and_wait(studio, qtbot, line_ids=None, timeout=60_000) -> bool:
 def fake_studio(make_studio, qtbot):
     """A studio whose "model" is a FakeRuntime the test steers."""
     def make(fake: FakeRuntime):
-        studio = make_studio()
-        studio.models._loader = lambda *args, **kwargs: fake
+        studio = make_studio(model_loader=lambda *args, **kwargs: fake)
         with qtbot.waitSignal(studio.models.loaded):
             studio.load_model("fake")
         return studio

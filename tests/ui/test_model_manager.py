@@ -53,8 +53,7 @@ def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
             progress(done, 4_000_000_000, "nari-labs/Dia2-2B")
         return tiny_runtime
 
-    studio = make_studio()
-    studio.models._loader = downloading_loader
+    studio = make_studio(model_loader=downloading_loader)
     studio.show_model_manager()
     dialog = studio.model_manager
     seen = []  # what the dialog showed at each report (it is told first)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from core.audio.backend import AudioDevice
+from core.audio.fake_backend import FAKE_SPEAKERS, FakeBackend
 from core.dialogue import AudioClip, LineStatus, Speaker, Take
 from core.params import GenerationParams
 from tests.ui.conftest import write_dialogue
@@ -75,3 +77,19 @@ def test_deleting_a_take_is_undoable(studio, qtbot):
     qtbot.waitUntil(studio.window.actions.undo.isEnabled)
     studio.window.actions.undo.trigger()
     assert panel.list.count() == 1 and studio.dialogue.picked_take_id == take.id
+
+
+def test_the_chosen_sound_output_is_used_and_remembered(make_studio):
+    headset = AudioDevice("usb", "USB headset", 0, 2, 48000)
+    sound = FakeBackend(speed=4.0, outputs=(FAKE_SPEAKERS, headset))
+    studio = make_studio(backend=sound)
+    bar = studio.window.playback_bar
+    assert bar.output.currentText() == "Fake speakers"  # the system default at first
+    bar.output.setCurrentIndex(1)
+    bar.output.activated.emit(1)
+
+    write_dialogue(studio, (Speaker.S1, "a"))
+    studio.dialogue.add_takes([tone_take(studio.dialogue, 3, 0.5, 0.1)])
+    studio.window.actions.play_pause.trigger()
+    assert sound.streams[-1].device == headset
+    assert make_studio(backend=sound).window.playback_bar.output.currentText() == "USB headset"
