@@ -15,14 +15,24 @@ def test_run_gui_opens_the_studio_and_returns_when_it_closes(qapp, monkeypatch, 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     shown = []
 
-    def close_the_studio() -> None:
+    def close_the_studio_once_shown() -> None:
         shown.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
         for window in shown:
             window.close()
 
-    QTimer.singleShot(0, close_the_studio)
-    QTimer.singleShot(30_000, lambda: qapp.exit(1))  # never hang the test run
-    assert run_gui([]) == 0
+    watcher = QTimer()
+    watcher.setInterval(50)
+    watcher.timeout.connect(close_the_studio_once_shown)
+    watcher.start()
+    guard = QTimer()  # never hang the test run
+    guard.setSingleShot(True)
+    guard.timeout.connect(lambda: qapp.exit(1))
+    guard.start(30_000)
+    try:
+        assert run_gui([]) == 0
+    finally:
+        watcher.stop()
+        guard.stop()
 
     (window,) = shown
     assert window.windowTitle() == "Untitled[*] — Dia Studio"
