@@ -144,7 +144,7 @@ class StudioController(QObject):
         saved = newest.saved_at.astimezone().strftime("%Y-%m-%d %H:%M")
         answer = self.prompts.recover(f"{what} (autosaved {saved})")
         if answer == "discard":
-            self.document.discard(newest)
+            self.document.discard_copy(newest)
         if answer != "recover":
             return False
         try:

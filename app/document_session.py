@@ -94,7 +94,8 @@ class DocumentSession(QObject):
     def recoverable(self) -> list[RecoveryCopy]:
         return find_recoverable(self.recovery_dir)
 
-    def discard(self, copy: RecoveryCopy) -> None:
+    def discard_copy(self, copy: RecoveryCopy) -> None:
+        """Delete a recovery copy the person declined."""
         discard_recovery(copy)
 
     def discard_recovery(self) -> None:

@@ -61,7 +61,6 @@ class ExportDialog(QDialog):
         self.bitrate = QSpinBox()
         self.bitrate.setRange(8, 320)  # the widest table range; the format's own range is checked live
         self.bitrate.setSuffix(" kbps")
-        self.bitrate.setKeyboardTracking(True)
         self.bitrate_hint = QLabel()
         self.lossy_settings = QGroupBox("Format settings")
         lossy_form = QFormLayout(self.lossy_settings)

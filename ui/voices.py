@@ -232,7 +232,7 @@ class VoicesPanel(QWidget):
         self.microphone.setCurrentIndex(max(index, 0))
         if not devices:
             self.microphone.addItem("No microphone found")
-            self.microphone.setEnabled(False)
+        self.microphone.setEnabled(bool(devices))
         for card in self.cards.values():
             card.record_button.setEnabled(bool(devices))
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from core.dia2.generator import Progress
 from core.dialogue import LineStatus, Speaker
@@ -93,6 +93,25 @@ def test_preview_plays_while_the_take_is_still_being_made(fake_studio, qtbot, so
     assert len(take.words) == 5
     assert studio.playback.take_id == take.id  # the preview became that take
     assert studio.window.playback_bar.what.text().startswith(f"Take 1 (seed {take.seed})")
+
+
+def test_esc_in_a_line_editor_leaves_the_line_and_does_not_cancel(fake_studio, qtbot):
+    fake = FakeRuntime(hold_after=1)
+    studio = fake_studio(fake)
+    (line,) = write_dialogue(studio, (Speaker.S1, "one two"))
+    window = studio.window
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000) as finished:
+        studio.generate()
+        qtbot.waitUntil(fake.holding.is_set)
+        editor = window.timeline.edit_line(line)
+        editor.setFocus()
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+        assert window.timeline._open_editor() is None and studio.generation.is_running
+        window.timeline.setFocus()
+        qtbot.keyClick(window.timeline, Qt.Key.Key_Escape)  # now Esc is the window's: cancel
+    assert finished.args == [True]
 
 
 def test_cancel_keeps_the_lines_already_spoken(fake_studio, qtbot, prompts):
