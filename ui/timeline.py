@@ -97,7 +97,9 @@ class TimelineView(QTableView):
         # Typing on a line appends to it (keyPressEvent): Qt's AnyKeyPressed would replace its text.
         self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                              | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        # DragDrop rather than InternalMove: the model accepts only its own lines' ids anyway, and
+        # InternalMove refuses any drop whose source is not this very view (tests included).
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setDragDropOverwriteMode(False)
         self.setDropIndicatorShown(True)

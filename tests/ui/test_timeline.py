@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 from core.dialogue import NONVERBAL_CUES, Speaker
 from tests.ui.conftest import press, write_dialogue
@@ -153,3 +155,21 @@ def test_rows_show_speaker_name_colour_and_status(studio):
     assert model.index(1, Column.SPEAKER).data() == "Theo"
     assert model.index(1, Column.SPEAKER).data(Qt.ItemDataRole.ForegroundRole).color().name() == "#123456"
     assert model.index(0, Column.STATUS).data() == "not generated"
+
+
+def test_a_drop_on_the_view_moves_the_dragged_lines(studio, qtbot):
+    write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"), (Speaker.S1, "c"))
+    view = studio.window.timeline
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    model = view.timeline
+    dragged = model.mimeData([model.index(0, Column.TEXT)])
+    target = view.visualRect(model.index(2, Column.TEXT))
+    where = QPointF(target.center().x(), target.bottom() - 1)  # the lower edge of "c": below it
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    for event in (QDragEnterEvent(where, Qt.DropAction.MoveAction, dragged, buttons, keys),
+                  QDragMoveEvent(where, Qt.DropAction.MoveAction, dragged, buttons, keys),
+                  QDropEvent(where, Qt.DropAction.MoveAction, dragged, buttons, keys)):
+        QApplication.sendEvent(view.viewport(), event)
+    assert texts(studio) == ["b", "c", "a"]
+    assert model.rowCount() == 3
