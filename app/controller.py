@@ -39,6 +39,8 @@ NO_MODEL = ("No model is loaded yet. Open the model manager to download Dia2 (on
 
 class StudioController(QObject):
     voice_prepared = Signal(object)  # Speaker: its voice job ended (the card says how)
+    # Emitted on a worker thread when Whisper starts loading (minutes, the first time: a download).
+    _speech_model_loading = Signal(str)
     exported = Signal(list)  # the paths written
     export_failed = Signal(str)
 
@@ -116,6 +118,7 @@ class StudioController(QObject):
         self.generation.take_added.connect(self._take_added)
         self.generation.finished.connect(self._generation_finished)
         self.generation.failed.connect(lambda message: self.prompts.error("Generation failed", message))
+        self._speech_model_loading.connect(self._show_speech_model_loading)
         self.playback.changed.connect(self._playback_changed)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
 
@@ -253,8 +256,15 @@ class StudioController(QObject):
         if self._transcriber is None:
             from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
 
-            self._transcriber = WhisperTranscriber(DEFAULT_WHISPER_MODEL)
+            self._transcriber = WhisperTranscriber(DEFAULT_WHISPER_MODEL,
+                                                   on_model_load=self._speech_model_loading.emit)
         return self._transcriber
+
+    def _show_speech_model_loading(self, name: str) -> None:
+        for card in self.window.voices.cards.values():
+            if not card.load_button.isEnabled():  # busy with a voice
+                card.set_busy(f"Loading speech recognition (Whisper {name}); the first time it is "
+                              "downloaded, which can take minutes…")
 
     def load_voice(self, speaker: Speaker, path: str) -> None:
         self._prepare_voice(speaker, lambda: voice_from_file(Path(path), self.transcriber()),
