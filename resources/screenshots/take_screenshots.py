@@ -45,7 +45,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)  # the tiny checkpoint's matmuls are too small to share between threads
-    app = QApplication(sys.argv[:1])
+    application = QApplication(sys.argv[:1])  # noqa: F841 (held: it must outlive the windows)
     from app.controller import StudioController
     from app.settings import Settings, WindowLayout
     from ui.export_dialog import ExportDialog
