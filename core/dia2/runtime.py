@@ -3,7 +3,6 @@ requests into streamed audio. The one object the GUI, the command line and scrip
 
 from __future__ import annotations
 
-import gc
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -77,8 +76,9 @@ class Dia2Runtime:
         return [event for event in self.generate(request, cancel) if isinstance(event, TakeResult)]
 
     def release_memory(self) -> None:
-        """Give the caches of a finished or cancelled run back to the device."""
-        gc.collect()
+        """Give the caches of a finished or cancelled run back to the device. (They are freed
+        when the run's objects go; no gc.collect(): it would hold the GIL, and freeze a window,
+        for a large fraction of a second.)"""
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
         elif self.device.type == "mps":
