@@ -118,7 +118,7 @@ def srt_cues(dialogue: Dialogue, pieces: list[Segment]) -> list[tuple[float, flo
             for number, group in enumerate(groups):
                 start = group[0].start_s if group and number else span.start_s
                 end = groups[number + 1][0].start_s if number + 1 < len(groups) else span.end_s
-                text = " ".join(w.word for w in group) if group else line.spoken_text
+                text = " ".join(w.text for w in group) if group else line.spoken_text
                 label = f"{speaker}: {text}" if number == 0 else text
                 cues.append((offset + start - segment.start_s, offset + end - segment.start_s, label))
         offset += segment.end_s - segment.start_s

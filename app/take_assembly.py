@@ -12,6 +12,7 @@ from typing import Sequence
 
 from core.dia2.generator import TakeResult
 from core.dia2.script import BREAK_TAG, normalize
+from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, DialogueLine, Take
 
 
@@ -50,7 +51,7 @@ def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take 
         line_times[line.id] = (start, max(start, min(end, duration)))
     # A word lasts until the next one starts (the runtime reports starts only).
     ends = [start for _, start in result.words[1:]] + [duration]
-    words = [(word, start, max(start, min(end, duration))) for (word, start), end in zip(result.words, ends)]
+    words = [TimedWord(word, start, max(start, min(end, duration))) for (word, start), end in zip(result.words, ends)]
     return Take(params=result.params, audio=AudioClip.from_samples(result.audio, result.sample_rate),
                 source_lines=tuple(kept), words=words, line_times=line_times)
 

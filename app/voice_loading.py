@@ -65,8 +65,7 @@ def _voice(source: AudioSource, words: list[TimedWord] | None,
             words = []
             notices.append(f"{error} {TYPE_THE_WORDS}")
     audio = AudioClip.from_samples(clip.samples, clip.sample_rate)
-    reference = VoiceReference(audio, [(w.text, w.start_s, w.end_s) for w in words],
-                               " ".join(w.text for w in words))
+    reference = VoiceReference(audio, words, " ".join(w.text for w in words))
     return reference, notices
 
 
@@ -87,10 +86,10 @@ def corrected_voice(voice: VoiceReference, text: str) -> VoiceReference:
     """The same clip with the person's transcript: on the recognised timings when there are
     some, else spread over the clip by word length (rougher, but it lets the voice be used)."""
     if voice.words:
-        words = apply_corrected_text(_alignment_words(voice.words), text)
+        words = apply_corrected_text(list(voice.words), text)
     else:
         words = _spread(text.split(), voice.audio.duration_s)
-    return VoiceReference(voice.audio, [(w.text, w.start_s, w.end_s) for w in words], " ".join(text.split()))
+    return VoiceReference(voice.audio, words, " ".join(text.split()))
 
 
 def _spread(tokens: list[str], duration_s: float) -> list[TimedWord]:
@@ -111,9 +110,5 @@ def voice_prompts(runtime, voices: Sequence[VoiceReference]) -> tuple[VoicePromp
     for voice in voices:
         # A private copy: stored clips are read-only, and torch wants to own what it wraps.
         samples = np.array(resample(voice.audio.samples(), voice.audio.sample_rate, runtime.sample_rate))
-        prompts.append(VoicePrompt(runtime.encode_voice(samples), _alignment_words(voice.words)))
+        prompts.append(VoicePrompt(runtime.encode_voice(samples), list(voice.words)))
     return tuple(prompts)
-
-
-def _alignment_words(words) -> list[TimedWord]:
-    return [TimedWord(word.word, word.start_s, word.end_s) for word in words]

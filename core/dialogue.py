@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 import numpy as np
 
 from core.dia2.script import MAX_BREAK_SECONDS, SPEAKER_TAG, SPEAKER_TAGS
+from core.dia2.transcript_alignment import TimedWord
 from core.errors import DiaStudioError
 from core.params import GenerationParams
 from core.undo import UndoStack
@@ -71,14 +72,6 @@ def pause_markup(seconds: float) -> str:
     return f'<break time="{rounded:g}s"/>'
 
 
-class TimedWord(NamedTuple):
-    """A word heard in a clip, with where it starts and ends, in seconds from the clip's start."""
-
-    word: str
-    start_s: float
-    end_s: float
-
-
 class LineSpan(NamedTuple):
     """Where a line is spoken within a take, in seconds from the take's start."""
 
@@ -95,10 +88,13 @@ def _check_times(start_s: object, end_s: object, what: str) -> None:
                             "times must be ≥ 0 and the start not after the end.")
 
 
-def timed_words(words: Iterable[Iterable]) -> tuple[TimedWord, ...]:
-    """Checked ``(word, start_s, end_s)`` triples as :class:`TimedWord` values."""
+def timed_words(words: Iterable[TimedWord | Iterable]) -> tuple[TimedWord, ...]:
+    """Checked :class:`TimedWord` values (a word heard in a clip, with where it starts and ends,
+    in seconds from the clip's start), from timed words or ``(word, start_s, end_s)`` triples."""
     checked = []
     for number, item in enumerate(words, 1):
+        if isinstance(item, TimedWord):
+            item = (item.text, item.start_s, item.end_s)
         try:
             word, start_s, end_s = item
         except (TypeError, ValueError):

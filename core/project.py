@@ -211,7 +211,7 @@ def _speaker_json(profile: SpeakerProfile) -> dict[str, Any]:
     return {
         "name": profile.name,
         "colour": profile.colour,
-        "voice": voice and {"audio": _audio_json(voice.audio), "words": [list(w) for w in voice.words],
+        "voice": voice and {"audio": _audio_json(voice.audio), "words": _words_json(voice.words),
                             "transcript": voice.transcript},
     }
 
@@ -227,9 +227,13 @@ def _take_json(take: Take) -> dict[str, Any]:
         "params": take.params.to_dict(),
         "audio": _audio_json(take.audio),
         "lines": [_line_json(line) for line in take.source_lines],
-        "words": [list(word) for word in take.words],
+        "words": _words_json(take.words),
         "line_times": {line_id: list(span) for line_id, span in take.line_times.items()},
     }
+
+
+def _words_json(words) -> list[list]:
+    return [[word.text, word.start_s, word.end_s] for word in words]
 
 
 def _audio_json(clip: AudioClip) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from core.dialogue import (NONVERBAL_CUES, AudioClip, Change, Dialogue, Dialogue
                            InvalidScript, LineStatus, Speaker, SpeakerProfile, Take, VoiceReference,
                            build_script, pause_markup)
 from core.dia2.script import BREAK_TAG
+from core.dia2.transcript_alignment import TimedWord
 from core.params import GenerationParams
 from core.undo import UndoStack
 
@@ -416,10 +417,11 @@ def test_adding_takes_picks_the_first_and_deleting_the_picked_take_unpicks(dialo
 
 
 def test_take_records_how_it_was_made(dialogue):
-    take = take_of(dialogue.lines[:2], seed=42, words=[("Hello", 0, 0.5)])
+    take = take_of(dialogue.lines[:2], seed=42, words=[TimedWord("Hello", 0, 0.5)])
     assert take.seed == 42 and take.params.seed == 42
     assert take.script == "[S1] Hello there. [S2] Hi! (laughs)"
     assert take.duration_s == pytest.approx(0.1) and take.words[0].end_s == 0.5
+    assert take.words == (TimedWord("Hello", 0.0, 0.5),)
     assert take.created.tzinfo is not None
 
 

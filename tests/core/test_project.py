@@ -10,6 +10,7 @@ import pytest
 import soundfile
 
 import core.project as project
+from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Dialogue, Speaker, Take, VoiceReference
 from core.params import GenerationParams
 from core.project import (ProjectFileError, RecentProjects, autosave, discard_recovery, find_recoverable,
@@ -30,7 +31,7 @@ def new_take(dialogue, seed, seconds=0.5):
     a, b = dialogue.lines[:2]
     audio = AudioClip.from_samples(noise(seconds, seed), RATE)
     return Take(GenerationParams(cfg_scale=2.5, seed=seed), audio, dialogue.lines,
-                words=[("Hello", 0.0, 0.2), ("there.", 0.2, 0.3)], line_times={a.id: (0.0, 0.3), b.id: (0.3, seconds)})
+                words=[TimedWord("Hello", 0.0, 0.2), TimedWord("there.", 0.2, 0.3)], line_times={a.id: (0.0, 0.3), b.id: (0.3, seconds)})
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def dialogue():
     dialogue = Dialogue.from_script("[S1] Hello there. [S2] Hi! (laughs) Ünïcode ✓ [S1] Bye.")
     dialogue.edit_speaker(Speaker.S2, name="Bea", colour="#123abc")
     dialogue.set_voice(Speaker.S1, VoiceReference(AudioClip.from_samples(noise(0.3, 1), RATE),
-                                                  [("hello", 0.0, 0.25)], "Hello."))
+                                                  [TimedWord("hello", 0.0, 0.25)], "Hello."))
     dialogue.set_params(GenerationParams(top_k=80, negative_prompt="muffled", number_results=2))
     dialogue.add_takes([new_take(dialogue, 10), new_take(dialogue, 11, seconds=0.7)])
     dialogue.pick_take(dialogue.takes[1].id)

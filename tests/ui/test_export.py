@@ -9,6 +9,7 @@ import numpy as np
 import soundfile
 
 from core.audio.formats import AudioFormat, ExportSettings
+from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
 from tests.ui.conftest import write_dialogue
@@ -74,11 +75,11 @@ def two_takes(studio) -> tuple[Take, Take]:
     dialogue = studio.dialogue
     lines = dialogue.lines
     first = Take(GenerationParams(seed=1), AudioClip.from_samples(np.full(48000, 0.1, np.float32), 24000),
-                 lines[:2], words=[("Hello", 0.0, 0.3), ("there", 0.3, 0.6), ("friend.", 0.6, 1.2),
-                                   ("Hi.", 1.3, 2.0)],
+                 lines[:2], words=[TimedWord("Hello", 0.0, 0.3), TimedWord("there", 0.3, 0.6), TimedWord("friend.", 0.6, 1.2),
+                                   TimedWord("Hi.", 1.3, 2.0)],
                  line_times={lines[0].id: (0.0, 1.3), lines[1].id: (1.3, 2.0)})
     second = Take(GenerationParams(seed=2), AudioClip.from_samples(np.full(24000, 0.2, np.float32), 24000),
-                  lines[2:], words=[("Bye", 0.1, 0.4), ("now.", 0.4, 1.0)],
+                  lines[2:], words=[TimedWord("Bye", 0.1, 0.4), TimedWord("now.", 0.4, 1.0)],
                   line_times={lines[2].id: (0.0, 1.0)})
     dialogue.add_takes([first])
     dialogue.add_takes([second], pick=False)

@@ -54,7 +54,7 @@ def test_the_tiny_model_generates_the_dialogue_into_a_take(studio, qtbot, sound)
     assert [studio.dialogue.status(i) for i in ids] == [LineStatus.GENERATED] * 2
     spans = [take.line_times[i] for i in ids]
     assert spans[0].start_s == 0 and spans[0].end_s == spans[1].start_s and spans[1].end_s == take.duration_s
-    assert [w.word for w in take.words] == ["Hi.", "Yes."]
+    assert [w.text for w in take.words] == ["Hi.", "Yes."]
     model = studio.window.timeline.timeline
     assert model.index(1, Column.LENGTH).data() == f"{spans[1].end_s - spans[1].start_s:.1f} s"
     assert studio.window.takes.list.count() == 1

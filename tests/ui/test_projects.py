@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
 from tests.ui.conftest import write_dialogue
@@ -13,7 +14,7 @@ from tests.ui.conftest import write_dialogue
 def add_take(dialogue) -> Take:
     samples = np.sin(np.arange(24000) * 0.03).astype(np.float32) * 0.3
     take = Take(GenerationParams(seed=77), AudioClip.from_samples(samples, 24000), dialogue.lines,
-                words=[("Hi.", 0.1, 0.5)], line_times={dialogue.lines[0].id: (0.0, 1.0)})
+                words=[TimedWord("Hi.", 0.1, 0.5)], line_times={dialogue.lines[0].id: (0.0, 1.0)})
     dialogue.add_takes([take])
     return take
 

@@ -38,7 +38,7 @@ def test_a_dropped_file_becomes_the_speakers_voice(studio, qtbot):
 
     voice = studio.dialogue.speakers[Speaker.S1].voice
     assert voice.audio.sample_rate == 24000 and 5 < voice.audio.duration_s < 7
-    assert [w.word for w in voice.words] == SPEAKER1_TEXT.split()
+    assert [w.text for w in voice.words] == SPEAKER1_TEXT.split()
     assert card.transcript_edit.toPlainText() == SPEAKER1_TEXT
     assert card.play_button.isEnabled() and card.clear_button.isEnabled()
     assert "s of speech" in card.voice_label.text()
@@ -57,7 +57,7 @@ def test_a_word_list_beside_the_file_is_used_instead_of_recognition(make_studio,
 
     voice = studio.dialogue.speakers[Speaker.S2].voice
     assert transcriber.calls == 0
-    assert voice.words[0].word == "Hello," and voice.words[-1].word == "loudly."
+    assert voice.words[0].text == "Hello," and voice.words[-1].text == "loudly."
     assert voice.words[0].start_s < 0.1  # timed against the clip, whose leading silence is trimmed
 
 
@@ -73,7 +73,7 @@ def test_a_corrected_transcript_keeps_the_timings(studio, qtbot):
     qtbot.mouseClick(card.apply_button, Qt.MouseButton.LeftButton)
 
     after = studio.dialogue.speakers[Speaker.S1].voice
-    assert after.words[0].word == "Hullo" and after.words[0].start_s == before.words[0].start_s
+    assert after.words[0].text == "Hullo" and after.words[0].start_s == before.words[0].start_s
     assert after.audio == before.audio
     assert card.apply_button.isHidden()
 
@@ -93,7 +93,7 @@ def test_without_recognition_the_typed_transcript_makes_the_voice_usable(make_st
     card.transcript_edit.setPlainText(SPEAKER1_TEXT)
     card.apply_button.click()
     words = studio.dialogue.speakers[Speaker.S1].voice.words
-    assert [w.word for w in words] == SPEAKER1_TEXT.split()
+    assert [w.text for w in words] == SPEAKER1_TEXT.split()
     assert all(a.end_s <= b.start_s for a, b in zip(words, words[1:]))
 
 
