@@ -15,10 +15,11 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from core.audio.capture import Recording
-from core.audio.io import AudioSource, VoiceClip, load_voice_clip
+from core.audio.io import AudioSource, load_voice_clip
 from core.audio.processing import resample
 from core.dia2.prefix import InvalidVoicePrompt, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord, apply_corrected_text, load_words_json
+from core.dia2.voices import words_within_clip
 from core.dialogue import AudioClip, VoiceReference
 
 WORDS_SUFFIX = ".words.json"
@@ -54,7 +55,7 @@ def _voice(source: AudioSource, words: list[TimedWord] | None,
     clip = load_voice_clip(source)
     notices = list(clip.notices)
     if words is not None:
-        words = _within_clip(words, clip)
+        words = words_within_clip(words, clip)
     elif transcriber is None:
         words = []
         notices.append(TYPE_THE_WORDS)
@@ -67,19 +68,6 @@ def _voice(source: AudioSource, words: list[TimedWord] | None,
     audio = AudioClip.from_samples(clip.samples, clip.sample_rate)
     reference = VoiceReference(audio, words, " ".join(w.text for w in words))
     return reference, notices
-
-
-def _within_clip(words: list[TimedWord], clip: VoiceClip) -> list[TimedWord]:
-    """Timings against the file → timings against the trimmed clip; words cut off are dropped."""
-    kept = []
-    for word in words:
-        start, end = word.start_s - clip.start_s, word.end_s - clip.start_s
-        if end > 0 and start < clip.duration_s:
-            kept.append(TimedWord(word.text, round(max(0.0, start), 3), round(min(end, clip.duration_s), 3)))
-    if not kept:
-        raise InvalidVoicePrompt("None of the words in the word list falls inside the voice clip; "
-                                 "their times must be seconds from the start of the file.")
-    return kept
 
 
 def corrected_voice(voice: VoiceReference, text: str) -> VoiceReference:

@@ -32,7 +32,7 @@ def prepare_voice(runtime, source: AudioSource | VoiceClip, *, words: Sequence[T
     clip = source if isinstance(source, VoiceClip) else load_voice_clip(source)
     notices = list(clip.notices)
     if words is not None:
-        words = _shift_into_clip(list(words), clip)
+        words = words_within_clip(words, clip)
     elif transcriber is not None:
         words = transcriber.transcribe(clip.samples, clip.sample_rate)
     else:
@@ -45,9 +45,13 @@ def prepare_voice(runtime, source: AudioSource | VoiceClip, *, words: Sequence[T
     return PreparedVoice(VoicePrompt(codes, words), clip, words, notices)
 
 
-def _shift_into_clip(words: list[TimedWord], clip: VoiceClip) -> list[TimedWord]:
+def words_within_clip(words: Sequence[TimedWord], clip: VoiceClip) -> list[TimedWord]:
     """Move timings given against the original file onto the trimmed clip; words that fall
-    outside what was kept are dropped."""
+    outside what was kept are dropped, and the ones cut by the trim are clipped to it.
+
+    Raises :class:`InvalidWordTimings` for impossible timings and :class:`InvalidVoicePrompt`
+    when no word is left."""
+    words = list(words)
     check_word_timings(words)
     kept = []
     for word in words:
@@ -56,6 +60,6 @@ def _shift_into_clip(words: list[TimedWord], clip: VoiceClip) -> list[TimedWord]
             continue
         kept.append(TimedWord(word.text, max(0.0, start), min(end, clip.duration_s)))
     if not kept:
-        raise InvalidVoicePrompt("None of the given words falls inside the voice reference's audio; "
-                                 "check that their times are in seconds from the start of the file.")
+        raise InvalidVoicePrompt("None of the given words falls inside the voice clip; "
+                                 "their times must be seconds from the start of the file.")
     return kept

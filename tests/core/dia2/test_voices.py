@@ -8,10 +8,11 @@ import pytest
 import soundfile
 
 from core.audio.errors import SilentAudio
+from core.audio.io import VoiceClip
 from core.dia2.prefix import InvalidVoicePrompt
 from core.dia2.transcribe import WhisperTranscriber
 from core.dia2.transcript_alignment import TimedWord
-from core.dia2.voices import prepare_voice
+from core.dia2.voices import prepare_voice, words_within_clip
 from tests.scripted_whisper import scripted_whisper_checkpoint
 
 VOICES = Path(__file__).parents[2] / "fixtures" / "voices"
@@ -34,6 +35,15 @@ def test_given_words_are_moved_onto_the_trimmed_clip(tiny_runtime):
     frames = prepared.prompt.codes.shape[1]
     assert prepared.prompt.codes.shape[0] == 32
     assert frames == pytest.approx(prepared.clip.duration_s * tiny_runtime.frame_rate, abs=1)
+
+
+def test_words_cut_by_the_trim_are_clipped_to_the_kept_sound():
+    clip = VoiceClip(np.zeros(24_000, np.float32), 24_000, 1.0, -20.0, -30.0, start_s=0.5)
+    words = [TimedWord("early", 0.0, 0.2), TimedWord("cut", 0.4, 0.7), TimedWord("in", 0.8, 1.2),
+             TimedWord("end", 1.4, 1.8), TimedWord("past", 1.9, 2.0)]
+    assert words_within_clip(words, clip) == [TimedWord("cut", 0.0, pytest.approx(0.2)),
+                                              TimedWord("in", pytest.approx(0.3), pytest.approx(0.7)),
+                                              TimedWord("end", pytest.approx(0.9), 1.0)]
 
 
 def test_corrected_text_keeps_whisper_timings(tiny_runtime, tmp_path):
