@@ -2,6 +2,8 @@
 
 Shaped like Qt's QUndoStack (push runs the command; a command may absorb the next one, so
 typing in one line is one undo step) but without Qt, so ``core`` stays importable anywhere.
+The stack moves before it runs a command (push, undo, redo), so whoever the command notifies
+already sees the new ``can_undo``/``undo_text``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class Command(Protocol):
     def undo(self) -> None: ...
 
     def merge(self, newer: "Command") -> bool:
-        """Absorb ``newer`` (already applied) into this step; True when it did."""
+        """Absorb ``newer`` (about to be applied) into this step; True when it did."""
         ...
 
 
@@ -35,28 +37,39 @@ class UndoStack:
         self._sealed = False
 
     def push(self, command: Command) -> None:
-        """Run ``command`` and record it, dropping whatever could have been redone."""
-        command.redo()
+        """Record ``command`` and run it, dropping whatever could have been redone.
+
+        When running it fails before it changed anything, it is not recorded (unless a step
+        already absorbed it)."""
         del self._commands[self._index:]
         if self._commands and not self._sealed and self._commands[-1].merge(command):
+            command.redo()
             return
         self._sealed = False
         self._commands.append(command)
+        self._index = len(self._commands)
+        try:
+            command.redo()
+        except BaseException:
+            if self._commands and self._commands[-1] is command and self._index == len(self._commands):
+                self._commands.pop()
+                self._index -= 1
+            raise
         if len(self._commands) > self.limit:
             del self._commands[0]
-        self._index = len(self._commands)
+            self._index -= 1
 
     def undo(self) -> None:
         if self.can_undo:
             self._index -= 1
-            self._commands[self._index].undo()
             self._sealed = True
+            self._commands[self._index].undo()
 
     def redo(self) -> None:
         if self.can_redo:
-            self._commands[self._index].redo()
             self._index += 1
             self._sealed = True
+            self._commands[self._index - 1].redo()
 
     def seal(self) -> None:
         """Start a new undo step at the next push, e.g. when the text cursor leaves a line."""

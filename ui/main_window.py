@@ -6,7 +6,7 @@ Widgets only: the application (``app.controller``) connects the commands to the 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton,
                                QScrollArea, QToolBar, QToolButton, QVBoxLayout, QWidget)
@@ -83,12 +83,6 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect_editing()
         self._unsubscribe = None
-        # The undo stack records a step only after the document has announced it, so the Undo
-        # and Redo commands are brought up to date once the event loop is back.
-        self._undo_state_timer = QTimer(self)
-        self._undo_state_timer.setSingleShot(True)
-        self._undo_state_timer.setInterval(0)
-        self._undo_state_timer.timeout.connect(lambda: self._show_undo_state(self.timeline.dialogue))
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -189,7 +183,7 @@ class MainWindow(QMainWindow):
         self.voices.set_dialogue(dialogue)
         self.parameters.set_dialogue(dialogue)
         self.takes.set_dialogue(dialogue)
-        self._unsubscribe = dialogue.subscribe(lambda change: self._undo_state_timer.start())
+        self._unsubscribe = dialogue.subscribe(lambda change: self._show_undo_state(dialogue))
         self._show_undo_state(dialogue)
 
     def _show_undo_state(self, dialogue: Dialogue) -> None:

@@ -224,6 +224,40 @@ def test_undo_stack_forgets_the_oldest_steps_past_its_limit(dialogue):
     assert not dialogue.undo_stack.can_undo and dialogue.lines[0].speaker is Speaker.S2
 
 
+def test_listeners_see_the_undo_state_after_the_step(dialogue):
+    stack = dialogue.undo_stack
+    seen = []
+    dialogue.subscribe(lambda change: seen.append((stack.can_undo, stack.undo_text, stack.can_redo, stack.redo_text)))
+    dialogue.set_speaker(dialogue.lines[0].id, Speaker.S2)
+    dialogue.set_text(dialogue.lines[0].id, "A")
+    dialogue.set_text(dialogue.lines[0].id, "AB")  # merged into the step before
+    stack.undo()
+    stack.undo()
+    stack.redo()
+    assert seen == [(True, "Change speaker", False, ""), (True, "Edit text", False, ""),
+                    (True, "Edit text", False, ""), (True, "Change speaker", True, "Edit text"),
+                    (False, "", True, "Change speaker"), (True, "Change speaker", True, "Edit text")]
+
+
+def test_a_command_that_fails_is_not_recorded():
+    class Failing:
+        text = "Fail"
+
+        def redo(self):
+            raise RuntimeError("no")
+
+        def undo(self):
+            pass
+
+        def merge(self, newer):
+            return False
+
+    stack = UndoStack()
+    with pytest.raises(RuntimeError):
+        stack.push(Failing())
+    assert not stack.can_undo and not stack.can_redo
+
+
 # --- modified, revision, listeners ------------------------------------------------------------
 
 def test_modified_follows_undo_back_to_the_saved_state(dialogue):

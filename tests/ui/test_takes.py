@@ -74,8 +74,10 @@ def test_deleting_a_take_is_undoable(studio, qtbot):
     panel.list.setCurrentRow(0)
     panel.delete_button.click()
     assert studio.dialogue.takes == () and panel.list.count() == 0
-    qtbot.waitUntil(studio.window.actions.undo.isEnabled)
-    studio.window.actions.undo.trigger()
+    undo = studio.window.actions.undo
+    assert undo.isEnabled() and undo.text() == "&Undo Delete take"  # at once, no event loop turn
+    undo.trigger()
+    assert studio.window.actions.redo.text() == "&Redo Delete take"
     assert panel.list.count() == 1 and studio.dialogue.picked_take_id == take.id
 
 
