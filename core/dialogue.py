@@ -547,12 +547,21 @@ class Dialogue:
 
     def move_line(self, line_id: str, index: int) -> None:
         """Move the line so that it ends up at position ``index``."""
-        lines = list(self.lines)
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lines):
-            raise DialogueError(f"Cannot move a line to position {index!r}; "
-                                f"the dialogue has {len(lines)} lines.")
-        lines.insert(index, lines.pop(self.index_of(line_id)))
-        self._edit("Move line", lines=tuple(lines))
+        self.move_lines([line_id], index)
+
+    def move_lines(self, line_ids: Iterable[str], index: int) -> None:
+        """Move these lines in one undo step (e.g. the selection, dragged): kept in the order they
+        have in the dialogue, they end up together, the first of them at position ``index``."""
+        moving = set(line_ids)
+        for line_id in moving:
+            self.index_of(line_id)
+        block = tuple(line for line in self.lines if line.id in moving)
+        rest = tuple(line for line in self.lines if line.id not in moving)
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= len(rest):
+            what = "a line" if len(block) == 1 else f"{len(block)} lines"
+            raise DialogueError(f"Cannot move {what} to position {index!r}; "
+                                f"the dialogue has {len(self.lines)} lines.")
+        self._edit("Move line" if len(block) == 1 else "Move lines", lines=rest[:index] + block + rest[index:])
 
     def set_text(self, line_id: str, text: str) -> None:
         """Change the line's text; consecutive calls for the same line are one undo step."""

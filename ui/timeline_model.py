@@ -181,16 +181,15 @@ class TimelineModel(QAbstractTableModel):
         return False
 
     def move_lines(self, line_ids: list[str], row: int) -> None:
-        """Move these lines (kept in their order) so that they land before the line at ``row``."""
+        """Move these lines (kept in their order) so that they land before the line at ``row``,
+        in one undo step."""
         order = [i for i in self._line_ids if i in line_ids]
         before = self._line_ids[row] if row < len(self._line_ids) else None
         while before in order:  # dropped inside the block being moved: land after it
             position = self._line_ids.index(before) + 1
             before = self._line_ids[position] if position < len(self._line_ids) else None
-        # Each moved line goes right before the anchor, so in turn they keep their order.
-        for line_id in order:
-            remaining = [line.id for line in self._dialogue.lines if line.id != line_id]
-            self._dialogue.move_line(line_id, remaining.index(before) if before else len(remaining))
+        remaining = [i for i in self._line_ids if i not in order]
+        self._dialogue.move_lines(order, remaining.index(before) if before else len(remaining))
 
     # --- document changes ----------------------------------------------------------------------
 

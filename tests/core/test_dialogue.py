@@ -117,6 +117,7 @@ EDITS = {
     "delete line": lambda d: d.delete_line(d.lines[0].id),
     "delete lines": lambda d: d.delete_lines([d.lines[0].id, d.lines[2].id]),
     "move line": lambda d: d.move_line(d.lines[0].id, 2),
+    "move lines": lambda d: d.move_lines([d.lines[2].id, d.lines[0].id], 1),
     "edit text": lambda d: d.set_text(d.lines[0].id, "Changed."),
     "change speaker": lambda d: d.set_speaker(d.lines[0].id, Speaker.S2),
     "split line": lambda d: d.split_line(d.lines[0].id, 6),
@@ -314,8 +315,25 @@ def test_duplicate_move_and_delete(dialogue):
     assert dialogue.lines == (c, copy)
 
 
+def test_moving_several_lines_is_one_undo_step(dialogue):
+    a, b, c = dialogue.lines
+    d = dialogue.add_line(text="Four")
+    dialogue.move_lines([d.id, a.id], 1)  # kept in their order in the dialogue: a, then d
+    assert dialogue.lines == (b, a, d, c)
+    assert dialogue.undo_stack.undo_text == "Move lines"
+    dialogue.undo_stack.undo()
+    assert dialogue.lines == (a, b, c, d)
+    assert dialogue.undo_stack.undo_text == "Add line"
+    dialogue.undo_stack.redo()
+    assert dialogue.lines == (b, a, d, c)
+    dialogue.move_lines([b.id, c.id], 2)
+    assert dialogue.lines == (a, d, b, c)
+
+
 @pytest.mark.parametrize("call", [lambda d: d.set_text("nope", "x"), lambda d: d.delete_lines(["nope"]),
                                   lambda d: d.move_line(d.lines[0].id, 3),
+                                  lambda d: d.move_lines([d.lines[0].id, d.lines[1].id], 2),
+                                  lambda d: d.move_lines([d.lines[0].id, "nope"], 0),
                                   lambda d: d.insert_line(4), lambda d: d.pick_take("nope")])
 def test_bad_edits_are_refused_and_change_nothing(dialogue, call):
     before = content(dialogue)

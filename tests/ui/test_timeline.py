@@ -126,6 +126,19 @@ def test_dropping_lines_moves_them_in_one_piece(studio):
     assert texts(studio) == ["a", "b", "c", "d"]
 
 
+def test_undo_puts_dragged_lines_back_in_one_step(studio):
+    write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"), (Speaker.S1, "c"), (Speaker.S2, "d"))
+    model = studio.window.timeline.timeline
+    dragged = model.mimeData([model.index(0, Column.TEXT), model.index(2, Column.TEXT)])
+    model.dropMimeData(dragged, Qt.DropAction.MoveAction, 4, 0, model.index(-1, -1))
+    assert texts(studio) == ["b", "d", "a", "c"]
+    assert studio.window.actions.undo.text() == "&Undo Move lines"
+
+    studio.window.actions.undo.trigger()
+    assert texts(studio) == ["a", "b", "c", "d"]
+    assert studio.window.actions.redo.text() == "&Redo Move lines"
+
+
 def test_cues_and_pauses_go_in_at_the_cursor(studio, qtbot, prompts):
     (line,) = write_dialogue(studio, (Speaker.S1, "Well that was fun"))
     timeline = studio.window.timeline
