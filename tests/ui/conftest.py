@@ -188,7 +188,7 @@ def write_dialogue(studio: StudioController, *lines: tuple[Speaker, str]) -> lis
 
 
 def press(qtbot, action) -> None:
-    """Trigger a command once the window has enabled it (Undo and Redo follow the undo stack on
-    the next turn of the event loop)."""
-    qtbot.waitUntil(action.isEnabled)
+    """Trigger a command, which the window must already have enabled (Undo and Redo follow the
+    undo stack at once)."""
+    assert action.isEnabled(), f"{action.text()!r} is disabled"
     action.trigger()
