@@ -23,8 +23,9 @@ from app.voice_loading import Transcriber, corrected_voice, voice_from_file, voi
 from app.workers import run_in_background
 from core.audio.backend import AudioBackend
 from core.audio.capture import Recording
+from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
-from core.dialogue import Dialogue, Speaker
+from core.dialogue import Dialogue, Speaker, Take
 from core.errors import DiaStudioError
 from ui.export_dialog import ExportChoice
 from ui.main_window import MainWindow
@@ -59,6 +60,8 @@ class StudioController(QObject):
         self.playback = Playback(backend, self)
         self.model_manager: ModelManagerDialog | None = None
         self._preview_started = False
+        self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
+        self._streamed_take: int | None = None  # the take of the generation the waveform grows with
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
         self._status_timer.timeout.connect(self._show_status)
@@ -97,6 +100,8 @@ class StudioController(QObject):
         w.playback_bar.stop_requested.connect(self.playback.stop)
         w.playback_bar.output_chosen.connect(self._use_output)
         w.takes.play_requested.connect(self.play_take)
+        w.takes.selected_take_changed.connect(self._show_waveform_of)
+        w.waveform.seekRequested.connect(self.seek)
         w.voices.load_requested.connect(self.load_voice)
         w.voices.recording_finished.connect(self.use_recording)
         w.voices.play_requested.connect(self.play_voice)
@@ -235,6 +240,7 @@ class StudioController(QObject):
 
     def _show_document(self, dialogue: Dialogue) -> None:
         self.playback.stop()
+        self._envelopes.clear()
         self.window.set_dialogue(dialogue)
         self._fill_recent_menu()
         self._show_title()
@@ -337,11 +343,15 @@ class StudioController(QObject):
         return take == 0 and self.settings.play_while_generating and self.playback.available
 
     def _take_started(self, take: int, seed: int) -> None:
+        self._streamed_take = take
+        self.window.waveform.begin_stream(self.models.runtime.sample_rate, key=None)
         if self._previewing(take):
             self.playback.begin_stream(f"Generating (seed {seed})", self.models.runtime.sample_rate)
             self._preview_started = False
 
     def _chunk(self, take: int, samples) -> None:
+        if take == self._streamed_take:
+            self.window.waveform.append(samples)
         if not self._previewing(take):
             return
         self.playback.append(samples)
@@ -354,10 +364,17 @@ class StudioController(QObject):
         if self.playback.take_id is None and self.playback.label.startswith("Generating"):
             self.playback.end_stream()
             self.playback.retitle(f"Take {number} (seed {take.seed})", take.id)
+        self._streamed_take = None
+        if self.window.takes.selected_take_id() == take.id:
+            self._show_waveform_of(take)
         self.window.takes.select_take(take.id)
 
     def _generation_finished(self, cancelled: bool) -> None:
         self.playback.end_stream()
+        if self._streamed_take is not None:  # nothing was made of the last take
+            self._streamed_take = None
+            selected = self.window.takes.selected_take_id()
+            self._show_waveform_of(self.dialogue.take(selected) if selected else None)
         self.window.generation_progress.hide()
         if cancelled:
             self.window.statusBar().showMessage("Generation cancelled; what was made is kept.", 8000)
@@ -386,13 +403,59 @@ class StudioController(QObject):
     def play_take(self, take_id: str) -> None:
         take = self.dialogue.take(take_id)
         number = self.dialogue.takes.index(take) + 1
+        if self._streamed_take is None:
+            self._show_waveform_of(take)
         self.playback.play_samples(take.audio.samples(), take.audio.sample_rate,
                                    f"Take {number} (seed {take.seed})", take_id=take.id)
+
+    def seek(self, seconds: float) -> None:
+        """Play from ``seconds`` into what the waveform shows (loading its take if need be)."""
+        waveform = self.window.waveform
+        if waveform.streaming:  # the generation being previewed, if it is what plays
+            if self.playback.take_id is None and self.playback.player is not None and self._preview_started:
+                self.playback.seek(seconds)
+            return
+        take_id = waveform.key
+        if take_id is None or all(take.id != take_id for take in self.dialogue.takes):
+            return
+        if self.playback.take_id != take_id or self.playback.player is None:
+            self.play_take(take_id)
+        self.playback.seek(seconds)
+
+    def _show_waveform_of(self, take: Take | None) -> None:
+        """The waveform shows the selected take (not while a generation streams in)."""
+        waveform = self.window.waveform
+        if self._streamed_take is not None:
+            return
+        if take is None:
+            waveform.clear()
+            return
+        rows = {line.id: number for number, line in enumerate(self.dialogue.lines, 1)}
+        markers = [(span.start_s, str(rows.get(line_id, "–"))) for line_id, span in take.line_times.items()]
+        if waveform.key == take.id and not waveform.streaming:
+            waveform.set_markers(markers)  # the lines may have moved
+            return
+        envelope = self._envelopes.get(take.id)
+        if envelope is None:
+            envelope = self._envelopes[take.id] = Envelope.of(take.audio.samples(), take.audio.sample_rate)
+        waveform.set_envelope(envelope, markers, key=take.id)
+        self._show_playhead()
+
+    def _show_playhead(self) -> None:
+        waveform, playback = self.window.waveform, self.playback
+        if playback.player is None:
+            shown = False
+        elif waveform.streaming:
+            shown = playback.take_id is None and self._preview_started
+        else:
+            shown = waveform.key is not None and playback.take_id == waveform.key
+        waveform.set_playhead(playback.position_s if shown else None)
 
     def _playback_changed(self, label: str, playing: bool, position: float, duration: float,
                           buffering: bool) -> None:
         self.window.playback_bar.show_state(label, playing, position, duration, buffering)
         self.window.timeline.timeline.set_speaking_line(self._line_at(position) if playing else None)
+        self._show_playhead()
 
     def _line_at(self, seconds: float) -> str | None:
         take_id = self.playback.take_id

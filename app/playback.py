@@ -93,6 +93,12 @@ class Playback(QObject):
         elif self.player is not None:
             self.resume()
 
+    def seek(self, seconds: float) -> None:
+        """Move the playhead of what is loaded (clamped to the audio there is)."""
+        if self.player is not None:
+            self.player.seek(seconds)
+            self._report()
+
     def stop(self) -> None:
         if self.player is not None:
             self.player.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton,
-                               QScrollArea, QToolBar, QToolButton, QVBoxLayout, QWidget)
+                               QScrollArea, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from core.audio.backend import AudioBackend
 from core.dialogue import NONVERBAL_CUES, Dialogue, Speaker
@@ -20,6 +20,7 @@ from ui.playback_bar import PlaybackBar
 from ui.takes import TakesPanel
 from ui.timeline import TimelineView
 from ui.voices import VoicesPanel
+from ui.waveform import WaveformView
 
 APP_NAME = "Dia Studio"
 
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.actions = StudioActions(self)
 
         self.timeline = TimelineView()
+        self.waveform = WaveformView()
         self.generation_progress = GenerationProgress()
         self.playback_bar = PlaybackBar()
         self.banner = ModelBanner(self.actions.models.trigger)
@@ -61,7 +63,15 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.banner)
-        layout.addWidget(self.timeline, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("timeline_waveform_splitter")  # the layout remembers it by name
+        self.splitter.addWidget(self.timeline)
+        self.splitter.addWidget(self.waveform)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([560, 140])
+        layout.addWidget(self.splitter, 1)
         layout.addWidget(self.generation_progress)
         layout.addWidget(self.playback_bar)
         self.setCentralWidget(central)

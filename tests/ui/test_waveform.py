@@ -1,0 +1,148 @@
+"""The waveform under the timeline: the envelope of a take, where its lines begin, the playhead,
+click to play from there, and the envelope growing while a generation streams in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from core.audio.envelope import Envelope
+from core.dialogue import Speaker
+from tests.ui.conftest import FakeRuntime, write_dialogue
+from tests.ui.test_takes import tone_take
+from ui.waveform import WaveformView
+
+RATE = 24000
+
+
+def silence_then_tone(silence_s: float = 1.0, tone_s: float = 1.0, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(round(tone_s * RATE)) / RATE
+    tone = amplitude * np.sin(2 * np.pi * 2000 * t)  # a full period in every column
+    return np.concatenate([np.zeros(round(silence_s * RATE)), tone]).astype(np.float32)
+
+
+@pytest.fixture
+def view(qtbot) -> WaveformView:
+    widget = WaveformView()
+    qtbot.addWidget(widget)
+    widget.resize(800, 120)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_the_envelope_is_flat_over_silence_and_reaches_the_tone(view):
+    view.set_clip(silence_then_tone(), RATE)
+    envelope = view.envelope
+    assert 1000 <= len(envelope) <= 4096  # a few thousand columns, not the samples
+    assert view.duration_s == pytest.approx(2.0)
+    half = len(envelope) // 2
+    assert np.abs(envelope.mins[:half - 1]).max() == 0 and np.abs(envelope.maxs[:half - 1]).max() == 0
+    assert envelope.maxs[half + 1:].min() > 0.45 and envelope.mins[half + 1:].max() < -0.45
+    assert envelope.maxs.max() == pytest.approx(0.5, abs=1e-3)
+    lows, highs = envelope.pixels(view.width(), view.span_s)
+    assert len(highs) == view.width()
+    assert highs[:390].max() == 0 and highs[410:].min() == pytest.approx(0.5, abs=0.02)
+    view.grab()  # paints
+
+
+def test_line_markers_sit_at_their_times(view):
+    view.set_clip(np.zeros(4 * RATE, np.float32), RATE, [(2.0, "2"), (0.0, "1"), (3.0, "3")])
+    assert view.markers == [(0.0, "1"), (2.0, "2"), (3.0, "3")]
+    assert [view.x_for_seconds(seconds) for seconds, _ in view.markers] == [0, 400, 600]
+    image = view.grab().toImage()
+    background = image.pixelColor(300, 100)
+
+    def marked(x: int) -> bool:  # below the middle line, which is grey too
+        return any(image.pixelColor(x, y) != background for y in range(80, 118))
+
+    assert marked(400) and marked(600) and not marked(300) and not marked(500)
+
+
+def test_a_click_asks_to_play_from_that_time(view, qtbot):
+    view.set_clip(np.zeros(4 * RATE, np.float32), RATE)
+    with qtbot.waitSignal(view.seekRequested) as blocker:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(200, 60))
+    assert blocker.args[0] == pytest.approx(1.0)
+    with qtbot.waitSignal(view.seekRequested) as blocker:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(799, 60))
+    assert blocker.args[0] == pytest.approx(3.995)
+
+
+def test_no_seek_without_audio(view, qtbot):
+    with qtbot.assertNotEmitted(view.seekRequested):
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(200, 60))
+
+
+def test_the_playhead_maps_seconds_to_pixels(view):
+    view.set_clip(np.zeros(8 * RATE, np.float32), RATE)
+    view.set_playhead(2.0)
+    assert view.x_for_seconds(view.playhead_s) == 200
+    assert view.seconds_at_x(200) == pytest.approx(2.0)
+    image = view.grab().toImage()
+    assert image.pixelColor(200, 100).red() > 150 and image.pixelColor(200, 100).blue() < 100
+    view.resize(400, 120)
+    assert view.x_for_seconds(2.0) == 100
+
+
+def test_appending_chunks_gives_the_envelope_of_the_whole_clip(view):
+    clip = np.random.default_rng(1).uniform(-1, 1, 7 * RATE + 123).astype(np.float32)
+    view.begin_stream(RATE)
+    assert view.streaming and view.span_s == 5.0
+    for start in range(0, len(clip), 1920):  # 80 ms chunks, as the model makes them
+        view.append(clip[start:start + 1920])
+    assert view.span_s == 10.0  # room to grow into
+    view.end_stream()
+    whole = Envelope.of(clip, RATE)
+    assert view.envelope.bucket == whole.bucket
+    assert np.array_equal(view.envelope.mins, whole.mins) and np.array_equal(view.envelope.maxs, whole.maxs)
+    assert view.span_s == view.duration_s
+
+
+def test_picking_a_take_shows_its_waveform_and_a_click_plays_from_there(studio, qtbot, sound):
+    first, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    quiet, loud = tone_take(studio.dialogue, 1, 2.0, 0.1), tone_take(studio.dialogue, 2, 4.0, 0.4)
+    studio.dialogue.add_takes([quiet])
+    studio.dialogue.add_takes([loud], pick=False)
+    window = studio.window
+    waveform = window.waveform
+    assert waveform.isVisible() and waveform.width() > 100
+
+    window.takes.list.setCurrentRow(0)  # newest first: the loud take
+    assert waveform.key == loud.id
+    assert waveform.duration_s == pytest.approx(4.0)
+    assert waveform.envelope.maxs.max() == pytest.approx(0.4)
+    assert waveform.markers == [(0.0, "1"), (2.0, "2")]
+    window.takes.list.setCurrentRow(1)
+    assert waveform.key == quiet.id and waveform.envelope.maxs.max() == pytest.approx(0.1)
+    window.takes.list.setCurrentRow(0)
+    assert waveform.envelope is studio._envelopes[loud.id]  # computed once per take
+
+    x = round(waveform.x_for_seconds(3.0))
+    qtbot.mouseClick(waveform, Qt.MouseButton.LeftButton, pos=QPoint(x, waveform.height() // 2))
+    assert studio.playback.take_id == loud.id
+    assert studio.playback.position_s == pytest.approx(3.0, abs=0.05 + waveform.span_s / waveform.width())
+    qtbot.waitUntil(lambda: waveform.playhead_s is not None and waveform.playhead_s > 3.0)
+    assert "seed 2" in window.playback_bar.what.text()
+
+    studio.dialogue.move_lines([second], 0)  # the numbers follow the lines
+    assert waveform.markers == [(0.0, "2"), (2.0, "1")]
+
+
+def test_the_waveform_grows_while_a_generation_streams(studio, qtbot):
+    write_dialogue(studio, (Speaker.S1, "one two three four five six"))
+    runtime = FakeRuntime(hold_after=3)
+    studio.models.runtime = runtime
+    waveform = studio.window.waveform
+    assert studio.generate()
+    assert runtime.holding.wait(10)
+    qtbot.waitUntil(lambda: waveform.duration_s == pytest.approx(3 * runtime.chunk_s))
+    assert waveform.streaming and waveform.envelope.maxs.max() == pytest.approx(0.2, abs=1e-3)
+    runtime.release.set()
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        pass
+    take = studio.dialogue.takes[-1]
+    assert not waveform.streaming and waveform.key == take.id
+    assert waveform.duration_s == pytest.approx(take.duration_s)
+    assert waveform.markers == [(0.0, "1")]
