@@ -4,6 +4,9 @@ codebook 0, depformer stages, written into the delayed token grid.
 Row 0 of the batch is conditioned on the script; row 1 is the guidance branch, conditioned on
 nothing (text zero/pad) or on a negative prompt. Both rows always run, as in the reference,
 so the caches and hence the tokens are the same whether guidance is on or off.
+
+The layers run in a ``FrameNetwork`` (eager, or replayed CUDA graphs); this loop owns what is
+decided between them: sampling, the text state machine and the token grid.
 """
 
 from __future__ import annotations
@@ -13,14 +16,11 @@ from dataclasses import dataclass, field
 import torch
 
 from core.dia2.config import Dia2Config
-from core.dia2.layers import KVCache, RotaryTable
-from core.dia2.model import Dia2Model
+from core.dia2.frame_network import FrameNetwork
 from core.dia2.prefix import Prefix
 from core.dia2.sampling import SamplingRule, choose
 from core.dia2.script import Entry
 from core.dia2.state_machine import ACTION_NEW_WORD, ACTION_PAD, MAX_PADDING, TextStateMachine, TextStep
-
-BATCH = 2  # conditional row, guidance row
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,12 @@ class LoopState:
 
 
 class FrameLoop:
-    def __init__(self, model: Dia2Model, entries: list[Entry], sampling: Sampling, generator: torch.Generator,
+    def __init__(self, network: FrameNetwork, entries: list[Entry], sampling: Sampling, generator: torch.Generator,
                  *, text_bos: int, prefix: Prefix | None = None, negative_entries: list[Entry] | None = None):
-        self.model = model
-        self.config: Dia2Config = model.config
+        """``network`` must not be in use by another loop (hold its lock while this one runs)."""
+        self.network = network
+        self.config: Dia2Config = network.config
         data = self.config.data
-        parameter = next(model.parameters())
-        self.device, self.dtype = parameter.device, parameter.dtype
         self.sampling = sampling
         self.generator = generator
         self.delays = torch.tensor(data.delay_pattern)
@@ -70,29 +69,12 @@ class FrameLoop:
                                           lookahead=data.second_stream_ahead) if negative_entries else None)
         self.text = [text_bos, data.text_pad]
         self.guidance_text = [data.text_zero, data.text_pad]
-        # One slot per position, plus one: the last prefix step is processed twice.
-        self._make_caches(capacity=self.max_steps + 1)
+        network.reset()
         self.state = LoopState(start_step=max(prefix_frames - 1, 0))
         self.records: list[StepRecord] = []
         self.warmup_inputs: torch.Tensor | None = None
         if prefix:
             self._warm_up(prefix)
-
-    def _make_caches(self, capacity: int) -> None:
-        config, device, dtype = self.config, self.device, self.dtype
-        backbone, depformer = config.decoder, config.depformer
-        self.caches = [KVCache(BATCH, backbone.kv_heads, capacity, backbone.head_dim, dtype, device)
-                       for _ in range(backbone.n_layer)]
-        stages = len(config.weights_schedule)
-        self.stage_caches = [KVCache(BATCH, depformer.kv_heads, stages, depformer.head_dim, dtype, device)
-                             for _ in range(depformer.n_layer)]
-        self.rope = RotaryTable(backbone.head_dim, config.rope_min_timescale, config.rope_max_timescale, device)
-        self.rope.ensure(self.max_steps + 1)
-        self.stage_rope = None
-        if config.depformer_apply_rope:
-            self.stage_rope = RotaryTable(depformer.head_dim, config.rope_min_timescale,
-                                          config.rope_max_timescale, device)
-            self.stage_rope.ensure(stages)
 
     # ---- inputs -------------------------------------------------------------------------------
     def _audio_inputs(self, t: int) -> torch.Tensor:
@@ -122,10 +104,7 @@ class FrameLoop:
             self._note_consumption(step, t)
             self.text = [step.main, step.second]
         self.warmup_inputs = torch.stack(inputs)
-        tokens = self.warmup_inputs.transpose(0, 1).to(self.device)
-        positions = torch.arange(prefix.frames, device=self.device)
-        with torch.inference_mode():
-            self.model.transformer(tokens, positions, self.rope, self.caches)
+        self.network.prefill(self.warmup_inputs.transpose(0, 1))
         # Generation starts by processing the last prefix step again, as the reference does;
         # columns from there on are generated (the last prefix frames are re-sampled).
         self.grid[:, prefix.frames:] = self.config.data.audio_pad
@@ -148,35 +127,32 @@ class FrameLoop:
         """Run the next frame: returns what it decided; the grid gains column t+1."""
         t = self.state.last_step + 1 if self.state.last_step >= 0 else self.state.start_step
         inputs = self._inputs(t)
-        sampling = self.sampling
+        sampling, network, data = self.sampling, self.network, self.config.data
         with torch.inference_mode():
-            tokens = inputs.unsqueeze(1).to(self.device)
-            hidden, action_logits, cb0_logits = self.model.transformer(
-                tokens, torch.tensor([t], device=self.device), self.rope, self.caches)
-            action = int(choose(action_logits[:1], action_logits[1:], sampling.cfg_scale, sampling.text,
-                                self.generator)[0])
-            data = self.config.data
+            _, action_logits, cb0_logits = network.backbone(inputs, t)
+            # Decisions stay on the device until the frame is done: one transfer, no stall
+            # between the backbone and the depformer.
+            decided = [choose(action_logits[:1], action_logits[1:], sampling.cfg_scale, sampling.text,
+                              self.generator)]
             token = choose(cb0_logits[:1], cb0_logits[1:], sampling.cfg_scale, sampling.audio, self.generator,
                            never=(data.audio_bos, data.audio_pad))
-            chosen = [token]
-            for cache in self.stage_caches:
-                cache.clear()
-            for stage in range(len(self.config.weights_schedule)):
-                logits = self.model.depformer.stage(stage, hidden, token.expand(BATCH), self.stage_rope,
-                                                    self.stage_caches)
+            decided.append(token)
+            for stage in range(network.stages):
+                logits = network.stage(stage, token)
                 token = choose(logits[:1], logits[1:], sampling.cfg_scale, sampling.audio, self.generator)
-                chosen.append(token)
-            guidance_action = None
+                decided.append(token)
             if self.negative is not None:
-                guidance_action = int(choose(action_logits[1:], None, 1.0, sampling.text, self.generator)[0])
-        self.grid[:, t + 1] = torch.cat(chosen).cpu()
+                decided.append(choose(action_logits[1:], None, 1.0, sampling.text, self.generator))
+            decided = torch.cat(decided).cpu()
+        action = int(decided[0])
+        self.grid[:, t + 1] = decided[1:2 + network.stages]
         text_step = self.machine.step(action)
         self._note_consumption(text_step, t)
         if text_step.ended and self.state.end_step is None:
             self.state.end_step = t
         self.text = [text_step.main, text_step.second]
         if self.negative is not None:
-            self._advance_negative(guidance_action)
+            self._advance_negative(int(decided[-1]))
         self.state.last_step = t
         record = StepRecord(t=t, action=action, text=text_step, inputs=inputs)
         self.records.append(record)

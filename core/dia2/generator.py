@@ -133,7 +133,7 @@ class TakeRenderer:
         first_part = True
         while pending:
             part, pending = self._next_part(pending, prefix)
-            loop = FrameLoop(runtime.model, part, sampling, generator, text_bos=runtime.tokenizer.text_bos,
+            loop = FrameLoop(runtime.network, part, sampling, generator, text_bos=runtime.tokenizer.text_bos,
                              prefix=prefix, negative_entries=negative)
             crop = self._crop(prefix, first_part, keep_prefix)
             prefix_words = len(prefix.entries) if prefix else 0
@@ -272,14 +272,15 @@ def generate(runtime, request: GenerationRequest, cancel: threading.Event | None
     """Every take of ``request``: seeds seed, seed+1, … (a random seed when none is given)."""
     params = request.params.with_seed()
     request = GenerationRequest(request.script, params, request.voices)
-    for take, seed in enumerate(params.take_seeds()):
-        yield TakeStarted(take, seed)
-        try:
-            for event in TakeRenderer(runtime, request, take, seed, cancel).run():
-                yield event
-                if isinstance(event, TakeResult) and not event.complete:
-                    return
-        finally:
-            # After each take, and when cancelled or abandoned by the caller mid-take.
-            runtime.release_memory()
+    with runtime.network.lock:  # the model's caches serve one generation at a time
+        for take, seed in enumerate(params.take_seeds()):
+            yield TakeStarted(take, seed)
+            try:
+                for event in TakeRenderer(runtime, request, take, seed, cancel).run():
+                    yield event
+                    if isinstance(event, TakeResult) and not event.complete:
+                        return
+            finally:
+                # After each take, and when cancelled or abandoned by the caller mid-take.
+                runtime.release_memory()
 

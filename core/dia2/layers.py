@@ -61,11 +61,43 @@ class GatedMLP(nn.Module):
         return self.wo(F.silu(gate) * up)
 
 
-class KVCache:
-    """Keys and values of one attention layer, preallocated; entries are appended in order.
+class StepPlace:
+    """Where the queries of one forward pass sit: their rotary ``positions`` [T], the cache
+    ``slots`` they write [T], and which slots each may read, ``visible`` [T, capacity].
 
     Slots are not positions: the reference processes the last prefix step twice, so the same
-    position can occupy two slots, and attention sees both.
+    position can occupy two slots, and attention sees both. Every tensor lives on the model's
+    device and is filled in place, so a captured CUDA graph can read it from a fixed address.
+    """
+
+    def __init__(self, count: int, capacity: int, device: torch.device):
+        self.positions = torch.zeros(count, dtype=torch.long, device=device)
+        self.slots = torch.zeros(count, dtype=torch.long, device=device)
+        self.slot_ids = torch.arange(capacity, device=device)
+        self.visible = torch.zeros(count, capacity, dtype=torch.bool, device=device)
+
+    @classmethod
+    def at(cls, position: int, slot: int, count: int, capacity: int, device: torch.device) -> "StepPlace":
+        """``count`` consecutive queries from ``position``, written from ``slot`` on."""
+        if slot + count > capacity:
+            raise RuntimeError(f"attention cache overflow: {slot + count} > {capacity} slots")
+        place = cls(count, capacity, device)
+        place.positions.copy_(torch.arange(position, position + count))
+        place.slots.copy_(torch.arange(slot, slot + count))
+        place.update_visible()
+        return place
+
+    def update_visible(self) -> None:
+        """Each query sees its own slot and every slot before it (recomputed from ``slots``:
+        inside a captured graph this runs on the device, after the slots were refilled)."""
+        torch.le(self.slot_ids[None, :], self.slots[:, None], out=self.visible)
+
+
+class SlotCache:
+    """Keys and values of one attention layer, preallocated once at full capacity.
+
+    Attention always spans every slot, with the unwritten ones masked out: the shapes never
+    change from step to step, which is what lets a CUDA graph replay a step.
     """
 
     def __init__(self, batch: int, kv_heads: int, capacity: int, head_dim: int,
@@ -73,37 +105,22 @@ class KVCache:
         shape = (batch, kv_heads, capacity, head_dim)
         self.keys = torch.zeros(shape, dtype=dtype, device=device)
         self.values = torch.zeros(shape, dtype=dtype, device=device)
-        self.length = 0
 
     @property
     def capacity(self) -> int:
         return self.keys.shape[2]
 
-    def append(self, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        end = self.length + keys.shape[2]
-        if end > self.capacity:
-            raise RuntimeError(f"attention cache overflow: {end} > {self.capacity} slots")
-        self.keys[:, :, self.length:end] = keys
-        self.values[:, :, self.length:end] = values
-        self.length = end
-        return self.keys[:, :, :end], self.values[:, :, :end]
-
-    def clear(self) -> None:
-        self.length = 0
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, place: StepPlace) -> torch.Tensor:
+        """Store ``k``/``v`` ([batch, kv_heads, T, head_dim]) in ``place.slots``, then attend."""
+        self.keys.index_copy_(2, place.slots, k)
+        self.values.index_copy_(2, place.slots, v)
+        return attend(q, self.keys, self.values, place.visible)
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
     """Scaled-dot-product attention with Dia2's conventions: scale 1 (the q/k norms carry the
     scale) and grouped kv heads (query head h reads kv head h // (H / H_kv)).
-
-    The queries are the last ``q.shape[2]`` entries of the keys; each sees itself and what came
-    before it (with one query, that is every key).
-    """
-    mask = None
-    if q.shape[2] > 1:
-        q_len, k_len = q.shape[2], k.shape[2]
-        query_slots = torch.arange(k_len - q_len, k_len, device=q.device)[:, None]
-        mask = torch.arange(k_len, device=q.device)[None, :] <= query_slots
+    ``visible``: [queries, keys] boolean mask."""
     return F.scaled_dot_product_attention(
-        q, k, v, attn_mask=mask, scale=1.0, enable_gqa=q.shape[1] != k.shape[1]
+        q, k, v, attn_mask=visible, scale=1.0, enable_gqa=q.shape[1] != k.shape[1]
     )

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from core.dia2.config import Dia2Config, TransformerShape
-from core.dia2.layers import GatedMLP, KVCache, RMSNorm, RotaryTable, attend
+from core.dia2.layers import GatedMLP, RMSNorm, RotaryTable, SlotCache, StepPlace
 
 
 def _split_heads(x: torch.Tensor, heads: int, head_dim: int) -> torch.Tensor:
@@ -30,15 +30,14 @@ class _QKNorm(nn.Module):
         self.q_norm = RMSNorm(shape.head_dim, eps)
         self.k_norm = RMSNorm(shape.head_dim, eps)
 
-    def attend(self, q, k, v, positions, rope: RotaryTable | None, cache: KVCache) -> torch.Tensor:
+    def attend(self, q, k, v, place: StepPlace, rope: RotaryTable | None, cache: SlotCache) -> torch.Tensor:
         s = self.shape
         q = self.q_norm(_split_heads(q, s.query_heads, s.head_dim))
         k = self.k_norm(_split_heads(k, s.kv_heads, s.head_dim))
         v = _split_heads(v, s.kv_heads, s.head_dim)
         if rope is not None:
-            q, k = rope.apply(q, positions), rope.apply(k, positions)
-        keys, values = cache.append(k, v)
-        return _merge_heads(attend(q, keys, values))
+            q, k = rope.apply(q, place.positions), rope.apply(k, place.positions)
+        return _merge_heads(cache.attend(q, k, v, place))
 
 
 class BackboneAttention(_QKNorm):
@@ -50,8 +49,8 @@ class BackboneAttention(_QKNorm):
         self.v_proj = nn.Linear(shape.n_embd, kv_width, bias=False)
         self.o_proj = nn.Linear(q_width, shape.n_embd, bias=False)
 
-    def forward(self, x, positions, rope, cache):
-        out = self.attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), positions, rope, cache)
+    def forward(self, x, place, rope, cache):
+        out = self.attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), place, rope, cache)
         return self.o_proj(out)
 
 
@@ -67,9 +66,9 @@ class DepformerAttention(_QKNorm):
         self.out_proj = nn.ModuleDict(
             {str(g): nn.Linear(q_width, shape.n_embd, bias=False) for g in groups})
 
-    def forward(self, x, group: str, positions, rope, cache):
+    def forward(self, x, group: str, place, rope, cache):
         q, k, v = self.in_proj[group](x).split(self.widths, dim=-1)
-        return self.out_proj[group](self.attend(q, k, v, positions, rope, cache))
+        return self.out_proj[group](self.attend(q, k, v, place, rope, cache))
 
 
 class BackboneLayer(nn.Module):
@@ -80,8 +79,8 @@ class BackboneLayer(nn.Module):
         self.post_norm = RMSNorm(shape.n_embd, eps)
         self.mlp = GatedMLP(shape.n_embd, shape.n_hidden)
 
-    def forward(self, x, positions, rope, cache):
-        x = x + self.attn(self.pre_norm(x), positions, rope, cache)
+    def forward(self, x, place, rope, cache):
+        x = x + self.attn(self.pre_norm(x), place, rope, cache)
         return x + self.mlp(self.post_norm(x))
 
 
@@ -93,8 +92,8 @@ class DepformerLayer(nn.Module):
         self.post_norm = RMSNorm(shape.n_embd, eps)
         self.mlp = GatedMLP(shape.n_embd, shape.n_hidden)
 
-    def forward(self, x, group, positions, rope, cache):
-        x = x + self.self_attention(self.pre_norm(x), group, positions, rope, cache)
+    def forward(self, x, group, place, rope, cache):
+        x = x + self.self_attention(self.pre_norm(x), group, place, rope, cache)
         return x + self.mlp(self.post_norm(x))
 
 
@@ -129,15 +128,15 @@ class Backbone(nn.Module):
         self.action_head = nn.Linear(shape.n_embd, 2, bias=False)
         self.cb0_head = nn.Linear(shape.n_embd, data.audio_vocab_size, bias=False)
 
-    def forward(self, tokens: torch.Tensor, positions: torch.Tensor, rope: RotaryTable,
-                caches: list[KVCache]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, tokens: torch.Tensor, place: StepPlace, rope: RotaryTable,
+                caches: list[SlotCache]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """tokens: [batch, time, channels] → (hidden after the final norm, action logits,
         cb0 logits), each for the last time step only; logits in float32."""
         x = self.text_embed(tokens[..., 0], tokens[..., 1])
         for codebook, embed in enumerate(self.audio_embeds):
             x = x + embed(tokens[..., 2 + codebook])
         for layer, cache in zip(self.layers, caches):
-            x = layer(x, positions, rope, cache)
+            x = layer(x, place, rope, cache)
         hidden = self.norm(x[:, -1])
         return hidden, self.action_head(hidden).float(), self.cb0_head(hidden).float()
 
@@ -161,14 +160,14 @@ class Depformer(nn.Module):
         self.norm = RMSNorm(shape.n_embd, config.norm_eps)
         self.logits = nn.ModuleList(nn.Linear(shape.n_embd, data.audio_vocab_size, bias=False) for _ in range(stages))
 
-    def stage(self, stage: int, hidden: torch.Tensor, previous_token: torch.Tensor,
-              rope: RotaryTable | None, caches: list[KVCache]) -> torch.Tensor:
-        """hidden: [batch, d_backbone]; previous_token: [batch] → float32 logits [batch, 2048]."""
+    def stage(self, stage: int, hidden: torch.Tensor, previous_token: torch.Tensor, place: StepPlace,
+              rope: RotaryTable | None, caches: list[SlotCache]) -> torch.Tensor:
+        """hidden: [batch, d_backbone]; previous_token: [batch]; ``place``: the stage's position
+        and cache slot → float32 logits [batch, 2048]."""
         group = self.schedule[stage]
         x = (self.depformer_in[group](hidden) + self.audio_embeds[stage](previous_token)).unsqueeze(1)
-        positions = torch.tensor([stage], device=x.device)
         for layer, cache in zip(self.layers, caches):
-            x = layer(x, group, positions, rope, cache)
+            x = layer(x, group, place, rope, cache)
         return self.logits[stage](self.norm(x[:, 0]))[:, : self.logit_width].float()
 
 

@@ -14,6 +14,7 @@ from core.dia2.checkpoint import WEIGHTS_FILE, ProgressCallback, load_weights, r
 from core.dia2.codec import MimiCodec
 from core.dia2.config import Dia2Config
 from core.dia2.device import choose_device, choose_dtype
+from core.dia2.frame_network import FrameNetwork, frame_network_for
 from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult, generate
 from core.dia2.model import Dia2Model
 from core.dia2.script import Entry, parse_script
@@ -22,8 +23,10 @@ from core.params import MODEL_IDS
 
 
 class Dia2Runtime:
-    def __init__(self, model: Dia2Model, tokenizer: TextTokenizer, codec: MimiCodec, name: str):
+    def __init__(self, model: Dia2Model, tokenizer: TextTokenizer, codec: MimiCodec, name: str,
+                 network: FrameNetwork | None = None):
         self.model = model.eval()
+        self.network = network or FrameNetwork(self.model)
         self.config: Dia2Config = model.config
         self.tokenizer = tokenizer
         self.codec = codec
@@ -33,8 +36,10 @@ class Dia2Runtime:
 
     @classmethod
     def load(cls, model: str | Path = "dia2-2b", device: str = "auto", dtype: str = "auto",
-             progress: ProgressCallback | None = None, cache_dir: str | Path | None = None) -> "Dia2Runtime":
-        """``model``: a studio model id (dia2-2b, dia2-1b), a Hub id, or a local folder."""
+             progress: ProgressCallback | None = None, cache_dir: str | Path | None = None,
+             cuda_graphs: bool = True) -> "Dia2Runtime":
+        """``model``: a studio model id (dia2-2b, dia2-1b), a Hub id, or a local folder. On a CUDA
+        GPU the frame steps are warmed up and captured as graphs here (``cuda_graphs``)."""
         name = MODEL_IDS.get(str(model), str(model))
         folders = resolve(name, progress, cache_dir)
         target = choose_device(device)
@@ -45,7 +50,7 @@ class Dia2Runtime:
         load_weights(network, folders.model / WEIGHTS_FILE, target, precision)
         tokenizer = TextTokenizer(folders.tokenizer)
         codec = MimiCodec.from_folder(folders.codec, device=target)
-        return cls(network, tokenizer, codec, name)
+        return cls(network, tokenizer, codec, name, frame_network_for(network.eval(), cuda_graphs))
 
     @property
     def frame_rate(self) -> float:

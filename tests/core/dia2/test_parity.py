@@ -11,7 +11,6 @@ import torch
 
 from core.dia2.frame_loop import FrameLoop, Sampling
 from core.dia2.generator import GenerationRequest, TakeResult
-from core.dia2.layers import KVCache, RotaryTable
 from core.dia2.prefix import build_prefix
 from core.dia2.sampling import SamplingRule
 from core.params import GenerationParams
@@ -25,7 +24,7 @@ def _loop(runtime, case: GoldenCase) -> FrameLoop:
     prefix = (build_prefix(case.voice_prompts(), runtime.tokenizer.encode, runtime.frame_rate)
               if case.has_prefix else None)
     sampling = Sampling(case.settings["cfg_scale"], GREEDY, GREEDY)
-    return FrameLoop(runtime.model, entries, sampling, torch.Generator().manual_seed(0),
+    return FrameLoop(runtime.network, entries, sampling, torch.Generator().manual_seed(0),
                      text_bos=runtime.tokenizer.text_bos, prefix=prefix)
 
 
@@ -60,9 +59,9 @@ def test_prefix_alignment_and_warmup_match(tiny_runtime, name):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_every_step_matches(tiny_runtime, name):
+def test_every_step_matches(either_runtime, name):
     case = GoldenCase(name)
-    loop = _loop(tiny_runtime, case)
+    loop = _loop(either_runtime, case)
     trace = []
     while not loop.finished:
         record = loop.step()
@@ -80,9 +79,9 @@ def test_every_step_matches(tiny_runtime, name):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_codes_timestamps_and_waveform_match(tiny_runtime, name):
+def test_codes_timestamps_and_waveform_match(either_runtime, name):
     case = GoldenCase(name)
-    take = _render(tiny_runtime, case)
+    take = _render(either_runtime, case)
     np.testing.assert_array_equal(take.codes, case.arrays["codes"])
     assert len(take.words) == len(case.json["timestamps"])
     for (word, at), (golden_word, golden_at) in zip(take.words, case.json["timestamps"]):
@@ -99,36 +98,23 @@ def test_codes_timestamps_and_waveform_match(tiny_runtime, name):
 
 
 @pytest.mark.parametrize("name", ["dialogue_cfg1", "dialogue_cfg3"])
-def test_logits_match(tiny_runtime, name):
+def test_logits_match(either_runtime, name):
     with np.load(GOLDENS / f"{name}.logits.npz") as data:
         golden = {key: data[key] for key in data.files}
     grid = GoldenCase(name).arrays["grid"]
-    model, config = tiny_runtime.model, tiny_runtime.config
-    backbone, depformer = config.decoder, config.depformer
-    caches = [KVCache(2, backbone.kv_heads, 16, backbone.head_dim, torch.float32, torch.device("cpu"))
-              for _ in range(backbone.n_layer)]
-    stage_caches = [KVCache(2, depformer.kv_heads, 31, depformer.head_dim, torch.float32, torch.device("cpu"))
-                    for _ in range(depformer.n_layer)]
-    rope = RotaryTable(backbone.head_dim, config.rope_min_timescale, config.rope_max_timescale, torch.device("cpu"))
-    stage_rope = RotaryTable(depformer.head_dim, config.rope_min_timescale, config.rope_max_timescale,
-                             torch.device("cpu"))
-    rope.ensure(16)
-    stage_rope.ensure(31)
+    network = either_runtime.network
+    network.reset()
     stages = list(golden["dep_stages"])
-    with torch.inference_mode():
-        for i, t in enumerate(golden["step_index"]):
-            tokens = torch.from_numpy(golden["step_inputs"][i].astype(np.int64))[:, None, :]
-            hidden, action, cb0 = model.transformer(tokens, torch.tensor([int(t)]), rope, caches)
-            np.testing.assert_allclose(hidden.numpy(), golden["hidden"][i], atol=1e-4)
-            np.testing.assert_allclose(action.numpy(), golden["action"][i], atol=1e-4)
-            np.testing.assert_allclose(cb0.numpy(), golden["cb0"][i], atol=1e-4)
-            for cache in stage_caches:
-                cache.clear()
-            for stage in range(len(config.weights_schedule)):
-                previous = torch.full((2,), int(grid[stage, t + 1]))
-                logits = model.depformer.stage(stage, hidden, previous, stage_rope, stage_caches)
-                if stage in stages:
-                    np.testing.assert_allclose(logits.numpy(), golden["dep"][i, stages.index(stage)], atol=1e-4)
+    for i, t in enumerate(golden["step_index"]):
+        tokens = torch.from_numpy(golden["step_inputs"][i].astype(np.int64))
+        hidden, action, cb0 = network.backbone(tokens, int(t))
+        np.testing.assert_allclose(hidden.numpy(), golden["hidden"][i], atol=1e-4)
+        np.testing.assert_allclose(action.numpy(), golden["action"][i], atol=1e-4)
+        np.testing.assert_allclose(cb0.numpy(), golden["cb0"][i], atol=1e-4)
+        for stage in range(network.stages):
+            logits = network.stage(stage, torch.tensor([int(grid[stage, t + 1])]))
+            if stage in stages:
+                np.testing.assert_allclose(logits.numpy(), golden["dep"][i, stages.index(stage)], atol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["clone_s1_cfg1_crop", "clone_s1s2_cfg1_crop"])
