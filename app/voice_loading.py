@@ -81,10 +81,11 @@ def _text(words: Sequence[TimedWord]) -> str:
     return " ".join(word.text for word in words)
 
 
-def transcribed_voice(voice: VoiceReference, transcriber: Transcriber | None) -> tuple[VoiceReference, list[str]]:
-    """The same clip with the words speech recognition hears in it now (e.g. after a trim)."""
-    words, notices = _recognised_words(voice.audio.samples(), voice.audio.sample_rate, transcriber)
-    return VoiceReference(voice.audio, words, _text(words)), notices
+def transcribed_voice(voice: VoiceReference, transcriber: Transcriber) -> tuple[VoiceReference, list[str]]:
+    """The same clip with the words speech recognition hears in it now (e.g. after a trim). When
+    recognition fails its error goes up, so the voice keeps the words it had."""
+    words = transcriber.transcribe(voice.audio.samples(), voice.audio.sample_rate)
+    return VoiceReference(voice.audio, words, _text(words)), []
 
 
 def trimmed_voice(voice: VoiceReference, start_s: float, end_s: float) -> tuple[VoiceReference, list[str]]:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from core.dia2.transcribe import TranscriptionModelUnavailable
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import Speaker
 from tests.ui.conftest import SPEAKER1_TEXT, SPEAKER1_WAV, WordsTranscriber, press
@@ -173,6 +174,26 @@ def test_transcribe_again_hears_the_trimmed_clip(voiced, transcriber, qtbot):
     assert heard.words[-1].end_s <= 2.0  # timed against the 2 s clip
     press(qtbot, voiced.window.actions.undo)
     assert voiced.dialogue.speakers[Speaker.S1].voice is trimmed
+
+
+def test_when_recognition_fails_the_voice_keeps_its_words(make_studio, qtbot):
+    class GoesOffline(WordsTranscriber):
+        def transcribe(self, audio, sample_rate):
+            if self.calls:
+                raise TranscriptionModelUnavailable("Whisper large-v3 is not downloaded and the Hub cannot "
+                                                    "be reached.")
+            return super().transcribe(audio, sample_rate)
+
+    studio = make_studio(transcriber=GoesOffline(SPEAKER1_TEXT))
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    before = studio.dialogue.speakers[Speaker.S1].voice
+    card = studio.window.voices.cards[Speaker.S1]
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        card.transcribe_button.click()
+    assert studio.dialogue.speakers[Speaker.S1].voice is before
+    assert card.message_label.text().startswith("Whisper large-v3 is not downloaded")
+    assert card.transcribe_button.isEnabled()
 
 
 def test_a_trim_that_keeps_no_word_says_to_type_them(voiced, qtbot):
