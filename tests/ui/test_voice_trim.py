@@ -23,7 +23,7 @@ def transcriber() -> WordsTranscriber:
 
 @pytest.fixture
 def voiced(make_studio, transcriber, qtbot):
-    """A studio whose speaker 1 has the fixture voice (18 words spread over 6.5 s)."""
+    """A studio whose speaker 1 has the fixture voice (its words spread evenly over 6.5 s)."""
     studio = make_studio(transcriber=transcriber)
     with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
         studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
