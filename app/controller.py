@@ -19,7 +19,9 @@ from app.generation import GenerationSession
 from app.model_session import ModelSession, available_devices, describe, model_entries
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
-from app.voice_loading import Transcriber, corrected_voice, voice_from_file, voice_from_recording
+from app.voice_library_session import VoiceLibrarySession
+from app.voice_loading import (Transcriber, corrected_voice, transcribed_voice, trimmed_voice, voice_from_file,
+                               voice_from_recording)
 from app.workers import run_in_background
 from core.audio.backend import AudioBackend
 from core.audio.capture import Recording
@@ -27,12 +29,14 @@ from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
 from core.dialogue import Dialogue, Speaker, Take
 from core.errors import DiaStudioError
+from core.voice_library import VoiceLibrary
 from ui.export_dialog import ExportChoice
 from ui.main_window import MainWindow
 from ui.model_manager import ModelManagerDialog
 from ui.prompts import Prompts
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "example" / "Example.diastudio"
+VOICE_LIBRARY_FOLDER = "voice_library"  # in the studio's data folder, shared by every project
 STATUS_INTERVAL_MS = 2000
 NO_MODEL = ("No model is loaded yet. Open the model manager to download Dia2 (once, a few GB) "
             "or to open a model folder; until then you can write and prepare your dialogue.")
@@ -58,6 +62,8 @@ class StudioController(QObject):
         self.models = ModelSession(model_loader, self)
         self.generation = GenerationSession(self)
         self.playback = Playback(backend, self)
+        self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
+                                                 self.document, self.playback, self._prepare_voice, self)
         self.model_manager: ModelManagerDialog | None = None
         self._preview_started = False
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
@@ -106,6 +112,8 @@ class StudioController(QObject):
         w.voices.recording_finished.connect(self.use_recording)
         w.voices.play_requested.connect(self.play_voice)
         w.voices.transcript_corrected.connect(self.correct_transcript)
+        w.voices.trim_requested.connect(self.trim_voice)
+        w.voices.transcribe_requested.connect(self.transcribe_voice_again)
         w.voices.microphone.currentTextChanged.connect(
             lambda name: setattr(self.settings, "input_device", name) if w.voices.microphone.isEnabled() else None)
 
@@ -309,6 +317,18 @@ class StudioController(QObject):
             return
         self.dialogue.set_voice(speaker, voice)
         card.show_message("")
+
+    def trim_voice(self, speaker: Speaker, start_s: float, end_s: float) -> None:
+        """Keep the part of the voice from start_s to end_s, with its words (undoable)."""
+        voice = self.dialogue.speakers[speaker].voice
+        if voice is not None:
+            self._prepare_voice(speaker, lambda: trimmed_voice(voice, start_s, end_s), "Trimming the voice…")
+
+    def transcribe_voice_again(self, speaker: Speaker) -> None:
+        voice = self.dialogue.speakers[speaker].voice
+        if voice is not None:
+            self._prepare_voice(speaker, lambda: transcribed_voice(voice, self.transcriber()),
+                                "Finding the words of the voice…")
 
     def play_voice(self, speaker: Speaker) -> None:
         voice = self.dialogue.speakers[speaker].voice

@@ -4,19 +4,23 @@ from a reference to the voice prompt the runtime continues from.
 The words come from a word list beside the file (``voice.words.json``: ``[[word, start_s, end_s],
 …]``, timed against the file) when there is one, else from the transcriber (Whisper). The clip is
 stored as ``load_voice_clip`` keeps it (24 kHz, silence trimmed), so its words are timed against
-that trimmed clip.
+that trimmed clip. Trimming it further keeps the words heard in the part kept; speech recognition
+runs again only when the person asks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from core.audio.capture import Recording
-from core.audio.io import AudioSource, load_voice_clip
-from core.audio.processing import resample
+from core.audio.errors import AudioTooShort, SilentAudio, UnusableAudio
+from core.audio.io import (MAX_REFERENCE_SECONDS, MIN_REFERENCE_SECONDS, SILENCE_DBFS, AudioSource, VoiceClip,
+                           load_voice_clip)
+from core.audio.processing import peak_dbfs, resample, rms_dbfs
 from core.dia2.prefix import InvalidVoicePrompt, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord, apply_corrected_text, load_words_json
 from core.dia2.voices import words_within_clip
@@ -49,25 +53,69 @@ def voice_from_recording(recording: Recording, transcriber: Transcriber | None) 
 
 def _voice(source: AudioSource, words: list[TimedWord] | None,
            transcriber: Transcriber | None) -> tuple[VoiceReference, list[str]]:
-    """Without words (no recogniser, or it failed) the voice is kept and the person types them."""
-    from core.dia2.transcribe import TranscriptionError  # loads Whisper's code: seconds, so only here
-
     clip = load_voice_clip(source)
     notices = list(clip.notices)
     if words is not None:
         words = words_within_clip(words, clip)
-    elif transcriber is None:
-        words = []
-        notices.append(TYPE_THE_WORDS)
     else:
-        try:
-            words = transcriber.transcribe(clip.samples, clip.sample_rate)
-        except TranscriptionError as error:
-            words = []
-            notices.append(f"{error} {TYPE_THE_WORDS}")
+        words, more_notices = _recognised_words(clip.samples, clip.sample_rate, transcriber)
+        notices += more_notices
     audio = AudioClip.from_samples(clip.samples, clip.sample_rate)
-    reference = VoiceReference(audio, words, " ".join(w.text for w in words))
-    return reference, notices
+    return VoiceReference(audio, words, _text(words)), notices
+
+
+def _recognised_words(samples: np.ndarray, sample_rate: int,
+                      transcriber: Transcriber | None) -> tuple[list[TimedWord], list[str]]:
+    """Without words (no recogniser, or it failed) the voice is kept and the person types them."""
+    from core.dia2.transcribe import TranscriptionError  # loads Whisper's code: seconds, so only here
+
+    if transcriber is None:
+        return [], [TYPE_THE_WORDS]
+    try:
+        return transcriber.transcribe(samples, sample_rate), []
+    except TranscriptionError as error:
+        return [], [f"{error} {TYPE_THE_WORDS}"]
+
+
+def _text(words: Sequence[TimedWord]) -> str:
+    return " ".join(word.text for word in words)
+
+
+def transcribed_voice(voice: VoiceReference, transcriber: Transcriber) -> tuple[VoiceReference, list[str]]:
+    """The same clip with the words speech recognition hears in it now (e.g. after a trim). When
+    recognition fails its error goes up, so the voice keeps the words it had."""
+    words = transcriber.transcribe(voice.audio.samples(), voice.audio.sample_rate)
+    return VoiceReference(voice.audio, words, _text(words)), []
+
+
+def trimmed_voice(voice: VoiceReference, start_s: float, end_s: float) -> tuple[VoiceReference, list[str]]:
+    """The part of the clip from ``start_s`` to ``end_s``, keeping the words heard in it (timed
+    from its new start); nothing is transcribed again. Refused, with the reason, when the part is
+    shorter or longer than a voice reference may be, or silent."""
+    rate = voice.audio.sample_rate
+    first = max(0, round(start_s * rate))
+    last = min(voice.audio.frame_count, round(end_s * rate))
+    length_s = max(0, last - first) / rate
+    if length_s < MIN_REFERENCE_SECONDS:
+        raise AudioTooShort(f"The part to keep lasts {length_s:.2f} s; a voice needs at least "
+                            f"{MIN_REFERENCE_SECONDS:g} s of speech.")
+    if length_s > MAX_REFERENCE_SECONDS:
+        raise UnusableAudio(f"The part to keep lasts {length_s:.1f} s; a voice uses at most "
+                            f"{MAX_REFERENCE_SECONDS:g} s (more only fills the model's context).")
+    samples = voice.audio.samples()[first:last]
+    loudest = peak_dbfs(samples)
+    if loudest < SILENCE_DBFS:
+        raise SilentAudio(f"The part to keep is silent (its loudest moment is at {loudest:.0f} dBFS); "
+                          "keep a part in which the speaker talks.")
+    part = VoiceClip(samples, rate, length_s, loudest, rms_dbfs(samples), start_s=first / rate)
+    notices = []
+    try:
+        words = words_within_clip(voice.words, part) if voice.words else []
+    except InvalidVoicePrompt:
+        words = []
+        notices.append("No recognised word is in the part kept: type what is said and press Apply "
+                       "correction, or press Transcribe again.")
+    return VoiceReference(AudioClip.from_samples(samples, rate), words, _text(words)), notices
 
 
 def corrected_voice(voice: VoiceReference, text: str) -> VoiceReference:

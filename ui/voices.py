@@ -1,9 +1,10 @@
 """The voices panel: for each speaker a name, a colour and a voice reference with its transcript.
 
-A voice comes from a file (the Load button or a file dropped on the speaker's card) or from the
-microphone. The panel records by itself (a Recorder on the chosen input, its level polled by a
-timer, as the audio rules say); reading files and transcribing are long jobs, so the panel asks for
-them with signals and the application answers with ``set_busy`` / ``show_message``.
+A voice comes from a file (the Load button or a file dropped on the speaker's card), from the
+microphone or from the voice library. The panel records by itself (a Recorder on the chosen input,
+its level polled by a timer, as the audio rules say); reading files, transcribing, trimming and the
+library are long jobs, so the panel asks for them with signals and the application answers with
+``set_busy`` / ``show_message`` (and ``show_library``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QColorDialog, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+                               QInputDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from core.audio.backend import AudioBackend, AudioDevice
 from core.audio.capture import Recorder, Recording
 from core.audio.errors import AudioDeviceError
 from core.dialogue import Change, Dialogue, Speaker
+from core.voice_library import LibraryListing
 from ui.level_meter import LevelMeter
+from ui.voice_library_dialog import VoiceLibraryDialog
+from ui.voice_waveform import VoiceTrimmer
 
 AUDIO_FILE_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus *.aac);;All files (*)"
 AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".opus", ".aac"}
@@ -33,6 +37,10 @@ class SpeakerCard(QGroupBox):
     record_toggled = Signal(object)  # Speaker
     play_requested = Signal(object)  # Speaker
     transcript_corrected = Signal(object, str)  # Speaker, corrected text
+    trim_requested = Signal(object, float, float)  # Speaker, start_s, end_s of the part to keep
+    transcribe_requested = Signal(object)  # Speaker
+    save_to_library_requested = Signal(object)  # Speaker
+    library_requested = Signal(object)  # Speaker
 
     def __init__(self, speaker: Speaker, parent: QWidget | None = None):
         super().__init__(parent)
@@ -40,6 +48,7 @@ class SpeakerCard(QGroupBox):
         self.setObjectName(f"speaker_{speaker.value}")
         self.setAcceptDrops(True)
         self._dialogue: Dialogue | None = None
+        self._busy = False
 
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("Speaker name")
@@ -71,6 +80,17 @@ class SpeakerCard(QGroupBox):
         buttons = QHBoxLayout()
         for button in (self.load_button, self.record_button, self.play_button, self.clear_button):
             buttons.addWidget(button)
+        self.save_to_library_button = QPushButton("Save to library…")
+        self.save_to_library_button.setToolTip("Keep this voice in your voice library, for any project")
+        self.save_to_library_button.clicked.connect(lambda: self.save_to_library_requested.emit(self.speaker))
+        self.from_library_button = QPushButton("From library…")
+        self.from_library_button.setToolTip("Give this speaker a voice saved in your voice library")
+        self.from_library_button.clicked.connect(lambda: self.library_requested.emit(self.speaker))
+        library_buttons = QHBoxLayout()
+        library_buttons.addWidget(self.save_to_library_button)
+        library_buttons.addWidget(self.from_library_button)
+        self.trimmer = VoiceTrimmer()
+        self.trimmer.trim_requested.connect(lambda start, end: self.trim_requested.emit(self.speaker, start, end))
 
         self.meter = LevelMeter()
         self.meter.hide()
@@ -83,6 +103,13 @@ class SpeakerCard(QGroupBox):
         self.apply_button = QPushButton("Apply correction")
         self.apply_button.clicked.connect(
             lambda: self.transcript_corrected.emit(self.speaker, self.transcript_edit.toPlainText()))
+        self.transcribe_button = QPushButton("Transcribe again")
+        self.transcribe_button.setToolTip("Let speech recognition find the words of the clip as it is now")
+        self.transcribe_button.clicked.connect(lambda: self.transcribe_requested.emit(self.speaker))
+        transcript_buttons = QHBoxLayout()
+        transcript_buttons.addWidget(self.transcribe_button)
+        transcript_buttons.addStretch(1)
+        transcript_buttons.addWidget(self.apply_button)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setObjectName("message")
@@ -92,9 +119,11 @@ class SpeakerCard(QGroupBox):
         layout.addLayout(name_row)
         layout.addWidget(self.voice_label)
         layout.addLayout(buttons)
+        layout.addLayout(library_buttons)
         layout.addWidget(self.meter)
+        layout.addWidget(self.trimmer)
         layout.addWidget(self.transcript_edit)
-        layout.addWidget(self.apply_button, alignment=Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(transcript_buttons)
         layout.addWidget(self.message_label)
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
@@ -120,13 +149,25 @@ class SpeakerCard(QGroupBox):
         self.play_button.setEnabled(voice is not None)
         self.clear_button.setEnabled(voice is not None)
         self.transcript_edit.setEnabled(voice is not None)
+        self.trimmer.set_clip(voice.audio if voice else None)
+        self.trimmer.setVisible(voice is not None)
+        self._enable_voice_tools()
         self._transcript_edited()
 
     def set_busy(self, message: str | None) -> None:
         """Show that a job for this speaker runs (``message``), or that it ended (None)."""
+        self._busy = message is not None
         for button in (self.load_button, self.record_button, self.apply_button):
             button.setEnabled(message is None)
+        self._enable_voice_tools()
         self.show_message(message or "", error=False)
+
+    def _enable_voice_tools(self) -> None:
+        has_voice = self._dialogue.speakers[self.speaker].voice is not None
+        self.trimmer.setEnabled(not self._busy)
+        self.transcribe_button.setEnabled(has_voice and not self._busy)
+        self.save_to_library_button.setEnabled(has_voice and not self._busy)
+        self.from_library_button.setEnabled(not self._busy)
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message_label.setText(text)
@@ -183,6 +224,10 @@ class VoicesPanel(QWidget):
     recording_finished = Signal(object, object)  # Speaker, Recording
     play_requested = Signal(object)  # Speaker
     transcript_corrected = Signal(object, str)  # Speaker, text
+    trim_requested = Signal(object, float, float)  # Speaker, start_s, end_s
+    transcribe_requested = Signal(object)  # Speaker
+    save_to_library_requested = Signal(object, str)  # Speaker, the name asked for
+    library_requested = Signal(object)  # Speaker: answer with show_library
 
     def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -201,12 +246,18 @@ class VoicesPanel(QWidget):
         form = QFormLayout()
         form.addRow("Microphone", self.microphone)
         self.cards = {speaker: SpeakerCard(speaker) for speaker in Speaker}
+        self.library_dialog = VoiceLibraryDialog(self)
+        self.name_dialog: QInputDialog | None = None  # open while a name for the library is asked
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         for card in self.cards.values():
             card.load_requested.connect(self.load_requested)
             card.play_requested.connect(self.play_requested)
             card.transcript_corrected.connect(self.transcript_corrected)
+            card.trim_requested.connect(self.trim_requested)
+            card.transcribe_requested.connect(self.transcribe_requested)
+            card.save_to_library_requested.connect(self._ask_library_name)
+            card.library_requested.connect(self.library_requested)
             card.record_toggled.connect(self._toggle_recording)
             layout.addWidget(card)
         layout.addStretch(1)
@@ -235,6 +286,22 @@ class VoicesPanel(QWidget):
         self.microphone.setEnabled(bool(devices))
         for card in self.cards.values():
             card.record_button.setEnabled(bool(devices))
+
+    def show_library(self, speaker: Speaker, listing: LibraryListing) -> None:
+        """Open the voice library to pick a voice for ``speaker``."""
+        self.library_dialog.show_for(speaker, self._dialogue.speakers[speaker].name, listing)
+
+    def _ask_library_name(self, speaker: Speaker) -> None:
+        """Ask (without blocking) the name to save the speaker's voice under."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Save to the voice library")
+        dialog.setLabelText("Name of the voice in your library:")
+        dialog.setTextValue(self._dialogue.speakers[speaker].name)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.textValueSelected.connect(lambda name: self.save_to_library_requested.emit(speaker, name))
+        dialog.finished.connect(lambda result: setattr(self, "name_dialog", None))
+        self.name_dialog = dialog
+        dialog.open()
 
     @property
     def is_recording(self) -> bool:

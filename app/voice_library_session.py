@@ -1,0 +1,105 @@
+"""The voice library as the voices panel uses it: save a speaker's voice under a name, list the
+saved voices, hear one, give one to a speaker (no speech recognition: its words are saved with it),
+delete one. Reading and writing audio runs off the GUI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from app.document_session import DocumentSession
+from app.playback import Playback
+from app.workers import run_in_background
+from core.dialogue import Speaker
+from core.errors import DiaStudioError
+from core.voice_library import LibraryListing, LibraryVoice, VoiceLibrary
+from ui.voices import VoicesPanel
+
+# (speaker, work returning (voice, notices), busy message): the controller's way of setting a voice
+PrepareVoice = Callable[[Speaker, Callable, str], None]
+
+
+class VoiceLibrarySession(QObject):
+    saved = Signal(object)  # the LibraryVoice written
+    save_failed = Signal(str)
+
+    def __init__(self, library: VoiceLibrary, panel: VoicesPanel, document: DocumentSession,
+                 playback: Playback, prepare_voice: PrepareVoice, parent: QObject | None = None):
+        super().__init__(parent)
+        self.library = library
+        self._panel = panel
+        self._document = document
+        self._playback = playback
+        self._prepare_voice = prepare_voice
+        panel.save_to_library_requested.connect(self.save)
+        panel.library_requested.connect(self.show)
+        dialog = panel.library_dialog
+        dialog.use_requested.connect(self.use)
+        dialog.play_requested.connect(self.play)
+        dialog.delete_requested.connect(self.delete)
+
+    def save(self, speaker: Speaker, name: str) -> None:
+        """Save a copy of the speaker's voice under ``name`` (numbered if taken)."""
+        profile = self._document.dialogue.speakers[speaker]
+        if profile.voice is None:
+            return
+        voice, source = profile.voice, f"{profile.name} in {self._document.name}"
+        card = self._panel.cards[speaker]
+        card.set_busy("Saving the voice to the library…")
+
+        def done(entry: LibraryVoice) -> None:
+            card.set_busy(None)
+            card.show_message(f"Saved to the voice library as “{entry.name}”.")
+            self.saved.emit(entry)
+
+        def failed(error: Exception) -> None:
+            card.set_busy(None)
+            card.show_message(_explained(error, "Could not save the voice"), error=True)
+            self.save_failed.emit(str(error))
+
+        run_in_background(lambda: self.library.save(name, voice, source), done, failed, "voice library", self)
+
+    def show(self, speaker: Speaker) -> None:
+        """Open the library to pick a voice for ``speaker``."""
+        listing, problem = self._listing()
+        self._panel.show_library(speaker, listing)
+        self._panel.library_dialog.show_message(problem)
+
+    def use(self, speaker: Speaker, entry: LibraryVoice) -> None:
+        notice = f"The voice “{entry.name}” from your library."
+        self._prepare_voice(speaker, lambda: (self.library.load(entry.id), [notice]),
+                            f"Reading “{entry.name}” from the voice library…")
+
+    def play(self, entry: LibraryVoice) -> None:
+        dialog = self._panel.library_dialog
+
+        def heard(voice) -> None:
+            self._playback.play_samples(voice.audio.samples(), voice.audio.sample_rate,
+                                        f"Library voice {entry.name}")
+
+        run_in_background(lambda: self.library.load(entry.id), heard,
+                          lambda error: dialog.show_message(_explained(error, "Could not play the voice")),
+                          "voice library", self)
+
+    def delete(self, voice_id: str) -> None:
+        dialog = self._panel.library_dialog
+        try:
+            self.library.delete(voice_id)
+        except DiaStudioError as error:
+            dialog.show_message(str(error))
+            return
+        listing, problem = self._listing()
+        dialog.set_listing(listing)
+        dialog.show_message(problem)
+
+    def _listing(self) -> tuple[LibraryListing, str]:
+        """The library's voices and, when it cannot be read at all, why (shown in the dialog)."""
+        try:
+            return self.library.listing(), ""
+        except DiaStudioError as error:
+            return LibraryListing((), ()), str(error)
+
+
+def _explained(error: Exception, what: str) -> str:
+    return str(error) if isinstance(error, DiaStudioError) else f"{what}: {error}"
