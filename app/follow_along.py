@@ -50,8 +50,13 @@ class FollowAlong(QObject):
         """Highlight what is heard ``seconds`` into what is playing (None: nothing is heard)."""
         timeline = self._timeline_playing() if seconds is not None else None
         heard = timeline.at(seconds) if timeline is not None else None
-        line = next((line for line in self._dialogue().lines if heard and line.id == heard.line_id), None)
-        self._window.timeline.timeline.set_speaking(line and line.id, heard.chars_in(line) if line else None)
+        line = None if heard is None else next(
+            (line for line in self._dialogue().lines if line.id == heard.line_id), None)  # None: deleted since
+        model = self._window.timeline.timeline
+        if line is None:
+            model.set_speaking(None)
+        else:
+            model.set_speaking(line.id, heard.chars_in(line))
 
     def _timeline_playing(self) -> SpeechTimeline | None:
         playback = self._playback

@@ -186,10 +186,12 @@ class TimelineView(QTableView):
 
     def spoken_word_rects(self) -> list[QRectF]:
         """Where the word being heard is highlighted, in the viewport (empty when none is)."""
-        line_id, word = self.timeline.speaking
-        if word is None:
+        model = self.timeline
+        line_id, word = model.speaking
+        rows = [row for row in range(model.rowCount()) if model.line_id(row) == line_id]
+        if word is None or not rows:
             return []
-        index = self.timeline.index(self.timeline.row_of(line_id), Column.TEXT)
+        index = model.index(rows[0], Column.TEXT)
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         option.rect = self.visualRect(index)

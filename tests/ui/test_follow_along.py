@@ -83,3 +83,17 @@ def test_the_preview_highlights_words_while_the_take_is_still_being_made(studio,
     assert heard(studio) == (second, (5, 9))
     studio.playback.stop()
     assert heard(studio) == (None, None)
+
+
+def test_deleting_the_line_being_heard_clears_its_highlight(studio, qtbot, sound):
+    first, second = write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four five"))
+    take = worded_take(studio.dialogue)
+    studio.dialogue.add_takes([take])
+    studio.play_take(take.id)
+    studio.playback.seek(0.6)
+    assert heard(studio) == (first, (4, 7))
+    studio.dialogue.delete_lines([first])
+    qtbot.waitUntil(lambda: heard(studio) == (None, None))  # the next tick of the playhead
+    assert not studio.window.timeline.spoken_word_rects()
+    studio.playback.seek(2.1)
+    assert heard(studio) == (second, (0, 4))
