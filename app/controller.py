@@ -15,6 +15,7 @@ from PySide6.QtGui import QCloseEvent
 from app import memory
 from app.document_session import DocumentSession
 from app.exporting import export_dialogue, summary
+from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
 from app.model_session import ModelSession, available_devices, describe, model_entries
 from app.playback import Playback
@@ -64,6 +65,7 @@ class StudioController(QObject):
         self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self._prepare_voice, self)
+        self.follow_along = FollowAlong(self.window, self.playback, self.generation, lambda: self.dialogue)
         self.model_manager: ModelManagerDialog | None = None
         self._preview_started = False
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
@@ -368,6 +370,7 @@ class StudioController(QObject):
         if self._previewing(take):
             self.playback.begin_stream(f"Generating (seed {seed})", self.models.runtime.sample_rate)
             self._preview_started = False
+        self.follow_along.begin_take(take, self._previewing(take))
 
     def _chunk(self, take: int, samples) -> None:
         if take == self._streamed_take:
@@ -450,8 +453,8 @@ class StudioController(QObject):
         if take is None:
             waveform.clear()
             return
-        rows = {line.id: number for number, line in enumerate(self.dialogue.lines, 1)}
-        markers = [(span.start_s, str(rows.get(line_id, "–"))) for line_id, span in take.line_times.items()]
+        markers = line_markers(((line_id, span.start_s) for line_id, span in take.line_times.items()),
+                               self.dialogue.lines)
         if waveform.key == take.id and not waveform.streaming:
             waveform.set_markers(markers)  # the lines may have moved
             return
@@ -474,16 +477,8 @@ class StudioController(QObject):
     def _playback_changed(self, label: str, playing: bool, position: float, duration: float,
                           buffering: bool) -> None:
         self.window.playback_bar.show_state(label, playing, position, duration, buffering)
-        self.window.timeline.timeline.set_speaking_line(self._line_at(position) if playing else None)
+        self.follow_along.show_heard(position if playing else None)
         self._show_playhead()
-
-    def _line_at(self, seconds: float) -> str | None:
-        take_id = self.playback.take_id
-        if take_id is None or all(take.id != take_id for take in self.dialogue.takes):
-            return None
-        spans = self.dialogue.take(take_id).line_times
-        return next((line_id for line_id, span in spans.items() if span.start_s <= seconds < span.end_s
-                     and any(line.id == line_id for line in self.dialogue.lines)), None)
 
     # --- editing helpers that ask something -------------------------------------------------------
 

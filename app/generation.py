@@ -28,6 +28,7 @@ class GenerationSession(QObject):
     started = Signal(int, int)  # takes, words per take
     take_started = Signal(int, int)  # take, seed
     chunk = Signal(int, object)  # take, float32 samples
+    word_timed = Signal(int, float)  # take, when the script's next word starts (seconds into the take)
     progress = Signal(int, int, object)  # take, words spoken so far, Progress
     take_added = Signal(object)  # the Take, once it is in the document
     finished = Signal(bool)  # cancelled
@@ -43,6 +44,11 @@ class GenerationSession(QObject):
     @property
     def is_running(self) -> bool:
         return self.worker is not None
+
+    @property
+    def lines(self) -> tuple[DialogueLine, ...]:
+        """The lines of the last generation started, as they were then, in script order."""
+        return self._lines
 
     def start(self, runtime, dialogue: Dialogue, line_ids: list[str] | None = None) -> None:
         """Generate the given lines (default: all). Raises CannotGenerate before starting."""
@@ -80,6 +86,7 @@ class GenerationSession(QObject):
             self.chunk.emit(event.take, event.samples)
         elif isinstance(event, WordTiming):
             self._words_spoken += 1
+            self.word_timed.emit(event.take, event.start_s)
         elif isinstance(event, Progress):
             self.progress.emit(event.take, self._words_spoken, event)
         elif isinstance(event, TakeResult):

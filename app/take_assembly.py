@@ -8,18 +8,19 @@ where that line begins; a line ends where the next one begins, the last at the e
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from core.dia2.generator import TakeResult
-from core.dia2.script import BREAK_TAG, normalize
+from core.dia2.script import normalize
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, DialogueLine, Take
+from core.speech_timeline import word_spans
 
 
 def spoken_words(line: DialogueLine) -> list[str]:
     """The words of a line as the runtime counts them (pause tags are not words)."""
-    pieces = BREAK_TAG.split(normalize(line.spoken_text))
-    return [word for piece in pieces[::2] for word in piece.split()]  # odd pieces: pause lengths
+    text = normalize(line.spoken_text)
+    return [text[start:end] for start, end in word_spans(text)]
 
 
 def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take | None:

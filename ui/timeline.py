@@ -8,13 +8,16 @@ through the editor's own history.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLineEdit, QStyledItemDelegate,
-                               QTableView, QWidget)
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QTextLayout, QTextOption
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QLineEdit, QStyle,
+                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget)
 
 from core.dialogue import Dialogue, Speaker
-from ui.timeline_model import SPEAKER_ROLE, Column, TimelineModel
+from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineModel
+
+# Laid over the text, translucent: the text is drawn as always, so nothing moves as words change.
+SPOKEN_WORD = QColor(255, 160, 0, 110)
 
 
 class LineDelegate(QStyledItemDelegate):
@@ -23,6 +26,53 @@ class LineDelegate(QStyledItemDelegate):
     split_requested = Signal(str, int)  # line id, cursor position
     join_requested = Signal(str)  # line id: join it to the line above
     step_requested = Signal(str, int)  # line id, -1 (up) or +1 (down)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().paint(painter, option, index)
+        word = index.data(SPOKEN_WORD_ROLE)
+        if word is None:
+            return
+        painter.save()
+        painter.setClipRect(option.rect)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(SPOKEN_WORD)
+        for rect in self.text_rects(option, index, *word):
+            painter.drawRoundedRect(rect.adjusted(-2, 0, 2, 0), 3, 3)
+        painter.restore()
+
+    def text_rects(self, option: QStyleOptionViewItem, index: QModelIndex, start: int, end: int) -> list[QRectF]:
+        """Where characters ``start`` to ``end`` of the cell's text are drawn: one rectangle per
+        line of the wrapped text they are on, laid out as the style lays out an item's text."""
+        option = QStyleOptionViewItem(option)
+        self.initStyleOption(option, index)
+        widget = option.widget
+        style = widget.style() if widget else QApplication.style()
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        area = QRectF(style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
+                      ).adjusted(margin, 0, -margin, 0)
+        layout = QTextLayout(option.text, option.font)
+        text_option = QTextOption()
+        text_option.setTextDirection(option.direction)
+        text_option.setWrapMode(QTextOption.WrapMode.WordWrap if option.features
+                                & QStyleOptionViewItem.ViewItemFeature.WrapText else QTextOption.WrapMode.ManualWrap)
+        layout.setTextOption(text_option)
+        lines, height = [], 0.0
+        layout.beginLayout()
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(area.width())
+            line.setPosition(QPointF(0, height))
+            height += line.height()
+            lines.append(line)
+        layout.endLayout()
+        top = area.top() + (area.height() - height) / 2  # the text column is centred vertically
+        rects = []
+        for line in lines:
+            first, last = max(start, line.textStart()), min(end, line.textStart() + line.textLength())
+            if first < last:
+                left, right = sorted((line.cursorToX(first)[0], line.cursorToX(last)[0]))
+                rects.append(QRectF(area.left() + left, top + line.y(), right - left, line.height()))
+        return rects
 
     def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
         model: TimelineModel = index.model()
@@ -133,6 +183,19 @@ class TimelineView(QTableView):
         return self.timeline.dialogue
 
     # --- where the person is -----------------------------------------------------------------
+
+    def spoken_word_rects(self) -> list[QRectF]:
+        """Where the word being heard is highlighted, in the viewport (empty when none is)."""
+        model = self.timeline
+        line_id, word = model.speaking
+        rows = [row for row in range(model.rowCount()) if model.line_id(row) == line_id]
+        if word is None or not rows:
+            return []
+        index = model.index(rows[0], Column.TEXT)
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.rect = self.visualRect(index)
+        return self._delegate.text_rects(option, index, *word)
 
     def current_line_id(self) -> str | None:
         index = self.currentIndex()

@@ -39,6 +39,8 @@ class Column(IntEnum):
 HEADERS = {Column.SPEAKER: "Speaker", Column.TEXT: "Line", Column.STATUS: "Status", Column.LENGTH: "Length"}
 LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SPEAKER_ROLE = Qt.ItemDataRole.UserRole + 2
+SPOKEN_WORD_ROLE = Qt.ItemDataRole.UserRole + 3  # the text column: (start, end) of the word being heard
+SPEAKING_BACKGROUND = QColor("#fff3c4")
 
 
 class TimelineModel(QAbstractTableModel):
@@ -48,6 +50,7 @@ class TimelineModel(QAbstractTableModel):
         self._lines = dialogue.lines  # as last shown: lines are immutable, so "is" spots edits
         self._line_ids = [line.id for line in dialogue.lines]
         self._speaking_id: str | None = None  # the line the playhead is in
+        self._spoken_word: tuple[int, int] | None = None  # where in its text the word being heard is
         self._unsubscribe = dialogue.subscribe(self._on_change)
 
     @property
@@ -64,14 +67,26 @@ class TimelineModel(QAbstractTableModel):
     def row_of(self, line_id: str) -> int:
         return self._line_ids.index(line_id)
 
-    def set_speaking_line(self, line_id: str | None) -> None:
-        """Highlight the line being heard (None: none)."""
-        if line_id == self._speaking_id:
+    @property
+    def speaking(self) -> tuple[str | None, tuple[int, int] | None]:
+        """The line being heard and the (start, end) characters of its word being heard."""
+        return self._speaking_id, self._spoken_word
+
+    def set_speaking(self, line_id: str | None, word: tuple[int, int] | None = None) -> None:
+        """Highlight the line being heard (None: none), and the word of it, given as (start, end)
+        characters in its text. Only the rows that change are redrawn."""
+        if (line_id, word) == (self._speaking_id, self._spoken_word):
             return
-        rows = [self.row_of(i) for i in (self._speaking_id, line_id) if i in self._line_ids]
-        self._speaking_id = line_id
-        for row in rows:
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+        if line_id != self._speaking_id:
+            rows = [self.row_of(i) for i in (self._speaking_id, line_id) if i in self._line_ids]
+            self._speaking_id, self._spoken_word = line_id, word
+            for row in rows:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+            return
+        self._spoken_word = word  # the same line: only its text cell needs painting again
+        if line_id in self._line_ids:
+            text = self.index(self.row_of(line_id), Column.TEXT)
+            self.dataChanged.emit(text, text, [SPOKEN_WORD_ROLE])
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -98,7 +113,9 @@ class TimelineModel(QAbstractTableModel):
         if role == SPEAKER_ROLE:
             return line.speaker
         if role == Qt.ItemDataRole.BackgroundRole and line.id == self._speaking_id:
-            return QBrush(QColor("#fff3c4"))
+            return QBrush(SPEAKING_BACKGROUND)
+        if role == SPOKEN_WORD_ROLE:
+            return self._spoken_word if line.id == self._speaking_id and column is Column.TEXT else None
         if column is Column.SPEAKER:
             profile = self._dialogue.speakers[line.speaker]
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
 from core.dialogue import NONVERBAL_CUES, Speaker
+from core.speech_timeline import word_spans
 from tests.ui.conftest import press, write_dialogue
 from ui.timeline_model import Column
 
@@ -186,3 +188,49 @@ def test_a_drop_on_the_view_moves_the_dragged_lines(studio, qtbot):
         QApplication.sendEvent(view.viewport(), event)
     assert texts(studio) == ["b", "c", "a"]
     assert model.rowCount() == 3
+
+
+def pixels(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, :image.width() * 4].reshape(image.height(), image.width(), 4)[..., :3].astype(int)
+
+
+def test_the_word_being_heard_is_painted_over_its_text_and_nothing_moves(studio, qtbot):
+    long_text = " ".join(["one two three"] * 20) + " last"
+    write_dialogue(studio, (Speaker.S1, "short"), (Speaker.S2, long_text))
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    view = studio.window.timeline
+    model = view.timeline
+    second = model.line_id(1)
+    model.set_speaking(second)
+    cell = view.visualRect(model.index(1, Column.TEXT))
+    assert cell.height() > 2 * view.rowHeight(0)  # the long line wraps
+    heights, before = [view.rowHeight(row) for row in range(2)], pixels(view.viewport())
+
+    with qtbot.waitSignal(model.dataChanged) as changed:  # only the text cell of that line is redrawn
+        model.set_speaking(second, word_spans(long_text)[-1])
+    assert changed.args[0] == changed.args[1] == model.index(1, Column.TEXT)
+    (rect,) = view.spoken_word_rects()
+    after = pixels(view.viewport())
+
+    assert [view.rowHeight(row) for row in range(2)] == heights
+    assert rect.top() > cell.center().y()  # "last" is on the last line of the wrapped text
+    box = rect.adjusted(-3, -1, 3, 1).toAlignedRect()
+    changed_y, changed_x = np.nonzero(np.abs(after - before).sum(axis=2))
+    assert len(changed_x) > rect.width() * rect.height() / 2
+    assert box.left() <= changed_x.min() and changed_x.max() <= box.right()
+    assert box.top() <= changed_y.min() and changed_y.max() <= box.bottom()
+    # The box is where the style drew the word: ink at both its edges, the space before it clear.
+    band = before[round(rect.top()):round(rect.bottom()), cell.left():cell.right()]
+    ink = np.nonzero((band.sum(axis=2) < band.sum(axis=2).max() - 150).any(axis=0))[0] + cell.left()
+
+    def inked(start: float, end: float) -> bool:
+        return bool(((ink >= start) & (ink <= end)).any())
+
+    assert inked(rect.left() - 0.5, rect.left() + 2.5) and inked(rect.right() - 2.5, rect.right() + 0.5)
+    assert not inked(rect.left() - 3.5, rect.left() - 0.6) and not inked(rect.right() + 1, cell.right())
+
+    model.set_speaking(second)  # between words: the line as it was, to the pixel
+    assert not view.spoken_word_rects() and np.array_equal(pixels(view.viewport()), before)

@@ -1,5 +1,5 @@
 """The waveform under the timeline: the envelope of a take, where its lines begin, the playhead,
-click to play from there, and the envelope growing while a generation streams in."""
+click to play from there, and the envelope and line markers growing while a generation streams in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from core.audio.envelope import Envelope
 from core.dialogue import Speaker
+from core.params import GenerationParams
 from tests.ui.conftest import FakeRuntime, write_dialogue
 from tests.ui.test_takes import tone_take
 from ui.waveform import WaveformView
@@ -146,3 +147,41 @@ def test_the_waveform_grows_while_a_generation_streams(studio, qtbot):
     assert not waveform.streaming and waveform.key == take.id
     assert waveform.duration_s == pytest.approx(take.duration_s)
     assert waveform.markers == [(0.0, "1")]
+
+
+def test_line_markers_appear_while_the_take_streams(studio, qtbot):
+    fake = FakeRuntime(hold_after=2)
+    studio.models.runtime = fake
+    write_dialogue(studio, (Speaker.S1, "one two"), (Speaker.S2, "three four"), (Speaker.S1, "five"))
+    waveform = studio.window.waveform
+    streamed: list[list] = []
+    studio.generation.progress.connect(
+        lambda *args: streamed.append(list(waveform.markers)) if waveform.streaming else None)
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        assert studio.generate()
+        qtbot.waitUntil(fake.holding.is_set)
+        qtbot.waitUntil(lambda: len(streamed) == 2)  # the first line's two words are in
+        assert waveform.streaming and waveform.markers == [(0.0, "1")]  # it starts with the take
+        fake.release.set()
+    take = studio.dialogue.takes[-1]
+    assert streamed[2] == [(0.0, "1"), (pytest.approx(0.16), "2")]  # with the third word, before the end
+    assert streamed[4] == [(0.0, "1"), (pytest.approx(0.16), "2"), (pytest.approx(0.32), "3")]
+    assert waveform.key == take.id
+    assert waveform.markers == [(0.0, "1"), (pytest.approx(0.16), "2"), (pytest.approx(0.32), "3")]
+
+
+def test_the_tiny_model_marks_its_lines_as_it_streams(studio, tiny_runtime, qtbot):
+    studio.models.runtime = tiny_runtime
+    _, second = write_dialogue(studio, (Speaker.S1, "Hi."), (Speaker.S2, "Yes."))
+    studio.dialogue.set_params(GenerationParams(seed=1234))
+    waveform = studio.window.waveform
+    streamed: list[list] = []
+    studio.generation.progress.connect(
+        lambda *args: streamed.append(list(waveform.markers)) if waveform.streaming else None)
+    with qtbot.waitSignal(studio.generation.finished, timeout=60_000):
+        assert studio.generate()
+    (take,) = studio.dialogue.takes
+    second_start = take.line_times[second].start_s
+    assert streamed[0] == [(0.0, "1")]
+    assert [(0.0, "1"), (second_start, "2")] in streamed  # before the take was finished
+    assert waveform.markers == [(0.0, "1"), (second_start, "2")]
