@@ -1,15 +1,21 @@
-"""Runtime speed: ms per frame, real-time factor, time to the first audio chunk, peak memory.
+"""Runtime speed: ms per frame, real-time factor, time to the first audio chunk, peak memory, for
+each way of running the frame network, side by side from one process, with the ratio to the
+first (the baseline).
 
-    python bench/bench_runtime.py --model tiny|1b|2b [--device cpu|cuda] [--dtype float32|bfloat16]
-                                  [--frames 40] [--threads N]
+    python bench/bench_runtime.py --model tiny|1b|2b [--device cpu|cuda|mps] [--dtype float32|bfloat16]
+                                  [--paths eager,graphs] [--frames 60] [--threads N]
+                                  [--check-tokens FRAMES] [--json FILE]
 
-A frame is 80 ms of audio: real time is 12.5 frames a second. Guidance is on (batch 2), as with
-the default CFGScale. Prints the machine with the figures.
+Paths: ``eager`` (layers run one by one: the baseline), ``graphs`` (CUDA graphs captured at load;
+on a CPU a dry run of the same code with the steps recorded eagerly, to test this script). ``--check-tokens`` also runs a float32 comparison of the paths' tokens for a fixed
+seed. A frame is 80 ms of audio: real time is 12.5 frames a second. Guidance is on (batch 2), as
+with the default CFGScale. Prints the machine with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import resource
 import statistics
@@ -23,13 +29,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.random_model import random_runtime  # noqa: E402
+from core.dia2.frame_loop import FrameLoop, Sampling  # noqa: E402
+from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork  # noqa: E402
 from core.dia2.generator import AudioChunk, GenerationRequest, Progress  # noqa: E402
+from core.dia2.sampling import SamplingRule  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
 SCRIPT = ("[S1] Have you heard the new record from the band downstairs? [S2] I have, it kept me up all night. "
           "(laughs) [S1] Sorry about that, they practise until two in the morning. [S2] Maybe we should "
           "join them instead of complaining. [S1] You play the drums? [S2] Badly, but loudly.")
 FRAME_MS = 80.0
+NETWORKS = {"eager": FrameNetwork, "graphs": GraphedFrameNetwork}
 
 
 def machine() -> str:
@@ -46,21 +56,45 @@ def machine() -> str:
     return text
 
 
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def peak_memory_gib(device: torch.device) -> float:
     if device.type == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**30
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kB on Linux; the process's peak
 
 
-def run(size: str, device: torch.device, dtype: torch.dtype, frames: int) -> dict:
+def make_network(model, path: str) -> FrameNetwork:
+    if path == "graphs" and next(model.parameters()).device.type != "cuda":
+        # A dry run of the graph path where there is no GPU: the same buffers and replays,
+        # recorded eagerly by the tests' stand-in.
+        from tests.core.dia2.eager_recorder import EagerRecorder
+
+        return GraphedFrameNetwork(model, EagerRecorder())
+    return NETWORKS[path](model)
+
+
+def use_network(runtime, path: str) -> float:
+    """Give ``runtime`` a fresh network of kind ``path``; returns the seconds it took (capture
+    included), which a user pays once, at load."""
+    runtime.network = None  # free the previous caches first: peaks are per path
+    if runtime.device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(runtime.device)
     started = time.perf_counter()
-    runtime = random_runtime(size, device, dtype)
-    load_s = time.perf_counter() - started
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
+    runtime.network = make_network(runtime.model, path)
+    _synchronize(runtime.device)
+    return time.perf_counter() - started
+
+
+def time_generation(runtime, frames: int) -> dict:
     cancel = threading.Event()
     params = GenerationParams.create(seed=1, cfg_scale=3.0)
     step_times, first_chunk_s = [], None
+    _synchronize(runtime.device)
     called = last = time.perf_counter()
     for event in runtime.generate(GenerationRequest(SCRIPT, params), cancel):
         now = time.perf_counter()
@@ -73,28 +107,67 @@ def run(size: str, device: torch.device, dtype: torch.dtype, frames: int) -> dic
                 cancel.set()
     steady = step_times[3:] or step_times  # the first steps warm allocators and caches
     ms = statistics.median(steady) * 1000
-    return {"model": runtime.name, "device": str(device), "dtype": str(dtype).removeprefix("torch."),
-            "load_s": load_s, "frames": len(step_times), "ms_per_frame": ms, "realtime_x": FRAME_MS / ms,
-            "first_chunk_s": first_chunk_s, "peak_gib": peak_memory_gib(device)}
+    return {"frames": len(step_times), "ms_per_frame": ms, "realtime_x": FRAME_MS / ms,
+            "first_chunk_s": first_chunk_s, "peak_gib": peak_memory_gib(runtime.device)}
 
 
-def main() -> None:
+def token_check(runtime, paths: list[str], frames: int) -> dict:
+    """Sample ``frames`` frames with the same seed through each path; count differing tokens."""
+    sampling = Sampling(3.0, SamplingRule(0.8, 50), SamplingRule(0.8, 50))
+    entries = runtime.parse(SCRIPT)
+    grids = {}
+    for path in paths:
+        use_network(runtime, path)
+        generator = torch.Generator(device=runtime.device).manual_seed(5)
+        loop = FrameLoop(runtime.network, entries, sampling, generator, text_bos=runtime.tokenizer.text_bos)
+        for _ in range(frames):
+            loop.step()
+        grids[path] = loop.grid[:, : loop.grid_columns].clone()
+    baseline = grids[paths[0]]
+    return {path: int((grid != baseline).sum()) for path, grid in grids.items()}
+
+
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["tiny", "1b", "2b"], default="tiny")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
-    parser.add_argument("--frames", type=int, default=40, help="generation steps to time (the first chunk needs ~20)")
+    parser.add_argument("--paths", default=None, help="comma-separated: eager, graphs (default: both on CUDA)")
+    parser.add_argument("--frames", type=int, default=60, help="generation steps to time (the first chunk needs ~20)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
-    args = parser.parse_args()
+    parser.add_argument("--check-tokens", type=int, default=0, metavar="FRAMES",
+                        help="also compare the paths' tokens in float32 over this many frames")
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    result = run(args.model, torch.device(args.device), getattr(torch, args.dtype), args.frames)
-    print(f"machine: {machine()}")
-    first = f"{result['first_chunk_s']:.2f} s" if result["first_chunk_s"] is not None else "none in the frames timed"
-    print(f"{result['model']} on {result['device']} ({result['dtype']}): load {result['load_s']:.1f} s, "
-          f"{result['ms_per_frame']:.1f} ms/frame over {result['frames']} frames, "
-          f"{result['realtime_x']:.2f}x real time, first audio chunk after {first}, "
-          f"peak memory {result['peak_gib']:.2f} GiB")
+    device = torch.device(args.device)
+    paths = (args.paths or ("eager,graphs" if device.type == "cuda" else "eager")).split(",")
+    print(f"machine: {machine()}", flush=True)
+    report = {"machine": machine(), "model": args.model, "dtype": args.dtype, "paths": {}}
+    started = time.perf_counter()
+    runtime = random_runtime(args.model, device, getattr(torch, args.dtype))
+    report["load_s"] = time.perf_counter() - started
+    print(f"{runtime.name} on {device} ({args.dtype}): weights and codec ready in {report['load_s']:.1f} s")
+    for path in paths:
+        setup_s = use_network(runtime, path)
+        result = {"setup_s": setup_s, **time_generation(runtime, args.frames)}
+        report["paths"][path] = result
+        baseline = report["paths"][paths[0]]["ms_per_frame"]
+        first = f"{result['first_chunk_s']:.3f} s" if result["first_chunk_s"] is not None else "none yet"
+        print(f"  {path:7s} {result['ms_per_frame']:8.1f} ms/frame  {result['realtime_x']:6.2f}x real time  "
+              f"first chunk {first}  peak {result['peak_gib']:.2f} GiB  setup {setup_s:.1f} s  "
+              f"speed-up {baseline / result['ms_per_frame']:.2f}x vs {paths[0]}", flush=True)
+    if args.check_tokens:
+        if args.dtype != "float32":
+            runtime = random_runtime(args.model, device, torch.float32)
+        report["differing_tokens"] = token_check(runtime, paths, args.check_tokens)
+        print(f"  tokens differing from {paths[0]} over {args.check_tokens} frames (float32, seed 5): "
+              f"{report['differing_tokens']}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+    return report
 
 
 if __name__ == "__main__":
