@@ -173,8 +173,7 @@ class StudioController(QObject):
             self.window.voices.cancel_recording()
         self.playback.stop()
         self._status_timer.stop()
-        self.document.autosave_timer.stop()
-        self.document.discard_recovery()
+        self.document.close()
         self.layout.save(self.window)
         event.accept()
 
