@@ -3,7 +3,6 @@ temporary Hugging Face cache (the hub layout: blobs, snapshots of links to them,
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path
@@ -16,40 +15,14 @@ from huggingface_hub import scan_cache_dir, try_to_load_from_cache
 from core.dia2.checkpoint import WEIGHTS_FILE, DownloadCancelled, ModelUnavailable, cancellable, download
 from core.dia2.model_cache import ModelCacheError, delete_from_cache, sizes_on_disk
 from core.errors import Cancelled
+from tests.hub_cache import commit_of, put_in_hub_cache, use_temporary_hub_cache
 
 CHUNK = 1024
 
 
 @pytest.fixture
 def hub_cache(tmp_path, monkeypatch) -> Path:
-    """The default Hugging Face cache, moved into the test's folder."""
-    cache = tmp_path / "hf" / "hub"
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))  # read once, at import
-    return cache
-
-
-def commit_of(repo_id: str, revision: int = 0) -> str:
-    """A commit hash: unique across repos, as on the Hub (the cache API relies on it)."""
-    return hashlib.sha1(f"{repo_id}@{revision}".encode()).hexdigest()
-
-
-def put_in_hub_cache(cache: Path, repo_id: str, files: dict[str, bytes], revision: int = 0) -> Path:
-    """Store files as huggingface_hub does; returns the snapshot folder."""
-    commit = commit_of(repo_id, revision)
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / commit
-    for name, data in files.items():
-        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(data)
-        link = snapshot / name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-    (repo / "refs").mkdir(exist_ok=True)
-    (repo / "refs" / "main").write_text(commit)
-    return snapshot
+    return use_temporary_hub_cache(tmp_path, monkeypatch)
 
 
 class FakeHub:
