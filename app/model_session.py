@@ -51,8 +51,11 @@ def model_entries(local_folders: list[str]) -> list[ModelEntry]:
 
 
 def _folder_size(folder: Path) -> int | None:
+    """A model folder's files and those of its subfolders (the codec's); deeper is not a model's,
+    and a folder opened by mistake (a home folder) must not be walked on the GUI thread."""
     try:
-        return sum(file.stat().st_size for file in folder.rglob("*") if file.is_file())
+        files = [*folder.glob("*"), *folder.glob("*/*")]
+        return sum(file.stat().st_size for file in files if file.is_file())
     except OSError:  # gone, or unreadable: the list says so through "installed"
         return None
 

@@ -36,7 +36,9 @@ class ModelEntry:
 
 
 def size_text(size_bytes: int) -> str:
-    return f"{size_bytes / 1e9:.2f} GB" if size_bytes >= 1e8 else f"{size_bytes / 1e6:.1f} MB"
+    if size_bytes >= 1e8:
+        return f"{size_bytes / 1e9:.2f} GB"
+    return f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{max(1, round(size_bytes / 1e3))} kB"
 
 
 class ModelManagerDialog(QDialog):
@@ -112,8 +114,14 @@ class ModelManagerDialog(QDialog):
     def set_models(self, entries: list[ModelEntry], selected: str | None = None) -> None:
         self.models.clear()
         for entry in entries:
-            state = "loaded" if entry.model == self._loaded else "on this computer" if entry.installed \
-                else "not downloaded"
+            if entry.model == self._loaded:
+                state = "loaded"
+            elif entry.installed:
+                state = "on this computer"
+            elif entry.local_folder:
+                state = "no model in this folder"
+            else:  # a cancelled download leaves the files it finished
+                state = "partly downloaded" if entry.size_bytes else "not downloaded"
             if entry.size_bytes:
                 state += f", {size_text(entry.size_bytes)}"
             item = QListWidgetItem(f"{entry.label} — {state}\n    {entry.detail}")
@@ -194,7 +202,8 @@ class ModelManagerDialog(QDialog):
         self.remove_button.setToolTip("Take the folder off this list; its files stay where they are."
                                       if entry and entry.local_folder else
                                       "Delete the downloaded model from this computer.")
-        self.remove_button.setEnabled(entry is not None and (entry.installed or entry.local_folder)
+        # A model with files in the cache can be deleted, a cancelled download's included.
+        self.remove_button.setEnabled(entry is not None and (entry.local_folder or bool(entry.size_bytes))
                                       and not self._busy)
 
     def _remove(self) -> None:

@@ -132,6 +132,11 @@ def test_a_downloaded_model_shows_its_size_and_is_deleted_after_asking(studio, q
     assert row_texts(dialog)[0].startswith("Dia2 2B — not downloaded\n")
     dialog.models.setCurrentRow(0)
     assert not dialog.remove_button.isEnabled()  # nothing to delete
+
+    put_in_hub_cache(hub_cache, "nari-labs/Dia2-2B", {"config.json": bytes(4000)})  # a cancelled download
+    studio.show_model_manager()
+    assert row_texts(dialog)[0].startswith("Dia2 2B — partly downloaded, 4 kB\n")
+    assert dialog.remove_button.isEnabled()  # its files can go too
     dialog.models.setCurrentRow(1)
     assert dialog.remove_button.text() == "Delete…"
 
