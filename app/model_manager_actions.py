@@ -85,8 +85,8 @@ class ModelManagerActions(QObject):
     def _download_cancelled(self) -> None:
         self._dialog.set_busy(None)
         self._refresh()
-        self._dialog.show_message("Download cancelled. What was downloaded is kept; downloading again "
-                                  "goes on from there.")
+        self._dialog.show_message("Download cancelled. The files already downloaded are kept; "
+                                  "downloading again fetches the rest.")
 
     # --- speech recognition ----------------------------------------------------------------------
 

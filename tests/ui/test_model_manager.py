@@ -4,17 +4,18 @@ errors, cancelling a download, deleting or forgetting models, and the speech rec
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 import torch
 import whisper
+from huggingface_hub import try_to_load_from_cache
 from PySide6.QtWidgets import QMessageBox
 
 from core.dia2.checkpoint import WEIGHTS_FILE
 from core.dialogue import Speaker
 from tests.hub_cache import put_in_hub_cache, use_temporary_hub_cache
+from tests.local_hub import PIECE, serve_hub
 from tests.scripted_whisper import scripted_whisper_checkpoint
 from tests.ui.conftest import SPEAKER1_WAV, TINY_CHECKPOINT
 from ui import model_manager as model_manager_module
@@ -81,40 +82,40 @@ def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
     assert studio.models.model == "dia2-2b" and dialog.status.text().startswith("Loaded: ")
 
 
-# --- cancelling a download ----------------------------------------------------------------------
-
-def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio, qtbot, tiny_runtime):
-    def endless_download(model, device, dtype, progress):
-        """Reports bytes as huggingface_hub does, chunk after chunk, until the callback stops it."""
-        for chunk in range(1, 5000):
-            progress(chunk * 1_000_000, 4_000_000_000, "nari-labs/Dia2-2B")
-            threading.Event().wait(0.005)  # the network's pace
-        return tiny_runtime  # never cancelled: the test fails below
-
-    studio = make_studio(model_loader=endless_download)
-    studio.show_model_manager()
-    dialog = studio.model_manager
-    assert not dialog.cancel_button.isVisible()
-    dialog.load_button.click()  # Dia2 2B, not downloaded: Download and load
-    qtbot.waitUntil(dialog.cancel_button.isVisible)
-    assert not dialog.load_button.isEnabled() and not dialog.remove_button.isEnabled()
-    with qtbot.waitSignal(studio.models.cancelled, timeout=10_000):
-        dialog.cancel_button.click()
-
-    assert dialog.status.text().startswith("Download cancelled.")
-    assert not dialog.cancel_button.isVisible() and not dialog.progress.isVisible()
-    assert dialog.load_button.isEnabled() and dialog.load_button.text() == "Download and load"
-    assert studio.models.runtime is None and not studio.models.is_loading
-    assert "not downloaded" in dialog.models.item(0).text()
-    assert studio.window.statusBar().currentMessage() == ""  # a choice, not a failure
-
-
-# --- deleting and forgetting models -------------------------------------------------------------
 @pytest.fixture
 def hub_cache(tmp_path, monkeypatch) -> Path:
     return use_temporary_hub_cache(tmp_path, monkeypatch)
 
 
+# --- cancelling a download ----------------------------------------------------------------------
+
+def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio, qtbot, hub_cache, monkeypatch):
+    # Dia2 2B on a Hub served here, slowly: the real loader downloads it through huggingface_hub.
+    hub = serve_hub({"nari-labs/Dia2-2B": {"config.json": b"{}", WEIGHTS_FILE: bytes(500 * PIECE)}},
+                    monkeypatch, seconds_per_piece=0.02)
+    try:
+        studio = make_studio()
+        studio.show_model_manager()
+        dialog = studio.model_manager
+        assert not dialog.cancel_button.isVisible()
+        dialog.load_button.click()  # Dia2 2B, not downloaded: Download and load
+        qtbot.waitUntil(dialog.cancel_button.isVisible, timeout=10_000)
+        assert not dialog.load_button.isEnabled() and not dialog.remove_button.isEnabled()
+        with qtbot.waitSignal(studio.models.cancelled, timeout=10_000):
+            dialog.cancel_button.click()
+    finally:
+        hub.stop()
+
+    assert dialog.status.text().startswith("Download cancelled.")
+    assert not dialog.cancel_button.isVisible() and not dialog.progress.isVisible()
+    assert dialog.load_button.isEnabled() and dialog.load_button.text() == "Download and load"
+    assert studio.models.runtime is None and not studio.models.is_loading
+    assert "on this computer" not in dialog.models.item(0).text()
+    assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)
+    assert studio.window.statusBar().currentMessage() == ""  # a choice, not a failure
+
+
+# --- deleting and forgetting models -------------------------------------------------------------
 def put_dia2_1b(hub_cache):
     put_in_hub_cache(hub_cache, "nari-labs/Dia2-1B", {"config.json": b"{}", WEIGHTS_FILE: bytes(3_000_000)})
     put_in_hub_cache(hub_cache, "kyutai/mimi", {WEIGHTS_FILE: bytes(1000)})

@@ -1,5 +1,5 @@
-"""Downloads that are cancelled, and models deleted from the Hub cache, on real files in a
-temporary Hugging Face cache (the hub layout: blobs, snapshots of links to them, refs)."""
+"""Downloads that are cancelled (through huggingface_hub, from a Hub served on this machine), and
+models deleted from the Hub cache, on real files in a temporary Hugging Face cache."""
 
 from __future__ import annotations
 
@@ -7,45 +7,19 @@ import os
 import threading
 from pathlib import Path
 
-import huggingface_hub
-import huggingface_hub.constants
 import pytest
 from huggingface_hub import scan_cache_dir, try_to_load_from_cache
 
 from core.dia2.checkpoint import WEIGHTS_FILE, DownloadCancelled, ModelUnavailable, cancellable, download
 from core.dia2.model_cache import ModelCacheError, delete_from_cache, sizes_on_disk
 from core.errors import Cancelled
-from tests.hub_cache import commit_of, put_in_hub_cache, use_temporary_hub_cache
-
-CHUNK = 1024
+from tests.hub_cache import put_in_hub_cache, use_temporary_hub_cache
+from tests.local_hub import PIECE, serve_hub
 
 
 @pytest.fixture
 def hub_cache(tmp_path, monkeypatch) -> Path:
     return use_temporary_hub_cache(tmp_path, monkeypatch)
-
-
-class FakeHub:
-    """Behind ``huggingface_hub.snapshot_download``'s interface: sends each file chunk by chunk,
-    counting the bytes on a byte bar of the given tqdm class as the real one does; a file enters
-    the cache once complete, and files already cached are not fetched again."""
-
-    def __init__(self, files: dict[str, bytes]):
-        self.files = files
-        self.fetched: list[str] = []
-
-    def __call__(self, repo_id, *, allow_patterns, cache_dir, tqdm_class):
-        cache = Path(cache_dir or huggingface_hub.constants.HF_HUB_CACHE)
-        snapshot = cache / f"models--{repo_id.replace('/', '--')}" / "snapshots" / commit_of(repo_id)
-        missing = [name for name in allow_patterns if name in self.files and not (snapshot / name).exists()]
-        bar = tqdm_class(total=sum(len(self.files[name]) for name in missing), unit="B")
-        for name in missing:
-            self.fetched.append(name)
-            data = self.files[name]
-            for start in range(0, len(data), CHUNK):
-                bar.update(len(data[start:start + CHUNK]))
-            put_in_hub_cache(cache, repo_id, {name: data})
-        return str(snapshot)
 
 
 def installed(repo_id: str, name: str = WEIGHTS_FILE) -> bool:
@@ -54,28 +28,39 @@ def installed(repo_id: str, name: str = WEIGHTS_FILE) -> bool:
 
 # --- cancelling a download --------------------------------------------------------------------
 
-def test_a_cancelled_download_stops_within_a_chunk_and_a_later_one_resumes(hub_cache, monkeypatch):
-    weights = os.urandom(10 * CHUNK)
-    hub = FakeHub({"config.json": b"{}", WEIGHTS_FILE: weights})
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", hub)
+@pytest.fixture
+def weights() -> bytes:
+    return os.urandom(40 * PIECE)
+
+
+@pytest.fixture
+def local_hub(hub_cache, weights, monkeypatch):
+    hub = serve_hub({"org/model": {"config.json": b"{}", WEIGHTS_FILE: weights}}, monkeypatch)
+    yield hub
+    hub.stop()
+
+
+def test_a_cancelled_download_stops_within_a_piece_and_a_later_one_goes_on(local_hub, weights):
+    files = ["config.json", WEIGHTS_FILE]
+    download("org/model", ["config.json"])  # fetched earlier (or finished before the cancel)
     cancel = threading.Event()
     reports: list[int] = []
 
     def progress(done, total, what):
         reports.append(done)
-        if done >= 4 * CHUNK:
+        if done >= 8 * PIECE:
             cancel.set()  # the person presses Cancel
 
     with pytest.raises(DownloadCancelled) as raised:
-        download("org/model", ["config.json", WEIGHTS_FILE], cancellable(progress, cancel))
+        download("org/model", files, cancellable(progress, cancel))
     assert isinstance(raised.value, Cancelled) and not isinstance(raised.value, ModelUnavailable)
     assert str(raised.value) == "Download of org/model cancelled."
-    assert max(reports) < len(weights) and reports[-1] == max(reports)  # nothing reported after
-    assert installed("org/model", "config.json") and not installed("org/model")
+    assert 8 * PIECE <= max(reports) <= 10 * PIECE  # stopped at the next piece, far from the end
+    assert installed("org/model", "config.json") and not installed("org/model")  # not installed
 
-    reports.clear()
-    folder = download("org/model", ["config.json", WEIGHTS_FILE], cancellable(progress, threading.Event()))
-    assert hub.fetched == ["config.json", WEIGHTS_FILE, WEIGHTS_FILE]  # the finished file is kept
+    folder = download("org/model", files, cancellable(progress, threading.Event()))
+    # What the cache held was kept; only the weights were fetched again.
+    assert local_hub.fetched == ["org/model/config.json", f"org/model/{WEIGHTS_FILE}", f"org/model/{WEIGHTS_FILE}"]
     assert (folder / WEIGHTS_FILE).read_bytes() == weights and installed("org/model")
 
 
