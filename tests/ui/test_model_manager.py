@@ -221,19 +221,27 @@ def test_a_named_whisper_model_is_chosen_and_kept(make_studio):
     assert again.model_manager.speech_model.currentText() == "small"
 
 
-def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voice(studio, qtbot, tmp_path, monkeypatch):
-    model_file = scripted_whisper_checkpoint(["Hello", "world"], tmp_path / "my-whisper.pt")
+def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio, qtbot, tmp_path, monkeypatch):
     studio.show_model_manager()
     dialog = studio.model_manager
-    monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
-                        lambda *args: (str(model_file), "Whisper model (*.pt)"))
-    choose_speech_model(dialog, "Local file…")
-    qtbot.waitUntil(lambda: studio.settings.whisper_model == str(model_file), timeout=10_000)
-    assert dialog.speech_model.currentText() == "my-whisper.pt"
 
-    with qtbot.waitSignal(studio.voice_prepared, timeout=60_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))  # loads the chosen model, off the GUI thread
-    assert [word.text for word in studio.dialogue.speakers[Speaker.S1].voice.words] == ["Hello", "world"]
+    def use_model_file(words: list[str], name: str) -> None:
+        model_file = scripted_whisper_checkpoint(words, tmp_path / name)
+        monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
+                            lambda *args: (str(model_file), "Whisper model (*.pt)"))
+        choose_speech_model(dialog, "Local file…")
+        qtbot.waitUntil(lambda: studio.settings.whisper_model == str(model_file), timeout=10_000)
+        assert dialog.speech_model.currentText() == name
+
+    def heard_in_a_voice() -> list[str]:
+        with qtbot.waitSignal(studio.voice_prepared, timeout=60_000):
+            studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))  # loads the model off the GUI thread
+        return [word.text for word in studio.dialogue.speakers[Speaker.S1].voice.words]
+
+    use_model_file(["Hello", "world"], "hello.pt")
+    assert heard_in_a_voice() == ["Hello", "world"]
+    use_model_file(["Goodbye"], "goodbye.pt")  # the loaded model goes; the next voice loads this one
+    assert heard_in_a_voice() == ["Goodbye"]
 
 
 def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtbot, tmp_path, monkeypatch):
