@@ -17,6 +17,7 @@ from app.document_session import DocumentSession
 from app.exporting import export_dialogue, summary
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
+from app.model_manager_actions import ModelManagerActions
 from app.model_session import ModelSession, available_devices, describe, model_entries
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
@@ -183,8 +184,7 @@ class StudioController(QObject):
             self.window.voices.cancel_recording()
         self.playback.stop()
         self._status_timer.stop()
-        self.document.autosave_timer.stop()
-        self.document.discard_recovery()
+        self.document.close()
         self.layout.save(self.window)
         event.accept()
 
@@ -272,7 +272,7 @@ class StudioController(QObject):
         if self._transcriber is None:
             from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
 
-            self._transcriber = WhisperTranscriber(DEFAULT_WHISPER_MODEL,
+            self._transcriber = WhisperTranscriber(self.settings.whisper_model or DEFAULT_WHISPER_MODEL,
                                                    on_model_load=self._speech_model_loading.emit)
         return self._transcriber
 
@@ -549,6 +549,9 @@ class StudioController(QObject):
             self.models.loaded.connect(lambda runtime: self._refresh_model_manager())
             self.models.failed.connect(lambda message: (dialog.set_busy(None), dialog.show_error(message)))
             self.model_manager = dialog
+            self.model_actions = ModelManagerActions(dialog, self.models, self.settings,
+                                                     self._refresh_model_manager, self)
+            self.model_actions.speech_model_changed.connect(lambda name: setattr(self, "_transcriber", None))
         self._refresh_model_manager()
         self.model_manager.set_choice(self.settings.device, self.settings.precision)
         self.model_manager.show()

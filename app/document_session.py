@@ -7,10 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.autosave import Autosaver
 from core.dialogue import Change, Dialogue
-from core.errors import DiaStudioError
-from core.project import (PROJECT_SUFFIX, RecentProjects, RecoveryCopy, autosave, discard_recovery,
-                          find_recoverable, open_project, recover, save_project)
+from core.project import (PROJECT_SUFFIX, RecentProjects, RecoveryCopy, discard_recovery, find_recoverable,
+                          open_project, prepare_autosave, recover, save_project)
 
 UNTITLED = "Untitled"
 
@@ -27,8 +27,12 @@ class DocumentSession(QObject):
         self.dialogue = Dialogue()
         self.path: Path | None = None
         self._recovery: RecoveryCopy | None = None
-        self._autosaved_revision = self.dialogue.revision
+        self._autosaved_revision = self.dialogue.revision  # of the last copy written
+        self._requested_revision = self.dialogue.revision  # of the last copy asked for
         self._unsubscribe = self.dialogue.subscribe(self._on_change)
+        self.autosaver = Autosaver(self)
+        self.autosaver.saved.connect(self._autosaved)
+        self.autosaver.failed.connect(self._autosave_failed)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(max(autosave_seconds, 1) * 1000)
         self.autosave_timer.timeout.connect(self.autosave_now)
@@ -61,7 +65,7 @@ class DocumentSession(QObject):
         self.discard_recovery()
         self._unsubscribe()
         self.dialogue, self.path = dialogue, path
-        self._autosaved_revision = dialogue.revision
+        self._autosaved_revision = self._requested_revision = dialogue.revision
         self._unsubscribe = dialogue.subscribe(self._on_change)
         self.document_replaced.emit(dialogue)
         self.state_changed.emit()
@@ -73,6 +77,7 @@ class DocumentSession(QObject):
         target = path or self.path
         if target is None:
             raise ValueError("an untitled document needs a path to be saved")
+        self._settle_autosave()  # it may be copying audio files that this save deletes
         save_project(self.dialogue, target)
         self.path = target
         self.recent.add(target)
@@ -80,16 +85,31 @@ class DocumentSession(QObject):
         self.state_changed.emit()
 
     def autosave_now(self) -> None:
-        """Write a recovery copy if the document changed since the last one."""
-        if not self.dialogue.modified or self.dialogue.revision == self._autosaved_revision \
-                or self.dialogue.generating:
+        """Write a recovery copy in the background if the document changed since the last one."""
+        dialogue = self.dialogue
+        if not dialogue.modified or dialogue.revision == self._requested_revision or dialogue.generating:
             return  # nothing new, or a take is on its way: autosave after it lands
-        try:
-            self._recovery = autosave(self.dialogue, self.path, self.recovery_dir)
-        except DiaStudioError as error:  # a full disk: say so, keep working
-            self.autosave_failed.emit(f"Autosave failed. {error}")
-            return
-        self._autosaved_revision = self.dialogue.revision
+        self._requested_revision = dialogue.revision
+        self.autosaver.save(prepare_autosave(dialogue, self.path, self.recovery_dir), dialogue.revision)
+
+    def close(self) -> None:
+        """The window closes (the person saved or discarded): let a running autosave end, so no
+        half-written copy is left, then delete this document's copy."""
+        self.autosave_timer.stop()
+        self.discard_recovery()
+
+    def _settle_autosave(self) -> None:
+        """Let the autosave being written end and drop a waiting one (a later tick asks again)."""
+        self.autosaver.finish()
+        self._requested_revision = self._autosaved_revision
+
+    def _autosaved(self, copy: RecoveryCopy, revision: int) -> None:
+        self._recovery = copy
+        self._autosaved_revision = revision
+
+    def _autosave_failed(self, message: str) -> None:
+        self._requested_revision = self._autosaved_revision  # the next tick tries again
+        self.autosave_failed.emit(message)
 
     def recoverable(self) -> list[RecoveryCopy]:
         return find_recoverable(self.recovery_dir)
@@ -100,6 +120,7 @@ class DocumentSession(QObject):
 
     def discard_recovery(self) -> None:
         """Delete this document's recovery copy: it was saved, or its changes were thrown away."""
+        self._settle_autosave()
         if self._recovery is not None:
             discard_recovery(self._recovery)
             self._recovery = None

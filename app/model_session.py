@@ -1,5 +1,6 @@
 """The loaded model: which Dia2 models are on this computer, loading one off the GUI thread
-(downloading it first when needed, with byte progress), and what the status bar says about it."""
+(downloading it first when needed, with byte progress, cancellable), and what the status bar says
+about it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Callable, Iterator
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.workers import Worker
-from core.errors import DiaStudioError
+from core.errors import Cancelled, DiaStudioError
 from core.params import MODEL_IDS
 from ui.model_manager import ModelEntry
 
@@ -27,21 +28,36 @@ def available_devices() -> list[str]:
 
 
 def model_entries(local_folders: list[str]) -> list[ModelEntry]:
-    """The Hub models (downloaded or not) and the local model folders the person opened before."""
+    """The Hub models (downloaded or not) and the local model folders the person opened before,
+    with the room each takes on disk."""
     from huggingface_hub import try_to_load_from_cache
 
     from core.dia2.checkpoint import MIMI_HUB_ID, WEIGHTS_FILE
+    from core.dia2.model_cache import sizes_on_disk
 
     codec_cached = isinstance(try_to_load_from_cache(MIMI_HUB_ID, WEIGHTS_FILE), str)
+    sizes = sizes_on_disk()
     entries = []
     for model, label in MODEL_LABELS.items():
         repo = MODEL_IDS[model]
         cached = isinstance(try_to_load_from_cache(repo, WEIGHTS_FILE), str)
-        entries.append(ModelEntry(model, label, cached and codec_cached, f"{repo} on the Hugging Face Hub"))
+        entries.append(ModelEntry(model, label, cached and codec_cached, f"{repo} on the Hugging Face Hub",
+                                  sizes.get(repo)))
     for folder in local_folders:
         path = Path(folder)
-        entries.append(ModelEntry(folder, path.name, (path / "config.json").is_file(), folder))
+        entries.append(ModelEntry(folder, path.name, (path / "config.json").is_file(), folder,
+                                  _folder_size(path), local_folder=True))
     return entries
+
+
+def _folder_size(folder: Path) -> int | None:
+    """A model folder's files and those of its subfolders (the codec's); deeper is not a model's,
+    and a folder opened by mistake (a home folder) must not be walked on the GUI thread."""
+    try:
+        files = [*folder.glob("*"), *folder.glob("*/*")]
+        return sum(file.stat().st_size for file in files if file.is_file())
+    except OSError:  # gone, or unreadable: the list says so through "installed"
+        return None
 
 
 def describe(runtime) -> str:
@@ -61,6 +77,7 @@ class ModelSession(QObject):
     download_progress = Signal(object, object, str)
     loaded = Signal(object)  # the runtime
     failed = Signal(str)
+    cancelled = Signal()  # the person cancelled the download; nothing was loaded
     _progress_from_worker = Signal(object, object, str)
 
     def __init__(self, loader: Callable | None = None, parent: QObject | None = None):
@@ -86,8 +103,13 @@ class ModelSession(QObject):
 
             loader = Dia2Runtime.load
 
+        from core.dia2.checkpoint import DownloadCancelled, cancellable
+
         def job(cancel: threading.Event) -> Iterator:
-            runtime = loader(model, device=device, dtype=precision, progress=self._progress_from_worker.emit)
+            progress = cancellable(self._progress_from_worker.emit, cancel)
+            runtime = loader(model, device=device, dtype=precision, progress=progress)
+            if cancel.is_set():  # pressed after the last chunk: the person still wants no model
+                raise DownloadCancelled(f"Download of {model} cancelled.")
             # The model and the libraries loaded for it live as long as the app: out of the garbage
             # collector's sight, a full collection (the runtime runs one per take) takes microseconds
             # instead of ~0.4 s with the GIL held, which would freeze the window.
@@ -101,6 +123,11 @@ class ModelSession(QObject):
         self.loading.emit(MODEL_LABELS.get(model, model))
         self.worker.start()
 
+    def cancel_download(self) -> None:
+        """Stop the download in progress at its next chunk; what was fetched stays in the cache."""
+        if self.worker is not None:
+            self.worker.cancel()
+
     def _loaded(self, model: str, runtime) -> None:
         self.runtime, self.model = runtime, model
         self.weights_bytes = weights_bytes(runtime)
@@ -108,6 +135,9 @@ class ModelSession(QObject):
         self.loaded.emit(runtime)
 
     def _failed(self, error: Exception) -> None:
+        if isinstance(error, Cancelled):
+            self.cancelled.emit()
+            return
         self.failed.emit(str(error) if isinstance(error, DiaStudioError)
                          else f"Loading the model failed: {type(error).__name__}: {error}")
 

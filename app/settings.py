@@ -52,6 +52,8 @@ class Settings:
     precision: Setting[str] = Setting("model/precision", "auto")
     local_models: Setting[list] = Setting("model/local_folders", [])
     load_model_on_start: Setting[bool] = Setting("model/load_on_start", True)
+    # Speech recognition: a Whisper model name or a model file (.pt); "" = Whisper's default for Dia2
+    whisper_model: Setting[str] = Setting("speech/whisper_model", "")
     # Sound
     output_device: Setting[str] = Setting("audio/output_device", "")  # "" = the system default
     input_device: Setting[str] = Setting("audio/input_device", "")

@@ -29,7 +29,9 @@ hearing, at about half the size of float WAV. Samples beyond ±1 are clipped.
 
 A save writes new audio files under new names first, then replaces project.json, and only then
 removes audio files nothing refers to, so a crash at any point leaves the previous save (or the
-new one) whole. Autosave writes the same format into a recovery folder.
+new one) whole. Autosave writes the same format into a recovery folder, in two steps so the writing
+can happen on another thread: ``prepare_autosave`` takes the document's content (immutable values,
+audio included, so it costs no copy) and ``write_autosave`` writes it.
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ import json
 import os
 import re
 import shutil
+import threading
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import soundfile
@@ -81,33 +84,51 @@ class _Invalid(Exception):
 
 
 # Clips read from files, so a file can be released before it is deleted (see keep_in_memory).
+# Autosaves read it on their own thread while the GUI thread opens projects, hence the lock.
 _clips_in_files: weakref.WeakSet[AudioClip] = weakref.WeakSet()
+_clips_in_files_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DocumentContent:
+    """What a save writes, as the document held it at one moment. Lines, speakers, takes and
+    their audio are immutable values, so another thread may write it while editing goes on."""
+
+    lines: tuple[DialogueLine, ...]
+    speakers: Mapping[Speaker, SpeakerProfile]
+    params: GenerationParams
+    takes: tuple[Take, ...]
+    picked_take_id: str | None
+
+    @classmethod
+    def of(cls, dialogue: Dialogue) -> DocumentContent:
+        return cls(dialogue.lines, dialogue.speakers, dialogue.params, dialogue.takes, dialogue.picked_take_id)
 
 
 # --- saving ---------------------------------------------------------------------------------
 
 def save_project(dialogue: Dialogue, folder: Path | str) -> None:
     """Save the document into the project folder (created if needed) and mark it saved."""
-    _write_project(dialogue, Path(folder))
+    _write_project(DocumentContent.of(dialogue), Path(folder))
     dialogue.mark_saved()
 
 
-def _write_project(dialogue: Dialogue, folder: Path) -> None:
+def _write_project(document: DocumentContent, folder: Path, release_clips: bool = True) -> None:
     if folder.is_dir():
         entries = {entry.name for entry in folder.iterdir()}
         if entries and not entries & {PROJECT_FILE, AUDIO_DIR}:
             raise ProjectFileError(f"Cannot save to {folder}: the folder is not empty and is not "
                                    "a Dia Studio project.")
-    clips = {clip.id: clip for clip in _clips_of(dialogue)}
+    clips = {clip.id: clip for clip in _clips_of(document)}
     audio_dir = folder / AUDIO_DIR
     with _saving(folder):
         audio_dir.mkdir(parents=True, exist_ok=True)
         for clip in clips.values():
             _store(clip, audio_dir)
         _sync_folder(audio_dir)
-        document = json.dumps(_document_json(dialogue), indent=2, ensure_ascii=False)
-        _write_atomically(folder / PROJECT_FILE, document.encode("utf-8"))
-    _remove_leftovers(folder, {_file_name(clip) for clip in clips.values()})
+        text = json.dumps(_document_json(document), indent=2, ensure_ascii=False)
+        _write_atomically(folder / PROJECT_FILE, text.encode("utf-8"))
+    _remove_leftovers(folder, {_file_name(clip) for clip in clips.values()}, release_clips)
 
 
 @contextmanager
@@ -124,9 +145,9 @@ def _os_problem(error: OSError) -> str:
     return f"{problem} ({error.filename})" if error.filename else problem
 
 
-def _clips_of(dialogue: Dialogue) -> list[AudioClip]:
-    voices = [profile.voice.audio for profile in dialogue.speakers.values() if profile.voice]
-    return voices + [take.audio for take in dialogue.takes]
+def _clips_of(document: DocumentContent) -> list[AudioClip]:
+    voices = [profile.voice.audio for profile in document.speakers.values() if profile.voice]
+    return voices + [take.audio for take in document.takes]
 
 
 def _file_name(clip: AudioClip) -> str:
@@ -177,32 +198,45 @@ def _sync_folder(folder: Path) -> None:
             os.close(descriptor)
 
 
-def _remove_leftovers(folder: Path, used_audio: set[str]) -> None:
-    """Delete audio files the saved project no longer uses, and temp files of interrupted saves."""
+def _remove_leftovers(folder: Path, used_audio: set[str], release_clips: bool) -> None:
+    """Delete audio files the saved project no longer uses, and temp files of interrupted saves.
+
+    Without ``release_clips`` (an autosave, off the GUI thread, which must not change the clips
+    the window reads), a file a live clip still reads from is left for a later save."""
     unused = [file for file in (folder / AUDIO_DIR).iterdir() if file.name not in used_audio]
     for file in unused + list(folder.glob(f".{PROJECT_FILE}.*.tmp")):
+        path = file.resolve()
         try:
-            _release(lambda clip: clip.file == file.resolve())
+            if release_clips:
+                _release(lambda clip, path=path: clip.file == path)
+            elif _clips_reading(lambda clip, path=path: clip.file == path):
+                continue
             file.unlink()
         except (OSError, ProjectFileError):
             pass  # the save itself succeeded; a later save tries again
 
 
+def _clips_reading(matches: Callable[[AudioClip], bool]) -> list[AudioClip]:
+    """The live clips read from a file that ``matches``."""
+    with _clips_in_files_lock:
+        clips = list(_clips_in_files)
+    return [clip for clip in clips if clip.file is not None and matches(clip)]
+
+
 def _release(matches: Callable[[AudioClip], bool]) -> None:
     """Load into memory the live clips whose files are about to be deleted (undo may need them)."""
-    for clip in list(_clips_in_files):
-        if clip.file is not None and matches(clip):
-            clip.keep_in_memory()
+    for clip in _clips_reading(matches):
+        clip.keep_in_memory()
 
 
-def _document_json(dialogue: Dialogue) -> dict[str, Any]:
+def _document_json(document: DocumentContent) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
-        "speakers": {speaker.value: _speaker_json(dialogue.speakers[speaker]) for speaker in Speaker},
-        "params": dialogue.params.to_dict(),
-        "lines": [_line_json(line) for line in dialogue.lines],
-        "takes": [_take_json(take) for take in dialogue.takes],
-        "picked_take": dialogue.picked_take_id,
+        "speakers": {speaker.value: _speaker_json(document.speakers[speaker]) for speaker in Speaker},
+        "params": document.params.to_dict(),
+        "lines": [_line_json(line) for line in document.lines],
+        "takes": [_take_json(take) for take in document.takes],
+        "picked_take": document.picked_take_id,
     }
 
 
@@ -374,7 +408,8 @@ def _read_audio(data: dict[str, Any], where: str, folder: Path) -> AudioClip:
                        f"{frames} mono frames at {sample_rate} Hz")
     with _at(where):
         clip = AudioClip(sample_rate, frames, partial(_read_samples, path), clip_id=match[1], file=path)
-    _clips_in_files.add(clip)
+    with _clips_in_files_lock:
+        _clips_in_files.add(clip)
     return clip
 
 
@@ -402,19 +437,35 @@ class RecoveryCopy:
 _untitled_names: weakref.WeakKeyDictionary[Dialogue, str] = weakref.WeakKeyDictionary()
 
 
-def autosave(dialogue: Dialogue, project: Path | str | None, recovery_dir: Path | str) -> RecoveryCopy:
-    """Write a recovery copy of the document into ``recovery_dir``; the document stays unsaved."""
+@dataclass(frozen=True)
+class PendingAutosave:
+    """A recovery copy about to be written: the document's content and where it goes."""
+
+    content: DocumentContent
+    folder: Path
+    project: Path | None
+
+
+def prepare_autosave(dialogue: Dialogue, project: Path | str | None,
+                     recovery_dir: Path | str) -> PendingAutosave:
+    """Take what an autosave of the document writes; quick, so the GUI thread may call it."""
     if project is None:
         name = _untitled_names.setdefault(dialogue, f"untitled-{new_id()}")
     else:
         project = Path(project).absolute()
         name = f"{project.stem}-{hashlib.sha256(str(project).encode()).hexdigest()[:16]}"
-    folder = Path(recovery_dir) / f"{name}{PROJECT_SUFFIX}"
-    _write_project(dialogue, folder)
-    info = {"project": None if project is None else str(project)}
+    return PendingAutosave(DocumentContent.of(dialogue), Path(recovery_dir) / f"{name}{PROJECT_SUFFIX}",
+                           project)
+
+
+def write_autosave(pending: PendingAutosave) -> RecoveryCopy:
+    """Write the recovery copy (the document stays unsaved); any thread may call it."""
+    folder = pending.folder
+    _write_project(pending.content, folder, release_clips=False)
+    info = {"project": None if pending.project is None else str(pending.project)}
     with _saving(folder):
         _write_atomically(folder / RECOVERY_FILE, json.dumps(info).encode("utf-8"))
-    return RecoveryCopy(folder, project, _modified_at(folder / PROJECT_FILE))
+    return RecoveryCopy(folder, pending.project, _modified_at(folder / PROJECT_FILE))
 
 
 def find_recoverable(recovery_dir: Path | str) -> list[RecoveryCopy]:
@@ -438,6 +489,8 @@ def recover(copy: RecoveryCopy) -> Dialogue:
     """The document in a recovery copy, marked unsaved: saving it is up to the person."""
     dialogue = open_project(copy.folder)
     dialogue.mark_unsaved()
+    if copy.project is None:  # its autosaves go on into this copy, not into a second one
+        _untitled_names[dialogue] = copy.folder.name.removesuffix(PROJECT_SUFFIX)
     return dialogue
 
 

@@ -1,23 +1,28 @@
-"""The model manager: which Dia2 models are on this computer, and which one to load, where.
+"""The model manager: which Dia2 models are on this computer (and the room they take), which one
+to load, where; cancelling a download, deleting a downloaded model or forgetting a model folder;
+and the speech recognition (Whisper) model that transcribes voices.
 
-It shows what the application tells it (``set_models``, ``set_progress``, ``set_loaded``) and asks
-for a load with ``load_requested``; downloading and loading happen off the GUI thread elsewhere.
+It shows what the application tells it (``set_models``, ``set_progress``, ``set_loaded``,
+``set_speech_models``) and asks with signals; downloading, loading and deleting happen off the GUI
+thread elsewhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout,
-                               QWidget)
+                               QLabel, QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
 
 MODEL_ROLE = Qt.ItemDataRole.UserRole + 1
 DEVICE_CHOICES = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                   "mps": "Apple GPU (Metal)"}
 PRECISION_CHOICES = {"auto": "Automatic", "float32": "float32 (exact, twice the memory)",
                      "bfloat16": "bfloat16 (GPU: half the memory)"}
+LOCAL_SPEECH_FILE = "Local file…"
 
 
 @dataclass(frozen=True)
@@ -26,10 +31,22 @@ class ModelEntry:
     label: str
     installed: bool
     detail: str  # where it is, or how big the download is
+    size_bytes: int | None = None  # the room it takes on this computer, when known
+    local_folder: bool = False  # a folder the person opened: forgotten, never deleted
+
+
+def size_text(size_bytes: int) -> str:
+    if size_bytes >= 1e8:
+        return f"{size_bytes / 1e9:.2f} GB"
+    return f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{max(1, round(size_bytes / 1e3))} kB"
 
 
 class ModelManagerDialog(QDialog):
     load_requested = Signal(str, str, str)  # model, device, precision
+    cancel_requested = Signal()  # stop the download in progress
+    delete_requested = Signal(str)  # a downloaded model, to delete from the Hub cache
+    forget_requested = Signal(str)  # a model folder, to take off the list (its files stay)
+    speech_model_chosen = Signal(str)  # a Whisper model name, or the path of a model file
 
     def __init__(self, available_devices: list[str], parent: QWidget | None = None):
         super().__init__(parent)
@@ -48,18 +65,31 @@ class ModelManagerDialog(QDialog):
         self.precision = QComboBox()
         for key, label in PRECISION_CHOICES.items():
             self.precision.addItem(label, key)
+        self.speech_model = QComboBox()
+        self.speech_model.setToolTip("Whisper transcribes voice references to find when each word is "
+                                     "spoken. Larger models hear better and are slower; a named model is "
+                                     "downloaded the first time it is used.")
+        self.speech_model.activated.connect(self._speech_model_activated)
         form = QFormLayout()
         form.addRow("Run on", self.device)
         form.addRow("Precision", self.precision)
+        form.addRow("Speech recognition", self.speech_model)
 
         self.load_button = QPushButton("Load")
         self.load_button.setDefault(True)
         self.load_button.clicked.connect(self._load)
         self.open_folder_button = QPushButton("Open local folder…")
         self.open_folder_button.clicked.connect(self._open_folder)
+        self.remove_button = QPushButton("Delete…")
+        self.remove_button.clicked.connect(self._remove)
+        self.cancel_button = QPushButton("Cancel download")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.cancel_button.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_folder_button)
+        buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.load_button)
 
         self.progress = QProgressBar()
@@ -79,12 +109,21 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(close)
         self._loaded: str | None = None
         self._busy = False
+        self._speech_model = ""
 
     def set_models(self, entries: list[ModelEntry], selected: str | None = None) -> None:
         self.models.clear()
         for entry in entries:
-            state = "loaded" if entry.model == self._loaded else "on this computer" if entry.installed \
-                else "not downloaded"
+            if entry.model == self._loaded:
+                state = "loaded"
+            elif entry.installed:
+                state = "on this computer"
+            elif entry.local_folder:
+                state = "no model in this folder"
+            else:  # a cancelled download leaves the files it finished
+                state = "partly downloaded" if entry.size_bytes else "not downloaded"
+            if entry.size_bytes:
+                state += f", {size_text(entry.size_bytes)}"
             item = QListWidgetItem(f"{entry.label} — {state}\n    {entry.detail}")
             item.setData(MODEL_ROLE, entry)
             self.models.addItem(item)
@@ -98,16 +137,31 @@ class ModelManagerDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(device)))
         self.precision.setCurrentIndex(max(0, self.precision.findData(precision)))
 
+    def set_speech_models(self, names: list[str], current: str) -> None:
+        """Whisper's model names and "Local file…"; ``current`` is a name or a model file."""
+        self._speech_model = current
+        self.speech_model.clear()
+        for name in names:
+            self.speech_model.addItem(name, name)
+        if current not in names:
+            self.speech_model.addItem(Path(current).name, current)
+            self.speech_model.setItemData(self.speech_model.count() - 1, current, Qt.ItemDataRole.ToolTipRole)
+        self.speech_model.addItem(LOCAL_SPEECH_FILE, None)
+        self.speech_model.setCurrentIndex(self.speech_model.findData(current))
+
     def set_busy(self, message: str | None) -> None:
-        """A load runs (``message`` says what), or it ended (None)."""
+        """A load or a deletion runs (``message`` says what), or it ended (None)."""
         self._busy = message is not None
         self.progress.setVisible(self._busy)
         self.progress.setRange(0, 0)
+        if not self._busy:
+            self.cancel_button.hide()
         if message:
             self.status.setText(message)
         self._update_buttons()
 
     def set_progress(self, done: int, total: int, what: str) -> None:
+        self.cancel_button.setVisible(self._busy)
         if total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(round(1000 * done / total))
@@ -119,8 +173,21 @@ class ModelManagerDialog(QDialog):
         self._loaded = model
         self.status.setText(description)
 
+    def show_message(self, message: str) -> None:
+        self.status.setText(message)
+
     def show_error(self, message: str) -> None:
         self.status.setText(f"<span style='color:#c62828'>{message}</span>")
+
+    def confirm_delete(self, model: str) -> bool:
+        """Ask before a listed model is deleted; True when the person agrees."""
+        entry = next(self.models.item(row).data(MODEL_ROLE) for row in range(self.models.count())
+                     if self.models.item(row).data(MODEL_ROLE).model == model)
+        size = f" ({size_text(entry.size_bytes)})" if entry.size_bytes else ""
+        answer = QMessageBox.question(self, "Delete the model",
+                                      f"Delete {entry.label}{size} from this computer? It can be "
+                                      "downloaded again later.")
+        return answer == QMessageBox.StandardButton.Yes
 
     def _current(self) -> ModelEntry | None:
         item = self.models.currentItem()
@@ -131,6 +198,29 @@ class ModelManagerDialog(QDialog):
         self.load_button.setEnabled(entry is not None and not self._busy)
         self.open_folder_button.setEnabled(not self._busy)
         self.load_button.setText("Download and load" if entry and not entry.installed else "Load")
+        self.remove_button.setText("Forget" if entry and entry.local_folder else "Delete…")
+        self.remove_button.setToolTip("Take the folder off this list; its files stay where they are."
+                                      if entry and entry.local_folder else
+                                      "Delete the downloaded model from this computer.")
+        # A model with files in the cache can be deleted, a cancelled download's included.
+        self.remove_button.setEnabled(entry is not None and (entry.local_folder or bool(entry.size_bytes))
+                                      and not self._busy)
+
+    def _remove(self) -> None:
+        entry = self._current()
+        if entry is not None and not self._busy:
+            (self.forget_requested if entry.local_folder else self.delete_requested).emit(entry.model)
+
+    def _speech_model_activated(self, index: int) -> None:
+        choice = self.speech_model.itemData(index)
+        if choice is None:  # "Local file…"
+            choice, _ = QFileDialog.getOpenFileName(self, "Choose a Whisper model file", "",
+                                                    "Whisper model (*.pt);;All files (*)")
+            self.speech_model.setCurrentIndex(self.speech_model.findData(self._speech_model))
+            if not choice:
+                return
+        if choice != self._speech_model:
+            self.speech_model_chosen.emit(choice)
 
     def _load(self) -> None:
         entry = self._current()

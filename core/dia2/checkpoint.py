@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import io
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,7 +19,7 @@ from safetensors import safe_open
 from torch import nn
 
 from core.dia2.config import Dia2Config
-from core.errors import DiaStudioError
+from core.errors import Cancelled, DiaStudioError
 
 HUB_MODELS = ("nari-labs/Dia2-2B", "nari-labs/Dia2-1B")
 MIMI_HUB_ID = "kyutai/mimi"
@@ -44,6 +45,23 @@ class ModelUnavailable(CheckpointError):
     """A Hub model is neither on disk nor downloadable (offline, unknown id, disk full...)."""
 
 
+class DownloadCancelled(Cancelled):
+    """The person cancelled a download: the files it had finished stay in the cache and are not
+    fetched again; the model is not installed until every file is there."""
+
+
+def cancellable(progress: ProgressCallback, cancel: threading.Event) -> ProgressCallback:
+    """``progress``, raising :class:`DownloadCancelled` once ``cancel`` is set. huggingface_hub
+    reports every chunk it receives through it, so a download stops within a chunk."""
+
+    def report(done: int, total: int, what: str) -> None:
+        if cancel.is_set():
+            raise DownloadCancelled(f"Download of {what} cancelled.")
+        progress(done, total, what)
+
+    return report
+
+
 @dataclass(frozen=True)
 class CheckpointFolders:
     model: Path
@@ -62,8 +80,9 @@ def is_hub_id(name: str) -> bool:
 
 def download(repo_id: str, files: list[str], progress: ProgressCallback | None = None,
              cache_dir: str | Path | None = None) -> Path:
-    """Fetch ``files`` of a Hub repo into the local cache (resuming partial downloads) and
-    return the snapshot folder. Files already cached are not fetched again."""
+    """Fetch ``files`` of a Hub repo into the local cache and return the snapshot folder. Files
+    already cached are not fetched again. An error ``progress`` raises (DownloadCancelled) stops
+    the download and is raised as it is."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 

@@ -7,6 +7,7 @@ model into a cache folder the first time), kept for later references, and freed 
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 from collections.abc import Callable
 from os import PathLike
@@ -32,6 +33,10 @@ class TranscriptionError(DiaStudioError):
 
 class TranscriptionModelUnavailable(TranscriptionError):
     """The Whisper model could not be downloaded or loaded."""
+
+
+class NotAWhisperModel(TranscriptionModelUnavailable):
+    """A file chosen as the Whisper model is not a Whisper checkpoint."""
 
 
 class NoSpeechFound(TranscriptionError):
@@ -154,6 +159,31 @@ class WhisperTranscriber:
         # Otherwise Whisper's default stays: every head of the last half of the decoder layers,
         # coarser word timings, but it works for fine-tuned or custom sizes.
         return model
+
+
+def check_model_file(path: str | PathLike[str]) -> None:
+    """Raise :class:`NotAWhisperModel` unless ``path`` is a Whisper checkpoint (.pt), e.g. before
+    the person's choice of a file is kept. Read as Whisper reads it (torch's weights-only loader,
+    which runs no code from the file), memory-mapped, so the weights themselves are not read."""
+    name = os.fspath(path)
+    try:
+        checkpoint = torch.load(name, map_location="cpu", weights_only=True, mmap=True)
+    except OSError as error:
+        reason = f"it cannot be read: {error.strerror or error}"
+    except pickle.UnpicklingError:
+        reason = "it holds more than model weights, and such files are never opened"
+    except Exception:  # torch reports a file of another kind in many ways
+        reason = "it is not a PyTorch checkpoint"
+    else:
+        try:
+            ModelDimensions(**checkpoint["dims"])
+            reason = None if isinstance(checkpoint["model_state_dict"], dict) else "it has no weights"
+        except (KeyError, TypeError):
+            reason = "it is a PyTorch checkpoint, but not of a Whisper model"
+    if reason is not None:
+        raise NotAWhisperModel(f"{Path(name).name} is not a Whisper model file: {reason}. Choose a "
+                               "checkpoint saved by Whisper (.pt), like those it downloads into "
+                               "~/.cache/whisper.")
 
 
 def _official_dims(

@@ -13,8 +13,8 @@ import core.project as project
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Dialogue, Speaker, Take, VoiceReference
 from core.params import GenerationParams
-from core.project import (ProjectFileError, RecentProjects, autosave, discard_recovery, find_recoverable,
-                          open_project, recover, save_project)
+from core.project import (ProjectFileError, RecentProjects, discard_recovery, find_recoverable, open_project,
+                          prepare_autosave, recover, save_project, write_autosave)
 
 RATE = 24_000
 
@@ -320,6 +320,33 @@ def test_a_folder_without_project_json_is_not_a_project(tmp_path):
 
 def set_mtime(path, seconds):
     os.utime(path, (seconds, seconds))
+
+
+def autosave(dialogue, project, recovery):
+    return write_autosave(prepare_autosave(dialogue, project, recovery))
+
+
+def test_an_autosave_writes_the_document_as_it_was_when_prepared(dialogue, tmp_path):
+    pending = prepare_autosave(dialogue, None, tmp_path / "recovery")
+    before = content(dialogue)
+    dialogue.set_text(dialogue.lines[0].id, "Edited while the copy was being written.")
+    dialogue.add_takes([new_take(dialogue, 9)])
+    copy = write_autosave(pending)
+    assert content(open_project(copy.folder)) == before
+
+
+def test_an_autosave_keeps_the_files_live_clips_still_read(dialogue, tmp_path):
+    recovery = tmp_path / "recovery"
+    found = autosave(dialogue, None, recovery)
+    recovered = recover(found)
+    take = recovered.takes[0]
+    assert take.audio.file.parent == found.folder / "audio"
+    recovered.delete_take(take.id)
+    # Into the copy it came from; off the GUI thread, so it must not touch the window's clips.
+    assert autosave(recovered, None, recovery).folder == found.folder
+    assert take.audio.file.is_file()
+    recovered.undo_stack.undo()
+    np.testing.assert_allclose(recovered.takes[0].audio.samples(), take.audio.samples())
 
 
 def test_an_untitled_document_is_recovered(dialogue, tmp_path):

@@ -1,9 +1,25 @@
-"""The model manager: what is installed, loading a local model off the GUI thread, and errors."""
+"""The model manager: what is installed and its size, loading a local model off the GUI thread,
+errors, cancelling a download, deleting or forgetting models, and the speech recognition model."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+import whisper
+from huggingface_hub import try_to_load_from_cache
+from PySide6.QtWidgets import QMessageBox
+
+from core.dia2.checkpoint import WEIGHTS_FILE
+from core.dialogue import Speaker
+from tests.hub_cache import put_in_hub_cache, use_temporary_hub_cache
+from tests.local_hub import PIECE, serve_hub
+from tests.scripted_whisper import scripted_whisper_checkpoint
+from tests.ui.conftest import SPEAKER1_WAV, TINY_CHECKPOINT
 from ui import model_manager as model_manager_module
-from tests.ui.conftest import TINY_CHECKPOINT
+from ui.model_manager import size_text
 
 
 def test_the_hub_models_are_listed_with_where_they_come_from(studio):
@@ -64,3 +80,179 @@ def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
     assert [value for value, _ in seen] == [0, 500, 1000]
     assert seen[-1][1] == "Downloading nari-labs/Dia2-2B: 4.00 of 4.00 GB"
     assert studio.models.model == "dia2-2b" and dialog.status.text().startswith("Loaded: ")
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch) -> Path:
+    return use_temporary_hub_cache(tmp_path, monkeypatch)
+
+
+# --- cancelling a download ----------------------------------------------------------------------
+
+def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio, qtbot, hub_cache, monkeypatch):
+    # Dia2 2B on a Hub served here, slowly: the real loader downloads it through huggingface_hub.
+    hub = serve_hub({"nari-labs/Dia2-2B": {"config.json": b"{}", WEIGHTS_FILE: bytes(500 * PIECE)}},
+                    monkeypatch, seconds_per_piece=0.02)
+    try:
+        studio = make_studio()
+        studio.show_model_manager()
+        dialog = studio.model_manager
+        assert not dialog.cancel_button.isVisible()
+        dialog.load_button.click()  # Dia2 2B, not downloaded: Download and load
+        qtbot.waitUntil(dialog.cancel_button.isVisible, timeout=10_000)
+        assert not dialog.load_button.isEnabled() and not dialog.remove_button.isEnabled()
+        with qtbot.waitSignal(studio.models.cancelled, timeout=10_000):
+            dialog.cancel_button.click()
+    finally:
+        hub.stop()
+
+    assert dialog.status.text().startswith("Download cancelled.")
+    assert not dialog.cancel_button.isVisible() and not dialog.progress.isVisible()
+    assert dialog.load_button.isEnabled() and dialog.load_button.text() == "Download and load"
+    assert studio.models.runtime is None and not studio.models.is_loading
+    assert "on this computer" not in dialog.models.item(0).text()
+    assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)
+    assert studio.window.statusBar().currentMessage() == ""  # a choice, not a failure
+
+
+# --- deleting and forgetting models -------------------------------------------------------------
+def put_dia2_1b(hub_cache):
+    put_in_hub_cache(hub_cache, "nari-labs/Dia2-1B", {"config.json": b"{}", WEIGHTS_FILE: bytes(3_000_000)})
+    put_in_hub_cache(hub_cache, "kyutai/mimi", {WEIGHTS_FILE: bytes(1000)})
+
+
+def row_texts(dialog) -> list[str]:
+    return [dialog.models.item(i).text() for i in range(dialog.models.count())]
+
+
+def test_a_downloaded_model_shows_its_size_and_is_deleted_after_asking(studio, qtbot, hub_cache, monkeypatch):
+    put_dia2_1b(hub_cache)
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    assert row_texts(dialog)[1].startswith("Dia2 1B — on this computer, 3.0 MB\n")
+    assert row_texts(dialog)[0].startswith("Dia2 2B — not downloaded\n")
+    dialog.models.setCurrentRow(0)
+    assert not dialog.remove_button.isEnabled()  # nothing to delete
+
+    put_in_hub_cache(hub_cache, "nari-labs/Dia2-2B", {"config.json": bytes(4000)})  # a cancelled download
+    studio.show_model_manager()
+    assert row_texts(dialog)[0].startswith("Dia2 2B — partly downloaded, 4 kB\n")
+    assert dialog.remove_button.isEnabled()  # its files can go too
+    dialog.models.setCurrentRow(1)
+    assert dialog.remove_button.text() == "Delete…"
+
+    asked = []
+    answer = QMessageBox.StandardButton.No
+    monkeypatch.setattr(model_manager_module.QMessageBox, "question",
+                        lambda parent, title, text: asked.append(text) or answer)
+    dialog.remove_button.click()
+    assert asked == ["Delete Dia2 1B (3.0 MB) from this computer? It can be downloaded again later."]
+    assert (hub_cache / "models--nari-labs--Dia2-1B").is_dir()
+
+    answer = QMessageBox.StandardButton.Yes
+    dialog.remove_button.click()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Deleted Dia2 1B"), timeout=10_000)
+    assert dialog.status.text() == "Deleted Dia2 1B; 3.0 MB freed."
+    assert row_texts(dialog)[1].startswith("Dia2 1B — not downloaded\n")
+    assert not (hub_cache / "models--nari-labs--Dia2-1B").exists()
+    assert (hub_cache / "models--kyutai--mimi").is_dir()
+
+
+def test_the_loaded_model_is_not_deleted(make_studio, qtbot, hub_cache, tiny_runtime, monkeypatch):
+    put_dia2_1b(hub_cache)
+    studio = make_studio(model_loader=lambda model, device, dtype, progress: tiny_runtime)
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    dialog.models.setCurrentRow(1)
+    with qtbot.waitSignal(studio.models.loaded, timeout=10_000):
+        dialog.load_button.click()
+    monkeypatch.setattr(model_manager_module.QMessageBox, "question",
+                        lambda *args: pytest.fail("the loaded model must not even be offered for deletion"))
+    dialog.models.setCurrentRow(1)
+    dialog.remove_button.click()
+    assert "Cannot delete Dia2 1B: it is in use. Load another model first." in dialog.status.text()
+    assert (hub_cache / "models--nari-labs--Dia2-1B" / "blobs").is_dir()
+
+
+def test_a_model_folder_is_forgotten_never_deleted(make_studio, tmp_path):
+    folder = tmp_path / "my-dia2"
+    shutil.copytree(TINY_CHECKPOINT, folder)
+    studio = make_studio(start=False)
+    studio.settings.local_models = [str(folder)]
+    studio.settings.model = str(folder)
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    dialog.models.setCurrentRow(2)
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert row_texts(dialog)[2].startswith(f"my-dia2 — on this computer, {size_text(size)}\n")
+    assert dialog.remove_button.text() == "Forget"
+
+    dialog.remove_button.click()
+    assert len(row_texts(dialog)) == 2 and studio.settings.local_models == [] and studio.settings.model == ""
+    assert "its files were not touched" in dialog.status.text()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in TINY_CHECKPOINT.iterdir())
+
+
+# --- the speech recognition model ----------------------------------------------------------------
+
+def choose_speech_model(dialog, label: str) -> None:
+    """Pick an entry of the speech model list as the person does."""
+    index = dialog.speech_model.findText(label)
+    assert index >= 0, f"{label!r} is not offered"
+    dialog.speech_model.setCurrentIndex(index)
+    dialog.speech_model.activated.emit(index)
+
+
+def test_a_named_whisper_model_is_chosen_and_kept(make_studio):
+    studio = make_studio()
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    offered = [dialog.speech_model.itemText(i) for i in range(dialog.speech_model.count())]
+    assert offered == whisper.available_models() + ["Local file…"]
+    assert dialog.speech_model.currentText() == "large-v3"  # the default for Dia2
+
+    choose_speech_model(dialog, "small")
+    assert studio.settings.whisper_model == "small"
+    assert studio.transcriber()._model_name == "small"  # the injected one was dropped; not loaded yet
+    assert "Whisper small" in dialog.status.text()
+
+    again = make_studio()
+    again.show_model_manager()
+    assert again.model_manager.speech_model.currentText() == "small"
+
+
+def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio, qtbot, tmp_path, monkeypatch):
+    studio.show_model_manager()
+    dialog = studio.model_manager
+
+    def use_model_file(words: list[str], name: str) -> None:
+        model_file = scripted_whisper_checkpoint(words, tmp_path / name)
+        monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
+                            lambda *args: (str(model_file), "Whisper model (*.pt)"))
+        choose_speech_model(dialog, "Local file…")
+        qtbot.waitUntil(lambda: studio.settings.whisper_model == str(model_file), timeout=10_000)
+        assert dialog.speech_model.currentText() == name
+
+    def heard_in_a_voice() -> list[str]:
+        with qtbot.waitSignal(studio.voice_prepared, timeout=60_000):
+            studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))  # loads the model off the GUI thread
+        return [word.text for word in studio.dialogue.speakers[Speaker.S1].voice.words]
+
+    use_model_file(["Hello", "world"], "hello.pt")
+    assert heard_in_a_voice() == ["Hello", "world"]
+    use_model_file(["Goodbye"], "goodbye.pt")  # the loaded model goes; the next voice loads this one
+    assert heard_in_a_voice() == ["Goodbye"]
+
+
+def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtbot, tmp_path, monkeypatch):
+    not_whisper = tmp_path / "notes.pt"
+    torch.save({"weights": torch.zeros(3)}, not_whisper)
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
+                        lambda *args: (str(not_whisper), ""))
+    choose_speech_model(dialog, "Local file…")
+    qtbot.waitUntil(lambda: "is not a Whisper model file" in dialog.status.text(), timeout=10_000)
+    assert "notes.pt is not a Whisper model file: it is a PyTorch checkpoint, but not of a Whisper model" \
+        in dialog.status.text()
+    assert studio.settings.whisper_model == "" and dialog.speech_model.currentText() == "large-v3"

@@ -3,11 +3,19 @@ projects, and the example the first start opens."""
 
 from __future__ import annotations
 
-import numpy as np
+import errno
+import os
+import threading
+import time
 
+import numpy as np
+from PySide6.QtCore import QTimer
+
+from core import project
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
+from core.project import write_autosave
 from tests.ui.conftest import write_dialogue
 
 
@@ -79,11 +87,146 @@ def test_autosave_is_offered_back_after_a_crash(make_studio, prompts, qtbot):
 def test_a_declined_recovery_is_deleted(make_studio, prompts, qtbot):
     studio = make_studio()
     write_dialogue(studio, (Speaker.S1, "Lost cause."))
-    studio.document.autosave_now()
+    with qtbot.waitSignal(studio.document.autosaver.saved):
+        studio.document.autosave_now()
     assert studio.document.recoverable()
     prompts.answers["recover"] = "discard"
     again = make_studio()
     assert again.dialogue.lines == () and not again.document.recoverable()
+
+
+class GatedDisk:
+    """Behind the autosave's write function: each write waits until the test opens the gate,
+    then writes for real; the test sees what each write was given."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.writes = []
+
+    def __call__(self, pending):
+        self.writes.append(pending)
+        assert self.gate.wait(30)
+        return write_autosave(pending)
+
+
+def texts(dialogue) -> list[str]:
+    return [line.text for line in dialogue.lines]
+
+
+def test_a_slow_disk_never_stalls_the_window_while_autosaving(studio, qtbot):
+    write_dialogue(studio, (Speaker.S1, "Hello there."), (Speaker.S2, "Hi."))
+    add_take(studio.dialogue)
+
+    def slow_disk(pending):
+        time.sleep(0.5)  # a network drive, a disk spinning up
+        return write_autosave(pending)
+
+    studio.document.autosaver.write = slow_disk
+    beats: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    heartbeat.start()
+    qtbot.waitUntil(lambda: len(beats) >= 3)
+    with qtbot.waitSignal(studio.document.autosaver.saved, timeout=10_000):
+        studio.document.autosave_now()
+    heartbeat.stop()
+    gaps = np.diff(beats)
+    assert len(beats) > 30  # the write took long enough to say something
+    assert gaps.max() < 0.100, f"the GUI thread stalled for {gaps.max() * 1000:.0f} ms"
+    [copy] = studio.document.recoverable()
+    assert texts(project.recover(copy)) == ["Hello there.", "Hi."]
+
+
+def test_autosaves_asked_for_while_one_is_written_become_one_more(studio, qtbot):
+    disk = studio.document.autosaver.write = GatedDisk()
+    saved: list[int] = []
+    studio.document.autosaver.saved.connect(lambda copy, revision: saved.append(revision))
+    write_dialogue(studio, (Speaker.S1, "One."))
+    studio.document.autosave_now()
+    qtbot.waitUntil(lambda: len(disk.writes) == 1)
+    write_dialogue(studio, (Speaker.S2, "Two."))
+    studio.document.autosave_now()
+    write_dialogue(studio, (Speaker.S1, "Three."))
+    studio.document.autosave_now()
+    assert len(disk.writes) == 1  # one write at a time
+
+    disk.gate.set()
+    qtbot.waitUntil(lambda: len(saved) == 2)
+    assert [len(pending.content.lines) for pending in disk.writes] == [1, 3]  # the newest content
+    assert saved[-1] == studio.dialogue.revision and not studio.document.autosaver.busy
+    studio.document.autosave_now()  # nothing changed since: nothing to write
+    assert len(disk.writes) == 2
+    [copy] = studio.document.recoverable()
+    assert texts(project.recover(copy)) == ["One.", "Two.", "Three."]
+
+
+def test_a_crash_in_the_middle_of_an_autosave_leaves_the_last_copy_recoverable(make_studio, prompts, qtbot,
+                                                                                  monkeypatch):
+    studio = make_studio()
+    write_dialogue(studio, (Speaker.S1, "Autosaved."))
+    with qtbot.waitSignal(studio.document.autosaver.saved):
+        studio.document.autosave_now()
+    add_take(studio.dialogue)
+    write_dialogue(studio, (Speaker.S2, "Not autosaved yet."))
+
+    # The next copy gets as far as storing the take's audio; the power goes before project.json.
+    power_cut, resume = threading.Event(), threading.Event()
+    write_atomically = project._write_atomically
+
+    def write_until_the_power_goes(path, data):
+        if path.name == project.PROJECT_FILE:
+            power_cut.set()
+            resume.wait(30)
+        write_atomically(path, data)
+
+    monkeypatch.setattr(project, "_write_atomically", write_until_the_power_goes)
+    studio.document.autosave_now()
+    qtbot.waitUntil(power_cut.is_set)
+    try:
+        [copy] = studio.document.recoverable()
+        assert len(list((copy.folder / "audio").iterdir())) == 1  # half written: the take's audio
+        prompts.answers["recover"] = "recover"
+        again = make_studio()  # the app starts again
+        assert texts(again.dialogue) == ["Autosaved."] and again.dialogue.takes == ()
+    finally:
+        resume.set()
+        studio.document.autosaver.finish()
+
+
+def test_a_full_disk_is_reported_and_the_document_stays(studio, qtbot, monkeypatch):
+    write_dialogue(studio, (Speaker.S1, "Precious."))
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(project, "_write_atomically", full_disk)
+    with qtbot.waitSignal(studio.document.autosave_failed):
+        studio.document.autosave_now()
+    message = studio.window.statusBar().currentMessage()
+    assert message.startswith("Autosave failed. Could not save ") and os.strerror(errno.ENOSPC) in message
+    assert texts(studio.dialogue) == ["Precious."] and studio.dialogue.modified
+
+    monkeypatch.undo()  # space was freed: the next autosave writes the copy
+    with qtbot.waitSignal(studio.document.autosaver.saved):
+        studio.document.autosave_now()
+    [copy] = studio.document.recoverable()
+    assert texts(project.recover(copy)) == ["Precious."]
+
+
+def test_closing_the_window_lets_the_autosave_being_written_end_first(studio, qtbot, prompts, tmp_path):
+    disk = studio.document.autosaver.write = GatedDisk()
+    write_dialogue(studio, (Speaker.S1, "Thrown away."))
+    add_take(studio.dialogue)
+    studio.document.autosave_now()
+    qtbot.waitUntil(lambda: len(disk.writes) == 1)
+
+    prompts.answers["save_changes"] = "discard"
+    threading.Timer(0.3, disk.gate.set).start()  # the disk answers while the window closes
+    assert studio.window.close()
+    assert not studio.document.autosaver.busy
+    recovery = studio.document.recovery_dir
+    assert not recovery.exists() or list(recovery.iterdir()) == []  # no copy, whole or half
 
 
 def test_saved_projects_are_listed_as_recent(studio, prompts, tmp_path):
