@@ -62,7 +62,7 @@ def _folder_size(folder: Path) -> int | None:
 
 def describe(runtime) -> str:
     """"Dia2-2B · cuda · bfloat16"; a model from a folder is named by the folder."""
-    precision = str(runtime.dtype).removeprefix("torch.")
+    precision = runtime.precision
     name = Path(runtime.name).name if Path(runtime.name).is_dir() else runtime.name.split("/")[-1]
     return f"{name} · {runtime.device.type} · {precision}"
 

@@ -23,4 +23,4 @@ def tiny_runtime():
     from tests.core.dia2.golden import CHECKPOINT
 
     torch.manual_seed(0)
-    return Dia2Runtime.load(CHECKPOINT, device="cpu", dtype="float32")
+    return Dia2Runtime.load(CHECKPOINT, device="cpu", dtype="float32", threads=1)

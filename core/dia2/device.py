@@ -6,6 +6,7 @@ tested on any machine.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -13,6 +14,7 @@ import torch
 from core.errors import DiaStudioError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+INT8 = "int8"  # int8 weights, bfloat16 arithmetic (core/dia2/int8_weights.py)
 
 
 class DeviceUnavailable(DiaStudioError):
@@ -55,9 +57,19 @@ def choose_device(requested: str = "auto", offers: MachineOffers | None = None) 
         raise DeviceUnavailable(f"Unknown device {requested!r}; use auto, cpu, cuda (or cuda:N) or mps.") from None
 
 
+def generation_threads(cores: int | None = None) -> int:
+    """Processor threads for generation: every core but one, which stays for the window, the
+    audio and the codec. Measured on a 2-core machine with other work running: a frame took 10x
+    longer with 2 threads than with 1, the pool waiting on a thread the system had parked."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 1)
+
+
 def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | None = None) -> torch.dtype:
-    """bfloat16 where the GPU supports it (half the memory, tensor cores); float32 on the CPU,
-    where bfloat16 matmuls are slower on most processors and results drift from the parity data."""
+    """bfloat16 where the GPU supports it (half the memory, tensor cores); float32 on a processor,
+    where it is exact (the parity data) and bfloat16's speed varies from one processor to another.
+    ``int8`` (weights only, computing in bfloat16) is the fast choice on a processor."""
     offers = offers or MachineOffers.detect()
     requested = (requested or "auto").lower()
     if requested == "auto":
@@ -66,8 +78,13 @@ def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | N
         if device.type == "mps" and offers.mps_bf16:
             return torch.bfloat16
         return torch.float32
+    if requested == INT8:
+        if device.type == "cuda":
+            raise DeviceUnavailable("int8 weights are for processors and Apple GPUs; on a CUDA GPU choose "
+                                    "bfloat16 or auto.")
+        requested = "bfloat16"  # what int8 weights compute in
     if requested not in DTYPES:
-        raise DeviceUnavailable(f"Unknown precision {requested!r}; use auto, float32 or bfloat16.")
+        raise DeviceUnavailable(f"Unknown precision {requested!r}; use auto, float32, bfloat16 or int8.")
     if requested == "bfloat16" and device.type == "mps" and not offers.mps_bf16:
         raise DeviceUnavailable("bfloat16 on Apple's Metal (MPS) needs macOS 14 or newer; choose float32 or auto.")
     if requested == "bfloat16" and device.type == "cuda" and not offers.cuda_bf16:

@@ -31,6 +31,10 @@ class FrameNetwork:
         self.device, self.dtype = parameter.device, parameter.dtype
         # One generation at a time: the caches belong to the run that holds this lock.
         self.lock = threading.Lock()
+        # On a GPU, eager steps read every cache slot, exactly as the graphs do, so both paths
+        # run the same kernels and give the same tokens. Elsewhere they read only what is
+        # written: the whole backbone cache would cost ~40% of a CPU frame.
+        self.trim = self.device.type != "cuda"
         backbone, depformer = config.decoder, config.depformer
         # One slot per position, plus one: the last prefix step is processed twice.
         self.capacity = config.max_context_steps + 1
@@ -47,7 +51,8 @@ class FrameNetwork:
             self.stage_rope = RotaryTable(depformer.head_dim, config.rope_min_timescale,
                                           config.rope_max_timescale, self.device)
             self.stage_rope.ensure(self.stages)
-        # Stage s sits at position s, writes slot s and reads slots 0..s: the same every frame.
+        # Stage s sits at position s, writes slot s and reads slots 0..s: the same shapes every
+        # frame, so the trimmed read suits graphs as well.
         self.stage_places = [StepPlace.at(s, s, 1, self.stages, self.device) for s in range(self.stages)]
         self.hidden: torch.Tensor | None = None
         self.slot = 0
@@ -68,13 +73,13 @@ class FrameNetwork:
         """Run the backbone over a whole prefix at once: tokens [batch, T, channels] at
         positions 0..T-1. Always eager: it happens once per generation."""
         count = tokens.shape[1]
-        place = StepPlace.at(0, self._take_slots(count), count, self.capacity, self.device)
+        place = StepPlace.at(0, self._take_slots(count), count, self.capacity, self.device, self.trim)
         self.model.transformer(tokens.to(self.device), place, self.rope, self.caches)
 
     @torch.inference_mode()
     def backbone(self, tokens: torch.Tensor, position: int) -> BackboneOutputs:
         """One frame's backbone step: tokens [batch, channels] (any device) at ``position``."""
-        place = StepPlace.at(position, self._take_slots(1), 1, self.capacity, self.device)
+        place = StepPlace.at(position, self._take_slots(1), 1, self.capacity, self.device, self.trim)
         outputs = self.model.transformer(tokens[:, None].to(self.device), place, self.rope, self.caches)
         self.hidden = outputs[0]
         return outputs

@@ -68,20 +68,27 @@ class StepPlace:
     Slots are not positions: the reference processes the last prefix step twice, so the same
     position can occupy two slots, and attention sees both. Every tensor lives on the model's
     device and is filled in place, so a captured CUDA graph can read it from a fixed address.
+
+    ``span``: when set, attention reads only the first ``span`` slots (all that is written), with
+    no mask for a single query; when None it reads every slot through the mask, in shapes that
+    never change, as a graph needs.
     """
 
-    def __init__(self, count: int, capacity: int, device: torch.device):
+    def __init__(self, count: int, capacity: int, device: torch.device, span: int | None = None):
+        self.span = span
         self.positions = torch.zeros(count, dtype=torch.long, device=device)
         self.slots = torch.zeros(count, dtype=torch.long, device=device)
         self.slot_ids = torch.arange(capacity, device=device)
         self.visible = torch.zeros(count, capacity, dtype=torch.bool, device=device)
 
     @classmethod
-    def at(cls, position: int, slot: int, count: int, capacity: int, device: torch.device) -> "StepPlace":
-        """``count`` consecutive queries from ``position``, written from ``slot`` on."""
+    def at(cls, position: int, slot: int, count: int, capacity: int, device: torch.device,
+           trim: bool = True) -> "StepPlace":
+        """``count`` consecutive queries from ``position``, written from ``slot`` on; ``trim``:
+        read only the slots written so far."""
         if slot + count > capacity:
             raise RuntimeError(f"attention cache overflow: {slot + count} > {capacity} slots")
-        place = cls(count, capacity, device)
+        place = cls(count, capacity, device, span=slot + count if trim else None)
         place.positions.copy_(torch.arange(position, position + count))
         place.slots.copy_(torch.arange(slot, slot + count))
         place.update_visible()
@@ -96,8 +103,8 @@ class StepPlace:
 class SlotCache:
     """Keys and values of one attention layer, preallocated once at full capacity.
 
-    Attention always spans every slot, with the unwritten ones masked out: the shapes never
-    change from step to step, which is what lets a CUDA graph replay a step.
+    Attention reads the written slots only, or, for a CUDA graph, every slot with the unwritten
+    ones masked out, so that the shapes never change from step to step (see ``StepPlace.span``).
     """
 
     def __init__(self, batch: int, kv_heads: int, capacity: int, head_dim: int,
@@ -114,13 +121,17 @@ class SlotCache:
         """Store ``k``/``v`` ([batch, kv_heads, T, head_dim]) in ``place.slots``, then attend."""
         self.keys.index_copy_(2, place.slots, k)
         self.values.index_copy_(2, place.slots, v)
-        return attend(q, self.keys, self.values, place.visible)
+        span = place.span
+        if span is None:
+            return attend(q, self.keys, self.values, place.visible)
+        visible = None if q.shape[2] == 1 else place.visible[:, :span]  # one query sees every written slot
+        return attend(q, self.keys[:, :, :span], self.values[:, :, :span], visible)
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, visible: torch.Tensor | None) -> torch.Tensor:
     """Scaled-dot-product attention with Dia2's conventions: scale 1 (the q/k norms carry the
     scale) and grouped kv heads (query head h reads kv head h // (H / H_kv)).
-    ``visible``: [queries, keys] boolean mask."""
+    ``visible``: [queries, keys] boolean mask, or None for all."""
     return F.scaled_dot_product_attention(
         q, k, v, attn_mask=visible, scale=1.0, enable_gqa=q.shape[1] != k.shape[1]
     )

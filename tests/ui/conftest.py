@@ -87,6 +87,7 @@ class FakeRuntime:
     name = "fake"
     device = torch.device("cpu")
     dtype = torch.float32
+    precision = "float32"
     model = torch.nn.Linear(1, 1)
 
     def __init__(self, hold_after: int | None = None):

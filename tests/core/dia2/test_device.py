@@ -109,10 +109,10 @@ def test_bfloat16_on_a_cuda_gpu_without_it_is_refused():
     assert "bfloat16" in message and "float32" in message
 
 
-@pytest.mark.parametrize("requested", ["float16", "fp32", "bf16", "half", "int8"])
+@pytest.mark.parametrize("requested", ["float16", "fp32", "bf16", "half", "int4"])
 def test_unknown_precisions_are_refused_naming_them(requested):
     message = unavailable(choose_dtype, requested, CPU, CPU_ONLY)
-    assert repr(requested) in message and "auto, float32 or bfloat16" in message
+    assert repr(requested) in message and "auto, float32, bfloat16 or int8" in message
 
 
 def test_detect_reports_this_machine():
@@ -123,3 +123,22 @@ def test_detect_reports_this_machine():
     assert choose_device("cpu") == CPU
     assert choose_device("auto") == choose_device("auto", offers)
     assert choose_dtype("auto", CPU) is torch.float32
+
+
+@pytest.mark.parametrize("device, offers", [(CPU, CPU_ONLY), (MPS, MAC_14)])
+def test_int8_weights_compute_in_bfloat16_on_processors_and_apple_gpus(device, offers):
+    assert choose_dtype("int8", device, offers) == torch.bfloat16
+    assert choose_dtype("INT8", device, offers) == torch.bfloat16
+
+
+def test_int8_weights_are_refused_on_cuda_and_on_macos_13():
+    assert "bfloat16 or auto" in unavailable(choose_dtype, "int8", CUDA, CUDA_BF16)
+    assert "macOS 14" in unavailable(choose_dtype, "int8", MPS, MAC_13)
+
+
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (4, 3), (16, 15)])
+def test_generation_leaves_one_core_for_the_window_and_the_audio(cores, threads):
+    from core.dia2.device import generation_threads
+
+    assert generation_threads(cores) == threads
+    assert generation_threads() >= 1

@@ -1,0 +1,107 @@
+"""On a processor: ms per frame of the frame network for float32, bfloat16 and int8 weights, at
+each thread count, and how often each precision picks the same token as float32.
+
+    python bench/bench_cpu_precision.py --model 1b|2b|tiny [--frames 4] [--threads 1,2] [--agreement-frames 8]
+
+Speed: a frame is one backbone step and every depformer stage (sampling excluded), the median of
+``--frames`` frames. Agreement: the same inputs go through every precision, teacher-forced (each
+stage reads float32's token for the codebook before); it counts the decisions (action, codebook 0,
+each stage) whose best token equals float32's. Random weights have flatter logits than trained
+ones, so this is a pessimistic measure; bfloat16 gives the scale of what is tolerable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_runtime import machine  # noqa: E402
+from bench.random_model import random_runtime  # noqa: E402
+from core.dia2.frame_network import FrameNetwork  # noqa: E402
+from core.dia2.int8_weights import quantize_linears  # noqa: E402
+
+
+def precisions(model) -> dict:
+    bf16 = copy.deepcopy(model).to(torch.bfloat16)
+    int8 = copy.deepcopy(bf16)
+    quantize_linears(int8)
+    return {"float32": model, "bfloat16": bf16, "int8": int8}
+
+
+def frame_inputs(config, frames: int) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(3)
+    data = config.data
+    rows = []
+    for _ in range(frames):
+        text = torch.randint(4, 200, (2, 2), generator=generator)
+        audio = torch.randint(0, data.audio_vocab_size - 2, (2, data.num_codebooks), generator=generator)
+        rows.append(torch.cat([text, audio], dim=1))
+    return rows
+
+
+def decisions(network: FrameNetwork, inputs: list[torch.Tensor], forced: list[list[int]] | None) -> list[list[int]]:
+    """Best token of every decision of every frame; stages read ``forced`` tokens when given."""
+    network.reset()
+    out = []
+    for t, tokens in enumerate(inputs):
+        _, action, cb0 = network.backbone(tokens, t)
+        frame = [int(action[0].argmax()), int(cb0[0].argmax())]
+        for stage in range(network.stages):
+            previous = forced[t][1 + stage] if forced else frame[-1]
+            frame.append(int(network.stage(stage, torch.tensor([previous]))[0].argmax()))
+        out.append(frame)
+    return out
+
+
+def ms_per_frame(network: FrameNetwork, inputs: list[torch.Tensor]) -> float:
+    network.reset()
+    times = []
+    for t, tokens in enumerate(inputs):
+        started = time.perf_counter()
+        network.backbone(tokens, t)
+        for stage in range(network.stages):
+            network.stage(stage, torch.tensor([7]))
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:] or times) * 1000
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=["tiny", "1b", "2b"], default="1b")
+    parser.add_argument("--frames", type=int, default=4)
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--agreement-frames", type=int, default=8)
+    args = parser.parse_args(argv)
+    runtime = random_runtime(args.model, torch.device("cpu"), torch.float32)
+    models = precisions(runtime.model)
+    networks = {name: FrameNetwork(model) for name, model in models.items()}
+    print(f"machine: {machine()}; model {runtime.name}")
+    report = {"speed": {}, "agreement": {}}
+    for threads in [int(n) for n in args.threads.split(",")]:
+        torch.set_num_threads(threads)
+        inputs = frame_inputs(runtime.config, args.frames + 1)
+        row = {name: ms_per_frame(network, inputs) for name, network in networks.items()}
+        report["speed"][threads] = row
+        print(f"  {threads} thread(s): " + "   ".join(
+            f"{name} {ms:7.1f} ms/frame ({row['float32'] / ms:.2f}x)" for name, ms in row.items()))
+    inputs = frame_inputs(runtime.config, args.agreement_frames)
+    reference = decisions(networks["float32"], inputs, None)
+    total = sum(len(frame) for frame in reference)
+    for name in ("bfloat16", "int8"):
+        picked = decisions(networks[name], inputs, reference)
+        same = sum(a == b for ours, theirs in zip(picked, reference) for a, b in zip(ours, theirs))
+        report["agreement"][name] = same / total
+        print(f"  {name}: same best token as float32 in {same}/{total} decisions ({100 * same / total:.1f}%)")
+    return report
+
+
+if __name__ == "__main__":
+    main()
