@@ -2,7 +2,7 @@
 each way of running the frame network, side by side from one process, with the ratio to the
 first (the baseline).
 
-    python bench/bench_runtime.py --model tiny|1b|2b [--device cpu|cuda|mps] [--dtype float32|bfloat16]
+    python bench/bench_runtime.py --model tiny|1b|2b [--device cpu|cuda|mps] [--dtype float32|bfloat16|int8]
                                   [--paths eager,graphs] [--frames 60] [--threads N]
                                   [--check-tokens FRAMES] [--json FILE]
 
@@ -32,6 +32,7 @@ from bench.random_model import random_runtime  # noqa: E402
 from core.dia2.frame_loop import FrameLoop, Sampling  # noqa: E402
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork  # noqa: E402
 from core.dia2.generator import AudioChunk, GenerationRequest, Progress  # noqa: E402
+from core.dia2.int8_weights import quantize_linears  # noqa: E402
 from core.dia2.sampling import SamplingRule  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["tiny", "1b", "2b"], default="tiny")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--dtype", choices=["float32", "bfloat16", "int8"], default="float32",
+                        help="int8: int8 weights computing in bfloat16")
     parser.add_argument("--paths", default=None, help="comma-separated: eager, graphs (default: both on CUDA)")
     parser.add_argument("--frames", type=int, default=60, help="generation steps to time (the first chunk needs ~20)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
@@ -146,7 +148,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"machine: {machine()}", flush=True)
     report = {"machine": machine(), "model": args.model, "dtype": args.dtype, "paths": {}}
     started = time.perf_counter()
-    runtime = random_runtime(args.model, device, getattr(torch, args.dtype))
+    runtime = random_runtime(args.model, device, torch.bfloat16 if args.dtype == "int8" else getattr(torch, args.dtype))
+    if args.dtype == "int8":
+        quantize_linears(runtime.model)
     report["load_s"] = time.perf_counter() - started
     print(f"{runtime.name} on {device} ({args.dtype}): weights and codec ready in {report['load_s']:.1f} s")
     for path in paths:
