@@ -492,7 +492,8 @@ class StudioController(QObject):
     def export(self, choice: ExportChoice | None = None) -> bool:
         """Ask how (unless ``choice`` is given), then export off the GUI thread."""
         if choice is None:
-            choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue))
+            choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue),
+                                         tuple(self.window.timeline.selected_line_ids()))
         if choice is None:
             return False
         self._remember_export_choice(choice)

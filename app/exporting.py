@@ -65,9 +65,15 @@ def summary(dialogue: Dialogue) -> str:
 
 def export_dialogue(dialogue: Dialogue, choice: ExportChoice, title: str) -> list[Path]:
     """Write the files the choice asks for; returns their paths. Raises ExportFailed and friends."""
-    pieces = segments(dialogue)
-    if not pieces:
-        raise ExportFailed("Nothing to export yet: generate the dialogue first.")
+    if choice.line_ids is None:
+        pieces = segments(dialogue)
+        if not pieces:
+            raise ExportFailed("Nothing to export yet: generate the dialogue first.")
+    else:
+        chosen = set(choice.line_ids)
+        pieces = segments(dialogue, [line for line in dialogue.lines if line.id in chosen])
+        if not pieces:
+            raise ExportFailed("None of the selected lines is generated yet: generate them first.")
     speakers = tuple(profile.name for profile in dialogue.speakers.values())
     if choice.per_line:
         return _export_lines(dialogue, pieces, choice, speakers)
