@@ -1,5 +1,8 @@
 """The takes of the document, newest first: play one, keep one (the picked take speaks its lines),
-delete one. The selected take's seed can be reused by the settings panel."""
+delete one. The selected take's seed can be reused by the settings panel.
+
+With no take selected ("Whole dialogue"), the window shows and plays the dialogue as it will be
+exported: each line from the take that speaks it."""
 
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ class TakesPanel(QWidget):
         self.setObjectName("takes")
         self._dialogue: Dialogue | None = None
         self._unsubscribe = None
+        self._known: set[str] = set()  # the takes listed so far: a new one is selected as it arrives
         self.empty_hint = QLabel("No takes yet. Generate (F5) to make one; each generation adds "
                                  "a take, and the one you keep speaks its lines.")
         self.empty_hint.setWordWrap(True)
@@ -47,6 +51,10 @@ class TakesPanel(QWidget):
         self.list.setToolTip("Double-click a take to hear it")
         self.list.itemDoubleClicked.connect(lambda item: self.play_requested.emit(item.data(TAKE_ID_ROLE)))
         self.list.currentItemChanged.connect(self._selection_changed)
+        self.whole_button = QPushButton("Whole dialogue")
+        self.whole_button.setToolTip("See and hear the dialogue as it will be exported: each line from "
+                                     "the take that speaks it")
+        self.whole_button.clicked.connect(self.show_whole_dialogue)
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.play_requested.emit(self.selected_take_id()))
         self.keep_button = QPushButton("Keep")
@@ -58,22 +66,30 @@ class TakesPanel(QWidget):
         for button in (self.play_button, self.keep_button, self.delete_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.whole_button)
         layout.addWidget(self.empty_hint)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
-        for button in (self.play_button, self.keep_button, self.delete_button):
+        for button in (self.whole_button, self.play_button, self.keep_button, self.delete_button):
             button.setEnabled(False)
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         if self._unsubscribe:
             self._unsubscribe()
         self._dialogue = dialogue
+        self._known = {take.id for take in dialogue.takes}  # an opened project shows its whole dialogue
+        self.list.setCurrentItem(None)
         self._unsubscribe = dialogue.subscribe(self._on_change)
         self._fill()
 
     def selected_take_id(self) -> str | None:
         item = self.list.currentItem()
         return item.data(TAKE_ID_ROLE) if item else None
+
+    def show_whole_dialogue(self) -> None:
+        """Select no take: the dialogue as it will be exported is shown."""
+        self.list.setCurrentItem(None)
+        self.list.clearSelection()
 
     def select_take(self, take_id: str) -> None:
         for row in range(self.list.count()):
@@ -102,8 +118,10 @@ class TakesPanel(QWidget):
         self.empty_hint.setVisible(not takes)
         if selected is not None:
             self.select_take(selected)
-        if self.list.currentItem() is None and self.list.count():
-            self.list.setCurrentRow(0)
+        arrived = [take.id for take in takes if take.id not in self._known]
+        self._known = {take.id for take in takes}
+        if self.list.currentItem() is None and arrived:
+            self.select_take(arrived[-1])
         self._selection_changed()
 
     def _selection_changed(self) -> None:
@@ -113,6 +131,7 @@ class TakesPanel(QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected_take_id() is not None
+        self.whole_button.setEnabled(chosen)
         self.play_button.setEnabled(chosen)
         self.delete_button.setEnabled(chosen)
         self.keep_button.setEnabled(chosen and self.selected_take_id() != self._dialogue.picked_take_id)

@@ -83,7 +83,7 @@ def test_preview_plays_while_the_take_is_still_being_made(fake_studio, qtbot, so
     write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four five"))
     with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
         assert studio.generate()
-        qtbot.waitUntil(fake.holding.is_set)
+        qtbot.waitUntil(lambda: fake.holding.is_set() and bool(sound.streams))  # the take has started here too
         stream = sound.streams[-1]
         qtbot.waitUntil(lambda: np.abs(stream.played_audio).max(initial=0) > 0.1)  # words are heard
         assert studio.generation.is_running and not studio.dialogue.takes
