@@ -11,6 +11,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from core.dialogue import Change, Dialogue, Take
+from ui.parameters import LABELS
 
 TAKE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -29,6 +30,20 @@ def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
     made = take.created.astimezone().strftime("%H:%M")
     kept = " · ✓ kept" if take.id == dialogue.picked_take_id else ""
     return f"Take {number} · {lines} · {take.duration_s:.1f} s{kept}\n    seed {take.seed} · made {made}"
+
+
+def take_tooltip(take: Take) -> str:
+    """Everything the take was made with, so it can be made again."""
+    params = take.params
+    rows = [f"Seed: {take.seed}", f"Model: {params.model}",
+            f"{LABELS['CFGScale']}: {params.cfg_scale:g}",
+            f"{LABELS['settings.temperature']}: {params.temperature:g}",
+            f"{LABELS['settings.audioTemperature']}: {params.audio_temperature:g}",
+            f"{LABELS['settings.topK']}: {params.top_k}",
+            f"Voice reference kept at the start: {'yes' if params.include_prefix else 'no'}"]
+    if params.negative_prompt:
+        rows.append(f"Negative prompt: “{params.negative_prompt}”")
+    return "\n".join(rows + ["", "Double-click to hear it"])
 
 
 class TakesPanel(QWidget):
@@ -109,6 +124,7 @@ class TakesPanel(QWidget):
         for number, take in reversed(list(enumerate(takes, 1))):
             item = QListWidgetItem(describe_take(self._dialogue, take, number))
             item.setData(TAKE_ID_ROLE, take.id)
+            item.setToolTip(take_tooltip(take))
             if take.id == self._dialogue.picked_take_id:
                 font = QFont(item.font())
                 font.setBold(True)
