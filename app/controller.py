@@ -452,12 +452,14 @@ class StudioController(QObject):
                 self.playback.seek(seconds)
             return
         key = waveform.key
-        if key != DIALOGUE and (key is None or all(take.id != key for take in self.dialogue.takes)):
+        is_take = key is not None and any(take.id == key for take in self.dialogue.takes)
+        if key != DIALOGUE and not is_take:
             return
-        if key == DIALOGUE and (self.playback.take_id != key or self.playback.player is None):
-            self.play_dialogue()
-        elif self.playback.take_id != key or self.playback.player is None:
-            self.play_take(key)
+        if self.playback.take_id != key or self.playback.player is None:
+            if is_take:
+                self.play_take(key)
+            else:
+                self.play_dialogue()
         self.playback.seek(seconds)
 
     def _show_waveform_of(self, take: Take | None) -> None:
