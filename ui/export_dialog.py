@@ -55,12 +55,7 @@ class ExportDialog(QDialog):
         what = QButtonGroup(self)
         for scope in (self.whole, self.selected, self.per_line):
             what.addButton(scope)
-        if initial.per_line:
-            self.per_line.setChecked(True)
-        elif initial.line_ids and self._selection:
-            self.selected.setChecked(True)
-        else:
-            self.whole.setChecked(True)
+        (self.per_line if initial.per_line else self.whole).setChecked(True)
         self.subtitles = QCheckBox("Subtitles (.srt) from the word timings")
         self.subtitles.setChecked(initial.subtitles)
 
