@@ -17,6 +17,7 @@ from app.document_session import DocumentSession
 from app.exporting import export_dialogue, summary
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
+from app.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
 from app.model_manager_actions import ModelManagerActions
 from app.model_session import ModelSession, available_devices, describe, model_entries
 from app.playback import Playback
@@ -70,6 +71,7 @@ class StudioController(QObject):
         self.model_manager: ModelManagerDialog | None = None
         self._preview_started = False
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
+        self._dialogue_audio = DialogueAudio()  # the whole dialogue, as exported
         self._streamed_take: int | None = None  # the take of the generation the waveform grows with
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
@@ -416,12 +418,23 @@ class StudioController(QObject):
         self.settings.output_device = device.name
 
     def play_pause(self) -> None:
-        if self.playback.player is not None:
-            self.playback.toggle()
+        """Pause what plays; else go on with what the waveform shows, or start it (the selected take,
+        or with none selected the whole dialogue)."""
+        playback, shown = self.playback, self.window.waveform.key
+        if playback.player is not None and (playback.is_playing or playback.take_id == shown
+                                            or self.window.waveform.streaming or shown is None):
+            playback.toggle()
+        elif shown is None or shown == DIALOGUE:
+            self.play_dialogue()
+        else:
+            self.play_take(shown)
+
+    def play_dialogue(self) -> None:
+        heard = self._show_dialogue_waveform()
+        if heard is None:
+            self.window.statusBar().showMessage("Nothing to play yet: generate the dialogue first.", 8000)
             return
-        take = self.dialogue.picked_take or (self.dialogue.takes[-1] if self.dialogue.takes else None)
-        if take is not None:
-            self.play_take(take.id)
+        self.playback.play_samples(heard.samples, heard.sample_rate, "The dialogue, as exported", take_id=DIALOGUE)
 
     def play_take(self, take_id: str) -> None:
         take = self.dialogue.take(take_id)
@@ -438,20 +451,25 @@ class StudioController(QObject):
             if self.playback.take_id is None and self.playback.player is not None and self._preview_started:
                 self.playback.seek(seconds)
             return
-        take_id = waveform.key
-        if take_id is None or all(take.id != take_id for take in self.dialogue.takes):
+        key = waveform.key
+        is_take = key is not None and any(take.id == key for take in self.dialogue.takes)
+        if key != DIALOGUE and not is_take:
             return
-        if self.playback.take_id != take_id or self.playback.player is None:
-            self.play_take(take_id)
+        if self.playback.take_id != key or self.playback.player is None:
+            if is_take:
+                self.play_take(key)
+            else:
+                self.play_dialogue()
         self.playback.seek(seconds)
 
     def _show_waveform_of(self, take: Take | None) -> None:
-        """The waveform shows the selected take (not while a generation streams in)."""
+        """The waveform shows the selected take, or with none the whole dialogue (not while a
+        generation streams in)."""
         waveform = self.window.waveform
         if self._streamed_take is not None:
             return
         if take is None:
-            waveform.clear()
+            self._show_dialogue_waveform()
             return
         markers = line_markers(((line_id, span.start_s) for line_id, span in take.line_times.items()),
                                self.dialogue.lines)
@@ -463,6 +481,22 @@ class StudioController(QObject):
             envelope = self._envelopes[take.id] = Envelope.of(take.audio.samples(), take.audio.sample_rate)
         waveform.set_envelope(envelope, markers, key=take.id)
         self._show_playhead()
+
+    def _show_dialogue_waveform(self) -> HeardDialogue | None:
+        heard = self._dialogue_audio.of(self.dialogue)
+        waveform = self.window.waveform
+        if self._streamed_take is not None:
+            return heard
+        if heard is None:
+            waveform.clear()
+            return None
+        markers = line_markers(heard.line_starts, self.dialogue.lines)
+        if waveform.envelope is heard.envelope and waveform.key == DIALOGUE:
+            waveform.set_markers(markers)
+        else:
+            waveform.set_envelope(heard.envelope, markers, key=DIALOGUE)
+            self._show_playhead()
+        return heard
 
     def _show_playhead(self) -> None:
         waveform, playback = self.window.waveform, self.playback
@@ -492,7 +526,8 @@ class StudioController(QObject):
     def export(self, choice: ExportChoice | None = None) -> bool:
         """Ask how (unless ``choice`` is given), then export off the GUI thread."""
         if choice is None:
-            choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue))
+            choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue),
+                                         tuple(self.window.timeline.selected_line_ids()))
         if choice is None:
             return False
         self._remember_export_choice(choice)

@@ -7,6 +7,7 @@ one cue per line, split into short pieces of at most ``CUE_WORDS`` words.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,26 @@ def segments(dialogue: Dialogue, lines: list[DialogueLine] | None = None) -> lis
     return found
 
 
+def assembled(pieces: list[Segment]) -> np.ndarray:
+    """The pieces end to end: the audio of the exported file (or of what the window plays)."""
+    return np.concatenate([segment.samples() for segment in pieces])
+
+
+def placed_lines(pieces: list[Segment]) -> Iterator[tuple[Segment, DialogueLine, float]]:
+    """Each line of the pieces, with the shift from its take's clock to the assembled audio's."""
+    offset = 0.0
+    for segment in pieces:
+        for line in segment.lines:
+            yield segment, line, offset - segment.start_s
+        offset += segment.end_s - segment.start_s
+
+
+def line_starts(pieces: list[Segment]) -> list[tuple[str, float]]:
+    """(line id, seconds into the assembled audio) where each line begins."""
+    return [(line.id, segment.take.line_times[line.id].start_s + shift)
+            for segment, line, shift in placed_lines(pieces)]
+
+
 def summary(dialogue: Dialogue) -> str:
     """What an export will hold, in a sentence for the export dialog."""
     spoken = [line for line in dialogue.lines if line.spoken_text]
@@ -65,17 +86,22 @@ def summary(dialogue: Dialogue) -> str:
 
 def export_dialogue(dialogue: Dialogue, choice: ExportChoice, title: str) -> list[Path]:
     """Write the files the choice asks for; returns their paths. Raises ExportFailed and friends."""
-    pieces = segments(dialogue)
-    if not pieces:
-        raise ExportFailed("Nothing to export yet: generate the dialogue first.")
+    if choice.line_ids is None:
+        pieces = segments(dialogue)
+        if not pieces:
+            raise ExportFailed("Nothing to export yet: generate the dialogue first.")
+    else:
+        chosen = set(choice.line_ids)
+        pieces = segments(dialogue, [line for line in dialogue.lines if line.id in chosen])
+        if not pieces:
+            raise ExportFailed("None of the selected lines is generated yet: generate them first.")
     speakers = tuple(profile.name for profile in dialogue.speakers.values())
     if choice.per_line:
         return _export_lines(dialogue, pieces, choice, speakers)
     seeds = {segment.take.seed for segment in pieces}
     metadata = ExportMetadata(title=title, speakers=speakers, seed=seeds.pop() if len(seeds) == 1 else None,
                               parameters=pieces[0].take.params.to_dict())
-    audio = np.concatenate([segment.samples() for segment in pieces])
-    written = [export_audio(audio, choice.path, choice.settings, metadata, choice.loudness_lufs)]
+    written = [export_audio(assembled(pieces), choice.path, choice.settings, metadata, choice.loudness_lufs)]
     if choice.subtitles:
         written.append(_write_srt(choice.path.with_suffix(".srt"), dialogue, pieces))
     return written
@@ -108,20 +134,17 @@ def _safe(name: str) -> str:
 def srt_cues(dialogue: Dialogue, pieces: list[Segment]) -> list[tuple[float, float, str]]:
     """(start_s, end_s, text) of each cue, on the exported file's clock."""
     cues = []
-    offset = 0.0
-    for segment in pieces:
-        for line in segment.lines:
-            span = segment.take.line_times[line.id]
-            words = [w for w in segment.take.words if span.start_s <= w.start_s < span.end_s]
-            speaker = dialogue.speakers[line.speaker].name
-            groups = [words[i:i + CUE_WORDS] for i in range(0, len(words), CUE_WORDS)] or [[]]
-            for number, group in enumerate(groups):
-                start = group[0].start_s if group and number else span.start_s
-                end = groups[number + 1][0].start_s if number + 1 < len(groups) else span.end_s
-                text = " ".join(w.text for w in group) if group else line.spoken_text
-                label = f"{speaker}: {text}" if number == 0 else text
-                cues.append((offset + start - segment.start_s, offset + end - segment.start_s, label))
-        offset += segment.end_s - segment.start_s
+    for segment, line, shift in placed_lines(pieces):
+        span = segment.take.line_times[line.id]
+        words = [w for w in segment.take.words if span.start_s <= w.start_s < span.end_s]
+        speaker = dialogue.speakers[line.speaker].name
+        groups = [words[i:i + CUE_WORDS] for i in range(0, len(words), CUE_WORDS)] or [[]]
+        for number, group in enumerate(groups):
+            start = group[0].start_s if group and number else span.start_s
+            end = groups[number + 1][0].start_s if number + 1 < len(groups) else span.end_s
+            text = " ".join(w.text for w in group) if group else line.spoken_text
+            label = f"{speaker}: {text}" if number == 0 else text
+            cues.append((start + shift, end + shift, label))
     return cues
 
 

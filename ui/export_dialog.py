@@ -7,6 +7,7 @@ table's own message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,13 @@ class ExportChoice:
     per_line: bool
     subtitles: bool
     loudness_lufs: float | None
+    line_ids: tuple[str, ...] | None = None  # only these lines (the selection), as one file; None: all
 
 
 class ExportDialog(QDialog):
-    def __init__(self, initial: ExportChoice, summary: str, parent: QWidget | None = None):
+    def __init__(self, initial: ExportChoice, summary: str, selection: Sequence[str] = (),
+                 parent: QWidget | None = None):
+        """``selection``: the ids of the lines selected in the timeline, offered as a scope."""
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
@@ -41,11 +45,16 @@ class ExportDialog(QDialog):
         self.summary = QLabel(summary)
         self.summary.setWordWrap(True)
         self.whole = QRadioButton("The whole dialogue, as one file")
+        self._selection = tuple(selection)
+        self.selected = QRadioButton(f"The selected lines ({len(self._selection)}), as one file")
+        self.selected.setEnabled(bool(self._selection))
+        self.selected.setToolTip("Only the lines selected in the timeline, in dialogue order" if self._selection
+                                 else "Select lines in the timeline to export only them")
         self.per_line = QRadioButton("One file per line")
         self.per_line.setToolTip("Each line as its own file, numbered in dialogue order")
         what = QButtonGroup(self)
-        what.addButton(self.whole)
-        what.addButton(self.per_line)
+        for scope in (self.whole, self.selected, self.per_line):
+            what.addButton(scope)
         (self.per_line if initial.per_line else self.whole).setChecked(True)
         self.subtitles = QCheckBox("Subtitles (.srt) from the word timings")
         self.subtitles.setChecked(initial.subtitles)
@@ -107,6 +116,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.whole)
+        layout.addWidget(self.selected)
         layout.addWidget(self.per_line)
         layout.addWidget(self.subtitles)
         layout.addLayout(form)
@@ -124,7 +134,7 @@ class ExportDialog(QDialog):
         for signal in (self.sample_rate.currentIndexChanged, self.channels.currentIndexChanged,
                        self.bitrate.valueChanged, self.normalise.toggled, self.path_edit.textChanged):
             signal.connect(self._validate)
-        self.whole.toggled.connect(self._target_changed)
+        self.per_line.toggled.connect(self._target_changed)
         self._format_changed()
 
     # --- reading the choice ------------------------------------------------------------------
@@ -140,7 +150,8 @@ class ExportDialog(QDialog):
     def choice(self) -> ExportChoice:
         return ExportChoice(self.settings(), Path(self.path_edit.text()).expanduser(), self.per_line.isChecked(),
                             self.subtitles.isChecked(),
-                            self.loudness.value() if self.normalise.isChecked() else None)
+                            self.loudness.value() if self.normalise.isChecked() else None,
+                            self._selection if self.selected.isChecked() else None)
 
     # --- live checks ---------------------------------------------------------------------------
 
@@ -158,7 +169,7 @@ class ExportDialog(QDialog):
         self._validate()
 
     def _target_changed(self) -> None:
-        """Whole dialogue: a file; one file per line: the folder it would go in."""
+        """One file (whole dialogue or selection): a file; one file per line: the folder it would go in."""
         path = Path(self.path_edit.text()).expanduser()
         if self.per_line.isChecked():
             self._file_name = path.stem or self._file_name

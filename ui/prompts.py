@@ -57,6 +57,6 @@ class Prompts:
                                              0.1, MAX_BREAK_SECONDS, 1)
         return pause_markup(seconds) if ok else None
 
-    def export(self, initial: ExportChoice, summary: str) -> ExportChoice | None:
-        dialog = ExportDialog(initial, summary, self.parent)
+    def export(self, initial: ExportChoice, summary: str, selection: tuple[str, ...] = ()) -> ExportChoice | None:
+        dialog = ExportDialog(initial, summary, selection, self.parent)
         return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -1,5 +1,8 @@
 """The takes of the document, newest first: play one, keep one (the picked take speaks its lines),
-delete one. The selected take's seed can be reused by the settings panel."""
+delete one. The selected take's seed can be reused by the settings panel.
+
+With no take selected ("Whole dialogue"), the window shows and plays the dialogue as it will be
+exported: each line from the take that speaks it."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from core.dialogue import Change, Dialogue, Take
+from ui.parameters import LABELS
 
 TAKE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -28,6 +32,20 @@ def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
     return f"Take {number} · {lines} · {take.duration_s:.1f} s{kept}\n    seed {take.seed} · made {made}"
 
 
+def take_tooltip(take: Take) -> str:
+    """Everything the take was made with, so it can be made again."""
+    params = take.params
+    rows = [f"Seed: {take.seed}", f"Model: {params.model}",
+            f"{LABELS['CFGScale']}: {params.cfg_scale:g}",
+            f"{LABELS['settings.temperature']}: {params.temperature:g}",
+            f"{LABELS['settings.audioTemperature']}: {params.audio_temperature:g}",
+            f"{LABELS['settings.topK']}: {params.top_k}",
+            f"Voice reference kept at the start: {'yes' if params.include_prefix else 'no'}"]
+    if params.negative_prompt:
+        rows.append(f"Negative prompt: “{params.negative_prompt}”")
+    return "\n".join(rows + ["", "Double-click to hear it"])
+
+
 class TakesPanel(QWidget):
     play_requested = Signal(str)  # take id
     selected_take_changed = Signal(object)  # Take or None
@@ -37,6 +55,7 @@ class TakesPanel(QWidget):
         self.setObjectName("takes")
         self._dialogue: Dialogue | None = None
         self._unsubscribe = None
+        self._known: set[str] = set()  # the takes listed so far: a new one is selected as it arrives
         self.empty_hint = QLabel("No takes yet. Generate (F5) to make one; each generation adds "
                                  "a take, and the one you keep speaks its lines.")
         self.empty_hint.setWordWrap(True)
@@ -47,6 +66,10 @@ class TakesPanel(QWidget):
         self.list.setToolTip("Double-click a take to hear it")
         self.list.itemDoubleClicked.connect(lambda item: self.play_requested.emit(item.data(TAKE_ID_ROLE)))
         self.list.currentItemChanged.connect(self._selection_changed)
+        self.whole_button = QPushButton("Whole dialogue")
+        self.whole_button.setToolTip("See and hear the dialogue as it will be exported: each line from "
+                                     "the take that speaks it")
+        self.whole_button.clicked.connect(self.show_whole_dialogue)
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.play_requested.emit(self.selected_take_id()))
         self.keep_button = QPushButton("Keep")
@@ -58,22 +81,30 @@ class TakesPanel(QWidget):
         for button in (self.play_button, self.keep_button, self.delete_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.whole_button)
         layout.addWidget(self.empty_hint)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
-        for button in (self.play_button, self.keep_button, self.delete_button):
+        for button in (self.whole_button, self.play_button, self.keep_button, self.delete_button):
             button.setEnabled(False)
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         if self._unsubscribe:
             self._unsubscribe()
         self._dialogue = dialogue
+        self._known = {take.id for take in dialogue.takes}  # an opened project shows its whole dialogue
+        self.list.setCurrentItem(None)
         self._unsubscribe = dialogue.subscribe(self._on_change)
         self._fill()
 
     def selected_take_id(self) -> str | None:
         item = self.list.currentItem()
         return item.data(TAKE_ID_ROLE) if item else None
+
+    def show_whole_dialogue(self) -> None:
+        """Select no take: the dialogue as it will be exported is shown."""
+        self.list.setCurrentItem(None)
+        self.list.clearSelection()
 
     def select_take(self, take_id: str) -> None:
         for row in range(self.list.count()):
@@ -93,6 +124,7 @@ class TakesPanel(QWidget):
         for number, take in reversed(list(enumerate(takes, 1))):
             item = QListWidgetItem(describe_take(self._dialogue, take, number))
             item.setData(TAKE_ID_ROLE, take.id)
+            item.setToolTip(take_tooltip(take))
             if take.id == self._dialogue.picked_take_id:
                 font = QFont(item.font())
                 font.setBold(True)
@@ -102,8 +134,10 @@ class TakesPanel(QWidget):
         self.empty_hint.setVisible(not takes)
         if selected is not None:
             self.select_take(selected)
-        if self.list.currentItem() is None and self.list.count():
-            self.list.setCurrentRow(0)
+        arrived = [take.id for take in takes if take.id not in self._known]
+        self._known = {take.id for take in takes}
+        if self.list.currentItem() is None and arrived:
+            self.select_take(arrived[-1])
         self._selection_changed()
 
     def _selection_changed(self) -> None:
@@ -113,6 +147,7 @@ class TakesPanel(QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected_take_id() is not None
+        self.whole_button.setEnabled(chosen)
         self.play_button.setEnabled(chosen)
         self.delete_button.setEnabled(chosen)
         self.keep_button.setEnabled(chosen and self.selected_take_id() != self._dialogue.picked_take_id)

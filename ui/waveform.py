@@ -1,5 +1,5 @@
-"""The waveform of a take (or of a generation as it streams in): its min/max envelope, where each
-line begins, and the playhead. A click asks to play from there (``seekRequested``).
+"""The waveform of a take, of the whole dialogue, or of a generation as it streams in: its min/max
+envelope, where each line begins, and the playhead. A click asks to play from there (``seekRequested``).
 
 The envelope is computed once per clip (``core.audio.envelope``) and reduced to pixels once per
 width; painting only draws the cached lines.
@@ -22,7 +22,7 @@ WAVE = QColor("#3b78c4")
 WAVE_PLAYED = QColor("#1d4f8f")
 MARKER = QColor("#9a9a9a")
 PLAYHEAD = QColor("#d0342c")
-EMPTY_TEXT = "The waveform of the selected take shows here."
+EMPTY_TEXT = "The waveform of the selected take, or of the whole dialogue, shows here once generated."
 
 
 class WaveformView(QWidget):

@@ -84,7 +84,7 @@ def main() -> int:
 
     from app.exporting import summary
 
-    export = ExportDialog(studio._last_export_choice(), summary(studio.dialogue), window)
+    export = ExportDialog(studio._last_export_choice(), summary(studio.dialogue), parent=window)
     export.show()
     shoot(export, "export.png")
     export.close()

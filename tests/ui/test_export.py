@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import av
 import numpy as np
 import soundfile
+from PySide6.QtCore import QItemSelectionModel
 
 from core.audio.formats import AudioFormat, ExportSettings
 from core.dia2.transcript_alignment import TimedWord
@@ -138,4 +140,60 @@ def test_nothing_generated_is_refused_with_a_reason(studio, qtbot, prompts, tmp_
     with qtbot.waitSignal(studio.export_failed, timeout=30_000) as failed:
         studio.export()
     assert "generate the dialogue first" in failed.args[0]
+    assert not (tmp_path / "a.wav").exists()
+
+
+def test_the_selected_scope_is_offered_only_with_a_selection(qtbot, tmp_path):
+    initial = ExportChoice(ExportSettings.create("WAV"), tmp_path / "dialogue.wav", False, False, None)
+    nothing = ExportDialog(initial, "", ())
+    qtbot.addWidget(nothing)
+    assert not nothing.selected.isEnabled() and "Select lines" in nothing.selected.toolTip()
+    assert nothing.whole.isChecked() and nothing.choice().line_ids is None
+
+    two = ExportDialog(initial, "", ("a", "c"))
+    qtbot.addWidget(two)
+    assert two.selected.isEnabled() and two.selected.text() == "The selected lines (2), as one file"
+    two.selected.setChecked(True)
+    assert Path(two.path_edit.text()) == tmp_path / "dialogue.wav"  # one file, like the whole dialogue
+    assert two.choice().line_ids == ("a", "c") and not two.choice().per_line
+    two.per_line.setChecked(True)
+    assert two.choice().line_ids is None and Path(two.path_edit.text()) == tmp_path
+
+
+def test_the_selected_lines_export_alone_in_dialogue_order(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    first, _, third = studio.dialogue.lines
+    timeline = studio.window.timeline
+    timeline.select_line(third.id)
+    timeline.selectionModel().select(timeline.timeline.index(0, 0),
+                                     QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+    prompts.answers["export"] = None  # see what the dialog is offered, then answer it as a person would
+    assert not studio.export()
+    initial, told, selection = prompts.asked[-1][1]
+    assert selection == (first.id, third.id)
+    export = ExportDialog(replace(initial, path=tmp_path / "two.wav", settings=ExportSettings.create("WAV")),
+                          told, selection)
+    qtbot.addWidget(export)
+    export.selected.setChecked(True)
+    export.subtitles.setChecked(True)
+    paths = export_with(studio, qtbot, prompts, export.choice())
+
+    assert paths == [tmp_path / "two.wav", tmp_path / "two.srt"]
+    audio, rate = soundfile.read(str(paths[0]), dtype="float32")
+    assert len(audio) == round(1.3 * rate) + round(1.0 * rate)  # line 1 of the first take, line 3 of the second
+    assert np.allclose(audio[:round(1.3 * rate)], 0.1, atol=1e-3)
+    assert np.allclose(audio[round(1.3 * rate):], 0.2, atol=1e-3)
+    subtitles = paths[1].read_text(encoding="utf-8")
+    assert subtitles == ("1\n00:00:00,000 --> 00:00:01,300\nSpeaker 1: Hello there friend.\n\n"
+                         "2\n00:00:01,300 --> 00:00:02,300\nSpeaker 1: Bye now.\n")
+    assert "Hi." not in subtitles
+
+
+def test_selected_lines_not_generated_are_refused_with_a_reason(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    studio.dialogue.add_line(Speaker.S2, "Not yet.")
+    new = studio.dialogue.lines[-1].id
+    with qtbot.waitSignal(studio.export_failed, timeout=30_000) as failed:
+        studio.export(ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None, (new,)))
+    assert "None of the selected lines is generated" in failed.args[0]
     assert not (tmp_path / "a.wav").exists()

@@ -83,7 +83,7 @@ def test_preview_plays_while_the_take_is_still_being_made(fake_studio, qtbot, so
     write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four five"))
     with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
         assert studio.generate()
-        qtbot.waitUntil(fake.holding.is_set)
+        qtbot.waitUntil(lambda: fake.holding.is_set() and bool(sound.streams))  # the take has started here too
         stream = sound.streams[-1]
         qtbot.waitUntil(lambda: np.abs(stream.played_audio).max(initial=0) > 0.1)  # words are heard
         assert studio.generation.is_running and not studio.dialogue.takes
@@ -225,3 +225,17 @@ def test_closing_the_window_during_a_generation_asks_then_stops_it(fake_studio, 
     with qtbot.waitSignal(studio.generation.finished, timeout=10_000) as finished:
         assert studio.window.close()  # returns once the worker has stopped
     assert finished.args == [True]
+
+
+def test_the_progress_says_frames_seconds_of_audio_and_speed(fake_studio, qtbot):
+    fake = FakeRuntime(hold_after=3)
+    studio = fake_studio(fake)
+    write_dialogue(studio, (Speaker.S1, "one two three four"))
+    label = studio.window.generation_progress.label
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        assert studio.generate()
+        qtbot.waitUntil(lambda: "frame 3" in label.text())  # the fake reports a frame a word
+        # three 80 ms words (0.24 s) made in the 0.03 s the fake says it took: 8× faster than real time
+        assert label.text() == "frame 3 · 0.2 s of audio · 8.00× real time"
+        assert studio.window.generation_progress.bar.value() == 750  # three words of four
+        fake.release.set()

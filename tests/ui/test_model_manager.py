@@ -3,13 +3,15 @@ errors, cancelling a download, deleting or forgetting models, and the speech rec
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 import whisper
-from huggingface_hub import try_to_load_from_cache
+from huggingface_hub import file_download, try_to_load_from_cache
 from PySide6.QtWidgets import QMessageBox
 
 from core.dia2.checkpoint import WEIGHTS_FILE
@@ -113,6 +115,43 @@ def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio,
     assert "on this computer" not in dialog.models.item(0).text()
     assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)
     assert studio.window.statusBar().currentMessage() == ""  # a choice, not a failure
+
+
+class FillingDisk:
+    """The file a download writes into, on a disk that is full after its first piece."""
+
+    def __init__(self, file):
+        self._file, self._written = file, 0
+
+    def write(self, data: bytes) -> int:
+        if self._written + len(data) > PIECE:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._written += len(data)
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def test_a_download_that_fills_the_disk_says_so_in_the_dialog(make_studio, qtbot, hub_cache, monkeypatch):
+    hub = serve_hub({"nari-labs/Dia2-2B": {"config.json": b"{}", WEIGHTS_FILE: bytes(20 * PIECE)}}, monkeypatch)
+    real_get = file_download.http_get
+    monkeypatch.setattr(file_download, "http_get",  # the real download, into a file on a full disk
+                        lambda url, temp_file, *args, **kwargs: real_get(url, FillingDisk(temp_file), *args, **kwargs))
+    try:
+        studio = make_studio()
+        studio.show_model_manager()
+        dialog = studio.model_manager
+        with qtbot.waitSignal(studio.models.failed, timeout=30_000) as failed:
+            dialog.load_button.click()  # Dia2 2B, not downloaded: Download and load
+    finally:
+        hub.stop()
+
+    assert os.strerror(errno.ENOSPC) in failed.args[0] and "free disk space" in failed.args[0]
+    assert os.strerror(errno.ENOSPC) in dialog.status.text() and "free disk space" in dialog.status.text()
+    assert dialog.load_button.isEnabled() and not dialog.progress.isVisible()
+    assert studio.models.runtime is None
+    assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)  # nothing half-kept
 
 
 # --- deleting and forgetting models -------------------------------------------------------------

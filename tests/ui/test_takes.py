@@ -95,3 +95,15 @@ def test_the_chosen_sound_output_is_used_and_remembered(make_studio):
     studio.window.actions.play_pause.trigger()
     assert sound.streams[-1].device == headset
     assert make_studio(backend=sound).window.playback_bar.output.currentText() == "USB headset"
+
+
+def test_a_takes_tooltip_holds_everything_it_was_made_with(studio):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    params = GenerationParams(seed=77, cfg_scale=4.5, temperature=0.9, audio_temperature=1.1, top_k=120,
+                              include_prefix=True, negative_prompt="a muffled voice")
+    studio.dialogue.add_takes([Take(params, AudioClip.from_samples(np.zeros(2400, np.float32), 24000),
+                                    studio.dialogue.lines)])
+    tip = studio.window.takes.list.item(0).toolTip()
+    assert tip.splitlines() == ["Seed: 77", "Model: dia2-2b", "Guidance (CFG): 4.5", "Text temperature: 0.9",
+                                "Audio temperature: 1.1", "Top-k: 120", "Voice reference kept at the start: yes",
+                                "Negative prompt: “a muffled voice”", "", "Double-click to hear it"]

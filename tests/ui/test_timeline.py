@@ -7,9 +7,10 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
+from app.heard_dialogue import DIALOGUE
 from core.dialogue import NONVERBAL_CUES, Speaker
 from core.speech_timeline import word_spans
-from tests.ui.conftest import press, write_dialogue
+from tests.ui.conftest import FakeRuntime, press, write_dialogue
 from ui.timeline_model import Column
 
 
@@ -111,6 +112,42 @@ def test_shortcuts_reach_the_commands(studio, qtbot):
     assert texts(studio) == ["b", "a"]
     qtbot.keyClick(window.timeline, Qt.Key.Key_Delete, Qt.KeyboardModifier.ControlModifier)
     assert texts(studio) == ["a"]
+
+
+def test_the_window_keys_reach_their_commands(studio, qtbot, prompts):
+    ids = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    studio.models.runtime = FakeRuntime()
+    window = studio.window
+    window.show()
+    qtbot.waitExposed(window)
+    window.timeline.select_line(ids[1])
+    window.timeline.setFocus()
+    control = Qt.KeyboardModifier.ControlModifier
+
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Return, control)  # add a line below
+    assert len(studio.dialogue.lines) == 3 and studio.dialogue.lines[1].id == ids[1]
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Escape)  # leave the new line's editor
+    window.timeline.select_line(ids[1])
+    window.timeline.setFocus()
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Return, control | Qt.KeyboardModifier.ShiftModifier)  # above
+    assert len(studio.dialogue.lines) == 4 and studio.dialogue.lines[2].id == ids[1]
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Escape)
+    studio.dialogue.delete_lines([line.id for line in studio.dialogue.lines if not line.text])
+
+    window.timeline.setFocus()
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        qtbot.keyClick(window.timeline, Qt.Key.Key_F5)  # generate
+    assert len(studio.dialogue.takes) == 1
+
+    studio.playback.stop()  # the preview of the generation
+    window.takes.show_whole_dialogue()
+    window.timeline.setFocus()
+    qtbot.keyClick(window.timeline, Qt.Key.Key_Space, control)  # play
+    assert studio.playback.take_id == DIALOGUE and studio.playback.is_playing
+
+    prompts.answers["export"] = None
+    qtbot.keyClick(window.timeline, Qt.Key.Key_E, control)  # export: the dialog is asked for
+    assert prompts.asked[-1][0] == "export"
 
 
 def test_dropping_lines_moves_them_in_one_piece(studio):

@@ -11,7 +11,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from core.audio.fake_backend import FakeBackend
+from core.audio.backend import AudioDevice
+from core.audio.fake_backend import FAKE_MICROPHONE, FakeBackend
 from core.audio.processing import resample
 from core.dia2.transcribe import TranscriptionModelUnavailable
 from core.dialogue import Speaker
@@ -155,3 +156,40 @@ def test_name_and_colour_edits_are_undoable(studio, qtbot):
     press(qtbot, studio.window.actions.undo)  # the typing run is one step
     assert studio.dialogue.speakers[Speaker.S2].name == "Speaker 2"
     assert card.name_edit.text() == "Speaker 2"
+
+
+def test_clear_removes_the_voice_and_undo_brings_it_back(studio, qtbot):
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    card = studio.window.voices.cards[Speaker.S1]
+    voice = studio.dialogue.speakers[Speaker.S1].voice
+    assert card.clear_button.isEnabled()
+
+    qtbot.mouseClick(card.clear_button, Qt.MouseButton.LeftButton)
+    assert studio.dialogue.speakers[Speaker.S1].voice is None
+    assert not card.clear_button.isEnabled() and not card.play_button.isEnabled()
+    press(qtbot, studio.window.actions.undo)
+    assert studio.dialogue.speakers[Speaker.S1].voice == voice
+    assert card.clear_button.isEnabled() and card.transcript_edit.toPlainText() == SPEAKER1_TEXT
+
+
+def test_the_chosen_microphone_is_the_one_recorded_from(make_studio, qtbot):
+    speech, rate = soundfile.read(SPEAKER1_WAV, dtype="float32")
+    headset = AudioDevice("usb-in", "USB headset microphone", 1, 0, 48000)
+    sound = FakeBackend(speed=None, microphone=resample(speech, rate, 48000), inputs=(FAKE_MICROPHONE, headset))
+    studio = make_studio(backend=sound)
+    voices = studio.window.voices
+    assert [voices.microphone.itemText(i) for i in range(voices.microphone.count())] == [
+        "Fake microphone", "USB headset microphone"]
+    voices.microphone.setCurrentIndex(1)
+    assert studio.settings.input_device == "USB headset microphone"
+
+    card = voices.cards[Speaker.S2]
+    card.record_button.click()
+    assert sound.streams[-1].device == headset
+    sound.advance(2.0)
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        card.record_button.click()
+    assert 1.5 < studio.dialogue.speakers[Speaker.S2].voice.audio.duration_s <= 2.0
+    # and next time the studio starts, it is still the one chosen
+    assert make_studio(backend=sound).window.voices.microphone.currentText() == "USB headset microphone"

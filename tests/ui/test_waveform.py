@@ -1,5 +1,6 @@
-"""The waveform under the timeline: the envelope of a take, where its lines begin, the playhead,
-click to play from there, and the envelope and line markers growing while a generation streams in."""
+"""The waveform under the timeline: the envelope of a take (or, with no take selected, of the
+whole dialogue as exported), where its lines begin, the playhead, click to play from there, and the
+envelope and line markers growing while a generation streams in."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from app.heard_dialogue import DIALOGUE
 from core.audio.envelope import Envelope
-from core.dialogue import Speaker
+from core.audio.fake_backend import FakeBackend
+from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
 from tests.ui.conftest import FakeRuntime, write_dialogue
 from tests.ui.test_takes import tone_take
@@ -185,3 +188,76 @@ def test_the_tiny_model_marks_its_lines_as_it_streams(studio, tiny_runtime, qtbo
     assert streamed[0] == [(0.0, "1")]
     assert [(0.0, "1"), (second_start, "2")] in streamed  # before the take was finished
     assert waveform.markers == [(0.0, "1"), (second_start, "2")]
+
+
+def test_with_no_take_selected_the_whole_dialogue_is_shown_and_played_as_exported(make_studio, qtbot):
+    sound = FakeBackend(speed=None)  # the clock moves only when the test says
+    studio = make_studio(backend=sound)
+    first, second, _ = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"), (Speaker.S1, "c"))
+    dialogue = studio.dialogue
+    everything = tone_take(dialogue, 1, 3.0, 0.1)  # 1 s a line
+    again = Take(GenerationParams(seed=2), AudioClip.from_samples(np.full(2 * RATE, 0.3, np.float32), RATE),
+                 (dialogue.line(second),), line_times={second: (0.0, 2.0)})  # the middle line made again
+    dialogue.add_takes([everything])
+    dialogue.add_takes([again])
+    window, waveform = studio.window, studio.window.waveform
+    assert waveform.key == everything.id  # the first take was selected as it arrived
+
+    window.takes.whole_button.click()
+    assert window.takes.selected_take_id() is None and not window.takes.whole_button.isEnabled()
+    assert waveform.key == DIALOGUE
+    assert waveform.duration_s == pytest.approx(4.0)  # 1 s of line 1, 2 s of line 2 made again, 1 s of line 3
+    assert waveform.markers == [(0.0, "1"), (1.0, "2"), (3.0, "3")]
+    assert waveform.envelope.maxs.max() == pytest.approx(0.3)
+
+    def heard(seconds: float) -> np.ndarray:  # what the speakers play in the next ``seconds``
+        stream = sound.streams[-1]
+        before = len(stream.played_audio)
+        sound.advance(seconds)
+        return stream.played_audio[before:]
+
+    window.actions.play_pause.trigger()
+    assert studio.playback.take_id == DIALOGUE and window.playback_bar.what.text().startswith("The dialogue")
+    assert np.allclose(heard(0.9)[:, 0], 0.1, atol=1e-3)  # line 1, from the first take
+    assert np.allclose(heard(0.6)[4800:, 0], 0.3, atol=1e-3)  # line 2, from the take that made it again
+    qtbot.waitUntil(lambda: waveform.playhead_s is not None and waveform.playhead_s > 1.4)
+
+    for seconds, level in ((3.5, 0.1), (1.5, 0.3)):  # a click plays on from that line
+        qtbot.mouseClick(waveform, Qt.MouseButton.LeftButton,
+                         pos=QPoint(round(waveform.x_for_seconds(seconds)), waveform.height() // 2))
+        assert studio.playback.position_s == pytest.approx(seconds, abs=0.05 + waveform.span_s / waveform.width())
+        assert np.allclose(heard(0.3)[:, 0], level, atol=1e-3)
+
+    envelope = waveform.envelope
+    dialogue.set_text(first, "a, reworded")  # the audio is the same: nothing is assembled again
+    assert waveform.envelope is envelope and waveform.key == DIALOGUE
+    dialogue.pick_take(everything.id)  # the first take speaks line 2 again
+    assert waveform.duration_s == pytest.approx(3.0) and waveform.envelope.maxs.max() == pytest.approx(0.1)
+    assert waveform.markers == [(0.0, "1"), (1.0, "2"), (2.0, "3")]
+
+
+def test_play_pause_plays_what_the_waveform_shows(studio, qtbot, sound):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    first, second = tone_take(studio.dialogue, 1, 1.0, 0.1), tone_take(studio.dialogue, 2, 2.0, 0.2)
+    studio.dialogue.add_takes([first])
+    studio.dialogue.add_takes([second], pick=False)
+    actions, takes = studio.window.actions, studio.window.takes
+    takes.select_take(first.id)
+    actions.play_pause.trigger()
+    assert studio.playback.take_id == first.id
+    actions.play_pause.trigger()  # pause; choosing the other take then playing plays it
+    takes.select_take(second.id)
+    actions.play_pause.trigger()
+    assert studio.playback.take_id == second.id and studio.playback.is_playing
+    actions.play_pause.trigger()
+    takes.show_whole_dialogue()
+    actions.play_pause.trigger()
+    assert studio.playback.take_id == DIALOGUE  # the line from the kept take
+    assert studio.playback.player.duration_s == pytest.approx(1.0)
+
+
+def test_nothing_generated_plays_nothing_and_says_why(studio):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    studio.window.actions.play_pause.trigger()
+    assert studio.playback.player is None and studio.window.waveform.envelope is None
+    assert "generate the dialogue first" in studio.window.statusBar().currentMessage()

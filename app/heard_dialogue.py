@@ -1,0 +1,46 @@
+"""The dialogue as it will be exported, to hear and see in the window: each line's kept audio
+laid end to end exactly as ``app.exporting`` assembles the file, with where each line begins.
+
+Assembling only joins arrays, but a long dialogue makes a long array and a long envelope, so the
+last assembly is kept until another take or another line order would change it (editing a line's
+text changes neither).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.exporting import assembled, line_starts, segments
+from core.audio.envelope import Envelope
+from core.dialogue import Dialogue
+
+DIALOGUE = "dialogue"  # the waveform's and the player's key for it, beside the takes' ids
+
+
+@dataclass(frozen=True)
+class HeardDialogue:
+    samples: np.ndarray
+    sample_rate: int
+    envelope: Envelope
+    line_starts: list[tuple[str, float]]  # (line id, seconds into the samples)
+
+
+class DialogueAudio:
+    """The assembly of a dialogue's kept audio, made again only when it would differ."""
+
+    def __init__(self):
+        self._last: tuple[tuple, HeardDialogue] | None = None
+
+    def of(self, dialogue: Dialogue) -> HeardDialogue | None:
+        """None while no line has audio."""
+        pieces = segments(dialogue)
+        if not pieces:
+            return None
+        key = tuple((piece.take.id, tuple(line.id for line in piece.lines), piece.start_s, piece.end_s)
+                    for piece in pieces)
+        if self._last is None or self._last[0] != key:
+            samples, rate = assembled(pieces), pieces[0].take.audio.sample_rate
+            self._last = (key, HeardDialogue(samples, rate, Envelope.of(samples, rate), line_starts(pieces)))
+        return self._last[1]
