@@ -1,6 +1,7 @@
 """Which line, and which word of it, is heard at a moment of a take: the take's word timings laid
-over its lines, so the studio can follow along while it plays — a finished take, or one whose
-words are still streaming in from a generation.
+over its lines, so the studio can follow along while it plays — a finished take, one whose
+words are still streaming in from a generation, or lines cut from takes and laid end to end as
+the whole dialogue is assembled.
 
 Words are counted as the runtime counts them (``word_spans``). A word lasts until the next one
 starts, a line from its first word until the next line's first word (the first line from 0 s),
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.dia2.script import BREAK_TAG, normalize
 from core.dialogue import DialogueLine, Take
@@ -63,9 +64,13 @@ class _Line:
     def of(cls, line: DialogueLine) -> _Line:
         return cls(line.id, line.spoken_text, len(word_spans(line.spoken_text)))
 
+    def shifted(self, seconds: float) -> _Line:
+        return replace(self, start_s=self.start_s + seconds, end_s=self.end_s + seconds,
+                       words=[[start + seconds, end + seconds] for start, end in self.words])
+
 
 class SpeechTimeline:
-    """The lines and words of one take on its time axis."""
+    """The lines and words of one take (or of the assembled dialogue) on its time axis."""
 
     def __init__(self, lines: list[_Line]):
         self._lines = lines
@@ -89,6 +94,21 @@ class SpeechTimeline:
         for line in lines:
             # A line's own words are its last ones: a kept voice prompt's words come before the first line's.
             line.words = heard[line.id][max(0, len(heard[line.id]) - line.word_count):]
+        return cls(lines)
+
+    @classmethod
+    def of_placed_lines(cls, placed: Iterable[tuple[Take, str, float]]) -> SpeechTimeline:
+        """Lines cut from finished takes and laid on another clock, in the order given: each is
+        (its take, its id, the seconds from the take's clock to the other); the take's other
+        lines, and their words, are left out."""
+        of_takes: dict[str, dict[str, _Line]] = {}  # a take may give several pieces: timed once
+        lines = []
+        for take, line_id, shift in placed:
+            if take.id not in of_takes:
+                of_takes[take.id] = {line.id: line for line in cls.of_take(take)._lines}
+            line = of_takes[take.id].get(line_id)
+            if line is not None:
+                lines.append(line.shifted(shift))
         return cls(lines)
 
     @classmethod

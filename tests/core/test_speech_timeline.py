@@ -135,3 +135,40 @@ def test_streaming_and_the_finished_take_agree(two_lines):
     for seconds in np.arange(0.0, 2.99, 0.05):
         assert streamed.at(seconds) == finished.at(seconds), seconds
     assert streamed.line_starts == finished.line_starts
+
+
+def test_lines_cut_from_two_takes_are_heard_where_they_are_laid():
+    """Lines 1 and 3 from a take of all three, line 2 from a take that made it again reworded:
+    laid end to end, each piece shifted to where the one before it ends."""
+    first, old_second, third = (DialogueLine(Speaker.S1, "one two three"), DialogueLine(Speaker.S2, "four five"),
+                                DialogueLine(Speaker.S1, "six seven"))
+    second = DialogueLine(Speaker.S2, "now four five", id=old_second.id)
+    everything = take_of((first, old_second, third),
+                         {first.id: (0.0, 2.0), old_second.id: (2.0, 4.0), third.id: (4.0, 6.0)},
+                         [("one", 0.2, 0.5), ("two", 0.5, 1.0), ("three", 1.0, 2.0), ("four", 2.0, 2.5),
+                          ("five", 2.5, 4.0), ("six", 4.0, 5.0), ("seven", 5.0, 6.0)], 6.0)
+    again = take_of((second,), {second.id: (0.0, 3.0)}, [("now", 0.0, 0.5), ("four", 0.5, 1.0), ("five", 1.0, 3.0)])
+    # line 1 at 0-2 s as in its take, line 2 at 2-5 s (0-3 s of its take), line 3 at 5-7 s (4-6 s)
+    timeline = SpeechTimeline.of_placed_lines([(everything, first.id, 0.0), (again, second.id, 2.0),
+                                               (everything, third.id, 1.0)])
+
+    assert timeline.line_starts == [(first.id, 0.0), (second.id, 2.0), (third.id, 5.0)]
+    assert timeline.at(1.99).chars_in(first) == (8, 13)  # "three" lasts until the piece ends
+    at_the_boundary = timeline.at(2.0)  # the next piece's first word starts right where it ends
+    assert (at_the_boundary.line_id, at_the_boundary.word) == (second.id, 0)
+    assert at_the_boundary.chars_in(second) == (0, 3)  # "now": the words of the take that is heard
+    assert timeline.at(2.6).chars_in(second) == (4, 8)  # not the other take's "five" at 2.5 s
+    assert timeline.at(3.5).chars_in(second) == (9, 13)
+    assert timeline.at(3.5).chars_in(old_second) is None  # the text the other take spoke
+    assert timeline.at(5.0).chars_in(third) == (0, 3)
+    assert timeline.at(6.5).chars_in(third) == (4, 9)
+    assert timeline.at(7.0) is None
+
+
+def test_only_the_lines_laid_are_heard():
+    line, other = DialogueLine(Speaker.S1, "a b"), DialogueLine(Speaker.S2, "c")
+    take = take_of((line, other), {line.id: (0.0, 1.0), other.id: (1.0, 2.0)},
+                   [("a", 0.0, 0.5), ("b", 0.5, 1.0), ("c", 1.0, 2.0)], 2.0)
+    timeline = SpeechTimeline.of_placed_lines([(take, other.id, -1.0), (take, "a line of no take", 0.0)])
+    assert timeline.line_starts == [(other.id, 0.0)]
+    assert timeline.at(0.5).chars_in(other) == (0, 1) and timeline.at(1.0) is None
