@@ -67,11 +67,12 @@ class StudioController(QObject):
         self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self._prepare_voice, self)
-        self.follow_along = FollowAlong(self.window, self.playback, self.generation, lambda: self.dialogue)
+        self._dialogue_audio = DialogueAudio()  # the whole dialogue, as exported
+        self.follow_along = FollowAlong(self.window, self.playback, self.generation, lambda: self.dialogue,
+                                        self._dialogue_audio)
         self.model_manager: ModelManagerDialog | None = None
         self._preview_started = False
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
-        self._dialogue_audio = DialogueAudio()  # the whole dialogue, as exported
         self._streamed_take: int | None = None  # the take of the generation the waveform grows with
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_INTERVAL_MS)

@@ -1,6 +1,7 @@
 """Following along while a take plays: the timeline highlights the line and the word being heard
-(of a finished take, or of the first take of a generation heard while it is made), and the
-waveform marks where each line begins as soon as a streaming take reaches it.
+(of a finished take, of the whole dialogue as exported, or of the first take of a generation heard
+while it is made), and the waveform marks where each line begins as soon as a streaming take
+reaches it.
 
 All of it runs on the GUI thread, from the playhead timer and the generation's signals; a word
 that changes repaints one cell.
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from PySide6.QtCore import QObject
 
 from app.generation import GenerationSession
+from app.heard_dialogue import DIALOGUE, DialogueAudio
 from app.playback import Playback
 from core.audio.playback import StreamingPlayer
 from core.dialogue import Dialogue, DialogueLine
@@ -29,12 +31,15 @@ def line_markers(starts: Iterable[tuple[str, float]], lines: Sequence[DialogueLi
 
 class FollowAlong(QObject):
     def __init__(self, window: MainWindow, playback: Playback, generation: GenerationSession,
-                 dialogue: Callable[[], Dialogue]):
+                 dialogue: Callable[[], Dialogue], dialogue_audio: DialogueAudio):
         super().__init__(window)
         self._window, self._playback, self._generation, self._dialogue = window, playback, generation, dialogue
+        self._dialogue_audio = dialogue_audio
         self._streamed: tuple[int, SpeechTimeline] | None = None  # the take streaming into the waveform
         self._previewed: tuple[StreamingPlayer, SpeechTimeline] | None = None  # the preview's player
-        self._played: tuple[str, SpeechTimeline] | None = None  # the finished take heard last
+        # What was heard last: a finished take by its id, the whole dialogue by its player (it is
+        # assembled again when a take is kept, but the audio playing is the assembly it started with).
+        self._played: tuple[str | StreamingPlayer, SpeechTimeline] | None = None
         generation.word_timed.connect(self._word_timed)
 
     def begin_take(self, take: int, previewed: bool) -> None:
@@ -62,14 +67,23 @@ class FollowAlong(QObject):
         playback = self._playback
         if self._previewed is not None and self._previewed[0] is not playback.player:
             self._previewed = None  # something else plays now: let the preview's audio go
-        if playback.take_id is not None:
-            if self._played is None or self._played[0] != playback.take_id:
-                take = next((take for take in self._dialogue().takes if take.id == playback.take_id), None)
-                if take is None:
-                    return None
-                self._played = (take.id, SpeechTimeline.of_take(take))
-            return self._played[1]
-        return self._previewed[1] if self._previewed is not None else None
+        if playback.take_id is None:
+            return self._previewed[1] if self._previewed is not None else None
+        played = playback.player if playback.take_id == DIALOGUE else playback.take_id
+        if self._played is None or self._played[0] != played:
+            timeline = self._timeline_of(playback.take_id)
+            if timeline is None:
+                return None
+            self._played = (played, timeline)
+        return self._played[1]
+
+    def _timeline_of(self, take_id: str) -> SpeechTimeline | None:
+        """Of a take, or of the whole dialogue; None once it is gone."""
+        if take_id == DIALOGUE:
+            heard = self._dialogue_audio.of(self._dialogue())
+            return heard.speech if heard is not None else None
+        take = next((take for take in self._dialogue().takes if take.id == take_id), None)
+        return SpeechTimeline.of_take(take) if take is not None else None
 
     def _word_timed(self, take: int, start_s: float) -> None:
         if self._streamed is not None and self._streamed[0] == take and self._streamed[1].add_word(start_s):

@@ -1,5 +1,6 @@
 """The dialogue as it will be exported, to hear and see in the window: each line's kept audio
-laid end to end exactly as ``app.exporting`` assembles the file, with where each line begins.
+laid end to end exactly as ``app.exporting`` assembles the file, with where each line begins and
+the words of each line at their places in it, to follow along while it plays.
 
 Assembling only joins arrays, but a long dialogue makes a long array and a long envelope, so the
 last assembly is kept until another take or another line order would change it (editing a line's
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.exporting import assembled, line_starts, segments
+from app.exporting import assembled, line_starts, placed_lines, segments
 from core.audio.envelope import Envelope
 from core.dialogue import Dialogue
+from core.speech_timeline import SpeechTimeline
 
 DIALOGUE = "dialogue"  # the waveform's and the player's key for it, beside the takes' ids
 
@@ -25,6 +27,7 @@ class HeardDialogue:
     sample_rate: int
     envelope: Envelope
     line_starts: list[tuple[str, float]]  # (line id, seconds into the samples)
+    speech: SpeechTimeline  # the lines and words heard, on the samples' clock
 
 
 class DialogueAudio:
@@ -42,5 +45,7 @@ class DialogueAudio:
                     for piece in pieces)
         if self._last is None or self._last[0] != key:
             samples, rate = assembled(pieces), pieces[0].take.audio.sample_rate
-            self._last = (key, HeardDialogue(samples, rate, Envelope.of(samples, rate), line_starts(pieces)))
+            speech = SpeechTimeline.of_placed_lines((piece.take, line.id, shift)
+                                                    for piece, line, shift in placed_lines(pieces))
+            self._last = (key, HeardDialogue(samples, rate, Envelope.of(samples, rate), line_starts(pieces), speech))
         return self._last[1]

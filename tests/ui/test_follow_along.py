@@ -1,11 +1,13 @@
 """Following along: the line and the word being heard are highlighted in the timeline while a take
-plays, and while the first take of a generation is heard as it is made."""
+plays, while the whole dialogue plays as exported, and while the first take of a generation is
+heard as it is made."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from app.heard_dialogue import DIALOGUE
 from core.audio.fake_backend import FakeBackend
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
@@ -50,6 +52,44 @@ def test_the_word_being_heard_follows_the_playhead_and_clears_when_stopped(studi
     assert heard(studio) == (second, (6, 10))
     studio.window.actions.stop.trigger()
     assert heard(studio) == (None, None) and not studio.window.timeline.spoken_word_rects()
+
+
+def test_the_whole_dialogue_highlights_each_line_from_the_take_that_speaks_it(studio, qtbot, sound):
+    first, second, third = write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four five"),
+                                          (Speaker.S1, "six seven"))
+    dialogue = studio.dialogue
+    audio = AudioClip.from_samples(np.full(6 * 24000, 0.1, np.float32), 24000)
+    everything = Take(GenerationParams(seed=3), audio, dialogue.lines,
+                      words=[("one", 0.2, 0.5), ("two", 0.5, 1.0), ("three", 1.0, 2.0), ("four", 2.0, 2.5),
+                             ("five", 2.5, 4.0), ("six", 4.0, 5.0), ("seven", 5.0, 6.0)],
+                      line_times={first: (0.0, 2.0), second: (2.0, 4.0), third: (4.0, 6.0)})
+    again = Take(GenerationParams(seed=4), AudioClip.from_samples(np.full(3 * 24000, 0.3, np.float32), 24000),
+                 (dialogue.line(second),), words=[("four", 0.0, 1.0), ("five", 1.0, 3.0)],
+                 line_times={second: (0.0, 3.0)})  # the middle line made again, and kept
+    dialogue.add_takes([everything])
+    dialogue.add_takes([again])
+    studio.window.takes.whole_button.click()
+    studio.window.actions.play_pause.trigger()
+    assert studio.playback.take_id == DIALOGUE
+    assert heard(studio) == (first, None)  # at 0 s: the first line, before its first word
+
+    sound.advance(0.6)
+    qtbot.waitUntil(lambda: heard(studio) == (first, (4, 7)))  # "two"
+    studio.playback.seek(2.5)  # line 2 from 2 s to 5 s, from the take that made it again
+    assert heard(studio) == (second, (0, 4))  # its "four", not the first take's "five"
+    studio.playback.seek(6.5)  # line 3 from 5 s to 7 s: 1 s later than in its take
+    assert heard(studio) == (third, (4, 9))  # "seven"
+    assert studio.window.timeline.spoken_word_rects()
+
+    dialogue.pick_take(everything.id)  # line 2 from the first take: 1 s shorter from the next play on
+    sound.advance(0.1)
+    qtbot.waitUntil(lambda: studio.playback.position_s > 6.55)
+    assert heard(studio) == (third, (4, 9))  # the words follow the audio that plays
+    studio.window.actions.stop.trigger()
+    assert heard(studio) == (None, None)
+    studio.play_dialogue()  # played again: assembled again
+    studio.playback.seek(5.5)
+    assert heard(studio) == (third, (4, 9))
 
 
 def test_a_line_reworded_since_the_take_keeps_its_highlight_but_not_its_word(studio, sound):
