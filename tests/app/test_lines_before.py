@@ -1,0 +1,72 @@
+"""Which lines before a selection become its context, and how their audio and words are joined."""
+
+import numpy as np
+import pytest
+import torch
+
+from app.lines_before import lines_before, spoken_context
+from app.take_assembly import take_from_result
+from core.dia2.generator import TakeResult
+from core.dialogue import Dialogue, DialogueLine, Speaker
+from core.params import GenerationParams
+
+RATE = 24000
+WORD_S = 0.1  # every word of these takes lasts 0.1 s
+
+
+def _take(lines, words):
+    """A take of ``lines`` saying ``words`` one after the other, each a tone of its own level."""
+    audio = np.concatenate([np.full(round(WORD_S * RATE), 0.01 * (i + 1), np.float32) for i in range(len(words))])
+    result = TakeResult(0, 1, GenerationParams(seed=1), audio, RATE, np.zeros((32, 0), np.int64),
+                        [(word, i * WORD_S) for i, word in enumerate(words)])
+    return take_from_result(result, lines)
+
+
+@pytest.fixture
+def dialogue():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "one two"), DialogueLine(Speaker.S2, ""),
+                         DialogueLine(Speaker.S2, "three"), DialogueLine(Speaker.S1, "four five six"),
+                         DialogueLine(Speaker.S2, "seven")])
+    dialogue.add_takes([_take(dialogue.lines, ["one", "two", "three", "four", "five", "six", "seven"])])
+    return dialogue
+
+
+class Encoder:
+    sample_rate = RATE
+
+    def __init__(self):
+        self.encoded = []
+
+    def encode_voice(self, samples):
+        self.encoded.append(samples)
+        return torch.ones((32, len(samples) // 1920), dtype=torch.long)
+
+
+def test_the_lines_before_go_back_to_the_cap_skipping_empty_lines(dialogue):
+    one, _empty, three, four, seven = (line.id for line in dialogue.lines)
+    assert [item.line.id for item in lines_before(dialogue, seven)] == [one, three, four]
+    # 0.3 s of line 4, then 0.1 s of line 3 would pass 0.35 s: line 4 alone.
+    assert [item.line.id for item in lines_before(dialogue, seven, max_seconds=0.35)] == [four]
+    # The nearest line comes however long it is: the runtime cuts it to what fits.
+    assert [item.line.id for item in lines_before(dialogue, seven, max_seconds=0.1)] == [four]
+    assert lines_before(dialogue, one) == ()
+
+
+def test_a_line_changed_since_its_take_or_never_spoken_ends_the_lines_before(dialogue):
+    *_, three, four, seven = (line.id for line in dialogue.lines)
+    dialogue.set_text(three, "three!")
+    assert [item.line.id for item in lines_before(dialogue, seven)] == [four]
+    dialogue.insert_line(4, Speaker.S2, "not yet said")
+    assert lines_before(dialogue, seven) == ()
+
+
+def test_the_context_joins_the_lines_audio_with_their_words_from_its_start(dialogue):
+    seven = dialogue.lines[-1].id
+    encoder = Encoder()
+    context = spoken_context(encoder, lines_before(dialogue, seven, max_seconds=0.45))
+    assert context.script == "[S2] three [S1] four five six"
+    assert context.word_starts == pytest.approx((0.0, 0.1, 0.2, 0.3))
+    (audio,) = encoder.encoded
+    np.testing.assert_array_equal(audio, dialogue.takes[0].audio.samples()[round(0.2 * RATE):round(0.6 * RATE)])
+    assert context.frames == 5
+    assert spoken_context(encoder, ()) is None
