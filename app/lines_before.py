@@ -87,5 +87,8 @@ def spoken_context(runtime, heard: Sequence[HeardLine]) -> SpokenContext | None:
         pieces.append(resample(piece, rate, runtime.sample_rate))
         starts += [at + word.start_s - item.span.start_s for word in item.words]
         at += len(pieces[-1]) / runtime.sample_rate
-    codes = runtime.encode_voice(np.concatenate(pieces))
+    audio = np.concatenate(pieces)
+    if not len(audio):
+        return None
+    codes = runtime.encode_voice(audio)
     return SpokenContext(codes, build_script(item.line for item in heard), tuple(starts))

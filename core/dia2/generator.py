@@ -194,7 +194,7 @@ class TakeRenderer:
         runtime, request = self.runtime, self.request
         voices = (build_prefix(request.voices, runtime.tokenizer.encode, runtime.frame_rate)
                   if request.voices else None)
-        if request.context is None or request.context.frames == 0:
+        if request.context is None:
             return voices, False
         voice_frames = voices.frames if voices else 0
         length = min(self._replay_frames(),
@@ -219,6 +219,8 @@ class TakeRenderer:
         if len(entries) != len(context.word_starts):
             raise InvalidContext(f"The lines before have {len(entries)} words but {len(context.word_starts)} "
                                  "word times.")
+        if context.frames == 0:
+            return None
         if length <= 0:
             self.notices.append("The lines before the selection were left out: the voice references fill "
                                 "the room the model's context has for them.")

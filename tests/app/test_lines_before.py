@@ -7,7 +7,7 @@ import torch
 from app.lines_before import lines_before, spoken_context
 from app.take_assembly import take_from_result
 from core.dia2.generator import TakeResult
-from core.dialogue import Dialogue, DialogueLine, Speaker
+from core.dialogue import AudioClip, Dialogue, DialogueLine, Speaker, Take
 from core.params import GenerationParams
 
 RATE = 24000
@@ -70,3 +70,12 @@ def test_the_context_joins_the_lines_audio_with_their_words_from_its_start(dialo
     np.testing.assert_array_equal(audio, dialogue.takes[0].audio.samples()[round(0.2 * RATE):round(0.6 * RATE)])
     assert context.frames == 5
     assert spoken_context(encoder, ()) is None
+
+
+def test_lines_before_that_last_no_time_give_no_context():
+    pause, line = DialogueLine(Speaker.S1, '<break time="1s"/>'), DialogueLine(Speaker.S2, "hello")
+    dialogue = Dialogue([pause, line])
+    silent = AudioClip.from_samples(np.zeros(RATE, np.float32), RATE)
+    dialogue.add_takes([Take(GenerationParams(seed=1), silent, (pause,), line_times={pause.id: (1.0, 1.0)})])
+    assert [item.line for item in lines_before(dialogue, line.id)] == [pause]
+    assert spoken_context(Encoder(), lines_before(dialogue, line.id)) is None

@@ -232,6 +232,13 @@ def test_lines_before_longer_than_the_room_left_by_the_voices_are_cut_with_a_not
     assert [word for word, _ in take.words] == ["Fine,", "thanks."]
 
 
+def test_with_lines_before_the_voice_prompts_are_not_kept_and_a_notice_says_so(tiny_runtime, spoken_context):
+    voices = GoldenCase("clone_s1_cfg1_keep").voice_prompts()
+    (take,) = _takes(_render_with_context(tiny_runtime, spoken_context, voices=voices, seed=2, include_prefix=True))
+    assert [word for word, _ in take.words] == ["How", "are", "you", "today?"]
+    assert any("voice references are not kept" in notice for notice in take.notices)
+
+
 def test_lines_before_whose_words_do_not_match_their_times_are_refused(tiny_runtime, spoken_context):
     wrong = replace(spoken_context, word_starts=spoken_context.word_starts[:-1])
     with pytest.raises(InvalidContext, match="4 words but 3 word times"):
