@@ -1,8 +1,10 @@
 """The lines spoken just before the selected ones, from their kept takes → the context the runtime
 continues from, so regenerated lines keep the voices and the flow of the conversation.
 
-Picking the lines is quick and happens when the generation starts (the document may change
-afterwards); reading their audio and encoding it happens on the generation's worker thread.
+Their codes are the ones their takes were decoded from (exact); for takes that have none (saved
+before codes were kept) their audio is encoded again. Picking the lines is quick and happens when
+the generation starts (the document may change afterwards); reading their audio and encoding it
+happens on the generation's worker thread.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from app.take_assembly import spoken_words
 from core.audio.processing import resample
@@ -35,6 +38,20 @@ class HeardLine:
     audio: AudioClip
     span: LineSpan
     words: tuple[TimedWord, ...]  # in seconds from the take's start
+    take_codes: np.ndarray | None  # all the take's codes, if it keeps them
+
+    def samples(self) -> np.ndarray:
+        rate = self.audio.sample_rate
+        return self.audio.samples()[round(self.span.start_s * rate):round(self.span.end_s * rate)]
+
+    @property
+    def codes_per_second(self) -> float:
+        return self.take_codes.shape[1] / self.audio.duration_s
+
+    def codes(self) -> np.ndarray:
+        """The take's codes of the line's frames (the take must keep codes)."""
+        per_second = self.codes_per_second
+        return self.take_codes[:, round(self.span.start_s * per_second):round(self.span.end_s * per_second)]
 
 
 def lines_before(dialogue: Dialogue, line_id: str, max_seconds: float = REPLAY_SECONDS) -> tuple[HeardLine, ...]:
@@ -70,25 +87,29 @@ def _heard(dialogue: Dialogue, line: DialogueLine) -> HeardLine | None:
     words = words[len(words) - count:] if count else ()
     if len(words) != count:
         return None
-    return HeardLine(take.source_line(line.id), take.audio, span, words)
+    codes = take.codes if take.codes is not None and take.codes.size else None
+    return HeardLine(take.source_line(line.id), take.audio, span, words, codes)
 
 
 def spoken_context(runtime, heard: Sequence[HeardLine]) -> SpokenContext | None:
-    """The heard lines' audio, one after the other, Mimi-encoded, with their words and when each
-    starts. Reads files and runs the codec: call it on a worker thread."""
+    """The heard lines one after the other: their codes (their takes' own, or else their audio
+    encoded again), their script, and when each word starts. May read files and run the codec:
+    call it on a worker thread."""
     if not heard:
         return None
-    pieces: list[np.ndarray] = []
-    starts: list[float] = []
-    at = 0.0
-    for item in heard:
-        rate = item.audio.sample_rate
-        piece = item.audio.samples()[round(item.span.start_s * rate):round(item.span.end_s * rate)]
-        pieces.append(resample(piece, rate, runtime.sample_rate))
-        starts += [at + word.start_s - item.span.start_s for word in item.words]
-        at += len(pieces[-1]) / runtime.sample_rate
-    audio = np.concatenate(pieces)
-    if not len(audio):
+    if all(item.take_codes is not None for item in heard):
+        line_codes = [item.codes() for item in heard]
+        codes = torch.from_numpy(np.concatenate(line_codes, axis=1).astype(np.int64))
+        lengths = [frames.shape[1] / item.codes_per_second for frames, item in zip(line_codes, heard)]
+    else:
+        line_audio = [resample(item.samples(), item.audio.sample_rate, runtime.sample_rate) for item in heard]
+        audio = np.concatenate(line_audio)
+        codes = runtime.encode_voice(audio) if len(audio) else None
+        lengths = [len(samples) / runtime.sample_rate for samples in line_audio]
+    if codes is None or codes.shape[1] == 0:
         return None
-    codes = runtime.encode_voice(audio)
+    starts, at = [], 0.0
+    for item, length in zip(heard, lengths):
+        starts += [at + word.start_s - item.span.start_s for word in item.words]
+        at += length
     return SpokenContext(codes, build_script(item.line for item in heard), tuple(starts))
