@@ -301,9 +301,9 @@ class TakeRenderer:
             entries[:1] = self._retag(entries[:1], [entry for entry, _ in spoken[: window[0]]])
         start = spoken[window[0]][1] if window else max(0, frames - length)
         steps: list[int] = []
-        for index, entry in zip(window, entries):
+        for position, index in enumerate(window):
             # A word is taken only once the one before is spelled out (a tag added above lengthens it).
-            earliest = steps[-1] + len(entries[len(steps) - 1].tokens) if steps else 0
+            earliest = steps[-1] + len(entries[position - 1].tokens) if position else 0
             steps.append(max(spoken[index][1] - start, earliest))
         return Prefix(codes=codes[:, start:frames], entries=entries, new_word_steps=steps)
 
