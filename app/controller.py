@@ -137,6 +137,7 @@ class StudioController(QObject):
         self.generation.take_added.connect(self._take_added)
         self.generation.finished.connect(self._generation_finished)
         self.generation.failed.connect(lambda message: self.prompts.error("Generation failed", message))
+        self.generation.notice.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self._speech_model_loading.connect(self._show_speech_model_loading)
         self.playback.changed.connect(self._playback_changed)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))

@@ -1,21 +1,32 @@
 """One generation at a time: the document's lines and voices → a request → a worker running the
 runtime → takes added to the document as each finishes, with progress and audio on the way.
 
+Selected lines are generated after the lines before them (from their kept takes, see
+``app.lines_before``), so the voices and the conversation carry on into them.
+
 The runtime is anything with ``generate(request, cancel)`` yielding the events of
-``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices are given).
+``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices or lines before are given).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from PySide6.QtCore import QObject, Signal
 
+from app.lines_before import lines_before, spoken_context
 from app.take_assembly import spoken_words, take_from_result
 from app.voice_loading import voice_prompts
 from app.workers import Worker
-from core.dia2.generator import AudioChunk, GenerationRequest, Progress, TakeResult, TakeStarted, WordTiming
+from core.dia2.generator import (
+    AudioChunk,
+    GenerationRequest,
+    Progress,
+    TakeResult,
+    TakeStarted,
+    WordTiming,
+)
 from core.dialogue import Dialogue, DialogueLine, Speaker
 from core.errors import DiaStudioError
 
@@ -33,6 +44,7 @@ class GenerationSession(QObject):
     take_added = Signal(object)  # the Take, once it is in the document
     finished = Signal(bool)  # cancelled
     failed = Signal(str)
+    notice = Signal(str)  # something the person should know about a take (e.g. what was cut)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -40,6 +52,7 @@ class GenerationSession(QObject):
         self._dialogue: Dialogue | None = None
         self._lines: tuple[DialogueLine, ...] = ()
         self._words_spoken = 0
+        self._notices: set[str] = set()
 
     @property
     def is_running(self) -> bool:
@@ -60,11 +73,13 @@ class GenerationSession(QObject):
             raise CannotGenerate("There is no text to speak: write a line first.")
         voices = _voices_in_order(dialogue)
         script, params = dialogue.to_script(lines), dialogue.params  # as they are now: edits may follow
-        self._dialogue, self._lines = dialogue, lines
+        before = lines_before(dialogue, min(lines, key=lambda line: dialogue.index_of(line.id)).id)
+        self._dialogue, self._lines, self._notices = dialogue, lines, set()
 
         def job(cancel: threading.Event) -> Iterator:
             prompts = voice_prompts(runtime, voices) if voices else ()
-            yield from runtime.generate(GenerationRequest(script, params, prompts), cancel)
+            context = spoken_context(runtime, before)
+            yield from runtime.generate(GenerationRequest(script, params, prompts, context), cancel)
 
         self.worker = Worker(job, "generation", self)
         self.worker.yielded.connect(self._on_event)
@@ -90,6 +105,10 @@ class GenerationSession(QObject):
         elif isinstance(event, Progress):
             self.progress.emit(event.take, self._words_spoken, event)
         elif isinstance(event, TakeResult):
+            for notice in event.notices:
+                if notice not in self._notices:  # every take of a generation says the same
+                    self._notices.add(notice)
+                    self.notice.emit(notice)
             take = take_from_result(event, self._lines)
             if take is not None:
                 # The first take of a generation is picked: it is what the person just asked for.

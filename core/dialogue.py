@@ -269,6 +269,9 @@ class Take:
     line_times: Mapping[str, LineSpan] = field(default_factory=dict)  # line id -> span
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # The Mimi codes [codebooks, frames] the audio was decoded from, so later lines can carry on
+    # from it exactly; None for takes saved before codes were kept.
+    codes: np.ndarray | None = field(default=None, compare=False, repr=False)
     # source_lines by id: the status of every line asks every take, so look-ups must be quick
     _source_by_id: Mapping[str, DialogueLine] = field(init=False, repr=False, compare=False)
 
@@ -292,6 +295,8 @@ class Take:
         object.__setattr__(self, "line_times", spans)
         if self.created.tzinfo is None:
             raise DialogueError("A take's creation time must carry its time zone.")
+        if self.codes is not None:
+            object.__setattr__(self, "codes", _audio_codes(self.codes))
 
     @property
     def seed(self) -> int:
@@ -308,6 +313,20 @@ class Take:
     def source_line(self, line_id: str) -> DialogueLine | None:
         """The line ``line_id`` as it was when this take was made; None if the take lacks it."""
         return self._source_by_id.get(line_id)
+
+
+def _audio_codes(codes: object) -> np.ndarray:
+    """A private, read-only int16 copy of a take's codes, checked to be code indices."""
+    array = np.asarray(codes)
+    if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer):
+        raise DialogueError(f"A take's codes are whole numbers in [codebooks, frames], not an array of "
+                            f"{array.dtype} with shape {array.shape}.")
+    if array.size and not 0 <= array.min() <= array.max() <= np.iinfo(np.int16).max:
+        raise DialogueError(f"A take's codes are indices from 0 to {np.iinfo(np.int16).max}; these run from "
+                            f"{array.min()} to {array.max()}.")
+    array = array.astype(np.int16)  # astype copies
+    array.flags.writeable = False
+    return array
 
 
 class LineStatus(Enum):

@@ -3,7 +3,8 @@
 A project is a folder ``Name.diastudio/``::
 
     project.json    the document, replaced atomically on every save (schema below)
-    audio/          one FLAC file per clip (voice references and takes): <clip id>.flac
+    audio/          one FLAC file per clip (voice references and takes): <clip id>.flac, and the
+                    codes a take was decoded from: <its clip id>.codes.npy
 
 ``project.json``, format_version 1 (times in seconds from the start of their clip)::
 
@@ -20,9 +21,13 @@ A project is a folder ``Name.diastudio/``::
     LINE    = {"id": str, "speaker": "S1" or "S2", "text": str}
     TAKE    = {"id": str, "created": ISO 8601 time with zone, "params": {... with "seed"},
                "audio": AUDIO, "lines": [LINE, ...] (the lines as they were when it was made),
-               "words": WORDS, "line_times": {"<line id>": [start_s, end_s], ...}}
+               "words": WORDS, "line_times": {"<line id>": [start_s, end_s], ...},
+               "codes": CODES (optional: absent in files saved before codes were kept)}
     AUDIO   = {"file": "audio/<clip id>.flac", "sample_rate": int, "frames": int}
     WORDS   = [[word, start_s, end_s], ...]
+    CODES   = null, or {"file": "audio/<take's clip id>.codes.npy", "codebooks": int, "frames": int}:
+              the Mimi codes the take's audio was decoded from, an int16 NumPy array [codebooks,
+              frames], so that selected lines continue from the lines before them exactly
 
 Audio is FLAC, 24-bit: within 2^-23 (about 1.2e-7) of the model's float32 samples, far below
 hearing, at about half the size of float WAV. Samples beyond ±1 are clipped.
@@ -70,6 +75,7 @@ RECENT_LIMIT = 10
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 
 _AUDIO_NAME = re.compile(rf"{AUDIO_DIR}/([0-9A-Za-z_-]+)\.flac")
+_CODES_NAME = re.compile(rf"{AUDIO_DIR}/[0-9A-Za-z_-]+\.codes\.npy")
 
 
 class ProjectFileError(DiaStudioError):
@@ -120,15 +126,19 @@ def _write_project(document: DocumentContent, folder: Path, release_clips: bool 
             raise ProjectFileError(f"Cannot save to {folder}: the folder is not empty and is not "
                                    "a Dia Studio project.")
     clips = {clip.id: clip for clip in _clips_of(document)}
+    coded = [take for take in document.takes if take.codes is not None]
     audio_dir = folder / AUDIO_DIR
     with _saving(folder):
         audio_dir.mkdir(parents=True, exist_ok=True)
         for clip in clips.values():
-            _store(clip, audio_dir)
+            _write_once(audio_dir / _file_name(clip), partial(_write_clip, clip))
+        for take in coded:
+            _write_once(audio_dir / _codes_name(take), partial(np.save, arr=take.codes, allow_pickle=False))
         _sync_folder(audio_dir)
         text = json.dumps(_document_json(document), indent=2, ensure_ascii=False)
         _write_atomically(folder / PROJECT_FILE, text.encode("utf-8"))
-    _remove_leftovers(folder, {_file_name(clip) for clip in clips.values()}, release_clips)
+    used = {_file_name(clip) for clip in clips.values()} | {_codes_name(take) for take in coded}
+    _remove_leftovers(folder, used, release_clips)
 
 
 @contextmanager
@@ -154,24 +164,34 @@ def _file_name(clip: AudioClip) -> str:
     return f"{clip.id}.flac"
 
 
-def _store(clip: AudioClip, audio_dir: Path) -> None:
-    """Write the clip's file unless it is there already (a clip's content never changes)."""
-    target = audio_dir / _file_name(clip)
+def _codes_name(take: Take) -> str:
+    return f"{take.audio.id}.codes.npy"  # a take's clip is its own, and so are its codes
+
+
+def _write_once(target: Path, write: Callable[[Any], None]) -> None:
+    """Write ``target`` with ``write(open binary file)`` unless it is there already (what a clip
+    or a take's codes hold never changes)."""
     if target.exists():
         return
-    partial_file = audio_dir / f".{target.name}.partial"
+    partial_file = target.with_name(f".{target.name}.partial")
     try:
-        if clip.file is not None:
-            shutil.copyfile(clip.file, partial_file)
-        else:
-            # Clip explicitly: some libsndfile versions wrap out-of-range floats instead.
-            soundfile.write(partial_file, np.clip(clip.samples(), -1.0, 1.0), clip.sample_rate,
-                            format="FLAC", subtype="PCM_24")
-        with open(partial_file, "rb+") as file:
+        with open(partial_file, "wb") as file:
+            write(file)
+            file.flush()
             os.fsync(file.fileno())
         os.replace(partial_file, target)
     finally:
         partial_file.unlink(missing_ok=True)
+
+
+def _write_clip(clip: AudioClip, file) -> None:
+    if clip.file is not None:
+        with open(clip.file, "rb") as source:
+            shutil.copyfileobj(source, file)
+    else:
+        # Clip explicitly: some libsndfile versions wrap out-of-range floats instead.
+        soundfile.write(file, np.clip(clip.samples(), -1.0, 1.0), clip.sample_rate,
+                        format="FLAC", subtype="PCM_24")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -263,6 +283,9 @@ def _take_json(take: Take) -> dict[str, Any]:
         "lines": [_line_json(line) for line in take.source_lines],
         "words": _words_json(take.words),
         "line_times": {line_id: list(span) for line_id, span in take.line_times.items()},
+        "codes": None if take.codes is None else {"file": f"{AUDIO_DIR}/{_codes_name(take)}",
+                                                  "codebooks": int(take.codes.shape[0]),
+                                                  "frames": int(take.codes.shape[1])},
     }
 
 
@@ -381,10 +404,30 @@ def _read_take(data: Any, where: str, folder: Path) -> Take:
     source_lines = [_read_line(item, f"{where}.lines[{i}]")
                     for i, item in enumerate(_get(data, "lines", list, where))]
     audio = _read_audio(_get(data, "audio", dict, where), f"{where}.audio", folder)
+    codes = data.get("codes") and _read_codes(_get(data, "codes", dict, where), f"{where}.codes", folder)
     with _at(where):
         return Take(GenerationParams.from_dict(_get(data, "params", dict, where)), audio, source_lines,
                     _get(data, "words", list, where), _get(data, "line_times", dict, where),
-                    _get(data, "id", str, where), created_at)
+                    _get(data, "id", str, where), created_at, codes)
+
+
+def _read_codes(data: dict[str, Any], where: str, folder: Path) -> np.ndarray:
+    name = _get(data, "file", str, where)
+    shape = (_get(data, "codebooks", int, where), _get(data, "frames", int, where))
+    if not _CODES_NAME.fullmatch(name):
+        raise _Invalid(f"{where}.file", f"is {name!r}; it should name a file in the audio folder, "
+                       f"like '{AUDIO_DIR}/<id>.codes.npy'")
+    path = folder / name
+    if not path.is_file():
+        raise _Invalid(f"{where}.file", f"names {name}, which is missing from the project")
+    try:
+        codes = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        raise _Invalid(f"{where}.file", f"names {name}, which is not a readable NumPy array") from None
+    if codes.shape != shape or not np.issubdtype(codes.dtype, np.integer):
+        raise _Invalid(f"{where}.file", f"names {name}, which holds {codes.dtype} values of shape "
+                       f"{codes.shape}; the project expects whole numbers of shape {shape}")
+    return codes
 
 
 def _read_audio(data: dict[str, Any], where: str, folder: Path) -> AudioClip:

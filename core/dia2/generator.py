@@ -5,30 +5,37 @@ Long scripts: one Dia2 context holds ``max_context_steps`` frames (2 minutes). A
 is cut at speaker turns into parts that fit; each part after the first starts from the end of
 the audio made so far, replayed as a prefix with its words on the frames where they were spoken,
 so voices and pacing carry on. The audio of all parts is one continuous stream.
+
+Selected lines: the request's context (the lines spoken just before them, from their kept takes)
+is replayed the same way, after the voice prompts, so the new lines continue the voices and the
+conversation; the new take starts with its first new frame.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
 from core.dia2.frame_loop import FrameLoop, Sampling
-from core.dia2.prefix import Prefix, VoicePrompt, build_prefix
+from core.dia2.prefix import Prefix, SpokenContext, VoicePrompt, build_prefix
 from core.dia2.sampling import SamplingRule
 from core.dia2.script import Entry
 from core.dia2.state_machine import MAX_PADDING
 from core.errors import DiaStudioError
 from core.params import GenerationParams
 
-# How much of the previous part is replayed as the next part's prefix: long enough to carry
-# both voices (20 s), short enough to leave most of the context to new speech.
-CONTINUATION_CONTEXT_FRAMES = 250
-CONTINUATION_CONTEXT_SHARE = 0.25
+# How much audio made before is replayed as a prefix (the previous part of a long script, or the
+# lines before the selected ones): long enough to carry both voices (20 s), short enough to leave
+# most of the context to new speech.
+REPLAY_SECONDS = 20.0
+REPLAY_SHARE = 0.25
+# Voice prompts and the lines before together fill at most this share of the model's context.
+PREFIX_SHARE = 0.5
 # A rough upper estimate of the frames a word takes, used only to cut long scripts into parts;
 # a part that still overflows hands its unspoken words to the next part.
 FRAMES_PER_WORD_ESTIMATE = 7
@@ -39,6 +46,7 @@ class GenerationRequest:
     script: str
     params: GenerationParams
     voices: tuple[VoicePrompt, ...] = ()
+    context: SpokenContext | None = None  # the lines before the script, replayed after the voices
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,10 @@ class GenerationStalled(DiaStudioError):
     """The model cannot make progress on the script (its context is too small for it)."""
 
 
+class InvalidContext(DiaStudioError):
+    """The lines given as context do not fit this model (codes or words that do not match)."""
+
+
 GenerationEvent = TakeStarted | AudioChunk | WordTiming | Progress | TakeResult
 
 
@@ -127,15 +139,18 @@ class TakeRenderer:
             negative = runtime.parse(params.negative_prompt, force_first_speaker=False)
         started = time.perf_counter()
         pending = runtime.parse(self.request.script)
-        prefix = build_prefix(self.request.voices, runtime.tokenizer.encode, runtime.frame_rate) \
-            if self.request.voices else None
-        keep_prefix = params.include_prefix
+        prefix, replays_context = self._first_prefix()
+        # The voice prompts can be kept only where nothing comes between them and the new lines.
+        keep_prefix = params.include_prefix and not replays_context
+        if params.include_prefix and replays_context:
+            self.notices.append("The voice references are not kept in this take: the lines before "
+                                "the selection come between them and the new lines.")
         first_part = True
         while pending:
             part, pending = self._next_part(pending, prefix)
             loop = FrameLoop(runtime.network, part, sampling, generator, text_bos=runtime.tokenizer.text_bos,
                              prefix=prefix, negative_entries=negative)
-            crop = self._crop(prefix, first_part, keep_prefix)
+            crop = self._crop(prefix, first_part, keep_prefix, replays_context)
             prefix_words = len(prefix.entries) if prefix else 0
             emitted = crop
             offset = self.audio_seconds
@@ -147,7 +162,8 @@ class TakeRenderer:
                     record = loop.step()
                     self.steps += 1
                     if record.text.consumed is not None and not record.text.consumed.is_break:
-                        at = offset + (record.t - crop) / runtime.frame_rate
+                        # A replayed prefix's last step runs again: a word taken there starts the audio.
+                        at = offset + max(0, record.t - crop) / runtime.frame_rate
                         yield from self._word(record.text.consumed.text, at)
                     ready = loop.ready_frames()
                     if ready > emitted:
@@ -164,13 +180,59 @@ class TakeRenderer:
         yield self._result(complete=True)
 
     @staticmethod
-    def _crop(prefix: Prefix | None, first_part: bool, keep_prefix: bool) -> int:
+    def _crop(prefix: Prefix | None, first_part: bool, keep_prefix: bool, replays_context: bool) -> int:
         """Frames at the start of a part's codes that are not output."""
         if prefix is None or (first_part and keep_prefix):
             return 0
-        if first_part:
+        if first_part and not replays_context:
             return prefix.frames - 1  # as the reference: one (re-sampled) voice-prompt frame stays
-        return prefix.frames  # a replayed part starts with its first new frame: the join is seamless
+        return prefix.frames  # replayed audio is followed by its first new frame: the join is seamless
+
+    # ---- prefixes -----------------------------------------------------------------------------
+    def _first_prefix(self) -> tuple[Prefix | None, bool]:
+        """The voice prompts, then the lines before (the context); and whether the context is in."""
+        runtime, request = self.runtime, self.request
+        voices = (build_prefix(request.voices, runtime.tokenizer.encode, runtime.frame_rate)
+                  if request.voices else None)
+        if request.context is None:
+            return voices, False
+        voice_frames = voices.frames if voices else 0
+        length = min(self._replay_frames(),
+                     int(PREFIX_SHARE * runtime.config.max_context_steps) - voice_frames)
+        context = self._context_prefix(request.context, length)
+        if context is None:
+            return voices, False
+        return (voices.followed_by(context) if voices else context), True
+
+    def _replay_frames(self) -> int:
+        config = self.runtime.config
+        return min(round(REPLAY_SECONDS * self.runtime.frame_rate), int(REPLAY_SHARE * config.max_context_steps))
+
+    def _context_prefix(self, context: SpokenContext, length: int) -> Prefix | None:
+        """The last ``length`` frames (at most) of the lines before, with their words where spoken."""
+        runtime = self.runtime
+        if context.codes.ndim != 2 or context.codes.shape[0] != runtime.codec.num_codebooks:
+            raise InvalidContext(f"The audio of the lines before has codes of shape {tuple(context.codes.shape)}; "
+                                 f"this model needs {runtime.codec.num_codebooks} codebooks.")
+        entries = ([entry for entry in runtime.parse(context.script) if not entry.is_break]
+                   if context.word_starts else [])
+        if len(entries) != len(context.word_starts):
+            raise InvalidContext(f"The lines before have {len(entries)} words but {len(context.word_starts)} "
+                                 "word times.")
+        if context.frames == 0:
+            return None
+        if length <= 0:
+            self.notices.append("The lines before the selection were left out: the voice references fill "
+                                "the room the model's context has for them.")
+            return None
+        if context.frames > length:
+            fr = runtime.frame_rate
+            self.notices.append(f"The new lines follow on from the last {length / fr:.0f} s of the "
+                                f"{context.frames / fr:.0f} s of lines before them; the rest was cut.")
+        # Every word of the context is forced, so none of it is said again in the new take.
+        spoken = [(entry, min(round(start * runtime.frame_rate), context.frames - 1))
+                  for entry, start in zip(entries, context.word_starts)]
+        return self._replay(context.codes.to(torch.long), spoken, length)
 
     # ---- parts --------------------------------------------------------------------------------
     def _next_part(self, entries: list[Entry], prefix: Prefix | None) -> tuple[list[Entry], list[Entry]]:
@@ -220,21 +282,30 @@ class TakeRenderer:
     def _continuation(self, loop: FrameLoop) -> Prefix:
         """The last frames made, with the words taken in them, as the next part's prefix."""
         frames = loop.ready_frames()
-        consumed = loop.state.consumed
-        length = min(CONTINUATION_CONTEXT_FRAMES, int(CONTINUATION_CONTEXT_SHARE * self.runtime.config.max_context_steps))
-        window = [i for i, (entry, step) in enumerate(consumed)
+        return self._replay(loop.codes(0, frames), loop.state.consumed, self._replay_frames())
+
+    def _replay(self, codes: torch.Tensor, spoken: list[tuple[Entry, int]], length: int) -> Prefix:
+        """The last ``length`` frames (at most) of ``codes`` with the words ``spoken`` in them
+        ((entry, step) in order) as a prefix, starting where a word is taken. A word taken after
+        the last frame is not forced: the next part says it again, as its audio was not output."""
+        frames = int(codes.shape[1])
+        window = [i for i, (entry, step) in enumerate(spoken)
                   if step >= frames - length and not entry.is_break]
         speaker_ids = set(self.runtime.tokenizer.speaker_ids.values())
         # Start the window where a speaker turn starts, so the replayed text begins with a tag;
         # inside one long turn, start at a word and give it the turn's tag.
-        turn = next((i for i in window if consumed[i][0].tokens[0] in speaker_ids), None)
+        turn = next((i for i in window if spoken[i][0].tokens[0] in speaker_ids), None)
         window = [i for i in window if turn is None or i >= turn]
-        entries = [consumed[i][0] for i in window]
+        entries = [spoken[i][0] for i in window]
         if entries and turn is None:
-            entries[:1] = self._retag(entries[:1], [entry for entry, _ in consumed[: window[0]]])
-        start = consumed[window[0]][1] if window else max(0, frames - length)
-        return Prefix(codes=loop.codes(start, frames), entries=entries,
-                      new_word_steps=[consumed[i][1] - start for i in window])
+            entries[:1] = self._retag(entries[:1], [entry for entry, _ in spoken[: window[0]]])
+        start = spoken[window[0]][1] if window else max(0, frames - length)
+        steps: list[int] = []
+        for position, index in enumerate(window):
+            # A word is taken only once the one before is spelled out (a tag added above lengthens it).
+            earliest = steps[-1] + len(entries[position - 1].tokens) if position else 0
+            steps.append(max(spoken[index][1] - start, earliest))
+        return Prefix(codes=codes[:, start:frames], entries=entries, new_word_steps=steps)
 
     # ---- events -------------------------------------------------------------------------------
     def _audio(self, codes: torch.Tensor) -> AudioChunk:
@@ -246,9 +317,8 @@ class TakeRenderer:
         return chunk
 
     def _word(self, word: str, at: float) -> Iterator[WordTiming]:
-        if at >= 0:
-            self.words.append((word, at))
-            yield WordTiming(self.take, word, at)
+        self.words.append((word, at))
+        yield WordTiming(self.take, word, at)
 
     def _insert_prefix_words(self, loop: FrameLoop, count: int) -> None:
         """With the voice prompt kept, its words are part of the output too (they were taken
@@ -271,7 +341,7 @@ class TakeRenderer:
 def generate(runtime, request: GenerationRequest, cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
     """Every take of ``request``: seeds seed, seed+1, … (a random seed when none is given)."""
     params = request.params.with_seed()
-    request = GenerationRequest(request.script, params, request.voices)
+    request = replace(request, params=params)
     with runtime.network.lock:  # the model's caches serve one generation at a time
         for take, seed in enumerate(params.take_seeds()):
             yield TakeStarted(take, seed)

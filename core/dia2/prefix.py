@@ -1,5 +1,6 @@
 """Voice prompts → the prefix Dia2 continues from: codes of the reference audio, and its
-words placed on the frames where they are spoken, so the model hears who says what.
+words placed on the frames where they are spoken, so the model hears who says what. The lines
+spoken just before the ones to generate (a ``SpokenContext``) can follow the voice prompts in it.
 
 The placement rules are the reference runtime's (the model was conditioned on them):
 a word starts at ``max(previous end + 1, round(t_start · frame_rate))`` (half to even) and ends
@@ -10,8 +11,9 @@ offset the model learned); speaker 2's frames follow speaker 1's.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import torch
 
@@ -48,6 +50,26 @@ class Prefix:
     codes: torch.Tensor  # [codebooks, frames], speaker 1's then speaker 2's
     entries: list[Entry]
     new_word_steps: list[int]  # warm-up steps whose action is forced to "new word"
+
+    @property
+    def frames(self) -> int:
+        return int(self.codes.shape[1])
+
+    def followed_by(self, other: Prefix) -> Prefix:
+        """This prefix, then ``other`` (its steps counted from its own start)."""
+        return Prefix(codes=torch.cat([self.codes, other.codes.to(self.codes.dtype)], dim=1),
+                      entries=self.entries + other.entries,
+                      new_word_steps=self.new_word_steps + [step + self.frames for step in other.new_word_steps])
+
+
+@dataclass(frozen=True)
+class SpokenContext:
+    """The lines said just before the ones to generate, from their kept takes: the new lines carry
+    on from them (the same voices, the same conversation), and their audio is not in the new take."""
+
+    codes: torch.Tensor  # [codebooks, frames] Mimi codes of their audio
+    script: str  # what they say: "[S1] … [S2] …"
+    word_starts: tuple[float, ...]  # seconds from the context's start: one per word of the script
 
     @property
     def frames(self) -> int:

@@ -1,5 +1,6 @@
 """Generating from the window: the real tiny model on a worker thread, preview while it runs,
-cancel, several takes, and a GUI thread that never stalls."""
+cancel, several takes, selected lines after the lines before them, and a GUI thread that never
+stalls."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from core.dia2.generator import Progress
+from core.dia2.generator import Progress, TakeResult
 from core.dialogue import LineStatus, Speaker
 from core.params import GenerationParams
-from tests.ui.conftest import SPEAKER1_WAV, TINY_CHECKPOINT, FakeRuntime, write_dialogue
+from tests.ui.conftest import (
+    SPEAKER1_WAV,
+    TINY_CHECKPOINT,
+    FakeRuntime,
+    press,
+    write_dialogue,
+)
 from ui.timeline_model import Column
 
 
@@ -239,3 +246,84 @@ def test_the_progress_says_frames_seconds_of_audio_and_speed(fake_studio, qtbot)
         assert label.text() == "frame 3 · 0.2 s of audio · 8.00× real time"
         assert studio.window.generation_progress.bar.value() == 750  # three words of four
         fake.release.set()
+
+
+class EncodingRecorder(FakeRuntime):
+    """The fake runtime, numbering the frames of its takes' codes and noting the audio it is asked
+    to encode."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoded: list[np.ndarray] = []
+
+    def encode_voice(self, samples):
+        self.encoded.append(np.array(samples))
+        return super().encode_voice(samples)
+
+    def generate(self, request, cancel):
+        for event in super().generate(request, cancel):
+            if isinstance(event, TakeResult):
+                event.codes = np.tile(np.arange(event.codes.shape[1]), (32, 1))
+            yield event
+
+
+def test_selected_lines_are_generated_after_the_lines_before_them(fake_studio, qtbot, prompts):
+    fake = EncodingRecorder()
+    studio = fake_studio(fake)
+    ids = write_dialogue(studio, (Speaker.S1, "Hello there."), (Speaker.S2, "Hi!"), (Speaker.S1, "How are you?"))
+    generate_and_wait(studio, qtbot)
+    (whole,) = studio.dialogue.takes
+    assert fake.requests[0].context is None  # from the first line: nothing before it
+
+    studio.window.timeline.select_line(ids[2])
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        press(qtbot, studio.window.actions.generate_selected)
+
+    request = fake.requests[1]
+    assert request.script == "[S1] How are you?"
+    # Lines 1 and 2 as the kept take speaks them: its codes of their frames, script and word starts.
+    assert request.context.script == "[S1] Hello there. [S2] Hi!"
+    assert request.context.word_starts == pytest.approx((0.0, 0.08, 0.16))
+    np.testing.assert_array_equal(request.context.codes, np.tile([0, 1, 2], (32, 1)))
+    assert not fake.encoded  # the take kept its codes: nothing to encode again
+    # The new take is put in place of line 3 alone.
+    new = studio.dialogue.takes[-1]
+    assert [line.id for line in new.source_lines] == [ids[2]] and studio.dialogue.picked_take_id == new.id
+    assert studio.dialogue.take_for(ids[0]) is whole and not prompts.errors()
+
+
+class NoticingRuntime(FakeRuntime):
+    """The fake runtime, with a notice on every take (as when the lines before were cut)."""
+
+    def generate(self, request, cancel):
+        for event in super().generate(request, cancel):
+            if isinstance(event, TakeResult):
+                event.notices.append("The lines before were cut.")
+            yield event
+
+
+def test_a_takes_notice_is_shown_once_in_the_status_bar(fake_studio, qtbot):
+    studio = fake_studio(NoticingRuntime())
+    write_dialogue(studio, (Speaker.S1, "a b"))
+    studio.dialogue.set_params(GenerationParams(seed=7, number_results=3))
+    notices = []
+    studio.generation.notice.connect(notices.append)
+    generate_and_wait(studio, qtbot)
+    assert notices == ["The lines before were cut."]
+    assert studio.window.statusBar().currentMessage() == "The lines before were cut."
+
+
+def test_the_tiny_model_regenerates_a_line_after_the_one_before(studio, qtbot, prompts):
+    load_tiny_model(studio, qtbot)
+    first, second = write_dialogue(studio, (Speaker.S1, "Hello there."), (Speaker.S2, "Fine, thanks."))
+    studio.dialogue.set_params(GenerationParams(seed=5))
+    generate_and_wait(studio, qtbot)
+
+    assert not generate_and_wait(studio, qtbot, [second])
+
+    _, again = studio.dialogue.takes
+    assert [line.id for line in again.source_lines] == [second]
+    assert [word.text for word in again.words] == ["Fine,", "thanks."] and again.words[0].start_s < 0.5
+    assert again.line_times[second].end_s == again.duration_s
+    assert [studio.dialogue.status(i) for i in (first, second)] == [LineStatus.GENERATED] * 2
+    assert not prompts.errors()

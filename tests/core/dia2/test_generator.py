@@ -1,5 +1,6 @@
 """The generator beyond the golden cases: sampling with seeds, takes, streaming, cancelling,
-the negative prompt and scripts longer than one context — on the tiny checkpoint."""
+the negative prompt, scripts longer than one context and the lines before a selection as
+context — on the tiny checkpoint."""
 
 import threading
 from dataclasses import replace
@@ -8,8 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from core.dia2.generator import AudioChunk, GenerationRequest, Progress, TakeResult, TakeStarted, WordTiming
+from core.dia2 import generator as generator_module
+from core.dia2.generator import (
+    AudioChunk,
+    GenerationRequest,
+    InvalidContext,
+    Progress,
+    TakeResult,
+    TakeStarted,
+    WordTiming,
+)
 from core.dia2.model import Dia2Model
+from core.dia2.prefix import SpokenContext
 from core.dia2.runtime import Dia2Runtime
 from core.params import GenerationParams
 from tests.core.dia2.golden import GoldenCase
@@ -144,3 +155,91 @@ def test_one_turn_longer_than_the_context_is_cut_between_words(short_context_run
     monologue = "[S2] " + " ".join(f"word{i}" for i in range(40))
     (take,) = _takes(_events(short_context_runtime, monologue, seed=8))
     assert [word for word, _ in take.words] == monologue.split()[1:]
+
+
+# ---- the lines before a selection as context ------------------------------------------------
+
+CONTEXT_SCRIPT = "[S1] Hello there. [S2] Hi! (laughs)"
+NEW_LINES = "[S1] How are you today?"
+
+
+@pytest.fixture(scope="module")
+def spoken_context(tiny_runtime) -> SpokenContext:
+    """The lines before, as their kept take has them: its codes, script and word starts."""
+    (before,) = _takes(_events(tiny_runtime, CONTEXT_SCRIPT, seed=1))
+    return SpokenContext(torch.from_numpy(before.codes), CONTEXT_SCRIPT, tuple(start for _, start in before.words))
+
+
+@pytest.fixture
+def recorded_loops(monkeypatch) -> list:
+    """The frame loops a generation runs (the real ones) with the prefix each was given."""
+    recorded = []
+
+    class RecordingLoop(generator_module.FrameLoop):
+        def __init__(self, *args, prefix=None, **kwargs):
+            super().__init__(*args, prefix=prefix, **kwargs)
+            recorded.append((self, prefix))
+
+    monkeypatch.setattr(generator_module, "FrameLoop", RecordingLoop)
+    return recorded
+
+
+def _render_with_context(runtime, context, script=NEW_LINES, voices=(), **params):
+    request = GenerationRequest(script, GenerationParams.create(**params), voices, context)
+    return list(runtime.generate(request))
+
+
+def test_the_lines_before_are_replayed_as_prefix_but_are_not_in_the_take(tiny_runtime, spoken_context,
+                                                                         recorded_loops):
+    events = _render_with_context(tiny_runtime, spoken_context, seed=2)
+    (take,) = _takes(events)
+    ((loop, prefix),) = recorded_loops
+    # The prefix is the context from its first word on, with its words on their frames.
+    first_word_frame = round(spoken_context.word_starts[0] * tiny_runtime.frame_rate)
+    assert torch.equal(prefix.codes, spoken_context.codes[:, first_word_frame:])
+    assert [entry.text for entry in prefix.entries] == ["Hello", "there.", "Hi!", "(laughs)"]
+    assert loop.warmup_inputs.shape[0] == prefix.frames
+    # The take holds the new frames only: every step but the delay's makes one frame.
+    steps = max(event.frames for event in events if isinstance(event, Progress))
+    assert take.codes.shape[1] == steps - tiny_runtime.config.data.max_delay
+    assert len(take.audio) == take.codes.shape[1] * tiny_runtime.codec.samples_per_frame
+    assert [word for word, _ in take.words] == ["How", "are", "you", "today?"]
+    assert 0 <= take.words[0][1] < 0.5 and all(a[1] < b[1] for a, b in zip(take.words, take.words[1:]))
+    assert take.complete and not take.notices
+
+
+def test_the_lines_before_change_what_the_same_seed_makes(tiny_runtime, spoken_context):
+    (alone,) = _takes(_events(tiny_runtime, NEW_LINES, seed=2))
+    (after,) = _takes(_render_with_context(tiny_runtime, spoken_context, seed=2))
+    assert alone.codes.shape != after.codes.shape or not np.array_equal(alone.codes, after.codes)
+    (again,) = _takes(_render_with_context(tiny_runtime, spoken_context, seed=2))
+    np.testing.assert_array_equal(after.codes, again.codes)
+
+
+def test_lines_before_longer_than_the_room_left_by_the_voices_are_cut_with_a_notice(
+        short_context_runtime, spoken_context, recorded_loops):
+    # 70 frames of context: voices and lines before get 35, the voice of S1 takes 25 of them.
+    voices = GoldenCase("clone_s1_cfg1_keep").voice_prompts()
+    (take,) = _takes(_render_with_context(short_context_runtime, spoken_context, "[S2] Fine, thanks.",
+                                          voices, seed=3))
+    (_, prefix), *_ = recorded_loops
+    voice_frames = sum(voice.frames for voice in voices)
+    assert voice_frames == 25 and spoken_context.frames > 10
+    assert voice_frames < prefix.frames <= voice_frames + 10
+    torch.testing.assert_close(prefix.codes[:, voice_frames:],
+                               spoken_context.codes[:, spoken_context.frames - (prefix.frames - voice_frames):])
+    assert [notice for notice in take.notices if "last 1 s of the 2 s of lines before" in notice]
+    assert [word for word, _ in take.words] == ["Fine,", "thanks."]
+
+
+def test_with_lines_before_the_voice_prompts_are_not_kept_and_a_notice_says_so(tiny_runtime, spoken_context):
+    voices = GoldenCase("clone_s1_cfg1_keep").voice_prompts()
+    (take,) = _takes(_render_with_context(tiny_runtime, spoken_context, voices=voices, seed=2, include_prefix=True))
+    assert [word for word, _ in take.words] == ["How", "are", "you", "today?"]
+    assert any("voice references are not kept" in notice for notice in take.notices)
+
+
+def test_lines_before_whose_words_do_not_match_their_times_are_refused(tiny_runtime, spoken_context):
+    wrong = replace(spoken_context, word_starts=spoken_context.word_starts[:-1])
+    with pytest.raises(InvalidContext, match="4 words but 3 word times"):
+        _render_with_context(tiny_runtime, wrong, seed=2)

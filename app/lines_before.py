@@ -1,0 +1,115 @@
+"""The lines spoken just before the selected ones, from their kept takes → the context the runtime
+continues from, so regenerated lines keep the voices and the flow of the conversation.
+
+Their codes are the ones their takes were decoded from (exact); for takes that have none (saved
+before codes were kept) their audio is encoded again. Picking the lines is quick and happens when
+the generation starts (the document may change afterwards); reading their audio and encoding it
+happens on the generation's worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from app.take_assembly import spoken_words
+from core.audio.processing import resample
+from core.dia2.generator import REPLAY_SECONDS
+from core.dia2.prefix import SpokenContext
+from core.dia2.transcript_alignment import TimedWord
+from core.dialogue import (
+    AudioClip,
+    Dialogue,
+    DialogueLine,
+    LineSpan,
+    LineStatus,
+    build_script,
+)
+
+
+@dataclass(frozen=True)
+class HeardLine:
+    """A line as its kept take speaks it: where in the take's audio, and its timed words."""
+
+    line: DialogueLine
+    audio: AudioClip
+    span: LineSpan
+    words: tuple[TimedWord, ...]  # in seconds from the take's start
+    take_codes: np.ndarray | None  # all the take's codes, if it keeps them
+
+    def samples(self) -> np.ndarray:
+        rate = self.audio.sample_rate
+        return self.audio.samples()[round(self.span.start_s * rate):round(self.span.end_s * rate)]
+
+    @property
+    def codes_per_second(self) -> float:
+        return self.take_codes.shape[1] / self.audio.duration_s
+
+    def codes(self) -> np.ndarray:
+        """The take's codes of the line's frames (the take must keep codes)."""
+        per_second = self.codes_per_second
+        return self.take_codes[:, round(self.span.start_s * per_second):round(self.span.end_s * per_second)]
+
+
+def lines_before(dialogue: Dialogue, line_id: str, max_seconds: float = REPLAY_SECONDS) -> tuple[HeardLine, ...]:
+    """The lines right before ``line_id`` whose takes speak them as they are written now, in
+    dialogue order: back to the nearest line without such a take, and no more than ``max_seconds``
+    of them (the nearest line always, however long: the runtime cuts it to what fits)."""
+    heard: list[HeardLine] = []
+    seconds = 0.0
+    for line in reversed(dialogue.lines[:dialogue.index_of(line_id)]):
+        if not line.spoken_text:
+            continue  # an empty line is not in any take, nor in the script
+        item = _heard(dialogue, line)
+        if item is None:
+            break
+        length = item.span.end_s - item.span.start_s
+        if heard and seconds + length > max_seconds:
+            break
+        heard.insert(0, item)
+        seconds += length
+    return tuple(heard)
+
+
+def _heard(dialogue: Dialogue, line: DialogueLine) -> HeardLine | None:
+    if dialogue.status(line.id) is not LineStatus.GENERATED:
+        return None
+    take = dialogue.take_for(line.id)
+    span = take.line_times.get(line.id)
+    if span is None:
+        return None
+    count = len(spoken_words(line))
+    # The line's words are the last ones in its span (kept voice clips' words come before line 1's).
+    words = tuple(word for word in take.words if span.start_s <= word.start_s < span.end_s)
+    words = words[len(words) - count:] if count else ()
+    if len(words) != count:
+        return None
+    codes = take.codes if take.codes is not None and take.codes.size else None
+    return HeardLine(take.source_line(line.id), take.audio, span, words, codes)
+
+
+def spoken_context(runtime, heard: Sequence[HeardLine]) -> SpokenContext | None:
+    """The heard lines one after the other: their codes (their takes' own, or else their audio
+    encoded again), their script, and when each word starts. May read files and run the codec:
+    call it on a worker thread."""
+    if not heard:
+        return None
+    if all(item.take_codes is not None for item in heard):
+        line_codes = [item.codes() for item in heard]
+        codes = torch.from_numpy(np.concatenate(line_codes, axis=1).astype(np.int64))
+        lengths = [frames.shape[1] / item.codes_per_second for frames, item in zip(line_codes, heard)]
+    else:
+        line_audio = [resample(item.samples(), item.audio.sample_rate, runtime.sample_rate) for item in heard]
+        audio = np.concatenate(line_audio)
+        codes = runtime.encode_voice(audio) if len(audio) else None
+        lengths = [len(samples) / runtime.sample_rate for samples in line_audio]
+    if codes is None or codes.shape[1] == 0:
+        return None
+    starts, at = [], 0.0
+    for item, length in zip(heard, lengths):
+        starts += [at + word.start_s - item.span.start_s for word in item.words]
+        at += length
+    return SpokenContext(codes, build_script(item.line for item in heard), tuple(starts))

@@ -1,0 +1,82 @@
+"""Takes keep the codes their audio was decoded from, in the project folder beside the audio."""
+
+import json
+
+import numpy as np
+import pytest
+
+from core.dialogue import AudioClip, Dialogue, DialogueError, Take
+from core.params import GenerationParams
+from core.project import ProjectFileError, open_project, save_project
+
+RATE = 24_000
+
+
+def take(dialogue, seed, codes):
+    audio = AudioClip.from_samples(np.full(1920 * 4, 0.1, np.float32), RATE)
+    return Take(GenerationParams(seed=seed), audio, dialogue.lines, codes=codes)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A project with a take that keeps its codes and one that has none."""
+    dialogue = Dialogue.from_script("[S1] Hello. [S2] Hi.")
+    codes = np.arange(32 * 4).reshape(32, 4) * 15
+    dialogue.add_takes([take(dialogue, 1, codes), take(dialogue, 2, None)])
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    return dialogue, folder
+
+
+def test_codes_go_through_save_and_open_exactly(saved):
+    dialogue, folder = saved
+    coded, plain = open_project(folder).takes
+    np.testing.assert_array_equal(coded.codes, np.arange(32 * 4).reshape(32, 4) * 15)
+    assert coded.codes.dtype == np.int16 and not coded.codes.flags.writeable
+    assert plain.codes is None
+    data = json.loads((folder / "project.json").read_text("utf-8"))
+    name = f"audio/{dialogue.takes[0].audio.id}.codes.npy"
+    assert data["takes"][0]["codes"] == {"file": name, "codebooks": 32, "frames": 4}
+    assert data["takes"][1]["codes"] is None
+    assert (folder / name).is_file()
+
+
+def test_a_project_saved_before_codes_were_kept_opens_without_them(saved):
+    _, folder = saved
+    data = json.loads((folder / "project.json").read_text("utf-8"))
+    for item in data["takes"]:
+        del item["codes"]
+    (folder / "project.json").write_text(json.dumps(data), "utf-8")
+    assert [t.codes for t in open_project(folder).takes] == [None, None]
+
+
+def test_deleting_a_take_deletes_its_codes_at_the_next_save(saved):
+    dialogue, folder = saved
+    name = f"{dialogue.takes[0].audio.id}.codes.npy"
+    dialogue.delete_take(dialogue.takes[0].id)
+    save_project(dialogue, folder)
+    assert not (folder / "audio" / name).exists()
+
+
+@pytest.mark.parametrize(("damage", "problem"), [
+    (lambda path: path.unlink(), "which is missing from the project"),
+    (lambda path: path.write_bytes(b"not numpy"), "which is not a readable NumPy array"),
+    (lambda path: np.save(path, np.zeros((32, 3), np.int16)), r"shape \(32, 3\); the project expects .* \(32, 4\)"),
+    (lambda path: np.save(path, np.zeros((32, 4), np.float32)), "float32 values"),
+])
+def test_a_damaged_codes_file_is_named_in_the_error(saved, damage, problem):
+    dialogue, folder = saved
+    damage(folder / "audio" / f"{dialogue.takes[0].audio.id}.codes.npy")
+    with pytest.raises(ProjectFileError, match=rf"takes\[0\]\.codes\.file names .*{problem}"):
+        open_project(folder)
+
+
+@pytest.mark.parametrize(("codes", "problem"), [
+    (np.zeros(4, np.int64), "shape"),
+    (np.zeros((32, 4), np.float32), "whole numbers"),
+    (np.full((32, 4), -1), "from -1 to -1"),
+])
+def test_a_take_refuses_codes_that_are_not_code_indices(codes, problem):
+    dialogue = Dialogue.from_script("[S1] Hello.")
+    with pytest.raises(DialogueError, match=problem):
+        take(dialogue, 1, codes)
