@@ -157,6 +157,8 @@ class TakeRenderer:
             try:
                 while not loop.finished:
                     if self.cancel.is_set():
+                        if loop.ready_frames() > emitted:  # what was made is kept
+                            yield self._audio(loop.codes(emitted, loop.ready_frames()))
                         yield self._result(complete=False)
                         return
                     record = loop.step()
@@ -166,7 +168,10 @@ class TakeRenderer:
                         at = offset + max(0, record.t - crop) / runtime.frame_rate
                         yield from self._word(record.text.consumed.text, at)
                     ready = loop.ready_frames()
-                    if ready > emitted:
+                    # The first audio goes out at once; then frames are decoded a few at a time
+                    # where decoding one costs a frame's worth of kernel launches (a GPU).
+                    if ready > emitted and (self.frames_out == 0 or ready - emitted >= runtime.chunk_frames
+                                            or loop.finished):
                         yield self._audio(loop.codes(emitted, ready))
                         emitted = ready
                     yield Progress(self.take, self.steps, self.audio_seconds, time.perf_counter() - started)

@@ -34,6 +34,10 @@ class Dia2Runtime:
         self.name = name
         parameter = next(model.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
+        # Frames decoded together after the first chunk: one Mimi step is a few hundred small
+        # kernels, as costly as a whole frame of graphs on a GPU; on a processor the decoding
+        # is real work and one frame at a time keeps the preview ahead of the player.
+        self.chunk_frames = 4 if self.device.type == "cuda" else 1
         int8 = any(isinstance(module, Int8Linear) for module in model.modules())
         self.precision = INT8 if int8 else str(self.dtype).removeprefix("torch.")
 

@@ -74,6 +74,38 @@ def test_streamed_chunks_arrive_during_generation_and_equal_the_whole_clip_decod
     assert len(take.audio) == take.codes.shape[1] * tiny_runtime.codec.samples_per_frame
 
 
+@pytest.fixture
+def decoding_four_frames_at_a_time(tiny_runtime):
+    """The tiny runtime with the chunking a GPU uses."""
+    tiny_runtime.chunk_frames = 4
+    yield tiny_runtime
+    tiny_runtime.chunk_frames = 1
+
+
+def test_frames_decoded_four_at_a_time_after_the_first_give_the_same_audio(tiny_runtime,
+                                                                            decoding_four_frames_at_a_time):
+    (one_by_one,) = _takes(_events(tiny_runtime, seed=5, cfg_scale=1.0))
+    events = _events(decoding_four_frames_at_a_time, seed=5, cfg_scale=1.0)
+    (take,) = _takes(events)
+    frames = [len(event.samples) // tiny_runtime.codec.samples_per_frame for event in events
+              if isinstance(event, AudioChunk)]
+    assert frames[0] == 1 and set(frames[1:-1]) == {4} and 1 <= frames[-1] <= 4
+    np.testing.assert_array_equal(take.codes, one_by_one.codes)
+    np.testing.assert_allclose(take.audio, one_by_one.audio, atol=1e-6)
+
+    cancel = threading.Event()
+    events = []
+    for event in decoding_four_frames_at_a_time.generate(
+            GenerationRequest(DIALOGUE, GenerationParams.create(seed=5, cfg_scale=1.0)), cancel):
+        events.append(event)
+        if isinstance(event, Progress) and event.frames == 30:
+            cancel.set()
+    (cut,) = _takes(events)
+    # Cancelled between chunks: the frames made but not yet decoded are decoded and kept.
+    assert not cut.complete and cut.codes.shape[1] == 30 + 1 - max(tiny_runtime.config.data.delay_pattern)
+    np.testing.assert_array_equal(cut.codes, one_by_one.codes[:, : cut.codes.shape[1]])
+
+
 def test_word_timings_stream_in_order_and_match_the_take(tiny_runtime):
     events = _events(tiny_runtime, seed=9)
     words = [(event.word, event.start_s) for event in events if isinstance(event, WordTiming)]
