@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8 (int8 weights: fastest on a processor)")
+    parser.add_argument("--threads", type=int, help="processor threads (default: every core of a machine with "
+                                                     "up to 4, else all but one; fewer on a busy machine)")
     parser.add_argument("--sample-rate", type=int, help="output sample rate (MP3/OGG only)")
     parser.add_argument("--bitrate", type=int, help="output bitrate in kbps (MP3/OGG only)")
     parser.add_argument("--channels", type=int, help="1 or 2 (MP3/OGG only)")
@@ -86,6 +88,8 @@ def run_render(argv: list[str]) -> int:
 
 
 def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
+    if args.threads is not None and args.threads < 1:
+        raise CommandLineError(f"--threads {args.threads}: give 1 or more")
     script = _read_script(args)
     params = GenerationParams.create(
         model=args.model if args.model in MODEL_IDS else None, negative_prompt=args.negative_prompt,
@@ -102,7 +106,8 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     from core.dia2.runtime import Dia2Runtime
 
     _say(f"loading {args.model} …")
-    runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, progress=_download_progress())
+    runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, progress=_download_progress(),
+                               threads=args.threads)
     _say(f"model ready on {runtime.device} ({runtime.precision})")
     runtime.parse(script)  # refuse an unspeakable script before transcribing anything
     voices = _prepare_voices(args, runtime, voice_words)

@@ -49,7 +49,7 @@ class Dia2Runtime:
         auto, float32, bfloat16, or int8 (int8 weights computing in bfloat16: the fastest on a
         processor). On a CUDA GPU the frame steps are warmed up and captured as graphs here
         (``cuda_graphs``). On a processor, ``threads`` sets torch's thread count for the process
-        (default: every core but one)."""
+        (default: ``generation_threads()``)."""
         name = MODEL_IDS.get(str(model), str(model))
         folders = resolve(name, progress, cache_dir)
         target = choose_device(device)

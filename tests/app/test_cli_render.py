@@ -42,11 +42,11 @@ def test_renders_a_dialogue_with_a_voice_through_the_console_command(tmp_path):
     command = [sys.executable, "-m", "app.main", "render", "--model", str(CHECKPOINT), "--script", SCRIPT,
                "--s1", str(VOICES / "speaker1_24k_mono.wav"), "--s1-words", str(_words_file(tmp_path)),
                "--seed", "7", "--cfg-scale", "2.5", "--out", str(out), "--codes-out", str(codes),
-               "--sample-rate", "44100", "--bitrate", "128", "--channels", "2"]
+               "--sample-rate", "44100", "--bitrate", "128", "--channels", "2", "--dtype", "int8", "--threads", "1"]
     finished = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300,
                               env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
     assert finished.returncode == 0, finished.stderr
-    assert "seed 7" in finished.stderr and "frame" in finished.stderr
+    assert "seed 7" in finished.stderr and "frame" in finished.stderr and "(int8)" in finished.stderr
     grid = np.load(codes)
     assert grid.shape[0] == 32 and grid.shape[1] > 10 and grid.max() < 2048
     with av.open(str(out)) as container:
@@ -96,6 +96,7 @@ def test_a_corrected_transcript_uses_whisper_timings_with_the_users_words(tmp_pa
     (["--s1", str(VOICES / "not_audio.wav"), "--s1-words", "WORDS"], "not_audio.wav"),
     (["--s1", str(VOICES / "missing.wav")], "does not exist"),
     (["--model", "/nonexistent/folder"], "is not a folder"),
+    (["--threads", "0"], "--threads 0: give 1 or more"),
 ])
 def test_bad_input_gives_one_clear_line_and_exit_status_2(tmp_path, capsys, flags, message):
     flags = [str(_words_file(tmp_path)) if flag == "WORDS" else flag for flag in flags]

@@ -136,8 +136,8 @@ def test_int8_weights_are_refused_on_cuda_and_on_macos_13():
     assert "macOS 14" in unavailable(choose_dtype, "int8", MPS, MAC_13)
 
 
-@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 1), (4, 3), (16, 15)])
-def test_generation_leaves_one_core_for_the_window_and_the_audio(cores, threads):
+@pytest.mark.parametrize("cores, threads", [(1, 1), (2, 2), (4, 4), (5, 4), (16, 15)])
+def test_generation_uses_every_core_of_a_small_machine_and_leaves_one_on_a_larger_one(cores, threads):
     from core.dia2.device import generation_threads
 
     assert generation_threads(cores) == threads
