@@ -120,7 +120,9 @@ class CudaGraphRecorder:
 
     def capture(self, step: Callable[[], object]) -> tuple[Callable[[], None], object]:
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool):
+        # Thread-local: the model loads on a worker thread while others (speech recognition, say)
+        # may use the GPU; their work must neither fail nor be captured.
+        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
             outputs = step()
         return graph.replay, outputs
 
