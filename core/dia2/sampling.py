@@ -41,7 +41,8 @@ def choose(cond: torch.Tensor, uncond: torch.Tensor | None, cfg_scale: float, ru
         logits = logits.masked_fill(~keep, float("-inf"))
     if never:
         logits = logits.clone()
-        logits[..., list(never)] = float("-inf")
+        for token in never:  # scalar indices: no index tensor copied to the device
+            logits[..., token].fill_(float("-inf"))
     return sample(logits, rule, generator)
 
 
@@ -54,5 +55,13 @@ def sample(logits: torch.Tensor, rule: SamplingRule, generator: torch.Generator)
     k = min(rule.top_k, probs.shape[-1])
     top_probs, top_ids = probs.topk(k, dim=-1)
     top_probs = top_probs / top_probs.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(top_probs.dtype).tiny)
-    picked = torch.multinomial(top_probs, 1, generator=generator)
+    picked = _draw_one(top_probs, generator)
     return top_ids.gather(-1, picked).squeeze(-1)
+
+
+def _draw_one(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One index per row, drawn with probability ``probs``: exactly what ``torch.multinomial(probs,
+    1)`` computes (argmax of p / Exp(1)), with the same random numbers, but without its checks of
+    the probabilities, which read them back to the host and stall a GPU at every draw."""
+    noise = torch.empty_like(probs).exponential_(1, generator=generator)
+    return (probs / noise).argmax(dim=-1, keepdim=True)
