@@ -31,9 +31,9 @@ class Segment:
     start_s: float
     end_s: float
 
-    def samples(self) -> np.ndarray:
-        rate = self.take.audio.sample_rate
-        return self.take.audio.samples()[round(self.start_s * rate):round(self.end_s * rate)]
+    def samples(self, take_samples: np.ndarray | None = None) -> np.ndarray:
+        """This segment's audio (cut from ``take_samples`` when the take's audio is already read)."""
+        return self.take.audio.between(self.start_s, self.end_s, take_samples)
 
 
 def segments(dialogue: Dialogue, lines: list[DialogueLine] | None = None) -> list[Segment]:
@@ -53,8 +53,13 @@ def segments(dialogue: Dialogue, lines: list[DialogueLine] | None = None) -> lis
 
 
 def assembled(pieces: list[Segment]) -> np.ndarray:
-    """The pieces end to end: the audio of the exported file (or of what the window plays)."""
-    return np.concatenate([segment.samples() for segment in pieces])
+    """The pieces end to end: the audio of the exported file (or of what the window plays).
+    Each take is read once, however many pieces come from it."""
+    read: dict[str, np.ndarray] = {}
+    for segment in pieces:
+        if segment.take.id not in read:
+            read[segment.take.id] = segment.take.audio.samples()
+    return np.concatenate([segment.samples(read[segment.take.id]) for segment in pieces])
 
 
 def placed_lines(pieces: list[Segment]) -> Iterator[tuple[Segment, DialogueLine, float]]:

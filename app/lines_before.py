@@ -41,8 +41,7 @@ class HeardLine:
     take_codes: np.ndarray | None  # all the take's codes, if it keeps them
 
     def samples(self) -> np.ndarray:
-        rate = self.audio.sample_rate
-        return self.audio.samples()[round(self.span.start_s * rate):round(self.span.end_s * rate)]
+        return self.audio.between(self.span.start_s, self.span.end_s)
 
     @property
     def codes_per_second(self) -> float:

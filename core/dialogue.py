@@ -141,6 +141,12 @@ class AudioClip:
         """The samples, mono float32 in [-1, 1]; read from the file each time when stored in one."""
         return self._load()
 
+    def between(self, start_s: float, end_s: float, samples: np.ndarray | None = None) -> np.ndarray:
+        """The samples from ``start_s`` to ``end_s``: cut from ``samples`` when the caller has
+        already read them (a file is decoded each time it is read)."""
+        samples = self.samples() if samples is None else samples
+        return samples[round(start_s * self.sample_rate):round(end_s * self.sample_rate)]
+
     def keep_in_memory(self) -> None:
         """Hold the samples in memory from now on, so the file they came from may be deleted."""
         if self.file is not None:

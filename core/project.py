@@ -27,7 +27,8 @@ A project is a folder ``Name.diastudio/``::
     WORDS   = [[word, start_s, end_s], ...]
     CODES   = null, or {"file": "audio/<take's clip id>.codes.npy", "codebooks": int, "frames": int}:
               the Mimi codes the take's audio was decoded from, an int16 NumPy array [codebooks,
-              frames], so that selected lines continue from the lines before them exactly
+              frames], so that selected lines continue from the lines before them exactly; a
+              missing or damaged codes file only loses the codes (the audio is encoded again)
 
 Audio is FLAC, 24-bit: within 2^-23 (about 1.2e-7) of the model's float32 samples, far below
 hearing, at about half the size of float WAV. Samples beyond ±1 are clipped.
@@ -411,22 +412,20 @@ def _read_take(data: Any, where: str, folder: Path) -> Take:
                     _get(data, "id", str, where), created_at, codes)
 
 
-def _read_codes(data: dict[str, Any], where: str, folder: Path) -> np.ndarray:
+def _read_codes(data: dict[str, Any], where: str, folder: Path) -> np.ndarray | None:
+    """The take's codes, or None when their file is missing or damaged: they only spare encoding
+    the take's audio again, so losing them must not lose the project."""
     name = _get(data, "file", str, where)
     shape = (_get(data, "codebooks", int, where), _get(data, "frames", int, where))
     if not _CODES_NAME.fullmatch(name):
         raise _Invalid(f"{where}.file", f"is {name!r}; it should name a file in the audio folder, "
                        f"like '{AUDIO_DIR}/<id>.codes.npy'")
-    path = folder / name
-    if not path.is_file():
-        raise _Invalid(f"{where}.file", f"names {name}, which is missing from the project")
     try:
-        codes = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
-        raise _Invalid(f"{where}.file", f"names {name}, which is not a readable NumPy array") from None
+        codes = np.load(folder / name, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
     if codes.shape != shape or not np.issubdtype(codes.dtype, np.integer):
-        raise _Invalid(f"{where}.file", f"names {name}, which holds {codes.dtype} values of shape "
-                       f"{codes.shape}; the project expects whole numbers of shape {shape}")
+        return None
     return codes
 
 

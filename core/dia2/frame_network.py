@@ -43,14 +43,12 @@ class FrameNetwork:
         self.stages = len(config.weights_schedule)
         self.stage_caches = [SlotCache(BATCH, depformer.kv_heads, self.stages, depformer.head_dim, self.dtype,
                                        self.device) for _ in range(depformer.n_layer)]
-        # Tables sized once: a graph must never see them reallocated.
-        self.rope = RotaryTable(backbone.head_dim, config.rope_min_timescale, config.rope_max_timescale, self.device)
-        self.rope.ensure(self.capacity)
+        self.rope = RotaryTable(backbone.head_dim, config.rope_min_timescale, config.rope_max_timescale,
+                                self.capacity, self.device)
         self.stage_rope = None
         if config.depformer_apply_rope:
             self.stage_rope = RotaryTable(depformer.head_dim, config.rope_min_timescale,
-                                          config.rope_max_timescale, self.device)
-            self.stage_rope.ensure(self.stages)
+                                          config.rope_max_timescale, self.stages, self.device)
         # Stage s sits at position s, writes slot s and reads slots 0..s: the same shapes every
         # frame, so the trimmed read suits graphs as well.
         self.stage_places = [StepPlace.at(s, s, 1, self.stages, self.device) for s in range(self.stages)]

@@ -99,6 +99,10 @@ class GenerationStalled(DiaStudioError):
     """The model cannot make progress on the script (its context is too small for it)."""
 
 
+class GenerationBusy(DiaStudioError):
+    """The model is generating already: its caches serve one generation at a time."""
+
+
 class InvalidContext(DiaStudioError):
     """The lines given as context do not fit this model (codes or words that do not match)."""
 
@@ -347,7 +351,10 @@ def generate(runtime, request: GenerationRequest, cancel: threading.Event | None
     """Every take of ``request``: seeds seed, seed+1, … (a random seed when none is given)."""
     params = request.params.with_seed()
     request = replace(request, params=params)
-    with runtime.network.lock:  # the model's caches serve one generation at a time
+    # Refused rather than waited for: a paused generator on the same thread would wait forever.
+    if not runtime.network.lock.acquire(blocking=False):
+        raise GenerationBusy("This model is already generating; finish or cancel that generation first.")
+    try:
         for take, seed in enumerate(params.take_seeds()):
             yield TakeStarted(take, seed)
             try:
@@ -358,4 +365,6 @@ def generate(runtime, request: GenerationRequest, cancel: threading.Event | None
             finally:
                 # After each take, and when cancelled or abandoned by the caller mid-take.
                 runtime.release_memory()
+    finally:
+        runtime.network.lock.release()
 

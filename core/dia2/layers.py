@@ -22,21 +22,14 @@ class RMSNorm(nn.Module):
 
 
 class RotaryTable:
-    """cos/sin of the NeoX half-split rotary embedding, grown on demand so that no position
-    (a long prefix plus a long generation) can index past it."""
+    """cos/sin of the NeoX half-split rotary embedding for positions 0 … length-1, computed once:
+    a captured graph reads it from a fixed address."""
 
-    def __init__(self, head_dim: int, min_timescale: float, max_timescale: float, device: torch.device):
+    def __init__(self, head_dim: int, min_timescale: float, max_timescale: float, length: int,
+                 device: torch.device):
         exponent = torch.arange(0, head_dim, 2, dtype=torch.float32, device=device) / head_dim
-        self.inv_freq = 1.0 / (min_timescale * (max_timescale / min_timescale) ** exponent)
-        self.cos = torch.empty(0, head_dim, device=device)
-        self.sin = torch.empty(0, head_dim, device=device)
-
-    def ensure(self, length: int) -> None:
-        if length <= self.cos.shape[0]:
-            return
-        length = max(length, 2 * self.cos.shape[0])
-        positions = torch.arange(length, dtype=torch.float32, device=self.inv_freq.device)
-        angles = torch.outer(positions, self.inv_freq)
+        inv_freq = 1.0 / (min_timescale * (max_timescale / min_timescale) ** exponent)
+        angles = torch.outer(torch.arange(length, dtype=torch.float32, device=device), inv_freq)
         angles = torch.cat([angles, angles], dim=-1)
         self.cos, self.sin = angles.cos(), angles.sin()
 
@@ -84,10 +77,8 @@ class StepPlace:
     @classmethod
     def at(cls, position: int, slot: int, count: int, capacity: int, device: torch.device,
            trim: bool = True) -> "StepPlace":
-        """``count`` consecutive queries from ``position``, written from ``slot`` on; ``trim``:
-        read only the slots written so far."""
-        if slot + count > capacity:
-            raise RuntimeError(f"attention cache overflow: {slot + count} > {capacity} slots")
+        """``count`` consecutive queries from ``position``, written from ``slot`` on (within
+        ``capacity``: the caller counts the slots); ``trim``: read only the slots written so far."""
         place = cls(count, capacity, device, span=slot + count if trim else None)
         place.positions.copy_(torch.arange(position, position + count))
         place.slots.copy_(torch.arange(slot, slot + count))
@@ -112,10 +103,6 @@ class SlotCache:
         shape = (batch, kv_heads, capacity, head_dim)
         self.keys = torch.zeros(shape, dtype=dtype, device=device)
         self.values = torch.zeros(shape, dtype=dtype, device=device)
-
-    @property
-    def capacity(self) -> int:
-        return self.keys.shape[2]
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, place: StepPlace) -> torch.Tensor:
         """Store ``k``/``v`` ([batch, kv_heads, T, head_dim]) in ``place.slots``, then attend."""

@@ -95,9 +95,9 @@ class Dia2Runtime:
         return [event for event in self.generate(request, cancel) if isinstance(event, TakeResult)]
 
     def release_memory(self) -> None:
-        """Give the caches of a finished or cancelled run back to the device. (They are freed
-        when the run's objects go; no gc.collect(): it would hold the GIL, and freeze a window,
-        for a large fraction of a second.)"""
+        """Give what a finished or cancelled run allocated (the device allocator's cached
+        blocks) back to the device; the attention caches stay with the model. No gc.collect():
+        it would hold the GIL, and freeze a window, for a large fraction of a second."""
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
         elif self.device.type == "mps":

@@ -1,14 +1,12 @@
 """The frame network: caches allocated once per model, steps recorded at load and replayed
 (the CUDA graph path, recorded eagerly here), one generation at a time."""
 
-import threading
-
 import numpy as np
 import pytest
 import torch
 
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork, frame_network_for
-from core.dia2.generator import GenerationRequest, Progress
+from core.dia2.generator import GenerationBusy, GenerationRequest, Progress
 from core.params import GenerationParams
 from tests.core.dia2.eager_recorder import EagerRecorder
 
@@ -81,18 +79,11 @@ def test_eager_layers_on_a_cpu_model_and_one_generation_at_a_time(tiny_runtime):
     events = tiny_runtime.generate(request)
     next(events)
     assert tiny_runtime.network.lock.locked()
-    second = tiny_runtime.generate(request)
-    started = threading.Event()
-
-    def run_second():
-        next(second)
-        started.set()
-
-    thread = threading.Thread(target=run_second)
-    thread.start()
-    assert not started.wait(0.3)  # waits for the first generation to finish
+    with pytest.raises(GenerationBusy, match="already generating"):
+        next(tiny_runtime.generate(request))
     assert any(isinstance(event, Progress) for event in list(events))
-    assert started.wait(10)
-    thread.join(10)
+    assert not tiny_runtime.network.lock.locked()
+    second = tiny_runtime.generate(request)
+    next(second)  # free again once the first is done
     second.close()
     assert not tiny_runtime.network.lock.locked()
