@@ -19,7 +19,7 @@ from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
 from app.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
 from app.model_manager_actions import ModelManagerActions
-from app.model_session import ModelSession, available_devices, describe, model_entries
+from app.model_session import ModelList, ModelSession, available_devices, describe
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_library_session import VoiceLibrarySession
@@ -586,6 +586,7 @@ class StudioController(QObject):
             self.models.loaded.connect(lambda runtime: self._refresh_model_manager())
             self.models.failed.connect(lambda message: (dialog.set_busy(None), dialog.show_error(message)))
             self.model_manager = dialog
+            self.model_list = ModelList(dialog, self)
             self.model_actions = ModelManagerActions(dialog, self.models, self.settings,
                                                      self._refresh_model_manager, self)
             self.model_actions.speech_model_changed.connect(lambda name: setattr(self, "_transcriber", None))
@@ -598,7 +599,7 @@ class StudioController(QObject):
         dialog = self.model_manager
         runtime = self.models.runtime
         dialog.set_loaded(self.models.model, f"Loaded: {describe(runtime)}" if runtime else "No model loaded.")
-        dialog.set_models(model_entries(self.settings.local_models), self.models.model or self.settings.model)
+        self.model_list.refresh(self.settings.local_models, self.models.model or self.settings.model)
 
     def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
         if Path(model).is_dir() and model not in self.settings.local_models:

@@ -11,10 +11,10 @@ from typing import Callable, Iterator
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from app.workers import Worker
+from app.workers import Worker, run_in_background
 from core.errors import Cancelled, DiaStudioError
 from core.params import MODEL_IDS
-from ui.model_manager import ModelEntry
+from ui.model_manager import ModelEntry, ModelManagerDialog
 
 # The studio's own names for the Hub models (the hosted id is an alias of the 2B one).
 MODEL_LABELS = {"dia2-2b": "Dia2 2B", "dia2-1b": "Dia2 1B"}
@@ -28,36 +28,74 @@ def available_devices() -> list[str]:
 
 
 def model_entries(local_folders: list[str]) -> list[ModelEntry]:
-    """The Hub models (downloaded or not) and the local model folders the person opened before,
-    with the room each takes on disk."""
+    """The Hub models (downloaded or not) and the local model folders the person opened before;
+    the room each takes on disk is measured apart (``model_sizes``): the Hub cache's scan stats
+    every file in it."""
     from huggingface_hub import try_to_load_from_cache
 
     from core.dia2.checkpoint import MIMI_HUB_ID, WEIGHTS_FILE
-    from core.dia2.model_cache import sizes_on_disk
 
     codec_cached = isinstance(try_to_load_from_cache(MIMI_HUB_ID, WEIGHTS_FILE), str)
-    sizes = sizes_on_disk()
     entries = []
     for model, label in MODEL_LABELS.items():
         repo = MODEL_IDS[model]
         cached = isinstance(try_to_load_from_cache(repo, WEIGHTS_FILE), str)
         entries.append(ModelEntry(model, label, cached and codec_cached, f"{repo} on the Hugging Face Hub",
-                                  sizes.get(repo)))
+                                  sizing=True))
     for folder in local_folders:
         path = Path(folder)
         entries.append(ModelEntry(folder, path.name, (path / "config.json").is_file(), folder,
-                                  _folder_size(path), local_folder=True))
+                                  sizing=True, local_folder=True))
     return entries
+
+
+def model_sizes(local_folders: list[str]) -> dict[str, int | None]:
+    """The bytes each listed model takes (None: nothing, or unreadable), by the entries' ``model``.
+    Slow on a big cache: never on the GUI thread."""
+    from core.dia2.model_cache import sizes_on_disk
+
+    cached = sizes_on_disk()
+    sizes: dict[str, int | None] = {model: cached.get(MODEL_IDS[model]) for model in MODEL_LABELS}
+    sizes.update({folder: _folder_size(Path(folder)) for folder in local_folders})
+    return sizes
 
 
 def _folder_size(folder: Path) -> int | None:
     """A model folder's files and those of its subfolders (the codec's); deeper is not a model's,
-    and a folder opened by mistake (a home folder) must not be walked on the GUI thread."""
+    and a folder opened by mistake (a home folder) must not be walked whole."""
     try:
         files = [*folder.glob("*"), *folder.glob("*/*")]
         return sum(file.stat().st_size for file in files if file.is_file())
     except OSError:  # gone, or unreadable: the list says so through "installed"
         return None
+
+
+class ModelList(QObject):
+    """The model manager's list: shown at once, its sizes filled in when measured off the GUI
+    thread."""
+
+    def __init__(self, dialog: ModelManagerDialog, parent: QObject | None = None):
+        super().__init__(parent)
+        self._dialog = dialog
+        self._refreshes = 0
+
+    def refresh(self, local_folders: list[str], selected: str | None) -> None:
+        self._dialog.set_models(model_entries(local_folders), selected)
+        self._refreshes += 1
+        refresh = self._refreshes
+        folders = list(local_folders)
+
+        def measured(sizes: dict[str, int | None]) -> None:
+            if refresh == self._refreshes:  # an older measure may end after a newer one (a deletion)
+                self._dialog.set_sizes(sizes)
+
+        def failed(error: Exception) -> None:
+            if refresh == self._refreshes:
+                self._dialog.set_sizes({})
+                self._dialog.show_error(f"The room the models take could not be measured: "
+                                        f"{type(error).__name__}: {error}")
+
+        run_in_background(lambda: model_sizes(folders), measured, failed, "model sizes", self)
 
 
 def describe(runtime) -> str:

@@ -9,7 +9,7 @@ thread elsewhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -34,6 +34,7 @@ class ModelEntry:
     detail: str  # where it is, or how big the download is
     size_bytes: int | None = None  # the room it takes on this computer, when known
     local_folder: bool = False  # a folder the person opened: forgotten, never deleted
+    sizing: bool = False  # its size is being measured (off the GUI thread); "…" until then
 
 
 def size_text(size_bytes: int) -> str:
@@ -115,24 +116,38 @@ class ModelManagerDialog(QDialog):
     def set_models(self, entries: list[ModelEntry], selected: str | None = None) -> None:
         self.models.clear()
         for entry in entries:
-            if entry.model == self._loaded:
-                state = "loaded"
-            elif entry.installed:
-                state = "on this computer"
-            elif entry.local_folder:
-                state = "no model in this folder"
-            else:  # a cancelled download leaves the files it finished
-                state = "partly downloaded" if entry.size_bytes else "not downloaded"
-            if entry.size_bytes:
-                state += f", {size_text(entry.size_bytes)}"
-            item = QListWidgetItem(f"{entry.label} — {state}\n    {entry.detail}")
-            item.setData(MODEL_ROLE, entry)
+            item = QListWidgetItem()
+            self._show_entry(item, entry)
             self.models.addItem(item)
             if entry.model == selected:
                 self.models.setCurrentItem(item)
         if self.models.currentItem() is None and self.models.count():
             self.models.setCurrentRow(0)
         self._update_buttons()
+
+    def set_sizes(self, sizes: dict[str, int | None]) -> None:
+        """The room each listed model takes, by its ``model``, once measured (missing: unknown)."""
+        for row in range(self.models.count()):
+            item = self.models.item(row)
+            entry = item.data(MODEL_ROLE)
+            self._show_entry(item, replace(entry, size_bytes=sizes.get(entry.model), sizing=False))
+        self._update_buttons()
+
+    def _show_entry(self, item: QListWidgetItem, entry: ModelEntry) -> None:
+        if entry.model == self._loaded:
+            state = "loaded"
+        elif entry.installed:
+            state = "on this computer"
+        elif entry.local_folder:
+            state = "no model in this folder"
+        else:  # a cancelled download leaves the files it finished
+            state = "partly downloaded" if entry.size_bytes else "not downloaded"
+        if entry.sizing:
+            state += ", …"
+        elif entry.size_bytes:
+            state += f", {size_text(entry.size_bytes)}"
+        item.setText(f"{entry.label} — {state}\n    {entry.detail}")
+        item.setData(MODEL_ROLE, entry)
 
     def set_choice(self, device: str, precision: str) -> None:
         self.device.setCurrentIndex(max(0, self.device.findData(device)))
@@ -204,8 +219,8 @@ class ModelManagerDialog(QDialog):
                                       if entry and entry.local_folder else
                                       "Delete the downloaded model from this computer.")
         # A model with files in the cache can be deleted, a cancelled download's included.
-        self.remove_button.setEnabled(entry is not None and (entry.local_folder or bool(entry.size_bytes))
-                                      and not self._busy)
+        deletable = entry is not None and (entry.local_folder or entry.installed or bool(entry.size_bytes))
+        self.remove_button.setEnabled(deletable and not self._busy)
 
     def _remove(self) -> None:
         entry = self._current()

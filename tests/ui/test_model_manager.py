@@ -6,8 +6,10 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import threading
 from pathlib import Path
 
+import huggingface_hub
 import pytest
 import torch
 import whisper
@@ -21,7 +23,7 @@ from tests.local_hub import PIECE, serve_hub
 from tests.scripted_whisper import scripted_whisper_checkpoint
 from tests.ui.conftest import SPEAKER1_WAV, TINY_CHECKPOINT
 from ui import model_manager as model_manager_module
-from ui.model_manager import size_text
+from ui.model_manager import MODEL_ROLE, size_text
 
 
 def test_the_hub_models_are_listed_with_where_they_come_from(studio):
@@ -164,18 +166,43 @@ def row_texts(dialog) -> list[str]:
     return [dialog.models.item(i).text() for i in range(dialog.models.count())]
 
 
+def sized_row_texts(qtbot, dialog) -> list[str]:
+    """The rows once the sizes, measured off the GUI thread, are in."""
+    qtbot.waitUntil(lambda: not any(dialog.models.item(i).data(MODEL_ROLE).sizing
+                                    for i in range(dialog.models.count())), timeout=10_000)
+    return row_texts(dialog)
+
+
+def test_the_sizes_are_measured_off_the_gui_thread_then_shown(studio, qtbot, hub_cache, monkeypatch):
+    put_dia2_1b(hub_cache)
+    scanned_on = []
+
+    def scan(*args, **kwargs):  # the real scan, noting the thread it runs on
+        scanned_on.append(threading.current_thread())
+        return real_scan(*args, **kwargs)
+
+    real_scan = huggingface_hub.scan_cache_dir
+    monkeypatch.setattr(huggingface_hub, "scan_cache_dir", scan)
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    assert row_texts(dialog)[1].startswith("Dia2 1B — on this computer, …\n")  # listed before it is measured
+    assert dialog.models.currentRow() == 0 and not dialog.remove_button.isEnabled()  # size unknown yet
+    assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — on this computer, 3.0 MB\n")
+    assert scanned_on and threading.main_thread() not in scanned_on
+
+
 def test_a_downloaded_model_shows_its_size_and_is_deleted_after_asking(studio, qtbot, hub_cache, monkeypatch):
     put_dia2_1b(hub_cache)
     studio.show_model_manager()
     dialog = studio.model_manager
-    assert row_texts(dialog)[1].startswith("Dia2 1B — on this computer, 3.0 MB\n")
+    assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — on this computer, 3.0 MB\n")
     assert row_texts(dialog)[0].startswith("Dia2 2B — not downloaded\n")
     dialog.models.setCurrentRow(0)
     assert not dialog.remove_button.isEnabled()  # nothing to delete
 
     put_in_hub_cache(hub_cache, "nari-labs/Dia2-2B", {"config.json": bytes(4000)})  # a cancelled download
     studio.show_model_manager()
-    assert row_texts(dialog)[0].startswith("Dia2 2B — partly downloaded, 4 kB\n")
+    assert sized_row_texts(qtbot, dialog)[0].startswith("Dia2 2B — partly downloaded, 4 kB\n")
     assert dialog.remove_button.isEnabled()  # its files can go too
     dialog.models.setCurrentRow(1)
     assert dialog.remove_button.text() == "Delete…"
@@ -192,7 +219,7 @@ def test_a_downloaded_model_shows_its_size_and_is_deleted_after_asking(studio, q
     dialog.remove_button.click()
     qtbot.waitUntil(lambda: dialog.status.text().startswith("Deleted Dia2 1B"), timeout=10_000)
     assert dialog.status.text() == "Deleted Dia2 1B; 3.0 MB freed."
-    assert row_texts(dialog)[1].startswith("Dia2 1B — not downloaded\n")
+    assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — not downloaded\n")
     assert not (hub_cache / "models--nari-labs--Dia2-1B").exists()
     assert (hub_cache / "models--kyutai--mimi").is_dir()
 
@@ -213,7 +240,7 @@ def test_the_loaded_model_is_not_deleted(make_studio, qtbot, hub_cache, tiny_run
     assert (hub_cache / "models--nari-labs--Dia2-1B" / "blobs").is_dir()
 
 
-def test_a_model_folder_is_forgotten_never_deleted(make_studio, tmp_path):
+def test_a_model_folder_is_forgotten_never_deleted(make_studio, qtbot, tmp_path):
     folder = tmp_path / "my-dia2"
     shutil.copytree(TINY_CHECKPOINT, folder)
     studio = make_studio(start=False)
@@ -223,7 +250,7 @@ def test_a_model_folder_is_forgotten_never_deleted(make_studio, tmp_path):
     dialog = studio.model_manager
     dialog.models.setCurrentRow(2)
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    assert row_texts(dialog)[2].startswith(f"my-dia2 — on this computer, {size_text(size)}\n")
+    assert sized_row_texts(qtbot, dialog)[2].startswith(f"my-dia2 — on this computer, {size_text(size)}\n")
     assert dialog.remove_button.text() == "Forget"
 
     dialog.remove_button.click()
