@@ -21,14 +21,14 @@ class ModelManagerActions(QObject):
     def __init__(self, dialog: ModelManagerDialog, models: ModelSession, settings: Settings,
                  refresh: Callable[[], None], parent: QObject | None = None):
         super().__init__(parent)
-        import whisper
-
-        from core.dia2.transcribe import DEFAULT_WHISPER_MODEL
-
         self._dialog, self._models, self._settings, self._refresh = dialog, models, settings, refresh
-        self._speech_names = whisper.available_models()
-        self._default_speech_model = DEFAULT_WHISPER_MODEL
-        dialog.set_speech_models(self._speech_names, self.speech_model)
+        # Whisper names its models; importing it takes ~0.4 s, so the list comes from the background.
+        self._speech_names: list[str] = []
+        self._default_speech_model = ""
+        run_in_background(_speech_model_names, self._speech_models_known,
+                          lambda error: dialog.show_error(f"The speech recognition models cannot be listed: "
+                                                          f"{type(error).__name__}: {error}"),
+                          "speech model names", self)
         dialog.cancel_requested.connect(models.cancel_download)
         dialog.delete_requested.connect(self.delete)
         dialog.forget_requested.connect(self.forget)
@@ -90,6 +90,10 @@ class ModelManagerActions(QObject):
 
     # --- speech recognition ----------------------------------------------------------------------
 
+    def _speech_models_known(self, names_and_default: tuple[list[str], str]) -> None:
+        self._speech_names, self._default_speech_model = names_and_default
+        self._dialog.set_speech_models(self._speech_names, self.speech_model)
+
     def choose_speech_model(self, choice: str) -> None:
         """Use a Whisper model name, or a model file the person chose once it proves to be one
         (checked off the GUI thread: the file is opened)."""
@@ -112,3 +116,12 @@ class ModelManagerActions(QObject):
         self._dialog.show_message(f"Speech recognition: Whisper {choice}. It is loaded the next time a "
                                   "voice is transcribed.")
         self.speech_model_changed.emit(choice)
+
+
+def _speech_model_names() -> tuple[list[str], str]:
+    """Whisper's model names and the one Dia2 transcribes with (imports Whisper: off the GUI thread)."""
+    import whisper
+
+    from core.dia2.transcribe import DEFAULT_WHISPER_MODEL
+
+    return whisper.available_models(), DEFAULT_WHISPER_MODEL

@@ -72,6 +72,8 @@ class ModelManagerDialog(QDialog):
                                      "spoken. Larger models hear better and are slower; a named model is "
                                      "downloaded the first time it is used.")
         self.speech_model.activated.connect(self._speech_model_activated)
+        self.speech_model.addItem("…")  # until the application knows Whisper's model names
+        self.speech_model.setEnabled(False)
         form = QFormLayout()
         form.addRow("Run on", self.device)
         form.addRow("Precision", self.precision)
@@ -164,6 +166,7 @@ class ModelManagerDialog(QDialog):
             self.speech_model.setItemData(self.speech_model.count() - 1, current, Qt.ItemDataRole.ToolTipRole)
         self.speech_model.addItem(LOCAL_SPEECH_FILE, None)
         self.speech_model.setCurrentIndex(self.speech_model.findData(current))
+        self.speech_model.setEnabled(True)
 
     def set_busy(self, message: str | None) -> None:
         """A load or a deletion runs (``message`` says what), or it ended (None)."""

@@ -261,29 +261,46 @@ def test_a_model_folder_is_forgotten_never_deleted(make_studio, qtbot, tmp_path)
 
 # --- the speech recognition model ----------------------------------------------------------------
 
-def choose_speech_model(dialog, label: str) -> None:
-    """Pick an entry of the speech model list as the person does."""
+def choose_speech_model(qtbot, dialog, label: str) -> None:
+    """Pick an entry of the speech model list as the person does, once it is offered."""
+    qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
     index = dialog.speech_model.findText(label)
     assert index >= 0, f"{label!r} is not offered"
     dialog.speech_model.setCurrentIndex(index)
     dialog.speech_model.activated.emit(index)
 
 
-def test_a_named_whisper_model_is_chosen_and_kept(make_studio):
+def test_whisper_is_asked_for_its_model_names_off_the_gui_thread(studio, qtbot, monkeypatch):
+    asked_on = []
+    real_names = whisper.available_models
+    monkeypatch.setattr(whisper, "available_models",
+                        lambda: asked_on.append(threading.current_thread()) or real_names())
+    studio.settings.whisper_model = "small"
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    assert not dialog.speech_model.isEnabled() and dialog.speech_model.currentText() == "…"
+    qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
+    assert dialog.speech_model.currentText() == "small"  # the saved choice, once the names are in
+    assert asked_on and threading.main_thread() not in asked_on
+
+
+def test_a_named_whisper_model_is_chosen_and_kept(make_studio, qtbot):
     studio = make_studio()
     studio.show_model_manager()
     dialog = studio.model_manager
+    qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
     offered = [dialog.speech_model.itemText(i) for i in range(dialog.speech_model.count())]
     assert offered == whisper.available_models() + ["Local file…"]
     assert dialog.speech_model.currentText() == "large-v3"  # the default for Dia2
 
-    choose_speech_model(dialog, "small")
+    choose_speech_model(qtbot, dialog, "small")
     assert studio.settings.whisper_model == "small"
     assert studio.transcriber()._model_name == "small"  # the injected one was dropped; not loaded yet
     assert "Whisper small" in dialog.status.text()
 
     again = make_studio()
     again.show_model_manager()
+    qtbot.waitUntil(again.model_manager.speech_model.isEnabled, timeout=10_000)
     assert again.model_manager.speech_model.currentText() == "small"
 
 
@@ -295,7 +312,7 @@ def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio
         model_file = scripted_whisper_checkpoint(words, tmp_path / name)
         monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
                             lambda *args: (str(model_file), "Whisper model (*.pt)"))
-        choose_speech_model(dialog, "Local file…")
+        choose_speech_model(qtbot, dialog, "Local file…")
         qtbot.waitUntil(lambda: studio.settings.whisper_model == str(model_file), timeout=10_000)
         assert dialog.speech_model.currentText() == name
 
@@ -317,7 +334,7 @@ def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtb
     dialog = studio.model_manager
     monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
                         lambda *args: (str(not_whisper), ""))
-    choose_speech_model(dialog, "Local file…")
+    choose_speech_model(qtbot, dialog, "Local file…")
     qtbot.waitUntil(lambda: "is not a Whisper model file" in dialog.status.text(), timeout=10_000)
     assert "notes.pt is not a Whisper model file: it is a PyTorch checkpoint, but not of a Whisper model" \
         in dialog.status.text()
