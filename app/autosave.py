@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from core.errors import DiaStudioError
+from core.errors import describe_error
 from core.project import PendingAutosave, RecoveryCopy, write_autosave
 
 
@@ -81,8 +81,7 @@ class Autosaver(QObject):
             self.saved.emit(request.copy, request.revision)
         else:
             error = request.error
-            reason = str(error) if isinstance(error, DiaStudioError) else f"{type(error).__name__}: {error}"
-            self.failed.emit(f"Autosave failed. {reason} Your work is still open; save it elsewhere "
+            self.failed.emit(f"Autosave failed. {describe_error(error)} Your work is still open; save it elsewhere "
                              "if this goes on.")
         if self._waiting is not None:
             waiting, self._waiting = self._waiting, None

@@ -31,7 +31,7 @@ from core.audio.capture import Recording
 from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
 from core.dialogue import Dialogue, Speaker, Take
-from core.errors import DiaStudioError
+from core.errors import DiaStudioError, describe_error
 from core.voice_library import VoiceLibrary
 from ui.export_dialog import ExportChoice
 from ui.main_window import MainWindow
@@ -308,8 +308,7 @@ class StudioController(QObject):
 
         def failed(error: Exception) -> None:
             card.set_busy(None)
-            card.show_message(str(error) if isinstance(error, DiaStudioError) else
-                              f"Could not use this voice: {error}", error=True)
+            card.show_message(describe_error(error, "Could not use this voice"), error=True)
             self.voice_prepared.emit(speaker)
 
         run_in_background(work, done, failed, "voice", self)

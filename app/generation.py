@@ -28,7 +28,7 @@ from core.dia2.generator import (
     WordTiming,
 )
 from core.dialogue import Dialogue, DialogueLine, Speaker
-from core.errors import DiaStudioError
+from core.errors import DiaStudioError, describe_error
 
 
 class CannotGenerate(DiaStudioError):
@@ -116,8 +116,7 @@ class GenerationSession(QObject):
                 self.take_added.emit(take)
 
     def _on_error(self, error: Exception) -> None:
-        self.failed.emit(str(error) if isinstance(error, DiaStudioError) else
-                         f"The generation failed: {type(error).__name__}: {error}")
+        self.failed.emit(describe_error(error, "The generation failed"))
 
     def _on_finished(self) -> None:
         cancelled = self.worker.cancel_requested

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from app.model_session import MODEL_LABELS, ModelSession
 from app.settings import Settings
 from app.workers import run_in_background
+from core.errors import describe_error
 from core.params import MODEL_IDS
 from ui.model_manager import ModelManagerDialog, size_text
 
@@ -26,8 +27,8 @@ class ModelManagerActions(QObject):
         self._speech_names: list[str] = []
         self._default_speech_model = ""
         run_in_background(_speech_model_names, self._speech_models_known,
-                          lambda error: dialog.show_error(f"The speech recognition models cannot be listed: "
-                                                          f"{type(error).__name__}: {error}"),
+                          lambda error: dialog.show_error(
+                              describe_error(error, "Listing the speech recognition models failed")),
                           "speech model names", self)
         dialog.cancel_requested.connect(models.cancel_download)
         dialog.delete_requested.connect(self.delete)
@@ -59,7 +60,7 @@ class ModelManagerActions(QObject):
         def failed(error: Exception) -> None:
             self._dialog.set_busy(None)
             self._refresh()
-            self._dialog.show_error(str(error))
+            self._dialog.show_error(describe_error(error, f"Deleting {label} failed"))
 
         run_in_background(lambda: delete_from_cache(repo), deleted, failed, "model deleting", self)
 
@@ -104,7 +105,7 @@ class ModelManagerActions(QObject):
 
         def refused(error: Exception) -> None:
             self._dialog.set_speech_models(self._speech_names, self.speech_model)
-            self._dialog.show_error(str(error))
+            self._dialog.show_error(describe_error(error, f"Checking {choice} failed"))
 
         self._dialog.show_message(f"Checking {choice}…")
         run_in_background(lambda: check_model_file(choice), lambda _: self._use_speech_model(choice), refused,

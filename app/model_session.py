@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.workers import Worker, run_in_background
-from core.errors import Cancelled, DiaStudioError
+from core.errors import Cancelled, describe_error
 from core.params import MODEL_IDS
 from ui.model_manager import ModelEntry, ModelManagerDialog
 
@@ -90,10 +90,8 @@ class ModelList(QObject):
                 self._dialog.set_sizes(sizes)
 
         def failed(error: Exception) -> None:
-            if refresh == self._refreshes:
-                self._dialog.set_sizes({})
-                self._dialog.show_error(f"The room the models take could not be measured: "
-                                        f"{type(error).__name__}: {error}")
+            if refresh == self._refreshes:  # said on the rows: the status may tell of what failed first
+                self._dialog.set_sizes({}, describe_error(error, "Measuring the models failed"))
 
         run_in_background(lambda: model_sizes(folders), measured, failed, "model sizes", self)
 
@@ -176,8 +174,7 @@ class ModelSession(QObject):
         if isinstance(error, Cancelled):
             self.cancelled.emit()
             return
-        self.failed.emit(str(error) if isinstance(error, DiaStudioError)
-                         else f"Loading the model failed: {type(error).__name__}: {error}")
+        self.failed.emit(describe_error(error, "Loading the model failed"))
 
     def _finished(self) -> None:
         self.worker = None

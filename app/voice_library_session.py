@@ -12,7 +12,7 @@ from app.document_session import DocumentSession
 from app.playback import Playback
 from app.workers import run_in_background
 from core.dialogue import Speaker
-from core.errors import DiaStudioError
+from core.errors import DiaStudioError, describe_error
 from core.voice_library import LibraryListing, LibraryVoice, VoiceLibrary
 from ui.voices import VoicesPanel
 
@@ -55,7 +55,7 @@ class VoiceLibrarySession(QObject):
 
         def failed(error: Exception) -> None:
             card.set_busy(None)
-            card.show_message(_explained(error, "Could not save the voice"), error=True)
+            card.show_message(describe_error(error, "Could not save the voice"), error=True)
             self.save_failed.emit(str(error))
 
         run_in_background(lambda: self.library.save(name, voice, source), done, failed, "voice library", self)
@@ -79,7 +79,7 @@ class VoiceLibrarySession(QObject):
                                         f"Library voice {entry.name}")
 
         run_in_background(lambda: self.library.load(entry.id), heard,
-                          lambda error: dialog.show_message(_explained(error, "Could not play the voice")),
+                          lambda error: dialog.show_message(describe_error(error, "Could not play the voice")),
                           "voice library", self)
 
     def delete(self, voice_id: str) -> None:
@@ -100,6 +100,3 @@ class VoiceLibrarySession(QObject):
         except DiaStudioError as error:
             return LibraryListing((), ()), str(error)
 
-
-def _explained(error: Exception, what: str) -> str:
-    return str(error) if isinstance(error, DiaStudioError) else f"{what}: {error}"

@@ -22,3 +22,13 @@ class InvalidParameter(DiaStudioError, ValueError):
 
 class Cancelled(DiaStudioError):
     """A long operation was cancelled by its caller."""
+
+
+def describe_error(error: BaseException, failed: str = "") -> str:
+    """What to tell the person about ``error``: a DiaStudioError's own message (written for them),
+    otherwise the exception's type and text after ``failed`` ("Deleting Dia2 1B failed"), as an
+    errno text alone says nothing of what was being done."""
+    if isinstance(error, DiaStudioError):
+        return str(error)
+    reason = f"{type(error).__name__}: {error}"
+    return f"{failed}: {reason}" if failed else reason

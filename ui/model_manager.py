@@ -114,9 +114,11 @@ class ModelManagerDialog(QDialog):
         self._loaded: str | None = None
         self._busy = False
         self._speech_model = ""
+        self._sizes_problem = ""  # why the models' sizes could not be measured
 
     def set_models(self, entries: list[ModelEntry], selected: str | None = None) -> None:
         self.models.clear()
+        self._sizes_problem = ""
         for entry in entries:
             item = QListWidgetItem()
             self._show_entry(item, entry)
@@ -127,8 +129,10 @@ class ModelManagerDialog(QDialog):
             self.models.setCurrentRow(0)
         self._update_buttons()
 
-    def set_sizes(self, sizes: dict[str, int | None]) -> None:
-        """The room each listed model takes, by its ``model``, once measured (missing: unknown)."""
+    def set_sizes(self, sizes: dict[str, int | None], problem: str = "") -> None:
+        """The room each listed model takes, by its ``model``, once measured (missing: unknown);
+        ``problem``: why none could be measured."""
+        self._sizes_problem = problem
         for row in range(self.models.count()):
             item = self.models.item(row)
             entry = item.data(MODEL_ROLE)
@@ -148,7 +152,10 @@ class ModelManagerDialog(QDialog):
             state += ", …"
         elif entry.size_bytes:
             state += f", {size_text(entry.size_bytes)}"
+        elif self._sizes_problem:
+            state += ", size unknown"
         item.setText(f"{entry.label} — {state}\n    {entry.detail}")
+        item.setToolTip(self._sizes_problem)
         item.setData(MODEL_ROLE, entry)
 
     def set_choice(self, device: str, precision: str) -> None:

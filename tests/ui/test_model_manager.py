@@ -224,6 +224,26 @@ def test_a_downloaded_model_shows_its_size_and_is_deleted_after_asking(studio, q
     assert (hub_cache / "models--kyutai--mimi").is_dir()
 
 
+def test_a_deletion_that_fails_says_what_failed(studio, qtbot, hub_cache, monkeypatch):
+    put_dia2_1b(hub_cache)
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    sized_row_texts(qtbot, dialog)
+    dialog.models.setCurrentRow(1)
+    monkeypatch.setattr(model_manager_module.QMessageBox, "question",
+                        lambda *args: QMessageBox.StandardButton.Yes)
+    shutil.rmtree(hub_cache)
+    hub_cache.write_bytes(b"")  # the cache folder became a file meanwhile
+    dialog.remove_button.click()
+    qtbot.waitUntil(lambda: "failed" in dialog.status.text(), timeout=10_000)
+    assert f"Deleting Dia2 1B failed: ValueError: Scan cache expects a directory but found a file: {hub_cache}" \
+        in dialog.status.text()
+    # The list is measured again, and says why it cannot be, without hiding what failed first.
+    assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — not downloaded, size unknown\n")
+    assert dialog.models.item(1).toolTip().startswith("Measuring the models failed: ValueError: ")
+    assert "Deleting Dia2 1B failed" in dialog.status.text()
+
+
 def test_the_loaded_model_is_not_deleted(make_studio, qtbot, hub_cache, tiny_runtime, monkeypatch):
     put_dia2_1b(hub_cache)
     studio = make_studio(model_loader=lambda model, device, dtype, progress: tiny_runtime)
