@@ -182,6 +182,20 @@ def studio(make_studio) -> StudioController:
     return make_studio()
 
 
+@pytest.fixture
+def transcriber() -> WordsTranscriber:
+    return WordsTranscriber(SPEAKER1_TEXT)
+
+
+@pytest.fixture
+def voiced(make_studio, transcriber, qtbot):
+    """A studio whose speaker 1 has the fixture voice (its words spread evenly over the clip)."""
+    studio = make_studio(transcriber=transcriber)
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    return studio
+
+
 def write_dialogue(studio: StudioController, *lines: tuple[Speaker, str]) -> list[str]:
     """Put these lines in the studio's document; returns their ids."""
     dialogue = studio.dialogue

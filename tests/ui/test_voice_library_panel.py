@@ -4,28 +4,14 @@ other speaker (no speech recognition), hear it, delete it; damaged entries stay 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.controller import VOICE_LIBRARY_FOLDER
 from core.dialogue import Speaker
 from core.voice_library import INFO_FILE, VoiceLibrary
-from tests.ui.conftest import SPEAKER1_TEXT, SPEAKER1_WAV, WordsTranscriber, press
+from tests.ui.conftest import SPEAKER1_TEXT, press
 from ui.voice_library_dialog import EMPTY_TEXT
-
-
-@pytest.fixture
-def transcriber() -> WordsTranscriber:
-    return WordsTranscriber(SPEAKER1_TEXT)
-
-
-@pytest.fixture
-def voiced(make_studio, transcriber, qtbot):
-    studio = make_studio(transcriber=transcriber)
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
-    return studio
 
 
 def save_to_library(studio, qtbot, speaker: Speaker, name: str | None):

@@ -16,20 +16,6 @@ from tests.ui.conftest import SPEAKER1_TEXT, SPEAKER1_WAV, WordsTranscriber, pre
 RATE = 24000
 
 
-@pytest.fixture
-def transcriber() -> WordsTranscriber:
-    return WordsTranscriber(SPEAKER1_TEXT)
-
-
-@pytest.fixture
-def voiced(make_studio, transcriber, qtbot):
-    """A studio whose speaker 1 has the fixture voice (its words spread evenly over 6.5 s)."""
-    studio = make_studio(transcriber=transcriber)
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
-    return studio
-
-
 def type_seconds(qtbot, field, seconds: str) -> None:
     """Type a time into a field and press Enter, as a keyboard user would."""
     field.setFocus()
