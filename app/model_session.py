@@ -152,12 +152,12 @@ class ModelSession(QObject):
             gc.freeze()
             yield runtime
 
-        self.worker = Worker(job, "model loading", self)
-        self.worker.yielded.connect(lambda runtime: self._loaded(model, runtime))
-        self.worker.errored.connect(self._failed)
-        self.worker.finished.connect(self._finished)
+        self.worker = worker = Worker(job, "model loading", self)
+        worker.yielded.connect(lambda runtime: self._loaded(model, runtime))
+        worker.errored.connect(self._failed)
+        worker.finished.connect(lambda: self._finished(worker))
         self.loading.emit(MODEL_LABELS.get(model, model))
-        self.worker.start()
+        worker.start()
 
     def cancel_download(self) -> None:
         """Stop the download in progress at its next chunk; what was fetched stays in the cache."""
@@ -165,16 +165,19 @@ class ModelSession(QObject):
             self.worker.cancel()
 
     def _loaded(self, model: str, runtime) -> None:
+        self.worker = None  # done as far as anyone can tell: a new load may start at once
         self.runtime, self.model = runtime, model
         self.weights_bytes = weights_bytes(runtime)
         runtime.release_memory()  # collects the model this one replaces
         self.loaded.emit(runtime)
 
     def _failed(self, error: Exception) -> None:
+        self.worker = None  # the outcome is known before the thread has wound down
         if isinstance(error, Cancelled):
             self.cancelled.emit()
             return
         self.failed.emit(describe_error(error, "Loading the model failed"))
 
-    def _finished(self) -> None:
-        self.worker = None
+    def _finished(self, worker: Worker) -> None:
+        if self.worker is worker:  # not a later load's
+            self.worker = None
