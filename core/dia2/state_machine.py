@@ -57,10 +57,11 @@ class TextStateMachine:
             return TextStep(self.pad, self.new_word, None, ended=True)
         entry = self.entries.popleft()
         if entry.is_break:
-            # A pause emits pad and its pop step counts as the first of its frames.
-            self.forced_padding = entry.hold - 1
-            self.padding_budget = max(0, self.padding_budget - 1)
-            return TextStep(self.pad, self.pad, entry, ended=False)
+            # A pause's pop step is a pad step like any other, so the look-ahead stream keeps
+            # spelling out what it has queued; it counts as the first of the pause's frames.
+            step = self._pad_step()
+            self.forced_padding = max(0, entry.hold - 1)
+            return TextStep(step.main, step.second, entry, ended=False)
         self.main_queue.extend(entry.tokens[1:])
         self.forced_padding = entry.hold
         self.padding_budget = MAX_PADDING
