@@ -1,4 +1,5 @@
-"""``dia-studio``: the studio window by default; ``dia-studio render …`` on the command line."""
+"""``dia-studio``: the studio window by default; ``dia-studio render …`` and ``dia-studio serve …``
+on the command line."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ def main(argv: list[str] | None = None) -> int:
         from app.cli import run_render
 
         return run_render(argv[1:])
+    if argv and argv[0] == "serve":
+        from app.serve import run_serve
+
+        return run_serve(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print("usage: dia-studio [render --help]\n\nWith no arguments, opens the studio window.\n"
-              "  render   render a script to an audio file (dia-studio render --help)")
+              "  render   render a script to an audio file (dia-studio render --help)\n"
+              "  serve    serve the Dia2 task API over HTTP (dia-studio serve --help)")
         return 0
     from app.gui import run_gui
 

@@ -1,0 +1,126 @@
+"""``dia-studio serve``: the hosted Dia2 task API, answered by the local model.
+
+The HTTP server is up at once (``/health`` answers 503) while the model loads on a thread, with
+progress on stderr; queued tasks start as soon as it is ready. A host other than loopback needs
+``--api-keys``: the server never listens on a network without a key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from core.errors import describe_error
+from core.params import DEFAULT_MODEL, MODEL_IDS
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dia-studio serve", description="Serve the Dia2 task API (POST /v1).")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="dia2-2b, dia2-1b, a Hub id or a local folder")
+    parser.add_argument("--serve-as", default="dia2-2b", choices=["dia2-2b", "dia2-1b"],
+                        help="which model a local folder is (the model ids it answers to)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8")
+    parser.add_argument("--threads", type=int, help="processor threads for the model")
+    parser.add_argument("--data-dir", type=Path, default=_default_data_dir(),
+                        help="tasks, results and media live here (default: %(default)s)")
+    parser.add_argument("--api-keys", type=Path, metavar="FILE",
+                        help="a file of API keys, one per line; required on a host other than loopback")
+    parser.add_argument("--queue-limit", type=int, default=64, help="tasks waiting at most (then 429)")
+    parser.add_argument("--cost-per-minute", type=float, default=0.0,
+                        help="USD per minute of audio reported as cost with includeCost (default 0)")
+    return parser
+
+
+def run_serve(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        keys = _read_keys(args.api_keys) if args.api_keys else ()
+        if not keys and not _is_loopback(args.host):
+            raise ValueError(f"--host {args.host} is reachable from other machines: give --api-keys FILE")
+        if args.queue_limit < 1:
+            raise ValueError(f"--queue-limit {args.queue_limit}: give 1 or more")
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as error:
+        print(f"dia-studio serve: error: {describe_error(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    import uvicorn
+
+    from core.service.http_app import create_app
+    from core.service.task_runner import TaskRunner
+    from core.service.task_service import ServiceConfig, TaskService
+    from core.service.task_store import TaskStore
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    store = TaskStore(args.data_dir)
+    runner = TaskRunner(store, cost_per_minute=args.cost_per_minute)
+    repo = MODEL_IDS.get(args.model, MODEL_IDS[args.serve_as])
+    served = tuple(model_id for model_id, target in MODEL_IDS.items() if target == repo)
+    service = TaskService(store, runner, ServiceConfig(api_keys=keys, queue_limit=args.queue_limit,
+                                                       cost_per_minute=args.cost_per_minute, served_models=served))
+    runner.start()
+    threading.Thread(target=_load_model, args=(args, runner), name="model-load", daemon=True).start()
+    config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(config)
+    _say(f"serving {', '.join(served)} on http://{args.host}:{args.port}/v1 (data in {args.data_dir})")
+    try:
+        server.run()
+    finally:
+        runner.stop()
+        store.close()
+    return 0
+
+
+def _load_model(args: argparse.Namespace, runner) -> None:
+    from core.dia2.runtime import Dia2Runtime
+
+    _say(f"loading {args.model} …")
+    try:
+        runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, threads=args.threads,
+                                   progress=_download_progress)
+    except Exception as error:  # the server keeps answering /health with 503 and says why here
+        _say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
+        return
+    runner.model_ready(runtime)
+    _say(f"model ready on {runtime.device} ({runtime.precision}); /health answers 200")
+
+
+def _download_progress(done: int, total: int, what: str) -> None:
+    if total:
+        _say(f"  downloading {what}: {done / 1e6:.0f} / {total / 1e6:.0f} MB")
+
+
+def _read_keys(path: Path) -> tuple[str, ...]:
+    keys = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.lstrip().startswith("#"))
+    if not keys:
+        raise ValueError(f"the API key file {path} holds no key")
+    return keys
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return all(ipaddress.ip_address(info[4][0]).is_loopback
+                   for info in socket.getaddrinfo(host, None))
+    except (OSError, ValueError):
+        return False
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "dia-studio" / "service"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

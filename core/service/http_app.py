@@ -1,0 +1,87 @@
+"""The HTTP face of the task API: a thin FastAPI app over TaskService.
+
+- ``POST /v1``: a JSON array of tasks → ``{"data": [...], "errors": [...]}``.
+- ``GET /v1/media/<audioUUID>.<ext>``: a result handed out as a URL, until its ttl is over.
+- ``GET /health``: 503 while the model loads, 200 once it can generate (a readiness probe).
+
+The body is read with a size limit before it is parsed; nothing from a request ever becomes a
+file path (media are looked up by their audioUUID in the store).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from core.audio.formats import format_from_path
+from core.service.api_errors import ApiError
+from core.service.responses import MIME_TYPES
+from core.service.task_service import TaskService
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # tasks only; voice uploads will raise this with their own limit
+_MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})(\.[a-z0-9]{2,4})")
+
+
+def create_app(service: TaskService) -> FastAPI:
+    app = FastAPI(title="Dia Studio task API", description="The hosted Dia2 audioInference API, served locally.")
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        if service.ready:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "loading"}, status_code=503)
+
+    @app.post("/v1")
+    async def tasks(request: Request) -> JSONResponse:
+        try:
+            body = json.loads(await _read_limited(request))
+        except ApiError as error:
+            return JSONResponse({"errors": [error.item()]}, status_code=error.http_status)
+        except (ValueError, UnicodeDecodeError) as error:
+            error = ApiError("invalidRequestBody", f"The request body is not valid JSON ({error}).")
+            return JSONResponse({"errors": [error.item()]}, status_code=400)
+        answer = await service.handle(body, _bearer(request), lambda name: str(request.url_for("media", name=name)))
+        return JSONResponse(answer.envelope(), status_code=answer.status)
+
+    @app.get("/v1/media/{name}", name="media")
+    def media(name: str) -> Response:
+        match = _MEDIA_NAME.fullmatch(name)
+        result = service.store.result_by_audio(match.group(1)) if match else None
+        try:
+            if result is None or result.file != name or result.expires <= time.time():
+                raise FileNotFoundError(name)
+            content = service.store.read_media(result)
+        except FileNotFoundError:
+            return JSONResponse({"errors": [ApiError("mediaNotFound", "No such result here (never made, or its ttl "
+                                                     "is over).").item()]}, status_code=404)
+        return Response(content, media_type=MIME_TYPES[format_from_path(name)])
+
+    return app
+
+
+async def _read_limited(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large() -> ApiError:
+    return ApiError("requestTooLarge", f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.",
+                    http_status=413)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None

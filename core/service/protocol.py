@@ -1,0 +1,219 @@
+"""The task API's requests, parsed and validated: JSON → typed tasks, or an ApiError per task.
+
+A request body is a JSON array of tasks (seed-api.md §1). Each task is parsed on its own, so one
+bad task becomes one error item and the others still run (§9, "mixed batch"). Generation fields
+go through the one parameter model the window and the command line use (``GenerationParams``,
+``ExportSettings``), so a value is refused with the same field name and range everywhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Union
+
+from core.audio.formats import AudioFormat, ExportSettings
+from core.errors import InvalidParameter
+from core.params import GenerationParams
+from core.service.api_errors import ApiError
+
+MAX_TASKS_PER_REQUEST = 32
+MAX_SCRIPT_CHARS = 3000  # the hosted API's cap on speech.text
+MIN_TTL_S = 60
+OUTPUT_TYPES = ("URL", "base64Data", "dataURI")
+DELIVERY_METHODS = ("sync", "async")
+
+# Fields of an audioInference task (seed-api.md §0): generation fields go to GenerationParams.
+_GENERATION_FIELDS = ("model", "negativePrompt", "seed", "CFGScale", "settings", "numberResults")
+_DELIVERY_FIELDS = ("taskType", "taskUUID", "speech", "outputType", "outputFormat", "audioSettings",
+                    "deliveryMethod", "ttl", "includeCost")
+# Known to the API, not yet served here: refused by name rather than ignored.
+_NOT_YET_SERVED = ("inputs", "webhookURL", "uploadEndpoint")
+
+
+@dataclass(frozen=True)
+class AudioInferenceTask:
+    task_uuid: str
+    script: str
+    params: GenerationParams  # with the seed the takes use (chosen here when absent)
+    export: ExportSettings
+    output_type: str
+    delivery: str
+    ttl_s: int | None
+    include_cost: bool
+    body: dict[str, Any]  # the task as sent: a retried taskUUID must send the same
+
+
+@dataclass(frozen=True)
+class GetResponseTask:
+    task_uuid: str
+
+
+@dataclass(frozen=True)
+class PingTask:
+    task_uuid: str | None
+
+
+@dataclass(frozen=True)
+class AuthenticationTask:
+    api_key: str | None
+    session_uuid: str | None
+
+
+Task = Union[AudioInferenceTask, GetResponseTask, PingTask, AuthenticationTask]
+
+
+def parse_request(body: Any) -> list[Task | ApiError]:
+    """The tasks of a request body, in order; a task that cannot be used is its ApiError.
+    Raises ApiError when the body as a whole is unusable (not an array, empty, too many)."""
+    if not isinstance(body, list):
+        raise ApiError("invalidRequestBody", "The request body must be a JSON array of task objects, "
+                       'such as [{"taskType": "ping", "ping": true}].')
+    if not body:
+        raise ApiError("invalidRequestBody", "The request holds no task: send at least one task object.")
+    if len(body) > MAX_TASKS_PER_REQUEST:
+        raise ApiError("invalidRequestBody", f"A request holds at most {MAX_TASKS_PER_REQUEST} tasks; "
+                       f"this one holds {len(body)}.")
+    out: list[Task | ApiError] = []
+    for task in body:
+        try:
+            out.append(parse_task(task))
+        except ApiError as error:
+            out.append(error)
+    return out
+
+
+def parse_task(task: Any) -> Task:
+    if not isinstance(task, dict):
+        raise ApiError("invalidTask", f"Each task must be a JSON object, not {_json_type(task)}.")
+    task_type = task.get("taskType")
+    task_uuid = task.get("taskUUID")
+    try:
+        if task_type == "audioInference":
+            return _audio_inference(task)
+        if task_type == "getResponse":
+            _only(task, ("taskType", "taskUUID"))
+            return GetResponseTask(_task_uuid(task, required=True))
+        if task_type == "ping":
+            _only(task, ("taskType", "taskUUID", "ping"))
+            return PingTask(_task_uuid(task, required=False))
+        if task_type == "authentication":
+            _only(task, ("taskType", "taskUUID", "apiKey", "connectionSessionUUID"))
+            return AuthenticationTask(_optional_str(task, "apiKey"), _optional_str(task, "connectionSessionUUID"))
+    except ApiError as error:
+        raise error.for_task(task_type if isinstance(task_type, str) else None,
+                             task_uuid if isinstance(task_uuid, str) else None)
+    if task_type is None:
+        raise ApiError("missingTaskType", "The task has no taskType.", parameter="taskType",
+                       task_uuid=task_uuid if isinstance(task_uuid, str) else None)
+    raise ApiError("unsupportedTaskType",
+                   f"The task type {task_type!r} is not served here; this server takes "
+                   "audioInference, getResponse, ping and authentication.", parameter="taskType",
+                   task_uuid=task_uuid if isinstance(task_uuid, str) else None,
+                   extra={"allowedValues": ["audioInference", "getResponse", "ping", "authentication"]})
+
+
+def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
+    for name in _NOT_YET_SERVED:
+        if name in task:
+            raise ApiError("unsupportedParameter", f"{name} is not served by this server yet.", parameter=name)
+    _only(task, _GENERATION_FIELDS + _DELIVERY_FIELDS)
+    task_uuid = _task_uuid(task, required=True)
+    script = _script(task.get("speech"))
+    try:
+        params = GenerationParams.from_dict({k: task[k] for k in _GENERATION_FIELDS if k in task}).with_seed()
+        export = ExportSettings.from_api(_output_format(task), task.get("audioSettings"))
+    except InvalidParameter as error:
+        raise ApiError(f"invalid{_code_name(error.field)}", str(error), parameter=error.field) from None
+    output_type = _choice(task, "outputType", OUTPUT_TYPES, "URL")
+    delivery = _choice(task, "deliveryMethod", DELIVERY_METHODS, "sync")
+    ttl = task.get("ttl")
+    if ttl is not None:
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < MIN_TTL_S:
+            raise ApiError("invalidTtl", f"ttl = {ttl!r} is not allowed: a whole number of seconds, "
+                           f"{MIN_TTL_S} or more.", parameter="ttl")
+        if output_type != "URL":
+            raise ApiError("incompatibleParameters", f"ttl applies to outputType URL only, not {output_type}.",
+                           parameter="ttl")
+    include_cost = task.get("includeCost", False)
+    if not isinstance(include_cost, bool):
+        raise ApiError("invalidIncludeCost", f"includeCost = {include_cost!r} is not allowed: true or false.",
+                       parameter="includeCost")
+    return AudioInferenceTask(task_uuid, script, params, export, output_type, delivery, ttl, include_cost, task)
+
+
+def _script(speech: Any) -> str:
+    if speech is None:
+        raise ApiError("missingSpeech", 'The task has no speech: give the script as "speech": {"text": "[S1] …"}.',
+                       parameter="speech")
+    if not isinstance(speech, dict):
+        raise ApiError("invalidSpeech", f"speech must be an object with a text, not {_json_type(speech)}.",
+                       parameter="speech")
+    for key, value in speech.items():
+        # The older SDK sends every speech field it knows, unset ones as null (seed-api.md §0).
+        if key != "text" and value is not None:
+            raise ApiError("unknownParameter", f"speech.{key} is not a Dia2 field: the voices come from "
+                           "inputs.audios, the script from speech.text.", parameter=f"speech.{key}")
+    text = speech.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError("missingSpeechText", "speech.text must hold the script, such as \"[S1] Hello. [S2] Hi!\".",
+                       parameter="speech.text")
+    if len(text) > MAX_SCRIPT_CHARS:
+        raise ApiError("invalidSpeechText", f"speech.text holds {len(text)} characters; the most is "
+                       f"{MAX_SCRIPT_CHARS}.", parameter="speech.text", extra={"max": MAX_SCRIPT_CHARS})
+    return text
+
+
+def _output_format(task: dict[str, Any]) -> str | AudioFormat:
+    value = task.get("outputFormat", "MP3")
+    if not isinstance(value, str) or value not in {f.value for f in AudioFormat}:
+        raise InvalidParameter("outputFormat", value, "one of MP3, WAV, FLAC or OGG")
+    return value
+
+
+def _choice(task: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = task.get(name, default)
+    if value not in allowed:
+        raise ApiError(f"invalid{_code_name(name)}", f"{name} = {value!r} is not allowed: one of "
+                       + ", ".join(allowed) + ".", parameter=name, extra={"allowedValues": list(allowed)})
+    return value
+
+
+def _task_uuid(task: dict[str, Any], required: bool) -> str | None:
+    value = task.get("taskUUID")
+    if value is None and not required:
+        return None
+    if value is None:
+        raise ApiError("missingTaskUUID", "The task has no taskUUID: give each task a UUID v4 of its own.",
+                       parameter="taskUUID")
+    try:
+        if not isinstance(value, str) or str(uuid.UUID(value)) != value.lower():
+            raise ValueError
+    except ValueError:
+        raise ApiError("invalidTaskUUID", f"taskUUID = {value!r} is not a UUID such as "
+                       f"{uuid.UUID(int=0x1234 << 64)}.", parameter="taskUUID") from None
+    return value
+
+
+def _optional_str(task: dict[str, Any], name: str) -> str | None:
+    value = task.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(f"invalid{_code_name(name)}", f"{name} must be a string.", parameter=name)
+    return value
+
+
+def _only(task: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in task:
+        if key not in allowed:
+            raise ApiError("unknownParameter", f"{key} is not a field of a {task.get('taskType')} task; "
+                           "it takes " + ", ".join(allowed) + ".", parameter=key)
+
+
+def _code_name(field: str) -> str:
+    """``settings.topK`` → ``SettingsTopK``, ``CFGScale`` → ``CFGScale`` (for invalid* codes)."""
+    return "".join(part[:1].upper() + part[1:] for part in field.replace(" ", ".").split("."))
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")

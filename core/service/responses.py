@@ -1,0 +1,58 @@
+"""Result items of the task API, as the hosted service and its SDKs shape them (seed-api.md §2–4).
+
+A finished result: ``taskType``, ``taskUUID``, ``audioUUID``, ``status: "success"``, ``seed``,
+one of ``audioURL`` / ``audioBase64Data`` / ``audioDataURI`` (by ``outputType``), ``cost`` when
+asked. A result still being made: ``status: "processing"``. A failed task: ``status: "error"``
+with the error both nested and flat (each SDK reads one of them). Success items never carry
+``code`` or ``error`` keys: one SDK treats any item with them as an error.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from core.audio.formats import AudioFormat
+from core.service.protocol import AudioInferenceTask
+from core.service.task_store import StoredResult, StoredTask
+
+MIME_TYPES = {AudioFormat.MP3: "audio/mpeg", AudioFormat.WAV: "audio/wav", AudioFormat.FLAC: "audio/flac",
+              AudioFormat.OGG: "audio/ogg"}
+
+
+def ack_item(task_uuid: str) -> dict[str, Any]:
+    """The answer to an async submit: the task's identity only (no audioUUID, no status)."""
+    return {"taskType": "audioInference", "taskUUID": task_uuid}
+
+
+def result_item(task: AudioInferenceTask, result: StoredResult, content: bytes | None, media_url: str,
+                cost_per_minute: float) -> dict[str, Any]:
+    item: dict[str, Any] = {"taskType": "audioInference", "taskUUID": task.task_uuid,
+                            "audioUUID": result.audio_uuid, "status": "success", "seed": result.seed,
+                            "resultIndex": result.result_index}
+    mime = MIME_TYPES[task.export.format]
+    if task.output_type == "URL":
+        item["audioURL"] = media_url
+    elif task.output_type == "base64Data":
+        item["audioBase64Data"] = base64.b64encode(content).decode("ascii")
+    else:
+        item["audioDataURI"] = f"data:{mime};base64," + base64.b64encode(content).decode("ascii")
+    if task.include_cost:
+        # Locally the cost is a configurable rate per minute of audio (0 by default).
+        item["cost"] = round(cost_per_minute * result.duration_s / 60.0, 6)
+        item["computeSeconds"] = round(result.compute_s, 3)
+    return item
+
+
+def pending_items(stored: StoredTask, made: int) -> list[dict[str, Any]]:
+    """One ``processing`` item per result not made yet (none once the task has settled)."""
+    if stored.status in ("done", "failed"):
+        return []
+    return [{"taskType": "audioInference", "taskUUID": stored.task_uuid, "status": "processing",
+             "resultIndex": index} for index in range(made, stored.number_results)]
+
+
+def failed_item(stored: StoredTask) -> dict[str, Any]:
+    error = stored.error or {"code": "taskFailed", "message": "The task failed."}
+    return {"taskType": "audioInference", "taskUUID": stored.task_uuid, "status": "error",
+            "error": error, "code": error["code"], "message": error["message"]}

@@ -1,0 +1,122 @@
+"""Runs the queued audioInference tasks on the model, one at a time, in the order they came.
+
+The model's caches serve one generation at a time, so one thread takes the oldest queued task
+from the store, renders its takes and stores each finished take as soon as it is encoded (a
+getResponse sees the first of four results while the second is being made). Waiters (a sync
+request, a getResponse) read the store; ``version`` tells them cheaply when to look again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+
+from core.audio.export import encode_audio
+from core.audio.tags import ExportMetadata
+from core.errors import describe_error
+from core.params import GenerationParams
+from core.service.api_errors import ApiError
+from core.service.protocol import AudioInferenceTask, parse_task
+from core.service.task_store import StoredTask, TaskStore
+
+log = logging.getLogger("dia_studio.service")
+
+DEFAULT_KEEP_S = 24 * 3600  # how long a result stays when the task gave no ttl
+
+
+class TaskRunner:
+    def __init__(self, store: TaskStore, *, cost_per_minute: float = 0.0):
+        self.store = store
+        self.cost_per_minute = cost_per_minute
+        self.runtime = None  # set by ``model_ready`` once the model has loaded
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._versions: dict[str, int] = {}
+        self._thread = threading.Thread(target=self._run, name="task-runner", daemon=True)
+
+    # ---- control ------------------------------------------------------------------------------
+    def start(self) -> None:
+        interrupted = self.store.requeue_interrupted()
+        if interrupted:
+            log.info("re-running %d task(s) interrupted by the last stop: %s", len(interrupted),
+                     ", ".join(interrupted))
+        self._thread.start()
+
+    def model_ready(self, runtime) -> None:
+        self.runtime = runtime
+        self.wake()
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def version(self, task_uuid: str) -> int:
+        """Changes whenever the task gains a result or settles."""
+        return self._versions.get(task_uuid, 0)
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopping and (self.runtime is None or (task := self.store.next_queued()) is None):
+                    self._wake.wait(timeout=1.0)
+                    self.store.expire()
+                if self._stopping:
+                    return
+            self._run_task(task)
+
+    def _run_task(self, stored: StoredTask) -> None:
+        self.store.set_status(stored.task_uuid, "running")
+        started = time.monotonic()
+        try:
+            task = parse_task(stored.body)
+            assert isinstance(task, AudioInferenceTask)
+            self._render(task, stored)
+        except ApiError as error:
+            self._settle(stored, "failed", error.for_task("audioInference", stored.task_uuid).item())
+        except Exception as error:  # the model failed: the task says why, the server goes on
+            log.exception("task %s failed", stored.task_uuid)
+            self._settle(stored, "failed", ApiError("inferenceError", describe_error(error, "The generation failed"),
+                                                    task_type="audioInference", task_uuid=stored.task_uuid).item())
+        else:
+            self._settle(stored, "done")
+        log.info("task %s %s in %.1f s", stored.task_uuid, self.store.task(stored.task_uuid).status,
+                 time.monotonic() - started)
+
+    def _render(self, task: AudioInferenceTask, stored: StoredTask) -> None:
+        from core.dia2.generator import GenerationRequest, TakeResult
+
+        params = GenerationParams.from_dict(stored.params)
+        done = len(self.store.results(stored.task_uuid))  # kept from before a crash
+        if done >= params.number_results:
+            return
+        remaining = replace(params, seed=params.take_seeds()[done], number_results=params.number_results - done)
+        keep_s = task.ttl_s if task.ttl_s is not None else DEFAULT_KEEP_S
+        take_started = time.monotonic()
+        for event in self.runtime.generate(GenerationRequest(task.script, remaining)):
+            if not isinstance(event, TakeResult):
+                continue
+            metadata = ExportMetadata(title=" ".join(task.script.split()[:12]), speakers=("S1", "S2"),
+                                      seed=event.seed, parameters=event.params.to_dict())
+            content = encode_audio(event.audio, task.export, metadata)
+            compute_s = time.monotonic() - take_started
+            self.store.add_result(stored.task_uuid, done + event.take, event.seed, task.export.format.extension,
+                                  content, len(event.audio) / event.sample_rate, compute_s, keep_s)
+            self._bump(stored.task_uuid)
+            take_started = time.monotonic()
+
+    def _settle(self, stored: StoredTask, status: str, error: dict | None = None) -> None:
+        self.store.set_status(stored.task_uuid, status, error)
+        self._bump(stored.task_uuid)
+
+    def _bump(self, task_uuid: str) -> None:
+        self._versions[task_uuid] = self._versions.get(task_uuid, 0) + 1

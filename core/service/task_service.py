@@ -1,0 +1,172 @@
+"""What the server does with a request's tasks, whatever carries them (HTTP now, WebSocket
+next): authentication, ping, audioInference (sync or async), getResponse.
+
+It answers in the API's envelope, ``{"data": [...], "errors": [...]}``, with each task's items
+in ``data`` and each failed task's error in ``errors``; other tasks in the same request still run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.service.api_errors import ApiError
+from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, PingTask, Task,
+                                   parse_request, parse_task)
+from core.service.responses import ack_item, failed_item, pending_items, result_item
+from core.service.task_runner import TaskRunner
+from core.service.task_store import TaskStore
+
+SYNC_POLL_S = 0.05  # how often a waiting sync request looks at its task's version (in memory)
+
+
+@dataclass
+class Answer:
+    data: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+
+    def envelope(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"data": self.data}
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+@dataclass
+class ServiceConfig:
+    api_keys: tuple[str, ...] = ()  # empty: no key needed (loopback only; serve refuses otherwise)
+    queue_limit: int = 64
+    cost_per_minute: float = 0.0
+    served_models: tuple[str, ...] = ("runware:dia2@2b", "dia2-2b")
+
+
+class TaskService:
+    def __init__(self, store: TaskStore, runner: TaskRunner, config: ServiceConfig):
+        self.store = store
+        self.runner = runner
+        self.config = config
+
+    @property
+    def ready(self) -> bool:
+        return self.runner.runtime is not None
+
+    def key_is_valid(self, key: str | None) -> bool:
+        if not self.config.api_keys:
+            return True
+        # Every key is compared, in constant time, so the answer's timing tells nothing.
+        matches = [hmac.compare_digest((key or "").encode(), known.encode()) for known in self.config.api_keys]
+        return key is not None and any(matches)
+
+    async def handle(self, body: Any, bearer: str | None, media_url) -> Answer:
+        """``media_url(name)``: the URL at which this server serves a result file."""
+        answer = Answer()
+        try:
+            tasks = parse_request(body)
+        except ApiError as error:
+            return Answer(errors=[error.item()], status=error.http_status)
+        key = bearer
+        if tasks and isinstance(tasks[0], AuthenticationTask):
+            key = tasks[0].api_key or key
+        if not self.key_is_valid(key):
+            error = ApiError("invalidApiKey", "Invalid API key: give the key as 'Authorization: Bearer <key>' "
+                             "or in an authentication task first.", parameter="apiKey",
+                             task_type="authentication", http_status=401)
+            return Answer(errors=[error.item()], status=401)
+        statuses = []
+        for task in tasks:
+            try:
+                await self._one(task, answer, media_url)
+            except ApiError as error:
+                answer.errors.append(error.item())
+                statuses.append(error.http_status)
+        if not answer.data and statuses:
+            answer.status = statuses[0]  # every task failed: the first one's status answers
+        return answer
+
+    async def _one(self, task: Task | ApiError, answer: Answer, media_url) -> None:
+        if isinstance(task, ApiError):
+            raise task
+        if isinstance(task, AuthenticationTask):
+            answer.data.append({"taskType": "authentication",
+                                "connectionSessionUUID": task.session_uuid or _new_session()})
+        elif isinstance(task, PingTask):
+            answer.data.append({"taskType": "ping", "pong": True}
+                               | ({"taskUUID": task.task_uuid} if task.task_uuid else {}))
+        elif isinstance(task, GetResponseTask):
+            answer.data.extend(self.items_of(task.task_uuid, media_url))
+        else:
+            await self._infer(task, answer, media_url)
+
+    async def _infer(self, task: AudioInferenceTask, answer: Answer, media_url) -> None:
+        model = task.params.model
+        if model not in self.config.served_models:
+            raise ApiError("invalidModel", f"model = {model!r} is not served here; this server runs "
+                           + ", ".join(self.config.served_models) + ".", parameter="model",
+                           task_type="audioInference", task_uuid=task.task_uuid,
+                           extra={"allowedValues": list(self.config.served_models)})
+        if self.ready:
+            self._check_script(task)
+        try:
+            self.store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results,
+                              self.config.queue_limit)
+        except ApiError as error:
+            raise error.for_task("audioInference", task.task_uuid)
+        self.runner.wake()
+        if task.delivery == "async":
+            answer.data.append(ack_item(task.task_uuid))
+            return
+        await self._wait_settled(task.task_uuid)
+        stored = self.store.task(task.task_uuid)
+        if stored.status == "failed":
+            raise ApiError(**_error_fields(stored.error))
+        answer.data.extend(self.items_of(task.task_uuid, media_url))
+
+    def _check_script(self, task: AudioInferenceTask) -> None:
+        from core.dia2.script import UnspeakableScript
+
+        try:
+            self.runner.runtime.parse(task.script)
+        except UnspeakableScript as error:
+            raise ApiError("invalidSpeechText", str(error), parameter="speech.text", task_type="audioInference",
+                           task_uuid=task.task_uuid) from None
+
+    async def _wait_settled(self, task_uuid: str) -> None:
+        seen = -1
+        while True:
+            version = self.runner.version(task_uuid)
+            if version != seen:
+                seen = version
+                if self.store.task(task_uuid).status in ("done", "failed"):
+                    return
+            await asyncio.sleep(SYNC_POLL_S)
+
+    def items_of(self, task_uuid: str, media_url) -> list[dict[str, Any]]:
+        """Everything known of a task: each finished result, then one processing item per
+        result still to come, or the task's error (getResponse re-sends all of it each time)."""
+        stored = self.store.task(task_uuid)
+        if stored is None:
+            raise ApiError("taskFailedOrNotFound", f"No task {task_uuid} is known here (never sent, or its "
+                           "results have expired).", parameter="taskUUID", task_type="getResponse",
+                           task_uuid=task_uuid, http_status=404)
+        if stored.status == "failed":
+            return [failed_item(stored)]
+        task = parse_task(stored.body)
+        results = self.store.results(task_uuid)
+        items = []
+        for result in results:
+            content = None if task.output_type == "URL" else self.store.read_media(result)
+            items.append(result_item(task, result, content, media_url(result.file), self.config.cost_per_minute))
+        return items + pending_items(stored, len(results))
+
+
+def _error_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {"code": item["code"], "message": item["message"], "parameter": item.get("parameter"),
+            "task_type": item.get("taskType"), "task_uuid": item.get("taskUUID"), "http_status": 500}
+
+
+def _new_session() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,181 @@
+"""Where the service keeps its tasks and results: SQLite (WAL) plus audio files under the data
+folder, so a restart (even after kill -9) loses nothing that was finished.
+
+A task row holds the task as sent and the validated parameters with the seed chosen on arrival,
+so a task interrupted by a crash runs again with the same seeds and gives the same audio.
+A result row appears only once its file is completely on disk (written atomically, then the
+row), so nothing half-written is ever served.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.audio.atomic_write import write_atomically
+from core.service.api_errors import ApiError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    task_uuid TEXT PRIMARY KEY,
+    body TEXT NOT NULL,          -- the task as sent, canonical JSON
+    params TEXT NOT NULL,        -- generation parameters with the concrete seed
+    number_results INTEGER NOT NULL,
+    status TEXT NOT NULL,        -- queued, running, done, failed
+    error TEXT,                  -- JSON error item when failed
+    created REAL NOT NULL,
+    sequence INTEGER NOT NULL    -- arrival order
+);
+CREATE TABLE IF NOT EXISTS results (
+    task_uuid TEXT NOT NULL REFERENCES tasks(task_uuid),
+    result_index INTEGER NOT NULL,
+    audio_uuid TEXT NOT NULL UNIQUE,
+    seed INTEGER NOT NULL,
+    file TEXT NOT NULL,          -- name inside the media folder (never from a request)
+    duration_s REAL NOT NULL,
+    compute_s REAL NOT NULL,
+    finished REAL NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (task_uuid, result_index)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    task_uuid: str
+    result_index: int
+    audio_uuid: str
+    seed: int
+    file: str
+    duration_s: float
+    compute_s: float
+    expires: float
+
+
+@dataclass(frozen=True)
+class StoredTask:
+    task_uuid: str
+    body: dict[str, Any]
+    params: dict[str, Any]
+    number_results: int
+    status: str
+    error: dict[str, Any] | None
+
+
+class TaskStore:
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        self.media_dir = self.data_dir / "media"
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()  # one connection, shared by the HTTP loop and the runner
+        self._db = sqlite3.connect(self.data_dir / "tasks.sqlite3", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a finished result survives a power cut too
+        self._db.executescript(SCHEMA)
+
+    # ---- tasks --------------------------------------------------------------------------------
+    def submit(self, task_uuid: str, body: dict[str, Any], params: dict[str, Any], number_results: int,
+               queue_limit: int) -> bool:
+        """Queue a task; False when that taskUUID was queued before with the same body (a
+        client's retry: nothing runs twice). A different body under a known taskUUID is a
+        conflict; a full queue is refused."""
+        canonical = _canonical(body)
+        with self._lock:
+            row = self._db.execute("SELECT body FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone()
+            if row is not None:
+                if row[0] != canonical:
+                    raise ApiError("conflictTaskUUID", f"The taskUUID {task_uuid} was used before for a "
+                                   "different task; give each task a new UUID.", parameter="taskUUID",
+                                   http_status=409)
+                return False
+            queued = self._db.execute("SELECT COUNT(*) FROM tasks WHERE status IN ('queued', 'running')").fetchone()[0]
+            if queued >= queue_limit:
+                raise ApiError("queueCapacityExceeded", f"The server's queue is full ({queue_limit} tasks "
+                               "waiting); try again shortly.", http_status=429)
+            sequence = self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM tasks").fetchone()[0]
+            self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, 'queued', NULL, ?, ?)",
+                             (task_uuid, canonical, json.dumps(params), number_results, time.time(), sequence))
+            return True
+
+    def task(self, task_uuid: str) -> StoredTask | None:
+        with self._lock:
+            row = self._db.execute("SELECT task_uuid, body, params, number_results, status, error FROM tasks "
+                                   "WHERE task_uuid = ?", (task_uuid,)).fetchone()
+        if row is None:
+            return None
+        return StoredTask(row[0], json.loads(row[1]), json.loads(row[2]), row[3], row[4],
+                          json.loads(row[5]) if row[5] else None)
+
+    def next_queued(self) -> StoredTask | None:
+        with self._lock:
+            row = self._db.execute("SELECT task_uuid FROM tasks WHERE status = 'queued' ORDER BY sequence "
+                                   "LIMIT 1").fetchone()
+        return self.task(row[0]) if row else None
+
+    def set_status(self, task_uuid: str, status: str, error: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self._db.execute("UPDATE tasks SET status = ?, error = ? WHERE task_uuid = ?",
+                             (status, json.dumps(error) if error else None, task_uuid))
+
+    def requeue_interrupted(self) -> list[str]:
+        """After a crash: tasks that were running go back to the front of the queue (their
+        finished results are kept; the runner makes only the missing ones)."""
+        with self._lock:
+            rows = self._db.execute("SELECT task_uuid FROM tasks WHERE status = 'running'").fetchall()
+            self._db.execute("UPDATE tasks SET status = 'queued' WHERE status = 'running'")
+        return [row[0] for row in rows]
+
+    # ---- results ------------------------------------------------------------------------------
+    def add_result(self, task_uuid: str, result_index: int, seed: int, extension: str, content: bytes,
+                   duration_s: float, compute_s: float, keep_s: float) -> StoredResult:
+        audio_uuid = str(uuid.uuid4())
+        name = f"{audio_uuid}{extension}"
+        write_atomically(self.media_dir / name, lambda path: path.write_bytes(content))
+        now = time.time()
+        with self._lock:
+            self._db.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (task_uuid, result_index, audio_uuid, seed, name, duration_s, compute_s, now,
+                              now + keep_s))
+        return StoredResult(task_uuid, result_index, audio_uuid, seed, name, duration_s, compute_s, now + keep_s)
+
+    def results(self, task_uuid: str) -> list[StoredResult]:
+        with self._lock:
+            rows = self._db.execute("SELECT task_uuid, result_index, audio_uuid, seed, file, duration_s, compute_s, "
+                                    "expires FROM results WHERE task_uuid = ? ORDER BY result_index",
+                                    (task_uuid,)).fetchall()
+        return [StoredResult(*row) for row in rows]
+
+    def result_by_audio(self, audio_uuid: str) -> StoredResult | None:
+        with self._lock:
+            row = self._db.execute("SELECT task_uuid, result_index, audio_uuid, seed, file, duration_s, compute_s, "
+                                   "expires FROM results WHERE audio_uuid = ?", (audio_uuid,)).fetchone()
+        return StoredResult(*row) if row else None
+
+    def read_media(self, result: StoredResult) -> bytes:
+        return (self.media_dir / result.file).read_bytes()
+
+    def expire(self, now: float | None = None) -> int:
+        """Delete results past their time, file first (a row never points at nothing)."""
+        now = time.time() if now is None else now
+        with self._lock:
+            rows = self._db.execute("SELECT audio_uuid, file FROM results WHERE expires <= ?", (now,)).fetchall()
+        for audio_uuid, name in rows:
+            (self.media_dir / name).unlink(missing_ok=True)
+            with self._lock:
+                self._db.execute("DELETE FROM results WHERE audio_uuid = ?", (audio_uuid,))
+        return len(rows)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
