@@ -89,7 +89,8 @@ def _load_model(args: argparse.Namespace, runner) -> None:
     try:
         runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, threads=args.threads,
                                    progress=_download_progress)
-    except Exception as error:  # the server keeps answering /health with 503 and says why here
+    except Exception as error:  # the server goes on answering: /health 503 with the reason
+        runner.model_failed(describe_error(error))
         _say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
         return
     runner.model_ready(runtime)

@@ -33,6 +33,8 @@ def create_app(service: TaskService) -> FastAPI:
     def health() -> JSONResponse:
         if service.ready:
             return JSONResponse({"status": "ready"})
+        if service.runner.load_error:
+            return JSONResponse({"status": "failed", "reason": service.runner.load_error}, status_code=503)
         return JSONResponse({"status": "loading"}, status_code=503)
 
     @app.post("/v1")

@@ -31,6 +31,7 @@ class TaskRunner:
         self.store = store
         self.cost_per_minute = cost_per_minute
         self.runtime = None  # set by ``model_ready`` once the model has loaded
+        self.load_error: str | None = None  # why the model could not be loaded, if it could not
         self._wake = threading.Condition()
         self._stopping = False
         self._versions: dict[str, int] = {}
@@ -46,6 +47,10 @@ class TaskRunner:
 
     def model_ready(self, runtime) -> None:
         self.runtime = runtime
+        self.wake()
+
+    def model_failed(self, reason: str) -> None:
+        self.load_error = reason
         self.wake()
 
     def wake(self) -> None:

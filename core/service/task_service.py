@@ -108,6 +108,9 @@ class TaskService:
                            + ", ".join(self.config.served_models) + ".", parameter="model",
                            task_type="audioInference", task_uuid=task.task_uuid,
                            extra={"allowedValues": list(self.config.served_models)})
+        if self.runner.load_error:
+            raise ApiError("modelUnavailable", f"The model could not be loaded: {self.runner.load_error}",
+                           parameter="model", task_type="audioInference", task_uuid=task.task_uuid, http_status=503)
         if self.ready:
             self._check_script(task)
         try:
@@ -137,6 +140,9 @@ class TaskService:
     async def _wait_settled(self, task_uuid: str) -> None:
         seen = -1
         while True:
+            if self.runner.load_error:  # the task stays queued for a server that has a model
+                raise ApiError("modelUnavailable", f"The model could not be loaded: {self.runner.load_error}",
+                               task_type="audioInference", task_uuid=task_uuid, http_status=503)
             version = self.runner.version(task_uuid)
             if version != seen:
                 seen = version

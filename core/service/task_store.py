@@ -74,6 +74,8 @@ class TaskStore:
         self.data_dir = Path(data_dir)
         self.media_dir = self.data_dir / "media"
         self.media_dir.mkdir(parents=True, exist_ok=True)
+        for torn in self.media_dir.glob(".*.part"):  # a write cut short by a crash: never served
+            torn.unlink(missing_ok=True)
         self._lock = threading.Lock()  # one connection, shared by the HTTP loop and the runner
         self._db = sqlite3.connect(self.data_dir / "tasks.sqlite3", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
