@@ -3,6 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 installer/setup.sh --test
+# The official Runware SDKs the server is checked against; both are the module `runware`, so each
+# gets a folder of its own (tests/service/test_official_sdks.py puts one at a time on the path).
+for sdk in runware-sdk==1.8.0 runware==0.5.24; do
+    folder=.sdk/${sdk%%==*}
+    if [ "$(cat "$folder/.installed" 2>/dev/null)" != "$sdk" ]; then
+        rm -rf "$folder"
+        .venv/bin/python -m pip install -q --target "$folder" "$sdk"
+        echo "$sdk" > "$folder/.installed"
+    fi
+done
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/lint-imports
 # triton (which transformers imports) prints nanobind "leak" reports at interpreter exit; they are

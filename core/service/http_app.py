@@ -14,13 +14,14 @@ import json
 import re
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
 from core.audio.formats import format_from_path
 from core.service.api_errors import ApiError
 from core.service.responses import MIME_TYPES
 from core.service.task_service import TaskService
+from core.service.ws_session import SessionRegistry, WsSession
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # tasks only; voice uploads will raise this with their own limit
 _MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})(\.[a-z0-9]{2,4})")
@@ -28,6 +29,7 @@ _MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{
 
 def create_app(service: TaskService) -> FastAPI:
     app = FastAPI(title="Dia Studio task API", description="The hosted Dia2 audioInference API, served locally.")
+    sessions = SessionRegistry()
 
     @app.get("/health")
     def health() -> JSONResponse:
@@ -48,6 +50,16 @@ def create_app(service: TaskService) -> FastAPI:
             return JSONResponse({"errors": [error.item()]}, status_code=400)
         answer = await service.handle(body, _bearer(request), lambda name: str(request.url_for("media", name=name)))
         return JSONResponse(answer.envelope(), status_code=answer.status)
+
+    @app.websocket("/v1")
+    async def tasks_over_websocket(socket: WebSocket) -> None:
+        await socket.accept()
+
+        def media_url(name: str) -> str:
+            url = str(socket.url_for("media", name=name))
+            return url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+
+        await WsSession(service, sessions, _SocketAdapter(socket), media_url).run()
 
     @app.get("/v1/media/{name}", name="media")
     def media(name: str) -> Response:
@@ -87,3 +99,25 @@ def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class _SocketAdapter:
+    """Starlette's WebSocket as the session sees a socket: a gone peer is a ConnectionError."""
+
+    def __init__(self, socket: WebSocket):
+        self.socket = socket
+
+    async def receive_text(self) -> str:
+        try:
+            return await self.socket.receive_text()
+        except WebSocketDisconnect as error:
+            raise ConnectionError("the client left") from error
+
+    async def send_text(self, text: str) -> None:
+        try:
+            await self.socket.send_text(text)
+        except (WebSocketDisconnect, RuntimeError) as error:
+            raise ConnectionError("the client left") from error
+
+    async def close(self) -> None:
+        await self.socket.close()

@@ -102,6 +102,16 @@ class TaskService:
             await self._infer(task, answer, media_url)
 
     async def _infer(self, task: AudioInferenceTask, answer: Answer, media_url) -> None:
+        self.submit(task)
+        if task.delivery == "async":
+            answer.data.append(ack_item(task.task_uuid))
+            return
+        await self._wait_settled(task.task_uuid)  # raises the task's error if it failed
+        answer.data.extend(self.items_of(task.task_uuid, media_url))
+
+    def submit(self, task: AudioInferenceTask) -> None:
+        """Check what only the server knows (its model, the script's words), then queue the
+        task; a retried taskUUID with the same body is not queued again."""
         model = task.params.model
         if model not in self.config.served_models:
             raise ApiError("invalidModel", f"model = {model!r} is not served here; this server runs "
@@ -109,8 +119,7 @@ class TaskService:
                            task_type="audioInference", task_uuid=task.task_uuid,
                            extra={"allowedValues": list(self.config.served_models)})
         if self.runner.load_error:
-            raise ApiError("modelUnavailable", f"The model could not be loaded: {self.runner.load_error}",
-                           parameter="model", task_type="audioInference", task_uuid=task.task_uuid, http_status=503)
+            raise self._unavailable(task.task_uuid)
         if self.ready:
             self._check_script(task)
         try:
@@ -119,14 +128,37 @@ class TaskService:
         except ApiError as error:
             raise error.for_task("audioInference", task.task_uuid)
         self.runner.wake()
-        if task.delivery == "async":
-            answer.data.append(ack_item(task.task_uuid))
-            return
-        await self._wait_settled(task.task_uuid)
-        stored = self.store.task(task.task_uuid)
+
+    async def results_as_they_come(self, task_uuid: str, media_url):
+        """Each finished result item of a task once, as it is stored, until the task settles;
+        raises the task's ApiError if it failed."""
+        sent: set[str] = set()
+        seen = -1
+        while True:
+            if self.runner.load_error:
+                raise self._unavailable(task_uuid)
+            version = self.runner.version(task_uuid)
+            if version != seen:
+                seen = version
+                settled = self.store.task(task_uuid).status in ("done", "failed")
+                for item in self.items_of(task_uuid, media_url):
+                    if item["status"] == "success" and item["audioUUID"] not in sent:
+                        sent.add(item["audioUUID"])
+                        yield item
+                if settled:
+                    self._raise_if_failed(task_uuid)
+                    return
+            await asyncio.sleep(SYNC_POLL_S)
+
+    def _raise_if_failed(self, task_uuid: str) -> None:
+        stored = self.store.task(task_uuid)
         if stored.status == "failed":
             raise ApiError(**_error_fields(stored.error))
-        answer.data.extend(self.items_of(task.task_uuid, media_url))
+
+    def _unavailable(self, task_uuid: str) -> ApiError:
+        # The task stays queued, for a server that has a model.
+        return ApiError("modelUnavailable", f"The model could not be loaded: {self.runner.load_error}",
+                        parameter="model", task_type="audioInference", task_uuid=task_uuid, http_status=503)
 
     def _check_script(self, task: AudioInferenceTask) -> None:
         from core.dia2.script import UnspeakableScript
@@ -138,17 +170,8 @@ class TaskService:
                            task_uuid=task.task_uuid) from None
 
     async def _wait_settled(self, task_uuid: str) -> None:
-        seen = -1
-        while True:
-            if self.runner.load_error:  # the task stays queued for a server that has a model
-                raise ApiError("modelUnavailable", f"The model could not be loaded: {self.runner.load_error}",
-                               task_type="audioInference", task_uuid=task_uuid, http_status=503)
-            version = self.runner.version(task_uuid)
-            if version != seen:
-                seen = version
-                if self.store.task(task_uuid).status in ("done", "failed"):
-                    return
-            await asyncio.sleep(SYNC_POLL_S)
+        async for _ in self.results_as_they_come(task_uuid, lambda name: ""):
+            pass  # the items are built again, with URLs, once the task has settled
 
     def items_of(self, task_uuid: str, media_url) -> list[dict[str, Any]]:
         """Everything known of a task: each finished result, then one processing item per

@@ -1,0 +1,70 @@
+"""The official Runware Python SDKs, unchanged, pointed at a local `dia-studio serve`: each
+generates Dia2 audio over its transports. The two packages are both the module `runware`, so
+each runs in its own process with its own folder on the path (tests/run.sh installs them into
+.sdk/; versions in SDK_VERSIONS)."""
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from tests.service.server_process import REPO, ServerProcess
+
+SDK_DIR = REPO / ".sdk"
+SDK_VERSIONS = {"runware-sdk": "1.8.0", "runware": "0.5.24"}
+CLIENTS = Path(__file__).parent / "sdk"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    for package in SDK_VERSIONS:
+        assert (SDK_DIR / package / "runware").is_dir(), f"run tests/run.sh once: it installs {package} into .sdk/"
+    process = ServerProcess(tmp_path_factory.mktemp("sdk") / "data")
+    process.wait_until_ready()
+    yield process
+    process.stop()
+
+
+def _run_client(package: str, *args: str) -> list[dict]:
+    finished = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=240,
+                              env={**os.environ, "PYTHONPATH": str(SDK_DIR / package)})
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return json.loads(finished.stdout)
+
+
+def _audio_of(server: ServerProcess, item: dict) -> bytes:
+    if item.get("audioURL"):
+        status, content, _ = server.request("GET", item["audioURL"][len(server.base):])
+        assert status == 200
+        return content
+    return base64.b64decode(item["audioBase64Data"])
+
+
+def _check(server: ServerProcess, items: list[dict], first_seed: int) -> None:
+    assert [item["seed"] for item in items] == [first_seed, first_seed + 1]
+    for item in items:
+        audio, rate = soundfile.read(io.BytesIO(_audio_of(server, item)))
+        assert rate == 44100 and len(audio) > rate // 4
+
+
+@pytest.mark.parametrize("transport, delivery, output_type", [
+    ("rest", "sync", "URL"), ("rest", "async", "URL"), ("rest", "async", "base64Data"),
+    ("websocket", "sync", "URL"), ("websocket", "async", "URL"),
+])
+def test_runware_sdk_generates_dia2_audio(server, transport, delivery, output_type):
+    items = _run_client("runware-sdk", str(CLIENTS / "runware_sdk_client.py"), server.base, transport, delivery,
+                        output_type)
+    _check(server, items, first_seed=21)
+
+
+@pytest.mark.parametrize("delivery", ["sync", "async"])
+def test_the_older_runware_sdk_generates_dia2_audio_over_websocket(server, delivery):
+    items = _run_client("runware", str(CLIENTS / "runware_client.py"), server.base.replace("http", "ws") + "/v1",
+                        delivery)
+    _check(server, items, first_seed=31)
