@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-keys", type=Path, metavar="FILE",
                         help="a file of API keys, one per line; required on a host other than loopback")
     parser.add_argument("--queue-limit", type=int, default=64, help="tasks waiting at most (then 429)")
+    parser.add_argument("--whisper-model", default=None,
+                        help="Whisper model for voices given without words: a name (default: the studio's) or a .pt file")
+    parser.add_argument("--allow-private-urls", action="store_true",
+                        help="let voice URLs, webhooks and uploads reach loopback and private addresses "
+                             "(local setups and tests; off by default against request forgery)")
     parser.add_argument("--cost-per-minute", type=float, default=0.0,
                         help="USD per minute of audio reported as cost with includeCost (default 0)")
     return parser
@@ -64,11 +69,14 @@ def run_serve(argv: list[str]) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     store = TaskStore(args.data_dir)
+    from core.service.voice_inputs import FetchPolicy
+
     runner = TaskRunner(store, cost_per_minute=args.cost_per_minute)
     repo = MODEL_IDS.get(args.model, MODEL_IDS[args.serve_as])
     served = tuple(model_id for model_id, target in MODEL_IDS.items() if target == repo)
     service = TaskService(store, runner, ServiceConfig(api_keys=keys, queue_limit=args.queue_limit,
-                                                       cost_per_minute=args.cost_per_minute, served_models=served))
+                                                       cost_per_minute=args.cost_per_minute, served_models=served,
+                                                       fetch=FetchPolicy(allow_private=args.allow_private_urls)))
     runner.start()
     threading.Thread(target=_load_model, args=(args, runner), name="model-load", daemon=True).start()
     config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_level="warning")
@@ -93,6 +101,11 @@ def _load_model(args: argparse.Namespace, runner) -> None:
         runner.model_failed(describe_error(error))
         _say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
         return
+    from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
+
+    # Whisper loads on first use only: a server whose voices all have words never loads it.
+    runner.transcriber = WhisperTranscriber(args.whisper_model or DEFAULT_WHISPER_MODEL, device=runtime.device,
+                                            on_model_load=lambda model: _say(f"loading Whisper {model} …"))
     runner.model_ready(runtime)
     _say(f"model ready on {runtime.device} ({runtime.precision}); /health answers 200")
 

@@ -16,6 +16,7 @@ import time
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import HTTPConnection
 
 from core.audio.formats import format_from_path
 from core.service.api_errors import ApiError
@@ -24,7 +25,7 @@ from core.service.task_service import TaskService
 from core.service.ws_session import SessionRegistry, WsSession
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # tasks only; voice uploads will raise this with their own limit
-_MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})(\.[a-z0-9]{2,4})")
+_MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})(\.[a-z0-9]{2,5})")
 
 
 def create_app(service: TaskService) -> FastAPI:
@@ -48,18 +49,13 @@ def create_app(service: TaskService) -> FastAPI:
         except (ValueError, UnicodeDecodeError) as error:
             error = ApiError("invalidRequestBody", f"The request body is not valid JSON ({error}).")
             return JSONResponse({"errors": [error.item()]}, status_code=400)
-        answer = await service.handle(body, _bearer(request), lambda name: str(request.url_for("media", name=name)))
+        answer = await service.handle(body, _bearer(request), _url_maker(request))
         return JSONResponse(answer.envelope(), status_code=answer.status)
 
     @app.websocket("/v1")
     async def tasks_over_websocket(socket: WebSocket) -> None:
         await socket.accept()
-
-        def media_url(name: str) -> str:
-            url = str(socket.url_for("media", name=name))
-            return url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
-
-        await WsSession(service, sessions, _SocketAdapter(socket), media_url).run()
+        await WsSession(service, sessions, _SocketAdapter(socket), _url_maker(socket)).run()
 
     @app.get("/v1/media/{name}", name="media")
     def media(name: str) -> Response:
@@ -74,7 +70,30 @@ def create_app(service: TaskService) -> FastAPI:
                                                      "is over).").item()]}, status_code=404)
         return Response(content, media_type=MIME_TYPES[format_from_path(name)])
 
+    @app.get("/v1/stored/{name}", name="stored")
+    def stored(name: str) -> Response:
+        match = _MEDIA_NAME.fullmatch(name)
+        media = service.store.media(match.group(1)) if match else None
+        try:
+            if media is None or media.file != name:
+                raise FileNotFoundError(name)
+            content = service.store.read_stored(media)
+        except FileNotFoundError:
+            return JSONResponse({"errors": [ApiError("mediaNotFound", "No such stored media here (never "
+                                                     "uploaded, or deleted).").item()]}, status_code=404)
+        return Response(content, media_type="application/octet-stream")
+
     return app
+
+
+def _url_maker(connection: HTTPConnection):
+    """``url(name, stored=False)``: where this server serves a result (or a stored upload), as
+    seen by the client that asked (its host and port; http for a WebSocket client too)."""
+    def url(name: str, stored: bool = False) -> str:
+        made = str(connection.url_for("stored" if stored else "media", name=name))
+        return made.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+
+    return url
 
 
 async def _read_limited(request: Request) -> bytes:

@@ -25,10 +25,11 @@ DELIVERY_METHODS = ("sync", "async")
 
 # Fields of an audioInference task (seed-api.md §0): generation fields go to GenerationParams.
 _GENERATION_FIELDS = ("model", "negativePrompt", "seed", "CFGScale", "settings", "numberResults")
-_DELIVERY_FIELDS = ("taskType", "taskUUID", "speech", "outputType", "outputFormat", "audioSettings",
+_DELIVERY_FIELDS = ("taskType", "taskUUID", "speech", "inputs", "outputType", "outputFormat", "audioSettings",
                     "deliveryMethod", "ttl", "includeCost")
 # Known to the API, not yet served here: refused by name rather than ignored.
-_NOT_YET_SERVED = ("inputs", "webhookURL", "uploadEndpoint")
+_NOT_YET_SERVED = ("webhookURL", "uploadEndpoint")
+MAX_VOICES = 2  # [S1] and [S2]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ class AudioInferenceTask:
     ttl_s: int | None
     include_cost: bool
     body: dict[str, Any]  # the task as sent: a retried taskUUID must send the same
+    voices: tuple[Any, ...] = ()  # inputs.audios as sent: [S1]'s first (resolved by the service)
+
+
+@dataclass(frozen=True)
+class MediaStorageTask:
+    task_uuid: str
+    operation: str  # upload or delete
+    media: Any  # upload: a URL, data URI or Base64; delete: a mediaUUID
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ class AuthenticationTask:
     session_uuid: str | None
 
 
-Task = Union[AudioInferenceTask, GetResponseTask, PingTask, AuthenticationTask]
+Task = Union[AudioInferenceTask, GetResponseTask, PingTask, AuthenticationTask, MediaStorageTask]
+TASK_TYPES = ["audioInference", "getResponse", "mediaStorage", "ping", "authentication"]
 
 
 def parse_request(body: Any) -> list[Task | ApiError]:
@@ -97,6 +107,13 @@ def parse_task(task: Any) -> Task:
         if task_type == "ping":
             _only(task, ("taskType", "taskUUID", "ping"))
             return PingTask(_task_uuid(task, required=False))
+        if task_type == "mediaStorage":
+            _only(task, ("taskType", "taskUUID", "operation", "media"))
+            operation = _choice(task, "operation", ("upload", "delete"), None)
+            if task.get("media") is None:
+                raise ApiError("missingMedia", "The task has no media: an audio URL, data URI or Base64 to "
+                               "upload, or the mediaUUID to delete.", parameter="media")
+            return MediaStorageTask(_task_uuid(task, required=True), operation, task["media"])
         if task_type == "authentication":
             _only(task, ("taskType", "taskUUID", "apiKey", "connectionSessionUUID"))
             return AuthenticationTask(_optional_str(task, "apiKey"), _optional_str(task, "connectionSessionUUID"))
@@ -108,9 +125,9 @@ def parse_task(task: Any) -> Task:
                        task_uuid=task_uuid if isinstance(task_uuid, str) else None)
     raise ApiError("unsupportedTaskType",
                    f"The task type {task_type!r} is not served here; this server takes "
-                   "audioInference, getResponse, ping and authentication.", parameter="taskType",
+                   + ", ".join(TASK_TYPES) + ".", parameter="taskType",
                    task_uuid=task_uuid if isinstance(task_uuid, str) else None,
-                   extra={"allowedValues": ["audioInference", "getResponse", "ping", "authentication"]})
+                   extra={"allowedValues": TASK_TYPES})
 
 
 def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
@@ -139,7 +156,25 @@ def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
     if not isinstance(include_cost, bool):
         raise ApiError("invalidIncludeCost", f"includeCost = {include_cost!r} is not allowed: true or false.",
                        parameter="includeCost")
-    return AudioInferenceTask(task_uuid, script, params, export, output_type, delivery, ttl, include_cost, task)
+    return AudioInferenceTask(task_uuid, script, params, export, output_type, delivery, ttl, include_cost, task,
+                              _voices(task.get("inputs")))
+
+
+def _voices(inputs: Any) -> tuple[Any, ...]:
+    if inputs is None:
+        return ()
+    if not isinstance(inputs, dict):
+        raise ApiError("invalidInputs", 'inputs must be an object such as {"audios": ["<mediaUUID>"]}.',
+                       parameter="inputs")
+    for key in inputs:
+        if key != "audios":
+            raise ApiError("unknownParameter", f"inputs.{key} is not a Dia2 input; the voices go in inputs.audios.",
+                           parameter=f"inputs.{key}")
+    audios = inputs.get("audios", [])
+    if not isinstance(audios, list) or len(audios) > MAX_VOICES:
+        raise ApiError("invalidInputsAudios", f"inputs.audios must be a list of at most {MAX_VOICES} voices "
+                       "([S1]'s first).", parameter="inputs.audios", extra={"max": MAX_VOICES})
+    return tuple(audios)
 
 
 def _script(speech: Any) -> str:

@@ -27,9 +27,12 @@ DEFAULT_KEEP_S = 24 * 3600  # how long a result stays when the task gave no ttl
 
 
 class TaskRunner:
-    def __init__(self, store: TaskStore, *, cost_per_minute: float = 0.0):
+    def __init__(self, store: TaskStore, *, cost_per_minute: float = 0.0, transcriber=None):
+        """``transcriber``: a WhisperTranscriber for voices without words (None: such voices are
+        refused with a clear error)."""
         self.store = store
         self.cost_per_minute = cost_per_minute
+        self.transcriber = transcriber
         self.runtime = None  # set by ``model_ready`` once the model has loaded
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
         self._wake = threading.Condition()
@@ -107,7 +110,8 @@ class TaskRunner:
         remaining = replace(params, seed=params.take_seeds()[done], number_results=params.number_results - done)
         keep_s = task.ttl_s if task.ttl_s is not None else DEFAULT_KEEP_S
         take_started = time.monotonic()
-        for event in self.runtime.generate(GenerationRequest(task.script, remaining)):
+        voices = tuple(self._voice_prompt(media_uuid, index) for index, media_uuid in enumerate(stored.voices))
+        for event in self.runtime.generate(GenerationRequest(task.script, remaining, voices)):
             if not isinstance(event, TakeResult):
                 continue
             metadata = ExportMetadata(title=" ".join(task.script.split()[:12]), speakers=("S1", "S2"),
@@ -118,6 +122,32 @@ class TaskRunner:
                                   content, len(event.audio) / event.sample_rate, compute_s, keep_s)
             self._bump(stored.task_uuid)
             take_started = time.monotonic()
+
+    def _voice_prompt(self, media_uuid: str, index: int):
+        """A stored voice → its prompt; Whisper runs only the first time a voice is used, and
+        its words are kept on the stored entry (timed against the file, as a word list is)."""
+        from core.audio.io import load_voice_clip
+        from core.dia2.transcript_alignment import TimedWord
+        from core.dia2.voices import prepare_voice
+
+        parameter = f"inputs.audios[{index}]"
+        media = self.store.media(media_uuid)
+        if media is None:
+            raise ApiError("invalidInputsAudios", f"{parameter}: the stored voice {media_uuid} was deleted before "
+                           "the task ran.", parameter=parameter)
+        clip = load_voice_clip(self.store.read_stored(media))
+        if media.words is None:
+            if self.transcriber is None:
+                raise ApiError("invalidInputsAudios", f"{parameter}: the voice has no words yet and this server "
+                               "has no Whisper model to transcribe it (start it with --whisper-model).",
+                               parameter=parameter)
+            heard = self.transcriber.transcribe(clip.samples, clip.sample_rate)
+            words = [TimedWord(w.text, w.start_s + clip.start_s, w.end_s + clip.start_s) for w in heard]
+            self.store.set_media_words(media_uuid, [[w.text, w.start_s, w.end_s] for w in words])
+            log.info("voice %s transcribed: %s", media_uuid, " ".join(w.text for w in words))
+        else:
+            words = [TimedWord(text, start, end) for text, start, end in media.words]
+        return prepare_voice(self.runtime, clip, words=words).prompt
 
     def _settle(self, stored: StoredTask, status: str, error: dict | None = None) -> None:
         self.store.set_status(stored.task_uuid, status, error)

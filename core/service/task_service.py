@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.service.api_errors import ApiError
-from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, PingTask, Task,
-                                   parse_request, parse_task)
+from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
+                                   PingTask, Task, parse_request, parse_task)
 from core.service.responses import ack_item, failed_item, pending_items, result_item
 from core.service.task_runner import TaskRunner
 from core.service.task_store import TaskStore
+from core.service.voice_inputs import FetchPolicy, audio_bytes, check_voice, extension_of, keep_voice
 
 SYNC_POLL_S = 0.05  # how often a waiting sync request looks at its task's version (in memory)
 
@@ -42,6 +43,7 @@ class ServiceConfig:
     queue_limit: int = 64
     cost_per_minute: float = 0.0
     served_models: tuple[str, ...] = ("runware:dia2@2b", "dia2-2b")
+    fetch: FetchPolicy = field(default_factory=FetchPolicy)
 
 
 class TaskService:
@@ -98,18 +100,36 @@ class TaskService:
                                | ({"taskUUID": task.task_uuid} if task.task_uuid else {}))
         elif isinstance(task, GetResponseTask):
             answer.data.extend(self.items_of(task.task_uuid, media_url))
+        elif isinstance(task, MediaStorageTask):
+            answer.data.append(await self.media_storage(task, media_url))
         else:
             await self._infer(task, answer, media_url)
 
     async def _infer(self, task: AudioInferenceTask, answer: Answer, media_url) -> None:
-        self.submit(task)
+        await self.submit(task)
         if task.delivery == "async":
             answer.data.append(ack_item(task.task_uuid))
             return
         await self._wait_settled(task.task_uuid)  # raises the task's error if it failed
         answer.data.extend(self.items_of(task.task_uuid, media_url))
 
-    def submit(self, task: AudioInferenceTask) -> None:
+    async def media_storage(self, task: MediaStorageTask, media_url) -> dict[str, Any]:
+        """Upload a voice (kept until deleted; its words once transcribed) or delete one."""
+        item = {"taskType": "mediaStorage", "taskUUID": task.task_uuid, "operation": task.operation}
+        try:
+            if task.operation == "delete":
+                if not isinstance(task.media, str) or not self.store.delete_media(task.media):
+                    raise ApiError("invalidMedia", f"No stored media {task.media!r} to delete.", parameter="media",
+                                   http_status=404)
+                return item | {"mediaUUID": task.media}
+            content = await asyncio.to_thread(audio_bytes, task.media, "media", self.config.fetch)
+            check_voice(content, "media")
+            media = self.store.store_media(content, extension_of(content))
+        except ApiError as error:
+            raise error.for_task("mediaStorage", task.task_uuid)
+        return item | {"mediaUUID": media.media_uuid, "mediaURL": media_url(media.file, stored=True)}
+
+    async def submit(self, task: AudioInferenceTask) -> None:
         """Check what only the server knows (its model, the script's words), then queue the
         task; a retried taskUUID with the same body is not queued again."""
         model = task.params.model
@@ -123,8 +143,10 @@ class TaskService:
         if self.ready:
             self._check_script(task)
         try:
+            known = self.store.task(task.task_uuid)
+            voices = known.voices if known else await asyncio.to_thread(self._keep_voices, task)
             self.store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results,
-                              self.config.queue_limit)
+                              self.config.queue_limit, voices)
         except ApiError as error:
             raise error.for_task("audioInference", task.task_uuid)
         self.runner.wake()
@@ -159,6 +181,10 @@ class TaskService:
         # The task stays queued, for a server that has a model.
         return ApiError("modelUnavailable", f"The model could not be loaded: {self.runner.load_error}",
                         parameter="model", task_type="audioInference", task_uuid=task_uuid, http_status=503)
+
+    def _keep_voices(self, task: AudioInferenceTask) -> list[str]:
+        return [keep_voice(self.store, value, f"inputs.audios[{index}]", self.config.fetch).media_uuid
+                for index, value in enumerate(task.voices)]
 
     def _check_script(self, task: AudioInferenceTask) -> None:
         from core.dia2.script import UnspeakableScript

@@ -9,6 +9,7 @@ row), so nothing half-written is ever served.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -27,6 +28,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     body TEXT NOT NULL,          -- the task as sent, canonical JSON
     params TEXT NOT NULL,        -- generation parameters with the concrete seed
     number_results INTEGER NOT NULL,
+    voices TEXT NOT NULL,        -- JSON list of the mediaUUIDs of its voices, [S1] first
     status TEXT NOT NULL,        -- queued, running, done, failed
     error TEXT,                  -- JSON error item when failed
     created REAL NOT NULL,
@@ -43,6 +45,13 @@ CREATE TABLE IF NOT EXISTS results (
     finished REAL NOT NULL,
     expires REAL NOT NULL,
     PRIMARY KEY (task_uuid, result_index)
+);
+CREATE TABLE IF NOT EXISTS media (
+    media_uuid TEXT PRIMARY KEY,
+    file TEXT NOT NULL,          -- name inside the stored folder
+    sha256 TEXT NOT NULL UNIQUE, -- the same audio twice is one entry (and one transcription)
+    words TEXT,                  -- JSON [[word, start_s, end_s], ...] once transcribed
+    created REAL NOT NULL
 );
 """
 
@@ -67,15 +76,25 @@ class StoredTask:
     number_results: int
     status: str
     error: dict[str, Any] | None
+    voices: list[str]
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    media_uuid: str
+    file: str
+    words: list[list] | None
 
 
 class TaskStore:
     def __init__(self, data_dir: Path):
         self.data_dir = Path(data_dir)
-        self.media_dir = self.data_dir / "media"
-        self.media_dir.mkdir(parents=True, exist_ok=True)
-        for torn in self.media_dir.glob(".*.part"):  # a write cut short by a crash: never served
-            torn.unlink(missing_ok=True)
+        self.media_dir = self.data_dir / "media"  # results
+        self.stored_dir = self.data_dir / "stored"  # mediaStorage uploads and voices
+        for folder in (self.media_dir, self.stored_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            for torn in folder.glob(".*.part"):  # a write cut short by a crash: never served
+                torn.unlink(missing_ok=True)
         self._lock = threading.Lock()  # one connection, shared by the HTTP loop and the runner
         self._db = sqlite3.connect(self.data_dir / "tasks.sqlite3", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -84,7 +103,7 @@ class TaskStore:
 
     # ---- tasks --------------------------------------------------------------------------------
     def submit(self, task_uuid: str, body: dict[str, Any], params: dict[str, Any], number_results: int,
-               queue_limit: int) -> bool:
+               queue_limit: int, voices: list[str] = ()) -> bool:
         """Queue a task; False when that taskUUID was queued before with the same body (a
         client's retry: nothing runs twice). A different body under a known taskUUID is a
         conflict; a full queue is refused."""
@@ -102,18 +121,19 @@ class TaskStore:
                 raise ApiError("queueCapacityExceeded", f"The server's queue is full ({queue_limit} tasks "
                                "waiting); try again shortly.", http_status=429)
             sequence = self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM tasks").fetchone()[0]
-            self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, 'queued', NULL, ?, ?)",
-                             (task_uuid, canonical, json.dumps(params), number_results, time.time(), sequence))
+            self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, 'queued', NULL, ?, ?)",
+                             (task_uuid, canonical, json.dumps(params), number_results, json.dumps(list(voices)),
+                              time.time(), sequence))
             return True
 
     def task(self, task_uuid: str) -> StoredTask | None:
         with self._lock:
-            row = self._db.execute("SELECT task_uuid, body, params, number_results, status, error FROM tasks "
-                                   "WHERE task_uuid = ?", (task_uuid,)).fetchone()
+            row = self._db.execute("SELECT task_uuid, body, params, number_results, status, error, voices "
+                                   "FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone()
         if row is None:
             return None
         return StoredTask(row[0], json.loads(row[1]), json.loads(row[2]), row[3], row[4],
-                          json.loads(row[5]) if row[5] else None)
+                          json.loads(row[5]) if row[5] else None, json.loads(row[6]))
 
     def next_queued(self) -> StoredTask | None:
         with self._lock:
@@ -173,6 +193,43 @@ class TaskStore:
             with self._lock:
                 self._db.execute("DELETE FROM results WHERE audio_uuid = ?", (audio_uuid,))
         return len(rows)
+
+    # ---- stored media (voices) -----------------------------------------------------------------
+    def store_media(self, content: bytes, extension: str) -> StoredMedia:
+        """Keep uploaded audio; the same bytes again give the entry already kept."""
+        digest = hashlib.sha256(content).hexdigest()
+        with self._lock:
+            row = self._db.execute("SELECT media_uuid, file, words FROM media WHERE sha256 = ?", (digest,)).fetchone()
+        if row is not None:
+            return StoredMedia(row[0], row[1], json.loads(row[2]) if row[2] else None)
+        media_uuid = str(uuid.uuid4())
+        name = f"{media_uuid}{extension}"
+        write_atomically(self.stored_dir / name, lambda path: path.write_bytes(content))
+        with self._lock:
+            self._db.execute("INSERT INTO media VALUES (?, ?, ?, NULL, ?)", (media_uuid, name, digest, time.time()))
+        return StoredMedia(media_uuid, name, None)
+
+    def media(self, media_uuid: str) -> StoredMedia | None:
+        with self._lock:
+            row = self._db.execute("SELECT media_uuid, file, words FROM media WHERE media_uuid = ?",
+                                   (media_uuid,)).fetchone()
+        return StoredMedia(row[0], row[1], json.loads(row[2]) if row[2] else None) if row else None
+
+    def read_stored(self, media: StoredMedia) -> bytes:
+        return (self.stored_dir / media.file).read_bytes()
+
+    def set_media_words(self, media_uuid: str, words: list[list]) -> None:
+        with self._lock:
+            self._db.execute("UPDATE media SET words = ? WHERE media_uuid = ?", (json.dumps(words), media_uuid))
+
+    def delete_media(self, media_uuid: str) -> bool:
+        media = self.media(media_uuid)
+        if media is None:
+            return False
+        with self._lock:
+            self._db.execute("DELETE FROM media WHERE media_uuid = ?", (media_uuid,))
+        (self.stored_dir / media.file).unlink(missing_ok=True)
+        return True
 
     def close(self) -> None:
         with self._lock:

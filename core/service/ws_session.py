@@ -22,7 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from core.service.api_errors import ApiError
-from core.service.protocol import AudioInferenceTask, AuthenticationTask, GetResponseTask, PingTask, parse_request
+from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
+                                   PingTask, parse_request)
 from core.service.responses import ack_item
 from core.service.task_service import TaskService
 
@@ -126,8 +127,10 @@ class WsSession:
                                             "connectionSessionUUID": self.session_uuid}]})
             elif isinstance(task, GetResponseTask):
                 await self._send({"data": self.service.items_of(task.task_uuid, self.media_url)})
+            elif isinstance(task, MediaStorageTask):
+                await self._send({"data": [await self.service.media_storage(task, self.media_url)]})
             elif isinstance(task, AudioInferenceTask):
-                self.service.submit(task)
+                await self.service.submit(task)
                 if task.delivery == "async":
                     await self._send({"data": [ack_item(task.task_uuid)]})
                 else:
