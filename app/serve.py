@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow-private-urls", action="store_true",
                         help="let voice URLs, webhooks and uploads reach loopback and private addresses "
                              "(local setups and tests; off by default against request forgery)")
+    parser.add_argument("--retry-deliveries-for", type=float, default=900, metavar="SECONDS",
+                        help="how long a failing webhook or upload is retried (default 900)")
     parser.add_argument("--cost-per-minute", type=float, default=0.0,
                         help="USD per minute of audio reported as cost with includeCost (default 0)")
     return parser
@@ -76,8 +78,9 @@ def run_serve(argv: list[str]) -> int:
     served = tuple(model_id for model_id, target in MODEL_IDS.items() if target == repo)
     service = TaskService(store, runner, ServiceConfig(api_keys=keys, queue_limit=args.queue_limit,
                                                        cost_per_minute=args.cost_per_minute, served_models=served,
-                                                       fetch=FetchPolicy(allow_private=args.allow_private_urls)))
-    runner.start()
+                                                       fetch=FetchPolicy(allow_private=args.allow_private_urls),
+                                                       retry_deliveries_for_s=args.retry_deliveries_for))
+    service.start()
     threading.Thread(target=_load_model, args=(args, runner), name="model-load", daemon=True).start()
     config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
@@ -85,7 +88,7 @@ def run_serve(argv: list[str]) -> int:
     try:
         server.run()
     finally:
-        runner.stop()
+        service.stop()
         store.close()
     return 0
 

@@ -16,11 +16,10 @@ import time
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
-from starlette.requests import HTTPConnection
 
 from core.audio.formats import format_from_path
 from core.service.api_errors import ApiError
-from core.service.responses import MIME_TYPES
+from core.service.responses import MEDIA_PATH, MIME_TYPES, STORED_PATH
 from core.service.task_service import TaskService
 from core.service.ws_session import SessionRegistry, WsSession
 
@@ -49,15 +48,15 @@ def create_app(service: TaskService) -> FastAPI:
         except (ValueError, UnicodeDecodeError) as error:
             error = ApiError("invalidRequestBody", f"The request body is not valid JSON ({error}).")
             return JSONResponse({"errors": [error.item()]}, status_code=400)
-        answer = await service.handle(body, _bearer(request), _url_maker(request))
+        answer = await service.handle(body, _bearer(request), str(request.base_url))
         return JSONResponse(answer.envelope(), status_code=answer.status)
 
     @app.websocket("/v1")
     async def tasks_over_websocket(socket: WebSocket) -> None:
         await socket.accept()
-        await WsSession(service, sessions, _SocketAdapter(socket), _url_maker(socket)).run()
+        await WsSession(service, sessions, _SocketAdapter(socket), str(socket.base_url)).run()
 
-    @app.get("/v1/media/{name}", name="media")
+    @app.get(MEDIA_PATH + "{name}")
     def media(name: str) -> Response:
         match = _MEDIA_NAME.fullmatch(name)
         result = service.store.result_by_audio(match.group(1)) if match else None
@@ -70,7 +69,7 @@ def create_app(service: TaskService) -> FastAPI:
                                                      "is over).").item()]}, status_code=404)
         return Response(content, media_type=MIME_TYPES[format_from_path(name)])
 
-    @app.get("/v1/stored/{name}", name="stored")
+    @app.get(STORED_PATH + "{name}")
     def stored(name: str) -> Response:
         match = _MEDIA_NAME.fullmatch(name)
         media = service.store.media(match.group(1)) if match else None
@@ -84,16 +83,6 @@ def create_app(service: TaskService) -> FastAPI:
         return Response(content, media_type="application/octet-stream")
 
     return app
-
-
-def _url_maker(connection: HTTPConnection):
-    """``url(name, stored=False)``: where this server serves a result (or a stored upload), as
-    seen by the client that asked (its host and port; http for a WebSocket client too)."""
-    def url(name: str, stored: bool = False) -> str:
-        made = str(connection.url_for("stored" if stored else "media", name=name))
-        return made.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
-
-    return url
 
 
 async def _read_limited(request: Request) -> bytes:

@@ -26,9 +26,8 @@ DELIVERY_METHODS = ("sync", "async")
 # Fields of an audioInference task (seed-api.md §0): generation fields go to GenerationParams.
 _GENERATION_FIELDS = ("model", "negativePrompt", "seed", "CFGScale", "settings", "numberResults")
 _DELIVERY_FIELDS = ("taskType", "taskUUID", "speech", "inputs", "outputType", "outputFormat", "audioSettings",
-                    "deliveryMethod", "ttl", "includeCost")
-# Known to the API, not yet served here: refused by name rather than ignored.
-_NOT_YET_SERVED = ("webhookURL", "uploadEndpoint")
+                    "deliveryMethod", "ttl", "includeCost", "webhookURL", "uploadEndpoint")
+MAX_URL_CHARS = 4096
 MAX_VOICES = 2  # [S1] and [S2]
 
 
@@ -44,6 +43,8 @@ class AudioInferenceTask:
     include_cost: bool
     body: dict[str, Any]  # the task as sent: a retried taskUUID must send the same
     voices: tuple[Any, ...] = ()  # inputs.audios as sent: [S1]'s first (resolved by the service)
+    webhook_url: str | None = None
+    upload_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,9 +132,6 @@ def parse_task(task: Any) -> Task:
 
 
 def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
-    for name in _NOT_YET_SERVED:
-        if name in task:
-            raise ApiError("unsupportedParameter", f"{name} is not served by this server yet.", parameter=name)
     _only(task, _GENERATION_FIELDS + _DELIVERY_FIELDS)
     task_uuid = _task_uuid(task, required=True)
     script = _script(task.get("speech"))
@@ -157,7 +155,18 @@ def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
         raise ApiError("invalidIncludeCost", f"includeCost = {include_cost!r} is not allowed: true or false.",
                        parameter="includeCost")
     return AudioInferenceTask(task_uuid, script, params, export, output_type, delivery, ttl, include_cost, task,
-                              _voices(task.get("inputs")))
+                              _voices(task.get("inputs")), _url(task, "webhookURL"), _url(task, "uploadEndpoint"))
+
+
+def _url(task: dict[str, Any], name: str) -> str | None:
+    value = task.get(name)
+    if value is None:
+        return None
+    if (not isinstance(value, str) or not value.startswith(("http://", "https://"))
+            or len(value) > MAX_URL_CHARS):
+        raise ApiError(f"invalid{_code_name(name)}", f"{name} must be an http(s) URL of at most {MAX_URL_CHARS} "
+                       "characters.", parameter=name)
+    return value
 
 
 def _voices(inputs: Any) -> tuple[Any, ...]:

@@ -20,6 +20,21 @@ MIME_TYPES = {AudioFormat.MP3: "audio/mpeg", AudioFormat.WAV: "audio/wav", Audio
               AudioFormat.OGG: "audio/ogg"}
 
 
+MEDIA_PATH = "/v1/media/"  # results handed out as URLs
+STORED_PATH = "/v1/stored/"  # mediaStorage uploads
+
+
+def media_url_maker(base_url: str):
+    """``url(name, stored=False)``: where the server at ``base_url`` serves a result (or a stored
+    upload). A WebSocket client's base is given as http(s), where the files are served."""
+    base = base_url.replace("ws://", "http://", 1).replace("wss://", "https://", 1).rstrip("/")
+
+    def url(name: str, stored: bool = False) -> str:
+        return base + (STORED_PATH if stored else MEDIA_PATH) + name
+
+    return url
+
+
 def ack_item(task_uuid: str) -> dict[str, Any]:
     """The answer to an async submit: the task's identity only (no audioUUID, no status)."""
     return {"taskType": "audioInference", "taskUUID": task_uuid}
@@ -42,6 +57,16 @@ def result_item(task: AudioInferenceTask, result: StoredResult, content: bytes |
         item["cost"] = round(cost_per_minute * result.duration_s / 60.0, 6)
         item["computeSeconds"] = round(result.compute_s, 3)
     return item
+
+
+def upload_fields(delivery) -> dict[str, Any]:
+    """How the upload of a result went: ``uploadStatus`` pending/done/failed and, once it has
+    failed for good, ``uploadError`` (nested: a success item carries no top-level ``code``)."""
+    fields: dict[str, Any] = {"uploadStatus": delivery.status}
+    if delivery.status == "failed":
+        fields["uploadError"] = {"code": "uploadFailed", "message": f"Uploading to the uploadEndpoint failed "
+                                 f"after {delivery.attempts} attempts: {delivery.last_error}"}
+    return fields
 
 
 def pending_items(stored: StoredTask, made: int) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ class TaskRunner:
         self.store = store
         self.cost_per_minute = cost_per_minute
         self.transcriber = transcriber
+        self.on_result = lambda task, result: None  # called with each result once it is stored
         self.runtime = None  # set by ``model_ready`` once the model has loaded
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
         self._wake = threading.Condition()
@@ -118,8 +119,10 @@ class TaskRunner:
                                       seed=event.seed, parameters=event.params.to_dict())
             content = encode_audio(event.audio, task.export, metadata)
             compute_s = time.monotonic() - take_started
-            self.store.add_result(stored.task_uuid, done + event.take, event.seed, task.export.format.extension,
-                                  content, len(event.audio) / event.sample_rate, compute_s, keep_s)
+            result = self.store.add_result(stored.task_uuid, done + event.take, event.seed,
+                                           task.export.format.extension, content,
+                                           len(event.audio) / event.sample_rate, compute_s, keep_s)
+            self.on_result(task, result)
             self._bump(stored.task_uuid)
             take_started = time.monotonic()
 

@@ -16,9 +16,10 @@ from typing import Any
 from core.service.api_errors import ApiError
 from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
                                    PingTask, Task, parse_request, parse_task)
-from core.service.responses import ack_item, failed_item, pending_items, result_item
+from core.service.responses import ack_item, failed_item, media_url_maker, pending_items, result_item, upload_fields
 from core.service.task_runner import TaskRunner
-from core.service.task_store import TaskStore
+from core.service.deliveries import GIVE_UP_S, Deliverer
+from core.service.task_store import StoredResult, TaskStore
 from core.service.voice_inputs import FetchPolicy, audio_bytes, check_voice, extension_of, keep_voice
 
 SYNC_POLL_S = 0.05  # how often a waiting sync request looks at its task's version (in memory)
@@ -44,6 +45,7 @@ class ServiceConfig:
     cost_per_minute: float = 0.0
     served_models: tuple[str, ...] = ("runware:dia2@2b", "dia2-2b")
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
+    retry_deliveries_for_s: float = GIVE_UP_S
 
 
 class TaskService:
@@ -51,6 +53,24 @@ class TaskService:
         self.store = store
         self.runner = runner
         self.config = config
+        self.deliverer = Deliverer(store, self.item_of_audio, allow_private=config.fetch.allow_private,
+                                   give_up_s=config.retry_deliveries_for_s)
+        runner.on_result = self._result_stored
+
+    def start(self) -> None:
+        self.runner.start()
+        self.deliverer.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.deliverer.stop()
+
+    def _result_stored(self, task: AudioInferenceTask, result: StoredResult) -> None:
+        for kind, url in (("webhook", task.webhook_url), ("upload", task.upload_endpoint)):
+            if url:
+                self.store.add_delivery(result.audio_uuid, kind, url)
+        if task.webhook_url or task.upload_endpoint:
+            self.deliverer.wake()
 
     @property
     def ready(self) -> bool:
@@ -63,8 +83,8 @@ class TaskService:
         matches = [hmac.compare_digest((key or "").encode(), known.encode()) for known in self.config.api_keys]
         return key is not None and any(matches)
 
-    async def handle(self, body: Any, bearer: str | None, media_url) -> Answer:
-        """``media_url(name)``: the URL at which this server serves a result file."""
+    async def handle(self, body: Any, bearer: str | None, base_url) -> Answer:
+        """``base_url``: this server as the client sees it (result URLs are made from it)."""
         answer = Answer()
         try:
             tasks = parse_request(body)
@@ -81,7 +101,7 @@ class TaskService:
         statuses = []
         for task in tasks:
             try:
-                await self._one(task, answer, media_url)
+                await self._one(task, answer, base_url)
             except ApiError as error:
                 answer.errors.append(error.item())
                 statuses.append(error.http_status)
@@ -89,7 +109,7 @@ class TaskService:
             answer.status = statuses[0]  # every task failed: the first one's status answers
         return answer
 
-    async def _one(self, task: Task | ApiError, answer: Answer, media_url) -> None:
+    async def _one(self, task: Task | ApiError, answer: Answer, base_url) -> None:
         if isinstance(task, ApiError):
             raise task
         if isinstance(task, AuthenticationTask):
@@ -99,21 +119,21 @@ class TaskService:
             answer.data.append({"taskType": "ping", "pong": True}
                                | ({"taskUUID": task.task_uuid} if task.task_uuid else {}))
         elif isinstance(task, GetResponseTask):
-            answer.data.extend(self.items_of(task.task_uuid, media_url))
+            answer.data.extend(self.items_of(task.task_uuid, base_url))
         elif isinstance(task, MediaStorageTask):
-            answer.data.append(await self.media_storage(task, media_url))
+            answer.data.append(await self.media_storage(task, base_url))
         else:
-            await self._infer(task, answer, media_url)
+            await self._infer(task, answer, base_url)
 
-    async def _infer(self, task: AudioInferenceTask, answer: Answer, media_url) -> None:
-        await self.submit(task)
-        if task.delivery == "async":
+    async def _infer(self, task: AudioInferenceTask, answer: Answer, base_url) -> None:
+        await self.submit(task, base_url)
+        if task.delivery == "async" or task.webhook_url:  # a webhook's submit is acknowledged at once
             answer.data.append(ack_item(task.task_uuid))
             return
         await self._wait_settled(task.task_uuid)  # raises the task's error if it failed
-        answer.data.extend(self.items_of(task.task_uuid, media_url))
+        answer.data.extend(self.items_of(task.task_uuid, base_url))
 
-    async def media_storage(self, task: MediaStorageTask, media_url) -> dict[str, Any]:
+    async def media_storage(self, task: MediaStorageTask, base_url) -> dict[str, Any]:
         """Upload a voice (kept until deleted; its words once transcribed) or delete one."""
         item = {"taskType": "mediaStorage", "taskUUID": task.task_uuid, "operation": task.operation}
         try:
@@ -127,9 +147,9 @@ class TaskService:
             media = self.store.store_media(content, extension_of(content))
         except ApiError as error:
             raise error.for_task("mediaStorage", task.task_uuid)
-        return item | {"mediaUUID": media.media_uuid, "mediaURL": media_url(media.file, stored=True)}
+        return item | {"mediaUUID": media.media_uuid, "mediaURL": media_url_maker(base_url)(media.file, stored=True)}
 
-    async def submit(self, task: AudioInferenceTask) -> None:
+    async def submit(self, task: AudioInferenceTask, base_url: str) -> None:
         """Check what only the server knows (its model, the script's words), then queue the
         task; a retried taskUUID with the same body is not queued again."""
         model = task.params.model
@@ -146,12 +166,12 @@ class TaskService:
             known = self.store.task(task.task_uuid)
             voices = known.voices if known else await asyncio.to_thread(self._keep_voices, task)
             self.store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results,
-                              self.config.queue_limit, voices)
+                              self.config.queue_limit, voices, base_url)
         except ApiError as error:
             raise error.for_task("audioInference", task.task_uuid)
         self.runner.wake()
 
-    async def results_as_they_come(self, task_uuid: str, media_url):
+    async def results_as_they_come(self, task_uuid: str, base_url: str | None = None):
         """Each finished result item of a task once, as it is stored, until the task settles;
         raises the task's ApiError if it failed."""
         sent: set[str] = set()
@@ -163,7 +183,7 @@ class TaskService:
             if version != seen:
                 seen = version
                 settled = self.store.task(task_uuid).status in ("done", "failed")
-                for item in self.items_of(task_uuid, media_url):
+                for item in self.items_of(task_uuid, base_url):
                     if item["status"] == "success" and item["audioUUID"] not in sent:
                         sent.add(item["audioUUID"])
                         yield item
@@ -196,10 +216,15 @@ class TaskService:
                            task_uuid=task.task_uuid) from None
 
     async def _wait_settled(self, task_uuid: str) -> None:
-        async for _ in self.results_as_they_come(task_uuid, lambda name: ""):
+        async for _ in self.results_as_they_come(task_uuid):
             pass  # the items are built again, with URLs, once the task has settled
 
-    def items_of(self, task_uuid: str, media_url) -> list[dict[str, Any]]:
+    def item_of_audio(self, audio_uuid: str) -> dict[str, Any]:
+        """One result's item, with URLs as its task's client saw the server (for webhooks)."""
+        result = self.store.result_by_audio(audio_uuid)
+        return next(item for item in self.items_of(result.task_uuid) if item.get("audioUUID") == audio_uuid)
+
+    def items_of(self, task_uuid: str, base_url: str | None = None) -> list[dict[str, Any]]:
         """Everything known of a task: each finished result, then one processing item per
         result still to come, or the task's error (getResponse re-sends all of it each time)."""
         stored = self.store.task(task_uuid)
@@ -210,11 +235,16 @@ class TaskService:
         if stored.status == "failed":
             return [failed_item(stored)]
         task = parse_task(stored.body)
+        url = media_url_maker(base_url or stored.base_url)
         results = self.store.results(task_uuid)
         items = []
         for result in results:
             content = None if task.output_type == "URL" else self.store.read_media(result)
-            items.append(result_item(task, result, content, media_url(result.file), self.config.cost_per_minute))
+            item = result_item(task, result, content, url(result.file), self.config.cost_per_minute)
+            for delivery in self.store.deliveries_of(result.audio_uuid):
+                if delivery.kind == "upload":
+                    item |= upload_fields(delivery)
+            items.append(item)
         return items + pending_items(stored, len(results))
 
 

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     params TEXT NOT NULL,        -- generation parameters with the concrete seed
     number_results INTEGER NOT NULL,
     voices TEXT NOT NULL,        -- JSON list of the mediaUUIDs of its voices, [S1] first
+    base_url TEXT NOT NULL,      -- the server as the submitting client saw it (for result URLs)
     status TEXT NOT NULL,        -- queued, running, done, failed
     error TEXT,                  -- JSON error item when failed
     created REAL NOT NULL,
@@ -45,6 +46,23 @@ CREATE TABLE IF NOT EXISTS results (
     finished REAL NOT NULL,
     expires REAL NOT NULL,
     PRIMARY KEY (task_uuid, result_index)
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    audio_uuid TEXT NOT NULL,
+    kind TEXT NOT NULL,          -- webhook (POST of the result item) or upload (PUT of the file)
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,        -- pending, done, failed
+    attempts INTEGER NOT NULL,
+    first_attempt REAL,
+    next_attempt REAL NOT NULL,
+    last_error TEXT,
+    UNIQUE (audio_uuid, kind)
+);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+    at REAL NOT NULL,
+    outcome TEXT NOT NULL        -- "HTTP 204", or why it failed
 );
 CREATE TABLE IF NOT EXISTS media (
     media_uuid TEXT PRIMARY KEY,
@@ -77,6 +95,19 @@ class StoredTask:
     status: str
     error: dict[str, Any] | None
     voices: list[str]
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    audio_uuid: str
+    kind: str
+    url: str
+    status: str
+    attempts: int
+    first_attempt: float | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -103,7 +134,7 @@ class TaskStore:
 
     # ---- tasks --------------------------------------------------------------------------------
     def submit(self, task_uuid: str, body: dict[str, Any], params: dict[str, Any], number_results: int,
-               queue_limit: int, voices: list[str] = ()) -> bool:
+               queue_limit: int, voices: list[str] = (), base_url: str = "") -> bool:
         """Queue a task; False when that taskUUID was queued before with the same body (a
         client's retry: nothing runs twice). A different body under a known taskUUID is a
         conflict; a full queue is refused."""
@@ -121,19 +152,19 @@ class TaskStore:
                 raise ApiError("queueCapacityExceeded", f"The server's queue is full ({queue_limit} tasks "
                                "waiting); try again shortly.", http_status=429)
             sequence = self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM tasks").fetchone()[0]
-            self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, 'queued', NULL, ?, ?)",
+            self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?)",
                              (task_uuid, canonical, json.dumps(params), number_results, json.dumps(list(voices)),
-                              time.time(), sequence))
+                              base_url, time.time(), sequence))
             return True
 
     def task(self, task_uuid: str) -> StoredTask | None:
         with self._lock:
-            row = self._db.execute("SELECT task_uuid, body, params, number_results, status, error, voices "
-                                   "FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone()
+            row = self._db.execute("SELECT task_uuid, body, params, number_results, status, error, voices, "
+                                   "base_url FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone()
         if row is None:
             return None
         return StoredTask(row[0], json.loads(row[1]), json.loads(row[2]), row[3], row[4],
-                          json.loads(row[5]) if row[5] else None, json.loads(row[6]))
+                          json.loads(row[5]) if row[5] else None, json.loads(row[6]), row[7])
 
     def next_queued(self) -> StoredTask | None:
         with self._lock:
@@ -194,6 +225,37 @@ class TaskStore:
                 self._db.execute("DELETE FROM results WHERE audio_uuid = ?", (audio_uuid,))
         return len(rows)
 
+    # ---- deliveries (webhooks, uploads) ---------------------------------------------------------
+    def add_delivery(self, audio_uuid: str, kind: str, url: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO deliveries (audio_uuid, kind, url, status, attempts, next_attempt) "
+                             "VALUES (?, ?, ?, 'pending', 0, ?)", (audio_uuid, kind, url, time.time()))
+
+    def due_deliveries(self, now: float) -> list[Delivery]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'pending' AND "
+                                    "next_attempt <= ? ORDER BY next_attempt", (now,)).fetchall()
+        return [Delivery(*row) for row in rows]
+
+    def deliveries_of(self, audio_uuid: str) -> list[Delivery]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE audio_uuid = ? ORDER BY id",
+                                    (audio_uuid,)).fetchall()
+        return [Delivery(*row) for row in rows]
+
+    def record_attempt(self, delivery: Delivery, outcome: str, status: str, next_attempt: float) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute("INSERT INTO delivery_attempts VALUES (?, ?, ?)", (delivery.id, now, outcome))
+            self._db.execute("UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt = ?, "
+                             "first_attempt = COALESCE(first_attempt, ?), last_error = ? WHERE id = ?",
+                             (status, next_attempt, now, None if status == "done" else outcome, delivery.id))
+
+    def attempts(self, delivery_id: int) -> list[tuple[float, str]]:
+        with self._lock:
+            return self._db.execute("SELECT at, outcome FROM delivery_attempts WHERE delivery_id = ? ORDER BY at",
+                                    (delivery_id,)).fetchall()
+
     # ---- stored media (voices) -----------------------------------------------------------------
     def store_media(self, content: bytes, extension: str) -> StoredMedia:
         """Keep uploaded audio; the same bytes again give the entry already kept."""
@@ -234,6 +296,9 @@ class TaskStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+_DELIVERY_COLUMNS = "id, audio_uuid, kind, url, status, attempts, first_attempt, last_error"
 
 
 def _canonical(body: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetRe
                                    PingTask, parse_request)
 from core.service.responses import ack_item
 from core.service.task_service import TaskService
+
+log = logging.getLogger("dia_studio.service")
 
 IDLE_TIMEOUT_S = 120.0
 RESUME_WINDOW_S = 120.0
@@ -58,11 +61,11 @@ class SessionRegistry:
 
 
 class WsSession:
-    def __init__(self, service: TaskService, registry: SessionRegistry, socket, media_url):
+    def __init__(self, service: TaskService, registry: SessionRegistry, socket, base_url):
         self.service = service
         self.registry = registry
         self.socket = socket
-        self.media_url = media_url
+        self.base_url = base_url
         self.session_uuid: str | None = None
         self.state: SessionState | None = None
         self._send_lock = asyncio.Lock()
@@ -126,11 +129,11 @@ class WsSession:
                 await self._send({"data": [{"taskType": "authentication",
                                             "connectionSessionUUID": self.session_uuid}]})
             elif isinstance(task, GetResponseTask):
-                await self._send({"data": self.service.items_of(task.task_uuid, self.media_url)})
+                await self._send({"data": self.service.items_of(task.task_uuid, self.base_url)})
             elif isinstance(task, MediaStorageTask):
-                await self._send({"data": [await self.service.media_storage(task, self.media_url)]})
+                await self._send({"data": [await self.service.media_storage(task, self.base_url)]})
             elif isinstance(task, AudioInferenceTask):
-                await self.service.submit(task)
+                await self.service.submit(task, self.base_url)
                 if task.delivery == "async":
                     await self._send({"data": [ack_item(task.task_uuid)]})
                 else:
@@ -140,10 +143,13 @@ class WsSession:
             await self._error(error)
         except ConnectionError:
             pass  # the client left; what it asked for goes on and waits for a resume
+        except Exception:  # a bug of ours: the client hears of it, the session goes on
+            log.exception("a WebSocket task failed")
+            await self._error(ApiError("serverError", "The server failed on this task; see its log."))
 
     async def _deliver(self, task_uuid: str) -> None:
         try:
-            async for item in self.service.results_as_they_come(task_uuid, self.media_url):
+            async for item in self.service.results_as_they_come(task_uuid, self.base_url):
                 if item["audioUUID"] not in self.state.delivered:
                     await self._send({"data": [item]})
                     self.state.delivered.add(item["audioUUID"])
