@@ -62,7 +62,7 @@ class StudioController(QObject):
         self.window = MainWindow(backend)
         self.prompts = Prompts(self.window)
         self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
-        self.models = ModelSession(model_loader, self)
+        self.models = ModelSession(settings, model_loader, self)
         self.generation = GenerationSession(self)
         self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
@@ -601,9 +601,6 @@ class StudioController(QObject):
         self.model_list.refresh(self.settings.local_models, self.models.model or self.settings.model)
 
     def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
-        if Path(model).is_dir() and model not in self.settings.local_models:
-            self.settings.local_models = self.settings.local_models + [model]
-        self.settings.model, self.settings.device, self.settings.precision = model, device, precision
         self.window.model_status.setText(f"Loading {Path(model).name if Path(model).is_dir() else model}…")
         self.models.load(model, device, precision)
 

@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from app.settings import Settings
 from app.workers import Worker, run_in_background
 from core.errors import Cancelled, describe_error
 from core.params import MODEL_IDS
@@ -44,8 +45,8 @@ def model_entries(local_folders: list[str]) -> list[ModelEntry]:
                                   sizing=True))
     for folder in local_folders:
         path = Path(folder)
-        entries.append(ModelEntry(folder, path.name, (path / "config.json").is_file(), folder,
-                                  sizing=True, local_folder=True))
+        holds_model = all((path / name).is_file() for name in ("config.json", WEIGHTS_FILE))
+        entries.append(ModelEntry(folder, path.name, holds_model, folder, sizing=True, local_folder=True))
     return entries
 
 
@@ -116,8 +117,9 @@ class ModelSession(QObject):
     cancelled = Signal()  # the person cancelled the download; nothing was loaded
     _progress_from_worker = Signal(object, object, str)
 
-    def __init__(self, loader: Callable | None = None, parent: QObject | None = None):
+    def __init__(self, settings: Settings, loader: Callable | None = None, parent: QObject | None = None):
         super().__init__(parent)
+        self._settings = settings
         self._loader = loader
         self.runtime = None
         self.model: str | None = None  # as asked for: a model id or a folder
@@ -153,7 +155,7 @@ class ModelSession(QObject):
             yield runtime
 
         self.worker = worker = Worker(job, "model loading", self)
-        worker.yielded.connect(lambda runtime: self._loaded(model, runtime))
+        worker.yielded.connect(lambda runtime: self._loaded(runtime, model, device, precision))
         worker.errored.connect(self._failed)
         worker.finished.connect(lambda: self._finished(worker))
         self.loading.emit(MODEL_LABELS.get(model, model))
@@ -164,12 +166,21 @@ class ModelSession(QObject):
         if self.worker is not None:
             self.worker.cancel()
 
-    def _loaded(self, model: str, runtime) -> None:
+    def _loaded(self, runtime, model: str, device: str, precision: str) -> None:
         self.worker = None  # done as far as anyone can tell: a new load may start at once
         self.runtime, self.model = runtime, model
         self.weights_bytes = weights_bytes(runtime)
         runtime.release_memory()  # collects the model this one replaces
+        self._remember(model, device, precision)
         self.loaded.emit(runtime)
+
+    def _remember(self, model: str, device: str, precision: str) -> None:
+        """The next start loads this model, and a folder is listed from now on: only once it has
+        loaded, so a folder opened by mistake or a damaged one never replaces the model that works."""
+        settings = self._settings
+        if Path(model).is_dir() and model not in settings.local_models:
+            settings.local_models = settings.local_models + [model]
+        settings.model, settings.device, settings.precision = model, device, precision
 
     def _failed(self, error: Exception) -> None:
         self.worker = None  # the outcome is known before the thread has wound down

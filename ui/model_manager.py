@@ -221,9 +221,11 @@ class ModelManagerDialog(QDialog):
 
     def _update_buttons(self) -> None:
         entry = self._current()
-        self.load_button.setEnabled(entry is not None and not self._busy)
+        self.load_button.setEnabled(_loadable(entry) and not self._busy)
         self.open_folder_button.setEnabled(not self._busy)
-        self.load_button.setText("Download and load" if entry and not entry.installed else "Load")
+        # A folder is never downloaded: without its model it can only be forgotten.
+        self.load_button.setText("Download and load" if entry and not entry.installed and not entry.local_folder
+                                 else "Load")
         self.remove_button.setText("Forget" if entry and entry.local_folder else "Delete…")
         self.remove_button.setToolTip("Take the folder off this list; its files stay where they are."
                                       if entry and entry.local_folder else
@@ -250,10 +252,15 @@ class ModelManagerDialog(QDialog):
 
     def _load(self) -> None:
         entry = self._current()
-        if entry is not None and not self._busy:
+        if _loadable(entry) and not self._busy:
             self.load_requested.emit(entry.model, self.device.currentData(), self.precision.currentData())
 
     def _open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a Dia2 model folder (config.json, model.safetensors)")
         if folder:
             self.load_requested.emit(folder, self.device.currentData(), self.precision.currentData())
+
+
+def _loadable(entry: ModelEntry | None) -> bool:
+    """A Hub model loads (downloaded first when needed); a folder only while it holds a model."""
+    return entry is not None and (entry.installed or not entry.local_folder)

@@ -67,6 +67,51 @@ def test_a_folder_that_is_not_a_model_says_why(studio, qtbot, tmp_path):
     assert studio.models.runtime is None and studio.window.banner.isVisibleTo(studio.window)
 
 
+def test_only_a_folder_that_loaded_is_remembered_for_the_next_start(make_studio, qtbot, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    damaged = tmp_path / "damaged"
+    shutil.copytree(TINY_CHECKPOINT, damaged)
+    (damaged / WEIGHTS_FILE).write_bytes(b"cut short")
+    studio = make_studio()
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    chosen = []
+    monkeypatch.setattr(model_manager_module.QFileDialog, "getExistingDirectory", lambda *args: chosen[-1])
+    chosen.append(str(TINY_CHECKPOINT))
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        dialog.open_folder_button.click()
+    for bad in (empty, damaged):
+        chosen.append(str(bad))
+        with qtbot.waitSignal(studio.models.failed, timeout=30_000):
+            dialog.open_folder_button.click()
+        assert studio.models.model == str(TINY_CHECKPOINT) and studio.models.runtime is not None
+
+    again = make_studio(start=False)  # the app started again
+    with qtbot.waitSignal(again.models.loaded, timeout=30_000):
+        again.start()
+    assert again.models.model == str(TINY_CHECKPOINT)
+    assert again.window.model_status.text().startswith("Model: checkpoint")
+    again.show_model_manager()
+    listed = sized_row_texts(qtbot, again.model_manager)
+    assert [text.split(" — ")[0] for text in listed] == ["Dia2 2B", "Dia2 1B", "checkpoint"]
+
+
+def test_a_folder_whose_model_is_gone_offers_forget_not_a_download(make_studio, tmp_path):
+    gone = tmp_path / "moved-away"
+    gone.mkdir()
+    studio = make_studio(start=False)
+    studio.settings.local_models = [str(gone)]
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    dialog.models.setCurrentRow(2)
+    assert row_texts(dialog)[2].startswith("moved-away — no model in this folder")
+    assert dialog.load_button.text() == "Load" and not dialog.load_button.isEnabled()
+    assert dialog.remove_button.text() == "Forget" and dialog.remove_button.isEnabled()
+    dialog.models.itemDoubleClicked.emit(dialog.models.item(2))
+    assert not studio.models.is_loading
+
+
 def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
     def downloading_loader(model, device, dtype, progress):
         for done in (0, 2_000_000_000, 4_000_000_000):
