@@ -21,6 +21,11 @@ from ui.model_manager import ModelEntry, ModelManagerDialog
 MODEL_LABELS = {"dia2-2b": "Dia2 2B", "dia2-1b": "Dia2 1B"}
 
 
+def model_label(model: str) -> str:
+    """What the studio calls a model: its name for a Hub model, the folder's name for a folder."""
+    return MODEL_LABELS.get(model) or Path(model).name or model
+
+
 def available_devices() -> list[str]:
     from core.dia2.device import MachineOffers
 
@@ -46,7 +51,7 @@ def model_entries(local_folders: list[str]) -> list[ModelEntry]:
     for folder in local_folders:
         path = Path(folder)
         holds_model = all((path / name).is_file() for name in ("config.json", WEIGHTS_FILE))
-        entries.append(ModelEntry(folder, path.name, holds_model, folder, sizing=True, local_folder=True))
+        entries.append(ModelEntry(folder, model_label(folder), holds_model, folder, sizing=True, local_folder=True))
     return entries
 
 
@@ -109,11 +114,11 @@ def weights_bytes(runtime) -> int:
 
 
 class ModelSession(QObject):
-    loading = Signal(str)  # what is being loaded
+    loading = Signal(str)  # the model being loaded: an id or a folder
     # bytes done, bytes total, what; object, not int: a model's size overflows a C++ int
     download_progress = Signal(object, object, str)
     loaded = Signal(object)  # the runtime
-    failed = Signal(str)
+    failed = Signal(str)  # what failed, naming the model
     cancelled = Signal()  # the person cancelled the download; nothing was loaded
     _progress_from_worker = Signal(object, object, str)
 
@@ -156,9 +161,9 @@ class ModelSession(QObject):
 
         self.worker = worker = Worker(job, "model loading", self)
         worker.yielded.connect(lambda runtime: self._loaded(runtime, model, device, precision))
-        worker.errored.connect(self._failed)
+        worker.errored.connect(lambda error: self._failed(model, error))
         worker.finished.connect(lambda: self._finished(worker))
-        self.loading.emit(MODEL_LABELS.get(model, model))
+        self.loading.emit(model)
         worker.start()
 
     def cancel_download(self) -> None:
@@ -182,12 +187,13 @@ class ModelSession(QObject):
             settings.local_models = settings.local_models + [model]
         settings.model, settings.device, settings.precision = model, device, precision
 
-    def _failed(self, error: Exception) -> None:
+    def _failed(self, model: str, error: Exception) -> None:
         self.worker = None  # the outcome is known before the thread has wound down
         if isinstance(error, Cancelled):
             self.cancelled.emit()
             return
-        self.failed.emit(describe_error(error, "Loading the model failed"))
+        # Named: the model that failed is not the one still loaded, nor always the one selected.
+        self.failed.emit(f"Could not load {model_label(model)}: {describe_error(error)}")
 
     def _finished(self, worker: Worker) -> None:
         if self.worker is worker:  # not a later load's
