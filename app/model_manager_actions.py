@@ -46,6 +46,7 @@ class ModelManagerActions(QObject):
     def _loaded(self, runtime) -> None:
         self._dialog.set_busy(None)
         self._refresh()
+        self._dialog.select(self._models.model)  # a folder just opened is listed now
 
     def _failed(self, message: str) -> None:
         self._dialog.set_busy(None)

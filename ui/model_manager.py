@@ -131,16 +131,18 @@ class ModelManagerDialog(QDialog):
         self._sizes_problem = ""  # why the models' sizes could not be measured
 
     def set_models(self, entries: list[ModelEntry], selected: str | None = None) -> None:
+        """List ``entries``. The row the person selected stays selected while it is listed (after a
+        deletion failed, the message is about it), else ``selected``'s, else the first."""
+        chosen = self._current()
+        wanted = [chosen.model] if chosen else []
         self.models.clear()
         self._sizes_problem = ""
         for entry in entries:
             item = QListWidgetItem()
             self._show_entry(item, entry)
             self.models.addItem(item)
-            if entry.model == selected:
-                self.models.setCurrentItem(item)
-        if self.models.currentItem() is None and self.models.count():
-            self.models.setCurrentRow(0)
+        rows = {entry.model: row for row, entry in enumerate(entries)}
+        self.models.setCurrentRow(next((rows[model] for model in [*wanted, selected] if model in rows), 0))
         self._update_buttons()
 
     def set_sizes(self, sizes: dict[str, int | None], problem: str = "") -> None:
@@ -196,14 +198,18 @@ class ModelManagerDialog(QDialog):
     def set_loading(self, model: str, label: str) -> None:
         """A load began: its row is selected, and a model not downloaded yet says at once that it is
         being fetched (the Hub answers before the first byte comes) and can be cancelled."""
-        for row in range(self.models.count()):
-            if self.models.item(row).data(MODEL_ROLE).model == model:
-                self.models.setCurrentRow(row)
+        self.select(model)
         entry = self._current()
         downloading = entry is not None and entry.model == model and not entry.installed and not entry.local_folder
         self.set_busy(f"Connecting to the Hugging Face Hub to download {label}…" if downloading
                       else f"Loading {label}…")
         self.cancel_button.setVisible(downloading)
+
+    def select(self, model: str) -> None:
+        """Select the row of ``model``, if it is listed."""
+        for row in range(self.models.count()):
+            if self.models.item(row).data(MODEL_ROLE).model == model:
+                self.models.setCurrentRow(row)
 
     def set_busy(self, message: str | None) -> None:
         """A load or a deletion runs (``message`` says what), or it ended (None)."""

@@ -50,6 +50,7 @@ def test_a_local_model_folder_loads_and_is_remembered(make_studio, qtbot, monkey
     assert dialog.load_button.isEnabled() and dialog.status.text().startswith("Loaded: ")
     listed = [dialog.models.item(i).text() for i in range(dialog.models.count())]
     assert any(text.startswith("checkpoint — loaded") for text in listed)
+    assert dialog.models.currentItem().text().startswith("checkpoint — loaded")
     assert "Model: " in studio.window.model_status.text() and not studio.window.banner.isVisibleTo(studio.window)
     assert "weights" in studio.window.memory_status.text()
 
@@ -331,8 +332,10 @@ def test_a_deletion_that_fails_says_what_failed(studio, qtbot, hub_cache, monkey
     qtbot.waitUntil(lambda: "failed" in dialog.status.text(), timeout=10_000)
     assert f"Deleting Dia2 1B failed: ValueError: Scan cache expects a directory but found a file: {hub_cache}" \
         in dialog.status.text()
-    # The list is measured again, and says why it cannot be, without hiding what failed first.
+    # The list is measured again, and says why it cannot be, without hiding what failed first,
+    # nor moving away from the model the message is about.
     assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — not downloaded, size unknown\n")
+    assert dialog.models.currentRow() == 1
     assert dialog.models.item(1).toolTip().startswith("Measuring the models failed: ValueError: ")
     assert "Deleting Dia2 1B failed" in dialog.status.text()
 
