@@ -387,10 +387,11 @@ def whisper_cache(tmp_path, monkeypatch) -> Path:
 def choose_speech_model(qtbot, dialog, choice: str) -> None:
     """Pick a Whisper model by name, or "Local file…", as the person does, once it is offered."""
     qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
-    index = dialog.speech_model.findText(choice) if choice == LOCAL_SPEECH_FILE else dialog.speech_model.findData(choice)
+    box = dialog.speech_model
+    index = box.findText(choice) if choice == LOCAL_SPEECH_FILE else box.findData(choice)
     assert index >= 0, f"{choice!r} is not offered"
-    dialog.speech_model.setCurrentIndex(index)
-    dialog.speech_model.activated.emit(index)
+    box.setCurrentIndex(index)
+    box.activated.emit(index)
 
 
 def test_whisper_is_asked_for_its_model_names_off_the_gui_thread(studio, qtbot, monkeypatch):
