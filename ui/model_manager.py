@@ -134,7 +134,6 @@ class ModelManagerDialog(QDialog):
         """List ``entries``. The row the person selected stays selected while it is listed (after a
         deletion failed, the message is about it), else ``selected``'s, else the first."""
         chosen = self._current()
-        wanted = [chosen.model] if chosen else []
         self.models.clear()
         self._sizes_problem = ""
         for entry in entries:
@@ -142,7 +141,8 @@ class ModelManagerDialog(QDialog):
             self._show_entry(item, entry)
             self.models.addItem(item)
         rows = {entry.model: row for row, entry in enumerate(entries)}
-        self.models.setCurrentRow(next((rows[model] for model in [*wanted, selected] if model in rows), 0))
+        wanted = (chosen.model if chosen else None, selected)
+        self.models.setCurrentRow(next((rows[model] for model in wanted if model in rows), 0))
         self._update_buttons()
 
     def set_sizes(self, sizes: dict[str, int | None], problem: str = "") -> None:
