@@ -36,6 +36,8 @@ class ModelManagerActions(QObject):
         models.loaded.connect(self._loaded)
         models.failed.connect(self._failed)
         models.cancelled.connect(self._download_cancelled)
+        if models.loading_model is not None:  # the dialog opened while the last model loads at start
+            dialog.set_loading(models.loading_model, model_label(models.loading_model))
 
     @property
     def speech_model(self) -> str:

@@ -130,6 +130,7 @@ class ModelSession(QObject):
         self.model: str | None = None  # as asked for: a model id or a folder
         self.weights_bytes = 0
         self.worker: Worker | None = None
+        self.loading_model: str | None = None  # while a load runs: what it loads
         # Emitted on the worker thread; queued, so the GUI thread reports it.
         self._progress_from_worker.connect(self.download_progress, Qt.ConnectionType.QueuedConnection)
 
@@ -160,6 +161,7 @@ class ModelSession(QObject):
             yield runtime
 
         self.worker = worker = Worker(job, "model loading", self)
+        self.loading_model = model
         worker.yielded.connect(lambda runtime: self._loaded(runtime, model, device, precision))
         worker.errored.connect(lambda error: self._failed(model, error))
         worker.finished.connect(lambda: self._finished(worker))
@@ -172,7 +174,7 @@ class ModelSession(QObject):
             self.worker.cancel()
 
     def _loaded(self, runtime, model: str, device: str, precision: str) -> None:
-        self.worker = None  # done as far as anyone can tell: a new load may start at once
+        self._idle()  # done as far as anyone can tell: a new load may start at once
         self.runtime, self.model = runtime, model
         self.weights_bytes = weights_bytes(runtime)
         runtime.release_memory()  # collects the model this one replaces
@@ -188,7 +190,7 @@ class ModelSession(QObject):
         settings.model, settings.device, settings.precision = model, device, precision
 
     def _failed(self, model: str, error: Exception) -> None:
-        self.worker = None  # the outcome is known before the thread has wound down
+        self._idle()  # the outcome is known before the thread has wound down
         if isinstance(error, Cancelled):
             self.cancelled.emit()
             return
@@ -197,4 +199,7 @@ class ModelSession(QObject):
 
     def _finished(self, worker: Worker) -> None:
         if self.worker is worker:  # not a later load's
-            self.worker = None
+            self._idle()
+
+    def _idle(self) -> None:
+        self.worker, self.loading_model = None, None

@@ -234,7 +234,8 @@ class ModelManagerDialog(QDialog):
 
     def set_loaded(self, model: str | None, description: str) -> None:
         self._loaded = model
-        self.status.setText(description)
+        if not self._busy:  # what runs says more
+            self.status.setText(description)
 
     def show_message(self, message: str) -> None:
         self.status.setText(message)

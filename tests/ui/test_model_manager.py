@@ -161,6 +161,21 @@ def test_a_download_says_at_once_that_it_is_connecting_and_can_be_cancelled_befo
     assert dialog.status.text().startswith("Download cancelled.") and studio.models.runtime is None
 
 
+def test_the_dialog_opened_while_the_last_model_loads_at_start_says_so(make_studio, qtbot, hub_cache, tiny_runtime):
+    go_on = threading.Event()
+    studio = make_studio(start=False, model_loader=lambda *args, **kwargs: go_on.wait(30) and tiny_runtime)
+    studio.settings.model = "dia2-1b"
+    studio.start()
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    assert dialog.status.text() == "Loading Dia2 1B…" and dialog.progress.isVisibleTo(dialog)
+    assert not dialog.load_button.isEnabled()  # pressing it would do nothing
+    assert dialog.models.currentItem().text().startswith("Dia2 1B")
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        go_on.set()
+    assert dialog.status.text().startswith("Loaded: ") and dialog.load_button.isEnabled()
+
+
 def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
     def downloading_loader(model, device, dtype, progress):
         for done in (0, 2_000_000_000, 4_000_000_000):
