@@ -1,6 +1,6 @@
 """The loaded model: which Dia2 models are on this computer, loading one off the GUI thread
-(downloading it first when needed, with byte progress, cancellable), and what the status bar says
-about it."""
+(downloading it first when needed, with byte progress, cancellable), remembering the one that
+loaded for the next start, and what the status bar says about it."""
 
 from __future__ import annotations
 
