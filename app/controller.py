@@ -62,7 +62,7 @@ class StudioController(QObject):
         self.window = MainWindow(backend)
         self.prompts = Prompts(self.window)
         self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
-        self.models = ModelSession(model_loader, self)
+        self.models = ModelSession(settings, model_loader, self)
         self.generation = GenerationSession(self)
         self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
@@ -274,9 +274,10 @@ class StudioController(QObject):
 
     def transcriber(self) -> Transcriber:
         if self._transcriber is None:
-            from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
+            from core.dia2.transcribe import WhisperTranscriber
 
-            self._transcriber = WhisperTranscriber(self.settings.whisper_model or DEFAULT_WHISPER_MODEL,
+            # No choice made: the default for the device it runs on.
+            self._transcriber = WhisperTranscriber(self.settings.whisper_model or None,
                                                    on_model_load=self._speech_model_loading.emit)
         return self._transcriber
 
@@ -579,11 +580,6 @@ class StudioController(QObject):
         if self.model_manager is None:
             dialog = ModelManagerDialog(available_devices(), self.window)
             dialog.load_requested.connect(self.load_model)
-            self.models.loading.connect(lambda name: dialog.set_busy(f"Loading {name}…"))
-            self.models.download_progress.connect(dialog.set_progress)
-            self.models.loaded.connect(lambda runtime: dialog.set_busy(None))
-            self.models.loaded.connect(lambda runtime: self._refresh_model_manager())
-            self.models.failed.connect(lambda message: (dialog.set_busy(None), dialog.show_error(message)))
             self.model_manager = dialog
             self.model_list = ModelList(dialog, self)
             self.model_actions = ModelManagerActions(dialog, self.models, self.settings,
@@ -599,11 +595,9 @@ class StudioController(QObject):
         runtime = self.models.runtime
         dialog.set_loaded(self.models.model, f"Loaded: {describe(runtime)}" if runtime else "No model loaded.")
         self.model_list.refresh(self.settings.local_models, self.models.model or self.settings.model)
+        self.model_actions.list_speech_models()
 
     def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
-        if Path(model).is_dir() and model not in self.settings.local_models:
-            self.settings.local_models = self.settings.local_models + [model]
-        self.settings.model, self.settings.device, self.settings.precision = model, device, precision
         self.window.model_status.setText(f"Loading {Path(model).name if Path(model).is_dir() else model}…")
         self.models.load(model, device, precision)
 

@@ -1,13 +1,15 @@
-"""What the model manager does besides loading: cancel a download, delete a downloaded model from
-the Hub cache, forget a model folder, and choose the speech recognition (Whisper) model."""
+"""What the model manager does besides asking for a load: follow the load (progress, outcome),
+cancel a download, delete a downloaded model from the Hub cache, forget a model folder, and choose
+the speech recognition (Whisper) model."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
-from app.model_session import MODEL_LABELS, ModelSession
+from app.model_session import ModelSession, model_label
 from app.settings import Settings
 from app.workers import run_in_background
 from core.errors import describe_error
@@ -23,30 +25,40 @@ class ModelManagerActions(QObject):
                  refresh: Callable[[], None], parent: QObject | None = None):
         super().__init__(parent)
         self._dialog, self._models, self._settings, self._refresh = dialog, models, settings, refresh
-        # Whisper names its models; importing it takes ~0.4 s, so the list comes from the background.
-        self._speech_names: list[str] = []
-        self._default_speech_model = ""
-        run_in_background(_speech_model_names, self._speech_models_known,
-                          lambda error: dialog.show_error(
-                              describe_error(error, "Listing the speech recognition models failed")),
-                          "speech model names", self)
+        self._speech_models = SpeechModels([], "", {})
+        self._speech_listings = 0
         dialog.cancel_requested.connect(models.cancel_download)
         dialog.delete_requested.connect(self.delete)
         dialog.forget_requested.connect(self.forget)
         dialog.speech_model_chosen.connect(self.choose_speech_model)
+        models.loading.connect(lambda model: dialog.set_loading(model, model_label(model)))
+        models.download_progress.connect(dialog.set_progress)
+        models.loaded.connect(self._loaded)
+        models.failed.connect(self._failed)
         models.cancelled.connect(self._download_cancelled)
+        if models.loading_model is not None:  # the dialog opened while the last model loads at start
+            dialog.set_loading(models.loading_model, model_label(models.loading_model))
 
     @property
     def speech_model(self) -> str:
-        return self._settings.whisper_model or self._default_speech_model
+        return self._settings.whisper_model or self._speech_models.default
 
     # --- Dia2 models -----------------------------------------------------------------------------
+
+    def _loaded(self, runtime) -> None:
+        self._dialog.set_busy(None)
+        self._refresh()
+        self._dialog.select(self._models.model)  # a folder just opened is listed now
+
+    def _failed(self, message: str) -> None:
+        self._dialog.set_busy(None)
+        self._dialog.show_error(message)
 
     def delete(self, model: str) -> None:
         """Delete a downloaded model from the Hub cache, once the person confirms it."""
         from core.dia2.model_cache import delete_from_cache
 
-        label = MODEL_LABELS.get(model, model)
+        label = model_label(model)
         if self._refused(model, label, "delete") or not self._dialog.confirm_delete(model):
             return
         repo = MODEL_IDS.get(model, model)
@@ -91,20 +103,36 @@ class ModelManagerActions(QObject):
 
     # --- speech recognition ----------------------------------------------------------------------
 
-    def _speech_models_known(self, names_and_default: tuple[list[str], str]) -> None:
-        self._speech_names, self._default_speech_model = names_and_default
-        self._dialog.set_speech_models(self._speech_names, self.speech_model)
+    def list_speech_models(self) -> None:
+        """Offer Whisper's models, saying which are downloaded and which is the default here; read
+        off the GUI thread (importing Whisper takes ~0.4 s, and its cache folder is on disk)."""
+        self._speech_listings += 1
+        listing = self._speech_listings
+
+        def listed(models: SpeechModels) -> None:
+            if listing == self._speech_listings:  # an older look at the cache may end after a newer one
+                self._speech_models = models
+                self._show_speech_models(self.speech_model)
+
+        run_in_background(_speech_models, listed,
+                          lambda error: self._dialog.show_error(
+                              describe_error(error, "Listing the speech recognition models failed")),
+                          "speech model names", self)
+
+    def _show_speech_models(self, current: str) -> None:
+        models = self._speech_models
+        self._dialog.set_speech_models(models.names, current, models.default, models.downloaded)
 
     def choose_speech_model(self, choice: str) -> None:
         """Use a Whisper model name, or a model file the person chose once it proves to be one
         (checked off the GUI thread: the file is opened)."""
-        if choice in self._speech_names:
+        if choice in self._speech_models.names:
             self._use_speech_model(choice)
             return
         from core.dia2.transcribe import check_model_file
 
         def refused(error: Exception) -> None:
-            self._dialog.set_speech_models(self._speech_names, self.speech_model)
+            self._show_speech_models(self.speech_model)
             self._dialog.show_error(describe_error(error, f"Checking {choice} failed"))
 
         self._dialog.show_message(f"Checking {choice}…")
@@ -112,17 +140,23 @@ class ModelManagerActions(QObject):
                           "speech model check", self)
 
     def _use_speech_model(self, choice: str) -> None:
-        self._settings.whisper_model = choice
-        self._dialog.set_speech_models(self._speech_names, choice)
+        self._settings.whisper_model = choice  # the person's choice: kept, even if it is the default
+        self._show_speech_models(choice)
         self._dialog.show_message(f"Speech recognition: Whisper {choice}. It is loaded the next time a "
                                   "voice is transcribed.")
         self.speech_model_changed.emit(choice)
 
 
-def _speech_model_names() -> tuple[list[str], str]:
-    """Whisper's model names and the one Dia2 transcribes with (imports Whisper: off the GUI thread)."""
+class SpeechModels(NamedTuple):
+    names: list[str]  # Whisper's official models
+    default: str  # the one used on this computer unless the person chooses
+    downloaded: dict[str, int]  # those in Whisper's cache folder, and the bytes each takes
+
+
+def _speech_models() -> SpeechModels:
+    """Imports Whisper: off the GUI thread."""
     import whisper
 
-    from core.dia2.transcribe import DEFAULT_WHISPER_MODEL
+    from core.dia2.transcribe import default_whisper_model, downloaded_models
 
-    return whisper.available_models(), DEFAULT_WHISPER_MODEL
+    return SpeechModels(whisper.available_models(), default_whisper_model(), downloaded_models())

@@ -1,6 +1,6 @@
 """The loaded model: which Dia2 models are on this computer, loading one off the GUI thread
-(downloading it first when needed, with byte progress, cancellable), and what the status bar says
-about it."""
+(downloading it first when needed, with byte progress, cancellable), remembering the one that
+loaded for the next start, and what the status bar says about it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from app.settings import Settings
 from app.workers import Worker, run_in_background
 from core.errors import Cancelled, describe_error
 from core.params import MODEL_IDS
@@ -18,6 +19,11 @@ from ui.model_manager import ModelEntry, ModelManagerDialog
 
 # The studio's own names for the Hub models (the hosted id is an alias of the 2B one).
 MODEL_LABELS = {"dia2-2b": "Dia2 2B", "dia2-1b": "Dia2 1B"}
+
+
+def model_label(model: str) -> str:
+    """What the studio calls a model: its name for a Hub model, the folder's name for a folder."""
+    return MODEL_LABELS.get(model) or Path(model).name or model
 
 
 def available_devices() -> list[str]:
@@ -44,8 +50,8 @@ def model_entries(local_folders: list[str]) -> list[ModelEntry]:
                                   sizing=True))
     for folder in local_folders:
         path = Path(folder)
-        entries.append(ModelEntry(folder, path.name, (path / "config.json").is_file(), folder,
-                                  sizing=True, local_folder=True))
+        holds_model = all((path / name).is_file() for name in ("config.json", WEIGHTS_FILE))
+        entries.append(ModelEntry(folder, model_label(folder), holds_model, folder, sizing=True, local_folder=True))
     return entries
 
 
@@ -108,21 +114,23 @@ def weights_bytes(runtime) -> int:
 
 
 class ModelSession(QObject):
-    loading = Signal(str)  # what is being loaded
+    loading = Signal(str)  # the model being loaded: an id or a folder
     # bytes done, bytes total, what; object, not int: a model's size overflows a C++ int
     download_progress = Signal(object, object, str)
     loaded = Signal(object)  # the runtime
-    failed = Signal(str)
+    failed = Signal(str)  # what failed, naming the model
     cancelled = Signal()  # the person cancelled the download; nothing was loaded
     _progress_from_worker = Signal(object, object, str)
 
-    def __init__(self, loader: Callable | None = None, parent: QObject | None = None):
+    def __init__(self, settings: Settings, loader: Callable | None = None, parent: QObject | None = None):
         super().__init__(parent)
+        self._settings = settings
         self._loader = loader
         self.runtime = None
         self.model: str | None = None  # as asked for: a model id or a folder
         self.weights_bytes = 0
         self.worker: Worker | None = None
+        self.loading_model: str | None = None  # while a load runs: what it loads
         # Emitted on the worker thread; queued, so the GUI thread reports it.
         self._progress_from_worker.connect(self.download_progress, Qt.ConnectionType.QueuedConnection)
 
@@ -153,10 +161,11 @@ class ModelSession(QObject):
             yield runtime
 
         self.worker = worker = Worker(job, "model loading", self)
-        worker.yielded.connect(lambda runtime: self._loaded(model, runtime))
-        worker.errored.connect(self._failed)
+        self.loading_model = model
+        worker.yielded.connect(lambda runtime: self._loaded(runtime, model, device, precision))
+        worker.errored.connect(lambda error: self._failed(model, error))
         worker.finished.connect(lambda: self._finished(worker))
-        self.loading.emit(MODEL_LABELS.get(model, model))
+        self.loading.emit(model)
         worker.start()
 
     def cancel_download(self) -> None:
@@ -164,20 +173,33 @@ class ModelSession(QObject):
         if self.worker is not None:
             self.worker.cancel()
 
-    def _loaded(self, model: str, runtime) -> None:
-        self.worker = None  # done as far as anyone can tell: a new load may start at once
+    def _loaded(self, runtime, model: str, device: str, precision: str) -> None:
+        self._idle()  # done as far as anyone can tell: a new load may start at once
         self.runtime, self.model = runtime, model
         self.weights_bytes = weights_bytes(runtime)
         runtime.release_memory()  # collects the model this one replaces
+        self._remember(model, device, precision)
         self.loaded.emit(runtime)
 
-    def _failed(self, error: Exception) -> None:
-        self.worker = None  # the outcome is known before the thread has wound down
+    def _remember(self, model: str, device: str, precision: str) -> None:
+        """The next start loads this model, and a folder is listed from now on: only once it has
+        loaded, so a folder opened by mistake or a damaged one never replaces the model that works."""
+        settings = self._settings
+        if Path(model).is_dir() and model not in settings.local_models:
+            settings.local_models = settings.local_models + [model]
+        settings.model, settings.device, settings.precision = model, device, precision
+
+    def _failed(self, model: str, error: Exception) -> None:
+        self._idle()  # the outcome is known before the thread has wound down
         if isinstance(error, Cancelled):
             self.cancelled.emit()
             return
-        self.failed.emit(describe_error(error, "Loading the model failed"))
+        # Named: the model that failed is not the one still loaded, nor always the one selected.
+        self.failed.emit(f"Could not load {model_label(model)}: {describe_error(error)}")
 
     def _finished(self, worker: Worker) -> None:
         if self.worker is worker:  # not a later load's
-            self.worker = None
+            self._idle()
+
+    def _idle(self) -> None:
+        self.worker, self.loading_model = None, None

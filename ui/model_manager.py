@@ -2,8 +2,8 @@
 to load, where; cancelling a download, deleting a downloaded model or forgetting a model folder;
 and the speech recognition (Whisper) model that transcribes voices.
 
-It shows what the application tells it (``set_models``, ``set_progress``, ``set_loaded``,
-``set_speech_models``) and asks with signals; downloading, loading and deleting happen off the GUI
+It shows what the application tells it (``set_models``, ``set_loading``, ``set_progress``,
+``set_loaded``, ``set_speech_models``) and asks with signals; downloading, loading and deleting happen off the GUI
 thread elsewhere.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QListWidget, QListWidgetItem, QMessageBox, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
+                               QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox, QProgressBar,
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 MODEL_ROLE = Qt.ItemDataRole.UserRole + 1
 DEVICE_CHOICES = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
@@ -24,6 +24,9 @@ PRECISION_CHOICES = {"auto": "Automatic", "float32": "float32 (exact, twice the 
                      "bfloat16": "bfloat16 (GPU: half the memory)",
                      "int8": "int8 weights (processor: fastest, a quarter of the memory)"}
 LOCAL_SPEECH_FILE = "Local file…"
+# The status keeps the room of this many lines: the list stays put as messages come and go, and a
+# longer message scrolls.
+STATUS_LINES = 3
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class ModelManagerDialog(QDialog):
         self.speech_model = QComboBox()
         self.speech_model.setToolTip("Whisper transcribes voice references to find when each word is "
                                      "spoken. Larger models hear better and are slower; a named model is "
-                                     "downloaded the first time it is used.")
+                                     "downloaded the first time it is used. Unless you choose one, the studio "
+                                     "uses the default: a large model on a GPU, a small one on a processor.")
         self.speech_model.activated.connect(self._speech_model_activated)
         self.speech_model.addItem("…")  # until the application knows Whisper's model names
         self.speech_model.setEnabled(False)
@@ -87,7 +91,7 @@ class ModelManagerDialog(QDialog):
         self.remove_button = QPushButton("Delete…")
         self.remove_button.clicked.connect(self._remove)
         self.cancel_button = QPushButton("Cancel download")
-        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.cancel_button.clicked.connect(self._cancel)
         self.cancel_button.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_folder_button)
@@ -97,9 +101,19 @@ class ModelManagerDialog(QDialog):
         buttons.addWidget(self.load_button)
 
         self.progress = QProgressBar()
+        _keep_room_when_hidden(self.progress)
         self.progress.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to copy an error
+        self.status_area = QScrollArea()
+        self.status_area.setWidget(self.status)
+        self.status_area.setWidgetResizable(True)
+        self.status_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.status_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.status_area.setFixedHeight(STATUS_LINES * self.status.fontMetrics().lineSpacing()
+                                        + 2 * self.status.margin())
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
 
@@ -109,7 +123,7 @@ class ModelManagerDialog(QDialog):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
-        layout.addWidget(self.status)
+        layout.addWidget(self.status_area)
         layout.addWidget(close)
         self._loaded: str | None = None
         self._busy = False
@@ -117,16 +131,18 @@ class ModelManagerDialog(QDialog):
         self._sizes_problem = ""  # why the models' sizes could not be measured
 
     def set_models(self, entries: list[ModelEntry], selected: str | None = None) -> None:
+        """List ``entries``. The row the person selected stays selected while it is listed (after a
+        deletion failed, the message is about it), else ``selected``'s, else the first."""
+        chosen = self._current()
         self.models.clear()
         self._sizes_problem = ""
         for entry in entries:
             item = QListWidgetItem()
             self._show_entry(item, entry)
             self.models.addItem(item)
-            if entry.model == selected:
-                self.models.setCurrentItem(item)
-        if self.models.currentItem() is None and self.models.count():
-            self.models.setCurrentRow(0)
+        rows = {entry.model: row for row, entry in enumerate(entries)}
+        wanted = (chosen.model if chosen else None, selected)
+        self.models.setCurrentRow(next((rows[model] for model in wanted if model in rows), 0))
         self._update_buttons()
 
     def set_sizes(self, sizes: dict[str, int | None], problem: str = "") -> None:
@@ -162,12 +178,16 @@ class ModelManagerDialog(QDialog):
         self.device.setCurrentIndex(max(0, self.device.findData(device)))
         self.precision.setCurrentIndex(max(0, self.precision.findData(precision)))
 
-    def set_speech_models(self, names: list[str], current: str) -> None:
-        """Whisper's model names and "Local file…"; ``current`` is a name or a model file."""
+    def set_speech_models(self, names: list[str], current: str, default: str,
+                          downloaded: dict[str, int]) -> None:
+        """Whisper's model names, the ``default`` one and those ``downloaded`` (their bytes) marked,
+        and "Local file…"; ``current`` is a name or a model file."""
         self._speech_model = current
         self.speech_model.clear()
         for name in names:
-            self.speech_model.addItem(name, name)
+            notes = (["default"] if name == default else []) + (
+                [f"on this computer, {size_text(downloaded[name])}"] if name in downloaded else [])
+            self.speech_model.addItem(f"{name} ({', '.join(notes)})" if notes else name, name)
         if current not in names:
             self.speech_model.addItem(Path(current).name, current)
             self.speech_model.setItemData(self.speech_model.count() - 1, current, Qt.ItemDataRole.ToolTipRole)
@@ -175,11 +195,28 @@ class ModelManagerDialog(QDialog):
         self.speech_model.setCurrentIndex(self.speech_model.findData(current))
         self.speech_model.setEnabled(True)
 
+    def set_loading(self, model: str, label: str) -> None:
+        """A load began: its row is selected, and a model not downloaded yet says at once that it is
+        being fetched (the Hub answers before the first byte comes) and can be cancelled."""
+        self.select(model)
+        entry = self._current()
+        downloading = entry is not None and entry.model == model and not entry.installed and not entry.local_folder
+        self.set_busy(f"Connecting to the Hugging Face Hub to download {label}…" if downloading
+                      else f"Loading {label}…")
+        self.cancel_button.setVisible(downloading)
+
+    def select(self, model: str) -> None:
+        """Select the row of ``model``, if it is listed."""
+        for row in range(self.models.count()):
+            if self.models.item(row).data(MODEL_ROLE).model == model:
+                self.models.setCurrentRow(row)
+
     def set_busy(self, message: str | None) -> None:
         """A load or a deletion runs (``message`` says what), or it ended (None)."""
         self._busy = message is not None
         self.progress.setVisible(self._busy)
         self.progress.setRange(0, 0)
+        self.cancel_button.setEnabled(True)
         if not self._busy:
             self.cancel_button.hide()
         if message:
@@ -197,7 +234,8 @@ class ModelManagerDialog(QDialog):
 
     def set_loaded(self, model: str | None, description: str) -> None:
         self._loaded = model
-        self.status.setText(description)
+        if not self._busy:  # what runs says more
+            self.status.setText(description)
 
     def show_message(self, message: str) -> None:
         self.status.setText(message)
@@ -221,9 +259,11 @@ class ModelManagerDialog(QDialog):
 
     def _update_buttons(self) -> None:
         entry = self._current()
-        self.load_button.setEnabled(entry is not None and not self._busy)
+        self.load_button.setEnabled(_loadable(entry) and not self._busy)
         self.open_folder_button.setEnabled(not self._busy)
-        self.load_button.setText("Download and load" if entry and not entry.installed else "Load")
+        # A folder is never downloaded: without its model it can only be forgotten.
+        self.load_button.setText("Download and load" if entry and not entry.installed and not entry.local_folder
+                                 else "Load")
         self.remove_button.setText("Forget" if entry and entry.local_folder else "Delete…")
         self.remove_button.setToolTip("Take the folder off this list; its files stay where they are."
                                       if entry and entry.local_folder else
@@ -231,6 +271,11 @@ class ModelManagerDialog(QDialog):
         # A model with files in the cache can be deleted, a cancelled download's included.
         deletable = entry is not None and (entry.local_folder or entry.installed or bool(entry.size_bytes))
         self.remove_button.setEnabled(deletable and not self._busy)
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)  # once: the download stops at its next piece
+        self.status.setText("Cancelling the download…")
+        self.cancel_requested.emit()
 
     def _remove(self) -> None:
         entry = self._current()
@@ -250,10 +295,21 @@ class ModelManagerDialog(QDialog):
 
     def _load(self) -> None:
         entry = self._current()
-        if entry is not None and not self._busy:
+        if _loadable(entry) and not self._busy:
             self.load_requested.emit(entry.model, self.device.currentData(), self.precision.currentData())
 
     def _open_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a Dia2 model folder (config.json, model.safetensors)")
         if folder:
             self.load_requested.emit(folder, self.device.currentData(), self.precision.currentData())
+
+
+def _keep_room_when_hidden(widget: QWidget) -> None:
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)
+
+
+def _loadable(entry: ModelEntry | None) -> bool:
+    """A Hub model loads (downloaded first when needed); a folder only while it holds a model."""
+    return entry is not None and (entry.installed or not entry.local_folder)

@@ -24,7 +24,38 @@ from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
 from core.dia2.transcript_alignment import TimedWord
 from core.errors import DiaStudioError, InvalidParameter
 
-DEFAULT_WHISPER_MODEL = "large-v3"  # the model the reference Dia2 runtime transcribes with
+GPU_WHISPER_MODEL = "large-v3"  # the model the reference Dia2 runtime transcribes with
+# On a processor large-v3 (a 3 GB download) takes minutes for one voice; small (0.5 GB) takes
+# seconds and hears a clear reference well.
+CPU_WHISPER_MODEL = "small"
+DEFAULT_WHISPER_MODEL = GPU_WHISPER_MODEL  # app/cli.py's, until it leaves the choice to the device
+
+
+def default_whisper_model(device: str | torch.device | None = None) -> str:
+    """The Whisper model used unless the person chose one: large-v3 on a GPU, small on a
+    processor. ``device`` as :class:`WhisperTranscriber` takes it (None: CUDA when there is one)."""
+    return GPU_WHISPER_MODEL if _checked_device(device).type == "cuda" else CPU_WHISPER_MODEL
+
+
+def whisper_cache_folder(download_root: str | PathLike[str] | None = None) -> Path:
+    """Where named models are downloaded and found: ``download_root``, else Whisper's own cache
+    (as ``whisper.load_model`` picks it)."""
+    if download_root is not None:
+        return Path(download_root)
+    return Path(os.getenv("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
+
+
+def downloaded_models(download_root: str | PathLike[str] | None = None) -> dict[str, int]:
+    """The official models already in the cache folder, by name, and the bytes each takes
+    (aliases share a file: "large" is "large-v3")."""
+    folder = whisper_cache_folder(download_root)
+    found = {}
+    for name in whisper.available_models():
+        try:
+            found[name] = (folder / Path(whisper._MODELS[name]).name).stat().st_size
+        except OSError:  # not downloaded (or unreadable, which loads no better)
+            pass
+    return found
 
 
 class TranscriptionError(DiaStudioError):
@@ -47,7 +78,8 @@ class WhisperTranscriber:
     """Transcribes voice references with one Whisper model, loaded on first use and then kept.
 
     ``model`` is an official model name (see ``whisper.available_models()``: "tiny", "base",
-    "small", "medium", "large-v3", "turbo", ...) or the path of a local Whisper checkpoint (.pt).
+    "small", "medium", "large-v3", "turbo", ...) or the path of a local Whisper checkpoint (.pt);
+    None: the default for the device (``default_whisper_model``).
     ``device`` is a torch device such as "cpu" or "cuda"; None picks CUDA when there is one.
     ``download_root`` is the folder named models are downloaded into and found in; None uses
     Whisper's own cache (~/.cache/whisper). ``on_model_load`` is called with ``model`` just before
@@ -58,14 +90,14 @@ class WhisperTranscriber:
 
     def __init__(
         self,
-        model: str | PathLike[str] = DEFAULT_WHISPER_MODEL,
+        model: str | PathLike[str] | None = None,
         *,
         device: str | torch.device | None = None,
         download_root: str | PathLike[str] | None = None,
         on_model_load: Callable[[str], None] | None = None,
     ):
-        self._model_name = _checked_model_name(model)
         self._device = _checked_device(device)
+        self._model_name = _checked_model_name(default_whisper_model(self._device) if model is None else model)
         self._download_root = None if download_root is None else os.fspath(download_root)
         self._on_model_load = on_model_load
         self._model: whisper.Whisper | None = None

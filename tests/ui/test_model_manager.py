@@ -17,13 +17,14 @@ from huggingface_hub import file_download, try_to_load_from_cache
 from PySide6.QtWidgets import QMessageBox
 
 from core.dia2.checkpoint import WEIGHTS_FILE
+from core.dia2.transcribe import default_whisper_model
 from core.dialogue import Speaker
 from tests.hub_cache import put_in_hub_cache, use_temporary_hub_cache
 from tests.local_hub import PIECE, serve_hub
 from tests.scripted_whisper import scripted_whisper_checkpoint
 from tests.ui.conftest import SPEAKER1_WAV, TINY_CHECKPOINT
 from ui import model_manager as model_manager_module
-from ui.model_manager import MODEL_ROLE, size_text
+from ui.model_manager import LOCAL_SPEECH_FILE, MODEL_ROLE, size_text
 
 
 def test_the_hub_models_are_listed_with_where_they_come_from(studio):
@@ -49,6 +50,7 @@ def test_a_local_model_folder_loads_and_is_remembered(make_studio, qtbot, monkey
     assert dialog.load_button.isEnabled() and dialog.status.text().startswith("Loaded: ")
     listed = [dialog.models.item(i).text() for i in range(dialog.models.count())]
     assert any(text.startswith("checkpoint — loaded") for text in listed)
+    assert dialog.models.currentItem().text().startswith("checkpoint — loaded")
     assert "Model: " in studio.window.model_status.text() and not studio.window.banner.isVisibleTo(studio.window)
     assert "weights" in studio.window.memory_status.text()
 
@@ -65,6 +67,113 @@ def test_a_folder_that_is_not_a_model_says_why(studio, qtbot, tmp_path):
     assert "config.json" in failed.args[0]
     assert "config.json" in studio.model_manager.status.text()
     assert studio.models.runtime is None and studio.window.banner.isVisibleTo(studio.window)
+
+
+def test_only_a_folder_that_loaded_is_remembered_for_the_next_start(make_studio, qtbot, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    damaged = tmp_path / "damaged"
+    shutil.copytree(TINY_CHECKPOINT, damaged)
+    (damaged / WEIGHTS_FILE).write_bytes(b"cut short")
+    studio = make_studio()
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    chosen = []
+    monkeypatch.setattr(model_manager_module.QFileDialog, "getExistingDirectory", lambda *args: chosen[-1])
+    chosen.append(str(TINY_CHECKPOINT))
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        dialog.open_folder_button.click()
+    for bad in (empty, damaged):
+        chosen.append(str(bad))
+        with qtbot.waitSignal(studio.models.failed, timeout=30_000):
+            dialog.open_folder_button.click()
+        assert studio.models.model == str(TINY_CHECKPOINT) and studio.models.runtime is not None
+
+    again = make_studio(start=False)  # the app started again
+    with qtbot.waitSignal(again.models.loaded, timeout=30_000):
+        again.start()
+    assert again.models.model == str(TINY_CHECKPOINT)
+    assert again.window.model_status.text().startswith("Model: checkpoint")
+    again.show_model_manager()
+    listed = sized_row_texts(qtbot, again.model_manager)
+    assert [text.split(" — ")[0] for text in listed] == ["Dia2 2B", "Dia2 1B", "checkpoint"]
+
+
+def test_a_folder_whose_model_is_gone_offers_forget_not_a_download(make_studio, tmp_path):
+    gone = tmp_path / "moved-away"
+    gone.mkdir()
+    studio = make_studio(start=False)
+    studio.settings.local_models = [str(gone)]
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    dialog.models.setCurrentRow(2)
+    assert row_texts(dialog)[2].startswith("moved-away — no model in this folder")
+    assert dialog.load_button.text() == "Load" and not dialog.load_button.isEnabled()
+    assert dialog.remove_button.text() == "Forget" and dialog.remove_button.isEnabled()
+    dialog.models.itemDoubleClicked.emit(dialog.models.item(2))
+    assert not studio.models.is_loading
+
+
+def test_a_load_error_names_its_model_and_the_list_stays_put(studio, qtbot, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    qtbot.waitExposed(dialog)
+    dialog.models.setCurrentRow(1)  # Dia2 1B selected, then a folder opened
+    where = dialog.models.geometry()
+    monkeypatch.setattr(model_manager_module.QFileDialog, "getExistingDirectory", lambda *args: str(empty))
+    with qtbot.waitSignal(studio.models.failed, timeout=30_000):
+        dialog.open_folder_button.click()
+        assert dialog.progress.isVisible() and dialog.models.geometry() == where
+
+    assert dialog.status.text().startswith("<span style='color:#c62828'>Could not load empty: "
+                                           "The model folder has no config.json")
+    assert dialog.models.geometry() == where
+    long_error = "A reason that goes on. " * 40
+    dialog.show_error(long_error)
+    assert dialog.models.geometry() == where
+    qtbot.waitUntil(lambda: dialog.status_area.verticalScrollBar().maximum() > 0, timeout=5000)  # it scrolls
+
+
+def test_a_download_says_at_once_that_it_is_connecting_and_can_be_cancelled_before_its_first_byte(
+        make_studio, qtbot, hub_cache, tiny_runtime):
+    asked, answer = threading.Event(), threading.Event()
+
+    def slow_hub(model, device, dtype, progress):  # the Hub takes its time to answer
+        asked.set()
+        answer.wait(30)
+        progress(0, 4_000_000_000, "nari-labs/Dia2-2B")
+        return tiny_runtime
+
+    studio = make_studio(model_loader=slow_hub)
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    dialog.models.setCurrentRow(0)
+    dialog.load_button.click()  # Dia2 2B, not downloaded
+    assert dialog.status.text() == "Connecting to the Hugging Face Hub to download Dia2 2B…"
+    assert dialog.progress.isVisibleTo(dialog) and dialog.cancel_button.isVisibleTo(dialog)
+    assert asked.wait(10)
+    dialog.cancel_button.click()
+    assert dialog.status.text() == "Cancelling the download…" and not dialog.cancel_button.isEnabled()
+    with qtbot.waitSignal(studio.models.cancelled, timeout=10_000):
+        answer.set()
+    assert dialog.status.text().startswith("Download cancelled.") and studio.models.runtime is None
+
+
+def test_the_dialog_opened_while_the_last_model_loads_at_start_says_so(make_studio, qtbot, hub_cache, tiny_runtime):
+    go_on = threading.Event()
+    studio = make_studio(start=False, model_loader=lambda *args, **kwargs: go_on.wait(30) and tiny_runtime)
+    studio.settings.model = "dia2-1b"
+    studio.start()
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    assert dialog.status.text() == "Loading Dia2 1B…" and dialog.progress.isVisibleTo(dialog)
+    assert not dialog.load_button.isEnabled()  # pressing it would do nothing
+    assert dialog.models.currentItem().text().startswith("Dia2 1B")
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        go_on.set()
+    assert dialog.status.text().startswith("Loaded: ") and dialog.load_button.isEnabled()
 
 
 def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
@@ -238,8 +347,10 @@ def test_a_deletion_that_fails_says_what_failed(studio, qtbot, hub_cache, monkey
     qtbot.waitUntil(lambda: "failed" in dialog.status.text(), timeout=10_000)
     assert f"Deleting Dia2 1B failed: ValueError: Scan cache expects a directory but found a file: {hub_cache}" \
         in dialog.status.text()
-    # The list is measured again, and says why it cannot be, without hiding what failed first.
+    # The list is measured again, and says why it cannot be, without hiding what failed first,
+    # nor moving away from the model the message is about.
     assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — not downloaded, size unknown\n")
+    assert dialog.models.currentRow() == 1
     assert dialog.models.item(1).toolTip().startswith("Measuring the models failed: ValueError: ")
     assert "Deleting Dia2 1B failed" in dialog.status.text()
 
@@ -281,13 +392,21 @@ def test_a_model_folder_is_forgotten_never_deleted(make_studio, qtbot, tmp_path)
 
 # --- the speech recognition model ----------------------------------------------------------------
 
-def choose_speech_model(qtbot, dialog, label: str) -> None:
-    """Pick an entry of the speech model list as the person does, once it is offered."""
+@pytest.fixture(autouse=True)
+def whisper_cache(tmp_path, monkeypatch) -> Path:
+    """Whisper's cache folder, empty unless a test puts a model in it (not the person's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "whisper"
+
+
+def choose_speech_model(qtbot, dialog, choice: str) -> None:
+    """Pick a Whisper model by name, or "Local file…", as the person does, once it is offered."""
     qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
-    index = dialog.speech_model.findText(label)
-    assert index >= 0, f"{label!r} is not offered"
-    dialog.speech_model.setCurrentIndex(index)
-    dialog.speech_model.activated.emit(index)
+    box = dialog.speech_model
+    index = box.findText(choice) if choice == LOCAL_SPEECH_FILE else box.findData(choice)
+    assert index >= 0, f"{choice!r} is not offered"
+    box.setCurrentIndex(index)
+    box.activated.emit(index)
 
 
 def test_whisper_is_asked_for_its_model_names_off_the_gui_thread(studio, qtbot, monkeypatch):
@@ -300,7 +419,7 @@ def test_whisper_is_asked_for_its_model_names_off_the_gui_thread(studio, qtbot, 
     dialog = studio.model_manager
     assert not dialog.speech_model.isEnabled() and dialog.speech_model.currentText() == "…"
     qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
-    assert dialog.speech_model.currentText() == "small"  # the saved choice, once the names are in
+    assert dialog.speech_model.currentData() == "small"  # the saved choice, once the names are in
     assert asked_on and threading.main_thread() not in asked_on
 
 
@@ -309,19 +428,18 @@ def test_a_named_whisper_model_is_chosen_and_kept(make_studio, qtbot):
     studio.show_model_manager()
     dialog = studio.model_manager
     qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
-    offered = [dialog.speech_model.itemText(i) for i in range(dialog.speech_model.count())]
-    assert offered == whisper.available_models() + ["Local file…"]
-    assert dialog.speech_model.currentText() == "large-v3"  # the default for Dia2
+    offered = [dialog.speech_model.itemData(i) for i in range(dialog.speech_model.count())]
+    assert offered == whisper.available_models() + [None]  # and "Local file…"
 
-    choose_speech_model(qtbot, dialog, "small")
-    assert studio.settings.whisper_model == "small"
-    assert studio.transcriber()._model_name == "small"  # the injected one was dropped; not loaded yet
-    assert "Whisper small" in dialog.status.text()
+    choose_speech_model(qtbot, dialog, "medium")
+    assert studio.settings.whisper_model == "medium"
+    assert studio.transcriber()._model_name == "medium"  # the injected one was dropped; not loaded yet
+    assert "Whisper medium" in dialog.status.text()
 
     again = make_studio()
     again.show_model_manager()
     qtbot.waitUntil(again.model_manager.speech_model.isEnabled, timeout=10_000)
-    assert again.model_manager.speech_model.currentText() == "small"
+    assert again.model_manager.speech_model.currentData() == "medium"
 
 
 def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio, qtbot, tmp_path, monkeypatch):
@@ -332,7 +450,7 @@ def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio
         model_file = scripted_whisper_checkpoint(words, tmp_path / name)
         monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
                             lambda *args: (str(model_file), "Whisper model (*.pt)"))
-        choose_speech_model(qtbot, dialog, "Local file…")
+        choose_speech_model(qtbot, dialog, LOCAL_SPEECH_FILE)
         qtbot.waitUntil(lambda: studio.settings.whisper_model == str(model_file), timeout=10_000)
         assert dialog.speech_model.currentText() == name
 
@@ -347,6 +465,55 @@ def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio
     assert heard_in_a_voice() == ["Goodbye"]
 
 
+def speech_model_texts(qtbot, dialog) -> dict[str, str]:
+    qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
+    box = dialog.speech_model
+    return {box.itemData(i): box.itemText(i) for i in range(box.count()) if box.itemData(i)}
+
+
+def test_the_speech_models_on_this_computer_and_the_default_are_shown(studio, qtbot, whisper_cache, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a processor
+    whisper_cache.mkdir(parents=True)
+    (whisper_cache / "large-v3.pt").write_bytes(bytes(3_000_000))
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    texts = speech_model_texts(qtbot, dialog)
+    assert texts["small"] == "small (default)" and dialog.speech_model.currentData() == "small"
+    assert texts["large-v3"] == "large-v3 (on this computer, 3.0 MB)"
+    assert texts["large"] == "large (on this computer, 3.0 MB)"  # the same file
+    assert texts["tiny"] == "tiny"
+
+    (whisper_cache / "small.pt").write_bytes(bytes(5000))  # downloaded by a transcription meanwhile
+    dialog.close()
+    studio.show_model_manager()
+    qtbot.waitUntil(lambda: speech_model_texts(qtbot, dialog)["small"] == "small (default, on this computer, 5 kB)",
+                    timeout=10_000)
+
+
+def test_on_a_gpu_the_default_is_large_v3_and_a_choice_is_kept_on_either(make_studio, qtbot, monkeypatch):
+    gpu = True  # what torch finds; nothing runs on it
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: gpu)
+    studio = make_studio()
+    studio.show_model_manager()
+    assert speech_model_texts(qtbot, studio.model_manager)["large-v3"] == "large-v3 (default)"
+    assert studio.model_manager.speech_model.currentData() == "large-v3"
+
+    choose_speech_model(qtbot, studio.model_manager, "medium")
+
+    gpu = False  # the settings taken to a computer without one
+    again = make_studio()
+    again.show_model_manager()
+    assert speech_model_texts(qtbot, again.model_manager)["small"] == "small (default)"
+    assert again.model_manager.speech_model.currentData() == "medium"  # the person's choice stays
+    choose_speech_model(qtbot, again.model_manager, "large-v3")  # slow here, but wanted
+    assert again.transcriber()._model_name == "large-v3"
+    third = make_studio()
+    third.show_model_manager()
+    speech_model_texts(qtbot, third.model_manager)
+    assert third.model_manager.speech_model.currentData() == "large-v3"
+
+
 def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtbot, tmp_path, monkeypatch):
     not_whisper = tmp_path / "notes.pt"
     torch.save({"weights": torch.zeros(3)}, not_whisper)
@@ -354,8 +521,8 @@ def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtb
     dialog = studio.model_manager
     monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
                         lambda *args: (str(not_whisper), ""))
-    choose_speech_model(qtbot, dialog, "Local file…")
+    choose_speech_model(qtbot, dialog, LOCAL_SPEECH_FILE)
     qtbot.waitUntil(lambda: "is not a Whisper model file" in dialog.status.text(), timeout=10_000)
     assert "notes.pt is not a Whisper model file: it is a PyTorch checkpoint, but not of a Whisper model" \
         in dialog.status.text()
-    assert studio.settings.whisper_model == "" and dialog.speech_model.currentText() == "large-v3"
+    assert studio.settings.whisper_model == "" and dialog.speech_model.currentData() == default_whisper_model()

@@ -22,6 +22,9 @@ from core.dia2.transcribe import (
     TranscriptionModelUnavailable,
     WhisperTranscriber,
     _official_model_name,
+    default_whisper_model,
+    downloaded_models,
+    whisper_cache_folder,
 )
 from core.dia2.transcript_alignment import (
     InvalidWordTimings,
@@ -167,6 +170,30 @@ def test_invalid_settings_are_refused_up_front(options, field):
     with pytest.raises(InvalidParameter) as raised:
         WhisperTranscriber(**options)
     assert raised.value.field == field
+
+
+def test_the_default_model_suits_the_device_and_a_chosen_one_is_kept():
+    assert default_whisper_model("cpu") == "small"  # large-v3 would take minutes a voice
+    assert default_whisper_model("cuda") == "large-v3"  # the reference runtime's
+    assert WhisperTranscriber(device="cpu")._model_name == "small"
+    assert WhisperTranscriber(device="cuda")._model_name == "large-v3"  # named, not loaded: no GPU needed
+    assert WhisperTranscriber("large-v3", device="cpu")._model_name == "large-v3"
+
+
+def test_the_downloaded_models_are_found_where_whisper_keeps_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert whisper_cache_folder() == tmp_path / "cache" / "whisper"
+    assert downloaded_models() == {}
+    whisper_cache_folder().mkdir(parents=True)
+    scripted_whisper_checkpoint(["Hi"], whisper_cache_folder() / "small.pt")
+    (whisper_cache_folder() / "large-v3.pt").write_bytes(bytes(3000))
+    size = (whisper_cache_folder() / "small.pt").stat().st_size
+    assert downloaded_models() == {"small": size, "large-v3": 3000, "large": 3000}  # "large" is large-v3
+
+    root = tmp_path / "elsewhere"
+    root.mkdir()
+    (root / "tiny.en.pt").write_bytes(bytes(10))
+    assert downloaded_models(root) == {"tiny.en": 10}
 
 
 @pytest.mark.parametrize(
