@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a file of API keys, one per line; required on a host other than loopback")
     parser.add_argument("--queue-limit", type=int, default=64, help="tasks waiting at most (then 429)")
     parser.add_argument("--whisper-model", default=None,
-                        help="Whisper model for voices given without words: a name (default: the studio's) or a .pt file")
+                        help="Whisper model for voices given without words: a name or a .pt file "
+                             "(default: large-v3 on a GPU, small on a processor)")
     parser.add_argument("--allow-private-urls", action="store_true",
                         help="let voice URLs, webhooks and uploads reach loopback and private addresses "
                              "(local setups and tests; off by default against request forgery)")
@@ -104,10 +105,10 @@ def _load_model(args: argparse.Namespace, runner) -> None:
         runner.model_failed(describe_error(error))
         _say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
         return
-    from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
+    from core.dia2.transcribe import WhisperTranscriber
 
     # Whisper loads on first use only: a server whose voices all have words never loads it.
-    runner.transcriber = WhisperTranscriber(args.whisper_model or DEFAULT_WHISPER_MODEL, device=runtime.device,
+    runner.transcriber = WhisperTranscriber(args.whisper_model, device=runtime.device,
                                             on_model_load=lambda model: _say(f"loading Whisper {model} …"))
     runner.model_ready(runtime)
     _say(f"model ready on {runtime.device} ({runtime.precision}); /health answers 200")

@@ -19,7 +19,7 @@ SCRIPT = "[S1] Hello there. [S2] Hi!"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("service") / "data")
+    process = ServerProcess(tmp_path_factory.mktemp("service") / "data", "--cost-per-minute", "0.5")
     process.wait_until_ready()
     yield process
     process.stop()
@@ -171,3 +171,13 @@ def test_authentication_answers_with_a_session(server):
     status, answer = server.post([{"taskType": "authentication", "apiKey": "anything"}])
     (item,) = answer["data"]
     assert status == 200 and item["taskType"] == "authentication" and uuid.UUID(item["connectionSessionUUID"])
+
+
+def test_include_cost_reports_the_configured_rate_and_the_compute_time(server):
+    _, answer = server.post([_task(seed=8, includeCost=True, outputType="base64Data", outputFormat="WAV")])
+    (item,) = answer["data"]
+    audio, rate = _decoded(base64.b64decode(item["audioBase64Data"]))
+    assert item["cost"] == pytest.approx(0.5 * len(audio) / rate / 60, abs=1e-5)
+    assert item["computeSeconds"] > 0
+    _, answer = server.post([_task(seed=8)])
+    assert "cost" not in answer["data"][0]
