@@ -246,8 +246,8 @@ class StudioController(QObject):
     def _save_to(self, path: Path) -> bool:
         try:
             self.document.save(path)
-        except DiaStudioError as error:
-            self.prompts.error("Cannot save the project", str(error))
+        except Exception as error:  # whatever failed, the window stays open with the work in it
+            self.prompts.error("Cannot save the project", describe_error(error, f"Saving {path} failed"))
             return False
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
         return True

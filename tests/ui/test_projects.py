@@ -16,6 +16,7 @@ from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
 from core.project import write_autosave
+from tests.full_disk import fill_disk
 from tests.ui.conftest import write_dialogue
 
 
@@ -172,15 +173,15 @@ def test_a_crash_in_the_middle_of_an_autosave_leaves_the_last_copy_recoverable(m
 
     # The next copy gets as far as storing the take's audio; the power goes before project.json.
     power_cut, resume = threading.Event(), threading.Event()
-    write_atomically = project._write_atomically
+    replace = project._replace
 
     def write_until_the_power_goes(path, data):
         if path.name == project.PROJECT_FILE:
             power_cut.set()
             resume.wait(30)
-        write_atomically(path, data)
+        replace(path, data)
 
-    monkeypatch.setattr(project, "_write_atomically", write_until_the_power_goes)
+    monkeypatch.setattr(project, "_replace", write_until_the_power_goes)
     studio.document.autosave_now()
     qtbot.waitUntil(power_cut.is_set)
     try:
@@ -212,6 +213,54 @@ def test_a_full_disk_is_reported_and_the_document_stays(studio, qtbot, monkeypat
         studio.document.autosave_now()
     [copy] = studio.document.recoverable()
     assert texts(project.recover(copy)) == ["Precious."]
+
+
+def test_a_failed_save_says_so_and_quit_keeps_the_window_open(studio, prompts, tmp_path, monkeypatch):
+    write_dialogue(studio, (Speaker.S1, "Saved before."))
+    target = tmp_path / "disk" / "Talk.diastudio"
+    assert studio.save_as(target)
+    add_take(studio.dialogue)
+    write_dialogue(studio, (Speaker.S2, "Not saved."))
+    fill_disk(monkeypatch, tmp_path / "disk")
+
+    prompts.answers["save_changes"] = "save"
+    studio.window.actions.quit.trigger()  # Quit ▸ Save
+    assert studio.window.isVisible()
+    [(title, message)] = prompts.errors()
+    assert title == "Cannot save the project"
+    assert message == f"Could not save {target}: No space left on device. Nothing on disk was changed."
+    assert studio.window.isWindowModified() and texts(studio.dialogue) == ["Saved before.", "Not saved."]
+
+    monkeypatch.undo()
+    assert texts(project.open_project(target)) == ["Saved before."]
+    assert project.open_project(target).takes == ()
+
+
+def test_save_as_on_a_full_disk_leaves_no_folder_behind(studio, prompts, tmp_path, monkeypatch):
+    write_dialogue(studio, (Speaker.S1, "Nowhere to go."))
+    fill_disk(monkeypatch, tmp_path / "disk", free=500)
+    prompts.answers["save_project_path"] = tmp_path / "disk" / "Talk.diastudio"
+    studio.window.actions.save_as.trigger()
+    assert "No space left on device" in prompts.errors()[0][1]
+    assert list((tmp_path / "disk").iterdir()) == []
+    assert studio.document.path is None and studio.window.isWindowModified()
+
+
+def test_a_save_failing_for_any_reason_keeps_the_window_open(studio, prompts, tmp_path, monkeypatch):
+    write_dialogue(studio, (Speaker.S1, "Kept."))
+    target = tmp_path / "Talk.diastudio"
+    assert studio.save_as(target)
+    write_dialogue(studio, (Speaker.S2, "Not saved."))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("an unexpected failure")
+
+    monkeypatch.setattr(project.json, "dumps", crash)
+    prompts.answers["save_changes"] = "save"
+    studio.window.actions.quit.trigger()
+    assert studio.window.isVisible()
+    assert prompts.errors() == [("Cannot save the project",
+                                 f"Saving {target} failed: RuntimeError: an unexpected failure")]
 
 
 def test_closing_the_window_lets_the_autosave_being_written_end_first(studio, qtbot, prompts, tmp_path):
