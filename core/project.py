@@ -353,6 +353,12 @@ def _audio_json(clip: AudioClip) -> dict[str, Any]:
 
 # --- opening --------------------------------------------------------------------------------
 
+def project_folder(path: Path | str) -> Path:
+    """The project folder ``path`` names: the folder itself, or the folder of its project.json."""
+    path = Path(path)
+    return path.parent if path.name == PROJECT_FILE else path
+
+
 def open_project(folder: Path | str) -> Dialogue:
     """The document saved in the project folder; :class:`ProjectFileError` says what is wrong."""
     folder = Path(folder)

@@ -8,8 +8,14 @@ import os
 import threading
 import time
 
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import QTimer
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLineEdit, QListView, QWidget
+
+from app.controller import EXAMPLE_PROJECT
 
 from core import project
 from core.dia2.transcript_alignment import TimedWord
@@ -18,6 +24,8 @@ from core.params import GenerationParams
 from core.project import write_autosave
 from tests.full_disk import fill_disk
 from tests.ui.conftest import write_dialogue
+from ui.open_project_dialog import OpenProjectDialog
+from ui.prompts import Prompts
 
 
 def add_take(dialogue) -> Take:
@@ -286,6 +294,78 @@ def test_saved_projects_are_listed_as_recent(studio, prompts, tmp_path):
     assert [action.text() for action in recent] == [str(tmp_path / "One.diastudio")]
     recent[0].trigger()
     assert [line.text for line in studio.dialogue.lines] == ["One."]
+
+
+@pytest.fixture
+def window(qtbot) -> QWidget:
+    """A window for the dialog to belong to."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    return window
+
+
+def answer_the_open_dialog(qtbot, *keys) -> list:
+    """Once Open project's dialog shows, type into its Project field (a str is typed, a key is
+    pressed); returns the folders it showed meanwhile, the last before the typing ended."""
+    shown = []
+
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, OpenProjectDialog):
+            dialog.reject()  # another dialog: end it, so the test fails rather than hangs
+            return
+        field = dialog.findChild(QLineEdit, "fileNameEdit")
+        for key in keys:
+            if isinstance(key, str):
+                qtbot.keyClicks(field, key)
+            else:
+                qtbot.keyClick(field, key)
+            shown.append(Path(dialog.directory().absolutePath()))
+
+    QTimer.singleShot(0, answer)
+    return shown
+
+
+@pytest.mark.parametrize("typed", ["Talk.diastudio", "Talk.diastudio/project.json"])
+def test_open_project_opens_a_project_folder_as_one_document(window, qtbot, tmp_path, typed):
+    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    answer_the_open_dialog(qtbot, typed, Qt.Key.Key_Return)
+    assert Prompts(window).open_project_path(str(tmp_path)) == tmp_path / "Talk.diastudio"
+
+
+def test_open_project_looks_inside_a_folder_that_is_no_project(window, qtbot, tmp_path):
+    (tmp_path / "Scenes").mkdir()
+    shown = answer_the_open_dialog(qtbot, "Scenes", Qt.Key.Key_Return, Qt.Key.Key_Escape)
+    assert Prompts(window).open_project_path(str(tmp_path)) is None
+    assert shown[1] == tmp_path / "Scenes"  # Return went inside; Escape cancelled
+
+
+def test_a_project_opens_by_its_project_json_too(studio, tmp_path):
+    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    assert studio.open_project(tmp_path / "Talk.diastudio" / "project.json")  # dia-studio Talk.diastudio/project.json
+    assert studio.document.path == tmp_path / "Talk.diastudio"
+    assert studio.window.windowTitle().startswith("Talk[*]")
+    assert studio.settings.project_folder == str(tmp_path)  # where Open project starts next time
+
+
+def test_a_double_clicked_project_folder_opens(qtbot, tmp_path):
+    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    dialog = OpenProjectDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.open()
+    files = dialog.findChild(QListView, "listView")
+    model = files.model()
+
+    def talk():
+        root = files.rootIndex()
+        names = {model.index(row, 0, root).data(): model.index(row, 0, root) for row in range(model.rowCount(root))}
+        return names.get("Talk.diastudio")
+
+    qtbot.waitUntil(lambda: talk() is not None)  # the folder is listed in the background
+    where = files.visualRect(talk()).center()
+    qtbot.mouseClick(files.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double click's first press
+    qtbot.mouseDClick(files.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert dialog.chosen_project() == tmp_path / "Talk.diastudio"
 
 
 def test_a_damaged_project_is_refused_with_a_reason(studio, prompts, tmp_path):
