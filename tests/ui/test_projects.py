@@ -205,16 +205,14 @@ def test_a_crash_in_the_middle_of_an_autosave_leaves_the_last_copy_recoverable(m
 
 def test_a_full_disk_is_reported_and_the_document_stays(studio, qtbot, monkeypatch):
     write_dialogue(studio, (Speaker.S1, "Precious."))
-
-    def full_disk(path, data):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-
-    monkeypatch.setattr(project, "_write_atomically", full_disk)
+    add_take(studio.dialogue)
+    fill_disk(monkeypatch, studio.document.recovery_dir, free=2000)  # room for part of the take
     with qtbot.waitSignal(studio.document.autosave_failed):
         studio.document.autosave_now()
     message = studio.window.statusBar().currentMessage()
     assert message.startswith("Autosave failed. Could not save ") and os.strerror(errno.ENOSPC) in message
     assert texts(studio.dialogue) == ["Precious."] and studio.dialogue.modified
+    assert list(studio.document.recovery_dir.iterdir()) == []  # no half copy
 
     monkeypatch.undo()  # space was freed: the next autosave writes the copy
     with qtbot.waitSignal(studio.document.autosaver.saved):
