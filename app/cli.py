@@ -10,13 +10,16 @@ import argparse
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.audio.export import export_audio
+from core.audio.io import VoiceClip, load_voice_clip
 from core.audio.formats import ExportSettings, format_from_path
 from core.audio.tags import ExportMetadata
+from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.errors import DiaStudioError
 from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
 
@@ -100,7 +103,7 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     settings = ExportSettings.create(args.format or format_from_path(args.out), sample_rate=args.sample_rate,
                                      bitrate=args.bitrate, channels=args.channels)
     outputs = _output_paths(args.out, settings, params.number_results)
-    voice_words = _voice_words(args)
+    voices = _read_voices(args)
 
     from core.dia2.generator import GenerationRequest, Progress, TakeResult, TakeStarted
     from core.dia2.runtime import Dia2Runtime
@@ -110,9 +113,7 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
                                threads=args.threads)
     _say(f"model ready on {runtime.device} ({runtime.precision})")
     runtime.parse(script)  # refuse an unspeakable script before transcribing anything
-    voices = _prepare_voices(args, runtime, voice_words)
-
-    request = GenerationRequest(script, params, voices)
+    request = GenerationRequest(script, params, _prepare_voices(args, runtime, voices))
     speakers = ("S1", "S2")
     last_report = 0.0
     for event in runtime.generate(request, cancel):
@@ -157,13 +158,24 @@ def _output_paths(path: Path, settings: ExportSettings | None, count: int) -> li
     return [path.with_name(f"{path.stem}_take{i + 1}{path.suffix}") for i in range(count)]
 
 
-def _voice_words(args: argparse.Namespace) -> dict[str, list | None]:
-    """Check the voice flags and read the word lists, before the model loads."""
-    from core.dia2.transcript_alignment import load_words_json
+@dataclass(frozen=True)
+class _VoiceInput:
+    """A voice reference as the flags give it, read and checked before the model loads."""
+
+    speaker: str  # "s1" or "s2", as in the flags
+    clip: VoiceClip
+    words: list[TimedWord] | None  # from --sN-words, timed against the file
+    text: str | None  # from --sN-text
+
+
+def _read_voices(args: argparse.Namespace) -> list[_VoiceInput]:
+    """Check the voice flags and read the voice files and word lists (unreadable, silent, too
+    short, words outside the clip): a bad voice costs a second, not the model's loading."""
+    from core.dia2.voices import words_within_clip  # torch: seconds to import, so not for --help
 
     if args.s2 and not args.s1:
         raise CommandLineError("--s2 needs --s1: the first voice reference is always speaker [S1]")
-    words: dict[str, list | None] = {}
+    voices = []
     for speaker in ("s1", "s2"):
         audio, text, word_file = (getattr(args, speaker), getattr(args, f"{speaker}_text"),
                                   getattr(args, f"{speaker}_words"))
@@ -171,35 +183,50 @@ def _voice_words(args: argparse.Namespace) -> dict[str, list | None]:
             raise CommandLineError(f"--{speaker}-text and --{speaker}-words need --{speaker} AUDIO")
         if text and word_file:
             raise CommandLineError(f"give --{speaker}-text or --{speaker}-words, not both")
-        if audio and not audio.is_file():
-            raise CommandLineError(f"the voice reference {audio} does not exist")
-        words[speaker] = load_words_json(word_file) if word_file else None
-    return words
-
-
-def _prepare_voices(args: argparse.Namespace, runtime, words: dict[str, list | None]) -> tuple:
-    from core.dia2.voices import prepare_voice
-
-    transcriber = None
-    voices = []
-    for speaker in ("s1", "s2"):
-        audio = getattr(args, speaker)
         if not audio:
             continue
-        if words[speaker] is None and transcriber is None:
+        if not audio.is_file():
+            raise CommandLineError(f"the voice reference {audio} does not exist")
+        clip = load_voice_clip(audio)
+        words = load_words_json(word_file) if word_file else None
+        if words is not None:
+            words_within_clip(words, clip)  # only to refuse them now; prepare_voice places them
+        voices.append(_VoiceInput(speaker, clip, words, text))
+    return voices
+
+
+def _prepare_voices(args: argparse.Namespace, runtime, voices: list[_VoiceInput]) -> tuple:
+    transcriber = None
+    prompts = []
+    for voice in voices:
+        if voice.words is None and transcriber is None:
             from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
 
             name = args.whisper_model or DEFAULT_WHISPER_MODEL
             transcriber = WhisperTranscriber(name, device=runtime.device,
                                              on_model_load=lambda model: _say(f"loading Whisper {model} …"))
-        prepared = prepare_voice(runtime, audio, words=words[speaker],
-                                 corrected_text=getattr(args, f"{speaker}_text"), transcriber=transcriber)
+        prepared = _prepared_voice(runtime, voice, transcriber)
         for notice in prepared.notices:
             _say(f"note: {notice}")
         heard = " ".join(word.text for word in prepared.words)
-        _say(f"[{speaker.upper()}] voice: {prepared.clip.duration_s:.1f} s, words: {heard}")
-        voices.append(prepared.prompt)
-    return tuple(voices)
+        _say(f"[{voice.speaker.upper()}] voice: {prepared.clip.duration_s:.1f} s, words: {heard}")
+        prompts.append(prepared.prompt)
+    return tuple(prompts)
+
+
+def _prepared_voice(runtime, voice: _VoiceInput, transcriber):
+    """The voice prompt; with neither words nor text a failed Whisper ends the run, saying how
+    to go without it."""
+    from core.dia2.transcribe import TranscriptionError
+    from core.dia2.voices import prepare_voice
+
+    try:
+        return prepare_voice(runtime, voice.clip, words=voice.words, corrected_text=voice.text,
+                             transcriber=transcriber)
+    except TranscriptionError as error:
+        flag = f"--{voice.speaker}"
+        raise CommandLineError(f"{error} Without Whisper, give the words of {flag} with {flag}-words "
+                               f'FILE.json, or {flag}-text "what is said" (timed by word length).') from None
 
 
 def _download_progress():

@@ -74,7 +74,7 @@ class StudioController(QObject):
         self._preview_started = False
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
         self._streamed_take: int | None = None  # the take of the generation the waveform grows with
-        self._status_timer = QTimer(self)
+        self._status_timer = QTimer(self.window)  # it updates the window: it goes with it
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
         self._status_timer.timeout.connect(self._show_status)
         self._connect()
@@ -225,7 +225,7 @@ class StudioController(QObject):
             self.prompts.error("Cannot open the project", str(error))
             self.document.recent.remove(path)
             return False
-        self.settings.project_folder = str(path.parent)
+        self.settings.project_folder = str(self.document.path.parent)
         return True
 
     def save(self) -> bool:
@@ -246,8 +246,8 @@ class StudioController(QObject):
     def _save_to(self, path: Path) -> bool:
         try:
             self.document.save(path)
-        except DiaStudioError as error:
-            self.prompts.error("Cannot save the project", str(error))
+        except Exception as error:  # whatever failed, the window stays open with the work in it
+            self.prompts.error("Cannot save the project", describe_error(error, f"Saving {path} failed"))
             return False
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
         return True

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.autosave import Autosaver
 from core.dialogue import Change, Dialogue
 from core.project import (PROJECT_SUFFIX, RecentProjects, RecoveryCopy, discard_recovery, find_recoverable,
-                          open_project, prepare_autosave, recover, save_project)
+                          open_project, prepare_autosave, project_folder, recover, save_project)
 
 UNTITLED = "Untitled"
 
@@ -48,7 +48,9 @@ class DocumentSession(QObject):
         self._show(Dialogue(), None)
 
     def open(self, path: Path) -> None:
-        """Open a project; raises ProjectFileError with a message for the person."""
+        """Open a project (its folder, or the project.json in it); raises ProjectFileError with a
+        message for the person."""
+        path = project_folder(path)
         dialogue = open_project(path)
         self._show(dialogue, path)
         self.recent.add(path)

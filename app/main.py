@@ -1,29 +1,75 @@
-"""``dia-studio``: the studio window by default; ``dia-studio render …`` and ``dia-studio serve …``
-on the command line."""
+"""``dia-studio``: the studio window by default (``dia-studio PROJECT`` opens a project in it);
+``dia-studio render …`` and ``dia-studio serve …`` on the command line. Anything else is refused
+with what exists."""
 
 from __future__ import annotations
 
+import difflib
 import sys
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+# name -> (module, function taking the command's own arguments, what it does)
+COMMANDS = {
+    "render": ("app.cli", "run_render", "render a script to an audio file"),
+    "serve": ("app.serve", "run_serve", "serve the Dia2 task API over HTTP and WebSocket"),
+}
+OPTIONS = ("--help", "--version")
+EXIT_USAGE = 2  # as argparse: the command line itself is wrong
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "render":
-        from app.cli import run_render
-
-        return run_render(argv[1:])
-    if argv and argv[0] == "serve":
-        from app.serve import run_serve
-
-        return run_serve(argv[1:])
-    if argv and argv[0] in ("-h", "--help"):
-        print("usage: dia-studio [render --help]\n\nWith no arguments, opens the studio window.\n"
-              "  render   render a script to an audio file (dia-studio render --help)\n"
-              "  serve    serve the Dia2 task API over HTTP (dia-studio serve --help)")
+    first = argv[0] if argv else None
+    if first in COMMANDS:
+        module, function, _ = COMMANDS[first]
+        return getattr(import_module(module), function)(argv[1:])
+    if first in ("-h", "--help"):
+        print(usage())
         return 0
+    if first == "--version":
+        print(f"dia-studio {_version()}")
+        return 0
+    problem = first and _problem(first)
+    if problem:
+        print(f"dia-studio: {problem}\n\n{usage()}", file=sys.stderr)
+        return EXIT_USAGE
     from app.gui import run_gui
 
     return run_gui(argv)
+
+
+def usage() -> str:
+    commands = "\n".join(f"  {name:<9}{what} (dia-studio {name} --help)"
+                         for name, (_, _, what) in COMMANDS.items())
+    return ("usage: dia-studio [PROJECT] | dia-studio COMMAND ... | dia-studio --version\n\n"
+            "With no command, opens the studio window (and PROJECT, a .diastudio folder or its project.json).\n"
+            f"commands:\n{commands}")
+
+
+def _problem(argument: str) -> str | None:
+    """Why the window cannot start with ``argument`` (None: it can): it takes a project, or Qt's
+    own one-dash options (-platform, -style …) first."""
+    if argument.startswith("--"):
+        return None if argument in OPTIONS else f"unknown option {argument}{_closest(argument, OPTIONS)}"
+    if argument.startswith("-") or Path(argument).exists():
+        return None
+    if Path(argument).suffix or "/" in argument or "\\" in argument:
+        return f"there is no project at {argument}"
+    return f"{argument!r} is neither a command nor a project{_closest(argument, COMMANDS)}"
+
+
+def _closest(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _version() -> str:
+    try:
+        return version("dia-studio")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed: run installer/setup.sh)"
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from core.audio.io import (MAX_REFERENCE_SECONDS, MIN_REFERENCE_SECONDS, SILENCE
                            load_voice_clip)
 from core.audio.processing import peak_dbfs, resample, rms_dbfs
 from core.dia2.prefix import InvalidVoicePrompt, VoicePrompt
-from core.dia2.transcript_alignment import TimedWord, apply_corrected_text, load_words_json
-from core.dia2.voices import words_within_clip
+from core.dia2.transcript_alignment import TimedWord, load_words_json
+from core.dia2.voices import words_of_transcript, words_within_clip
 from core.dialogue import AudioClip, VoiceReference
 
 WORDS_SUFFIX = ".words.json"
@@ -44,37 +44,41 @@ def voice_from_file(path: Path, transcriber: Transcriber | None) -> tuple[VoiceR
     """The voice in an audio file and notices for the person (e.g. that it was shortened)."""
     beside = word_list_beside(path)
     words = load_words_json(beside) if beside.is_file() else None
-    return _voice(path, words, transcriber)
+    give_the_words = (f"Type what is said in the clip and press Apply correction to use this voice, or put "
+                      f"its words in {beside.name} beside the file ([word, start_s, end_s] items, seconds "
+                      "from the start of the file) and load it again.")
+    return _voice(path, words, transcriber, give_the_words)
 
 
 def voice_from_recording(recording: Recording, transcriber: Transcriber | None) -> tuple[VoiceReference, list[str]]:
-    return _voice((recording.samples, recording.sample_rate), None, transcriber)
+    return _voice((recording.samples, recording.sample_rate), None, transcriber, TYPE_THE_WORDS)
 
 
-def _voice(source: AudioSource, words: list[TimedWord] | None,
-           transcriber: Transcriber | None) -> tuple[VoiceReference, list[str]]:
+def _voice(source: AudioSource, words: list[TimedWord] | None, transcriber: Transcriber | None,
+           give_the_words: str) -> tuple[VoiceReference, list[str]]:
+    """``give_the_words`` tells the person how to give the words when recognition finds none."""
     clip = load_voice_clip(source)
     notices = list(clip.notices)
     if words is not None:
         words = words_within_clip(words, clip)
     else:
-        words, more_notices = _recognised_words(clip.samples, clip.sample_rate, transcriber)
+        words, more_notices = _recognised_words(clip.samples, clip.sample_rate, transcriber, give_the_words)
         notices += more_notices
     audio = AudioClip.from_samples(clip.samples, clip.sample_rate)
     return VoiceReference(audio, words, _text(words)), notices
 
 
-def _recognised_words(samples: np.ndarray, sample_rate: int,
-                      transcriber: Transcriber | None) -> tuple[list[TimedWord], list[str]]:
-    """Without words (no recogniser, or it failed) the voice is kept and the person types them."""
+def _recognised_words(samples: np.ndarray, sample_rate: int, transcriber: Transcriber | None,
+                      give_the_words: str) -> tuple[list[TimedWord], list[str]]:
+    """Without words (no recogniser, or it failed) the voice is kept and the person gives them."""
     from core.dia2.transcribe import TranscriptionError  # loads Whisper's code: seconds, so only here
 
     if transcriber is None:
-        return [], [TYPE_THE_WORDS]
+        return [], [give_the_words]
     try:
         return transcriber.transcribe(samples, sample_rate), []
     except TranscriptionError as error:
-        return [], [f"{error} {TYPE_THE_WORDS}"]
+        return [], [f"{error} {give_the_words}"]
 
 
 def _text(words: Sequence[TimedWord]) -> str:
@@ -121,23 +125,8 @@ def trimmed_voice(voice: VoiceReference, start_s: float, end_s: float) -> tuple[
 def corrected_voice(voice: VoiceReference, text: str) -> VoiceReference:
     """The same clip with the person's transcript: on the recognised timings when there are
     some, else spread over the clip by word length (rougher, but it lets the voice be used)."""
-    if voice.words:
-        words = apply_corrected_text(list(voice.words), text)
-    else:
-        words = _spread(text.split(), voice.audio.duration_s)
+    words = words_of_transcript(text, voice.words, voice.audio.duration_s)
     return VoiceReference(voice.audio, words, " ".join(text.split()))
-
-
-def _spread(tokens: list[str], duration_s: float) -> list[TimedWord]:
-    if not tokens:
-        raise InvalidVoicePrompt("Type the words spoken in the voice clip.")
-    total = sum(len(token) + 1 for token in tokens)  # +1: the gap after each word
-    words, start = [], 0.0
-    for token in tokens:
-        length = duration_s * (len(token) + 1) / total
-        words.append(TimedWord(token, start, start + length * len(token) / (len(token) + 1)))
-        start += length
-    return words
 
 
 def voice_prompts(runtime, voices: Sequence[VoiceReference]) -> tuple[VoicePrompt, ...]:

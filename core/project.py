@@ -35,7 +35,8 @@ hearing, at about half the size of float WAV. Samples beyond ±1 are clipped.
 
 A save writes new audio files under new names first, then replaces project.json, and only then
 removes audio files nothing refers to, so a crash at any point leaves the previous save (or the
-new one) whole. Autosave writes the same format into a recovery folder, in two steps so the writing
+new one) whole. A save that fails before project.json (a full disk) deletes the files and folders
+it made, so the previous save is left exactly as it was. Autosave writes the same format into a recovery folder, in two steps so the writing
 can happen on another thread: ``prepare_autosave`` takes the document's content (immutable values,
 audio included, so it costs no copy) and ``write_autosave`` writes it.
 """
@@ -43,6 +44,7 @@ audio included, so it costs no copy) and ``write_autosave`` writes it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -129,31 +131,57 @@ def _write_project(document: DocumentContent, folder: Path, release_clips: bool 
     clips = {clip.id: clip for clip in _clips_of(document)}
     coded = [take for take in document.takes if take.codes is not None]
     audio_dir = folder / AUDIO_DIR
+    created = _outermost_missing(audio_dir)
+    written: list[Path] = []
+    with _saving(folder, " Nothing on disk was changed."):
+        try:
+            audio_dir.mkdir(parents=True, exist_ok=True)
+            for clip in clips.values():
+                _write_once(audio_dir / _file_name(clip), partial(_clip_bytes, clip), written)
+            for take in coded:
+                _write_once(audio_dir / _codes_name(take), partial(_codes_bytes, take.codes), written)
+            _sync_folder(audio_dir)
+            text = json.dumps(_document_json(document), indent=2, ensure_ascii=False)
+            _replace(folder / PROJECT_FILE, text.encode("utf-8"))  # from here on, the new save is the project
+        except BaseException:
+            _take_back(written, created)
+            raise
     with _saving(folder):
-        audio_dir.mkdir(parents=True, exist_ok=True)
-        for clip in clips.values():
-            _write_once(audio_dir / _file_name(clip), partial(_write_clip, clip))
-        for take in coded:
-            _write_once(audio_dir / _codes_name(take), partial(np.save, arr=take.codes, allow_pickle=False))
-        _sync_folder(audio_dir)
-        text = json.dumps(_document_json(document), indent=2, ensure_ascii=False)
-        _write_atomically(folder / PROJECT_FILE, text.encode("utf-8"))
+        _sync_folder(folder)
     used = {_file_name(clip) for clip in clips.values()} | {_codes_name(take) for take in coded}
     _remove_leftovers(folder, used, release_clips)
 
 
 @contextmanager
-def _saving(path: Path) -> Iterator[None]:
-    """Report a failed write (disk full, no permission) as a ProjectFileError naming ``path``."""
+def _saving(path: Path, outcome: str = "") -> Iterator[None]:
+    """Report a failed write (disk full, no permission) as a ProjectFileError naming ``path``;
+    ``outcome`` tells what became of what was on disk."""
     try:
         yield
     except OSError as error:
-        raise ProjectFileError(f"Could not save {path}: {_os_problem(error)}.") from error
+        raise ProjectFileError(f"Could not save {path}: {_os_problem(error)}.{outcome}") from error
 
 
 def _os_problem(error: OSError) -> str:
     problem = error.strerror or str(error)
     return f"{problem} ({error.filename})" if error.filename else problem
+
+
+def _outermost_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (None: it all exists)."""
+    missing = None
+    while not path.exists():
+        missing, path = path, path.parent
+    return missing
+
+
+def _take_back(written: list[Path], created: Path | None) -> None:
+    """Undo a save that failed before its project.json: delete the files it wrote and the folders
+    it made, so the previous save stays as it was and a new project leaves no empty folder."""
+    for file in written:
+        file.unlink(missing_ok=True)
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
 
 
 def _clips_of(document: DocumentContent) -> list[AudioClip]:
@@ -169,44 +197,68 @@ def _codes_name(take: Take) -> str:
     return f"{take.audio.id}.codes.npy"  # a take's clip is its own, and so are its codes
 
 
-def _write_once(target: Path, write: Callable[[Any], None]) -> None:
-    """Write ``target`` with ``write(open binary file)`` unless it is there already (what a clip
-    or a take's codes hold never changes)."""
+def _write_once(target: Path, content: Callable[[], bytes], written: list[Path]) -> None:
+    """Write ``target`` with ``content()`` unless it is there already (what a clip or a take's
+    codes hold never changes); a file written is added to ``written``."""
     if target.exists():
         return
     partial_file = target.with_name(f".{target.name}.partial")
     try:
-        with open(partial_file, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
+        _write_new_file(partial_file, content())
         os.replace(partial_file, target)
     finally:
         partial_file.unlink(missing_ok=True)
+    written.append(target)
 
 
-def _write_clip(clip: AudioClip, file) -> None:
+def _clip_bytes(clip: AudioClip) -> bytes:
     if clip.file is not None:
-        with open(clip.file, "rb") as source:
-            shutil.copyfileobj(source, file)
-    else:
-        # Clip explicitly: some libsndfile versions wrap out-of-range floats instead.
-        soundfile.write(file, np.clip(clip.samples(), -1.0, 1.0), clip.sample_rate,
-                        format="FLAC", subtype="PCM_24")
+        return clip.file.read_bytes()
+    # Clip explicitly: some libsndfile versions wrap out-of-range floats instead.
+    return _in_memory(partial(soundfile.write, data=np.clip(clip.samples(), -1.0, 1.0),
+                              samplerate=clip.sample_rate, format="FLAC", subtype="PCM_24"))
+
+
+def _codes_bytes(codes: np.ndarray) -> bytes:
+    return _in_memory(partial(np.save, arr=codes, allow_pickle=False))
+
+
+def _in_memory(write: Callable[[io.BytesIO], None]) -> bytes:
+    """What ``write(file)`` writes, encoded in memory: soundfile writes a file object through a C
+    callback that swallows its OSError (a full disk came out as an AssertionError), so the bytes
+    go to disk in _write_new_file, where the error surfaces."""
+    buffer = io.BytesIO()
+    write(buffer)
+    return buffer.getvalue()
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    """Create (or truncate) ``path`` holding ``data``, on disk when this returns. Every byte a save
+    stores goes through this os.write loop, so a full disk ends here as an OSError (ENOSPC)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        rest = memoryview(data)
+        while rest:
+            rest = rest[os.write(descriptor, rest):]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+    _replace(path, data)
+    _sync_folder(path.parent)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Put ``data`` in place of ``path`` by a rename (durable once the folder is synced)."""
     temp = path.with_name(f".{path.name}.{new_id()}.tmp")
     try:
-        with open(temp, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+        _write_new_file(temp, data)
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
-    _sync_folder(path.parent)
 
 
 def _sync_folder(folder: Path) -> None:
@@ -300,6 +352,12 @@ def _audio_json(clip: AudioClip) -> dict[str, Any]:
 
 
 # --- opening --------------------------------------------------------------------------------
+
+def project_folder(path: Path | str) -> Path:
+    """The project folder ``path`` names: the folder itself, or the folder of its project.json."""
+    path = Path(path)
+    return path.parent if path.name == PROJECT_FILE else path
+
 
 def open_project(folder: Path | str) -> Dialogue:
     """The document saved in the project folder; :class:`ProjectFileError` says what is wrong."""

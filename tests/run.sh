@@ -14,6 +14,11 @@ for sdk in runware-sdk==1.8.0 runware==0.5.24; do
     fi
 done
 export QT_QPA_PLATFORM=offscreen
+# The sound tests' PulseAudio server runs in a folder of this run and is stopped when the run
+# ends, however it ends (an interrupted or killed pytest included).
+DIA_PULSE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/dia-studio-pulse.XXXXXX")"
+export DIA_PULSE_DIR
+trap 'tests/pulse/stop_null_sink.sh || true; rm -rf "$DIA_PULSE_DIR"' EXIT
 .venv/bin/lint-imports
 # triton (which transformers imports) prints nanobind "leak" reports at interpreter exit; they are
 # not ours and would bury pytest's summary, so only those lines are dropped from stderr.

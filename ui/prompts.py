@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, Q
 from core.dialogue import pause_markup
 from core.dia2.script import MAX_BREAK_SECONDS
 from ui.export_dialog import ExportChoice, ExportDialog
+from ui.open_project_dialog import OpenProjectDialog
 
 PROJECT_FILTER = "Dia Studio project (*.diastudio)"
 
@@ -42,8 +43,9 @@ class Prompts:
         QMessageBox.warning(self.parent, title, message)
 
     def open_project_path(self, folder: str) -> Path | None:
-        path = QFileDialog.getExistingDirectory(self.parent, "Open project (a .diastudio folder)", folder)
-        return Path(path) if path else None
+        dialog = OpenProjectDialog(folder, self.parent)
+        dialog.exec()
+        return dialog.chosen_project()
 
     def save_project_path(self, suggested: Path) -> Path | None:
         path, _ = QFileDialog.getSaveFileName(self.parent, "Save project as", str(suggested), PROJECT_FILTER)

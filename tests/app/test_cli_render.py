@@ -85,6 +85,57 @@ def test_a_corrected_transcript_uses_whisper_timings_with_the_users_words(tmp_pa
         assert container.streams.audio[0].codec_context.name == "vorbis"
 
 
+def offline_without_whisper(monkeypatch, tmp_path) -> None:
+    """No Whisper model on this computer (an empty cache) and no network to download one."""
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+
+
+def test_a_typed_transcript_needs_no_whisper_as_in_the_window(tmp_path, capsys, monkeypatch):
+    offline_without_whisper(monkeypatch, tmp_path)
+    text = "Hello there. This is the first speaker"
+    out = tmp_path / "take.wav"
+    assert _render("--script", SCRIPT, "--seed", "1", "--s1", str(VOICES / "speaker1_24k_mono.wav"),
+                   "--whisper-model", "tiny", "--s1-text", text, "--out", str(out)) == 0
+    progress = capsys.readouterr().err
+    assert "could not be downloaded (no network)" in progress and "spread over the clip" in progress
+    assert f"words: {text}" in progress
+    assert soundfile.info(out).frames > 0
+
+
+def test_without_whisper_nor_words_the_error_says_how_to_give_them(tmp_path, capsys, monkeypatch):
+    offline_without_whisper(monkeypatch, tmp_path)
+    assert _render("--script", SCRIPT, "--s1", str(VOICES / "speaker1_24k_mono.wav"), "--whisper-model", "tiny",
+                   "--out", str(tmp_path / "x.wav")) == 2
+    error = capsys.readouterr().err
+    assert "could not be downloaded" in error and "Traceback" not in error
+    assert 'give the words of --s1 with --s1-words FILE.json, or --s1-text "what is said"' in error
+
+
+@pytest.mark.parametrize("voice, words, message", [
+    ("silence_3s.wav", None, "silence_3s.wav' is silent"),
+    ("not_audio.wav", None, "not_audio.wav"),
+    ("truncated.wav", None, "truncated.wav"),
+    ("speaker1_24k_mono.wav", [["Hello", 30.0, 30.5]], "None of the given words falls inside the voice clip"),
+    ("speaker1_24k_mono.wav", [["Hello", 0.5, 0.2]], "it ends before it starts"),
+])
+def test_voice_files_are_checked_before_the_model_loads(tmp_path, capsys, voice, words, message):
+    flags = ["--s1", str(VOICES / voice)]
+    if words is not None:
+        (tmp_path / "words.json").write_text(json.dumps(words))
+        flags += ["--s1-words", str(tmp_path / "words.json")]
+    # A model folder that does not exist: its error would come first if the model loaded first.
+    assert main(["render", "--model", str(tmp_path / "no-model"), "--script", SCRIPT, *flags,
+                 "--out", str(tmp_path / "x.wav")]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "loading" not in error and "Traceback" not in error
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--cfg-scale", "0.5"], "CFGScale = 0.5 is not allowed: a number from 1 to 30"),
     (["--top-k", "0"], "settings.topK = 0"),

@@ -15,6 +15,7 @@ from core.dialogue import AudioClip, Dialogue, Speaker, Take, VoiceReference
 from core.params import GenerationParams
 from core.project import (ProjectFileError, RecentProjects, discard_recovery, find_recoverable, open_project,
                           prepare_autosave, recover, save_project, write_autosave)
+from tests.full_disk import fill_disk
 
 RATE = 24_000
 
@@ -195,16 +196,40 @@ def no_space_for_files(descriptor):
         no_space()
 
 
-def test_disk_full_while_writing_audio_keeps_the_previous_save(dialogue, tmp_path, monkeypatch):
-    folder = tmp_path / "Talk.diastudio"
+def new_audio_size(dialogue, tmp_path):
+    """The bytes the audio of the dialogue's newest take takes on disk (an autosave measures it:
+    it leaves the document unsaved)."""
+    copy = write_autosave(prepare_autosave(dialogue, None, tmp_path / "scratch"))
+    return (copy.folder / "audio" / f"{dialogue.takes[-1].audio.id}.flac").stat().st_size
+
+
+@pytest.mark.parametrize("fills", ["at once", "within the take's audio", "at project.json"])
+def test_a_full_disk_keeps_the_previous_save_as_it_was(dialogue, tmp_path, monkeypatch, fills):
+    folder = tmp_path / "disk" / "Talk.diastudio"
     save_project(dialogue, folder)
-    saved = content(dialogue)
-    dialogue.add_takes([new_take(dialogue, 12)])
-    monkeypatch.setattr(project.soundfile, "write", no_space)
-    with pytest.raises(ProjectFileError, match="No space left on device"):
+    saved, files = content(dialogue), audio_files(folder)
+    dialogue.add_takes([new_take(dialogue, 12, seconds=2.0)])
+    size = new_audio_size(dialogue, tmp_path)
+    free = {"at once": 0, "within the take's audio": size // 2, "at project.json": size + 100}[fills]
+    fill_disk(monkeypatch, tmp_path / "disk", free)
+    with pytest.raises(ProjectFileError) as failure:
         save_project(dialogue, folder)
-    assert content(open_project(folder)) == saved and dialogue.modified
-    assert leftovers(folder) == []
+    assert str(failure.value) == (f"Could not save {folder}: No space left on device. "
+                                  "Nothing on disk was changed.")
+    assert dialogue.modified
+    monkeypatch.undo()
+    assert content(open_project(folder)) == saved
+    assert audio_files(folder) == files and leftovers(folder) == []  # not even the take's audio
+    save_project(dialogue, folder)  # space was freed
+    assert content(open_project(folder)) == content(dialogue)
+
+
+def test_a_new_project_on_a_full_disk_leaves_no_folder_behind(dialogue, tmp_path, monkeypatch):
+    fill_disk(monkeypatch, tmp_path / "disk", free=1000)
+    with pytest.raises(ProjectFileError, match="No space left on device"):
+        save_project(dialogue, tmp_path / "disk" / "New" / "Talk.diastudio")
+    assert list((tmp_path / "disk").iterdir()) == []
+    assert dialogue.modified
 
 
 def test_disk_full_while_writing_the_json_keeps_the_previous_save(dialogue, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@
 # the user's own sound setup alone.
 #
 # Prints what a client needs as `export NAME=value` lines:   eval "$(tests/pulse/start_null_sink.sh)"
+# tests/pulse/stop_null_sink.sh (with the same DIA_PULSE_DIR) stops it.
 set -eu
 
 if ! command -v pulseaudio >/dev/null 2>&1 || ! command -v pactl >/dev/null 2>&1; then

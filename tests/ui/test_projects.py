@@ -8,15 +8,24 @@ import os
 import threading
 import time
 
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import QTimer
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLineEdit, QListView, QWidget
+
+from app.controller import EXAMPLE_PROJECT
 
 from core import project
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
 from core.project import write_autosave
+from tests.full_disk import fill_disk
 from tests.ui.conftest import write_dialogue
+from ui.open_project_dialog import OpenProjectDialog
+from ui.prompts import Prompts
 
 
 def add_take(dialogue) -> Take:
@@ -172,15 +181,15 @@ def test_a_crash_in_the_middle_of_an_autosave_leaves_the_last_copy_recoverable(m
 
     # The next copy gets as far as storing the take's audio; the power goes before project.json.
     power_cut, resume = threading.Event(), threading.Event()
-    write_atomically = project._write_atomically
+    replace = project._replace
 
     def write_until_the_power_goes(path, data):
         if path.name == project.PROJECT_FILE:
             power_cut.set()
             resume.wait(30)
-        write_atomically(path, data)
+        replace(path, data)
 
-    monkeypatch.setattr(project, "_write_atomically", write_until_the_power_goes)
+    monkeypatch.setattr(project, "_replace", write_until_the_power_goes)
     studio.document.autosave_now()
     qtbot.waitUntil(power_cut.is_set)
     try:
@@ -196,22 +205,68 @@ def test_a_crash_in_the_middle_of_an_autosave_leaves_the_last_copy_recoverable(m
 
 def test_a_full_disk_is_reported_and_the_document_stays(studio, qtbot, monkeypatch):
     write_dialogue(studio, (Speaker.S1, "Precious."))
-
-    def full_disk(path, data):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-
-    monkeypatch.setattr(project, "_write_atomically", full_disk)
+    add_take(studio.dialogue)
+    fill_disk(monkeypatch, studio.document.recovery_dir, free=2000)  # room for part of the take
     with qtbot.waitSignal(studio.document.autosave_failed):
         studio.document.autosave_now()
     message = studio.window.statusBar().currentMessage()
     assert message.startswith("Autosave failed. Could not save ") and os.strerror(errno.ENOSPC) in message
     assert texts(studio.dialogue) == ["Precious."] and studio.dialogue.modified
+    assert list(studio.document.recovery_dir.iterdir()) == []  # no half copy
 
     monkeypatch.undo()  # space was freed: the next autosave writes the copy
     with qtbot.waitSignal(studio.document.autosaver.saved):
         studio.document.autosave_now()
     [copy] = studio.document.recoverable()
     assert texts(project.recover(copy)) == ["Precious."]
+
+
+def test_a_failed_save_says_so_and_quit_keeps_the_window_open(studio, prompts, tmp_path, monkeypatch):
+    write_dialogue(studio, (Speaker.S1, "Saved before."))
+    target = tmp_path / "disk" / "Talk.diastudio"
+    assert studio.save_as(target)
+    add_take(studio.dialogue)
+    write_dialogue(studio, (Speaker.S2, "Not saved."))
+    fill_disk(monkeypatch, tmp_path / "disk")
+
+    prompts.answers["save_changes"] = "save"
+    studio.window.actions.quit.trigger()  # Quit ▸ Save
+    assert studio.window.isVisible()
+    [(title, message)] = prompts.errors()
+    assert title == "Cannot save the project"
+    assert message == f"Could not save {target}: No space left on device. Nothing on disk was changed."
+    assert studio.window.isWindowModified() and texts(studio.dialogue) == ["Saved before.", "Not saved."]
+
+    monkeypatch.undo()
+    assert texts(project.open_project(target)) == ["Saved before."]
+    assert project.open_project(target).takes == ()
+
+
+def test_save_as_on_a_full_disk_leaves_no_folder_behind(studio, prompts, tmp_path, monkeypatch):
+    write_dialogue(studio, (Speaker.S1, "Nowhere to go."))
+    fill_disk(monkeypatch, tmp_path / "disk", free=500)
+    prompts.answers["save_project_path"] = tmp_path / "disk" / "Talk.diastudio"
+    studio.window.actions.save_as.trigger()
+    assert "No space left on device" in prompts.errors()[0][1]
+    assert list((tmp_path / "disk").iterdir()) == []
+    assert studio.document.path is None and studio.window.isWindowModified()
+
+
+def test_a_save_failing_for_any_reason_keeps_the_window_open(studio, prompts, tmp_path, monkeypatch):
+    write_dialogue(studio, (Speaker.S1, "Kept."))
+    target = tmp_path / "Talk.diastudio"
+    assert studio.save_as(target)
+    write_dialogue(studio, (Speaker.S2, "Not saved."))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("an unexpected failure")
+
+    monkeypatch.setattr(project.json, "dumps", crash)
+    prompts.answers["save_changes"] = "save"
+    studio.window.actions.quit.trigger()
+    assert studio.window.isVisible()
+    assert prompts.errors() == [("Cannot save the project",
+                                 f"Saving {target} failed: RuntimeError: an unexpected failure")]
 
 
 def test_closing_the_window_lets_the_autosave_being_written_end_first(studio, qtbot, prompts, tmp_path):
@@ -237,6 +292,78 @@ def test_saved_projects_are_listed_as_recent(studio, prompts, tmp_path):
     assert [action.text() for action in recent] == [str(tmp_path / "One.diastudio")]
     recent[0].trigger()
     assert [line.text for line in studio.dialogue.lines] == ["One."]
+
+
+@pytest.fixture
+def window(qtbot) -> QWidget:
+    """A window for the dialog to belong to."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    return window
+
+
+def answer_the_open_dialog(qtbot, *keys) -> list:
+    """Once Open project's dialog shows, type into its Project field (a str is typed, a key is
+    pressed); returns the folders it showed meanwhile, the last before the typing ended."""
+    shown = []
+
+    def answer():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, OpenProjectDialog):
+            dialog.reject()  # another dialog: end it, so the test fails rather than hangs
+            return
+        field = dialog.findChild(QLineEdit, "fileNameEdit")
+        for key in keys:
+            if isinstance(key, str):
+                qtbot.keyClicks(field, key)
+            else:
+                qtbot.keyClick(field, key)
+            shown.append(Path(dialog.directory().absolutePath()))
+
+    QTimer.singleShot(0, answer)
+    return shown
+
+
+@pytest.mark.parametrize("typed", ["Talk.diastudio", "Talk.diastudio/project.json"])
+def test_open_project_opens_a_project_folder_as_one_document(window, qtbot, tmp_path, typed):
+    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    answer_the_open_dialog(qtbot, typed, Qt.Key.Key_Return)
+    assert Prompts(window).open_project_path(str(tmp_path)) == tmp_path / "Talk.diastudio"
+
+
+def test_open_project_looks_inside_a_folder_that_is_no_project(window, qtbot, tmp_path):
+    (tmp_path / "Scenes").mkdir()
+    shown = answer_the_open_dialog(qtbot, "Scenes", Qt.Key.Key_Return, Qt.Key.Key_Escape)
+    assert Prompts(window).open_project_path(str(tmp_path)) is None
+    assert shown[1] == tmp_path / "Scenes"  # Return went inside; Escape cancelled
+
+
+def test_a_project_opens_by_its_project_json_too(studio, tmp_path):
+    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    assert studio.open_project(tmp_path / "Talk.diastudio" / "project.json")  # dia-studio Talk.diastudio/project.json
+    assert studio.document.path == tmp_path / "Talk.diastudio"
+    assert studio.window.windowTitle().startswith("Talk[*]")
+    assert studio.settings.project_folder == str(tmp_path)  # where Open project starts next time
+
+
+def test_a_double_clicked_project_folder_opens(qtbot, tmp_path):
+    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    dialog = OpenProjectDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.open()
+    files = dialog.findChild(QListView, "listView")
+    model = files.model()
+
+    def talk():
+        root = files.rootIndex()
+        names = {model.index(row, 0, root).data(): model.index(row, 0, root) for row in range(model.rowCount(root))}
+        return names.get("Talk.diastudio")
+
+    qtbot.waitUntil(lambda: talk() is not None)  # the folder is listed in the background
+    where = files.visualRect(talk()).center()
+    qtbot.mouseClick(files.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double click's first press
+    qtbot.mouseDClick(files.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert dialog.chosen_project() == tmp_path / "Talk.diastudio"
 
 
 def test_a_damaged_project_is_refused_with_a_reason(studio, prompts, tmp_path):

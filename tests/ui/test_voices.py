@@ -89,7 +89,8 @@ def test_without_recognition_the_typed_transcript_makes_the_voice_usable(make_st
     with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
         studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
     assert studio.dialogue.speakers[Speaker.S1].voice.words == ()
-    assert "Type what is said" in card.message_label.text()
+    message = card.message_label.text()
+    assert "Type what is said" in message and "speaker1_24k_mono.words.json beside the file" in message
 
     card.transcript_edit.setPlainText(SPEAKER1_TEXT)
     card.apply_button.click()

@@ -3,16 +3,21 @@ what the player plays, the recorder hears."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.audio.capture import Recorder
 from core.audio.playback import PlayerState, StreamingPlayer
-from tests.core.audio.conftest import START_NULL_SINK
+from tests.core.audio.conftest import START_NULL_SINK, STOP_NULL_SINK
+
+REPO = Path(__file__).resolve().parents[3]
 
 RATE = 24000
 # PulseAudio's null sink can take a second or two to start consuming a new stream
@@ -65,6 +70,29 @@ def test_without_pulseaudio_the_setup_says_what_to_install(tmp_path):
     )
     assert result.returncode == 3
     assert "apt-get install -y pulseaudio libasound2-plugins libportaudio2" in result.stderr
+
+
+def test_a_test_run_leaves_no_pulseaudio_server_running(tmp_path):
+    inner = tmp_path / "inner"  # the inner run's temporary folders, its server's among them
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in ("DIA_PULSE_DIR", "XDG_RUNTIME_DIR", "PULSE_SERVER")}
+    test = f"{Path(__file__).relative_to(REPO)}::test_devices_are_listed"
+    try:
+        finished = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                   f"--basetemp={inner}", test], cwd=REPO, env=environment,
+                                  capture_output=True, text=True, timeout=300)
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        servers = list(inner.glob("pulse[0-9]*"))
+        assert len(servers) == 1, "the run's server should live in a folder of the run"
+        server = servers[0]
+        asked = subprocess.run(["pactl", "info"], capture_output=True, timeout=30,
+                               env={**environment, "PULSE_SERVER": f"unix:{server}/pulse/native"})
+        assert asked.returncode != 0, "the server still answers"
+        assert not (server / "pulse" / "pid").exists()
+    finally:
+        for server in inner.glob("pulse[0-9]*"):  # stop what a failing run left behind
+            subprocess.run(["sh", str(STOP_NULL_SINK)], env={**environment, "DIA_PULSE_DIR": str(server)},
+                           timeout=60)
 
 
 def test_devices_are_listed(sound_system):

@@ -56,9 +56,19 @@ def test_corrected_text_keeps_whisper_timings(tiny_runtime, tmp_path):
     assert [(w.start_s, w.end_s) for w in corrected.words] == [(w.start_s, w.end_s) for w in heard.words]
 
 
-def test_a_reference_needs_words_or_a_transcriber(tiny_runtime):
+def test_a_reference_needs_words_a_transcript_or_a_transcriber(tiny_runtime):
     with pytest.raises(InvalidVoicePrompt, match="needs its words"):
         prepare_voice(tiny_runtime, VOICES / "speaker1_24k_mono.wav")
+
+
+def test_without_recognition_a_transcript_is_spread_over_the_clip_by_word_length(tiny_runtime):
+    prepared = prepare_voice(tiny_runtime, VOICES / "speaker1_24k_mono.wav", corrected_text="Hi there everybody")
+    words = prepared.words
+    assert [w.text for w in words] == ["Hi", "there", "everybody"]
+    assert words[0].start_s == 0 and words[-1].end_s <= prepared.clip.duration_s
+    assert all(a.end_s <= b.start_s for a, b in zip(words, words[1:]))
+    spans = [w.end_s - w.start_s for w in words]
+    assert spans[0] < spans[1] < spans[2]  # a longer word takes longer to say
 
 
 def test_words_outside_the_audio_are_refused(tiny_runtime):

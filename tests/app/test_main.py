@@ -1,0 +1,58 @@
+"""``dia-studio`` itself: what it does with its first argument (a command, an option, a project),
+run as a person runs it, in its own process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+import app.gui
+from app.main import main
+from core.dialogue import Dialogue
+from core.project import save_project
+
+REPO = Path(__file__).parents[2]
+
+
+def dia_studio(*args: str) -> subprocess.CompletedProcess:
+    # A window that opened by mistake would never close: the timeout makes that a failure.
+    return subprocess.run([sys.executable, "-m", "app.main", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen"})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["serv"], "dia-studio: 'serv' is neither a command nor a project\n"),
+    (["rendr", "--script", "Hi"], "dia-studio: 'rendr' is neither a command nor a project; did you mean render?"),
+    (["--versoin"], "dia-studio: unknown option --versoin; did you mean --version?"),
+    (["Missing.diastudio"], "dia-studio: there is no project at Missing.diastudio"),
+])
+def test_a_wrong_first_argument_says_what_exists_instead_of_opening_the_window(args, message):
+    finished = dia_studio(*args)
+    assert finished.returncode == 2 and finished.stdout == ""
+    assert finished.stderr.startswith(message)
+    assert "render   render a script to an audio file" in finished.stderr  # what exists
+
+
+def test_version_is_the_installed_one():
+    finished = dia_studio("--version")
+    assert (finished.returncode, finished.stdout) == (0, f"dia-studio {version('dia-studio')}\n")
+
+
+def test_help_lists_the_commands():
+    finished = dia_studio("--help")
+    assert finished.returncode == 0 and "render   render a script to an audio file" in finished.stdout
+    assert "--version" in finished.stdout
+
+
+@pytest.mark.parametrize("given", ["Talk.diastudio", "Talk.diastudio/project.json", "-platform"])
+def test_a_project_or_a_qt_option_goes_to_the_window(tmp_path, monkeypatch, given):
+    save_project(Dialogue.from_script("[S1] Hi."), tmp_path / "Talk.diastudio")
+    monkeypatch.chdir(tmp_path)
+    opened = []
+    monkeypatch.setattr(app.gui, "run_gui", lambda argv: opened.append(argv) or 0)
+    assert main([given, "offscreen"] if given == "-platform" else [given]) == 0
+    assert opened[0][0] == given
