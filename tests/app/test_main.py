@@ -25,7 +25,7 @@ def dia_studio(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["serv"], "dia-studio: 'serv' is neither a command nor a project\n"),
+    (["serv"], "dia-studio: 'serv' is neither a command nor a project; did you mean serve?\n"),
     (["rendr", "--script", "Hi"], "dia-studio: 'rendr' is neither a command nor a project; did you mean render?"),
     (["--versoin"], "dia-studio: unknown option --versoin; did you mean --version?"),
     (["Missing.diastudio"], "dia-studio: there is no project at Missing.diastudio"),
