@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "no Whisper is run")
     parser.add_argument("--whisper-model", default=None,
                         help="Whisper model name (tiny … large-v3, turbo) or a local .pt file, "
-                             "used to transcribe voice references (default large-v3)")
+                             "used to transcribe voice references (default: large-v3 on a GPU, small on a "
+                             "processor)")
     parser.add_argument("--seed", type=int, help="0 … 2147483647 (default: random, printed)")
     parser.add_argument("--cfg-scale", type=float, help="guidance 1 … 30 (default 3)")
     parser.add_argument("--temperature", type=float, help="text/timing temperature 0 … 5 (default 0.6)")
@@ -200,10 +201,9 @@ def _prepare_voices(args: argparse.Namespace, runtime, voices: list[_VoiceInput]
     prompts = []
     for voice in voices:
         if voice.words is None and transcriber is None:
-            from core.dia2.transcribe import DEFAULT_WHISPER_MODEL, WhisperTranscriber
+            from core.dia2.transcribe import WhisperTranscriber
 
-            name = args.whisper_model or DEFAULT_WHISPER_MODEL
-            transcriber = WhisperTranscriber(name, device=runtime.device,
+            transcriber = WhisperTranscriber(args.whisper_model, device=runtime.device,
                                              on_model_load=lambda model: _say(f"loading Whisper {model} …"))
         prepared = _prepared_voice(runtime, voice, transcriber)
         for notice in prepared.notices:

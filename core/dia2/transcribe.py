@@ -28,7 +28,6 @@ GPU_WHISPER_MODEL = "large-v3"  # the model the reference Dia2 runtime transcrib
 # On a processor large-v3 (a 3 GB download) takes minutes for one voice; small (0.5 GB) takes
 # seconds and hears a clear reference well.
 CPU_WHISPER_MODEL = "small"
-DEFAULT_WHISPER_MODEL = GPU_WHISPER_MODEL  # app/cli.py's, until it leaves the choice to the device
 
 
 def default_whisper_model(device: str | torch.device | None = None) -> str:
