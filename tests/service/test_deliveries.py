@@ -19,7 +19,7 @@ from tests.service.server_process import ServerProcess, free_port
 class Receiver:
     """Records each POST; answers 500 to the first ``failures`` of them."""
 
-    def __init__(self, failures: int = 0):
+    def __init__(self, failures: int = 0, port: int = 0):
         self.calls: list[dict] = []
         self.failures = failures
         receiver = self
@@ -35,7 +35,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook?token=abc"
 
@@ -156,6 +156,26 @@ def test_webhooks_to_this_machine_are_refused_without_the_flag(tmp_path):
         while "private network" not in server.log and time.monotonic() < deadline:
             time.sleep(0.1)
         assert "private network" in server.log and receiver.calls == []
+    finally:
+        server.stop()
+        receiver.close()
+
+
+def test_a_pending_webhook_is_delivered_after_a_kill_9_and_a_restart(tmp_path):
+    port = free_port()  # the receiver is down while the result is made
+    server = ServerProcess(tmp_path / "data", "--allow-private-urls")
+    server.wait_until_ready()
+    task = _task(webhookURL=f"http://127.0.0.1:{port}/hook")
+    server.post([task])
+    deadline = time.monotonic() + 60
+    while "webhook of" not in server.log and time.monotonic() < deadline:
+        time.sleep(0.1)
+    server.kill()
+    receiver = Receiver(port=port)
+    server = ServerProcess(tmp_path / "data", "--allow-private-urls")
+    try:
+        (call,) = receiver.wait_for(1, timeout=60)
+        assert call["body"]["data"][0]["taskUUID"] == task["taskUUID"]
     finally:
         server.stop()
         receiver.close()
