@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from core.audio.formats import format_from_path
 from core.service.api_errors import ApiError
+from core.service.openapi_schema import TASKS_BODY
 from core.service.responses import MEDIA_PATH, MIME_TYPES, STORED_PATH
 from core.service.task_service import TaskService
 from core.service.ws_session import SessionRegistry, WsSession
@@ -27,11 +28,18 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # tasks only; voice uploads will raise this wi
 _MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})(\.[a-z0-9]{2,5})")
 
 
+# When every task of a request failed, the first one's status answers (the error items say why).
+_ERROR_RESPONSES = {status: {"description": what} for status, what in (
+    (400, "a malformed body or an invalid task"), (401, "invalidApiKey"), (404, "taskFailedOrNotFound"),
+    (409, "conflictTaskUUID"), (413, "requestTooLarge"), (429, "queueCapacityExceeded"),
+    (500, "the task failed in the model (inferenceError)"), (503, "modelUnavailable"))}
+
+
 def create_app(service: TaskService) -> FastAPI:
     app = FastAPI(title="Dia Studio task API", description="The hosted Dia2 audioInference API, served locally.")
     sessions = SessionRegistry()
 
-    @app.get("/health")
+    @app.get("/health", responses={503: {"description": "the model is loading, or failed to load (reason given)"}})
     def health() -> JSONResponse:
         if service.ready:
             return JSONResponse({"status": "ready"})
@@ -39,7 +47,7 @@ def create_app(service: TaskService) -> FastAPI:
             return JSONResponse({"status": "failed", "reason": service.runner.load_error}, status_code=503)
         return JSONResponse({"status": "loading"}, status_code=503)
 
-    @app.post("/v1")
+    @app.post("/v1", openapi_extra={"requestBody": TASKS_BODY}, responses=_ERROR_RESPONSES)
     async def tasks(request: Request) -> JSONResponse:
         try:
             body = json.loads(await _read_limited(request))
@@ -56,7 +64,7 @@ def create_app(service: TaskService) -> FastAPI:
         await socket.accept()
         await WsSession(service, sessions, _SocketAdapter(socket), str(socket.base_url)).run()
 
-    @app.get(MEDIA_PATH + "{name}")
+    @app.get(MEDIA_PATH + "{name}", responses={404: {"description": "no such result, or its ttl is over"}})
     def media(name: str) -> Response:
         match = _MEDIA_NAME.fullmatch(name)
         result = service.store.result_by_audio(match.group(1)) if match else None
@@ -69,7 +77,7 @@ def create_app(service: TaskService) -> FastAPI:
                                                      "is over).").item()]}, status_code=404)
         return Response(content, media_type=MIME_TYPES[format_from_path(name)])
 
-    @app.get(STORED_PATH + "{name}")
+    @app.get(STORED_PATH + "{name}", responses={404: {"description": "no such stored media"}})
     def stored(name: str) -> Response:
         match = _MEDIA_NAME.fullmatch(name)
         media = service.store.media(match.group(1)) if match else None

@@ -97,6 +97,8 @@ def parse_request(body: Any) -> list[Task | ApiError]:
 def parse_task(task: Any) -> Task:
     if not isinstance(task, dict):
         raise ApiError("invalidTask", f"Each task must be a JSON object, not {_json_type(task)}.")
+    # A field given as null is a field not given: clients send their unset fields as null.
+    task = {key: value for key, value in task.items() if value is not None}
     task_type = task.get("taskType")
     task_uuid = task.get("taskUUID")
     try:
@@ -107,6 +109,8 @@ def parse_task(task: Any) -> Task:
             return GetResponseTask(_task_uuid(task, required=True))
         if task_type == "ping":
             _only(task, ("taskType", "taskUUID", "ping"))
+            if not isinstance(task.get("ping", True), bool):
+                raise ApiError("invalidPing", "ping must be true.", parameter="ping")
             return PingTask(_task_uuid(task, required=False))
         if task_type == "mediaStorage":
             _only(task, ("taskType", "taskUUID", "operation", "media"))
@@ -117,7 +121,11 @@ def parse_task(task: Any) -> Task:
             return MediaStorageTask(_task_uuid(task, required=True), operation, task["media"])
         if task_type == "authentication":
             _only(task, ("taskType", "taskUUID", "apiKey", "connectionSessionUUID"))
-            return AuthenticationTask(_optional_str(task, "apiKey"), _optional_str(task, "connectionSessionUUID"))
+            session = _optional_str(task, "connectionSessionUUID")
+            if session is not None and not is_uuid(session):
+                raise ApiError("invalidConnectionSessionUUID", "connectionSessionUUID must be the UUID a previous "
+                               "authentication answered.", parameter="connectionSessionUUID")
+            return AuthenticationTask(_optional_str(task, "apiKey"), session)
     except ApiError as error:
         raise error.for_task(task_type if isinstance(task_type, str) else None,
                              task_uuid if isinstance(task_uuid, str) else None)
@@ -137,7 +145,10 @@ def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
     script = _script(task.get("speech"))
     try:
         params = GenerationParams.from_dict({k: task[k] for k in _GENERATION_FIELDS if k in task}).with_seed()
-        export = ExportSettings.from_api(_output_format(task), task.get("audioSettings"))
+        audio_settings = task.get("audioSettings")
+        if audio_settings is not None and not isinstance(audio_settings, dict):
+            raise InvalidParameter("audioSettings", audio_settings, 'an object such as {"sampleRate": 44100}')
+        export = ExportSettings.from_api(_output_format(task), audio_settings)
     except InvalidParameter as error:
         raise ApiError(f"invalid{_code_name(error.field)}", str(error), parameter=error.field) from None
     output_type = _choice(task, "outputType", OUTPUT_TYPES, "URL")
@@ -230,13 +241,17 @@ def _task_uuid(task: dict[str, Any], required: bool) -> str | None:
     if value is None:
         raise ApiError("missingTaskUUID", "The task has no taskUUID: give each task a UUID v4 of its own.",
                        parameter="taskUUID")
-    try:
-        if not isinstance(value, str) or str(uuid.UUID(value)) != value.lower():
-            raise ValueError
-    except ValueError:
+    if not is_uuid(value):
         raise ApiError("invalidTaskUUID", f"taskUUID = {value!r} is not a UUID such as "
-                       f"{uuid.UUID(int=0x1234 << 64)}.", parameter="taskUUID") from None
+                       "3f2b7c1e-5a4d-4e8f-9b6a-0c1d2e3f4a5b.", parameter="taskUUID")
     return value
+
+
+def is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _optional_str(task: dict[str, Any], name: str) -> str | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import uuid
 from dataclasses import dataclass
 
 from core.audio.errors import UnusableAudio
 from core.audio.io import load_voice_clip
 from core.service.api_errors import ApiError
+from core.service.protocol import is_uuid
 from core.service.safe_fetch import FetchError, request
 from core.service.task_store import StoredMedia, TaskStore
 
@@ -63,7 +63,7 @@ def audio_bytes(value: object, parameter: str, policy: FetchPolicy) -> bytes:
 def keep_voice(store: TaskStore, value: object, parameter: str, policy: FetchPolicy) -> StoredMedia:
     """A voice input, checked and kept: a known mediaUUID, or new audio that is readable,
     not silent and long enough (else an error naming ``parameter``)."""
-    if isinstance(value, str) and _is_uuid(value):
+    if isinstance(value, str) and is_uuid(value):
         media = store.media(value)
         if media is None:
             raise ApiError(f"invalid{_code(parameter)}", f"{parameter}: no stored media {value} (never uploaded, "
@@ -83,13 +83,6 @@ def check_voice(content: bytes, parameter: str) -> None:
 
 def extension_of(content: bytes) -> str:
     return next((extension for magic, extension in _MAGIC if content.startswith(magic)), ".audio")
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value.lower()
-    except ValueError:
-        return False
 
 
 def _code(parameter: str) -> str:
