@@ -31,10 +31,13 @@ MAX_REPLY_BYTES = 64 * 1024  # what we read of the receiver's answer (we only ne
 
 
 class Deliverer:
-    def __init__(self, store: TaskStore, item_of, *, allow_private: bool = False, give_up_s: float = GIVE_UP_S):
-        """``item_of(audio_uuid)``: the result item a webhook sends."""
+    def __init__(self, store: TaskStore, item_of, on_change=lambda audio_uuid: None, *, allow_private: bool = False,
+                 give_up_s: float = GIVE_UP_S):
+        """``item_of(audio_uuid)``: the result item a webhook sends; ``on_change(audio_uuid)``:
+        a delivery of that result changed state."""
         self.store = store
         self.item_of = item_of
+        self.on_change = on_change
         self.allow_private = allow_private
         self.give_up_s = give_up_s
         self._wake = threading.Condition()
@@ -86,6 +89,8 @@ class Deliverer:
             delay = RETRY_DELAYS_S[min(delivery.attempts, len(RETRY_DELAYS_S) - 1)]
             status, next_attempt = "pending", now + delay
         self.store.record_attempt(delivery, outcome, status, next_attempt)
+        if status != delivery.status:
+            self.on_change(delivery.audio_uuid)
         log.info("%s of %s to %s: %s%s", delivery.kind, delivery.audio_uuid, delivery.url, outcome,
                  "" if landed else f" ({status})")
 

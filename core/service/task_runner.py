@@ -69,7 +69,7 @@ class TaskRunner:
             self._thread.join(timeout)
 
     def version(self, task_uuid: str) -> int:
-        """Changes whenever the task gains a result or settles."""
+        """Changes whenever what is known of the task changes (see ``touch``)."""
         return self._versions.get(task_uuid, 0)
 
     # ---- the loop -----------------------------------------------------------------------------
@@ -78,10 +78,24 @@ class TaskRunner:
             with self._wake:
                 while not self._stopping and (self.runtime is None or (task := self.store.next_queued()) is None):
                     self._wake.wait(timeout=1.0)
-                    self.store.expire()
+                    for task_uuid in self.store.expire():
+                        self.touch(task_uuid)
                 if self._stopping:
                     return
-            self._run_task(task)
+            try:
+                self._run_task(task)
+            except Exception:  # a fault of ours (a full disk, a bug): never the end of the runner
+                log.exception("task %s could not be run", task.task_uuid)
+                self._fail_quietly(task)
+
+    def _fail_quietly(self, stored: StoredTask) -> None:
+        try:
+            self._settle(stored, "failed", ApiError("serverError", "The server failed while running this task; "
+                                                    "see its log.", task_type="audioInference",
+                                                    task_uuid=stored.task_uuid).item())
+        except Exception:  # the store itself fails (e.g. the disk is full): try again later
+            log.exception("task %s could not be marked failed", stored.task_uuid)
+            time.sleep(1.0)
 
     def _run_task(self, stored: StoredTask) -> None:
         self.store.set_status(stored.task_uuid, "running")
@@ -123,7 +137,7 @@ class TaskRunner:
                                            task.export.format.extension, content,
                                            len(event.audio) / event.sample_rate, compute_s, keep_s)
             self.on_result(task, result)
-            self._bump(stored.task_uuid)
+            self.touch(stored.task_uuid)
             take_started = time.monotonic()
 
     def _voice_prompt(self, media_uuid: str, index: int):
@@ -154,7 +168,8 @@ class TaskRunner:
 
     def _settle(self, stored: StoredTask, status: str, error: dict | None = None) -> None:
         self.store.set_status(stored.task_uuid, status, error)
-        self._bump(stored.task_uuid)
+        self.touch(stored.task_uuid)
 
-    def _bump(self, task_uuid: str) -> None:
+    def touch(self, task_uuid: str) -> None:
+        """Note that what is known of the task changed (a result, its end, an expiry, a delivery)."""
         self._versions[task_uuid] = self._versions.get(task_uuid, 0) + 1

@@ -22,6 +22,7 @@ from core.service.deliveries import GIVE_UP_S, Deliverer
 from core.service.task_store import StoredResult, TaskStore
 from core.service.voice_inputs import FetchPolicy, audio_bytes, check_voice, extension_of, keep_voice
 
+ITEMS_CACHED = 1024  # tasks whose items are kept built
 SYNC_POLL_S = 0.05  # how often a waiting sync request looks at its task's version (in memory)
 
 
@@ -53,8 +54,10 @@ class TaskService:
         self.store = store
         self.runner = runner
         self.config = config
-        self.deliverer = Deliverer(store, self.item_of_audio, allow_private=config.fetch.allow_private,
-                                   give_up_s=config.retry_deliveries_for_s)
+        self.deliverer = Deliverer(store, self.item_of_audio, self._delivery_changed,
+                                   allow_private=config.fetch.allow_private, give_up_s=config.retry_deliveries_for_s)
+        # getResponse is polled hard: a task's items are built once per change, not per call.
+        self._items: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
         runner.on_result = self._result_stored
 
     def start(self) -> None:
@@ -64,6 +67,11 @@ class TaskService:
     def stop(self) -> None:
         self.runner.stop()
         self.deliverer.stop()
+
+    def _delivery_changed(self, audio_uuid: str) -> None:
+        result = self.store.result_by_audio(audio_uuid)
+        if result is not None:
+            self.runner.touch(result.task_uuid)
 
     def _result_stored(self, task: AudioInferenceTask, result: StoredResult) -> None:
         for kind, url in (("webhook", task.webhook_url), ("upload", task.upload_endpoint)):
@@ -227,6 +235,17 @@ class TaskService:
     def items_of(self, task_uuid: str, base_url: str | None = None) -> list[dict[str, Any]]:
         """Everything known of a task: each finished result, then one processing item per
         result still to come, or the task's error (getResponse re-sends all of it each time)."""
+        version = self.runner.version(task_uuid)
+        cached = self._items.get((task_uuid, base_url))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        items = self._build_items(task_uuid, base_url)
+        self._items[(task_uuid, base_url)] = (version, items)
+        if len(self._items) > ITEMS_CACHED:
+            del self._items[next(iter(self._items))]  # the oldest entry
+        return items
+
+    def _build_items(self, task_uuid: str, base_url: str | None) -> list[dict[str, Any]]:
         stored = self.store.task(task_uuid)
         if stored is None:
             raise ApiError("taskFailedOrNotFound", f"No task {task_uuid} is known here (never sent, or its "

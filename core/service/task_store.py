@@ -214,16 +214,18 @@ class TaskStore:
     def read_media(self, result: StoredResult) -> bytes:
         return (self.media_dir / result.file).read_bytes()
 
-    def expire(self, now: float | None = None) -> int:
-        """Delete results past their time, file first (a row never points at nothing)."""
+    def expire(self, now: float | None = None) -> list[str]:
+        """Delete results past their time, file first (a row never points at nothing); the
+        tasks that lost a result."""
         now = time.time() if now is None else now
         with self._lock:
-            rows = self._db.execute("SELECT audio_uuid, file FROM results WHERE expires <= ?", (now,)).fetchall()
-        for audio_uuid, name in rows:
+            rows = self._db.execute("SELECT audio_uuid, file, task_uuid FROM results WHERE expires <= ?",
+                                    (now,)).fetchall()
+        for audio_uuid, name, _ in rows:
             (self.media_dir / name).unlink(missing_ok=True)
             with self._lock:
                 self._db.execute("DELETE FROM results WHERE audio_uuid = ?", (audio_uuid,))
-        return len(rows)
+        return sorted({task_uuid for _, _, task_uuid in rows})
 
     # ---- deliveries (webhooks, uploads) ---------------------------------------------------------
     def add_delivery(self, audio_uuid: str, kind: str, url: str) -> None:

@@ -19,9 +19,9 @@ def _store_with_result(tmp_path, keep_s: float):
 
 def test_a_result_past_its_ttl_is_deleted_file_first(tmp_path):
     store, task_uuid, result = _store_with_result(tmp_path, keep_s=60)
-    assert store.expire(now=time.time() + 30) == 0
+    assert store.expire(now=time.time() + 30) == []
     assert (store.media_dir / result.file).exists()
-    assert store.expire(now=time.time() + 61) == 1
+    assert store.expire(now=time.time() + 61) == [task_uuid]
     assert not (store.media_dir / result.file).exists()
     assert store.result_by_audio(result.audio_uuid) is None and store.results(task_uuid) == []
 
