@@ -56,7 +56,7 @@ def test_the_tiny_model_generates_the_dialogue_into_a_take(studio, qtbot, sound)
     assert not generate_and_wait(studio, qtbot)
 
     (take,) = studio.dialogue.takes
-    assert take.seed == 1234 and studio.dialogue.picked_take_id == take.id
+    assert take.seed == 1234 and studio.dialogue.lines_kept_by(take.id) == tuple(ids)
     assert [line.id for line in take.source_lines] == ids
     assert [studio.dialogue.status(i) for i in ids] == [LineStatus.GENERATED] * 2
     spans = [take.line_times[i] for i in ids]
@@ -175,12 +175,12 @@ def test_cancel_stops_the_real_model_within_a_frame(fake_studio, tiny_runtime, q
 
 def test_several_takes_follow_the_seeds_and_the_first_is_kept(fake_studio, qtbot):
     studio = fake_studio(FakeRuntime())
-    write_dialogue(studio, (Speaker.S1, "a b"), (Speaker.S2, "c"))
+    ids = write_dialogue(studio, (Speaker.S1, "a b"), (Speaker.S2, "c"))
     studio.dialogue.set_params(GenerationParams(seed=7, number_results=3))
     generate_and_wait(studio, qtbot)
     takes = studio.dialogue.takes
     assert [take.seed for take in takes] == [7, 8, 9]
-    assert studio.dialogue.picked_take_id == takes[0].id
+    assert studio.dialogue.lines_kept_by(takes[0].id) == tuple(ids)
     assert studio.window.takes.list.count() == 3
 
 
@@ -288,7 +288,7 @@ def test_selected_lines_are_generated_after_the_lines_before_them(fake_studio, q
     assert not fake.encoded  # the take kept its codes: nothing to encode again
     # The new take is put in place of line 3 alone.
     new = studio.dialogue.takes[-1]
-    assert [line.id for line in new.source_lines] == [ids[2]] and studio.dialogue.picked_take_id == new.id
+    assert [line.id for line in new.source_lines] == [ids[2]] and studio.dialogue.take_for(ids[2]) is new
     assert studio.dialogue.take_for(ids[0]) is whole and not prompts.errors()
 
 
@@ -310,7 +310,8 @@ def test_a_takes_notice_is_shown_once_in_the_status_bar(fake_studio, qtbot):
     studio.generation.notice.connect(notices.append)
     generate_and_wait(studio, qtbot)
     assert notices == ["The lines before were cut."]
-    assert studio.window.statusBar().currentMessage() == "The lines before were cut."
+    # At the end, with what the generation changed.
+    assert studio.window.statusBar().currentMessage() == "Take 1 kept for line 1. The lines before were cut."
 
 
 def test_the_tiny_model_regenerates_a_line_after_the_one_before(studio, qtbot, prompts):

@@ -27,7 +27,7 @@ def test_keeping_a_take_makes_it_speak_its_lines(studio):
     dialogue = studio.dialogue
     old, new = tone_take(dialogue, 1, 2.0, 0.1), tone_take(dialogue, 2, 4.0, 0.2)
     dialogue.add_takes([old])
-    dialogue.add_takes([new], pick=False)
+    dialogue.add_takes([new])
     panel = studio.window.takes
     assert panel.list.count() == 2
     assert "seed 2" in panel.list.item(0).text()  # newest first
@@ -37,7 +37,7 @@ def test_keeping_a_take_makes_it_speak_its_lines(studio):
 
     panel.list.setCurrentRow(0)
     panel.keep_button.click()
-    assert dialogue.picked_take_id == new.id
+    assert dialogue.kept_takes == {first: new.id, second: new.id}
     assert model.index(0, Column.LENGTH).data() == "2.0 s"
     assert not panel.keep_button.isEnabled()
 
@@ -67,7 +67,7 @@ def test_playing_a_take_plays_its_audio_and_marks_the_line_being_heard(studio, q
 
 
 def test_deleting_a_take_is_undoable(studio, qtbot):
-    write_dialogue(studio, (Speaker.S1, "a"))
+    (line,) = write_dialogue(studio, (Speaker.S1, "a"))
     take = tone_take(studio.dialogue, 9, 1.0, 0.1)
     studio.dialogue.add_takes([take])
     panel = studio.window.takes
@@ -78,7 +78,7 @@ def test_deleting_a_take_is_undoable(studio, qtbot):
     assert undo.isEnabled() and undo.text() == "&Undo Delete take"  # at once, no event loop turn
     undo.trigger()
     assert studio.window.actions.redo.text() == "&Redo Delete take"
-    assert panel.list.count() == 1 and studio.dialogue.picked_take_id == take.id
+    assert panel.list.count() == 1 and studio.dialogue.kept_takes == {line: take.id}
 
 
 def test_the_chosen_sound_output_is_used_and_remembered(make_studio):
