@@ -328,3 +328,58 @@ def test_the_tiny_model_regenerates_a_line_after_the_one_before(studio, qtbot, p
     assert again.line_times[second].end_s == again.duration_s
     assert [studio.dialogue.status(i) for i in (first, second)] == [LineStatus.GENERATED] * 2
     assert not prompts.errors()
+
+
+def test_a_new_take_keeps_the_takes_chosen_and_a_cancelled_one_replaces_none(fake_studio, qtbot):
+    fake = FakeRuntime()
+    studio = fake_studio(fake)
+    ids = write_dialogue(studio, (Speaker.S1, "one two"), (Speaker.S2, "three four"), (Speaker.S1, "five six"),
+                         (Speaker.S2, "seven"))
+    dialogue, window = studio.dialogue, studio.window
+    window.show()
+    qtbot.waitExposed(window)
+    status = window.statusBar()
+    panel = window.takes
+
+    def keys(key, modifier=Qt.KeyboardModifier.NoModifier):
+        with qtbot.waitSignal(studio.generation.finished, timeout=30_000) as finished:
+            window.timeline.setFocus()
+            qtbot.keyClick(window.timeline, key, modifier)
+            if fake.hold_after is not None:
+                qtbot.waitUntil(fake.holding.is_set)
+                qtbot.keyClick(window.timeline, Qt.Key.Key_Escape)  # cancel
+        return finished.args[0]
+
+    dialogue.set_params(GenerationParams(seed=1, number_results=3))
+    window.timeline.select_line(ids[1])
+    keys(Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # line 2, three times
+    assert status.currentMessage() == "Take 1 kept for line 2."
+    third = dialogue.takes[2]
+    panel.select_take(third.id)
+    qtbot.mouseClick(panel.keep_button, Qt.MouseButton.LeftButton)  # keep take 3 for line 2
+    assert dialogue.take_for(ids[1]) is third and "✓ kept" in panel.list.item(0).text()
+
+    dialogue.set_params(GenerationParams(seed=5))
+    fake.hold_after = 6  # cancelled once "six", the last word of line 3, is taken
+    assert keys(Qt.Key.Key_F5)
+    partial = dialogue.takes[3]
+    # Lines 1 and 2 were finished; line 3 may be cut off: the take does not speak it.
+    assert [line.id for line in partial.source_lines] == ids[:2]
+    assert [dialogue.take_for(i) for i in ids] == [partial, third, None, None]
+    assert dialogue.status(ids[2]) is LineStatus.NOT_GENERATED
+    assert status.currentMessage() == "Generation cancelled. Take 4 kept for line 1; line 2 keeps take 3."
+    assert panel.list.item(0).text().startswith("Take 4 · lines 1–2 · ")
+    assert "✓ kept for line 1\n" in panel.list.item(0).text()
+
+    fake.hold_after = None
+    window.timeline.select_line(ids[1])
+    keys(Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # line 2 asked for again: its new take is kept
+    again = dialogue.takes[4]
+    assert dialogue.take_for(ids[1]) is again and status.currentMessage() == "Take 5 kept for line 2."
+    keys(Qt.Key.Key_F5)  # the whole dialogue: lines 1 and 2 keep theirs
+    whole = dialogue.takes[5]
+    assert [dialogue.take_for(i) for i in ids] == [partial, again, whole, whole]
+    assert status.currentMessage() == "Take 6 kept for lines 3–4; line 1 keeps take 4; line 2 keeps take 5."
+
+    press(qtbot, window.actions.undo)  # the whole dialogue's take goes, and with it its lines' takes
+    assert [dialogue.take_for(i) for i in ids] == [partial, again, None, None]
