@@ -309,7 +309,7 @@ class StudioController(QObject):
             voice, notices = result
             dialogue.set_voice(speaker, voice)
             card.set_busy(None)
-            card.show_message(" ".join(notices))
+            card.show_message(" ".join(notices), about=voice.audio)  # it goes when the voice does
             self.voice_prepared.emit(speaker)
 
         def failed(error: Exception) -> None:
