@@ -9,7 +9,7 @@ from core.audio.backend import AudioDevice
 from core.audio.fake_backend import FAKE_SPEAKERS, FakeBackend
 from core.dialogue import AudioClip, LineStatus, Speaker, Take
 from core.params import GenerationParams
-from tests.ui.conftest import write_dialogue
+from tests.ui.conftest import press, write_dialogue
 from ui.timeline_model import Column
 
 
@@ -107,3 +107,30 @@ def test_a_takes_tooltip_holds_everything_it_was_made_with(studio):
     assert tip.splitlines() == ["Seed: 77", "Model: dia2-2b", "Guidance (CFG): 4.5", "Text temperature: 0.9",
                                 "Audio temperature: 1.1", "Top-k: 120", "Voice reference kept at the start: yes",
                                 "Negative prompt: “a muffled voice”", "", "Double-click to hear it"]
+
+
+def test_the_playback_bar_names_the_take_playing_and_lets_go_of_one_that_is_gone(studio, qtbot):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    older, newer = tone_take(studio.dialogue, 1, 1.0, 0.1), tone_take(studio.dialogue, 2, 1.0, 0.2)
+    studio.dialogue.add_takes([older])
+    studio.dialogue.add_takes([newer])
+    panel, bar = studio.window.takes, studio.window.playback_bar
+    panel.select_take(newer.id)
+    qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text().startswith("Take 2 (seed 2)")
+
+    panel.select_take(older.id)
+    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text().startswith("Take 1 (seed 2)")  # the take playing is the first one now
+    press(qtbot, studio.window.actions.undo)
+    assert bar.what.text().startswith("Take 2 (seed 2)")
+    panel.select_take(newer.id)
+    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text() == "Nothing playing" and studio.playback.player is None
+    assert bar.position.text() == "0:00.0 / 0:00.0"
+
+    panel.select_take(older.id)
+    qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text().startswith("Take 1 (seed 1)")
+    studio.window.actions.new_project.trigger()  # its audio is not the new project's
+    assert bar.what.text() == "Nothing playing" and studio.playback.take_id is None
