@@ -407,7 +407,9 @@ class StudioController(QObject):
             selected = self.window.takes.selected_take_id()
             self._show_waveform_of(self.dialogue.take(selected) if selected else None)
         self.window.generation_progress.hide()
-        takes = [take for take in self.generation.takes if take in self.dialogue.takes]
+        # What the generation changed (its takes may have been undone since, or be another document's).
+        present = {take.id for take in self.dialogue.takes}
+        takes = [take for take in self.generation.takes if take.id in present]
         said = [describe_keeping(self.dialogue, takes[0]) if takes else "Nothing was made."] + self.generation.notices
         if cancelled:
             said.insert(0, "Generation cancelled.")

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from core.dialogue import Change, Dialogue, Take
 from ui.parameters import LABELS
@@ -128,10 +129,17 @@ class TakesPanel(QWidget):
         self.whole_button.clicked.connect(self.show_whole_dialogue)
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.play_requested.emit(self.selected_take_id()))
-        self.keep_button = QPushButton("Keep")
+        # Keep: the take for all its lines; its menu: for one of them only.
+        self.keep_button = QToolButton()
+        self.keep_button.setText("Keep")
         self.keep_button.setToolTip("Use this take for all its lines (in the timeline, the whole dialogue "
-                                    "and the export)")
+                                    "and the export); the arrow keeps it for one line only")
+        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.keep_button.setSizePolicy(self.play_button.sizePolicy())
         self.keep_button.clicked.connect(lambda: self._dialogue.keep_take(self.selected_take_id()))
+        self.keep_menu = QMenu(self.keep_button)
+        self.keep_menu.aboutToShow.connect(self._fill_keep_menu)
+        self.keep_button.setMenu(self.keep_menu)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(lambda: self._dialogue.delete_take(self.selected_take_id()))
         buttons = QHBoxLayout()
@@ -201,6 +209,21 @@ class TakesPanel(QWidget):
         take_id = self.selected_take_id()
         self._update_buttons()
         self.selected_take_changed.emit(self._dialogue.take(take_id) if take_id else None)
+
+    def _fill_keep_menu(self) -> None:
+        """One entry per line of the selected take: keep it for that line only."""
+        self.keep_menu.clear()
+        take_id = self.selected_take_id()
+        if take_id is None:
+            return
+        take = self._dialogue.take(take_id)
+        for row in _spoken_rows(self._dialogue, take):
+            line = self._dialogue.lines[row - 1]
+            text = line.spoken_text if len(line.spoken_text) <= 40 else line.spoken_text[:39] + "…"
+            action = self.keep_menu.addAction(f"Only for line {row}: {text}")
+            action.setCheckable(True)
+            action.setChecked(self._dialogue.kept_takes.get(line.id) == take_id)
+            action.triggered.connect(lambda _=False, line_id=line.id: self._dialogue.keep_take(take_id, [line_id]))
 
     def _update_buttons(self) -> None:
         take_id = self.selected_take_id()

@@ -22,7 +22,7 @@ def tone_take(dialogue, seed: int, seconds: float, level: float) -> Take:
     return Take(GenerationParams(seed=seed), AudioClip.from_samples(samples, 24000), lines, line_times=times)
 
 
-def test_keeping_a_take_makes_it_speak_its_lines(studio):
+def test_keeping_a_take_makes_it_speak_its_lines(studio, qtbot):
     first, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
     dialogue = studio.dialogue
     old, new = tone_take(dialogue, 1, 2.0, 0.1), tone_take(dialogue, 2, 4.0, 0.2)
@@ -36,7 +36,15 @@ def test_keeping_a_take_makes_it_speak_its_lines(studio):
     assert model.index(0, Column.LENGTH).data() == "1.0 s"
 
     panel.list.setCurrentRow(0)
-    panel.keep_button.click()
+    menu = panel.keep_button.menu()
+    menu.aboutToShow.emit()  # as the arrow beside Keep opens it
+    assert [action.text() for action in menu.actions()] == ["Only for line 1: a", "Only for line 2: b"]
+    menu.actions()[1].trigger()
+    assert dialogue.kept_takes == {first: old.id, second: new.id}
+    assert model.index(1, Column.LENGTH).data() == "2.0 s" and model.index(0, Column.LENGTH).data() == "1.0 s"
+    assert "✓ kept for line 2\n" in panel.list.item(0).text() and "✓ kept for line 1\n" in panel.list.item(1).text()
+    assert panel.keep_button.isEnabled()
+    qtbot.mouseClick(panel.keep_button, Qt.MouseButton.LeftButton)  # for all its lines
     assert dialogue.kept_takes == {first: new.id, second: new.id}
     assert model.index(0, Column.LENGTH).data() == "2.0 s"
     assert not panel.keep_button.isEnabled()
