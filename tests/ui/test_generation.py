@@ -342,6 +342,7 @@ def test_a_new_take_keeps_the_takes_chosen_and_a_cancelled_one_replaces_none(fak
     panel = window.takes
 
     def keys(key, modifier=Qt.KeyboardModifier.NoModifier):
+        fake.holding.clear()
         with qtbot.waitSignal(studio.generation.finished, timeout=30_000) as finished:
             window.timeline.setFocus()
             qtbot.keyClick(window.timeline, key, modifier)
@@ -383,3 +384,9 @@ def test_a_new_take_keeps_the_takes_chosen_and_a_cancelled_one_replaces_none(fak
 
     press(qtbot, window.actions.undo)  # the whole dialogue's take goes, and with it its lines' takes
     assert [dialogue.take_for(i) for i in ids] == [partial, again, None, None]
+
+    fake.hold_after = 1  # cancelled before a line was finished: the take keeps the audio, and no line
+    assert keys(Qt.Key.Key_F5)
+    assert dialogue.takes[-1].source_lines == () and [dialogue.take_for(i) for i in ids] == [partial, again, None, None]
+    assert status.currentMessage() == "Generation cancelled. Take 6 has no finished line."
+    assert panel.list.item(0).text().startswith("Take 6 · no line finished · ")
