@@ -271,8 +271,9 @@ class VoicesPanel(QWidget):
         self._meter_timer.timeout.connect(self._poll_recorder)
 
         self.microphone = QComboBox()
-        self.microphone.setToolTip(MICROPHONE_TIP)
+        self.microphone.currentTextChanged.connect(self._remember_microphone)
         self._devices: list[AudioDevice] = []  # the inputs listed
+        self._wanted = ""  # the microphone chosen, by name: chosen again when it is back
         form = QFormLayout()
         form.addRow("Microphone", self.microphone)
         self.cards = {speaker: SpeakerCard(speaker) for speaker in Speaker}
@@ -306,21 +307,28 @@ class VoicesPanel(QWidget):
         self._unsubscribe = dialogue.subscribe(self._on_change)
 
     def refresh_devices(self, preferred: str = "") -> None:
-        """List the inputs again, keeping the chosen one (by name) when it is still there."""
-        chosen = preferred or self.microphone.currentText()
+        """List the inputs again, keeping the chosen one (by name) when it is still there. Listing
+        them is no choice: while the chosen one is unplugged, it stays the one chosen."""
+        self._wanted = preferred or self._wanted
         devices = self._input_devices()
         self._devices = devices
+        self.microphone.blockSignals(True)
         self.microphone.clear()
         for device in devices:
             self.microphone.addItem(device.name, device)
         default = next((d.name for d in devices if d.is_default), "")
-        index = self.microphone.findText(chosen or default)
+        index = self.microphone.findText(self._wanted or default)
         self.microphone.setCurrentIndex(max(index, 0))
         if not devices:
             self.microphone.addItem("No microphone found")
         self.microphone.setEnabled(bool(devices))
+        self.microphone.blockSignals(False)
         self.microphone.setToolTip(MICROPHONE_TIP if devices else NO_MICROPHONE)
         self._enable_recording()
+
+    def _remember_microphone(self, name: str) -> None:
+        if self.microphone.isEnabled():
+            self._wanted = name
 
     def _input_devices(self) -> list[AudioDevice]:
         if self._backend is None:

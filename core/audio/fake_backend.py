@@ -49,6 +49,12 @@ class FakeBackend(AudioBackend):
         if device.output_channels:
             self._outputs.append(device)
 
+    def unplug(self, device: AudioDevice) -> None:
+        """A device goes away: it is no longer listed."""
+        for devices in (self._inputs, self._outputs):
+            if device in devices:
+                devices.remove(device)
+
     def input_devices(self) -> list[AudioDevice]:
         return list(self._inputs)
 

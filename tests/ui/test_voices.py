@@ -147,6 +147,21 @@ def test_without_a_microphone_recording_is_off_until_one_is_plugged_in(make_stud
     assert card.record_button.toolTip() == "Record this speaker's voice from the microphone"
 
 
+def test_an_unplugged_microphone_stays_the_one_chosen(make_studio, qtbot, monkeypatch):
+    monkeypatch.setattr("ui.voices.DEVICES_INTERVAL_MS", 20)
+    headset = AudioDevice("usb-in", "USB headset microphone", 1, 0, 48000)
+    sound = FakeBackend(inputs=(FAKE_MICROPHONE, headset))
+    studio = make_studio(backend=sound)
+    microphone = studio.window.voices.microphone
+    microphone.setCurrentIndex(1)
+    sound.unplug(headset)
+    qtbot.waitUntil(lambda: microphone.count() == 1)
+    assert microphone.currentText() == "Fake microphone"  # records from the one there is
+    assert studio.settings.input_device == "USB headset microphone"
+    sound.plug_in(headset)
+    qtbot.waitUntil(lambda: microphone.currentText() == "USB headset microphone")
+
+
 def test_a_notice_about_a_voice_goes_with_it(studio, qtbot, tmp_path):
     speech, rate = soundfile.read(SPEAKER1_WAV, dtype="float32")
     long_voice = tmp_path / "long.wav"
