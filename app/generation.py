@@ -4,9 +4,9 @@ runtime → takes added to the document as each finishes, with progress and audi
 Selected lines are generated after the lines before them (from their kept takes, see
 ``app.lines_before``), so the voices and the conversation carry on into them.
 
-The first take of a generation is kept for the lines that had no take, and for the selected lines
-when it is complete (they were asked for again); every other line keeps the take chosen for it. A
-cancelled take never takes a line from another take.
+The first take of a generation is kept for the lines that had no take (or an outdated one), and
+for the selected lines when it is complete (they were asked for again); every other line keeps the
+take chosen for it (see ``Dialogue.add_takes``).
 
 The runtime is anything with ``generate(request, cancel)`` yielding the events of
 ``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices or lines before are given).

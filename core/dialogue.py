@@ -480,10 +480,7 @@ class Dialogue:
         take = self.take_for(line_id)
         if take is None:
             return LineStatus.NOT_GENERATED
-        made_from = take.source_line(line_id)
-        if (made_from.speaker, made_from.spoken_text) == (line.speaker, line.spoken_text):
-            return LineStatus.GENERATED
-        return LineStatus.OUTDATED
+        return LineStatus.GENERATED if _speaks_as_written(take, line) else LineStatus.OUTDATED
 
     def to_script(self, lines: Iterable[DialogueLine] | None = None) -> str:
         """The Dia2 script of all lines, or of the given ones (e.g. the selected lines)."""
@@ -671,8 +668,9 @@ class Dialogue:
 
     def add_takes(self, takes: Iterable[Take], regenerated: Iterable[str] = ()) -> None:
         """Add the takes of one generation in one undo step. Each is kept for the lines it speaks
-        that no take is kept for yet; the first also for the ``regenerated`` lines it speaks (the
-        person asked for them again). Every other line keeps the take it has: the person chose it."""
+        that have no take yet, or whose take is outdated (made before the line was changed) where
+        it speaks the line as it reads now; the first also for the ``regenerated`` lines it speaks
+        (the person asked for them again). Every other line keeps its take: the person chose it."""
         new = tuple(takes)
         if not new:
             return
@@ -683,10 +681,14 @@ class Dialogue:
             known.add(take.id)
         kept = dict(self.kept_takes)
         again = set(regenerated)
+        takes = {take.id: take for take in self.takes + new}
         for number, take in enumerate(new):
             for line in self.lines:
-                if take.source_line(line.id) is not None and (
-                        line.id not in kept or (number == 0 and line.id in again)):
+                if take.source_line(line.id) is None:
+                    continue
+                current = takes.get(kept.get(line.id))
+                if (current is None or (number == 0 and line.id in again)
+                        or (not _speaks_as_written(current, line) and _speaks_as_written(take, line))):
                     kept[line.id] = take.id
         self._edit("Add take" if len(new) == 1 else "Add takes", takes=self.takes + new,
                    kept_takes=MappingProxyType(kept))
@@ -736,6 +738,12 @@ def _check(content: _Content) -> None:
             raise DialogueError(f"The take {take_id!r} kept for line {line_id!r} is not one of the dialogue's takes.")
         if takes[take_id].source_line(line_id) is None:
             raise DialogueError(f"The take {take_id!r} is kept for line {line_id!r}, which it does not speak.")
+
+
+def _speaks_as_written(take: Take, line: DialogueLine) -> bool:
+    """Whether the take was made from the line as it reads now (the same speaker and words)."""
+    made_from = take.source_line(line.id)
+    return made_from is not None and (made_from.speaker, made_from.spoken_text) == (line.speaker, line.spoken_text)
 
 
 def _kept_filled(lines: Iterable[DialogueLine], takes: tuple[Take, ...],

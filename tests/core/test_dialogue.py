@@ -464,6 +464,21 @@ def test_a_new_take_is_kept_only_for_the_lines_without_one_or_made_again(dialogu
     assert [dialogue.take_for(line.id) for line in (a, b, c)] == [whole, third, whole]
 
 
+def test_a_new_take_is_kept_for_a_line_changed_since_its_take(dialogue):
+    a, b, c = dialogue.lines
+    first = take_of(dialogue.lines, seed=1)
+    dialogue.add_takes([first])
+    dialogue.set_text(b.id, "Hi again!")
+    assert dialogue.status(b.id) is LineStatus.OUTDATED
+    stale = take_of(dialogue.lines[:1] + (b,), seed=2)  # made from line 2 as it read before
+    dialogue.add_takes([stale])
+    assert dialogue.take_for(b.id) is first
+    fresh, variation = take_of(dialogue.lines, seed=3), take_of(dialogue.lines, seed=4)
+    dialogue.add_takes([fresh, variation])  # the whole dialogue again: only line 2 needed it
+    assert [dialogue.take_for(line.id) for line in dialogue.lines] == [first, fresh, first]
+    assert dialogue.status(b.id) is LineStatus.GENERATED
+
+
 def test_a_take_is_kept_for_chosen_lines_it_speaks(dialogue):
     a, b, c = dialogue.lines
     old, new = take_of([a, b], seed=1), take_of([a, b], seed=2)
