@@ -10,6 +10,7 @@ from core.audio.fake_backend import FAKE_SPEAKERS, FakeBackend
 from core.dialogue import AudioClip, LineStatus, Speaker, Take
 from core.params import GenerationParams
 from tests.ui.conftest import press, write_dialogue
+from ui.takes import line_numbers
 from ui.timeline_model import Column
 
 
@@ -142,3 +143,8 @@ def test_the_playback_bar_names_the_take_playing_and_lets_go_of_one_that_is_gone
     assert bar.what.text().startswith("Take 1 (seed 1)")
     studio.window.actions.new_project.trigger()  # its audio is not the new project's
     assert bar.what.text() == "Nothing playing" and studio.playback.take_id is None
+
+
+def test_line_numbers_read_as_ranges():
+    assert [line_numbers(rows) for rows in ([2], [1, 2, 3], [3, 1], [1, 2, 3, 5, 7, 8])] == [
+        "line 2", "lines 1–3", "lines 1, 3", "lines 1–3, 5, 7–8"]
