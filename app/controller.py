@@ -30,13 +30,14 @@ from core.audio.backend import AudioBackend
 from core.audio.capture import Recording
 from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
-from core.dialogue import Dialogue, Speaker, Take
+from core.dialogue import Change, Dialogue, Speaker, Take
 from core.errors import DiaStudioError, describe_error
 from core.voice_library import VoiceLibrary
 from ui.export_dialog import ExportChoice
 from ui.main_window import MainWindow
 from ui.model_manager import ModelManagerDialog
 from ui.prompts import Prompts
+from ui.takes import describe_keeping, take_title
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "example" / "Example.diastudio"
 VOICE_LIBRARY_FOLDER = "voice_library"  # in the studio's data folder, shared by every project
@@ -74,6 +75,7 @@ class StudioController(QObject):
         self._preview_started = False
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
         self._streamed_take: int | None = None  # the take of the generation the waveform grows with
+        self._unsubscribe_takes = None
         self._status_timer = QTimer(self.window)  # it updates the window: it goes with it
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
         self._status_timer.timeout.connect(self._show_status)
@@ -253,7 +255,11 @@ class StudioController(QObject):
         return True
 
     def _show_document(self, dialogue: Dialogue) -> None:
-        self.playback.stop()
+        self.playback.clear()
+        if self._unsubscribe_takes is not None:
+            self._unsubscribe_takes()
+        self._unsubscribe_takes = dialogue.subscribe(
+            lambda change: self._follow_playing_take() if change & Change.TAKES else None)
         self._envelopes.clear()
         self.window.set_dialogue(dialogue)
         self._fill_recent_menu()
@@ -304,7 +310,7 @@ class StudioController(QObject):
             voice, notices = result
             dialogue.set_voice(speaker, voice)
             card.set_busy(None)
-            card.show_message(" ".join(notices))
+            card.show_message(" ".join(notices), about=voice.audio)  # it goes when the voice does
             self.voice_prepared.emit(speaker)
 
         def failed(error: Exception) -> None:
@@ -387,10 +393,9 @@ class StudioController(QObject):
             self.playback.resume()
 
     def _take_added(self, take) -> None:
-        number = self.dialogue.takes.index(take) + 1
         if self.playback.take_id is None and self.playback.label.startswith("Generating"):
             self.playback.end_stream()
-            self.playback.retitle(f"Take {number} (seed {take.seed})", take.id)
+            self.playback.retitle(take_title(self.dialogue, take), take.id)
         self._streamed_take = None
         if self.window.takes.selected_take_id() == take.id:
             self._show_waveform_of(take)
@@ -403,8 +408,13 @@ class StudioController(QObject):
             selected = self.window.takes.selected_take_id()
             self._show_waveform_of(self.dialogue.take(selected) if selected else None)
         self.window.generation_progress.hide()
+        # What the generation changed (its takes may have been undone since, or be another document's).
+        present = {take.id for take in self.dialogue.takes}
+        takes = [take for take in self.generation.takes if take.id in present]
+        said = [describe_keeping(self.dialogue, takes[0]) if takes else "Nothing was made."] + self.generation.notices
         if cancelled:
-            self.window.statusBar().showMessage("Generation cancelled; what was made is kept.", 8000)
+            said.insert(0, "Generation cancelled.")
+        self.window.statusBar().showMessage(" ".join(said), 15000)
         self._update_actions()
 
     def _show_outputs(self) -> None:
@@ -440,11 +450,22 @@ class StudioController(QObject):
 
     def play_take(self, take_id: str) -> None:
         take = self.dialogue.take(take_id)
-        number = self.dialogue.takes.index(take) + 1
         if self._streamed_take is None:
             self._show_waveform_of(take)
-        self.playback.play_samples(take.audio.samples(), take.audio.sample_rate,
-                                   f"Take {number} (seed {take.seed})", take_id=take.id)
+        self.playback.play_samples(take.audio.samples(), take.audio.sample_rate, take_title(self.dialogue, take),
+                                   take_id=take.id)
+
+    def _follow_playing_take(self) -> None:
+        """The playback bar names the take playing by its number, which an undo or a deletion may
+        change; a take that is gone is let go."""
+        take_id = self.playback.take_id
+        if take_id is None or take_id == DIALOGUE:
+            return
+        take = next((take for take in self.dialogue.takes if take.id == take_id), None)
+        if take is None:
+            self.playback.clear()
+        else:
+            self.playback.retitle(take_title(self.dialogue, take), take.id)
 
     def seek(self, seconds: float) -> None:
         """Play from ``seconds`` into what the waveform shows (loading its take if need be)."""

@@ -4,6 +4,10 @@ runtime → takes added to the document as each finishes, with progress and audi
 Selected lines are generated after the lines before them (from their kept takes, see
 ``app.lines_before``), so the voices and the conversation carry on into them.
 
+The first take of a generation is kept for the lines that had no take (or an outdated one), and
+for the selected lines when it is complete (they were asked for again); every other line keeps the
+take chosen for it (see ``Dialogue.add_takes``).
+
 The runtime is anything with ``generate(request, cancel)`` yielding the events of
 ``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices or lines before are given).
 """
@@ -27,7 +31,7 @@ from core.dia2.generator import (
     TakeStarted,
     WordTiming,
 )
-from core.dialogue import Dialogue, DialogueLine, Speaker
+from core.dialogue import Dialogue, DialogueLine, Speaker, Take
 from core.errors import DiaStudioError, describe_error
 
 
@@ -51,8 +55,10 @@ class GenerationSession(QObject):
         self.worker: Worker | None = None
         self._dialogue: Dialogue | None = None
         self._lines: tuple[DialogueLine, ...] = ()
+        self._regenerated: tuple[str, ...] = ()  # the selected lines, asked for again
         self._words_spoken = 0
-        self._notices: set[str] = set()
+        self.notices: list[str] = []  # of the last generation started, each once
+        self.takes: list[Take] = []  # the takes the last generation started added, in order
 
     @property
     def is_running(self) -> bool:
@@ -74,7 +80,9 @@ class GenerationSession(QObject):
         voices = _voices_in_order(dialogue)
         script, params = dialogue.to_script(lines), dialogue.params  # as they are now: edits may follow
         before = lines_before(dialogue, min(lines, key=lambda line: dialogue.index_of(line.id)).id)
-        self._dialogue, self._lines, self._notices = dialogue, lines, set()
+        self._dialogue, self._lines = dialogue, lines
+        self._regenerated = tuple(line.id for line in lines) if line_ids else ()
+        self.notices, self.takes = [], []
 
         def job(cancel: threading.Event) -> Iterator:
             prompts = voice_prompts(runtime, voices) if voices else ()
@@ -106,13 +114,14 @@ class GenerationSession(QObject):
             self.progress.emit(event.take, self._words_spoken, event)
         elif isinstance(event, TakeResult):
             for notice in event.notices:
-                if notice not in self._notices:  # every take of a generation says the same
-                    self._notices.add(notice)
+                if notice not in self.notices:  # every take of a generation says the same
+                    self.notices.append(notice)
                     self.notice.emit(notice)
             take = take_from_result(event, self._lines)
             if take is not None:
-                # The first take of a generation is picked: it is what the person just asked for.
-                self._dialogue.add_takes([take], pick=event.take == 0)
+                regenerated = self._regenerated if event.complete and not self.takes else ()
+                self._dialogue.add_takes([take], regenerated)
+                self.takes.append(take)
                 self.take_added.emit(take)
 
     def _on_error(self, error: Exception) -> None:

@@ -105,6 +105,14 @@ class Playback(QObject):
         self._timer.stop()
         self._report()
 
+    def clear(self) -> None:
+        """Stop and let go of what was loaded: its take was deleted, or another project opened."""
+        if self.player is None:
+            return
+        self.stop()
+        self.player, self.label, self.take_id = None, "", None
+        self.changed.emit("", False, 0.0, 0.0, False)
+
     def _report(self) -> None:
         player = self.player
         if player is None:

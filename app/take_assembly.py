@@ -4,6 +4,10 @@ place in the audio worked out from the word timings.
 The runtime times every word of the script in order (it splits words the way its script parser
 does: on whitespace and pause tags, colons counting as spaces), so the first word of each line marks
 where that line begins; a line ends where the next one begins, the last at the end of the audio.
+
+A cancelled take speaks only the lines it finished: those after which the next word has begun
+within the audio made (a word is timed when the model takes it, before its sound is out, so the
+last line a cancelled take reached may be cut off or not be heard at all).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ def spoken_words(line: DialogueLine) -> list[str]:
 
 
 def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take | None:
-    """The document's take, or None when nothing was made. A cancelled take keeps the lines that
-    were spoken to their last word."""
+    """The document's take, or None when nothing was made. A cancelled take has only the lines
+    it finished."""
     if not len(result.audio):
         return None
     lines = [line for line in lines if line.spoken_text]
@@ -36,25 +40,28 @@ def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take 
     extra = len(starts) - sum(counts)
     if result.complete and extra > 0:
         starts = starts[extra:]
-    first_word, line_starts, kept = 0, [], []
+    first_word, line_starts, spoken = 0, [], []
     for line, count in zip(lines, counts):
-        if first_word + count > len(starts):
-            break  # cancelled before this line's last word
+        after = first_word + count  # the first word of the next line
+        finished = after <= len(starts) if result.complete else (
+            after < len(starts) and starts[after] <= duration)
+        if not finished:
+            break
         line_starts.append(starts[first_word] if count else None)
-        kept.append(line)
-        first_word += count
+        spoken.append(line)
+        first_word = after
     line_starts = _fill_wordless(line_starts, starts[first_word] if first_word < len(starts) else duration)
     line_times = {}
-    for index, line in enumerate(kept):
+    for index, line in enumerate(spoken):
         start = 0.0 if index == 0 else line_starts[index]
-        end = line_starts[index + 1] if index + 1 < len(kept) else (
-            duration if result.complete or first_word >= len(starts) else starts[first_word])
+        end = line_starts[index + 1] if index + 1 < len(spoken) else (
+            duration if result.complete else starts[first_word])
         line_times[line.id] = (start, max(start, min(end, duration)))
     # A word lasts until the next one starts (the runtime reports starts only).
     ends = [start for _, start in result.words[1:]] + [duration]
     words = [TimedWord(word, start, max(start, min(end, duration))) for (word, start), end in zip(result.words, ends)]
     return Take(params=result.params, audio=AudioClip.from_samples(result.audio, result.sample_rate),
-                source_lines=tuple(kept), words=words, line_times=line_times, codes=result.codes)
+                source_lines=tuple(spoken), words=words, line_times=line_times, codes=result.codes)
 
 
 def _fill_wordless(starts: list[float | None], after_last: float) -> list[float]:

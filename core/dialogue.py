@@ -348,7 +348,7 @@ class Change(Flag):
     LINES = auto()
     SPEAKERS = auto()
     PARAMS = auto()
-    TAKES = auto()  # the takes or which one is picked
+    TAKES = auto()  # the takes or which ones are kept
     GENERATING = auto()
     SAVED = auto()  # the document was saved, or marked unsaved
 
@@ -361,11 +361,11 @@ class _Content:
     speakers: Mapping[Speaker, SpeakerProfile]
     params: GenerationParams
     takes: tuple[Take, ...]
-    picked_take_id: str | None
+    kept_takes: Mapping[str, str]  # line id -> the id of the take kept for it
 
 
 _CHANGE_OF_FIELD = {"lines": Change.LINES, "speakers": Change.SPEAKERS, "params": Change.PARAMS,
-                    "takes": Change.TAKES, "picked_take_id": Change.TAKES}
+                    "takes": Change.TAKES, "kept_takes": Change.TAKES}
 
 
 class _ContentChange:
@@ -405,9 +405,14 @@ class Dialogue:
     def __init__(self, lines: Iterable[DialogueLine] = (),
                  speakers: Mapping[Speaker, SpeakerProfile] = DEFAULT_SPEAKERS,
                  params: GenerationParams | None = None, takes: Iterable[Take] = (),
-                 picked_take_id: str | None = None):
-        content = _Content(tuple(lines), MappingProxyType(dict(speakers)), params or GenerationParams(),
-                           tuple(takes), picked_take_id)
+                 kept_takes: Mapping[str, str] = MappingProxyType({})):
+        """``kept_takes`` maps line ids to the take kept for each; a line that a take speaks but
+        that has none there gets the newest take that speaks it."""
+        lines, takes = tuple(lines), tuple(takes)
+        line_ids = {line.id for line in lines}
+        kept = _kept_filled(lines, takes, {line_id: take_id for line_id, take_id in dict(kept_takes).items()
+                                           if line_id in line_ids})
+        content = _Content(lines, MappingProxyType(dict(speakers)), params or GenerationParams(), takes, kept)
         _check(content)
         self._content = content
         self._saved_content: _Content | None = content
@@ -440,12 +445,13 @@ class Dialogue:
         return self._content.takes
 
     @property
-    def picked_take_id(self) -> str | None:
-        return self._content.picked_take_id
+    def kept_takes(self) -> Mapping[str, str]:
+        """Line id -> the id of the take kept for that line: the one that speaks it."""
+        return self._content.kept_takes
 
-    @property
-    def picked_take(self) -> Take | None:
-        return self.take(self.picked_take_id) if self.picked_take_id else None
+    def lines_kept_by(self, take_id: str) -> tuple[str, ...]:
+        """The ids of the lines this take is kept for, in dialogue order."""
+        return tuple(line.id for line in self.lines if self.kept_takes.get(line.id) == take_id)
 
     def line(self, line_id: str) -> DialogueLine:
         return self.lines[self.index_of(line_id)]
@@ -463,10 +469,9 @@ class Dialogue:
         raise DialogueError(f"The dialogue has no take {take_id!r}.")
 
     def take_for(self, line_id: str) -> Take | None:
-        """The take that speaks this line: the picked take if it has it, else the newest one that does."""
-        picked = self.picked_take
-        candidates = ([picked] if picked else []) + list(reversed(self.takes))
-        return next((take for take in candidates if take.source_line(line_id) is not None), None)
+        """The take that speaks this line: the one kept for it (None while no take has it)."""
+        take_id = self.kept_takes.get(line_id)
+        return self.take(take_id) if take_id is not None else None
 
     def status(self, line_id: str) -> LineStatus:
         line = self.line(line_id)
@@ -475,10 +480,7 @@ class Dialogue:
         take = self.take_for(line_id)
         if take is None:
             return LineStatus.NOT_GENERATED
-        made_from = take.source_line(line_id)
-        if (made_from.speaker, made_from.spoken_text) == (line.speaker, line.spoken_text):
-            return LineStatus.GENERATED
-        return LineStatus.OUTDATED
+        return LineStatus.GENERATED if _speaks_as_written(take, line) else LineStatus.OUTDATED
 
     def to_script(self, lines: Iterable[DialogueLine] | None = None) -> str:
         """The Dia2 script of all lines, or of the given ones (e.g. the selected lines)."""
@@ -664,8 +666,11 @@ class Dialogue:
 
     # --- takes -------------------------------------------------------------------------------
 
-    def add_takes(self, takes: Iterable[Take], pick: bool = True) -> None:
-        """Add the takes of one generation in one undo step; by default pick the first of them."""
+    def add_takes(self, takes: Iterable[Take], regenerated: Iterable[str] = ()) -> None:
+        """Add the takes of one generation in one undo step. Each is kept for the lines it speaks
+        that have no take yet, or whose take is outdated (made before the line was changed) where
+        it speaks the line as it reads now; the first also for the ``regenerated`` lines it speaks
+        (the person asked for them again). Every other line keeps its take: the person chose it."""
         new = tuple(takes)
         if not new:
             return
@@ -674,20 +679,40 @@ class Dialogue:
             if take.id in known:
                 raise DialogueError(f"The dialogue already has a take {take.id!r}.")
             known.add(take.id)
+        kept = dict(self.kept_takes)
+        again = set(regenerated)
+        takes = {take.id: take for take in self.takes + new}
+        for number, take in enumerate(new):
+            for line in self.lines:
+                if take.source_line(line.id) is None:
+                    continue
+                current = takes.get(kept.get(line.id))
+                if (current is None or (number == 0 and line.id in again)
+                        or (not _speaks_as_written(current, line) and _speaks_as_written(take, line))):
+                    kept[line.id] = take.id
         self._edit("Add take" if len(new) == 1 else "Add takes", takes=self.takes + new,
-                   picked_take_id=new[0].id if pick else self.picked_take_id)
+                   kept_takes=MappingProxyType(kept))
 
-    def pick_take(self, take_id: str | None) -> None:
-        """Keep this take as the one that speaks its lines (None: no take picked)."""
-        if take_id is not None:
-            self.take(take_id)
-        self._edit("Pick take", picked_take_id=take_id)
+    def keep_take(self, take_id: str, line_ids: Iterable[str] | None = None) -> None:
+        """Keep this take for these lines (default: every line of the document it speaks), so
+        that it speaks them in the timeline, the whole dialogue and the export."""
+        take = self.take(take_id)
+        if line_ids is None:
+            line_ids = [line.id for line in self.lines if take.source_line(line.id) is not None]
+        kept = dict(self.kept_takes)
+        for line_id in line_ids:
+            row = self.index_of(line_id) + 1
+            if take.source_line(line_id) is None:
+                raise DialogueError(f"This take does not speak line {row}, so it cannot be kept for it.")
+            kept[line_id] = take_id
+        self._edit("Keep take", kept_takes=MappingProxyType(kept))
 
     def delete_take(self, take_id: str) -> None:
+        """Delete a take; the lines it was kept for get the newest other take that speaks them."""
         self.take(take_id)
-        picked = None if take_id == self.picked_take_id else self.picked_take_id
-        self._edit("Delete take", takes=tuple(take for take in self.takes if take.id != take_id),
-                   picked_take_id=picked)
+        takes = tuple(take for take in self.takes if take.id != take_id)
+        kept = {line_id: kept_id for line_id, kept_id in self.kept_takes.items() if kept_id != take_id}
+        self._edit("Delete take", takes=takes, kept_takes=_kept_filled(self.lines, takes, kept))
 
 
 def _check(content: _Content) -> None:
@@ -707,5 +732,28 @@ def _check(content: _Content) -> None:
     take_ids = [take.id for take in content.takes]
     if len(set(take_ids)) != len(take_ids):
         raise DialogueError("Two takes have the same id.")
-    if content.picked_take_id is not None and content.picked_take_id not in take_ids:
-        raise DialogueError(f"The picked take {content.picked_take_id!r} is not one of the dialogue's takes.")
+    takes = {take.id: take for take in content.takes}
+    for line_id, take_id in content.kept_takes.items():
+        if take_id not in takes:
+            raise DialogueError(f"The take {take_id!r} kept for line {line_id!r} is not one of the dialogue's takes.")
+        if takes[take_id].source_line(line_id) is None:
+            raise DialogueError(f"The take {take_id!r} is kept for line {line_id!r}, which it does not speak.")
+
+
+def _speaks_as_written(take: Take, line: DialogueLine) -> bool:
+    """Whether the take was made from the line as it reads now (the same speaker and words)."""
+    made_from = take.source_line(line.id)
+    return made_from is not None and (made_from.speaker, made_from.spoken_text) == (line.speaker, line.spoken_text)
+
+
+def _kept_filled(lines: Iterable[DialogueLine], takes: tuple[Take, ...],
+                 kept: Mapping[str, str]) -> Mapping[str, str]:
+    """``kept``, with the newest take that speaks it for each line that a take speaks and ``kept``
+    has no take for."""
+    filled = dict(kept)
+    for line in lines:
+        if line.id not in filled:
+            newest = next((take for take in reversed(takes) if take.source_line(line.id) is not None), None)
+            if newest is not None:
+                filled[line.id] = newest.id
+    return MappingProxyType(filled)

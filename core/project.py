@@ -6,15 +6,15 @@ A project is a folder ``Name.diastudio/``::
     audio/          one FLAC file per clip (voice references and takes): <clip id>.flac, and the
                     codes a take was decoded from: <its clip id>.codes.npy
 
-``project.json``, format_version 1 (times in seconds from the start of their clip)::
+``project.json``, format_version 2 (times in seconds from the start of their clip)::
 
     {
-      "format_version": 1,
+      "format_version": 2,
       "speakers": {"S1": SPEAKER, "S2": SPEAKER},
       "params": {...},                  GenerationParams.to_dict(): the API's own field names
       "lines": [LINE, ...],             in dialogue order
       "takes": [TAKE, ...],             oldest first
-      "picked_take": "<take id>" or null
+      "kept_takes": {"<line id>": "<take id>", ...}   the take kept for each line (that speaks it)
     }
     SPEAKER = {"name": str, "colour": "#rrggbb",
                "voice": null or {"audio": AUDIO, "words": WORDS, "transcript": str}}
@@ -29,6 +29,9 @@ A project is a folder ``Name.diastudio/``::
               the Mimi codes the take's audio was decoded from, an int16 NumPy array [codebooks,
               frames], so that selected lines continue from the lines before them exactly; a
               missing or damaged codes file only loses the codes (the audio is encoded again)
+
+Format 1 kept one take for the whole dialogue (``"picked_take": "<take id>" or null``): it is read
+as that take kept for the lines it speaks, and the newest take that speaks it for every other line.
 
 Audio is FLAC, 24-bit: within 2^-23 (about 1.2e-7) of the model's float32 samples, far below
 hearing, at about half the size of float WAV. Samples beyond ±1 are clipped.
@@ -66,16 +69,13 @@ from core.dialogue import (AudioClip, Dialogue, DialogueError, DialogueLine, Spe
 from core.errors import DiaStudioError, InvalidParameter
 from core.params import GenerationParams
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PROJECT_SUFFIX = ".diastudio"
 PROJECT_FILE = "project.json"
 AUDIO_DIR = "audio"
 RECOVERY_FILE = "recovery.json"
 RECENT_FILE = "recent_projects.json"
 RECENT_LIMIT = 10
-
-# format_version N -> N + 1, applied in turn to files older than FORMAT_VERSION.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 
 _AUDIO_NAME = re.compile(rf"{AUDIO_DIR}/([0-9A-Za-z_-]+)\.flac")
 _CODES_NAME = re.compile(rf"{AUDIO_DIR}/[0-9A-Za-z_-]+\.codes\.npy")
@@ -107,11 +107,11 @@ class DocumentContent:
     speakers: Mapping[Speaker, SpeakerProfile]
     params: GenerationParams
     takes: tuple[Take, ...]
-    picked_take_id: str | None
+    kept_takes: Mapping[str, str]
 
     @classmethod
     def of(cls, dialogue: Dialogue) -> DocumentContent:
-        return cls(dialogue.lines, dialogue.speakers, dialogue.params, dialogue.takes, dialogue.picked_take_id)
+        return cls(dialogue.lines, dialogue.speakers, dialogue.params, dialogue.takes, dialogue.kept_takes)
 
 
 # --- saving ---------------------------------------------------------------------------------
@@ -309,7 +309,9 @@ def _document_json(document: DocumentContent) -> dict[str, Any]:
         "params": document.params.to_dict(),
         "lines": [_line_json(line) for line in document.lines],
         "takes": [_take_json(take) for take in document.takes],
-        "picked_take": document.picked_take_id,
+        # Only the lines of the document: a deleted line's take matters to undo, not to the file.
+        "kept_takes": {line.id: document.kept_takes[line.id] for line in document.lines
+                       if line.id in document.kept_takes},
     }
 
 
@@ -379,6 +381,26 @@ def open_project(folder: Path | str) -> Dialogue:
         raise ProjectFileError(f"Cannot open {folder}: in {PROJECT_FILE}, {problem}.") from None
 
 
+def _kept_takes_of_picked(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 → 2: the one picked take becomes the take kept for each line it speaks (the
+    document gives every other line the newest take that speaks it, as format 1 did)."""
+    picked = _get(data, "picked_take", (str, type(None)), "")
+    lines_of = {}
+    for index, take in enumerate(_get(data, "takes", list, "")):
+        where = f"takes[{index}]"
+        lines_of[_get(take, "id", str, where)] = [_get(line, "id", str, f"{where}.lines[{number}]")
+                                                  for number, line in enumerate(_get(take, "lines", list, where))]
+    if picked is not None and picked not in lines_of:
+        raise _Invalid("picked_take", f"is {picked!r}, which is not one of the takes")
+    migrated = {key: value for key, value in data.items() if key != "picked_take"}
+    migrated["kept_takes"] = {line_id: picked for line_id in lines_of.get(picked, ())}
+    return migrated
+
+
+# format_version N -> N + 1, applied in turn to files older than FORMAT_VERSION.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _kept_takes_of_picked}
+
+
 def migrate(data: Any) -> dict[str, Any]:
     """Bring a project.json of an older format up to FORMAT_VERSION, one step at a time."""
     version = _get(data, "format_version", int, "")
@@ -429,8 +451,10 @@ def _read_dialogue(data: dict[str, Any], folder: Path) -> Dialogue:
         params = GenerationParams.from_dict(_get(data, "params", dict, ""))
     lines = [_read_line(item, f"lines[{i}]") for i, item in enumerate(_get(data, "lines", list, ""))]
     takes = [_read_take(item, f"takes[{i}]", folder) for i, item in enumerate(_get(data, "takes", list, ""))]
+    kept = _get(data, "kept_takes", dict, "")
+    kept = {line_id: _get(kept, line_id, str, "kept_takes") for line_id in kept}
     with _at("the document"):
-        return Dialogue(lines, profiles, params, takes, _get(data, "picked_take", (str, type(None)), ""))
+        return Dialogue(lines, profiles, params, takes, kept)
 
 
 def _read_speaker(data: dict[str, Any], where: str, folder: Path) -> SpeakerProfile:

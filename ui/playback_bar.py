@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidg
 
 from core.audio.backend import AudioDevice
 
+NOTHING_PLAYING = "Nothing playing"
+
 
 def clock(seconds: float) -> str:
     minutes, rest = divmod(max(seconds, 0.0), 60)
@@ -26,7 +28,7 @@ class PlaybackBar(QWidget):
         self.play_button.clicked.connect(self.play_pause_requested)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop_requested)
-        self.what = QLabel("Nothing to play yet")
+        self.what = QLabel(NOTHING_PLAYING)
         self.position = QLabel(clock(0))
         self.output = QComboBox()
         self.output.setToolTip("Where the studio plays sound")
@@ -50,6 +52,7 @@ class PlaybackBar(QWidget):
 
     def show_state(self, label: str, playing: bool, position_s: float, duration_s: float,
                    buffering: bool) -> None:
-        self.what.setText(label + (" · waiting for audio…" if buffering else ""))
+        """What plays and where; an empty ``label`` when nothing is loaded to play."""
+        self.what.setText(label + (" · waiting for audio…" if buffering else "") if label else NOTHING_PLAYING)
         self.play_button.setText("Pause" if playing else "Play")
         self.position.setText(f"{clock(position_s)} / {clock(duration_s)}")

@@ -1,14 +1,17 @@
-"""The takes of the document, newest first: play one, keep one (the picked take speaks its lines),
-delete one. The selected take's seed can be reused by the settings panel.
+"""The takes of the document, newest first: play one, keep one (the take kept for a line speaks
+it), delete one. The selected take's seed can be reused by the settings panel.
 
 With no take selected ("Whole dialogue"), the window shows and plays the dialogue as it will be
 exported: each line from the take that speaks it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from core.dialogue import Change, Dialogue, Take
 from ui.parameters import LABELS
@@ -16,20 +19,74 @@ from ui.parameters import LABELS
 TAKE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+def take_number(dialogue: Dialogue, take: Take) -> int:
+    """Takes are numbered from 1, oldest first."""
+    return dialogue.takes.index(take) + 1
+
+
+def take_title(dialogue: Dialogue, take: Take) -> str:
+    """What the playback bar calls a take."""
+    return f"Take {take_number(dialogue, take)} (seed {take.seed})"
+
+
+def line_numbers(rows: Iterable[int]) -> str:
+    """"line 2", "lines 1–3", "lines 1, 3, 5–7": runs of rows (numbered from 1) as ranges."""
+    rows = sorted(rows)
+    runs: list[list[int]] = []
+    for row in rows:
+        if runs and row == runs[-1][-1] + 1:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
+    return f"{'line' if len(rows) == 1 else 'lines'} {', '.join(parts)}"
+
+
+def _rows(dialogue: Dialogue, line_ids: Iterable[str]) -> list[int]:
+    return [dialogue.index_of(line_id) + 1 for line_id in line_ids]
+
+
+def _spoken_rows(dialogue: Dialogue, take: Take) -> list[int]:
+    """The rows of the lines this take speaks that are still in the dialogue."""
+    return [row for row, line in enumerate(dialogue.lines, 1) if take.source_line(line.id) is not None]
+
+
 def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
-    rows = sorted(dialogue.index_of(line.id) + 1 for line in take.source_lines
-                  if any(line.id == current.id for current in dialogue.lines))
-    if not rows:
-        lines = "lines since deleted"
-    elif len(rows) == 1:
-        lines = f"line {rows[0]}"
-    elif rows == list(range(rows[0], rows[-1] + 1)):
-        lines = f"lines {rows[0]}–{rows[-1]}"
+    rows = _spoken_rows(dialogue, take)
+    if rows:
+        lines = line_numbers(rows)
     else:
-        lines = f"{len(rows)} lines"
+        lines = "lines since deleted" if take.source_lines else "no line finished"
+    kept_rows = _rows(dialogue, dialogue.lines_kept_by(take.id))
+    if not kept_rows:
+        kept = ""
+    elif kept_rows == rows:
+        kept = " · ✓ kept"
+    else:
+        kept = f" · ✓ kept for {line_numbers(kept_rows)}"
     made = take.created.astimezone().strftime("%H:%M")
-    kept = " · ✓ kept" if take.id == dialogue.picked_take_id else ""
     return f"Take {number} · {lines} · {take.duration_s:.1f} s{kept}\n    seed {take.seed} · made {made}"
+
+
+def describe_keeping(dialogue: Dialogue, take: Take) -> str:
+    """For the status bar, once a take is made: which lines it is kept for, and which keep another
+    take (the one chosen for them), e.g. "Take 4 kept for lines 1, 3; line 2 keeps take 3."."""
+    number = take_number(dialogue, take)
+    rows = _spoken_rows(dialogue, take)
+    if not rows:
+        return f"Take {number} has no finished line."
+    kept_rows, others = [], {}  # others: number of the take kept instead -> its rows
+    for row in rows:
+        kept = dialogue.take_for(dialogue.lines[row - 1].id)
+        if kept is take:
+            kept_rows.append(row)
+        else:
+            others.setdefault(take_number(dialogue, kept), []).append(row)
+    keeping = [f"{line_numbers(other_rows)} {'keeps' if len(other_rows) == 1 else 'keep'} take {other}"
+               for other, other_rows in sorted(others.items())]
+    if not kept_rows:
+        return f"Take {number} is not kept: {'; '.join(keeping)}. Select it and press Keep to use it."
+    return "; ".join([f"Take {number} kept for {line_numbers(kept_rows)}"] + keeping) + "."
 
 
 def take_tooltip(take: Take) -> str:
@@ -72,9 +129,17 @@ class TakesPanel(QWidget):
         self.whole_button.clicked.connect(self.show_whole_dialogue)
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.play_requested.emit(self.selected_take_id()))
-        self.keep_button = QPushButton("Keep")
-        self.keep_button.setToolTip("Use this take for its lines (in the timeline and the export)")
-        self.keep_button.clicked.connect(lambda: self._dialogue.pick_take(self.selected_take_id()))
+        # Keep: the take for all its lines; its menu: for one of them only.
+        self.keep_button = QToolButton()
+        self.keep_button.setText("Keep")
+        self.keep_button.setToolTip("Use this take for all its lines (in the timeline, the whole dialogue "
+                                    "and the export); the arrow keeps it for one line only")
+        self.keep_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.keep_button.setSizePolicy(self.play_button.sizePolicy())
+        self.keep_button.clicked.connect(lambda: self._dialogue.keep_take(self.selected_take_id()))
+        self.keep_menu = QMenu(self.keep_button)
+        self.keep_menu.aboutToShow.connect(self._fill_keep_menu)
+        self.keep_button.setMenu(self.keep_menu)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(lambda: self._dialogue.delete_take(self.selected_take_id()))
         buttons = QHBoxLayout()
@@ -125,7 +190,7 @@ class TakesPanel(QWidget):
             item = QListWidgetItem(describe_take(self._dialogue, take, number))
             item.setData(TAKE_ID_ROLE, take.id)
             item.setToolTip(take_tooltip(take))
-            if take.id == self._dialogue.picked_take_id:
+            if self._dialogue.lines_kept_by(take.id):
                 font = QFont(item.font())
                 font.setBold(True)
                 item.setFont(font)
@@ -145,9 +210,27 @@ class TakesPanel(QWidget):
         self._update_buttons()
         self.selected_take_changed.emit(self._dialogue.take(take_id) if take_id else None)
 
+    def _fill_keep_menu(self) -> None:
+        """One entry per line of the selected take: keep it for that line only."""
+        self.keep_menu.clear()
+        take_id = self.selected_take_id()
+        if take_id is None:
+            return
+        take = self._dialogue.take(take_id)
+        for row in _spoken_rows(self._dialogue, take):
+            line = self._dialogue.lines[row - 1]
+            text = line.spoken_text if len(line.spoken_text) <= 40 else line.spoken_text[:39] + "…"
+            action = self.keep_menu.addAction(f"Only for line {row}: {text}")
+            action.setCheckable(True)
+            action.setChecked(self._dialogue.kept_takes.get(line.id) == take_id)
+            action.triggered.connect(lambda _=False, line_id=line.id: self._dialogue.keep_take(take_id, [line_id]))
+
     def _update_buttons(self) -> None:
-        chosen = self.selected_take_id() is not None
+        take_id = self.selected_take_id()
+        chosen = take_id is not None
         self.whole_button.setEnabled(chosen)
         self.play_button.setEnabled(chosen)
         self.delete_button.setEnabled(chosen)
-        self.keep_button.setEnabled(chosen and self.selected_take_id() != self._dialogue.picked_take_id)
+        # Keep does something while a line of the take keeps another take.
+        self.keep_button.setEnabled(chosen and _rows(self._dialogue, self._dialogue.lines_kept_by(take_id))
+                                    != _spoken_rows(self._dialogue, self._dialogue.take(take_id)))

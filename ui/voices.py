@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QColorDialog, QComboBox, QFileDialog, QFormLayout
 from core.audio.backend import AudioBackend, AudioDevice
 from core.audio.capture import Recorder, Recording
 from core.audio.errors import AudioDeviceError
-from core.dialogue import Change, Dialogue, Speaker
+from core.dialogue import AudioClip, Change, Dialogue, Speaker
 from core.voice_library import LibraryListing
 from ui.level_meter import LevelMeter
 from ui.voice_library_dialog import VoiceLibraryDialog
@@ -28,6 +28,11 @@ from ui.voice_waveform import VoiceTrimmer
 AUDIO_FILE_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus *.aac);;All files (*)"
 AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".opus", ".aac"}
 METER_INTERVAL_MS = 33  # ~30 updates a second: smooth for the eye, nothing for the CPU
+DEVICES_INTERVAL_MS = 2000  # how often the inputs are listed again, to find a microphone plugged in
+RECORD_TIP = "Record this speaker's voice from the microphone"
+MICROPHONE_TIP = "The microphone that Record listens to"
+NO_MICROPHONE = ("No microphone found. Connect one (it is found within seconds), or load a voice "
+                 "from a file.")
 
 
 class SpeakerCard(QGroupBox):
@@ -49,6 +54,10 @@ class SpeakerCard(QGroupBox):
         self.setAcceptDrops(True)
         self._dialogue: Dialogue | None = None
         self._busy = False
+        # The message shown under the card: text, whether it is an error, and the voice clip it
+        # is about (None: about no voice), which it follows through undo and other documents.
+        self._message: tuple[str, bool, AudioClip | None] = ("", False, None)
+        self._cannot_record: str | None = None  # why Record is off (no microphone), None: it is on
 
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("Speaker name")
@@ -70,7 +79,7 @@ class SpeakerCard(QGroupBox):
         self.load_button.clicked.connect(self._choose_file)
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
-        self.record_button.setToolTip("Record this speaker's voice from the microphone")
+        self.record_button.setToolTip(RECORD_TIP)
         self.record_button.clicked.connect(lambda: self.record_toggled.emit(self.speaker))
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.play_requested.emit(self.speaker))
@@ -128,6 +137,8 @@ class SpeakerCard(QGroupBox):
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         self._dialogue = dialogue
+        if not self._busy and self._message[2] is None:
+            self._message = ("", False, None)  # about the document that went
         self.refresh()
 
     def refresh(self) -> None:
@@ -153,26 +164,44 @@ class SpeakerCard(QGroupBox):
         self.trimmer.setVisible(voice is not None)
         self._enable_voice_tools()
         self._transcript_edited()
+        self._show_message()
 
     def set_busy(self, message: str | None) -> None:
         """Show that a job for this speaker runs (``message``), or that it ended (None)."""
         self._busy = message is not None
-        for button in (self.load_button, self.record_button, self.apply_button):
+        for button in (self.load_button, self.apply_button):
             button.setEnabled(message is None)
         self._enable_voice_tools()
         self.show_message(message or "", error=False)
 
+    def set_cannot_record(self, reason: str | None) -> None:
+        """Turn Record off, saying why in its tooltip (None: it may record)."""
+        self._cannot_record = reason
+        if self._dialogue is not None:
+            self._enable_voice_tools()
+
     def _enable_voice_tools(self) -> None:
         has_voice = self._dialogue.speakers[self.speaker].voice is not None
+        self.record_button.setEnabled(not self._busy and self._cannot_record is None)
+        self.record_button.setToolTip(self._cannot_record or RECORD_TIP)
         self.trimmer.setEnabled(not self._busy)
         self.transcribe_button.setEnabled(has_voice and not self._busy)
         self.save_to_library_button.setEnabled(has_voice and not self._busy)
         self.from_library_button.setEnabled(not self._busy)
 
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message_label.setText(text)
+    def show_message(self, text: str, error: bool = False, about: AudioClip | None = None) -> None:
+        """Show a message under the card. One ``about`` a voice clip (e.g. that it was shortened)
+        shows only while that clip is the speaker's voice: Undo hides it, Redo brings it back."""
+        self._message = (text, error, about)
+        self._show_message()
+
+    def _show_message(self) -> None:
+        text, error, about = self._message
+        voice = self._dialogue.speakers[self.speaker].voice if self._dialogue else None
+        shown = text if about is None or (voice is not None and voice.audio == about) else ""
+        self.message_label.setText(shown)
         self.message_label.setStyleSheet("color: #c62828;" if error else "color: palette(text);")
-        self.message_label.setVisible(bool(text))
+        self.message_label.setVisible(bool(shown))
 
     # --- reactions ----------------------------------------------------------------------------
 
@@ -242,7 +271,9 @@ class VoicesPanel(QWidget):
         self._meter_timer.timeout.connect(self._poll_recorder)
 
         self.microphone = QComboBox()
-        self.microphone.setToolTip("The microphone that Record listens to")
+        self.microphone.currentTextChanged.connect(self._remember_microphone)
+        self._devices: list[AudioDevice] = []  # the inputs listed
+        self._wanted = ""  # the microphone chosen, by name: chosen again when it is back
         form = QFormLayout()
         form.addRow("Microphone", self.microphone)
         self.cards = {speaker: SpeakerCard(speaker) for speaker in Speaker}
@@ -262,6 +293,10 @@ class VoicesPanel(QWidget):
             layout.addWidget(card)
         layout.addStretch(1)
         self.refresh_devices()
+        self._devices_timer = QTimer(self)
+        self._devices_timer.setInterval(DEVICES_INTERVAL_MS)
+        self._devices_timer.timeout.connect(self._look_for_devices)
+        self._devices_timer.start()
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         if self._unsubscribe:
@@ -272,20 +307,52 @@ class VoicesPanel(QWidget):
         self._unsubscribe = dialogue.subscribe(self._on_change)
 
     def refresh_devices(self, preferred: str = "") -> None:
-        """List the inputs again, keeping the chosen one (by name) when it is still there."""
-        chosen = preferred or self.microphone.currentText()
+        """List the inputs again, keeping the chosen one (by name) when it is still there. Listing
+        them is no choice: while the chosen one is unplugged, it stays the one chosen."""
+        self._wanted = preferred or self._wanted
+        devices = self._input_devices()
+        self._devices = devices
+        self.microphone.blockSignals(True)
         self.microphone.clear()
-        devices: list[AudioDevice] = self._backend.input_devices() if self._backend else []
         for device in devices:
             self.microphone.addItem(device.name, device)
         default = next((d.name for d in devices if d.is_default), "")
-        index = self.microphone.findText(chosen or default)
+        index = self.microphone.findText(self._wanted or default)
         self.microphone.setCurrentIndex(max(index, 0))
         if not devices:
             self.microphone.addItem("No microphone found")
         self.microphone.setEnabled(bool(devices))
-        for card in self.cards.values():
-            card.record_button.setEnabled(bool(devices))
+        self.microphone.blockSignals(False)
+        self.microphone.setToolTip(MICROPHONE_TIP if devices else NO_MICROPHONE)
+        self._enable_recording()
+
+    def _remember_microphone(self, name: str) -> None:
+        if self.microphone.isEnabled():
+            self._wanted = name
+
+    def _input_devices(self) -> list[AudioDevice]:
+        if self._backend is None:
+            return []
+        try:
+            return self._backend.input_devices()
+        except AudioDeviceError:
+            return []  # the sound system cannot list them now: as if there were none
+
+    def _look_for_devices(self) -> None:
+        """List the inputs again when the sound system reports others (one plugged in or out)."""
+        if self._recorder is None and self._input_devices() != self._devices:
+            self.refresh_devices()
+
+    def _enable_recording(self) -> None:
+        """Record is on for each speaker while there is a microphone and the other one is not recording."""
+        for speaker, card in self.cards.items():
+            if not self._devices:
+                card.set_cannot_record(NO_MICROPHONE)
+            elif self._recording_for is speaker.other:
+                card.set_cannot_record(f"Recording for {self._dialogue.speakers[speaker.other].name}: "
+                                       "stop that first.")
+            else:
+                card.set_cannot_record(None)
 
     def show_library(self, speaker: Speaker, listing: LibraryListing) -> None:
         """Open the voice library to pick a voice for ``speaker``."""
@@ -333,7 +400,7 @@ class VoicesPanel(QWidget):
         card.meter.reset()
         card.meter.show()
         card.show_message("Recording… speak for 5–20 s, then press Stop.")
-        self.cards[speaker.other].record_button.setEnabled(False)
+        self._enable_recording()
         self._meter_timer.start()
 
     def _stop_recording(self) -> None:
@@ -346,7 +413,7 @@ class VoicesPanel(QWidget):
         card.record_button.setChecked(False)
         card.meter.hide()
         card.show_message("")
-        self.cards[speaker.other].record_button.setEnabled(True)
+        self._enable_recording()
         if recording.error is not None:
             card.show_message(f"{recording.error} The part recorded before is used.", error=True)
         self.recording_finished.emit(speaker, recording)

@@ -42,6 +42,19 @@ class FakeBackend(AudioBackend):
         self._lose_after_s = lose_device_after_s
         self.streams: list[FakeStream] = []  # every stream opened, newest last
 
+    def plug_in(self, device: AudioDevice) -> None:
+        """A device appears (a microphone or headphones plugged in): it is listed from now on."""
+        if device.input_channels:
+            self._inputs.append(device)
+        if device.output_channels:
+            self._outputs.append(device)
+
+    def unplug(self, device: AudioDevice) -> None:
+        """A device goes away: it is no longer listed."""
+        for devices in (self._inputs, self._outputs):
+            if device in devices:
+                devices.remove(device)
+
     def input_devices(self) -> list[AudioDevice]:
         return list(self._inputs)
 

@@ -78,9 +78,9 @@ def test_the_context_joins_the_lines_codes_from_their_takes_with_their_words_fro
 def test_lines_from_a_take_without_codes_are_encoded_from_their_audio(dialogue):
     # Line 7 is kept from a take saved before takes kept their codes.
     uncoded = replace(_take(dialogue.lines[-1:], ["seven"]), codes=None)
-    dialogue.add_takes([uncoded])
+    dialogue.add_takes([uncoded], regenerated=[dialogue.lines[-1].id])
     dialogue.insert_line(5, Speaker.S1, "eight")
-    dialogue.add_takes([_take(dialogue.lines[-1:], ["eight"])], pick=False)
+    dialogue.add_takes([_take(dialogue.lines[-1:], ["eight"])])
     encoder = Encoder()
     context = spoken_context(encoder, lines_before(dialogue, dialogue.lines[-1].id, max_seconds=0.35))
     assert context.script == "[S1] four five six [S2] seven"

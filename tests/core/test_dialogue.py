@@ -25,7 +25,7 @@ def take_of(lines, seed=7, **extra):
 
 
 def content(dialogue):
-    return (dialogue.lines, dict(dialogue.speakers), dialogue.params, dialogue.takes, dialogue.picked_take_id)
+    return (dialogue.lines, dict(dialogue.speakers), dialogue.params, dialogue.takes, dict(dialogue.kept_takes))
 
 
 @pytest.fixture
@@ -127,8 +127,8 @@ EDITS = {
     "set voice": lambda d: d.set_voice(Speaker.S2, voice()),
     "clear voice": lambda d: d.clear_voice(Speaker.S1),
     "add takes": lambda d: d.add_takes([take_of(d.lines), take_of(d.lines, seed=8)]),
-    "pick take": lambda d: d.pick_take(d.takes[1].id),
-    "pick no take": lambda d: d.pick_take(None),
+    "keep take": lambda d: d.keep_take(d.takes[1].id),
+    "keep a take for one line": lambda d: d.keep_take(d.takes[1].id, [d.lines[0].id]),
     "delete take": lambda d: d.delete_take(d.takes[0].id),
 }
 
@@ -334,7 +334,7 @@ def test_moving_several_lines_is_one_undo_step(dialogue):
                                   lambda d: d.move_line(d.lines[0].id, 3),
                                   lambda d: d.move_lines([d.lines[0].id, d.lines[1].id], 2),
                                   lambda d: d.move_lines([d.lines[0].id, "nope"], 0),
-                                  lambda d: d.insert_line(4), lambda d: d.pick_take("nope")])
+                                  lambda d: d.insert_line(4), lambda d: d.keep_take("nope")])
 def test_bad_edits_are_refused_and_change_nothing(dialogue, call):
     before = content(dialogue)
     with pytest.raises(DialogueError):
@@ -443,29 +443,86 @@ def test_split_and_duplicate_lines_need_generating(dialogue):
     assert dialogue.status(line.id) is LineStatus.OUTDATED
 
 
-def test_a_line_is_spoken_by_the_picked_take_else_the_newest(dialogue):
+def test_a_new_take_is_kept_only_for_the_lines_without_one_or_made_again(dialogue):
+    a, b, c = dialogue.lines
+    for seed in (1, 2, 3):  # line 2 made three times: the first take is kept, the others wait
+        dialogue.add_takes([take_of([b], seed=seed)])
+    first, _, third = dialogue.takes
+    assert dialogue.take_for(b.id) is first
+    dialogue.keep_take(third.id)
+    assert dialogue.take_for(b.id) is third and dialogue.undo_stack.undo_text == "Keep take"
+
+    whole = take_of(dialogue.lines, seed=4)
+    dialogue.add_takes([whole])  # the whole dialogue (F5): line 2 keeps the take chosen for it
+    assert [dialogue.take_for(line.id) for line in (a, b, c)] == [whole, third, whole]
+    assert dialogue.lines_kept_by(whole.id) == (a.id, c.id) and dialogue.lines_kept_by(third.id) == (b.id,)
+
+    again, variation = take_of([b, c], seed=5), take_of([b, c], seed=6)
+    dialogue.add_takes([again, variation], regenerated=[b.id, c.id])  # lines 2 and 3 made again
+    assert [dialogue.take_for(line.id) for line in (a, b, c)] == [whole, again, again]
+    dialogue.undo_stack.undo()
+    assert [dialogue.take_for(line.id) for line in (a, b, c)] == [whole, third, whole]
+
+
+def test_a_new_take_is_kept_for_a_line_changed_since_its_take(dialogue):
+    a, b, c = dialogue.lines
+    first = take_of(dialogue.lines, seed=1)
+    dialogue.add_takes([first])
+    dialogue.set_text(b.id, "Hi again!")
+    assert dialogue.status(b.id) is LineStatus.OUTDATED
+    stale = take_of(dialogue.lines[:1] + (b,), seed=2)  # made from line 2 as it read before
+    dialogue.add_takes([stale])
+    assert dialogue.take_for(b.id) is first
+    fresh, variation = take_of(dialogue.lines, seed=3), take_of(dialogue.lines, seed=4)
+    dialogue.add_takes([fresh, variation])  # the whole dialogue again: only line 2 needed it
+    assert [dialogue.take_for(line.id) for line in dialogue.lines] == [first, fresh, first]
+    assert dialogue.status(b.id) is LineStatus.GENERATED
+
+
+def test_a_take_is_kept_for_chosen_lines_it_speaks(dialogue):
+    a, b, c = dialogue.lines
+    old, new = take_of([a, b], seed=1), take_of([a, b], seed=2)
+    dialogue.add_takes([old, new])
+    assert dialogue.take_for(a.id) is old and dialogue.take_for(b.id) is old
+    dialogue.keep_take(new.id, [b.id])
+    assert dialogue.take_for(a.id) is old and dialogue.take_for(b.id) is new
+    with pytest.raises(DialogueError, match="does not speak line 3"):
+        dialogue.keep_take(new.id, [c.id])
+    assert dialogue.take_for(c.id) is None and dialogue.status(c.id) is LineStatus.NOT_GENERATED
+
+
+def test_a_line_keeps_its_take_through_edits_and_is_outdated_when_changed(dialogue):
     a = dialogue.lines[0]
     old, newer = take_of([a], seed=1), take_of([a], seed=2)
-    dialogue.add_takes([old, newer], pick=False)
-    assert dialogue.picked_take is None and dialogue.take_for(a.id) is newer
-    dialogue.pick_take(old.id)
-    assert dialogue.take_for(a.id) is old
+    dialogue.add_takes([old, newer])
     dialogue.set_text(a.id, "Edited.")
-    dialogue.add_takes([take_of(dialogue.lines[1:], seed=3)])  # picks a take without line a
-    assert dialogue.take_for(a.id) is newer and dialogue.status(a.id) is LineStatus.OUTDATED
+    dialogue.add_takes([take_of(dialogue.lines[1:], seed=3)])  # a take without line a
+    assert dialogue.take_for(a.id) is old and dialogue.status(a.id) is LineStatus.OUTDATED
 
 
-def test_adding_takes_picks_the_first_and_deleting_the_picked_take_unpicks(dialogue):
-    first, second = take_of(dialogue.lines, seed=1), take_of(dialogue.lines, seed=2)
-    dialogue.add_takes([first, second])
-    assert dialogue.picked_take is first
+def test_deleting_a_kept_take_gives_its_lines_the_newest_other_take(dialogue):
+    a, b, _ = dialogue.lines
+    older, newer, chosen = take_of([a, b], seed=1), take_of([a], seed=2), take_of([a, b], seed=3)
+    dialogue.add_takes([older])
+    dialogue.add_takes([newer, chosen])
+    dialogue.keep_take(chosen.id)
+    dialogue.delete_take(chosen.id)
+    assert dialogue.take_for(a.id) is newer and dialogue.take_for(b.id) is older
     dialogue.undo_stack.undo()
-    assert dialogue.takes == () and dialogue.picked_take is None
-    dialogue.undo_stack.redo()
-    dialogue.delete_take(first.id)
-    assert dialogue.takes == (second,) and dialogue.picked_take_id is None
+    assert dialogue.take_for(a.id) is chosen and dialogue.take_for(b.id) is chosen
+    dialogue.delete_take(older.id)
+    dialogue.delete_take(newer.id)
+    dialogue.delete_take(chosen.id)
+    assert dialogue.takes == () and dialogue.kept_takes == {}
     with pytest.raises(DialogueError, match="already has a take"):
-        dialogue.add_takes([second])
+        dialogue.add_takes([newer, newer])
+
+
+def test_a_document_given_takes_keeps_the_newest_for_lines_without_a_kept_one():
+    a, b = DialogueLine(Speaker.S1, "Hi"), DialogueLine(Speaker.S2, "Yes")
+    old, new = take_of([a, b], seed=1), take_of([a, b], seed=2)
+    dialogue = Dialogue([a, b], takes=[old, new], kept_takes={a.id: old.id, "a deleted line": old.id})
+    assert dialogue.kept_takes == {a.id: old.id, b.id: new.id}
 
 
 def test_take_records_how_it_was_made(dialogue):
@@ -495,8 +552,11 @@ def test_dialogue_refuses_inconsistent_content():
     line = DialogueLine(Speaker.S1, "Hi")
     with pytest.raises(DialogueError, match="same id"):
         Dialogue([line, line])
-    with pytest.raises(DialogueError, match="picked take"):
-        Dialogue([line], picked_take_id="missing")
+    with pytest.raises(DialogueError, match="kept for line .* not one of the dialogue's takes"):
+        Dialogue([line], kept_takes={line.id: "missing"})
+    other = take_of([DialogueLine(Speaker.S2, "Yes")])
+    with pytest.raises(DialogueError, match="which it does not speak"):
+        Dialogue([line], takes=[other], kept_takes={line.id: other.id})
     with pytest.raises(DialogueError, match="S1 and S2"):
         Dialogue([line], speakers={Speaker.S1: SpeakerProfile("A", "#000000")})
 

@@ -25,7 +25,7 @@ def noise(seconds, seed):
 
 
 def content(dialogue):
-    return (dialogue.lines, dict(dialogue.speakers), dialogue.params, dialogue.takes, dialogue.picked_take_id)
+    return (dialogue.lines, dict(dialogue.speakers), dialogue.params, dialogue.takes, dict(dialogue.kept_takes))
 
 
 def new_take(dialogue, seed, seconds=0.5):
@@ -43,7 +43,7 @@ def dialogue():
                                                   [TimedWord("hello", 0.0, 0.25)], "Hello."))
     dialogue.set_params(GenerationParams(top_k=80, negative_prompt="muffled", number_results=2))
     dialogue.add_takes([new_take(dialogue, 10), new_take(dialogue, 11, seconds=0.7)])
-    dialogue.pick_take(dialogue.takes[1].id)
+    dialogue.keep_take(dialogue.takes[1].id, [dialogue.lines[0].id])
     return dialogue
 
 
@@ -76,8 +76,10 @@ def test_project_json_is_the_documented_schema(dialogue, tmp_path):
     folder = tmp_path / "Talk.diastudio"
     save_project(dialogue, folder)
     data = json.loads((folder / "project.json").read_text("utf-8"))
-    assert data["format_version"] == 1
-    assert list(data) == ["format_version", "speakers", "params", "lines", "takes", "picked_take"]
+    assert data["format_version"] == 2
+    assert list(data) == ["format_version", "speakers", "params", "lines", "takes", "kept_takes"]
+    first, second = dialogue.takes
+    assert data["kept_takes"] == {line.id: take.id for line, take in zip(dialogue.lines, (second, first, first))}
     assert data["params"] == {"model": "dia2-2b", "negativePrompt": "muffled", "CFGScale": 3.0,
                               "settings": {"temperature": 0.6, "audioTemperature": 0.8, "topK": 80,
                                            "includePrefix": False}, "numberResults": 2}
@@ -261,13 +263,38 @@ def rewrite(folder, change):
 
 
 def test_a_newer_format_asks_to_update(saved):
-    rewrite(saved, lambda data: data.update(format_version=2))
+    rewrite(saved, lambda data: data.update(format_version=project.FORMAT_VERSION + 1))
     with pytest.raises(ProjectFileError, match="newer Dia Studio .* update Dia Studio"):
         open_project(saved)
 
 
-def test_an_older_format_is_migrated(saved, dialogue, monkeypatch):
+def as_format_1(data, picked):
+    """What Dia Studio wrote before each line kept its own take: one picked take, or null."""
+    data["format_version"] = 1
+    del data["kept_takes"]
+    data["picked_take"] = picked
+
+
+def test_a_format_1_project_keeps_its_picked_take_for_its_lines_and_the_newest_for_the_others(saved, dialogue):
+    first, second = dialogue.takes
+    a, b, c = dialogue.lines
+    rewrite(saved, lambda data: (as_format_1(data, first.id), data["takes"][1].update(
+        lines=data["takes"][1]["lines"][:1], line_times={a.id: [0.0, 0.3]})))  # the newer take: line 1 only
+    opened = open_project(saved)
+    assert opened.kept_takes == {a.id: first.id, b.id: first.id, c.id: first.id}
+    assert not opened.modified
+
+    rewrite(saved, lambda data: data.update(picked_take=None))
+    assert open_project(saved).kept_takes == {a.id: second.id, b.id: first.id, c.id: first.id}
+
+    rewrite(saved, lambda data: data.update(picked_take="nope"))
+    with pytest.raises(ProjectFileError, match="picked_take is 'nope', which is not one of the takes"):
+        open_project(saved)
+
+
+def test_migrations_run_in_turn(saved, dialogue, monkeypatch):
     def to_v0(data):  # a made-up v0 that called the picked take "kept_take"
+        as_format_1(data, dialogue.takes[1].id)
         data["format_version"] = 0
         data["kept_take"] = data.pop("picked_take")
 
@@ -279,7 +306,7 @@ def test_an_older_format_is_migrated(saved, dialogue, monkeypatch):
     with pytest.raises(ProjectFileError, match="format_version is 0"):
         open_project(saved)
     monkeypatch.setitem(project.MIGRATIONS, 0, v0_to_v1)
-    assert content(open_project(saved)) == content(dialogue)
+    assert open_project(saved).kept_takes == {line.id: dialogue.takes[1].id for line in dialogue.lines}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -312,7 +339,9 @@ def test_a_damaged_file_is_refused_clearly(saved, text, message):
     (lambda d: d["takes"][0]["audio"].update(frames=5),
      r"takes\[0\].audio.file names .* expects 5 mono frames"),
     (lambda d: d["takes"][0]["audio"].update(sample_rate=True), "sample_rate should be a whole number"),
-    (lambda d: d.update(picked_take="nope"), "picked take 'nope'"),
+    (lambda d: d["kept_takes"].update({d["lines"][0]["id"]: "nope"}), "take 'nope' kept for line"),
+    (lambda d: d["kept_takes"].update({d["lines"][0]["id"]: 3}), r"kept_takes\..* should be text"),
+    (lambda d: d.update(kept_takes=None), "kept_takes should be an object"),
 ])
 def test_invalid_content_is_refused_naming_the_place(saved, change, message):
     rewrite(saved, change)

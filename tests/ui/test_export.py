@@ -84,7 +84,7 @@ def two_takes(studio) -> tuple[Take, Take]:
                   lines[2:], words=[TimedWord("Bye", 0.1, 0.4), TimedWord("now.", 0.4, 1.0)],
                   line_times={lines[2].id: (0.0, 1.0)})
     dialogue.add_takes([first])
-    dialogue.add_takes([second], pick=False)
+    dialogue.add_takes([second])
     return first, second
 
 

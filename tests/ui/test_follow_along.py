@@ -67,7 +67,7 @@ def test_the_whole_dialogue_highlights_each_line_from_the_take_that_speaks_it(st
                  (dialogue.line(second),), words=[("four", 0.0, 1.0), ("five", 1.0, 3.0)],
                  line_times={second: (0.0, 3.0)})  # the middle line made again, and kept
     dialogue.add_takes([everything])
-    dialogue.add_takes([again])
+    dialogue.add_takes([again], regenerated=[second])
     studio.window.takes.whole_button.click()
     studio.window.actions.play_pause.trigger()
     assert studio.playback.take_id == DIALOGUE
@@ -81,7 +81,7 @@ def test_the_whole_dialogue_highlights_each_line_from_the_take_that_speaks_it(st
     assert heard(studio) == (third, (4, 9))  # "seven"
     assert studio.window.timeline.spoken_word_rects()
 
-    dialogue.pick_take(everything.id)  # line 2 from the first take: 1 s shorter from the next play on
+    dialogue.keep_take(everything.id)  # line 2 from the first take: 1 s shorter from the next play on
     sound.advance(0.1)
     qtbot.waitUntil(lambda: studio.playback.position_s > 6.55)
     assert heard(studio) == (third, (4, 9))  # the words follow the audio that plays

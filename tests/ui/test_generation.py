@@ -56,7 +56,7 @@ def test_the_tiny_model_generates_the_dialogue_into_a_take(studio, qtbot, sound)
     assert not generate_and_wait(studio, qtbot)
 
     (take,) = studio.dialogue.takes
-    assert take.seed == 1234 and studio.dialogue.picked_take_id == take.id
+    assert take.seed == 1234 and studio.dialogue.lines_kept_by(take.id) == tuple(ids)
     assert [line.id for line in take.source_lines] == ids
     assert [studio.dialogue.status(i) for i in ids] == [LineStatus.GENERATED] * 2
     spans = [take.line_times[i] for i in ids]
@@ -175,12 +175,12 @@ def test_cancel_stops_the_real_model_within_a_frame(fake_studio, tiny_runtime, q
 
 def test_several_takes_follow_the_seeds_and_the_first_is_kept(fake_studio, qtbot):
     studio = fake_studio(FakeRuntime())
-    write_dialogue(studio, (Speaker.S1, "a b"), (Speaker.S2, "c"))
+    ids = write_dialogue(studio, (Speaker.S1, "a b"), (Speaker.S2, "c"))
     studio.dialogue.set_params(GenerationParams(seed=7, number_results=3))
     generate_and_wait(studio, qtbot)
     takes = studio.dialogue.takes
     assert [take.seed for take in takes] == [7, 8, 9]
-    assert studio.dialogue.picked_take_id == takes[0].id
+    assert studio.dialogue.lines_kept_by(takes[0].id) == tuple(ids)
     assert studio.window.takes.list.count() == 3
 
 
@@ -288,7 +288,7 @@ def test_selected_lines_are_generated_after_the_lines_before_them(fake_studio, q
     assert not fake.encoded  # the take kept its codes: nothing to encode again
     # The new take is put in place of line 3 alone.
     new = studio.dialogue.takes[-1]
-    assert [line.id for line in new.source_lines] == [ids[2]] and studio.dialogue.picked_take_id == new.id
+    assert [line.id for line in new.source_lines] == [ids[2]] and studio.dialogue.take_for(ids[2]) is new
     assert studio.dialogue.take_for(ids[0]) is whole and not prompts.errors()
 
 
@@ -310,7 +310,8 @@ def test_a_takes_notice_is_shown_once_in_the_status_bar(fake_studio, qtbot):
     studio.generation.notice.connect(notices.append)
     generate_and_wait(studio, qtbot)
     assert notices == ["The lines before were cut."]
-    assert studio.window.statusBar().currentMessage() == "The lines before were cut."
+    # At the end, with what the generation changed.
+    assert studio.window.statusBar().currentMessage() == "Take 1 kept for line 1. The lines before were cut."
 
 
 def test_the_tiny_model_regenerates_a_line_after_the_one_before(studio, qtbot, prompts):
@@ -327,3 +328,65 @@ def test_the_tiny_model_regenerates_a_line_after_the_one_before(studio, qtbot, p
     assert again.line_times[second].end_s == again.duration_s
     assert [studio.dialogue.status(i) for i in (first, second)] == [LineStatus.GENERATED] * 2
     assert not prompts.errors()
+
+
+def test_a_new_take_keeps_the_takes_chosen_and_a_cancelled_one_replaces_none(fake_studio, qtbot):
+    fake = FakeRuntime()
+    studio = fake_studio(fake)
+    ids = write_dialogue(studio, (Speaker.S1, "one two"), (Speaker.S2, "three four"), (Speaker.S1, "five six"),
+                         (Speaker.S2, "seven"))
+    dialogue, window = studio.dialogue, studio.window
+    window.show()
+    qtbot.waitExposed(window)
+    status = window.statusBar()
+    panel = window.takes
+
+    def keys(key, modifier=Qt.KeyboardModifier.NoModifier):
+        fake.holding.clear()
+        with qtbot.waitSignal(studio.generation.finished, timeout=30_000) as finished:
+            window.timeline.setFocus()
+            qtbot.keyClick(window.timeline, key, modifier)
+            if fake.hold_after is not None:
+                qtbot.waitUntil(fake.holding.is_set)
+                qtbot.keyClick(window.timeline, Qt.Key.Key_Escape)  # cancel
+        return finished.args[0]
+
+    dialogue.set_params(GenerationParams(seed=1, number_results=3))
+    window.timeline.select_line(ids[1])
+    keys(Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # line 2, three times
+    assert status.currentMessage() == "Take 1 kept for line 2."
+    third = dialogue.takes[2]
+    panel.select_take(third.id)
+    qtbot.mouseClick(panel.keep_button, Qt.MouseButton.LeftButton)  # keep take 3 for line 2
+    assert dialogue.take_for(ids[1]) is third and "✓ kept" in panel.list.item(0).text()
+
+    dialogue.set_params(GenerationParams(seed=5))
+    fake.hold_after = 6  # cancelled once "six", the last word of line 3, is taken
+    assert keys(Qt.Key.Key_F5)
+    partial = dialogue.takes[3]
+    # Lines 1 and 2 were finished; line 3 may be cut off: the take does not speak it.
+    assert [line.id for line in partial.source_lines] == ids[:2]
+    assert [dialogue.take_for(i) for i in ids] == [partial, third, None, None]
+    assert dialogue.status(ids[2]) is LineStatus.NOT_GENERATED
+    assert status.currentMessage() == "Generation cancelled. Take 4 kept for line 1; line 2 keeps take 3."
+    assert panel.list.item(0).text().startswith("Take 4 · lines 1–2 · ")
+    assert "✓ kept for line 1\n" in panel.list.item(0).text()
+
+    fake.hold_after = None
+    window.timeline.select_line(ids[1])
+    keys(Qt.Key.Key_F5, Qt.KeyboardModifier.ShiftModifier)  # line 2 asked for again: its new take is kept
+    again = dialogue.takes[4]
+    assert dialogue.take_for(ids[1]) is again and status.currentMessage() == "Take 5 kept for line 2."
+    keys(Qt.Key.Key_F5)  # the whole dialogue: lines 1 and 2 keep theirs
+    whole = dialogue.takes[5]
+    assert [dialogue.take_for(i) for i in ids] == [partial, again, whole, whole]
+    assert status.currentMessage() == "Take 6 kept for lines 3–4; line 1 keeps take 4; line 2 keeps take 5."
+
+    press(qtbot, window.actions.undo)  # the whole dialogue's take goes, and with it its lines' takes
+    assert [dialogue.take_for(i) for i in ids] == [partial, again, None, None]
+
+    fake.hold_after = 1  # cancelled before a line was finished: the take keeps the audio, and no line
+    assert keys(Qt.Key.Key_F5)
+    assert dialogue.takes[-1].source_lines == () and [dialogue.take_for(i) for i in ids] == [partial, again, None, None]
+    assert status.currentMessage() == "Generation cancelled. Take 6 has no finished line."
+    assert panel.list.item(0).text().startswith("Take 6 · no line finished · ")

@@ -55,7 +55,7 @@ def test_save_and_reopen_give_the_same_document(make_studio, prompts, tmp_path):
     assert reopened.lines == studio.dialogue.lines
     assert reopened.speakers[Speaker.S2].name == "Theo" and reopened.params == studio.dialogue.params
     (copy,) = reopened.takes
-    assert copy.id == take.id and reopened.picked_take_id == take.id
+    assert copy.id == take.id and reopened.take_for(copy.source_lines[0].id) == take
     np.testing.assert_allclose(copy.audio.samples(), take.audio.samples(), atol=2e-7)
     assert again.window.takes.list.count() == 1 and again.window.timeline.model().rowCount() == 1
 

@@ -9,7 +9,8 @@ from core.audio.backend import AudioDevice
 from core.audio.fake_backend import FAKE_SPEAKERS, FakeBackend
 from core.dialogue import AudioClip, LineStatus, Speaker, Take
 from core.params import GenerationParams
-from tests.ui.conftest import write_dialogue
+from tests.ui.conftest import press, write_dialogue
+from ui.takes import line_numbers
 from ui.timeline_model import Column
 
 
@@ -22,12 +23,12 @@ def tone_take(dialogue, seed: int, seconds: float, level: float) -> Take:
     return Take(GenerationParams(seed=seed), AudioClip.from_samples(samples, 24000), lines, line_times=times)
 
 
-def test_keeping_a_take_makes_it_speak_its_lines(studio):
+def test_keeping_a_take_makes_it_speak_its_lines(studio, qtbot):
     first, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
     dialogue = studio.dialogue
     old, new = tone_take(dialogue, 1, 2.0, 0.1), tone_take(dialogue, 2, 4.0, 0.2)
     dialogue.add_takes([old])
-    dialogue.add_takes([new], pick=False)
+    dialogue.add_takes([new])
     panel = studio.window.takes
     assert panel.list.count() == 2
     assert "seed 2" in panel.list.item(0).text()  # newest first
@@ -36,8 +37,16 @@ def test_keeping_a_take_makes_it_speak_its_lines(studio):
     assert model.index(0, Column.LENGTH).data() == "1.0 s"
 
     panel.list.setCurrentRow(0)
-    panel.keep_button.click()
-    assert dialogue.picked_take_id == new.id
+    menu = panel.keep_button.menu()
+    menu.aboutToShow.emit()  # as the arrow beside Keep opens it
+    assert [action.text() for action in menu.actions()] == ["Only for line 1: a", "Only for line 2: b"]
+    menu.actions()[1].trigger()
+    assert dialogue.kept_takes == {first: old.id, second: new.id}
+    assert model.index(1, Column.LENGTH).data() == "2.0 s" and model.index(0, Column.LENGTH).data() == "1.0 s"
+    assert "✓ kept for line 2\n" in panel.list.item(0).text() and "✓ kept for line 1\n" in panel.list.item(1).text()
+    assert panel.keep_button.isEnabled()
+    qtbot.mouseClick(panel.keep_button, Qt.MouseButton.LeftButton)  # for all its lines
+    assert dialogue.kept_takes == {first: new.id, second: new.id}
     assert model.index(0, Column.LENGTH).data() == "2.0 s"
     assert not panel.keep_button.isEnabled()
 
@@ -67,7 +76,7 @@ def test_playing_a_take_plays_its_audio_and_marks_the_line_being_heard(studio, q
 
 
 def test_deleting_a_take_is_undoable(studio, qtbot):
-    write_dialogue(studio, (Speaker.S1, "a"))
+    (line,) = write_dialogue(studio, (Speaker.S1, "a"))
     take = tone_take(studio.dialogue, 9, 1.0, 0.1)
     studio.dialogue.add_takes([take])
     panel = studio.window.takes
@@ -78,7 +87,7 @@ def test_deleting_a_take_is_undoable(studio, qtbot):
     assert undo.isEnabled() and undo.text() == "&Undo Delete take"  # at once, no event loop turn
     undo.trigger()
     assert studio.window.actions.redo.text() == "&Redo Delete take"
-    assert panel.list.count() == 1 and studio.dialogue.picked_take_id == take.id
+    assert panel.list.count() == 1 and studio.dialogue.kept_takes == {line: take.id}
 
 
 def test_the_chosen_sound_output_is_used_and_remembered(make_studio):
@@ -107,3 +116,35 @@ def test_a_takes_tooltip_holds_everything_it_was_made_with(studio):
     assert tip.splitlines() == ["Seed: 77", "Model: dia2-2b", "Guidance (CFG): 4.5", "Text temperature: 0.9",
                                 "Audio temperature: 1.1", "Top-k: 120", "Voice reference kept at the start: yes",
                                 "Negative prompt: “a muffled voice”", "", "Double-click to hear it"]
+
+
+def test_the_playback_bar_names_the_take_playing_and_lets_go_of_one_that_is_gone(studio, qtbot):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    older, newer = tone_take(studio.dialogue, 1, 1.0, 0.1), tone_take(studio.dialogue, 2, 1.0, 0.2)
+    studio.dialogue.add_takes([older])
+    studio.dialogue.add_takes([newer])
+    panel, bar = studio.window.takes, studio.window.playback_bar
+    panel.select_take(newer.id)
+    qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text().startswith("Take 2 (seed 2)")
+
+    panel.select_take(older.id)
+    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text().startswith("Take 1 (seed 2)")  # the take playing is the first one now
+    press(qtbot, studio.window.actions.undo)
+    assert bar.what.text().startswith("Take 2 (seed 2)")
+    panel.select_take(newer.id)
+    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text() == "Nothing playing" and studio.playback.player is None
+    assert bar.position.text() == "0:00.0 / 0:00.0"
+
+    panel.select_take(older.id)
+    qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+    assert bar.what.text().startswith("Take 1 (seed 1)")
+    studio.window.actions.new_project.trigger()  # its audio is not the new project's
+    assert bar.what.text() == "Nothing playing" and studio.playback.take_id is None
+
+
+def test_line_numbers_read_as_ranges():
+    assert [line_numbers(rows) for rows in ([2], [1, 2, 3], [3, 1], [1, 2, 3, 5, 7, 8])] == [
+        "line 2", "lines 1–3", "lines 1, 3", "lines 1–3, 5, 7–8"]

@@ -129,11 +129,55 @@ def test_recording_from_the_microphone(make_studio, qtbot):
     assert card.transcript_edit.toPlainText() == SPEAKER1_TEXT
 
 
-def test_without_a_microphone_recording_is_off(make_studio):
-    studio = make_studio(backend=FakeBackend(inputs=()))
+def test_without_a_microphone_recording_is_off_until_one_is_plugged_in(make_studio, qtbot, monkeypatch):
+    monkeypatch.setattr("ui.voices.DEVICES_INTERVAL_MS", 20)  # look for devices often
+    sound = FakeBackend(inputs=())
+    studio = make_studio(backend=sound)
     voices = studio.window.voices
+    card = voices.cards[Speaker.S1]
     assert voices.microphone.currentText() == "No microphone found"
-    assert not voices.cards[Speaker.S1].record_button.isEnabled()
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):  # the card is busy, then free again
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    for each in voices.cards.values():
+        assert not each.record_button.isEnabled()
+        assert each.record_button.toolTip().startswith("No microphone found.")
+
+    sound.plug_in(FAKE_MICROPHONE)
+    qtbot.waitUntil(card.record_button.isEnabled)
+    assert voices.microphone.currentText() == "Fake microphone" and voices.microphone.isEnabled()
+    assert card.record_button.toolTip() == "Record this speaker's voice from the microphone"
+
+
+def test_an_unplugged_microphone_stays_the_one_chosen(make_studio, qtbot, monkeypatch):
+    monkeypatch.setattr("ui.voices.DEVICES_INTERVAL_MS", 20)
+    headset = AudioDevice("usb-in", "USB headset microphone", 1, 0, 48000)
+    sound = FakeBackend(inputs=(FAKE_MICROPHONE, headset))
+    studio = make_studio(backend=sound)
+    microphone = studio.window.voices.microphone
+    microphone.setCurrentIndex(1)
+    sound.unplug(headset)
+    qtbot.waitUntil(lambda: microphone.count() == 1)
+    assert microphone.currentText() == "Fake microphone"  # records from the one there is
+    assert studio.settings.input_device == "USB headset microphone"
+    sound.plug_in(headset)
+    qtbot.waitUntil(lambda: microphone.currentText() == "USB headset microphone")
+
+
+def test_a_notice_about_a_voice_goes_with_it(studio, qtbot, tmp_path):
+    speech, rate = soundfile.read(SPEAKER1_WAV, dtype="float32")
+    long_voice = tmp_path / "long.wav"
+    soundfile.write(long_voice, np.tile(speech, 4), rate)  # more than the 20 s a voice uses
+    card = studio.window.voices.cards[Speaker.S1]
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(long_voice))
+    assert "only its first 20 s are used" in card.message_label.text() and card.message_label.isVisibleTo(card)
+
+    press(qtbot, studio.window.actions.undo)  # the voice goes, and what was said about it
+    assert studio.dialogue.speakers[Speaker.S1].voice is None and not card.message_label.isVisibleTo(card)
+    press(qtbot, studio.window.actions.redo)
+    assert "only its first 20 s are used" in card.message_label.text() and card.message_label.isVisibleTo(card)
+    studio.window.actions.new_project.trigger()
+    assert not card.message_label.isVisibleTo(card)
 
 
 def test_play_sends_the_voice_to_the_speakers(studio, qtbot, sound):

@@ -108,7 +108,7 @@ def test_picking_a_take_shows_its_waveform_and_a_click_plays_from_there(studio, 
     first, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
     quiet, loud = tone_take(studio.dialogue, 1, 2.0, 0.1), tone_take(studio.dialogue, 2, 4.0, 0.4)
     studio.dialogue.add_takes([quiet])
-    studio.dialogue.add_takes([loud], pick=False)
+    studio.dialogue.add_takes([loud])
     window = studio.window
     waveform = window.waveform
     assert waveform.isVisible() and waveform.width() > 100
@@ -199,7 +199,7 @@ def test_with_no_take_selected_the_whole_dialogue_is_shown_and_played_as_exporte
     again = Take(GenerationParams(seed=2), AudioClip.from_samples(np.full(2 * RATE, 0.3, np.float32), RATE),
                  (dialogue.line(second),), line_times={second: (0.0, 2.0)})  # the middle line made again
     dialogue.add_takes([everything])
-    dialogue.add_takes([again])
+    dialogue.add_takes([again], regenerated=[second])
     window, waveform = studio.window, studio.window.waveform
     assert waveform.key == everything.id  # the first take was selected as it arrived
 
@@ -231,7 +231,7 @@ def test_with_no_take_selected_the_whole_dialogue_is_shown_and_played_as_exporte
     envelope = waveform.envelope
     dialogue.set_text(first, "a, reworded")  # the audio is the same: nothing is assembled again
     assert waveform.envelope is envelope and waveform.key == DIALOGUE
-    dialogue.pick_take(everything.id)  # the first take speaks line 2 again
+    dialogue.keep_take(everything.id)  # the first take speaks line 2 again
     assert waveform.duration_s == pytest.approx(3.0) and waveform.envelope.maxs.max() == pytest.approx(0.1)
     assert waveform.markers == [(0.0, "1"), (1.0, "2"), (2.0, "3")]
 
@@ -240,7 +240,7 @@ def test_play_pause_plays_what_the_waveform_shows(studio, qtbot, sound):
     write_dialogue(studio, (Speaker.S1, "a"))
     first, second = tone_take(studio.dialogue, 1, 1.0, 0.1), tone_take(studio.dialogue, 2, 2.0, 0.2)
     studio.dialogue.add_takes([first])
-    studio.dialogue.add_takes([second], pick=False)
+    studio.dialogue.add_takes([second])
     actions, takes = studio.window.actions, studio.window.takes
     takes.select_take(first.id)
     actions.play_pause.trigger()
