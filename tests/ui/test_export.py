@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 import soundfile
 from PySide6.QtCore import QItemSelectionModel
 
@@ -14,6 +15,7 @@ from core.audio.formats import AudioFormat, ExportSettings
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
+from tests.core.audio.test_export import lengths_found_by_other_readers
 from tests.ui.conftest import write_dialogue
 from ui.export_dialog import ExportChoice, ExportDialog
 
@@ -112,6 +114,16 @@ def test_the_whole_dialogue_exports_as_heard_and_decodes_as_asked(studio, qtbot,
     subtitles = paths[1].read_text(encoding="utf-8")
     assert subtitles.startswith("1\n00:00:00,000 --> 00:00:01,300\nSpeaker 1: Hello there friend.\n")
     assert "00:00:02,000 --> 00:00:03,000\nSpeaker 1: Bye now." in subtitles
+
+
+@pytest.mark.parametrize("fmt", ["MP3", "WAV", "FLAC", "OGG"])
+def test_every_format_is_as_long_as_the_dialogue_for_other_readers(studio, qtbot, prompts, tmp_path, fmt):
+    two_takes(studio)
+    settings = ExportSettings.create(fmt)
+    path, = export_with(studio, qtbot, prompts,
+                        ExportChoice(settings, tmp_path / f"talk{settings.format.extension}", False, False, None))
+    found = lengths_found_by_other_readers(path)
+    assert found == pytest.approx(dict.fromkeys(found, 3.0), abs=0.06)  # MP3: two frames of delay and padding
 
 
 def test_one_file_per_line_in_wav(studio, qtbot, prompts, tmp_path):
