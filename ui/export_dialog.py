@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
 from core.audio.errors import InvalidExportSettings
-from core.audio.formats import AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates
+from core.audio.formats import (AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates,
+                                format_from_path)
 
 DEFAULT_LOUDNESS_LUFS = -16.0  # podcast loudness; broadcast would be -23
 
@@ -147,9 +148,16 @@ class ExportDialog(QDialog):
         return ExportSettings.create(audio_format, sample_rate=self.sample_rate.currentData(),
                                      bitrate=self.bitrate.value(), channels=self.channels.currentData())
 
+    def target(self) -> Path:
+        """The folder (one file per line), or the file: a name typed without an audio extension gets the
+        format's ("take.v2" → "take.v2.mp3")."""
+        path = Path(self.path_edit.text()).expanduser()
+        if self.per_line.isChecked() or not path.name or _format_named(path):
+            return path
+        return path.with_name(path.name + self.format.currentData().extension)
+
     def choice(self) -> ExportChoice:
-        return ExportChoice(self.settings(), Path(self.path_edit.text()).expanduser(), self.per_line.isChecked(),
-                            self.subtitles.isChecked(),
+        return ExportChoice(self.settings(), self.target(), self.per_line.isChecked(), self.subtitles.isChecked(),
                             self.loudness.value() if self.normalise.isChecked() else None,
                             self._selection if self.selected.isChecked() else None)
 
@@ -187,19 +195,20 @@ class ExportDialog(QDialog):
         self.sample_rate.blockSignals(False)
 
     def _match_extension(self) -> None:
-        if self.per_line.isChecked():
-            return
+        """A new format gives the file its extension (only then: while it is typed, the name is the
+        person's)."""
         path = Path(self.path_edit.text())
-        extension = self.format.currentData().extension
-        if path.name and path.suffix.lower() != extension:
-            self.path_edit.setText(str(path.with_suffix(extension)))
+        audio_format = self.format.currentData()
+        if self.per_line.isChecked() or not path.name or _format_named(path) is audio_format:
+            return
+        renamed = path.with_suffix(audio_format.extension) if _format_named(path) else \
+            path.with_name(path.name + audio_format.extension)
+        self.path_edit.setText(str(renamed))
 
     def _validate(self) -> None:
         audio_format: AudioFormat = self.format.currentData()
         per_line = self.per_line.isChecked()
         self.path_label.setText("Folder" if per_line else "File")
-        if not per_line:
-            self._match_extension()
         problem = ""
         if audio_format.lossy:
             try:
@@ -212,12 +221,19 @@ class ExportDialog(QDialog):
             self.settings()
         except InvalidExportSettings as error:
             problem = str(error)
-        path = Path(self.path_edit.text()).expanduser()
+        path = self.target()
         folder = path if per_line else path.parent
-        if not problem and not self.path_edit.text().strip():
+        if problem:
+            pass
+        elif not self.path_edit.text().strip():
             problem = "Choose where to export."
-        elif not problem and not folder.is_dir():
+        elif not per_line and not path.name:
+            problem = "Type the file's name."
+        elif not folder.is_dir():
             problem = f"The folder {folder} does not exist."
+        elif not per_line and _format_named(path) is not audio_format:
+            problem = (f"The name ends in {path.suffix}, a {_format_named(path).value} file's, but the format is "
+                       f"{audio_format.value}: change one of them.")
         self.error.setText(problem)
         self.error.setVisible(bool(problem))
         self.export_button.setEnabled(not problem)
@@ -232,3 +248,11 @@ class ExportDialog(QDialog):
                                                   f"{self.format.currentText()} (*{extension})")
         if path:
             self.path_edit.setText(path)
+
+
+def _format_named(path: Path) -> AudioFormat | None:
+    """The format whose extension the name ends in, if any."""
+    try:
+        return format_from_path(path)
+    except InvalidExportSettings:
+        return None

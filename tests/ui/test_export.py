@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 import soundfile
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from core.audio.formats import AudioFormat, ExportSettings
 from core.dia2.transcript_alignment import TimedWord
@@ -70,6 +70,38 @@ def test_one_file_per_line_asks_for_a_folder(qtbot, tmp_path):
     export.path_edit.setText(str(tmp_path))
     export.whole.setChecked(True)
     assert Path(export.path_edit.text()) == tmp_path / "dialogue.mp3"  # the file name comes back
+
+
+def test_the_file_is_typed_key_by_key(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path)
+    (tmp_path / "episodes").mkdir()
+    field = export.path_edit
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    typed = str(tmp_path / "episodes" / "pilots")
+    qtbot.keyClicks(field, typed)
+    assert field.text() == typed and field.cursorPosition() == len(typed)  # nothing added, the cursor stays
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    assert field.text() == typed[:-1]
+    qtbot.keyClick(field, Qt.Key.Key_Left)
+    qtbot.keyClick(field, Qt.Key.Key_Left)
+    qtbot.keyClicks(field, "-")
+    assert field.text() == str(tmp_path / "episodes" / "pil-ot") and field.cursorPosition() == len(field.text()) - 2
+    assert export.export_button.isEnabled()
+    assert export.choice().path == tmp_path / "episodes" / "pil-ot.mp3"  # the format's extension, on export
+
+    qtbot.keyClicks(field, ".wav")  # another format's name is said, not changed
+    assert field.text() == str(tmp_path / "episodes" / "pil-.wavot")
+    qtbot.keyClick(field, Qt.Key.Key_End)
+    for _ in range(6):
+        qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(field, "ot.wav")
+    assert "ends in .wav, a WAV file's, but the format is MP3" in export.error.text()
+    assert not export.export_button.isEnabled()
+    choose(export.format, AudioFormat.WAV)
+    assert export.export_button.isEnabled() and export.choice().path == tmp_path / "episodes" / "pil-ot.wav"
+    choose(export.format, AudioFormat.OGG)  # a new format renames the file
+    assert field.text() == str(tmp_path / "episodes" / "pil-ot.ogg")
 
 
 def two_takes(studio) -> tuple[Take, Take]:
