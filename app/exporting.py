@@ -16,7 +16,7 @@ import numpy as np
 from core.audio.errors import ExportFailed
 from core.audio.export import export_audio
 from core.audio.tags import ExportMetadata
-from core.dialogue import Dialogue, DialogueLine, Take
+from core.dialogue import Dialogue, DialogueLine, LineStatus, Take
 from ui.export_dialog import ExportChoice
 
 CUE_WORDS = 8
@@ -78,15 +78,25 @@ def line_starts(pieces: list[Segment]) -> list[tuple[str, float]]:
 
 
 def summary(dialogue: Dialogue) -> str:
-    """What an export will hold, in a sentence for the export dialog."""
+    """What an export will hold, for the export dialog: how many lines, and which changed since their take."""
     spoken = [line for line in dialogue.lines if line.spoken_text]
     heard = sum(len(segment.lines) for segment in segments(dialogue, spoken))
     if not spoken:
         return "The dialogue has no lines yet."
     if heard == len(spoken):
-        return f"All {len(spoken)} lines are generated."
-    return (f"{heard} of {len(spoken)} lines are generated; the other {len(spoken) - heard} "
-            "are left out of the export. Generate them first to include them.")
+        told = f"All {len(spoken)} lines are generated."
+    else:
+        told = (f"{heard} of {len(spoken)} lines are generated; the other {len(spoken) - heard} "
+                "are left out of the export. Generate them first to include them.")
+    outdated = [str(dialogue.index_of(line.id) + 1) for line in spoken
+                if dialogue.status(line.id) is LineStatus.OUTDATED]
+    if len(outdated) == 1:
+        told += (f" Line {outdated[0]} changed since its take: the export has its old audio. "
+                 "Generate it again to update it.")
+    elif outdated:
+        told += (f" Lines {', '.join(outdated[:-1])} and {outdated[-1]} changed since their takes: the export "
+                 "has their old audio. Generate them again to update them.")
+    return told
 
 
 def export_dialogue(dialogue: Dialogue, choice: ExportChoice, title: str) -> list[Path]:

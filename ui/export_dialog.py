@@ -2,18 +2,21 @@
 
 The lossless formats (WAV, FLAC) take no settings, so theirs are hidden; for MP3 and OGG the sample
 rates come from the format table and the bitrate is checked against it as it is typed, with the
-table's own message.
+table's own message. A change of format, sample rate or channels moves the settings to the nearest
+the table allows (coming from WAV or FLAC: the format's defaults), so they are never left invalid.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+                               QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from core.audio.errors import InvalidExportSettings
 from core.audio.formats import (AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates,
@@ -41,6 +44,7 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
+        self.setMinimumWidth(72 * self.fontMetrics().averageCharWidth())  # a folder's path on a line or two
         self._file_name = "dialogue" if initial.per_line else initial.path.stem  # kept while per line
 
         self.summary = QLabel(summary)
@@ -82,6 +86,10 @@ class ExportDialog(QDialog):
         lossy_form.addRow("Bitrate", bitrate_row)
         self.lossless_note = QLabel()
         self.lossless_note.setWordWrap(True)
+        # one of the two shows, in the room of the larger: the dialog keeps its size across formats
+        self.format_settings = QStackedWidget()
+        self.format_settings.addWidget(self.lossy_settings)
+        self.format_settings.addWidget(self.lossless_note)
 
         self.normalise = QCheckBox("Normalise loudness to")
         self.loudness = QDoubleSpinBox()
@@ -106,6 +114,11 @@ class ExportDialog(QDialog):
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c62828;")
+        self.error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Room for a message of three lines, there with or without one, and a width that is not the
+        # message's: the dialog does not jump as messages come and go.
+        self.error.setMinimumHeight(3 * self.error.fontMetrics().lineSpacing())
+        self.error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
@@ -121,19 +134,18 @@ class ExportDialog(QDialog):
         layout.addWidget(self.per_line)
         layout.addWidget(self.subtitles)
         layout.addLayout(form)
-        layout.addWidget(self.lossy_settings)
-        layout.addWidget(self.lossless_note)
+        layout.addWidget(self.format_settings)
         layout.addLayout(loudness_row)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
 
-        self._fill_sample_rates(initial.settings.sample_rate)
-        self.channels.setCurrentIndex(self.channels.findData(initial.settings.channels))
-        if initial.settings.bitrate_kbps is not None:
-            self.bitrate.setValue(initial.settings.bitrate_kbps)
+        self._shown_format = initial.settings.format
+        if initial.settings.format.lossy:
+            self._show_lossy(initial.settings)
         self.format.currentIndexChanged.connect(self._format_changed)
-        for signal in (self.sample_rate.currentIndexChanged, self.channels.currentIndexChanged,
-                       self.bitrate.valueChanged, self.normalise.toggled, self.path_edit.textChanged):
+        for combo in (self.sample_rate, self.channels):
+            combo.currentIndexChanged.connect(self._keep_bitrate_allowed)
+        for signal in (self.bitrate.valueChanged, self.normalise.toggled, self.path_edit.textChanged):
             signal.connect(self._validate)
         self.per_line.toggled.connect(self._target_changed)
         self._format_changed()
@@ -165,15 +177,38 @@ class ExportDialog(QDialog):
 
     def _format_changed(self) -> None:
         audio_format: AudioFormat = self.format.currentData()
-        self.lossy_settings.setVisible(audio_format.lossy)
-        self.lossless_note.setVisible(not audio_format.lossy)
+        self.format_settings.setCurrentWidget(self.lossy_settings if audio_format.lossy else self.lossless_note)
         settings = ExportSettings.create(audio_format)
         self.lossless_note.setText(f"{audio_format.value} is written as the model makes it: "
                                    f"{settings.sample_rate} Hz mono, lossless.")
-        if audio_format.lossy:
-            keep = self.sample_rate.currentData()
-            self._fill_sample_rates(keep if keep in allowed_sample_rates(audio_format) else settings.sample_rate)
+        if audio_format.lossy and audio_format is not self._shown_format:
+            # from WAV or FLAC, whose settings are not these: the format's defaults
+            self._show_lossy(self._carried_over(audio_format) if self._shown_format.lossy else settings)
+        self._shown_format = audio_format
         self._match_extension()
+        self._validate()
+
+    def _carried_over(self, audio_format: AudioFormat) -> ExportSettings:
+        """The settings shown, moved to the nearest ``audio_format`` allows (rate, then bitrate)."""
+        shown = self.sample_rate.currentData()
+        rate = min(allowed_sample_rates(audio_format), key=lambda allowed: (abs(allowed - shown), -allowed))
+        channels = self.channels.currentData()
+        low, high = allowed_bitrates(audio_format, rate, channels)
+        return ExportSettings.create(audio_format, rate, min(max(self.bitrate.value(), low), high), channels)
+
+    def _show_lossy(self, settings: ExportSettings) -> None:
+        for widget in (self.sample_rate, self.channels, self.bitrate):
+            widget.blockSignals(True)
+        self._fill_sample_rates(settings.sample_rate)
+        self.channels.setCurrentIndex(self.channels.findData(settings.channels))
+        self.bitrate.setValue(settings.bitrate_kbps)
+        for widget in (self.sample_rate, self.channels, self.bitrate):
+            widget.blockSignals(False)
+
+    def _keep_bitrate_allowed(self) -> None:
+        """A new sample rate or channel count moves the bitrate into its range (a typed one out of range
+        is said, not changed)."""
+        self._show_lossy(self._carried_over(self.format.currentData()))
         self._validate()
 
     def _target_changed(self) -> None:
@@ -187,12 +222,10 @@ class ExportDialog(QDialog):
         self._validate()
 
     def _fill_sample_rates(self, selected: int) -> None:
-        self.sample_rate.blockSignals(True)
         self.sample_rate.clear()
         for rate in allowed_sample_rates(self.format.currentData()):
             self.sample_rate.addItem(f"{rate} Hz", rate)
-        self.sample_rate.setCurrentIndex(max(0, self.sample_rate.findData(selected)))
-        self.sample_rate.blockSignals(False)
+        self.sample_rate.setCurrentIndex(self.sample_rate.findData(selected))
 
     def _match_extension(self) -> None:
         """A new format gives the file its extension (only then: while it is typed, the name is the
@@ -211,18 +244,14 @@ class ExportDialog(QDialog):
         self.path_label.setText("Folder" if per_line else "File")
         problem = ""
         if audio_format.lossy:
-            try:
-                low, high = allowed_bitrates(audio_format, self.sample_rate.currentData(),
-                                             self.channels.currentData())
-                self.bitrate_hint.setText(f"allowed: {low}–{high} kbps")
-            except InvalidExportSettings as error:
-                problem = str(error)
-        try:
-            self.settings()
-        except InvalidExportSettings as error:
-            problem = str(error)
+            low, high = allowed_bitrates(audio_format, self.sample_rate.currentData(), self.channels.currentData())
+            self.bitrate_hint.setText(f"allowed: {low}–{high} kbps")
         path = self.target()
         folder = path if per_line else path.parent
+        try:
+            self.settings()
+        except InvalidExportSettings as error:  # a typed bitrate: the rest is chosen from what is allowed
+            problem = f"Bitrate {error.value} kbps is not allowed: {error.allowed}."
         if problem:
             pass
         elif not self.path_edit.text().strip():
@@ -230,12 +259,11 @@ class ExportDialog(QDialog):
         elif not per_line and not path.name:
             problem = "Type the file's name."
         elif not folder.is_dir():
-            problem = f"The folder {folder} does not exist."
+            problem = f"The folder {_breakable(folder)} does not exist."
         elif not per_line and _format_named(path) is not audio_format:
             problem = (f"The name ends in {path.suffix}, a {_format_named(path).value} file's, but the format is "
                        f"{audio_format.value}: change one of them.")
         self.error.setText(problem)
-        self.error.setVisible(bool(problem))
         self.export_button.setEnabled(not problem)
 
     def _browse(self) -> None:
@@ -248,6 +276,11 @@ class ExportDialog(QDialog):
                                                   f"{self.format.currentText()} (*{extension})")
         if path:
             self.path_edit.setText(path)
+
+
+def _breakable(path: Path) -> str:
+    """The path with a place to wrap after each separator (a label wraps only between words)."""
+    return str(path).replace(os.sep, os.sep + "\u200b")
 
 
 def _format_named(path: Path) -> AudioFormat | None:

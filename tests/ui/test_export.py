@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QApplication
 
 from core.audio.formats import AudioFormat, ExportSettings
 from core.dia2.transcript_alignment import TimedWord
@@ -45,11 +46,12 @@ def test_the_bitrate_is_checked_against_the_format_table_as_it_is_typed(qtbot, t
     choose(export.sample_rate, 8000)
     export.bitrate.setValue(128)
     assert not export.export_button.isEnabled()
-    assert "8 to 64 kbps" in export.error.text()
+    # in the dialog's words, not the API's (audioSettings.bitrate)
+    assert export.error.text() == "Bitrate 128 kbps is not allowed: MP3 stereo at 8000 Hz takes 8 to 64 kbps."
     assert export.bitrate_hint.text() == "allowed: 8–64 kbps"
 
     export.bitrate.setValue(64)
-    assert export.export_button.isEnabled() and not export.error.isVisibleTo(export)
+    assert export.export_button.isEnabled() and export.error.text() == ""
 
     choose(export.format, AudioFormat.OGG)  # OGG's own table: mono at 24 kHz takes less
     choose(export.sample_rate, 24000)
@@ -58,6 +60,60 @@ def test_the_bitrate_is_checked_against_the_format_table_as_it_is_typed(qtbot, t
     assert "16 to 80 kbps" in export.error.text()
     export.bitrate.setValue(80)
     assert export.choice().settings == ExportSettings.create("OGG", 24000, 80, 1)
+
+
+def shown_settings(export: ExportDialog) -> tuple:
+    return export.sample_rate.currentData(), export.channels.currentData(), export.bitrate.value()
+
+
+def test_a_format_after_wav_or_flac_starts_from_its_defaults(qtbot, tmp_path):
+    for lossless in ("WAV", "FLAC"):
+        export = dialog(qtbot, tmp_path, ExportSettings.create(lossless))
+        choose(export.format, AudioFormat.OGG)
+        assert shown_settings(export) == (48000, 2, 160)
+        assert export.export_button.isEnabled() and export.choice().settings == ExportSettings.create("OGG")
+        choose(export.format, AudioFormat.FLAC)
+        choose(export.format, AudioFormat.MP3)
+        assert shown_settings(export) == (44100, 2, 192)
+
+
+def test_settings_carried_to_another_format_or_rate_move_to_the_nearest_allowed(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path, ExportSettings.create("MP3", 22050, 160, 2))
+    choose(export.format, AudioFormat.OGG)  # OGG has no 22050 Hz; stereo at 24000 takes 32-160 kbps
+    assert shown_settings(export) == (24000, 2, 160) and export.export_button.isEnabled()
+    choose(export.channels, 1)  # mono at 24000: 16-80
+    assert shown_settings(export) == (24000, 1, 80) and export.export_button.isEnabled()
+    choose(export.sample_rate, 8000)  # 8-40
+    assert shown_settings(export) == (8000, 1, 40)
+    choose(export.format, AudioFormat.MP3)
+    assert shown_settings(export) == (8000, 1, 40) and export.export_button.isEnabled()
+
+
+def test_the_dialog_keeps_its_size_as_messages_come_and_go(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path)
+    export.show()
+    qtbot.waitExposed(export)
+    QApplication.processEvents()
+    size = export.size()
+
+    def still_the_same_size() -> bool:
+        QApplication.processEvents()
+        whole_message = export.error.heightForWidth(export.error.width()) <= export.error.height()
+        return export.size() == size and export.sizeHint().height() <= size.height() and whole_message
+
+    choose(export.sample_rate, 8000)
+    export.bitrate.setValue(128)  # out of range: a message
+    assert export.error.text() and still_the_same_size()
+    export.bitrate.setValue(64)
+    assert export.error.text() == "" and still_the_same_size()
+    export.path_edit.setText(str(tmp_path / "no such folder" / "talk.mp3"))
+    assert "does not exist" in export.error.text() and still_the_same_size()
+    export.path_edit.setText(str(tmp_path / "talk.wav"))
+    assert "change one of them" in export.error.text() and still_the_same_size()
+    export.path_edit.setText(str(tmp_path / "talk.mp3"))
+    assert export.error.text() == "" and still_the_same_size()
+    choose(export.format, AudioFormat.WAV)  # the note in place of the settings
+    assert still_the_same_size()
 
 
 def test_one_file_per_line_asks_for_a_folder(qtbot, tmp_path):
@@ -156,6 +212,21 @@ def test_every_format_is_as_long_as_the_dialogue_for_other_readers(studio, qtbot
                         ExportChoice(settings, tmp_path / f"talk{settings.format.extension}", False, False, None))
     found = lengths_found_by_other_readers(path)
     assert found == pytest.approx(dict.fromkeys(found, 3.0), abs=0.06)  # MP3: two frames of delay and padding
+
+
+def test_lines_changed_since_their_take_are_named_before_export(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    first, second, third = studio.dialogue.lines
+    prompts.answers["export"] = None
+    studio.dialogue.set_text(second.id, "Hi again.")
+    assert not studio.export()
+    assert prompts.asked[-1][1][1] == ("All 3 lines are generated. Line 2 changed since its take: the export has "
+                                       "its old audio. Generate it again to update it.")
+    studio.dialogue.set_speaker(first.id, Speaker.S2)
+    studio.dialogue.set_text(third.id, "Bye.")
+    assert not studio.export()
+    assert prompts.asked[-1][1][1].endswith("Lines 1, 2 and 3 changed since their takes: the export has their "
+                                            "old audio. Generate them again to update them.")
 
 
 def test_one_file_per_line_in_wav(studio, qtbot, prompts, tmp_path):
