@@ -9,14 +9,15 @@ the table allows (coming from WAV or FLAC: the format's defaults), so they are n
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
+                               QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from core.audio.errors import InvalidExportSettings
 from core.audio.formats import (AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates,
@@ -39,9 +40,12 @@ class ExportChoice:
 
 class ExportDialog(QDialog):
     def __init__(self, initial: ExportChoice, summary: str, selection: Sequence[str] = (),
-                 parent: QWidget | None = None):
-        """``selection``: the ids of the lines selected in the timeline, offered as a scope."""
+                 parent: QWidget | None = None, planned: Callable[[ExportChoice], Sequence[Path]] | None = None):
+        """``selection``: the ids of the lines selected in the timeline, offered as a scope.
+        ``planned``: the files an export of a choice would write (audio and subtitles), so that Export
+        asks before replacing any of them; None: nothing is asked."""
         super().__init__(parent)
+        self._planned = planned
         self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
         self.setMinimumWidth(72 * self.fontMetrics().averageCharWidth())  # a folder's path on a line or two
@@ -173,6 +177,29 @@ class ExportDialog(QDialog):
                             self.loudness.value() if self.normalise.isChecked() else None,
                             self._selection if self.selected.isChecked() else None)
 
+    def accept(self) -> None:
+        """Export, once the person agrees to replace the files that are there already."""
+        existing = [path for path in self._planned(self.choice()) if path.exists()] if self._planned else []
+        if existing and not self._replacing_agreed(existing):
+            return
+        super().accept()
+
+    def _replacing_agreed(self, existing: list[Path]) -> bool:
+        names = [path.name for path in existing]
+        if len(names) == 1:
+            listed = f"{names[0]} already exists"
+        elif len(names) <= 5:
+            listed = f"{', '.join(names[:-1])} and {names[-1]} already exist"
+        else:
+            listed = f"{len(names)} files ({', '.join(names[:5])} and {len(names) - 5} more) already exist"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Replace files?",
+                          f"{listed} in {existing[0].parent}. Replace {'it' if len(names) == 1 else 'them'}?",
+                          parent=self)
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+        box.exec()
+        return box.clickedButton() is replace
+
     # --- live checks ---------------------------------------------------------------------------
 
     def _format_changed(self) -> None:
@@ -272,8 +299,10 @@ class ExportDialog(QDialog):
             path = QFileDialog.getExistingDirectory(self, "Export lines into", current)
         else:
             extension = self.format.currentData().extension
+            # Export asks about every file it would replace (the subtitles too), once
             path, _ = QFileDialog.getSaveFileName(self, "Export dialogue as", current,
-                                                  f"{self.format.currentText()} (*{extension})")
+                                                  f"{self.format.currentText()} (*{extension})",
+                                                  options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.path_edit.setText(path)
 

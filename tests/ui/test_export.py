@@ -9,10 +9,11 @@ import av
 import numpy as np
 import pytest
 import soundfile
-from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog
 
 from core.audio.formats import AudioFormat, ExportSettings
+from core.audio.tags import ExportMetadata, TakeUsed, read_tags
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
@@ -160,6 +161,9 @@ def test_the_file_is_typed_key_by_key(qtbot, tmp_path):
     assert field.text() == str(tmp_path / "episodes" / "pil-ot.ogg")
 
 
+LOCAL_MODEL = "/models/dia2-finetune"
+
+
 def two_takes(studio) -> tuple[Take, Take]:
     """Line 1 and 2 from one take, line 3 from another: a dialogue generated in two goes."""
     write_dialogue(studio, (Speaker.S1, "Hello there friend."), (Speaker.S2, "Hi."),
@@ -169,8 +173,10 @@ def two_takes(studio) -> tuple[Take, Take]:
     first = Take(GenerationParams(seed=1), AudioClip.from_samples(np.full(48000, 0.1, np.float32), 24000),
                  lines[:2], words=[TimedWord("Hello", 0.0, 0.3), TimedWord("there", 0.3, 0.6), TimedWord("friend.", 0.6, 1.2),
                                    TimedWord("Hi.", 1.3, 2.0)],
-                 line_times={lines[0].id: (0.0, 1.3), lines[1].id: (1.3, 2.0)})
-    second = Take(GenerationParams(seed=2), AudioClip.from_samples(np.full(24000, 0.2, np.float32), 24000),
+                 line_times={lines[0].id: (0.0, 1.3), lines[1].id: (1.3, 2.0)}, model=LOCAL_MODEL)
+    # the second of two results, by a model not recorded (a take saved before models were kept)
+    second = Take(GenerationParams(seed=2, number_results=2),
+                  AudioClip.from_samples(np.full(24000, 0.2, np.float32), 24000),
                   lines[2:], words=[TimedWord("Bye", 0.1, 0.4), TimedWord("now.", 0.4, 1.0)],
                   line_times={lines[2].id: (0.0, 1.0)})
     dialogue.add_takes([first])
@@ -229,12 +235,82 @@ def test_lines_changed_since_their_take_are_named_before_export(studio, qtbot, p
                                             "old audio. Generate them again to update them.")
 
 
+def test_a_file_of_several_takes_tells_each_take_s_own_lines_seed_and_model(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    path, = export_with(studio, qtbot, prompts,
+                        ExportChoice(ExportSettings.create("FLAC"), tmp_path / "talk.flac", False, False, None))
+    made_with = ExportMetadata.from_tags(read_tags(path))
+    assert made_with.seed is None and "seed" not in made_with.parameters  # not take 1's for line 3
+    assert "numberResults" not in made_with.parameters and made_with.parameters["CFGScale"] == 3.0
+    assert made_with.takes == (TakeUsed((1, 2), {"model": LOCAL_MODEL, "seed": 1, "numberResults": 1}),
+                               TakeUsed((3,), {"seed": 2, "numberResults": 2}))
+    assert made_with.speakers == ("Speaker 1", "Speaker 2")
+
+
+def answer_when_asked(button: str) -> list[str]:
+    """Press ``button`` in the question that comes next; returns what it said (once it is asked)."""
+    said = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        said.append(box.text())
+        next(choice for choice in box.buttons() if choice.text() == button).click()
+
+    QTimer.singleShot(0, answer)
+    return said
+
+
+def test_files_that_would_be_replaced_are_asked_about_first(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    subtitles = tmp_path / "talk.srt"
+    subtitles.write_text("my own subtitles", encoding="utf-8")
+    prompts.answers["export"] = None
+    studio.export()
+    planned = prompts.asked[-1][1][3]  # the studio's own: the files its export would write
+    export = ExportDialog(ExportChoice(ExportSettings.create("WAV"), tmp_path / "talk.wav", False, True, None),
+                          "", planned=planned)
+    qtbot.addWidget(export)
+    export.show()
+
+    said = answer_when_asked("Cancel")
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert said == [f"talk.srt already exists in {tmp_path}. Replace it?"]
+    assert export.isVisible() and export.result() != QDialog.DialogCode.Accepted  # back to the dialog
+    assert subtitles.read_text(encoding="utf-8") == "my own subtitles"
+
+    (tmp_path / "talk.wav").write_bytes(b"an older export")
+    said = answer_when_asked("Replace")
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert said == [f"talk.wav and talk.srt already exist in {tmp_path}. Replace them?"]
+    assert export.result() == QDialog.DialogCode.Accepted
+
+    export.per_line.setChecked(True)  # one file per line: its files are the lines'
+    (tmp_path / "002 Speaker 2.wav").write_bytes(b"")
+    export.show()
+    said = answer_when_asked("Cancel")
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert said == [f"002 Speaker 2.wav already exists in {tmp_path}. Replace it?"]
+
+
+def test_nothing_there_is_not_asked_about(qtbot, tmp_path):
+    export = ExportDialog(ExportChoice(ExportSettings.create("WAV"), tmp_path / "talk.wav", False, True, None),
+                          "", planned=lambda choice: [choice.path, choice.path.with_suffix(".srt")])
+    qtbot.addWidget(export)
+    export.show()
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert export.result() == QDialog.DialogCode.Accepted
+
+
 def test_one_file_per_line_in_wav(studio, qtbot, prompts, tmp_path):
     two_takes(studio)
     studio.dialogue.edit_speaker(Speaker.S2, name="Theo")
     paths = export_with(studio, qtbot, prompts,
                         ExportChoice(ExportSettings.create("WAV"), tmp_path, True, False, None))
     assert [p.name for p in paths] == ["001 Speaker 1.wav", "002 Theo.wav", "003 Speaker 1.wav"]
+    made_with = [ExportMetadata.from_tags(read_tags(path)) for path in paths]
+    assert [m.speakers for m in made_with] == [("Speaker 1",), ("Theo",), ("Speaker 1",)]  # who is heard
+    assert [(m.seed, m.parameters.get("model"), m.parameters["numberResults"]) for m in made_with] == [
+        (1, LOCAL_MODEL, 1), (1, LOCAL_MODEL, 1), (2, None, 2)]
     durations = [soundfile.info(str(p)).duration for p in paths]
     assert np.allclose(durations, [1.3, 0.7, 1.0], atol=1e-3)
     assert soundfile.read(str(paths[2]))[0].max() > 0.15  # the third line came from the second take
@@ -284,10 +360,10 @@ def test_the_selected_lines_export_alone_in_dialogue_order(studio, qtbot, prompt
                                      QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
     prompts.answers["export"] = None  # see what the dialog is offered, then answer it as a person would
     assert not studio.export()
-    initial, told, selection = prompts.asked[-1][1]
+    initial, told, selection, planned = prompts.asked[-1][1]
     assert selection == (first.id, third.id)
     export = ExportDialog(replace(initial, path=tmp_path / "two.wav", settings=ExportSettings.create("WAV")),
-                          told, selection)
+                          told, selection, planned=planned)
     qtbot.addWidget(export)
     export.selected.setChecked(True)
     export.subtitles.setChecked(True)
