@@ -220,8 +220,12 @@ class ExportDialog(QDialog):
         shown = self.sample_rate.currentData()
         rate = min(allowed_sample_rates(audio_format), key=lambda allowed: (abs(allowed - shown), -allowed))
         channels = self.channels.currentData()
-        low, high = allowed_bitrates(audio_format, rate, channels)
-        return ExportSettings.create(audio_format, rate, min(max(self.bitrate.value(), low), high), channels)
+        return ExportSettings.create(audio_format, rate, self._nearest_bitrate(audio_format, rate, channels),
+                                     channels)
+
+    def _nearest_bitrate(self, audio_format: AudioFormat, sample_rate: int, channels: int) -> int:
+        low, high = allowed_bitrates(audio_format, sample_rate, channels)
+        return min(max(self.bitrate.value(), low), high)
 
     def _show_lossy(self, settings: ExportSettings) -> None:
         for widget in (self.sample_rate, self.channels, self.bitrate):
@@ -235,7 +239,10 @@ class ExportDialog(QDialog):
     def _keep_bitrate_allowed(self) -> None:
         """A new sample rate or channel count moves the bitrate into its range (a typed one out of range
         is said, not changed)."""
-        self._show_lossy(self._carried_over(self.format.currentData()))
+        self.bitrate.blockSignals(True)
+        self.bitrate.setValue(self._nearest_bitrate(self.format.currentData(), self.sample_rate.currentData(),
+                                                    self.channels.currentData()))
+        self.bitrate.blockSignals(False)
         self._validate()
 
     def _target_changed(self) -> None:
