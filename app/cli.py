@@ -18,7 +18,7 @@ import numpy as np
 from core.audio.export import export_audio
 from core.audio.io import VoiceClip, load_voice_clip
 from core.audio.formats import ExportSettings, format_from_path
-from core.audio.tags import ExportMetadata
+from core.audio.tags import ExportMetadata, as_made
 from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.errors import DiaStudioError
 from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
@@ -129,7 +129,7 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
                 _say(f"  note: {notice}")
             path = outputs[event.take]
             metadata = ExportMetadata(title=_title(script), speakers=speakers, seed=event.seed,
-                                      parameters=event.params.to_dict())
+                                      parameters=as_made(event.params.to_dict(), event.model))
             export_audio(event.audio, path, settings, metadata, loudness_lufs=args.loudness)
             _say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
             if args.codes_out:

@@ -7,6 +7,7 @@ worker and its result comes back to the GUI thread (``app.workers``). Questions 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -14,7 +15,7 @@ from PySide6.QtGui import QCloseEvent
 
 from app import memory
 from app.document_session import DocumentSession
-from app.exporting import export_dialogue, summary
+from app.exporting import export_dialogue, planned_paths, summary
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
 from app.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
@@ -550,7 +551,8 @@ class StudioController(QObject):
         """Ask how (unless ``choice`` is given), then export off the GUI thread."""
         if choice is None:
             choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue),
-                                         tuple(self.window.timeline.selected_line_ids()))
+                                         tuple(self.window.timeline.selected_line_ids()),
+                                         partial(planned_paths, self.dialogue))
         if choice is None:
             return False
         self._remember_export_choice(choice)

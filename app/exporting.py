@@ -15,8 +15,8 @@ import numpy as np
 
 from core.audio.errors import ExportFailed
 from core.audio.export import export_audio
-from core.audio.tags import ExportMetadata
-from core.dialogue import Dialogue, DialogueLine, Take
+from core.audio.tags import ExportMetadata, as_made
+from core.dialogue import Dialogue, DialogueLine, LineStatus, Speaker, Take
 from ui.export_dialog import ExportChoice
 
 CUE_WORDS = 8
@@ -78,56 +78,91 @@ def line_starts(pieces: list[Segment]) -> list[tuple[str, float]]:
 
 
 def summary(dialogue: Dialogue) -> str:
-    """What an export will hold, in a sentence for the export dialog."""
+    """What an export will hold, for the export dialog: how many lines, and which changed since their take."""
     spoken = [line for line in dialogue.lines if line.spoken_text]
     heard = sum(len(segment.lines) for segment in segments(dialogue, spoken))
     if not spoken:
         return "The dialogue has no lines yet."
     if heard == len(spoken):
-        return f"All {len(spoken)} lines are generated."
-    return (f"{heard} of {len(spoken)} lines are generated; the other {len(spoken) - heard} "
-            "are left out of the export. Generate them first to include them.")
+        told = f"All {len(spoken)} lines are generated."
+    else:
+        told = (f"{heard} of {len(spoken)} lines are generated; the other {len(spoken) - heard} "
+                "are left out of the export. Generate them first to include them.")
+    outdated = [str(dialogue.index_of(line.id) + 1) for line in spoken
+                if dialogue.status(line.id) is LineStatus.OUTDATED]
+    if len(outdated) == 1:
+        told += (f" Line {outdated[0]} changed since its take: the export has its old audio. "
+                 "Generate it again to update it.")
+    elif outdated:
+        told += (f" Lines {', '.join(outdated[:-1])} and {outdated[-1]} changed since their takes: the export "
+                 "has their old audio. Generate them again to update them.")
+    return told
 
 
 def export_dialogue(dialogue: Dialogue, choice: ExportChoice, title: str) -> list[Path]:
     """Write the files the choice asks for; returns their paths. Raises ExportFailed and friends."""
-    if choice.line_ids is None:
-        pieces = segments(dialogue)
-        if not pieces:
-            raise ExportFailed("Nothing to export yet: generate the dialogue first.")
-    else:
-        chosen = set(choice.line_ids)
-        pieces = segments(dialogue, [line for line in dialogue.lines if line.id in chosen])
-        if not pieces:
-            raise ExportFailed("None of the selected lines is generated yet: generate them first.")
-    speakers = tuple(profile.name for profile in dialogue.speakers.values())
+    pieces = _pieces(dialogue, choice)
+    if not pieces:
+        raise ExportFailed("Nothing to export yet: generate the dialogue first." if choice.line_ids is None
+                           else "None of the selected lines is generated yet: generate them first.")
     if choice.per_line:
-        return _export_lines(dialogue, pieces, choice, speakers)
-    seeds = {segment.take.seed for segment in pieces}
-    metadata = ExportMetadata(title=title, speakers=speakers, seed=seeds.pop() if len(seeds) == 1 else None,
-                              parameters=pieces[0].take.params.to_dict())
-    written = [export_audio(assembled(pieces), choice.path, choice.settings, metadata, choice.loudness_lufs)]
+        return _export_lines(dialogue, pieces, choice)
+    written = [export_audio(assembled(pieces), choice.path, choice.settings, _metadata(dialogue, title, pieces),
+                            choice.loudness_lufs)]
     if choice.subtitles:
         written.append(_write_srt(choice.path.with_suffix(".srt"), dialogue, pieces))
     return written
 
 
-def _export_lines(dialogue: Dialogue, pieces: list[Segment], choice: ExportChoice,
-                  speakers: tuple[str, ...]) -> list[Path]:
+def planned_paths(dialogue: Dialogue, choice: ExportChoice) -> list[Path]:
+    """The files :func:`export_dialogue` would write for ``choice`` (to ask before replacing any)."""
+    if not choice.per_line:
+        audio = [choice.path] if _pieces(dialogue, choice) else []
+    else:
+        audio = [_line_path(dialogue, line, choice) for _, line in _lines_of(_pieces(dialogue, choice))]
+    return audio + ([path.with_suffix(".srt") for path in audio] if choice.subtitles else [])
+
+
+def _pieces(dialogue: Dialogue, choice: ExportChoice) -> list[Segment]:
+    if choice.line_ids is None:
+        return segments(dialogue)
+    chosen = set(choice.line_ids)
+    return segments(dialogue, [line for line in dialogue.lines if line.id in chosen])
+
+
+def _lines_of(pieces: list[Segment]) -> Iterator[tuple[Segment, DialogueLine]]:
+    return ((segment, line) for segment in pieces for line in segment.lines)
+
+
+def _export_lines(dialogue: Dialogue, pieces: list[Segment], choice: ExportChoice) -> list[Path]:
     written = []
-    for segment in pieces:
-        for line in segment.lines:
-            span = segment.take.line_times[line.id]
-            one = Segment(segment.take, (line,), span.start_s, span.end_s)
-            number = dialogue.index_of(line.id) + 1
-            name = dialogue.speakers[line.speaker].name
-            path = choice.path / f"{number:03d} {_safe(name)}{choice.settings.format.extension}"
-            metadata = ExportMetadata(title=line.spoken_text, speakers=speakers, seed=segment.take.seed,
-                                      parameters=segment.take.params.to_dict())
-            written.append(export_audio(one.samples(), path, choice.settings, metadata, choice.loudness_lufs))
-            if choice.subtitles:
-                written.append(_write_srt(path.with_suffix(".srt"), dialogue, [one]))
+    for segment, line in _lines_of(pieces):
+        span = segment.take.line_times[line.id]
+        one = Segment(segment.take, (line,), span.start_s, span.end_s)
+        path = _line_path(dialogue, line, choice)
+        written.append(export_audio(one.samples(), path, choice.settings,
+                                    _metadata(dialogue, line.spoken_text, [one]), choice.loudness_lufs))
+        if choice.subtitles:
+            written.append(_write_srt(path.with_suffix(".srt"), dialogue, [one]))
     return written
+
+
+def _line_path(dialogue: Dialogue, line: DialogueLine, choice: ExportChoice) -> Path:
+    """A line's own file: its number in the dialogue and its speaker ("003 Ada.mp3")."""
+    name = dialogue.speakers[line.speaker].name
+    return choice.path / f"{dialogue.index_of(line.id) + 1:03d} {_safe(name)}{choice.settings.format.extension}"
+
+
+def _metadata(dialogue: Dialogue, title: str, pieces: list[Segment]) -> ExportMetadata:
+    """What a file says of how it was made: the speakers heard in it, and each take it is cut from,
+    with the lines it speaks there and the model and parameters it was really made with."""
+    takes: dict[str, tuple[Take, list[int]]] = {}
+    for segment, line in _lines_of(pieces):
+        takes.setdefault(segment.take.id, (segment.take, []))[1].append(dialogue.index_of(line.id) + 1)
+    heard = {line.speaker for _, line in _lines_of(pieces)}
+    speakers = tuple(dialogue.speakers[speaker].name for speaker in Speaker if speaker in heard)
+    return ExportMetadata.of_takes(title, speakers, [(tuple(numbers), as_made(take.params.to_dict(), take.model))
+                                                     for take, numbers in takes.values()])
 
 
 def _safe(name: str) -> str:

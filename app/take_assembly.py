@@ -61,7 +61,8 @@ def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take 
     ends = [start for _, start in result.words[1:]] + [duration]
     words = [TimedWord(word, start, max(start, min(end, duration))) for (word, start), end in zip(result.words, ends)]
     return Take(params=result.params, audio=AudioClip.from_samples(result.audio, result.sample_rate),
-                source_lines=tuple(spoken), words=words, line_times=line_times, codes=result.codes)
+                source_lines=tuple(spoken), words=words, line_times=line_times, codes=result.codes,
+                model=result.model)
 
 
 def _fill_wordless(starts: list[float | None], after_last: float) -> list[float]:

@@ -278,6 +278,9 @@ class Take:
     # The Mimi codes [codebooks, frames] the audio was decoded from, so later lines can carry on
     # from it exactly; None for takes saved before codes were kept.
     codes: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The model that made it, as loaded: a Hub id or a local folder's path (params.model names only
+    # the model asked for); None for takes saved before it was kept.
+    model: str | None = None
     # source_lines by id: the status of every line asks every take, so look-ups must be quick
     _source_by_id: Mapping[str, DialogueLine] = field(init=False, repr=False, compare=False)
 

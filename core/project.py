@@ -22,7 +22,9 @@ A project is a folder ``Name.diastudio/``::
     TAKE    = {"id": str, "created": ISO 8601 time with zone, "params": {... with "seed"},
                "audio": AUDIO, "lines": [LINE, ...] (the lines as they were when it was made),
                "words": WORDS, "line_times": {"<line id>": [start_s, end_s], ...},
-               "codes": CODES (optional: absent in files saved before codes were kept)}
+               "codes": CODES (optional: absent in files saved before codes were kept),
+               "model": the model that made it, a Hub id or a local folder's path (optional:
+               absent in files saved before it was kept, or null)}
     AUDIO   = {"file": "audio/<clip id>.flac", "sample_rate": int, "frames": int}
     WORDS   = [[word, start_s, end_s], ...]
     CODES   = null, or {"file": "audio/<take's clip id>.codes.npy", "codebooks": int, "frames": int}:
@@ -341,6 +343,7 @@ def _take_json(take: Take) -> dict[str, Any]:
         "codes": None if take.codes is None else {"file": f"{AUDIO_DIR}/{_codes_name(take)}",
                                                   "codebooks": int(take.codes.shape[0]),
                                                   "frames": int(take.codes.shape[1])},
+        "model": take.model,
     }
 
 
@@ -488,10 +491,11 @@ def _read_take(data: Any, where: str, folder: Path) -> Take:
                     for i, item in enumerate(_get(data, "lines", list, where))]
     audio = _read_audio(_get(data, "audio", dict, where), f"{where}.audio", folder)
     codes = data.get("codes") and _read_codes(_get(data, "codes", dict, where), f"{where}.codes", folder)
+    model = _get(data, "model", (str, type(None)), where) if "model" in data else None
     with _at(where):
         return Take(GenerationParams.from_dict(_get(data, "params", dict, where)), audio, source_lines,
                     _get(data, "words", list, where), _get(data, "line_times", dict, where),
-                    _get(data, "id", str, where), created_at, codes)
+                    _get(data, "id", str, where), created_at, codes, model)
 
 
 def _read_codes(data: dict[str, Any], where: str, folder: Path) -> np.ndarray | None:

@@ -12,8 +12,9 @@ packages=(libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 
           libxcb-render-util0 libxcb-shape0)
 extras=""
 if [ "${1:-}" = "--test" ]; then
-    # A PulseAudio null sink stands in for a sound card in the tests.
-    packages+=(pulseaudio libasound2-plugins)
+    # A PulseAudio null sink stands in for a sound card in the tests; exported files are checked
+    # by readers other than the writer (ffprobe, ogginfo).
+    packages+=(pulseaudio libasound2-plugins ffmpeg vorbis-tools)
     extras="[test]"
 fi
 

@@ -3,6 +3,7 @@ them without a person (it swaps in its own ``Prompts``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
@@ -59,6 +60,7 @@ class Prompts:
                                              0.1, MAX_BREAK_SECONDS, 1)
         return pause_markup(seconds) if ok else None
 
-    def export(self, initial: ExportChoice, summary: str, selection: tuple[str, ...] = ()) -> ExportChoice | None:
-        dialog = ExportDialog(initial, summary, selection, self.parent)
+    def export(self, initial: ExportChoice, summary: str, selection: tuple[str, ...] = (),
+               planned: Callable[[ExportChoice], Sequence[Path]] | None = None) -> ExportChoice | None:
+        dialog = ExportDialog(initial, summary, selection, self.parent, planned)
         return dialog.choice() if dialog.exec() == QDialog.DialogCode.Accepted else None

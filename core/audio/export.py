@@ -12,6 +12,7 @@ import errno
 import io
 import os
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -34,8 +35,12 @@ _ENCODERS = {
 }
 # bitexact: no random Ogg serial number nor FFmpeg version tag, so the same take gives the same bytes.
 _CONTAINER_OPTIONS = {"fflags": "+bitexact"}
-# ID3v2.3: v2.4 (FFmpeg's default) is still unread by some players, Windows Explorer among them.
-_FORMAT_OPTIONS = {AudioFormat.MP3: {"id3v2_version": "3"}}
+_FORMAT_OPTIONS = {
+    # ID3v2.3: v2.4 (FFmpeg's default) is still unread by some players, Windows Explorer among them.
+    AudioFormat.MP3: {"id3v2_version": "3"},
+    # bitexact numbers the Ogg stream 0, which ogginfo notes "may cause problems with some tools"
+    AudioFormat.OGG: {"serial_offset": "1"},
+}
 _LOUDNESS_RANGE_LUFS = (-70.0, 0.0)
 # Audio is handed to the encoder a second at a time: bounded memory for long dialogues.
 _CHUNK_SECONDS = 1
@@ -117,10 +122,16 @@ def _encode(
             if settings.format is AudioFormat.OGG:
                 # libvorbis is VBR; pinning min and max makes it hold the asked average (0-5 %)
                 stream.options = {"minrate": str(bit_rate), "maxrate": str(bit_rate)}
+        written = 0
         for chunk in _chunks(audio, settings.sample_rate):
             # PyAV converts float planar to the encoder's own sample format and frame size
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk.T), format="fltp", layout=layout)
             frame.sample_rate = settings.sample_rate
+            # Where the frame starts, in samples: without it every chunk restarts the encoder's clock,
+            # and the Ogg granule positions (the length players and libsndfile read) come out wrong.
+            frame.time_base = Fraction(1, settings.sample_rate)
+            frame.pts = written
+            written += len(chunk)
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
 

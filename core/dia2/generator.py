@@ -93,6 +93,9 @@ class TakeResult:
     words: list[tuple[str, float]]
     complete: bool = True  # False when cancelled: what was made so far
     notices: list[str] = field(default_factory=list)
+    # The model that made it, as loaded (a Hub id or a local folder's path); params.model names
+    # only the model the request asked for.
+    model: str | None = None
 
 
 class GenerationStalled(DiaStudioError):
@@ -344,7 +347,7 @@ class TakeRenderer:
         return TakeResult(take=self.take, seed=self.seed, params=self.request.params.with_seed(self.seed),
                           audio=audio, sample_rate=self.runtime.codec.sample_rate, codes=codes.numpy(),
                           words=sorted(self.words, key=lambda w: w[1]), complete=complete,
-                          notices=list(self.notices))
+                          notices=list(self.notices), model=self.runtime.name)
 
 
 def generate(runtime, request: GenerationRequest, cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:

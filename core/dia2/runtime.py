@@ -10,7 +10,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from core.dia2.checkpoint import WEIGHTS_FILE, ProgressCallback, load_weights, resolve
+from core.dia2.checkpoint import WEIGHTS_FILE, ProgressCallback, is_hub_id, load_weights, resolve
 from core.dia2.codec import MimiCodec
 from core.dia2.config import Dia2Config
 from core.dia2.device import INT8, choose_device, choose_dtype, generation_threads
@@ -64,6 +64,8 @@ class Dia2Runtime:
             quantize_linears(network)
         tokenizer = TextTokenizer(folders.tokenizer)
         codec = MimiCodec.from_folder(folders.codec, device=target)
+        if not is_hub_id(name):  # a local folder by its full path: takes record which model made them
+            name = str(folders.model.resolve())
         return cls(network, tokenizer, codec, name, frame_network_for(network.eval(), cuda_graphs))
 
     @property

@@ -55,8 +55,8 @@ class ScriptedPrompts:
     def pause_markup(self):
         return self._answer("pause_markup")
 
-    def export(self, initial, summary, selection=()):
-        return self._answer("export", initial, summary, selection)
+    def export(self, initial, summary, selection=(), planned=None):
+        return self._answer("export", initial, summary, selection, planned)
 
     def errors(self) -> list[tuple]:
         return [details for question, details in self.asked if question == "error"]

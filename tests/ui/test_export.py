@@ -7,13 +7,17 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 import soundfile
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog
 
 from core.audio.formats import AudioFormat, ExportSettings
+from core.audio.tags import ExportMetadata, TakeUsed, read_tags
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
+from tests.core.audio.test_export import lengths_found_by_other_readers
 from tests.ui.conftest import write_dialogue
 from ui.export_dialog import ExportChoice, ExportDialog
 
@@ -43,11 +47,12 @@ def test_the_bitrate_is_checked_against_the_format_table_as_it_is_typed(qtbot, t
     choose(export.sample_rate, 8000)
     export.bitrate.setValue(128)
     assert not export.export_button.isEnabled()
-    assert "8 to 64 kbps" in export.error.text()
+    # in the dialog's words, not the API's (audioSettings.bitrate)
+    assert export.error.text() == "Bitrate 128 kbps is not allowed: MP3 stereo at 8000 Hz takes 8 to 64 kbps."
     assert export.bitrate_hint.text() == "allowed: 8–64 kbps"
 
     export.bitrate.setValue(64)
-    assert export.export_button.isEnabled() and not export.error.isVisibleTo(export)
+    assert export.export_button.isEnabled() and export.error.text() == ""
 
     choose(export.format, AudioFormat.OGG)  # OGG's own table: mono at 24 kHz takes less
     choose(export.sample_rate, 24000)
@@ -56,6 +61,60 @@ def test_the_bitrate_is_checked_against_the_format_table_as_it_is_typed(qtbot, t
     assert "16 to 80 kbps" in export.error.text()
     export.bitrate.setValue(80)
     assert export.choice().settings == ExportSettings.create("OGG", 24000, 80, 1)
+
+
+def shown_settings(export: ExportDialog) -> tuple:
+    return export.sample_rate.currentData(), export.channels.currentData(), export.bitrate.value()
+
+
+def test_a_format_after_wav_or_flac_starts_from_its_defaults(qtbot, tmp_path):
+    for lossless in ("WAV", "FLAC"):
+        export = dialog(qtbot, tmp_path, ExportSettings.create(lossless))
+        choose(export.format, AudioFormat.OGG)
+        assert shown_settings(export) == (48000, 2, 160)
+        assert export.export_button.isEnabled() and export.choice().settings == ExportSettings.create("OGG")
+        choose(export.format, AudioFormat.FLAC)
+        choose(export.format, AudioFormat.MP3)
+        assert shown_settings(export) == (44100, 2, 192)
+
+
+def test_settings_carried_to_another_format_or_rate_move_to_the_nearest_allowed(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path, ExportSettings.create("MP3", 22050, 160, 2))
+    choose(export.format, AudioFormat.OGG)  # OGG has no 22050 Hz; stereo at 24000 takes 32-160 kbps
+    assert shown_settings(export) == (24000, 2, 160) and export.export_button.isEnabled()
+    choose(export.channels, 1)  # mono at 24000: 16-80
+    assert shown_settings(export) == (24000, 1, 80) and export.export_button.isEnabled()
+    choose(export.sample_rate, 8000)  # 8-40
+    assert shown_settings(export) == (8000, 1, 40)
+    choose(export.format, AudioFormat.MP3)
+    assert shown_settings(export) == (8000, 1, 40) and export.export_button.isEnabled()
+
+
+def test_the_dialog_keeps_its_size_as_messages_come_and_go(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path)
+    export.show()
+    qtbot.waitExposed(export)
+    QApplication.processEvents()
+    size = export.size()
+
+    def still_the_same_size() -> bool:
+        QApplication.processEvents()
+        whole_message = export.error.heightForWidth(export.error.width()) <= export.error.height()
+        return export.size() == size and export.sizeHint().height() <= size.height() and whole_message
+
+    choose(export.sample_rate, 8000)
+    export.bitrate.setValue(128)  # out of range: a message
+    assert export.error.text() and still_the_same_size()
+    export.bitrate.setValue(64)
+    assert export.error.text() == "" and still_the_same_size()
+    export.path_edit.setText(str(tmp_path / "no such folder" / "talk.mp3"))
+    assert "does not exist" in export.error.text() and still_the_same_size()
+    export.path_edit.setText(str(tmp_path / "talk.wav"))
+    assert "change one of them" in export.error.text() and still_the_same_size()
+    export.path_edit.setText(str(tmp_path / "talk.mp3"))
+    assert export.error.text() == "" and still_the_same_size()
+    choose(export.format, AudioFormat.WAV)  # the note in place of the settings
+    assert still_the_same_size()
 
 
 def test_one_file_per_line_asks_for_a_folder(qtbot, tmp_path):
@@ -70,6 +129,41 @@ def test_one_file_per_line_asks_for_a_folder(qtbot, tmp_path):
     assert Path(export.path_edit.text()) == tmp_path / "dialogue.mp3"  # the file name comes back
 
 
+def test_the_file_is_typed_key_by_key(qtbot, tmp_path):
+    export = dialog(qtbot, tmp_path)
+    (tmp_path / "episodes").mkdir()
+    field = export.path_edit
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    typed = str(tmp_path / "episodes" / "pilots")
+    qtbot.keyClicks(field, typed)
+    assert field.text() == typed and field.cursorPosition() == len(typed)  # nothing added, the cursor stays
+    qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    assert field.text() == typed[:-1]
+    qtbot.keyClick(field, Qt.Key.Key_Left)
+    qtbot.keyClick(field, Qt.Key.Key_Left)
+    qtbot.keyClicks(field, "-")
+    assert field.text() == str(tmp_path / "episodes" / "pil-ot") and field.cursorPosition() == len(field.text()) - 2
+    assert export.export_button.isEnabled()
+    assert export.choice().path == tmp_path / "episodes" / "pil-ot.mp3"  # the format's extension, on export
+
+    qtbot.keyClicks(field, ".wav")  # another format's name is said, not changed
+    assert field.text() == str(tmp_path / "episodes" / "pil-.wavot")
+    qtbot.keyClick(field, Qt.Key.Key_End)
+    for _ in range(6):
+        qtbot.keyClick(field, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(field, "ot.wav")
+    assert "ends in .wav, a WAV file's, but the format is MP3" in export.error.text()
+    assert not export.export_button.isEnabled()
+    choose(export.format, AudioFormat.WAV)
+    assert export.export_button.isEnabled() and export.choice().path == tmp_path / "episodes" / "pil-ot.wav"
+    choose(export.format, AudioFormat.OGG)  # a new format renames the file
+    assert field.text() == str(tmp_path / "episodes" / "pil-ot.ogg")
+
+
+LOCAL_MODEL = "/models/dia2-finetune"
+
+
 def two_takes(studio) -> tuple[Take, Take]:
     """Line 1 and 2 from one take, line 3 from another: a dialogue generated in two goes."""
     write_dialogue(studio, (Speaker.S1, "Hello there friend."), (Speaker.S2, "Hi."),
@@ -79,8 +173,10 @@ def two_takes(studio) -> tuple[Take, Take]:
     first = Take(GenerationParams(seed=1), AudioClip.from_samples(np.full(48000, 0.1, np.float32), 24000),
                  lines[:2], words=[TimedWord("Hello", 0.0, 0.3), TimedWord("there", 0.3, 0.6), TimedWord("friend.", 0.6, 1.2),
                                    TimedWord("Hi.", 1.3, 2.0)],
-                 line_times={lines[0].id: (0.0, 1.3), lines[1].id: (1.3, 2.0)})
-    second = Take(GenerationParams(seed=2), AudioClip.from_samples(np.full(24000, 0.2, np.float32), 24000),
+                 line_times={lines[0].id: (0.0, 1.3), lines[1].id: (1.3, 2.0)}, model=LOCAL_MODEL)
+    # the second of two results, by a model not recorded (a take saved before models were kept)
+    second = Take(GenerationParams(seed=2, number_results=2),
+                  AudioClip.from_samples(np.full(24000, 0.2, np.float32), 24000),
                   lines[2:], words=[TimedWord("Bye", 0.1, 0.4), TimedWord("now.", 0.4, 1.0)],
                   line_times={lines[2].id: (0.0, 1.0)})
     dialogue.add_takes([first])
@@ -114,12 +210,107 @@ def test_the_whole_dialogue_exports_as_heard_and_decodes_as_asked(studio, qtbot,
     assert "00:00:02,000 --> 00:00:03,000\nSpeaker 1: Bye now." in subtitles
 
 
+@pytest.mark.parametrize("fmt", ["MP3", "WAV", "FLAC", "OGG"])
+def test_every_format_is_as_long_as_the_dialogue_for_other_readers(studio, qtbot, prompts, tmp_path, fmt):
+    two_takes(studio)
+    settings = ExportSettings.create(fmt)
+    path, = export_with(studio, qtbot, prompts,
+                        ExportChoice(settings, tmp_path / f"talk{settings.format.extension}", False, False, None))
+    found = lengths_found_by_other_readers(path)
+    assert found == pytest.approx(dict.fromkeys(found, 3.0), abs=0.06)  # MP3: two frames of delay and padding
+
+
+def test_lines_changed_since_their_take_are_named_before_export(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    first, second, third = studio.dialogue.lines
+    prompts.answers["export"] = None
+    studio.dialogue.set_text(second.id, "Hi again.")
+    assert not studio.export()
+    assert prompts.asked[-1][1][1] == ("All 3 lines are generated. Line 2 changed since its take: the export has "
+                                       "its old audio. Generate it again to update it.")
+    studio.dialogue.set_speaker(first.id, Speaker.S2)
+    studio.dialogue.set_text(third.id, "Bye.")
+    assert not studio.export()
+    assert prompts.asked[-1][1][1].endswith("Lines 1, 2 and 3 changed since their takes: the export has their "
+                                            "old audio. Generate them again to update them.")
+
+
+def test_a_file_of_several_takes_tells_each_take_s_own_lines_seed_and_model(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    path, = export_with(studio, qtbot, prompts,
+                        ExportChoice(ExportSettings.create("FLAC"), tmp_path / "talk.flac", False, False, None))
+    made_with = ExportMetadata.from_tags(read_tags(path))
+    assert made_with.seed is None and "seed" not in made_with.parameters  # not take 1's for line 3
+    assert "numberResults" not in made_with.parameters and made_with.parameters["CFGScale"] == 3.0
+    assert made_with.takes == (TakeUsed((1, 2), {"model": LOCAL_MODEL, "seed": 1, "numberResults": 1}),
+                               TakeUsed((3,), {"seed": 2, "numberResults": 2}))
+    assert made_with.speakers == ("Speaker 1", "Speaker 2")
+
+
+def answer_when_asked(button: str) -> list[str]:
+    """Press ``button`` in the question that comes next; returns what it said (once it is asked)."""
+    said = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        said.append(box.text())
+        next(choice for choice in box.buttons() if choice.text() == button).click()
+
+    QTimer.singleShot(0, answer)
+    return said
+
+
+def test_files_that_would_be_replaced_are_asked_about_first(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    subtitles = tmp_path / "talk.srt"
+    subtitles.write_text("my own subtitles", encoding="utf-8")
+    prompts.answers["export"] = None
+    studio.export()
+    planned = prompts.asked[-1][1][3]  # the studio's own: the files its export would write
+    export = ExportDialog(ExportChoice(ExportSettings.create("WAV"), tmp_path / "talk.wav", False, True, None),
+                          "", planned=planned)
+    qtbot.addWidget(export)
+    export.show()
+
+    said = answer_when_asked("Cancel")
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert said == [f"talk.srt already exists in {tmp_path}. Replace it?"]
+    assert export.isVisible() and export.result() != QDialog.DialogCode.Accepted  # back to the dialog
+    assert subtitles.read_text(encoding="utf-8") == "my own subtitles"
+
+    (tmp_path / "talk.wav").write_bytes(b"an older export")
+    said = answer_when_asked("Replace")
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert said == [f"talk.wav and talk.srt already exist in {tmp_path}. Replace them?"]
+    assert export.result() == QDialog.DialogCode.Accepted
+
+    export.per_line.setChecked(True)  # one file per line: its files are the lines'
+    (tmp_path / "002 Speaker 2.wav").write_bytes(b"")
+    export.show()
+    said = answer_when_asked("Cancel")
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert said == [f"002 Speaker 2.wav already exists in {tmp_path}. Replace it?"]
+
+
+def test_nothing_there_is_not_asked_about(qtbot, tmp_path):
+    export = ExportDialog(ExportChoice(ExportSettings.create("WAV"), tmp_path / "talk.wav", False, True, None),
+                          "", planned=lambda choice: [choice.path, choice.path.with_suffix(".srt")])
+    qtbot.addWidget(export)
+    export.show()
+    qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
+    assert export.result() == QDialog.DialogCode.Accepted
+
+
 def test_one_file_per_line_in_wav(studio, qtbot, prompts, tmp_path):
     two_takes(studio)
     studio.dialogue.edit_speaker(Speaker.S2, name="Theo")
     paths = export_with(studio, qtbot, prompts,
                         ExportChoice(ExportSettings.create("WAV"), tmp_path, True, False, None))
     assert [p.name for p in paths] == ["001 Speaker 1.wav", "002 Theo.wav", "003 Speaker 1.wav"]
+    made_with = [ExportMetadata.from_tags(read_tags(path)) for path in paths]
+    assert [m.speakers for m in made_with] == [("Speaker 1",), ("Theo",), ("Speaker 1",)]  # who is heard
+    assert [(m.seed, m.parameters.get("model"), m.parameters["numberResults"]) for m in made_with] == [
+        (1, LOCAL_MODEL, 1), (1, LOCAL_MODEL, 1), (2, None, 2)]
     durations = [soundfile.info(str(p)).duration for p in paths]
     assert np.allclose(durations, [1.3, 0.7, 1.0], atol=1e-3)
     assert soundfile.read(str(paths[2]))[0].max() > 0.15  # the third line came from the second take
@@ -169,10 +360,10 @@ def test_the_selected_lines_export_alone_in_dialogue_order(studio, qtbot, prompt
                                      QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
     prompts.answers["export"] = None  # see what the dialog is offered, then answer it as a person would
     assert not studio.export()
-    initial, told, selection = prompts.asked[-1][1]
+    initial, told, selection, planned = prompts.asked[-1][1]
     assert selection == (first.id, third.id)
     export = ExportDialog(replace(initial, path=tmp_path / "two.wav", settings=ExportSettings.create("WAV")),
-                          told, selection)
+                          told, selection, planned=planned)
     qtbot.addWidget(export)
     export.selected.setChecked(True)
     export.subtitles.setChecked(True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import soundfile
 from core.audio import export as export_module
 from core.audio.errors import ExportFailed, InvalidExportSettings
 from core.audio.export import encode_audio, export_audio
-from core.audio.formats import ExportSettings
+from core.audio.formats import ExportSettings, allowed_sample_rates
 from core.audio.tags import ExportMetadata, read_tags
 from core.errors import InvalidParameter
 from tests.core.audio.test_formats import EXTREMES
@@ -75,6 +76,44 @@ def test_every_allowed_extreme_is_written_as_asked(tmp_path, voice, short_voice,
     if channels == 2:  # up-mixed mono: both sides carry the same signal
         left, right = found["samples"].T
         assert np.corrcoef(left, right)[0, 1] > 0.99
+
+
+def ogginfo(path: Path) -> str:
+    return subprocess.run(["ogginfo", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def lengths_found_by_other_readers(path: Path) -> dict[str, float]:
+    """The file's length in seconds as readers other than the writer (FFmpeg via PyAV) find it without
+    decoding: libsndfile, and ffprobe's container duration (from the Ogg granule positions, the MP3
+    Xing header, ...): what players trust. For Ogg also ogginfo's playback length."""
+    probed = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                             str(path)], capture_output=True, text=True, check=True)
+    lengths = {"libsndfile": soundfile.info(str(path)).duration, "ffprobe": float(probed.stdout)}
+    if path.suffix == ".ogg":
+        minutes, seconds = re.search(r"Playback length: (\d+)m:([\d.]+)s", ogginfo(path)).groups()
+        lengths["ogginfo"] = 60 * int(minutes) + float(seconds)
+    return lengths
+
+
+LENGTH_CASES = ([("WAV", None, None), ("FLAC", None, None)]
+                + [(fmt, rate, channels) for fmt in ("MP3", "OGG") for rate in allowed_sample_rates(fmt)
+                   for channels in (1, 2)])
+
+
+@pytest.mark.parametrize("fmt, rate, channels", LENGTH_CASES, ids=[f"{f}-{r}-{c}ch" for f, r, c in LENGTH_CASES])
+def test_other_readers_find_the_whole_length(tmp_path, voice, fmt, rate, channels):
+    dialogue = np.tile(voice, 3)  # 15 s: many chunks, as a real dialogue
+    settings = ExportSettings.create(fmt, sample_rate=rate, channels=channels)
+    path = export_audio(dialogue, tmp_path / f"talk{settings.format.extension}", settings)
+    found = lengths_found_by_other_readers(path)
+    # MP3's container duration counts the encoder's delay and padding: up to two frames of 1152 samples
+    tolerance = 2 * 1152 / settings.sample_rate if fmt == "MP3" else 0.001
+    assert found == pytest.approx(dict.fromkeys(found, len(dialogue) / 24000), abs=tolerance)
+
+
+def test_ogginfo_finds_nothing_to_note(tmp_path, short_voice):
+    report = ogginfo(export_audio(short_voice, tmp_path / "take.ogg", ExportSettings.create("OGG"), METADATA))
+    assert not re.search(r"^(WARNING|Note)", report, re.MULTILINE), report  # a serial number of 0 is noted
 
 
 @pytest.mark.parametrize("fmt", ["WAV", "FLAC"])

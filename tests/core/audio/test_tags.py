@@ -6,7 +6,7 @@ import numpy as np
 
 from core.audio.export import export_audio
 from core.audio.formats import ExportSettings
-from core.audio.tags import MAX_TEXT_CHARS, ExportMetadata, read_tags
+from core.audio.tags import MAX_TEXT_CHARS, ExportMetadata, TakeUsed, as_made, read_tags
 
 
 def test_tags_name_the_take_and_hold_how_it_was_made():
@@ -22,6 +22,40 @@ def test_tags_name_the_take_and_hold_how_it_was_made():
         "parameters": {"CFGScale": 3.0},
     }
     assert ExportMetadata.from_tags(tags) == metadata
+
+
+def test_the_model_recorded_is_the_one_that_made_the_take():
+    asked = {"model": "dia2-2b", "seed": 3, "CFGScale": 3.0}
+    assert as_made(asked, "/models/finetune") == {"model": "/models/finetune", "seed": 3, "CFGScale": 3.0}
+    assert as_made(asked, None) == {"seed": 3, "CFGScale": 3.0}  # not known: not claimed
+
+
+def test_one_take_gives_its_seed_and_parameters():
+    parameters = {"model": "nari-labs/Dia2-2B", "seed": 11, "numberResults": 2, "settings": {"topK": 50}}
+    metadata = ExportMetadata.of_takes("Talk", ("Ada",), [((1, 2), parameters)])
+    assert metadata == ExportMetadata("Talk", ("Ada",), 11, parameters)
+
+
+def test_several_takes_say_what_they_share_and_each_its_own_lines_and_seed():
+    first = {"model": "m", "seed": 1, "numberResults": 1, "settings": {"topK": 50, "temperature": 0.6}}
+    second = {"seed": 2, "numberResults": 2, "settings": {"topK": 50, "temperature": 0.9}}
+    metadata = ExportMetadata.of_takes("Talk", ("Ada", "Brook"), [((1, 2, 4), first), ((3,), second)])
+    made_with = json.loads(metadata.to_tags()["comment"])
+    assert "seed" not in made_with  # neither take's seed is the file's
+    assert made_with["parameters"] == {"settings": {"topK": 50}}
+    assert made_with["takes"] == [
+        {"lines": [1, 2, 4], "parameters": {"model": "m", "seed": 1, "numberResults": 1,
+                                            "settings": {"temperature": 0.6}}},
+        {"lines": [3], "parameters": {"seed": 2, "numberResults": 2, "settings": {"temperature": 0.9}}},
+    ]
+    assert ExportMetadata.from_tags(metadata.to_tags()) == metadata
+    assert metadata.takes[1] == TakeUsed((3,), {"seed": 2, "numberResults": 2, "settings": {"temperature": 0.9}})
+
+
+def test_takes_of_one_seed_share_it():
+    metadata = ExportMetadata.of_takes("", (), [((1,), {"seed": 5, "CFGScale": 3.0}),
+                                                ((2,), {"seed": 5, "CFGScale": 4.0})])
+    assert metadata.seed == 5 and metadata.parameters == {"seed": 5}
 
 
 def test_speaker_names_with_commas_survive_the_round_trip():
