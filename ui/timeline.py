@@ -3,7 +3,8 @@
 In a line's editor, Enter splits the line at the cursor, Backspace at its start joins it to the
 line above, and Up/Down move to the neighbouring line. Every keystroke goes to the document at
 once (typing in one line is one undo step there), so Ctrl+Z undoes through the document, never
-through the editor's own history.
+through the editor's own history. A speaker tag typed or pasted into a line starts that speaker's
+line; what the document refuses is taken back out of the editor, with a message saying why.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QTextLayout, QTextOption
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QLineEdit, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget)
+                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QToolTip, QWidget)
 
-from core.dialogue import Dialogue, Speaker
+from core.dialogue import Dialogue, DialogueError, Speaker, insert_markup
 from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineModel
 
 # Laid over the text, translucent: the text is drawn as always, so nothing moves as words change.
@@ -23,6 +24,7 @@ SPOKEN_WORD = QColor(255, 160, 0, 110)
 class LineDelegate(QStyledItemDelegate):
     """Editors for a line's speaker (a choice) and text (a line editor with document keys)."""
 
+    text_edited = Signal(QLineEdit)  # a line's editor, after each keystroke or paste in it
     split_requested = Signal(str, int)  # line id, cursor position
     join_requested = Signal(str)  # line id: join it to the line above
     step_requested = Signal(str, int)  # line id, -1 (up) or +1 (down)
@@ -85,7 +87,7 @@ class LineDelegate(QStyledItemDelegate):
         editor = QLineEdit(parent)
         editor.setFrame(False)
         editor.setProperty("line_id", model.line_id(index.row()))
-        editor.textEdited.connect(lambda: self.commitData.emit(editor))
+        editor.textEdited.connect(lambda: self.text_edited.emit(editor))
         return editor
 
     def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
@@ -102,6 +104,9 @@ class LineDelegate(QStyledItemDelegate):
 
     def eventFilter(self, editor: QObject, event: QEvent) -> bool:
         if isinstance(editor, QLineEdit):
+            if event.type() == QEvent.Type.FocusOut and event.reason() in (
+                    Qt.FocusReason.PopupFocusReason, Qt.FocusReason.ActiveWindowFocusReason):
+                return False  # a menu or dialog (the Cue menu, the Pause dialog) opened: keep editing
             if event.type() == QEvent.Type.ShortcutOverride and _is_undo_or_redo(event):
                 event.ignore()  # let the window's Undo/Redo (the document's) take the keys
                 return True
@@ -133,11 +138,14 @@ def _is_undo_or_redo(event: QKeyEvent) -> bool:
 class TimelineView(QTableView):
     """The table of lines. The window's actions call the methods below; so do the tests."""
 
+    notice = Signal(str)  # why an edit was refused, for the status bar
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("timeline")
         self._delegate = LineDelegate(self)
         self.setItemDelegate(self._delegate)
+        self._delegate.text_edited.connect(self._enter_text)
         self._delegate.split_requested.connect(self._split)
         self._delegate.join_requested.connect(self._join_with_previous)
         self._delegate.step_requested.connect(self._step)
@@ -238,11 +246,16 @@ class TimelineView(QTableView):
                 self.edit_line(current)
                 return
             typed = event.text()
-            if typed.isprintable() and typed.strip() and not event.modifiers() & ~(
+            if event.matches(QKeySequence.StandardKey.Paste):
+                typed = QApplication.clipboard().text()
+                typed = (" " if typed and not typed[0].isspace() else "") + typed  # after what the line has
+            elif not (typed.isprintable() and typed.strip()) or event.modifiers() & ~(
                     Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
+                typed = ""
+            if typed:
                 editor = self.edit_line(current)
-                editor.insert(typed)
-                self._delegate.commitData.emit(editor)
+                editor.insert(typed if editor.text().strip() else typed.lstrip())
+                self._enter_text(editor)
                 return
         super().keyPressEvent(event)
 
@@ -250,20 +263,47 @@ class TimelineView(QTableView):
         """The line editor now open, if any (a closed one lingers hidden until it is deleted)."""
         return next((editor for editor in self.viewport().findChildren(QLineEdit) if editor.isVisible()), None)
 
-    def insert_at_cursor(self, text: str) -> None:
-        """Put ``text`` (a cue, a pause) at the text cursor, or at the end of the current line."""
+    def insert_at_cursor(self, markup: str) -> None:
+        """Put ``markup`` (a cue, a pause) at the text cursor, the editor staying open with the
+        cursor after it; or at the end of the current line."""
         editor = self._open_editor()
         if editor is not None:
-            before = editor.text()[:editor.cursorPosition()]
-            editor.insert(text if not before or before.endswith(" ") else " " + text)
-            self._delegate.commitData.emit(editor)
+            if editor.hasSelectedText():
+                editor.del_()  # the cue replaces the selection, as typing would
+            text, cursor = insert_markup(editor.text(), editor.cursorPosition(), markup)
+            editor.setText(text)
+            editor.setCursorPosition(cursor)
+            self._enter_text(editor)
             return
         line_id = self.current_line_id()
         if line_id is None:
             return
         current = self.dialogue.line(line_id).text.rstrip()
-        self.dialogue.set_text(line_id, f"{current} {text}" if current else text)
+        self.dialogue.set_text(line_id, insert_markup(current, len(current), markup)[0])
         self.dialogue.undo_stack.seal()
+
+    def _enter_text(self, editor: QLineEdit) -> None:
+        """The editor's text goes to the document; the editor then shows what the document made of
+        it (a tag starts a line: the editor moves there) or, if it was refused, the text before."""
+        line_id = editor.property("line_id")
+        try:
+            where = self.dialogue.enter_text(line_id, editor.text(), editor.cursorPosition())
+        except DialogueError as error:
+            text = self.dialogue.line(line_id).text
+            cursor = editor.cursorPosition() - (len(editor.text()) - len(text))
+            editor.setText(text)
+            editor.setCursorPosition(max(0, cursor))
+            QToolTip.showText(editor.mapToGlobal(editor.cursorRect().bottomLeft()), str(error), editor)
+            self.notice.emit(str(error))
+            return
+        text = self.dialogue.line(line_id).text
+        if editor.text() != text:
+            editor.setText(text)
+        if where[0] == line_id:
+            editor.setCursorPosition(where[1])
+        else:
+            self._close_editor()
+            self.edit_line(*where)
 
     # --- line commands (the window's actions) ---------------------------------------------------
 
