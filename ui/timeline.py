@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHead
 from core.dialogue import Dialogue, DialogueError, Speaker, insert_markup
 from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineModel
 
+# The columns as wide as their content; the line's text takes the rest.
+FITTED_COLUMNS = (Column.SPEAKER, Column.STATUS, Column.LENGTH)
 # Laid over the text, translucent: the text is drawn as always, so nothing moves as words change.
 SPOKEN_WORD = QColor(255, 160, 0, 110)
 
@@ -164,21 +166,27 @@ class TimelineView(QTableView):
         self.setWordWrap(True)
         self.setAlternatingRowColors(True)
         self.setTabKeyNavigation(False)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Rows and the narrow columns fit their content, measured only where it changed (_fit):
+        # the headers' ResizeToContents measured every row, wrapping every text, at each keystroke.
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.verticalHeader().setMinimumSectionSize(30)  # room to read, and to aim a drop between rows
+        self.horizontalHeader().sectionResized.connect(lambda: self.resizeRowsToContents())
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         old = self.model()
         if isinstance(old, TimelineModel):
             old.detach()
-        self.setModel(TimelineModel(dialogue, self))
+        model = TimelineModel(dialogue, self)
+        self.setModel(model)
         if old is not None:
             old.deleteLater()
+        model.dataChanged.connect(self._fit)
+        model.layoutChanged.connect(self._fit_all)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(Column.SPEAKER, QHeaderView.ResizeMode.ResizeToContents)
+        for column in FITTED_COLUMNS:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(Column.LENGTH, QHeaderView.ResizeMode.ResizeToContents)
+        self._fit_all()
         if dialogue.lines:
             self.select_line(dialogue.lines[0].id)
 
@@ -189,6 +197,39 @@ class TimelineView(QTableView):
     @property
     def dialogue(self) -> Dialogue:
         return self.timeline.dialogue
+
+    # --- row heights ----------------------------------------------------------------------------
+
+    def sizeHintForRow(self, row: int) -> int:
+        # A row is never taller than the view, so its speaker and status stay in sight; the rest
+        # of a very long line is read in its editor.
+        return max(self.verticalHeader().minimumSectionSize(),
+                   min(super().sizeHintForRow(row), self.viewport().height()))
+
+    def _fit(self, top: QModelIndex, bottom: QModelIndex, roles: list[int]) -> None:
+        if roles == [SPOKEN_WORD_ROLE]:
+            return  # the word being heard is painted over the text: no size changes
+        rows = range(top.row(), bottom.row() + 1)
+        for column in FITTED_COLUMNS:
+            if len(rows) > 1:
+                self.resizeColumnToContents(column)
+            else:  # a line edited: its cell may need more room, the others are as they were
+                needed = self.sizeHintForIndex(self.timeline.index(top.row(), column)).width() + self.showGrid()
+                if needed > self.columnWidth(column):
+                    self.setColumnWidth(column, needed)
+        for row in rows:
+            self.resizeRowToContents(row)
+
+    def _fit_all(self) -> None:
+        for column in FITTED_COLUMNS:
+            self.resizeColumnToContents(column)
+        self.resizeRowsToContents()
+
+    def resizeEvent(self, event) -> None:
+        height = self.viewport().height()
+        super().resizeEvent(event)
+        if self.viewport().height() != height and self.model() is not None:
+            self.resizeRowsToContents()  # the most a row may take changed
 
     # --- where the person is -----------------------------------------------------------------
 

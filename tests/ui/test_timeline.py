@@ -12,7 +12,7 @@ from core.dialogue import NONVERBAL_CUES, Speaker
 from core.speech_timeline import word_spans
 from tests.ui.conftest import FakeRuntime, press, write_dialogue
 from ui.prompts import Prompts
-from ui.timeline_model import Column
+from ui.timeline_model import Column, TimelineModel
 
 
 def texts(studio) -> list[str]:
@@ -376,3 +376,51 @@ def test_the_word_being_heard_is_painted_over_its_text_and_nothing_moves(studio,
 
     model.set_speaking(second)  # between words: the line as it was, to the pixel
     assert not view.spoken_word_rects() and np.array_equal(pixels(view.viewport()), before)
+
+
+LONG_LINE = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 100)[:5000]
+
+
+class AskedModel(TimelineModel):
+    """The timeline's model, noting which rows the view asks about."""
+
+    asked: set[int] = set()
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        AskedModel.asked.add(index.row())
+        return super().data(index, role)
+
+
+def test_a_keystroke_measures_and_draws_only_the_line_it_changes(make_studio, qtbot, monkeypatch):
+    monkeypatch.setattr("ui.timeline.TimelineModel", AskedModel)
+    studio = make_studio()
+    ids = write_dialogue(studio, *[(Speaker.S1, f"Line {n} of a dialogue long enough to scroll.") for n in range(30)])
+    studio.dialogue.set_text(ids[2], LONG_LINE)
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    editor = studio.window.timeline.edit_line(ids[2])
+    qtbot.wait(10)  # the view settles
+    AskedModel.asked = set()
+    qtbot.keyClicks(editor, "abc")
+    qtbot.wait(10)
+    assert AskedModel.asked == {2}  # not every row re-measured, long text re-wrapped, at each key
+    assert texts(studio)[2] == LONG_LINE + "abc"
+
+
+def test_a_very_long_line_is_never_taller_than_the_view_and_shows_its_speaker_and_status(studio, qtbot):
+    ids = write_dialogue(studio, (Speaker.S1, "Before."), (Speaker.S2, LONG_LINE), (Speaker.S1, "After."))
+    studio.window.resize(1280, 800)
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    view = studio.window.timeline
+    editor = view.edit_line(ids[1])
+    qtbot.keyClicks(editor, " More")
+    viewport = view.viewport().rect()
+    assert view.rowHeight(1) <= viewport.height()
+    for column in (Column.SPEAKER, Column.STATUS):
+        assert viewport.contains(view.visualRect(view.timeline.index(1, column)))
+    assert view.rowHeight(0) < 60 and view.rowHeight(2) < 60  # the short lines keep their size
+
+    view._close_editor()
+    studio.dialogue.set_text(ids[1], "Short again.")  # and the row shrinks back
+    assert view.rowHeight(1) < 60
