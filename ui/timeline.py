@@ -1,9 +1,9 @@
 """The dialogue timeline: one row per line, text edited in place like a document.
 
-In a line's editor, Enter splits the line at the cursor, Backspace at its start joins it to the
-line above, and Up/Down move to the neighbouring line. Every keystroke goes to the document at
-once (typing in one line is one undo step there), so Ctrl+Z undoes through the document, never
-through the editor's own history. A speaker tag typed or pasted into a line starts that speaker's
+In a line's editor (the whole text, wrapped), Enter splits the line at the cursor, Backspace at
+its start joins it to the line above, and Up/Down move through its rows, then to the neighbouring
+line. Every keystroke goes to the document at once (typing in one line is one undo step there),
+so Ctrl+Z undoes through the document, never through the editor's own history. A speaker tag typed or pasted into a line starts that speaker's
 line; what the document refuses is taken back out of the editor, with a message saying why.
 """
 
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QTextLayout, QTextOption
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QLineEdit, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QToolTip, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem, QTableView, QToolTip, QWidget)
 
 from core.dialogue import Dialogue, DialogueError, Speaker, insert_markup
+from ui.line_editor import LineEditor
 from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineModel
 
 # The columns as wide as their content; the line's text takes the rest.
@@ -26,7 +27,8 @@ SPOKEN_WORD = QColor(255, 160, 0, 110)
 class LineDelegate(QStyledItemDelegate):
     """Editors for a line's speaker (a choice) and text (a line editor with document keys)."""
 
-    text_edited = Signal(QLineEdit)  # a line's editor, after each keystroke or paste in it
+    text_edited = Signal(LineEditor)  # a line's editor, after each keystroke or paste in it
+    editor_height_changed = Signal(LineEditor)  # its text wraps onto more or fewer rows
     split_requested = Signal(str, int)  # line id, cursor position
     join_requested = Signal(str)  # line id: join it to the line above
     step_requested = Signal(str, int)  # line id, -1 (up) or +1 (down)
@@ -86,10 +88,11 @@ class LineDelegate(QStyledItemDelegate):
                 choice.addItem(model.dialogue.speakers[speaker].name, speaker)
             choice.activated.connect(lambda: self.commitData.emit(choice))
             return choice
-        editor = QLineEdit(parent)
-        editor.setFrame(False)
+        style = option.widget.style() if option.widget else QApplication.style()
+        editor = LineEditor(parent, style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, option.widget) + 1)
         editor.setProperty("line_id", model.line_id(index.row()))
-        editor.textEdited.connect(lambda: self.text_edited.emit(editor))
+        editor.text_edited.connect(lambda: self.text_edited.emit(editor))
+        editor.text_height_changed.connect(lambda: self.editor_height_changed.emit(editor))
         return editor
 
     def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
@@ -105,7 +108,7 @@ class LineDelegate(QStyledItemDelegate):
             model.setData(index, editor.text())
 
     def eventFilter(self, editor: QObject, event: QEvent) -> bool:
-        if isinstance(editor, QLineEdit):
+        if isinstance(editor, LineEditor):
             if event.type() == QEvent.Type.FocusOut and event.reason() in (
                     Qt.FocusReason.PopupFocusReason, Qt.FocusReason.ActiveWindowFocusReason):
                 return False  # a menu or dialog (the Cue menu, the Pause dialog) opened: keep editing
@@ -116,10 +119,12 @@ class LineDelegate(QStyledItemDelegate):
                 return True
         return super().eventFilter(editor, event)
 
-    def _line_key(self, editor: QLineEdit, event: QKeyEvent) -> bool:
+    def _line_key(self, editor: LineEditor, event: QKeyEvent) -> bool:
         line_id = editor.property("line_id")
-        key, modifiers = event.key(), event.modifiers()
-        if modifiers & ~Qt.KeyboardModifier.KeypadModifier:
+        key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and modifiers == Qt.KeyboardModifier.ShiftModifier:
+            return True  # a line holds no line breaks: Enter splits it, Ctrl+Enter adds one
+        if modifiers:
             return False
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.split_requested.emit(line_id, editor.cursorPosition())
@@ -127,7 +132,8 @@ class LineDelegate(QStyledItemDelegate):
         if key == Qt.Key.Key_Backspace and editor.cursorPosition() == 0 and not editor.hasSelectedText():
             self.join_requested.emit(line_id)
             return True
-        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+        # Up and Down move through the wrapped text, and from its first or last row to the next line.
+        if (key == Qt.Key.Key_Up and editor.on_first_row()) or (key == Qt.Key.Key_Down and editor.on_last_row()):
             self.step_requested.emit(line_id, -1 if key == Qt.Key.Key_Up else 1)
             return True
         return False
@@ -148,6 +154,7 @@ class TimelineView(QTableView):
         self._delegate = LineDelegate(self)
         self.setItemDelegate(self._delegate)
         self._delegate.text_edited.connect(self._enter_text)
+        self._delegate.editor_height_changed.connect(self._fit_editor_row)
         self._delegate.split_requested.connect(self._split)
         self._delegate.join_requested.connect(self._join_with_previous)
         self._delegate.step_requested.connect(self._step)
@@ -202,9 +209,13 @@ class TimelineView(QTableView):
 
     def sizeHintForRow(self, row: int) -> int:
         # A row is never taller than the view, so its speaker and status stay in sight; the rest
-        # of a very long line is read in its editor.
-        return max(self.verticalHeader().minimumSectionSize(),
-                   min(super().sizeHintForRow(row), self.viewport().height()))
+        # of a very long line is read in its editor, which scrolls.
+        needed, most = super().sizeHintForRow(row), self.viewport().height()
+        editor = self._open_editor()
+        if editor is not None and editor.property("line_id") == self.timeline.line_id(row):
+            needed = max(needed, editor.text_height())
+            editor.show_scroll_bar(needed > most)
+        return max(self.verticalHeader().minimumSectionSize(), min(needed, most))
 
     def _fit(self, top: QModelIndex, bottom: QModelIndex, roles: list[int]) -> None:
         if roles == [SPOKEN_WORD_ROLE]:
@@ -219,6 +230,12 @@ class TimelineView(QTableView):
                     self.setColumnWidth(column, needed)
         for row in rows:
             self.resizeRowToContents(row)
+
+    def _fit_editor_row(self, editor: LineEditor) -> None:
+        model = self.timeline
+        for row in range(model.rowCount()):
+            if model.line_id(row) == editor.property("line_id"):  # none when the line is gone
+                self.resizeRowToContents(row)
 
     def _fit_all(self) -> None:
         for column in FITTED_COLUMNS:
@@ -263,7 +280,7 @@ class TimelineView(QTableView):
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.scrollTo(index)
 
-    def edit_line(self, line_id: str, cursor: int | None = None) -> QLineEdit:
+    def edit_line(self, line_id: str, cursor: int | None = None) -> LineEditor:
         """Open the text editor of a line, the cursor at ``cursor`` (default: the end)."""
         self.select_line(line_id)
         self.edit(self.currentIndex())
@@ -276,8 +293,7 @@ class TimelineView(QTableView):
         opened = super().edit(index, trigger, event)
         editor = self._open_editor() if opened else None
         if editor is not None:
-            editor.deselect()  # Qt selects all of it: one keystroke would wipe the line
-            editor.end(False)
+            editor.setCursorPosition(len(editor.text()))  # never all selected: a keystroke would wipe it
         return opened
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -300,9 +316,9 @@ class TimelineView(QTableView):
                 return
         super().keyPressEvent(event)
 
-    def _open_editor(self) -> QLineEdit | None:
+    def _open_editor(self) -> LineEditor | None:
         """The line editor now open, if any (a closed one lingers hidden until it is deleted)."""
-        return next((editor for editor in self.viewport().findChildren(QLineEdit) if editor.isVisible()), None)
+        return next((editor for editor in self.viewport().findChildren(LineEditor) if editor.isVisible()), None)
 
     def insert_at_cursor(self, markup: str) -> None:
         """Put ``markup`` (a cue, a pause) at the text cursor, the editor staying open with the
@@ -310,7 +326,7 @@ class TimelineView(QTableView):
         editor = self._open_editor()
         if editor is not None:
             if editor.hasSelectedText():
-                editor.del_()  # the cue replaces the selection, as typing would
+                editor.textCursor().removeSelectedText()  # the cue replaces the selection, as typing would
             text, cursor = insert_markup(editor.text(), editor.cursorPosition(), markup)
             editor.setText(text)
             editor.setCursorPosition(cursor)
@@ -323,7 +339,7 @@ class TimelineView(QTableView):
         self.dialogue.set_text(line_id, insert_markup(current, len(current), markup)[0])
         self.dialogue.undo_stack.seal()
 
-    def _enter_text(self, editor: QLineEdit) -> None:
+    def _enter_text(self, editor: LineEditor) -> None:
         """The editor's text goes to the document; the editor then shows what the document made of
         it (a tag starts a line: the editor moves there) or, if it was refused, the text before."""
         line_id = editor.property("line_id")
@@ -334,7 +350,7 @@ class TimelineView(QTableView):
             cursor = editor.cursorPosition() - (len(editor.text()) - len(text))
             editor.setText(text)
             editor.setCursorPosition(max(0, cursor))
-            QToolTip.showText(editor.mapToGlobal(editor.cursorRect().bottomLeft()), str(error), editor)
+            QToolTip.showText(editor.viewport().mapToGlobal(editor.cursorRect().bottomLeft()), str(error), editor)
             self.notice.emit(str(error))
             return
         text = self.dialogue.line(line_id).text

@@ -420,7 +420,35 @@ def test_a_very_long_line_is_never_taller_than_the_view_and_shows_its_speaker_an
     for column in (Column.SPEAKER, Column.STATUS):
         assert viewport.contains(view.visualRect(view.timeline.index(1, column)))
     assert view.rowHeight(0) < 60 and view.rowHeight(2) < 60  # the short lines keep their size
+    # Its editor holds the whole text, wrapped, and scrolls to where the typing is.
+    assert editor.verticalScrollBar().isVisible() and editor.verticalScrollBar().value() > 0
+    assert editor.viewport().rect().contains(editor.cursorRect())
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)  # no line break in a line
+    assert texts(studio)[1] == LONG_LINE + " More"
 
     view._close_editor()
     studio.dialogue.set_text(ids[1], "Short again.")  # and the row shrinks back
     assert view.rowHeight(1) < 60
+
+
+def test_up_and_down_move_through_a_wrapped_line_then_to_the_next_line(studio, qtbot):
+    long_text = " ".join(["words that wrap"] * 12)
+    ids = write_dialogue(studio, (Speaker.S1, "Above."), (Speaker.S2, long_text), (Speaker.S1, "Below."))
+    studio.window.resize(1280, 800)
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    view = studio.window.timeline
+    editor = view.edit_line(ids[1])  # the cursor at the end: the last row of the wrapped text
+    assert view.rowHeight(1) >= editor.text_height() > 2 * editor.fontMetrics().lineSpacing()
+    assert not editor.verticalScrollBar().isVisible()  # a row that fits its text needs no scrolling
+    qtbot.keyClick(editor, Qt.Key.Key_Up)
+    assert view.current_line_id() == ids[1] and 0 < editor.cursorPosition() < len(long_text)
+    qtbot.keyClick(editor, Qt.Key.Key_Down)
+    assert view.current_line_id() == ids[1] and editor.cursorPosition() == len(long_text)
+    qtbot.keyClick(editor, Qt.Key.Key_Down)
+    assert view.current_line_id() == ids[2]
+    qtbot.keyClick(view._open_editor(), Qt.Key.Key_Up)
+    editor = view._open_editor()
+    editor.setCursorPosition(3)
+    qtbot.keyClick(editor, Qt.Key.Key_Up)  # from the first row: the line above
+    assert view.current_line_id() == ids[0]
