@@ -27,7 +27,9 @@ class LineEditor(QPlainTextEdit):
         self.setUndoRedoEnabled(False)  # the document's undo serves the line too
         self._setting = False
         self.textChanged.connect(lambda: None if self._setting else self.text_edited.emit())
-        self.document().documentLayout().documentSizeChanged.connect(self.text_height_changed)
+        self._rewrapping = False
+        self.document().documentLayout().documentSizeChanged.connect(
+            lambda: None if self._rewrapping else self.text_height_changed.emit())
 
     def text(self) -> str:
         return self.toPlainText()
@@ -68,9 +70,14 @@ class LineEditor(QPlainTextEdit):
         policy = Qt.ScrollBarPolicy.ScrollBarAlwaysOn if shown else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
         if policy != self.verticalScrollBarPolicy():
             self.setVerticalScrollBarPolicy(policy)
-            # Wrap again at the new width (QPlainTextEdit does only when it is resized itself).
-            self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-            self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+            # Wrap again at the new width (QPlainTextEdit does only when it is resized itself);
+            # whoever shows the bar sizes the editor for it.
+            self._rewrapping = True
+            try:
+                self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+                self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+            finally:
+                self._rewrapping = False
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

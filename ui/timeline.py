@@ -158,7 +158,6 @@ class TimelineView(QTableView):
         self._delegate.split_requested.connect(self._split)
         self._delegate.join_requested.connect(self._join_with_previous)
         self._delegate.step_requested.connect(self._step)
-        self._delegate.closeEditor.connect(self._editor_closed)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         # Typing on a line appends to it (keyPressEvent): Qt's AnyKeyPressed would replace its text.
@@ -210,11 +209,14 @@ class TimelineView(QTableView):
     def sizeHintForRow(self, row: int) -> int:
         # A row is never taller than the view, so its speaker and status stay in sight; the rest
         # of a very long line is read in its editor, which scrolls.
-        needed, most = super().sizeHintForRow(row), self.viewport().height()
+        most = self.viewport().height()
         editor = self._open_editor()
         if editor is not None and editor.property("line_id") == self.timeline.line_id(row):
-            needed = max(needed, editor.text_height())
-            editor.show_scroll_bar(needed > most)
+            # What is shown while typing (and quicker than wrapping the text once more).
+            editor.show_scroll_bar(editor.text_height() > most)
+            needed = editor.text_height()
+        else:
+            needed = super().sizeHintForRow(row)
         return max(self.verticalHeader().minimumSectionSize(), min(needed, most))
 
     def _fit(self, top: QModelIndex, bottom: QModelIndex, roles: list[int]) -> None:
@@ -446,6 +448,10 @@ class TimelineView(QTableView):
             self._close_editor()
             self.edit_line(self.dialogue.lines[row].id)
 
-    def _editor_closed(self) -> None:
-        # The next keystroke in any line starts a new undo step.
+    def closeEditor(self, editor: QWidget, hint) -> None:
+        # However it closes (a key, a click on another line): the next keystroke in any line starts
+        # a new undo step, and the row is sized for its text as shown, no longer as edited.
+        super().closeEditor(editor, hint)
         self.dialogue.undo_stack.seal()
+        if isinstance(editor, LineEditor):
+            self._fit_editor_row(editor)
