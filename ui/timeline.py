@@ -3,8 +3,9 @@
 In a line's editor (the whole text, wrapped), Enter splits the line at the cursor, Backspace at
 its start joins it to the line above, and Up/Down move through its rows, then to the neighbouring
 line. Every keystroke goes to the document at once (typing in one line is one undo step there),
-so Ctrl+Z undoes through the document, never through the editor's own history. A speaker tag typed or pasted into a line starts that speaker's
-line; what the document refuses is taken back out of the editor, with a message saying why.
+so Ctrl+Z undoes through the document, never through the editor's own history. A speaker tag
+typed or pasted into a line starts that speaker's line; what the document refuses is taken back
+out of the editor, with a message saying why.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class LineDelegate(QStyledItemDelegate):
         line_id = editor.property("line_id")
         key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and modifiers == Qt.KeyboardModifier.ShiftModifier:
-            return True  # a line holds no line breaks: Enter splits it, Ctrl+Enter adds one
+            return True  # no line break inside a line: Enter splits it, Ctrl+Enter adds a line
         if modifiers:
             return False
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -313,8 +314,7 @@ class TimelineView(QTableView):
                 typed = ""
             if typed:
                 editor = self.edit_line(current)
-                editor.insert(typed if editor.text().strip() else typed.lstrip())
-                self._enter_text(editor)
+                editor.insert(typed if editor.text().strip() else typed.lstrip())  # to the document, as typed
                 return
         super().keyPressEvent(event)
 
