@@ -134,9 +134,7 @@ class StudioController(QObject):
         self.generation.started.connect(w.generation_progress.start)
         self.generation.take_started.connect(self._take_started)
         self.generation.chunk.connect(self._chunk)
-        self.generation.progress.connect(
-            lambda take, words, p: w.generation_progress.report(take, words, p.frames, p.audio_s,
-                                                                p.realtime_factor))
+        self.generation.progress.connect(w.generation_progress.report)
         self.generation.take_added.connect(self._take_added)
         self.generation.finished.connect(self._generation_finished)
         self.generation.failed.connect(lambda message: self.prompts.error("Generation failed", message))

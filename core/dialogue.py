@@ -20,7 +20,8 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
-from core.dia2.script import MAX_BREAK_SECONDS, SPEAKER_TAG, SPEAKER_TAGS
+from core.dia2.script import (MAX_BREAK_SECONDS, SPEAKER_TAG, SPEAKER_TAGS, TAG_LIKE, UnknownSpeakerTag,
+                              check_speaker_tags)
 from core.dia2.transcript_alignment import TimedWord
 from core.errors import DiaStudioError
 from core.params import GenerationParams
@@ -70,6 +71,16 @@ def pause_markup(seconds: float) -> str:
         raise DialogueError(f"A pause lasts more than 0 and at most {MAX_BREAK_SECONDS:g} seconds, "
                             f"not {seconds!r}.")
     return f'<break time="{rounded:g}s"/>'
+
+
+def insert_markup(text: str, position: int, markup: str) -> tuple[str, int]:
+    """``text`` with a cue or pause put in at ``position``, with a space on each side where it would
+    touch a word (none before punctuation); returns the new text and the position after what went in."""
+    before, after = text[:position], text[position:]
+    lead = " " if before and not before[-1].isspace() else ""
+    trail = " " if after and not after[0].isspace() and after[0] not in ".,;:!?…)" else ""
+    inserted = lead + markup + trail
+    return before + inserted + after, position + len(inserted)
 
 
 class LineSpan(NamedTuple):
@@ -217,9 +228,9 @@ class DialogueLine:
             raise DialogueError(f"A line is spoken by S1 or S2, not {self.speaker!r}.")
         if not isinstance(self.text, str):
             raise DialogueError(f"A line's text must be text, not {self.text!r}.")
-        tag = SPEAKER_TAG.search(self.text)
-        if tag:
-            raise DialogueError(f"A line cannot contain the speaker tag {tag.group()}; "
+        _, turns = split_turns(self.text)
+        if turns:
+            raise DialogueError(f"A line cannot contain the speaker tag {turns[0][0].tag}; "
                                 "start a new line for the other speaker instead.")
 
     @property
@@ -246,17 +257,27 @@ def build_script(lines: Iterable[DialogueLine]) -> str:
     return " ".join(parts)
 
 
+def split_turns(text: str) -> tuple[str, tuple[tuple[Speaker, str], ...]]:
+    """The text before the first speaker tag, then each tag's speaker with the text after it
+    (up to the next tag). A tag for a speaker Dia2 does not have, such as [S3], is refused."""
+    try:
+        check_speaker_tags(text)
+    except UnknownSpeakerTag as error:
+        raise InvalidScript(str(error)) from None
+    pieces = SPEAKER_TAG.split(text)
+    speakers = [Speaker(tag[1:-1]) for tag in SPEAKER_TAG.findall(text)]
+    return pieces[0], tuple(zip(speakers, pieces[1:]))
+
+
 def parse_script(script: str) -> tuple[DialogueLine, ...]:
     """Lines from a script. A tag switches the speaker; each non-blank text line is a line."""
-    pieces = SPEAKER_TAG.split(script)
-    tags = SPEAKER_TAG.findall(script)
-    before_first_tag = " ".join(pieces[0].split())
+    before_first_tag, turns = split_turns(script)
+    before_first_tag = " ".join(before_first_tag.split())
     if before_first_tag:
         raise InvalidScript(f"The script must start with a speaker tag, [S1] or [S2]; "
                             f"it starts with {before_first_tag[:40]!r}.")
     lines = []
-    for tag, text in zip(tags, pieces[1:]):
-        speaker = Speaker(tag[1:-1])
+    for speaker, text in turns:
         lines.extend(DialogueLine(speaker, " ".join(row.split()))
                      for row in text.splitlines() if row.strip())
     if not lines:
@@ -596,6 +617,46 @@ class Dialogue:
     def set_text(self, line_id: str, text: str) -> None:
         """Change the line's text; consecutive calls for the same line are one undo step."""
         self._replace_line("Edit text", line_id, ("text", line_id), text=text)
+
+    def enter_text(self, line_id: str, text: str, cursor: int) -> tuple[str, int]:
+        """Change the line's text as typed or pasted there, the text cursor at ``cursor``.
+
+        Text without speaker tags is :meth:`set_text`. A tag starts a new line spoken by that
+        speaker with the text after it, as in a script (a tag at the very start switches the
+        line's own speaker), all in one undo step. Returns where the cursor is afterwards: the
+        line and the position in its text.
+        """
+        for tag in TAG_LIKE.finditer(text):  # "[" typed before "S2]": the cursor is after the whole tag
+            if tag.start() < cursor < tag.end():
+                cursor = tag.end()
+        head, before = split_turns(text[:cursor])
+        tail, after = split_turns(text[cursor:])
+        if not before and not after:
+            self.set_text(line_id, text)
+            return line_id, cursor
+        index = self.index_of(line_id)
+        line = self.lines[index]
+        pieces = [(line.speaker, head), *before]  # the cursor is in the last of these
+        at = len(pieces) - 1
+        speaker, start = pieces[at]
+        pieces[at] = (speaker, start + tail)
+        pieces += after
+        kept, cursor_at = [], None
+        for number, (speaker, piece) in enumerate(pieces):
+            # Spaces at a tag go, as at a split; the head keeps the spaces it starts with.
+            trimmed = piece.strip() if number else piece.rstrip()
+            if number == at:
+                cut = len(piece) - len(piece.lstrip()) if number else 0
+                cursor_at, cursor = len(kept), min(max(0, len(start) - cut), len(trimmed))
+            elif not trimmed:
+                continue  # an empty turn, e.g. "[S1][S2] Hi": only the cursor's line may be empty
+            kept.append((speaker, trimmed))
+        # The first piece kept stays the line itself (its id, so its takes still know it).
+        replacement = tuple(replace(line, speaker=speaker, text=words) if number == 0 else DialogueLine(speaker, words)
+                            for number, (speaker, words) in enumerate(kept))
+        self._edit("Change speaker" if len(kept) == 1 else "Split at speaker tags",
+                   lines=self.lines[:index] + replacement + self.lines[index + 1:])
+        return replacement[cursor_at].id, cursor
 
     def set_speaker(self, line_id: str, speaker: Speaker) -> None:
         self._replace_line("Change speaker", line_id, None, speaker=speaker)

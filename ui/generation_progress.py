@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+if TYPE_CHECKING:  # the generator brings torch: not worth importing for a name
+    from core.dia2.generator import Progress
 
 
 class GenerationProgress(QWidget):
@@ -29,20 +34,41 @@ class GenerationProgress(QWidget):
     def start(self, takes: int, words: int) -> None:
         self._takes = takes
         self._words = max(words, 1)
+        self._take = 0
+        self._elapsed_before = 0.0  # compute time of the takes already finished
+        self._take_elapsed = 0.0
         self.bar.setRange(0, 1000)
         self.bar.setValue(0)
         self.label.setText("Starting…")
         self.cancel_button.setEnabled(True)
         self.show()
 
-    def report(self, take: int, words_spoken: int, frames: int, audio_s: float, realtime_factor: float) -> None:
-        """Progress of take ``take`` (from 0): the bar follows the words spoken, over all takes."""
-        share = (take + min(words_spoken, self._words) / self._words) / self._takes
+    def report(self, take: int, words_spoken: int, progress: Progress) -> None:
+        """Progress of take ``take`` (from 0): the bar follows the words spoken, over all takes;
+        the time left is the compute time so far, scaled to the words still to come."""
+        if take != self._take:
+            self._elapsed_before += self._take_elapsed
+            self._take = take
+        self._take_elapsed = progress.elapsed_s
+        words = min(words_spoken, self._words)
+        share = (take + words / self._words) / self._takes
         self.bar.setValue(round(1000 * share))
+        elapsed = self._elapsed_before + progress.elapsed_s
+        left = _time_left(elapsed * (1 - share) / share) if share > 0 and elapsed > 0 else "estimating time left"
         prefix = f"Take {take + 1} of {self._takes} · " if self._takes > 1 else ""
-        self.label.setText(f"{prefix}frame {frames} · {audio_s:.1f} s of audio · "
-                           f"{realtime_factor:.2f}× real time")
+        self.label.setText(f"{prefix}word {words} of {self._words} · frame {progress.frames} · "
+                           f"{progress.audio_s:.1f} s of audio · {progress.realtime_factor:.2f}× real time · {left}")
 
     def cancelling(self) -> None:
         self.cancel_button.setEnabled(False)
         self.label.setText(self.label.text() + " · cancelling…")
+
+
+def _time_left(seconds: float) -> str:
+    if seconds < 1:
+        return "less than a second left"
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"about {hours} h {minutes} min left"
+    return f"about {minutes} min {seconds} s left" if minutes else f"about {seconds} s left"

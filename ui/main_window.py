@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         a.merge_lines.triggered.connect(timeline.join_current_with_next)
         a.speaker_1.triggered.connect(lambda: timeline.set_speaker_of_current(Speaker.S1))
         a.speaker_2.triggered.connect(lambda: timeline.set_speaker_of_current(Speaker.S2))
+        timeline.notice.connect(lambda message: self.statusBar().showMessage(message, 8000))
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         if self._unsubscribe:

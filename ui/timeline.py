@@ -1,21 +1,26 @@
 """The dialogue timeline: one row per line, text edited in place like a document.
 
-In a line's editor, Enter splits the line at the cursor, Backspace at its start joins it to the
-line above, and Up/Down move to the neighbouring line. Every keystroke goes to the document at
-once (typing in one line is one undo step there), so Ctrl+Z undoes through the document, never
-through the editor's own history.
+In a line's editor (the whole text, wrapped), Enter splits the line at the cursor, Backspace at
+its start joins it to the line above, and Up/Down move through its rows, then to the neighbouring
+line. Every keystroke goes to the document at once (typing in one line is one undo step there),
+so Ctrl+Z undoes through the document, never through the editor's own history. A speaker tag
+typed or pasted into a line starts that speaker's line; what the document refuses is taken back
+out of the editor, with a message saying why.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QTextLayout, QTextOption
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QLineEdit, QStyle,
-                               QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QStyle, QStyledItemDelegate,
+                               QStyleOptionViewItem, QTableView, QToolTip, QWidget)
 
-from core.dialogue import Dialogue, Speaker
+from core.dialogue import Dialogue, DialogueError, Speaker, insert_markup
+from ui.line_editor import LineEditor
 from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineModel
 
+# The columns as wide as their content; the line's text takes the rest.
+FITTED_COLUMNS = (Column.SPEAKER, Column.STATUS, Column.LENGTH)
 # Laid over the text, translucent: the text is drawn as always, so nothing moves as words change.
 SPOKEN_WORD = QColor(255, 160, 0, 110)
 
@@ -23,6 +28,8 @@ SPOKEN_WORD = QColor(255, 160, 0, 110)
 class LineDelegate(QStyledItemDelegate):
     """Editors for a line's speaker (a choice) and text (a line editor with document keys)."""
 
+    text_edited = Signal(LineEditor)  # a line's editor, after each keystroke or paste in it
+    editor_height_changed = Signal(LineEditor)  # its text wraps onto more or fewer rows
     split_requested = Signal(str, int)  # line id, cursor position
     join_requested = Signal(str)  # line id: join it to the line above
     step_requested = Signal(str, int)  # line id, -1 (up) or +1 (down)
@@ -82,10 +89,11 @@ class LineDelegate(QStyledItemDelegate):
                 choice.addItem(model.dialogue.speakers[speaker].name, speaker)
             choice.activated.connect(lambda: self.commitData.emit(choice))
             return choice
-        editor = QLineEdit(parent)
-        editor.setFrame(False)
+        style = option.widget.style() if option.widget else QApplication.style()
+        editor = LineEditor(parent, style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, option.widget) + 1)
         editor.setProperty("line_id", model.line_id(index.row()))
-        editor.textEdited.connect(lambda: self.commitData.emit(editor))
+        editor.text_edited.connect(lambda: self.text_edited.emit(editor))
+        editor.text_height_changed.connect(lambda: self.editor_height_changed.emit(editor))
         return editor
 
     def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
@@ -101,7 +109,10 @@ class LineDelegate(QStyledItemDelegate):
             model.setData(index, editor.text())
 
     def eventFilter(self, editor: QObject, event: QEvent) -> bool:
-        if isinstance(editor, QLineEdit):
+        if isinstance(editor, LineEditor):
+            if event.type() == QEvent.Type.FocusOut and event.reason() in (
+                    Qt.FocusReason.PopupFocusReason, Qt.FocusReason.ActiveWindowFocusReason):
+                return False  # a menu or dialog (the Cue menu, the Pause dialog) opened: keep editing
             if event.type() == QEvent.Type.ShortcutOverride and _is_undo_or_redo(event):
                 event.ignore()  # let the window's Undo/Redo (the document's) take the keys
                 return True
@@ -109,10 +120,12 @@ class LineDelegate(QStyledItemDelegate):
                 return True
         return super().eventFilter(editor, event)
 
-    def _line_key(self, editor: QLineEdit, event: QKeyEvent) -> bool:
+    def _line_key(self, editor: LineEditor, event: QKeyEvent) -> bool:
         line_id = editor.property("line_id")
-        key, modifiers = event.key(), event.modifiers()
-        if modifiers & ~Qt.KeyboardModifier.KeypadModifier:
+        key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and modifiers == Qt.KeyboardModifier.ShiftModifier:
+            return True  # no line break inside a line: Enter splits it, Ctrl+Enter adds a line
+        if modifiers:
             return False
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.split_requested.emit(line_id, editor.cursorPosition())
@@ -120,7 +133,8 @@ class LineDelegate(QStyledItemDelegate):
         if key == Qt.Key.Key_Backspace and editor.cursorPosition() == 0 and not editor.hasSelectedText():
             self.join_requested.emit(line_id)
             return True
-        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+        # Up and Down move through the wrapped text, and from its first or last row to the next line.
+        if (key == Qt.Key.Key_Up and editor.on_first_row()) or (key == Qt.Key.Key_Down and editor.on_last_row()):
             self.step_requested.emit(line_id, -1 if key == Qt.Key.Key_Up else 1)
             return True
         return False
@@ -133,15 +147,18 @@ def _is_undo_or_redo(event: QKeyEvent) -> bool:
 class TimelineView(QTableView):
     """The table of lines. The window's actions call the methods below; so do the tests."""
 
+    notice = Signal(str)  # why an edit was refused, for the status bar
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("timeline")
         self._delegate = LineDelegate(self)
         self.setItemDelegate(self._delegate)
+        self._delegate.text_edited.connect(self._enter_text)
+        self._delegate.editor_height_changed.connect(self._fit_editor_row)
         self._delegate.split_requested.connect(self._split)
         self._delegate.join_requested.connect(self._join_with_previous)
         self._delegate.step_requested.connect(self._step)
-        self._delegate.closeEditor.connect(self._editor_closed)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         # Typing on a line appends to it (keyPressEvent): Qt's AnyKeyPressed would replace its text.
@@ -156,21 +173,27 @@ class TimelineView(QTableView):
         self.setWordWrap(True)
         self.setAlternatingRowColors(True)
         self.setTabKeyNavigation(False)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Rows and the narrow columns fit their content, measured only where it changed (_fit):
+        # the headers' ResizeToContents measured every row, wrapping every text, at each keystroke.
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.verticalHeader().setMinimumSectionSize(30)  # room to read, and to aim a drop between rows
+        self.horizontalHeader().sectionResized.connect(lambda: self.resizeRowsToContents())
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         old = self.model()
         if isinstance(old, TimelineModel):
             old.detach()
-        self.setModel(TimelineModel(dialogue, self))
+        model = TimelineModel(dialogue, self)
+        self.setModel(model)
         if old is not None:
             old.deleteLater()
+        model.dataChanged.connect(self._fit)
+        model.layoutChanged.connect(self._fit_all)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(Column.SPEAKER, QHeaderView.ResizeMode.ResizeToContents)
+        for column in FITTED_COLUMNS:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(Column.LENGTH, QHeaderView.ResizeMode.ResizeToContents)
+        self._fit_all()
         if dialogue.lines:
             self.select_line(dialogue.lines[0].id)
 
@@ -181,6 +204,52 @@ class TimelineView(QTableView):
     @property
     def dialogue(self) -> Dialogue:
         return self.timeline.dialogue
+
+    # --- row heights ----------------------------------------------------------------------------
+
+    def sizeHintForRow(self, row: int) -> int:
+        # A row is never taller than the view, so its speaker and status stay in sight; the rest
+        # of a very long line is read in its editor, which scrolls.
+        most = self.viewport().height()
+        editor = self._open_editor()
+        if editor is not None and editor.property("line_id") == self.timeline.line_id(row):
+            # What is shown while typing (and quicker than wrapping the text once more).
+            editor.show_scroll_bar(editor.text_height() > most)
+            needed = editor.text_height()
+        else:
+            needed = super().sizeHintForRow(row)
+        return max(self.verticalHeader().minimumSectionSize(), min(needed, most))
+
+    def _fit(self, top: QModelIndex, bottom: QModelIndex, roles: list[int]) -> None:
+        if roles == [SPOKEN_WORD_ROLE]:
+            return  # the word being heard is painted over the text: no size changes
+        rows = range(top.row(), bottom.row() + 1)
+        for column in FITTED_COLUMNS:
+            if len(rows) > 1:
+                self.resizeColumnToContents(column)
+            else:  # a line edited: its cell may need more room, the others are as they were
+                needed = self.sizeHintForIndex(self.timeline.index(top.row(), column)).width() + self.showGrid()
+                if needed > self.columnWidth(column):
+                    self.setColumnWidth(column, needed)
+        for row in rows:
+            self.resizeRowToContents(row)
+
+    def _fit_editor_row(self, editor: LineEditor) -> None:
+        model = self.timeline
+        for row in range(model.rowCount()):
+            if model.line_id(row) == editor.property("line_id"):  # none when the line is gone
+                self.resizeRowToContents(row)
+
+    def _fit_all(self) -> None:
+        for column in FITTED_COLUMNS:
+            self.resizeColumnToContents(column)
+        self.resizeRowsToContents()
+
+    def resizeEvent(self, event) -> None:
+        height = self.viewport().height()
+        super().resizeEvent(event)
+        if self.viewport().height() != height and self.model() is not None:
+            self.resizeRowsToContents()  # the most a row may take changed
 
     # --- where the person is -----------------------------------------------------------------
 
@@ -214,7 +283,7 @@ class TimelineView(QTableView):
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.scrollTo(index)
 
-    def edit_line(self, line_id: str, cursor: int | None = None) -> QLineEdit:
+    def edit_line(self, line_id: str, cursor: int | None = None) -> LineEditor:
         """Open the text editor of a line, the cursor at ``cursor`` (default: the end)."""
         self.select_line(line_id)
         self.edit(self.currentIndex())
@@ -227,8 +296,7 @@ class TimelineView(QTableView):
         opened = super().edit(index, trigger, event)
         editor = self._open_editor() if opened else None
         if editor is not None:
-            editor.deselect()  # Qt selects all of it: one keystroke would wipe the line
-            editor.end(False)
+            editor.setCursorPosition(len(editor.text()))  # never all selected: a keystroke would wipe it
         return opened
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -238,32 +306,63 @@ class TimelineView(QTableView):
                 self.edit_line(current)
                 return
             typed = event.text()
-            if typed.isprintable() and typed.strip() and not event.modifiers() & ~(
+            if event.matches(QKeySequence.StandardKey.Paste):
+                typed = QApplication.clipboard().text()
+                typed = (" " if typed and not typed[0].isspace() else "") + typed  # after what the line has
+            elif not (typed.isprintable() and typed.strip()) or event.modifiers() & ~(
                     Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
+                typed = ""
+            if typed:
                 editor = self.edit_line(current)
-                editor.insert(typed)
-                self._delegate.commitData.emit(editor)
+                editor.insert(typed if editor.text().strip() else typed.lstrip())  # to the document, as typed
                 return
         super().keyPressEvent(event)
 
-    def _open_editor(self) -> QLineEdit | None:
+    def _open_editor(self) -> LineEditor | None:
         """The line editor now open, if any (a closed one lingers hidden until it is deleted)."""
-        return next((editor for editor in self.viewport().findChildren(QLineEdit) if editor.isVisible()), None)
+        return next((editor for editor in self.viewport().findChildren(LineEditor) if editor.isVisible()), None)
 
-    def insert_at_cursor(self, text: str) -> None:
-        """Put ``text`` (a cue, a pause) at the text cursor, or at the end of the current line."""
+    def insert_at_cursor(self, markup: str) -> None:
+        """Put ``markup`` (a cue, a pause) at the text cursor, the editor staying open with the
+        cursor after it; or at the end of the current line."""
         editor = self._open_editor()
         if editor is not None:
-            before = editor.text()[:editor.cursorPosition()]
-            editor.insert(text if not before or before.endswith(" ") else " " + text)
-            self._delegate.commitData.emit(editor)
+            if editor.hasSelectedText():
+                editor.textCursor().removeSelectedText()  # the cue replaces the selection, as typing would
+            text, cursor = insert_markup(editor.text(), editor.cursorPosition(), markup)
+            editor.setText(text)
+            editor.setCursorPosition(cursor)
+            self._enter_text(editor)
             return
         line_id = self.current_line_id()
         if line_id is None:
             return
         current = self.dialogue.line(line_id).text.rstrip()
-        self.dialogue.set_text(line_id, f"{current} {text}" if current else text)
+        self.dialogue.set_text(line_id, insert_markup(current, len(current), markup)[0])
         self.dialogue.undo_stack.seal()
+
+    def _enter_text(self, editor: LineEditor) -> None:
+        """The editor's text goes to the document; the editor then shows what the document made of
+        it (a tag starts a line: the editor moves there) or, if it was refused, the text before."""
+        line_id = editor.property("line_id")
+        try:
+            where = self.dialogue.enter_text(line_id, editor.text(), editor.cursorPosition())
+        except DialogueError as error:
+            text = self.dialogue.line(line_id).text
+            cursor = editor.cursorPosition() - (len(editor.text()) - len(text))
+            editor.setText(text)
+            editor.setCursorPosition(max(0, cursor))
+            QToolTip.showText(editor.viewport().mapToGlobal(editor.cursorRect().bottomLeft()), str(error), editor)
+            self.notice.emit(str(error))
+            return
+        text = self.dialogue.line(line_id).text
+        if editor.text() != text:
+            editor.setText(text)
+        if where[0] == line_id:
+            editor.setCursorPosition(where[1])
+        else:
+            self._close_editor()
+            self.edit_line(*where)
 
     # --- line commands (the window's actions) ---------------------------------------------------
 
@@ -349,6 +448,10 @@ class TimelineView(QTableView):
             self._close_editor()
             self.edit_line(self.dialogue.lines[row].id)
 
-    def _editor_closed(self) -> None:
-        # The next keystroke in any line starts a new undo step.
+    def closeEditor(self, editor: QWidget, hint) -> None:
+        # However it closes (a key, a click on another line): the next keystroke in any line starts
+        # a new undo step, and the row is sized for its text as shown, no longer as edited.
+        super().closeEditor(editor, hint)
         self.dialogue.undo_stack.seal()
+        if isinstance(editor, LineEditor):
+            self._fit_editor_row(editor)

@@ -164,7 +164,7 @@ class TimelineModel(QAbstractTableModel):
             else:
                 return False
         except DialogueError:
-            return False  # e.g. a pasted "[S2]" tag: the editor keeps the text, the document refuses it
+            return False  # the view takes refused text back out of the editor as it is typed
         return True
 
     # --- drag and drop: moving lines -------------------------------------------------------------

@@ -5,7 +5,8 @@ curly apostrophes become straight ones and colons become spaces; the text is spl
 whitespace and on ``<break time="Xs"/>`` tags; each word is tokenized on its own (no merge with
 a leading space); a speaker tag is glued to the word after it (``"[S1] word"``); the first entry
 always starts with the ``[S1]`` id; a break holds ``round(X · frame_rate)`` frames.
-Non-verbal cues such as ``(laughs)`` are ordinary words.
+Non-verbal cues such as ``(laughs)`` are ordinary words. A tag for a speaker the model does not
+have (``[S3]``) is refused rather than read out.
 """
 
 from __future__ import annotations
@@ -20,11 +21,25 @@ BREAK_TAG = re.compile(r'<break\s+time\s*=\s*"([^"]*)"\s*/>')
 # The two speakers' tags, in speaker order: the one place the studio spells them.
 SPEAKER_TAGS = ("[S1]", "[S2]")
 SPEAKER_TAG = re.compile("|".join(re.escape(tag) for tag in SPEAKER_TAGS))
+# Anything written like a speaker tag, known or not: [S3] would otherwise be read out as text.
+TAG_LIKE = re.compile(r"\[S\d+\]")
 MAX_BREAK_SECONDS = 10.0  # a longer silence is better made in an editor than by the model
 
 
 class UnspeakableScript(DiaStudioError):
     """The script has nothing the model can say, or markup it cannot follow."""
+
+
+class UnknownSpeakerTag(UnspeakableScript):
+    """A speaker tag, such as [S3], for a speaker Dia2 does not have."""
+
+
+def check_speaker_tags(script: str) -> None:
+    """Refuse a tag written like a speaker tag that names none of the model's speakers."""
+    for tag in TAG_LIKE.findall(script):
+        if tag not in SPEAKER_TAGS:
+            raise UnknownSpeakerTag(f"{tag} is not a speaker tag: Dia2 has two speakers, "
+                                    f"{' and '.join(SPEAKER_TAGS)}.")
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,7 @@ def parse_script(script: str, encode: Callable[[str], list[int]], first_speaker_
                  frame_rate: float, force_first_speaker: bool = True) -> list[Entry]:
     """Split ``script`` into entries. ``force_first_speaker`` puts the [S1] id in front of the
     first entry when it is missing (the reference always does; a negative prompt does not)."""
+    check_speaker_tags(script)
     entries: list[Entry] = []
     pending_tags: list[str] = []
     pieces = BREAK_TAG.split(normalize(script))

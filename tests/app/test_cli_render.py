@@ -163,6 +163,7 @@ def test_bad_input_gives_one_clear_line_and_exit_status_2(tmp_path, capsys, flag
     ('<break time="1s"/>', "no words to speak"),
     ("Hi [S2]", "[S2] at the end of the script has no words after it"),
     ('[S1] Wait <break time="soon"/> now', "needs a duration in seconds"),
+    ("[S3] Hello", "[S3] is not a speaker tag: Dia2 has two speakers, [S1] and [S2]."),
 ])
 def test_an_unspeakable_script_is_refused(tmp_path, capsys, script, message):
     assert _render("--script", script, "--out", str(tmp_path / "x.wav")) == 2

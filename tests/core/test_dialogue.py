@@ -7,7 +7,7 @@ import pytest
 
 from core.dialogue import (NONVERBAL_CUES, AudioClip, Change, Dialogue, DialogueError, DialogueLine,
                            InvalidScript, LineStatus, Speaker, SpeakerProfile, Take, VoiceReference,
-                           build_script, pause_markup)
+                           build_script, insert_markup, pause_markup)
 from core.dia2.script import BREAK_TAG
 from core.dia2.transcript_alignment import TimedWord
 from core.params import GenerationParams
@@ -73,6 +73,12 @@ def test_line_refuses_a_speaker_tag_in_its_text():
         DialogueLine(Speaker.S1, "Hello [S2] there")
 
 
+@pytest.mark.parametrize("text", ["Meet [S3] here", "[S0]", "x [S12]"])
+def test_line_refuses_a_tag_for_a_speaker_dia2_does_not_have(text):
+    with pytest.raises(InvalidScript, match=r"\[S\d+\] is not a speaker tag: Dia2 has two speakers, \[S1\] and \[S2\]"):
+        DialogueLine(Speaker.S1, text)
+
+
 def test_script_tags_only_where_the_speaker_changes():
     lines = [DialogueLine(Speaker.S1, "Hello."), DialogueLine(Speaker.S1, "  Again\n  here. "),
              DialogueLine(Speaker.S2, ""), DialogueLine(Speaker.S2, "Hi <break time=\"1s\"/> (sighs)")]
@@ -98,7 +104,8 @@ def test_script_round_trip(dialogue):
 
 
 @pytest.mark.parametrize("script, message", [("Hello [S1] there", "must start with a speaker tag"),
-                                             ("", "no text"), ("[S1]  [S2]\n", "no text")])
+                                             ("", "no text"), ("[S1]  [S2]\n", "no text"),
+                                             ("[S1] Hi [S3] you", r"\[S3\] is not a speaker tag")])
 def test_from_script_refuses_unreadable_scripts(script, message):
     with pytest.raises(InvalidScript, match=message):
         Dialogue.from_script(script)
@@ -119,6 +126,7 @@ EDITS = {
     "move line": lambda d: d.move_line(d.lines[0].id, 2),
     "move lines": lambda d: d.move_lines([d.lines[2].id, d.lines[0].id], 1),
     "edit text": lambda d: d.set_text(d.lines[0].id, "Changed."),
+    "paste a script": lambda d: d.enter_text(d.lines[0].id, "Hello [S2] Hi. [S1] Bye.", 24),
     "change speaker": lambda d: d.set_speaker(d.lines[0].id, Speaker.S2),
     "split line": lambda d: d.split_line(d.lines[0].id, 6),
     "merge with next": lambda d: d.merge_with_next(d.lines[0].id),
@@ -375,6 +383,87 @@ def test_split_outside_the_text_is_refused(position):
     dialogue = Dialogue([DialogueLine(Speaker.S1, "Hello")])
     with pytest.raises(DialogueError, match="split"):
         dialogue.split_line(dialogue.lines[0].id, position)
+
+
+def typed(dialogue, text, cursor=None):
+    """Enter ``text`` into the first line, the cursor at its end unless given; the lines after."""
+    where = dialogue.enter_text(dialogue.lines[0].id, text, len(text) if cursor is None else cursor)
+    return [(line.speaker, line.text) for line in dialogue.lines], where
+
+
+def test_text_without_tags_is_entered_as_it_is():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "Hi")])
+    line = dialogue.lines[0]
+    assert typed(dialogue, " Hi  there\n", 3) == ([(Speaker.S1, " Hi  there\n")], (line.id, 3))
+
+
+def test_a_tag_at_the_start_of_a_line_switches_its_speaker():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "Hello"), DialogueLine(Speaker.S1, "Bye")])
+    line = dialogue.lines[0]
+    assert typed(dialogue, "[S2]Hello", 4) == ([(Speaker.S2, "Hello"), (Speaker.S1, "Bye")], (line.id, 0))
+    assert dialogue.lines[0].id == line.id and dialogue.undo_stack.undo_text == "Change speaker"
+    assert typed(dialogue, " [S1] Hello", 5) == ([(Speaker.S1, "Hello"), (Speaker.S1, "Bye")], (line.id, 0))
+
+
+def test_a_tag_typed_inside_a_line_starts_the_other_speakers_line_at_the_cursor():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "Hi there")])
+    line = dialogue.lines[0]
+    lines, (where, cursor) = typed(dialogue, "Hi [S2]there", 7)
+    assert lines == [(Speaker.S1, "Hi"), (Speaker.S2, "there")]
+    assert dialogue.lines[0].id == line.id and (where, cursor) == (dialogue.lines[1].id, 0)
+    dialogue.undo_stack.undo()  # one step
+    assert [line.text for line in dialogue.lines] == ["Hi there"]
+
+
+def test_a_tag_typed_at_the_end_opens_an_empty_line_for_that_speaker():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "Hi")])
+    lines, (where, cursor) = typed(dialogue, "Hi [S2]")
+    assert lines == [(Speaker.S1, "Hi"), (Speaker.S2, "")] and (where, cursor) == (dialogue.lines[1].id, 0)
+
+
+def test_a_tag_completed_before_the_cursor_is_read_whole():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "S2] yes")])  # "[" typed in front of "S2]"
+    lines, (where, cursor) = typed(dialogue, "[S2] yes", 1)
+    assert lines == [(Speaker.S2, "yes")] and cursor == 0
+
+
+def test_a_pasted_script_becomes_one_line_per_turn_in_one_undo_step():
+    dialogue = Dialogue([DialogueLine(Speaker.S2, "Intro"), DialogueLine(Speaker.S1, "Outro")])
+    pasted = "Intro [S1] Hello there.\n[S2] Hi! (laughs)\n[S1][S2] How are you? "
+    lines, (where, cursor) = typed(dialogue, pasted)
+    assert lines == [(Speaker.S2, "Intro"), (Speaker.S1, "Hello there."), (Speaker.S2, "Hi! (laughs)"),
+                     (Speaker.S2, "How are you?"), (Speaker.S1, "Outro")]
+    assert (where, cursor) == (dialogue.lines[3].id, len("How are you?"))
+    assert dialogue.undo_stack.undo_text == "Split at speaker tags"
+    dialogue.undo_stack.undo()
+    assert [line.text for line in dialogue.lines] == ["Intro", "Outro"]
+
+
+def test_a_script_pasted_into_an_empty_line_fills_it_and_the_text_after_the_cursor_stays_there():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "")])
+    line = dialogue.lines[0]
+    lines, (where, cursor) = typed(dialogue, "[S2] One. [S1] Two, and three", len("[S2] One. [S1] Two,"))
+    assert lines == [(Speaker.S2, "One."), (Speaker.S1, "Two, and three")]
+    assert dialogue.lines[0].id == line.id and (where, cursor) == (dialogue.lines[1].id, len("Two,"))
+
+
+def test_entered_text_with_an_unknown_tag_is_refused_and_changes_nothing():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, "Hi")])
+    with pytest.raises(InvalidScript, match=r"\[S3\] is not a speaker tag"):
+        dialogue.enter_text(dialogue.lines[0].id, "Hi [S1] a [S3]", 14)
+    assert [line.text for line in dialogue.lines] == ["Hi"] and not dialogue.undo_stack.can_undo
+
+
+@pytest.mark.parametrize("text, position, result", [
+    ("Barely.", 0, ("(laughs) Barely.", 9)),
+    ("Well that", 4, ("Well (laughs) that", 13)),
+    ("Well that", 5, ("Well (laughs) that", 14)),
+    ("Well", 4, ("Well (laughs)", 13)),
+    ("Really?", 6, ("Really (laughs)?", 15)),
+    ("", 0, ("(laughs)", 8)),
+])
+def test_a_cue_goes_in_with_a_space_where_it_would_touch_a_word(text, position, result):
+    assert insert_markup(text, position, "(laughs)") == result
 
 
 def test_merge_joins_with_one_space_and_keeps_the_first_speaker_and_id():

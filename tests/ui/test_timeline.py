@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolButton
 
 from app.heard_dialogue import DIALOGUE
 from core.dialogue import NONVERBAL_CUES, Speaker
 from core.speech_timeline import word_spans
 from tests.ui.conftest import FakeRuntime, press, write_dialogue
-from ui.timeline_model import Column
+from ui.prompts import Prompts
+from ui.timeline_model import Column, TimelineModel
 
 
 def texts(studio) -> list[str]:
@@ -193,11 +194,115 @@ def test_cues_and_pauses_go_in_at_the_cursor(studio, qtbot, prompts):
     assert texts(studio) == ['Well (laughs) that was fun <break time="1.5s"/>']
 
 
-def test_a_speaker_tag_typed_into_a_line_is_refused(studio, qtbot):
+def lines_of(studio) -> list[tuple[Speaker, str]]:
+    return [(line.speaker, line.text) for line in studio.dialogue.lines]
+
+
+def test_a_speaker_tag_typed_into_a_line_switches_its_speaker_or_starts_that_speakers_line(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, "Hello there"))
+    timeline = studio.window.timeline
+    editor = timeline.edit_line(line, cursor=0)
+    qtbot.keyClicks(editor, "[S2]")
+    assert lines_of(studio) == [(Speaker.S2, "Hello there")]  # at the start: the line's speaker
+    assert editor.isVisible() and editor.text() == "Hello there" and editor.cursorPosition() == 0
+
+    editor.setCursorPosition(len("Hello "))
+    qtbot.keyClicks(editor, "[S1]")  # inside: the rest becomes that speaker's line
+    assert lines_of(studio) == [(Speaker.S2, "Hello"), (Speaker.S1, "there")]
+    editor = timeline._open_editor()
+    assert timeline.current_line_id() == studio.dialogue.lines[1].id and editor.cursorPosition() == 0
+    qtbot.keyClicks(editor, "over ")
+    timeline._close_editor()
+    assert lines_of(studio) == [(Speaker.S2, "Hello"), (Speaker.S1, "over there")]  # no character lost
+
+
+def test_an_unknown_speaker_tag_is_refused_with_a_message_and_nothing_is_mangled(studio, qtbot):
     (line,) = write_dialogue(studio, (Speaker.S1, "Hi"))
-    editor = studio.window.timeline.edit_line(line)
-    qtbot.keyClicks(editor, " [S2]")
-    assert texts(studio) == ["Hi [S2"]  # the document keeps the last text it could accept
+    timeline = studio.window.timeline
+    editor = timeline.edit_line(line)
+    qtbot.keyClicks(editor, " [S3]")
+    message = "[S3] is not a speaker tag: Dia2 has two speakers, [S1] and [S2]."
+    assert studio.window.statusBar().currentMessage() == message
+    assert editor.text() == "Hi [S3" and editor.cursorPosition() == len("Hi [S3")  # the "]" is taken back
+    qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(editor, "4 pm")
+    timeline._close_editor()
+    assert texts(studio) == ["Hi [S4 pm"]
+
+
+SCRIPT = "[S1] Hello there.\n[S2] Hi! (laughs)\n[S1] How are you?"
+
+
+def test_a_script_pasted_into_a_line_becomes_one_line_per_turn_in_one_undo_step(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S2, "Intro."))
+    timeline = studio.window.timeline
+    editor = timeline.edit_line(line)
+    QApplication.clipboard().setText(" " + SCRIPT)
+    qtbot.keyClick(editor, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert lines_of(studio) == [(Speaker.S2, "Intro."), (Speaker.S1, "Hello there."), (Speaker.S2, "Hi! (laughs)"),
+                                (Speaker.S1, "How are you?")]
+    editor = timeline._open_editor()
+    assert timeline.current_line_id() == studio.dialogue.lines[3].id
+    assert editor.text() == "How are you?" and editor.cursorPosition() == len("How are you?")
+    timeline._close_editor()
+    press(qtbot, studio.window.actions.undo)
+    assert lines_of(studio) == [(Speaker.S2, "Intro.")]
+
+
+def test_a_script_pasted_on_the_selected_line_goes_into_it(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, ""))
+    timeline = studio.window.timeline
+    timeline.select_line(line)
+    QApplication.clipboard().setText(SCRIPT)
+    qtbot.keyClick(timeline, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert lines_of(studio) == [(Speaker.S1, "Hello there."), (Speaker.S2, "Hi! (laughs)"),
+                                (Speaker.S1, "How are you?")]
+    assert studio.dialogue.lines[0].id == line
+
+
+def open_in_shown_window(studio, qtbot, line: str, cursor: int):
+    studio.window.show()
+    studio.window.activateWindow()
+    qtbot.waitExposed(studio.window)
+    editor = studio.window.timeline.edit_line(line, cursor=cursor)
+    editor.setFocus()
+    qtbot.waitUntil(editor.hasFocus)
+    return editor
+
+
+def test_a_cue_from_the_cue_menu_goes_in_with_a_space_and_the_editor_stays_open(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, "Yes. Barely."))
+    editor = open_in_shown_window(studio, qtbot, line, cursor=len("Yes. "))
+    cue_button = next(button for button in studio.window.findChildren(QToolButton)
+                      if button.menu() is studio.window.cue_menu)
+
+    qtbot.mouseClick(cue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is studio.window.cue_menu)
+    studio.window.cue_menu.setActiveAction(studio.window.cue_menu.actions()[NONVERBAL_CUES.index("(laughs)")])
+    qtbot.keyClick(studio.window.cue_menu, Qt.Key.Key_Return)
+    assert texts(studio) == ["Yes. (laughs) Barely."]
+    qtbot.waitUntil(editor.hasFocus)
+    assert editor.isVisible() and editor.cursorPosition() == len("Yes. (laughs) ")
+    qtbot.keyClicks(editor, "Just ")
+    assert texts(studio) == ["Yes. (laughs) Just Barely."]
+
+
+def test_a_pause_from_the_pause_dialog_goes_in_at_the_cursor_and_the_editor_stays_open(studio, qtbot, prompts):
+    (line,) = write_dialogue(studio, (Speaker.S1, "Wait for it"))
+    prompts.pause_markup = Prompts(studio.window).pause_markup  # the real dialog, which takes the focus
+    editor = open_in_shown_window(studio, qtbot, line, cursor=len("Wait"))
+
+    def answer_two_seconds():
+        dialog = QApplication.activeModalWidget()
+        dialog.setDoubleValue(2.0)
+        dialog.accept()
+
+    QTimer.singleShot(0, answer_two_seconds)
+    studio.window.actions.insert_pause.trigger()  # the dialog runs until it is answered
+    assert texts(studio) == ['Wait <break time="2s"/> for it']
+    assert editor.isVisible() and editor.cursorPosition() == len('Wait <break time="2s"/>')
+    qtbot.keyClicks(editor, ", then")
+    assert texts(studio) == ['Wait <break time="2s"/>, then for it']
 
 
 def test_rows_show_speaker_name_colour_and_status(studio):
@@ -271,3 +376,79 @@ def test_the_word_being_heard_is_painted_over_its_text_and_nothing_moves(studio,
 
     model.set_speaking(second)  # between words: the line as it was, to the pixel
     assert not view.spoken_word_rects() and np.array_equal(pixels(view.viewport()), before)
+
+
+LONG_LINE = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 100)[:5000]
+
+
+class AskedModel(TimelineModel):
+    """The timeline's model, noting which rows the view asks about."""
+
+    asked: set[int] = set()
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        AskedModel.asked.add(index.row())
+        return super().data(index, role)
+
+
+def test_a_keystroke_measures_and_draws_only_the_line_it_changes(make_studio, qtbot, monkeypatch):
+    monkeypatch.setattr("ui.timeline.TimelineModel", AskedModel)
+    studio = make_studio()
+    ids = write_dialogue(studio, *[(Speaker.S1, f"Line {n} of a dialogue long enough to scroll.") for n in range(30)])
+    studio.dialogue.set_text(ids[2], LONG_LINE)
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    editor = studio.window.timeline.edit_line(ids[2])
+    qtbot.wait(10)  # the view settles
+    AskedModel.asked = set()
+    qtbot.keyClicks(editor, "abc")
+    qtbot.wait(10)
+    assert AskedModel.asked == {2}  # not every row re-measured, long text re-wrapped, at each key
+    assert texts(studio)[2] == LONG_LINE + "abc"
+
+
+def test_a_very_long_line_is_never_taller_than_the_view_and_shows_its_speaker_and_status(studio, qtbot):
+    ids = write_dialogue(studio, (Speaker.S1, "Before."), (Speaker.S2, LONG_LINE), (Speaker.S1, "After."))
+    studio.window.resize(1280, 800)
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    view = studio.window.timeline
+    editor = view.edit_line(ids[1])
+    qtbot.keyClicks(editor, " More")
+    viewport = view.viewport().rect()
+    assert view.rowHeight(1) <= viewport.height()
+    for column in (Column.SPEAKER, Column.STATUS):
+        assert viewport.contains(view.visualRect(view.timeline.index(1, column)))
+    assert view.rowHeight(0) < 60 and view.rowHeight(2) < 60  # the short lines keep their size
+    # Its editor holds the whole text, wrapped, and scrolls to where the typing is.
+    assert editor.verticalScrollBar().isVisible() and editor.verticalScrollBar().value() > 0
+    assert editor.viewport().rect().contains(editor.cursorRect())
+    qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)  # no line break in a line
+    assert texts(studio)[1] == LONG_LINE + " More"
+
+    view._close_editor()
+    studio.dialogue.set_text(ids[1], "Short again.")  # and the row shrinks back
+    assert view.rowHeight(1) < 60
+
+
+def test_up_and_down_move_through_a_wrapped_line_then_to_the_next_line(studio, qtbot):
+    long_text = " ".join(["words that wrap"] * 12)
+    ids = write_dialogue(studio, (Speaker.S1, "Above."), (Speaker.S2, long_text), (Speaker.S1, "Below."))
+    studio.window.resize(1280, 800)
+    studio.window.show()
+    qtbot.waitExposed(studio.window)
+    view = studio.window.timeline
+    editor = view.edit_line(ids[1])  # the cursor at the end: the last row of the wrapped text
+    assert view.rowHeight(1) >= editor.text_height() > 2 * editor.fontMetrics().lineSpacing()
+    assert not editor.verticalScrollBar().isVisible()  # a row that fits its text needs no scrolling
+    qtbot.keyClick(editor, Qt.Key.Key_Up)
+    assert view.current_line_id() == ids[1] and 0 < editor.cursorPosition() < len(long_text)
+    qtbot.keyClick(editor, Qt.Key.Key_Down)
+    assert view.current_line_id() == ids[1] and editor.cursorPosition() == len(long_text)
+    qtbot.keyClick(editor, Qt.Key.Key_Down)
+    assert view.current_line_id() == ids[2]
+    qtbot.keyClick(view._open_editor(), Qt.Key.Key_Up)
+    editor = view._open_editor()
+    editor.setCursorPosition(3)
+    qtbot.keyClick(editor, Qt.Key.Key_Up)  # from the first row: the line above
+    assert view.current_line_id() == ids[0]

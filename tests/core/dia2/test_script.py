@@ -117,6 +117,13 @@ def test_consecutive_tags_are_glued_to_the_next_word(parse, tokenizer, s1, s2):
     assert tokens[0] == s2 and tokens.index(s1) > 0 and tokens.count(s1) == 1
 
 
+@pytest.mark.parametrize("script, tag", [("[S3] Hello", "[S3]"), ("[S1] Hi [S0] there", "[S0]"),
+                                         ("[S1] Call [S12]", "[S12]")])
+def test_a_tag_for_a_speaker_dia2_does_not_have_is_refused_not_read_out(parse, script, tag):
+    message = refusal(parse, script)
+    assert message.startswith(f"{tag} is not a speaker tag") and "[S1] and [S2]" in message
+
+
 def test_non_verbal_cues_are_ordinary_words(parse, tokenizer):
     entries = parse("[S1] Well (laughs) yes")
     assert [e.text for e in entries] == ["Well", "(laughs)", "yes"]
