@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QStyleOption, QWidget
 class OneLineLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None):
         super().__init__(parent)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # shrinks down to nothing
         self.setText(text)
 
     def setText(self, text: str) -> None:
