@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         if self._unsubscribe:
             self._unsubscribe()
         self.timeline.set_dialogue(dialogue)
+        self.timeline.setFocus()  # a document opens where its lines are typed
         self.voices.set_dialogue(dialogue)
         self.parameters.set_dialogue(dialogue)
         self.takes.set_dialogue(dialogue)

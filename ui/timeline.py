@@ -9,7 +9,7 @@ through the editor's own history.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QTextLayout, QTextOption
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QLineEdit, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget)
 
@@ -18,6 +18,7 @@ from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineMo
 
 # Laid over the text, translucent: the text is drawn as always, so nothing moves as words change.
 SPOKEN_WORD = QColor(255, 160, 0, 110)
+EMPTY_HINT = "No lines yet. Start typing to write the first line (or press Enter)."
 
 
 class LineDelegate(QStyledItemDelegate):
@@ -233,18 +234,35 @@ class TimelineView(QTableView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         current = self.current_line_id()
-        if current is not None and self.state() != QAbstractItemView.State.EditingState:
+        if self.state() != QAbstractItemView.State.EditingState and (current is not None or not self.dialogue.lines):
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
-                self.edit_line(current)
+                self._edit_current_or_first_line()
                 return
             typed = event.text()
             if typed.isprintable() and typed.strip() and not event.modifiers() & ~(
                     Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
-                editor = self.edit_line(current)
+                editor = self._edit_current_or_first_line()
                 editor.insert(typed)
                 self._delegate.commitData.emit(editor)
                 return
         super().keyPressEvent(event)
+
+    def _edit_current_or_first_line(self) -> QLineEdit:
+        """The current line's editor; in an empty dialogue, typing writes its first line."""
+        current = self.current_line_id()
+        if current is not None:
+            return self.edit_line(current)
+        self.add_line()
+        return self._open_editor()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.model() is not None and not self.dialogue.lines:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                             EMPTY_HINT)
 
     def _open_editor(self) -> QLineEdit | None:
         """The line editor now open, if any (a closed one lingers hidden until it is deleted)."""
