@@ -1,11 +1,19 @@
-"""Starting the studio: an empty project takes typing at once (its first line)."""
+"""Starting the studio: the window is on screen before the heavy imports, and an empty project
+takes typing at once (its first line)."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from core.dialogue import Speaker
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def type_into_focus(qtbot, text: str) -> None:
@@ -36,3 +44,31 @@ def test_a_new_project_also_takes_typing_and_enter_starts_its_first_line(studio,
     qtbot.keyClick(window.timeline, Qt.Key.Key_Return)
     type_into_focus(qtbot, "Hi")
     assert [line.text for line in studio.dialogue.lines] == ["Hi"]
+
+
+# In a fresh studio process: which heavy modules are loaded when the main window is first painted.
+FIRST_PAINT_PROBE = r"""
+import json, os, sys
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
+app = QApplication([sys.argv[0]])
+class Watch(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and watched.isWidgetType() and hasattr(watched.window(), "timeline"):
+            print(json.dumps([name for name in HEAVY if name in sys.modules]), flush=True)
+            os._exit(0)
+        return False
+HEAVY = ("torch", "scipy", "transformers", "app.controller")
+watch = Watch()
+app.installEventFilter(watch)
+from app.main import main
+main([])
+"""
+
+
+def test_the_window_is_painted_before_torch_and_the_studio_are_imported(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    result = subprocess.run([sys.executable, "-c", FIRST_PAINT_PROBE], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr[-2000:]
