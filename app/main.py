@@ -6,6 +6,10 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # run as the program (tests call main with arguments of their own)
+        from app.stderr_filter import drop_leak_reports
+
+        drop_leak_reports()
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "render":
         from app.cli import run_render
