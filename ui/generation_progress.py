@@ -18,7 +18,7 @@ class GenerationProgress(QWidget):
         super().__init__(parent)
         self.setObjectName("generation_progress")
         self.bar = QProgressBar()
-        self.bar.setMaximumWidth(220)
+        self.bar.setFixedWidth(180)  # the text beside it gives way first
         self.bar.setTextVisible(False)
         self.label = OneLineLabel()
         self.cancel_button = QPushButton("Cancel")

@@ -23,6 +23,7 @@ from ui.voices import VoicesPanel
 from ui.waveform import WaveformView
 
 APP_NAME = "Dia Studio"
+DEFAULT_SIZE = QSize(1280, 800)
 
 
 class ModelBanner(QFrame):
@@ -60,6 +61,9 @@ class DockScrollArea(QScrollArea):
         width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
         return QSize(width, super().minimumSizeHint().height())
 
+    def sizeHint(self) -> QSize:
+        return QSize(self.minimumSizeHint().width(), super().sizeHint().height())  # room goes to the timeline
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
             self.updateGeometry()  # the content's needs changed (a message, a button shown)
@@ -72,7 +76,7 @@ class MainWindow(QMainWindow):
     def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("main_window")
-        self.resize(1280, 800)
+        self.resize(self.default_size())
         self.actions = StudioActions(self)
 
         self.timeline = TimelineView()
@@ -116,6 +120,10 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect_editing()
         self._unsubscribe = None
+
+    def default_size(self) -> QSize:
+        """1280×800, or the whole screen where it is smaller (the layout fits 1024×768)."""
+        return DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size())
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)

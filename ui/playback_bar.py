@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidg
 from core.audio.backend import AudioDevice
 from ui.one_line_label import OneLineLabel
 
-MENU_WIDTH_CHARACTERS = 10  # device menus show this much of a name; the list shows it whole
+MENU_WIDTH_CHARACTERS = 8  # device menus show this much of a name; the list shows it whole
 
 
 def clock(seconds: float) -> str:
@@ -29,10 +29,12 @@ class PlaybackBar(QWidget):
         self.play_button.clicked.connect(self.play_pause_requested)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop_requested)
+        for button in (self.play_button, self.stop_button):  # narrower than the style's 80 px: room for the text
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("Pause") + 24)
         self.what = OneLineLabel("Nothing to play yet")  # a long take name never widens the window
         self.position = QLabel(clock(0))
         # Room for the longest position from the start, so that playing never re-flows the window.
-        self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance("00:00.0 / 00:00.0"))
+        self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance("0:00.0 / 0:00.0"))
         self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.output = QComboBox()
         self.output.setToolTip("Where the studio plays sound")
