@@ -43,17 +43,21 @@ def run_gui(argv: list[str]) -> int:
     projects = [Path(arg) for arg in argv if not arg.startswith("-")]
     studio = []  # kept alive here once made
 
-    def wire(controller) -> None:
-        studio.append(controller.StudioController(Settings(store), layout, config_dir, backend, window=window))
-        studio[0].start()
-        window.setEnabled(True)
-        if projects:
-            studio[0].open_project(projects[0])
-
     def cannot_start(error: Exception) -> None:
         traceback.print_exception(error)
-        QMessageBox.critical(window, APP_NAME, f"{APP_NAME} cannot start: {error}")
+        QMessageBox.critical(None, APP_NAME, f"{APP_NAME} cannot start: {error}")  # the window is disabled
         app.exit(1)
+
+    def wire(controller) -> None:
+        try:
+            studio.append(controller.StudioController(Settings(store), layout, config_dir, backend, window=window))
+        except Exception as error:  # said, rather than a window left "starting" for ever
+            cannot_start(error)
+            return
+        window.setEnabled(True)  # before start(): its questions (recovery) are the window's children
+        studio[0].start()
+        if projects:
+            studio[0].open_project(projects[0])
 
     importing = []
     when_painted(window, lambda: importing.append(run_in_background(

@@ -94,9 +94,10 @@ def main() -> None:
     parser.add_argument("--model", help="a model folder loaded at start (a later start)")
     args = parser.parse_args()
     model = str(Path(args.model).resolve()) if args.model else None
+    start = f"later start, model {model}" if model else "first start"
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; Qt platform "
-          f"{os.environ.get('QT_QPA_PLATFORM', 'default')}; {'later start, model ' + model if model else 'first start'}")
+          f"{os.environ.get('QT_QPA_PLATFORM', 'default')}; {start}")
     trees = [("now", ROOT)]
     with tempfile.TemporaryDirectory() as scratch:
         if args.before:

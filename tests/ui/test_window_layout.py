@@ -5,7 +5,8 @@ and show whole, and nothing moves when a generation starts."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QAbstractSpinBox, QComboBox, QLabel, QLineEdit, QScrollArea, QWidget
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QLabel, QLineEdit,
+                               QScrollArea, QWidget)
 
 from core.dialogue import Speaker
 from core.params import GenerationParams
@@ -54,9 +55,9 @@ def problems_in(scroll: QScrollArea) -> list[str]:
         if top_left.x() < 0 or top_left.y() < 0 or top_left.x() + widget.width() > viewport.width() \
                 or top_left.y() + widget.height() > content.height():
             found.append(f"{name} lies outside what scrolling reaches")
-        needed = widget.minimumSizeHint().expandedTo(widget.minimumSize())  # or the size it is fixed at
+        needed = widget.minimumSizeHint()
         if widget.minimumWidth():
-            needed.setWidth(widget.minimumWidth())
+            needed.setWidth(widget.minimumWidth())  # the width it was given (the colour swatch)
         if isinstance(widget, QLabel) and widget.wordWrap():
             needed.setHeight(widget.heightForWidth(widget.width()))
         if widget.width() < needed.width() or widget.height() < needed.height():
