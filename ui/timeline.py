@@ -14,10 +14,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHead
                                QStyledItemDelegate, QStyleOptionViewItem, QTableView, QWidget)
 
 from core.dialogue import Dialogue, Speaker
-from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineModel
+from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, STATUS_TEXT, Column, TimelineModel
 
 # Laid over the text, translucent: the text is drawn as always, so nothing moves as words change.
 SPOKEN_WORD = QColor(255, 160, 0, 110)
+STATUS_PADDING = 8  # px each side of the status word
 EMPTY_HINT = "No lines yet. Start typing to write the first line (or press Enter)."
 
 
@@ -170,7 +171,10 @@ class TimelineView(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(Column.SPEAKER, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.ResizeToContents)
+        # As wide as its widest word from the start: "generating…" never shifts the lines' column.
+        header.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.Fixed)
+        self.setColumnWidth(Column.STATUS, max(self.fontMetrics().horizontalAdvance(text)
+                                               for text in STATUS_TEXT.values()) + 2 * STATUS_PADDING)
         header.setSectionResizeMode(Column.LENGTH, QHeaderView.ResizeMode.ResizeToContents)
         if dialogue.lines:
             self.select_line(dialogue.lines[0].id)

@@ -102,7 +102,9 @@ def geometry(window) -> dict[str, tuple]:
     parts = {"window": window, "central": window.centralWidget(), "timeline": window.timeline,
              "waveform": window.waveform, "playback": window.playback_bar,
              "voices": window.voices_dock, "settings": window.parameters_dock, "takes": window.takes_dock}
-    return {name: widget.geometry().getRect() for name, widget in parts.items()}
+    columns = {"timeline columns": tuple(window.timeline.columnWidth(column)
+                                         for column in range(window.timeline.model().columnCount()))}
+    return {name: widget.geometry().getRect() for name, widget in parts.items()} | columns
 
 
 @pytest.mark.parametrize("size", SIZES)
