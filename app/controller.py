@@ -196,7 +196,7 @@ class StudioController(QObject):
         for dock in (self.window.voices_dock, self.window.parameters_dock, self.window.takes_dock):
             dock.setFloating(False)
             dock.show()
-        self.window.resize(self.window.default_size())
+        self.window.resize(1280, 800)
 
     # --- projects --------------------------------------------------------------------------------
 

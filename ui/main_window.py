@@ -23,7 +23,6 @@ from ui.voices import VoicesPanel
 from ui.waveform import WaveformView
 
 APP_NAME = "Dia Studio"
-DEFAULT_SIZE = QSize(1280, 800)
 
 
 class ModelBanner(QFrame):
@@ -76,7 +75,7 @@ class MainWindow(QMainWindow):
     def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("main_window")
-        self.resize(self.default_size())
+        self.resize(1280, 800)
         self.actions = StudioActions(self)
 
         self.timeline = TimelineView()
@@ -120,10 +119,6 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect_editing()
         self._unsubscribe = None
-
-    def default_size(self) -> QSize:
-        """1280×800, or the whole screen where it is smaller (the layout fits 1024×768)."""
-        return DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size())
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
