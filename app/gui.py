@@ -35,7 +35,8 @@ def run_gui(argv: list[str]) -> int:
     backend = _sound_system()
     window = MainWindow(backend)
     window.set_dialogue(Dialogue())  # something to show while the studio is imported
-    layout.restore(window)
+    if not layout.restore(window):  # a first start: 1280×800, or all of a smaller screen
+        window.resize(window.size().boundedTo(window.screen().availableGeometry().size()))
     window.setEnabled(False)
     window.banner.show_message(f"{APP_NAME} is starting…")  # where the studio then says what model it has
     config_dir = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))

@@ -106,8 +106,6 @@ class MainWindow(QMainWindow):
         self.voices_dock = self._dock("Voices", self.voices, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.parameters_dock = self._dock("Settings", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea)
         self.takes_dock = self._dock("Takes", self.takes, Qt.DockWidgetArea.RightDockWidgetArea)
-        # Narrow side docks (they scroll), so that the timeline has the room at the default size.
-        self.resizeDocks([self.voices_dock, self.parameters_dock], [300, 320], Qt.Orientation.Horizontal)
         self.takes.selected_take_changed.connect(
             lambda take: self.parameters.set_selected_take_seed(take.seed if take else None))
 
