@@ -27,14 +27,19 @@ for line in sys.stdin.buffer:
 
 def drop_leak_reports() -> None:
     """From now on this process's stderr goes through the filter (left as it is if that fails)."""
+    if sys.stderr is None:  # no stderr at all (a windowed launcher): nothing to keep clean
+        return
     sys.stderr.flush()
-    terminal = os.dup(2)
+    try:
+        terminal = os.dup(2)
+    except OSError:
+        return
     try:
         filter_process = subprocess.Popen([sys.executable, "-c", _FILTER], stdin=subprocess.PIPE,
                                           stdout=terminal, stderr=terminal)
     except OSError:
-        os.close(terminal)
         return
-    os.close(terminal)
+    finally:
+        os.close(terminal)
     os.dup2(filter_process.stdin.fileno(), 2)
     filter_process.stdin.close()  # fd 2 is now the only way in: the filter ends when it closes
