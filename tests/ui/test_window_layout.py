@@ -117,6 +117,7 @@ def test_nothing_moves_when_a_generation_starts(make_studio, qtbot, size):
                    (Speaker.S2, "eleven twelve"))
     studio.dialogue.set_params(GenerationParams(number_results=3))
     show_at(studio, qtbot, size)
+    assert_docks_reachable(studio.window)  # the cards without voices, too
     before = geometry(studio.window)
     progress = studio.window.generation_progress
     with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
