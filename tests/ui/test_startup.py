@@ -3,6 +3,7 @@ takes typing at once (its first line)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from core.dialogue import Speaker
+from tests.ui.conftest import TINY_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +74,33 @@ def test_the_window_is_painted_before_torch_and_the_studio_are_imported(tmp_path
     result = subprocess.run([sys.executable, "-c", FIRST_PAINT_PROBE], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr[-2000:]
+
+
+# In a fresh process: on which thread the model's libraries are imported when a model is loaded.
+MODEL_IMPORT_PROBE = r"""
+import importlib.abc, json, os, sys, threading
+on_gui_thread = {}
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name in ("core.dia2.runtime", "transformers"):
+            on_gui_thread.setdefault(name, threading.current_thread() is threading.main_thread())
+        return None
+sys.meta_path.insert(0, Watch())
+from PySide6.QtWidgets import QApplication
+app = QApplication([sys.argv[0]])
+from app.model_session import ModelSession
+session = ModelSession()
+session.loaded.connect(lambda runtime: app.quit())
+session.failed.connect(lambda message: (print(message, file=sys.stderr), app.quit()))
+session.load(sys.argv[1], "cpu", "float32")
+app.exec()
+print(json.dumps(on_gui_thread), flush=True)
+os._exit(0)
+"""
+
+
+def test_loading_a_model_imports_its_libraries_off_the_gui_thread(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", MODEL_IMPORT_PROBE, str(TINY_CHECKPOINT)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert json.loads(result.stdout) == {"core.dia2.runtime": False, "transformers": False}, result.stderr[-2000:]
