@@ -56,12 +56,12 @@ class StudioController(QObject):
 
     def __init__(self, settings: Settings, layout: WindowLayout, config_dir: Path,
                  backend: AudioBackend | None, transcriber: Transcriber | None = None,
-                 model_loader=None):
+                 model_loader=None, window: MainWindow | None = None):
         super().__init__()
         self.settings = settings
         self.layout = layout
         self._transcriber = transcriber
-        self.window = MainWindow(backend)
+        self.window = window or MainWindow(backend)  # given: shown already, while this was imported
         self.prompts = Prompts(self.window)
         self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
         self.models = ModelSession(settings, model_loader, self)

@@ -1,13 +1,19 @@
-"""``dia-studio`` with no subcommand: the studio window."""
+"""``dia-studio`` with no subcommand: the studio window.
+
+The window is shown first, with only the Qt widgets imported; the studio behind it (torch and the
+rest: seconds) is imported off the GUI thread once the window is on screen, then wired to it.
+Until then the window says that it is starting and takes no input.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen
+from PySide6.QtCore import QEvent, QObject, QSettings, QStandardPaths, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 APP_NAME = "Dia Studio"
 ORGANISATION = "Dia Studio"
@@ -18,24 +24,63 @@ def run_gui(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANISATION)
-    # The studio's imports (torch, codecs) take seconds: show that it is starting.
-    splash = QSplashScreen(_splash_picture())
-    splash.show()
-    app.processEvents()
 
-    from app.controller import StudioController
     from app.settings import Settings, WindowLayout
+    from app.workers import run_in_background
+    from core.dialogue import Dialogue
+    from ui.main_window import MainWindow
 
     store = QSettings()
+    layout = WindowLayout(store)
+    backend = _sound_system()
+    window = MainWindow(backend)
+    window.set_dialogue(Dialogue())  # something to show while the studio is imported
+    if not layout.restore(window):  # a first start: 1280×800, or all of a smaller screen
+        window.resize(window.size().boundedTo(window.screen().availableGeometry().size()))
+    window.setEnabled(False)
+    window.banner.show_message(f"{APP_NAME} is starting…")  # where the studio then says what model it has
     config_dir = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
     config_dir.mkdir(parents=True, exist_ok=True)
-    studio = StudioController(Settings(store), WindowLayout(store), config_dir, _sound_system())
-    studio.start()
-    splash.finish(studio.window)
     projects = [Path(arg) for arg in argv if not arg.startswith("-")]
-    if projects:
-        studio.open_project(projects[0])
-    return app.exec()
+    studio = []  # kept alive here once made
+
+    def cannot_start(error: Exception) -> None:
+        traceback.print_exception(error)
+        QMessageBox.critical(None, APP_NAME, f"{APP_NAME} cannot start: {error}")  # the window is disabled
+        app.exit(1)
+
+    def wire(controller) -> None:
+        try:
+            studio.append(controller.StudioController(Settings(store), layout, config_dir, backend, window=window))
+        except Exception as error:  # said, rather than a window left "starting" for ever
+            cannot_start(error)
+            return
+        window.setEnabled(True)  # before start(): its questions (recovery) are the window's children
+        studio[0].start()
+        if projects:
+            studio[0].open_project(projects[0])
+
+    importing = []
+    when_painted(window, lambda: importing.append(run_in_background(
+        lambda: importlib.import_module("app.controller"), wire, cannot_start, "start-up", app)))
+    window.show()
+    code = app.exec()
+    for worker in importing:
+        worker.wait()  # the window was closed while the studio was still being imported
+    return code
+
+
+def when_painted(window: QWidget, then) -> None:
+    """Call ``then`` once, right after ``window`` is first painted."""
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                window.removeEventFilter(self)
+                QTimer.singleShot(0, then)  # once this paint is on the screen
+            return False
+
+    window.installEventFilter(FirstPaint(window))
 
 
 def _sound_system():
@@ -48,16 +93,3 @@ def _sound_system():
     except AudioDeviceError as error:
         print(f"dia-studio: {error}", file=sys.stderr)
         return None
-
-
-def _splash_picture() -> QPixmap:
-    picture = QPixmap(420, 140)
-    picture.fill(QColor("#1f2a44"))
-    painter = QPainter(picture)
-    painter.setPen(QColor("white"))
-    painter.setFont(QFont(painter.font().family(), 22, QFont.Weight.Bold))
-    painter.drawText(picture.rect().adjusted(0, 0, 0, -30), Qt.AlignmentFlag.AlignCenter, APP_NAME)
-    painter.setFont(QFont(painter.font().family(), 10))
-    painter.drawText(picture.rect().adjusted(0, 60, 0, 0), Qt.AlignmentFlag.AlignCenter, "Starting…")
-    painter.end()
-    return picture

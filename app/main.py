@@ -20,6 +20,10 @@ EXIT_USAGE = 2  # as argparse: the command line itself is wrong
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # run as the program (tests call main with arguments of their own)
+        from app.stderr_filter import drop_leak_reports
+
+        drop_leak_reports()
     argv = sys.argv[1:] if argv is None else argv
     first = argv[0] if argv else None
     if first in COMMANDS:

@@ -141,15 +141,14 @@ class ModelSession(QObject):
     def load(self, model: str, device: str = "auto", precision: str = "auto") -> None:
         if self.worker is not None:
             return
-        loader = self._loader
-        if loader is None:
-            from core.dia2.runtime import Dia2Runtime
-
-            loader = Dia2Runtime.load
-
         from core.dia2.checkpoint import DownloadCancelled, cancellable
 
         def job(cancel: threading.Event) -> Iterator:
+            loader = self._loader
+            if loader is None:
+                from core.dia2.runtime import Dia2Runtime  # here: it imports transformers (seconds)
+
+                loader = Dia2Runtime.load
             progress = cancellable(self._progress_from_worker.emit, cancel)
             runtime = loader(model, device=device, dtype=precision, progress=progress)
             if cancel.is_set():  # pressed after the last chunk: the person still wants no model

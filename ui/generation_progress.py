@@ -1,11 +1,16 @@
-"""The generation strip under the timeline: how far a generation is, how fast, and Cancel."""
+"""The generation strip under the timeline: how far a generation is, how fast, and Cancel.
+
+Its room is kept while it is hidden, so that the window around it never moves when a generation
+starts or ends."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+
+from ui.one_line_label import OneLineLabel
 
 if TYPE_CHECKING:  # the generator brings torch: not worth importing for a name
     from core.dia2.generator import Progress
@@ -18,9 +23,9 @@ class GenerationProgress(QWidget):
         super().__init__(parent)
         self.setObjectName("generation_progress")
         self.bar = QProgressBar()
-        self.bar.setMaximumWidth(220)
+        self.bar.setFixedWidth(180)  # the text beside it gives way first
         self.bar.setTextVisible(False)
-        self.label = QLabel()
+        self.label = OneLineLabel()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the current frame, keeping what was made (Esc)")
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -29,6 +34,9 @@ class GenerationProgress(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.cancel_button)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         self.hide()
 
     def start(self, takes: int, words: int) -> None:

@@ -6,7 +6,7 @@ Widgets only: the application (``app.controller``) connects the commands to the 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton,
                                QScrollArea, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget)
@@ -43,6 +43,30 @@ class ModelBanner(QFrame):
     def show_message(self, text: str | None) -> None:
         self.text.setText(text or "")
         self.setVisible(bool(text))
+
+
+class DockScrollArea(QScrollArea):
+    """A dock's content, scrolled up and down only: the dock is never narrower than the content
+    needs (with room for the scroll bar), so nothing in it is ever cut at the side."""
+
+    def __init__(self, content: QWidget):
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:
+        width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.minimumSizeHint().width(), super().sizeHint().height())  # room goes to the timeline
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the content's needs changed (a message, a button shown)
+        return super().eventFilter(watched, event)
 
 
 class MainWindow(QMainWindow):
@@ -97,12 +121,7 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{widget.objectName()}_dock")  # saveState() restores docks by name
-        scroll = QScrollArea()
-        scroll.setWidget(widget)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        dock.setWidget(scroll)
-        dock.setMinimumWidth(300)
+        dock.setWidget(DockScrollArea(widget))
         self.addDockWidget(area, dock)
         return dock
 
@@ -191,6 +210,7 @@ class MainWindow(QMainWindow):
         if self._unsubscribe:
             self._unsubscribe()
         self.timeline.set_dialogue(dialogue)
+        self.timeline.setFocus()  # a document opens where its lines are typed
         self.voices.set_dialogue(dialogue)
         self.parameters.set_dialogue(dialogue)
         self.takes.set_dialogue(dialogue)

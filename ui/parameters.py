@@ -47,6 +47,7 @@ class ParametersPanel(QWidget):
         self.fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
 
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow dock puts fields under labels
         for name, spec in FIELD_SPECS.items():
             if name == "seed":
                 continue

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from core.audio.backend import AudioDevice
+from ui.one_line_label import OneLineLabel
+
+MENU_WIDTH_CHARACTERS = 8  # device menus show this much of a name; the list shows it whole
 
 NOTHING_PLAYING = "Nothing playing"
 
@@ -28,10 +31,17 @@ class PlaybackBar(QWidget):
         self.play_button.clicked.connect(self.play_pause_requested)
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop_requested)
-        self.what = QLabel(NOTHING_PLAYING)
+        for button in (self.play_button, self.stop_button):  # narrower than the style's 80 px: room for the text
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("Pause") + 24)
+        self.what = OneLineLabel(NOTHING_PLAYING)  # a long take name never widens the window
         self.position = QLabel(clock(0))
+        # Room for the longest position from the start, so that playing never re-flows the window.
+        self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance("0:00.0 / 0:00.0"))
+        self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.output = QComboBox()
         self.output.setToolTip("Where the studio plays sound")
+        self.output.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.output.setMinimumContentsLength(MENU_WIDTH_CHARACTERS)  # a long device name never widens the window
         self.output.activated.connect(lambda: self.output_chosen.emit(self.output.currentData()))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)

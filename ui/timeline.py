@@ -11,18 +11,21 @@ out of the editor, with a message saying why.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QTextLayout, QTextOption
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTableView, QToolTip, QWidget)
 
 from core.dialogue import Dialogue, DialogueError, Speaker, insert_markup
 from ui.line_editor import LineEditor
-from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, Column, TimelineModel
+from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, STATUS_TEXT, Column, TimelineModel
 
-# The columns as wide as their content; the line's text takes the rest.
-FITTED_COLUMNS = (Column.SPEAKER, Column.STATUS, Column.LENGTH)
+# The columns as wide as their content; the status column is as wide as its widest word from the
+# start ("generating…" never shifts the lines), and the line's text takes the rest.
+FITTED_COLUMNS = (Column.SPEAKER, Column.LENGTH)
 # Laid over the text, translucent: the text is drawn as always, so nothing moves as words change.
 SPOKEN_WORD = QColor(255, 160, 0, 110)
+STATUS_PADDING = 8  # px each side of the status word
+EMPTY_HINT = "No lines yet. Start typing to write the first line (or press Enter)."
 
 
 class LineDelegate(QStyledItemDelegate):
@@ -193,6 +196,9 @@ class TimelineView(QTableView):
         for column in FITTED_COLUMNS:
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(Column.TEXT, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(Column.STATUS, QHeaderView.ResizeMode.Fixed)
+        self.setColumnWidth(Column.STATUS, max(self.fontMetrics().horizontalAdvance(text)
+                                               for text in STATUS_TEXT.values()) + 2 * STATUS_PADDING)
         self._fit_all()
         if dialogue.lines:
             self.select_line(dialogue.lines[0].id)
@@ -301,9 +307,9 @@ class TimelineView(QTableView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         current = self.current_line_id()
-        if current is not None and self.state() != QAbstractItemView.State.EditingState:
+        if self.state() != QAbstractItemView.State.EditingState and (current is not None or not self.dialogue.lines):
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
-                self.edit_line(current)
+                self._edit_current_or_first_line()
                 return
             typed = event.text()
             if event.matches(QKeySequence.StandardKey.Paste):
@@ -313,10 +319,27 @@ class TimelineView(QTableView):
                     Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier):
                 typed = ""
             if typed:
-                editor = self.edit_line(current)
+                editor = self._edit_current_or_first_line()
                 editor.insert(typed if editor.text().strip() else typed.lstrip())  # to the document, as typed
                 return
         super().keyPressEvent(event)
+
+    def _edit_current_or_first_line(self) -> LineEditor:
+        """The current line's editor; in an empty dialogue, typing writes its first line."""
+        current = self.current_line_id()
+        if current is not None:
+            return self.edit_line(current)
+        self.add_line()
+        return self._open_editor()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.model() is not None and not self.dialogue.lines:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                             EMPTY_HINT)
 
     def _open_editor(self) -> LineEditor | None:
         """The line editor now open, if any (a closed one lingers hidden until it is deleted)."""

@@ -121,13 +121,14 @@ class VoiceTrimmer(QWidget):
             fields.addWidget(field)
         fields.addStretch(1)
         actions = QHBoxLayout()
-        actions.addWidget(self.length_label, 1)
+        actions.addStretch(1)
         actions.addWidget(self.reset_button)
         actions.addWidget(self.trim_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         layout.addLayout(fields)
+        layout.addWidget(self.length_label)  # a row of its own: a message reads whole in a narrow dock
         layout.addLayout(actions)
 
     @staticmethod

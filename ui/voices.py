@@ -13,8 +13,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QColorDialog, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QInputDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QColorDialog, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+                               QHBoxLayout, QInputDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from core.audio.backend import AudioBackend, AudioDevice
 from core.audio.capture import Recorder, Recording
@@ -22,6 +23,7 @@ from core.audio.errors import AudioDeviceError
 from core.dialogue import AudioClip, Change, Dialogue, Speaker
 from core.voice_library import LibraryListing
 from ui.level_meter import LevelMeter
+from ui.playback_bar import MENU_WIDTH_CHARACTERS
 from ui.voice_library_dialog import VoiceLibraryDialog
 from ui.voice_waveform import VoiceTrimmer
 
@@ -86,18 +88,17 @@ class SpeakerCard(QGroupBox):
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Remove the voice: the model then invents one")
         self.clear_button.clicked.connect(lambda: self._dialogue.clear_voice(self.speaker))
-        buttons = QHBoxLayout()
-        for button in (self.load_button, self.record_button, self.play_button, self.clear_button):
-            buttons.addWidget(button)
         self.save_to_library_button = QPushButton("Save to library…")
         self.save_to_library_button.setToolTip("Keep this voice in your voice library, for any project")
         self.save_to_library_button.clicked.connect(lambda: self.save_to_library_requested.emit(self.speaker))
         self.from_library_button = QPushButton("From library…")
         self.from_library_button.setToolTip("Give this speaker a voice saved in your voice library")
         self.from_library_button.clicked.connect(lambda: self.library_requested.emit(self.speaker))
-        library_buttons = QHBoxLayout()
-        library_buttons.addWidget(self.save_to_library_button)
-        library_buttons.addWidget(self.from_library_button)
+        # Two buttons a row, so the card fits a narrow dock (1024×768) without cutting any.
+        buttons = QGridLayout()
+        for index, button in enumerate((self.load_button, self.record_button, self.play_button,
+                                        self.clear_button, self.save_to_library_button, self.from_library_button)):
+            buttons.addWidget(button, index // 2, index % 2)
         self.trimmer = VoiceTrimmer()
         self.trimmer.trim_requested.connect(lambda start, end: self.trim_requested.emit(self.speaker, start, end))
 
@@ -128,7 +129,6 @@ class SpeakerCard(QGroupBox):
         layout.addLayout(name_row)
         layout.addWidget(self.voice_label)
         layout.addLayout(buttons)
-        layout.addLayout(library_buttons)
         layout.addWidget(self.meter)
         layout.addWidget(self.trimmer)
         layout.addWidget(self.transcript_edit)
@@ -274,6 +274,9 @@ class VoicesPanel(QWidget):
         self.microphone.currentTextChanged.connect(self._remember_microphone)
         self._devices: list[AudioDevice] = []  # the inputs listed
         self._wanted = ""  # the microphone chosen, by name: chosen again when it is back
+        self.microphone.setToolTip("The microphone that Record listens to")
+        self.microphone.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.microphone.setMinimumContentsLength(MENU_WIDTH_CHARACTERS)  # a long name never widens the dock
         form = QFormLayout()
         form.addRow("Microphone", self.microphone)
         self.cards = {speaker: SpeakerCard(speaker) for speaker in Speaker}

@@ -143,7 +143,8 @@ class WaveformView(QWidget):
         painter.fillRect(self.rect(), self.palette().base())
         if self.envelope is None:
             painter.setPen(self.palette().placeholderText().color())
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_TEXT)
+            wrapped = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap  # whole in a narrow window
+            painter.drawText(self.rect().adjusted(8, 0, -8, 0), wrapped, EMPTY_TEXT)
             return
         middle, _ = self._middle_and_half()
         painter.setPen(QPen(MARKER, 0))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyloudnorm
 import soxr
 
 # Resamplers and lossy encoders overshoot the input's peaks a little; 1 dB of headroom keeps the
@@ -61,6 +60,8 @@ def normalize_loudness(samples: np.ndarray, sample_rate: int, target_lufs: float
     """
     if len(samples) < _LOUDNESS_MIN_SECONDS * sample_rate:
         return samples
+    import pyloudnorm  # here: it brings scipy (a second), which the window need not wait for at start
+
     loudness = pyloudnorm.Meter(sample_rate).integrated_loudness(samples)
     if not math.isfinite(loudness):
         return samples

@@ -16,7 +16,8 @@ def test_run_gui_opens_the_studio_and_returns_when_it_closes(qapp, monkeypatch, 
     shown = []
 
     def close_the_studio_once_shown() -> None:
-        shown.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        shown.extend(w for w in QApplication.topLevelWidgets()
+                     if isinstance(w, MainWindow) and w.isVisible() and w.isEnabled())  # the studio is wired
         for window in shown:
             window.close()
 
