@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
+from pathlib import PurePath
 from typing import Any
 
 import av
@@ -25,9 +26,16 @@ MAX_TEXT_CHARS = 1000
 
 def as_made(parameters: Mapping[str, Any], model: str | None) -> dict[str, Any]:
     """A take's request fields with the model that really made it in place of the one the request
-    asked for (a local folder is not a model id); None, not known: no model at all."""
+    asked for (a local folder is not a model id); None, not known: no model at all. A local folder
+    is named by its own name only: a shared file does not tell where its maker keeps things."""
     made = {key: value for key, value in parameters.items() if key != "model"}
-    return made if model is None else {"model": model} | made
+    return made if model is None else {"model": shareable_model_name(model)} | made
+
+
+def shareable_model_name(model: str) -> str:
+    """``/home/ann/models/Dia2-2B`` → ``Dia2-2B (local folder)``; a Hub id stays as it is."""
+    path = PurePath(model)
+    return f"{path.name} (local folder)" if path.is_absolute() else model
 
 
 @dataclass(frozen=True)

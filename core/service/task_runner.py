@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 
 from core.audio.export import encode_audio
-from core.audio.tags import ExportMetadata
+from core.audio.tags import ExportMetadata, as_made
 from core.errors import describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
@@ -130,7 +130,7 @@ class TaskRunner:
             if not isinstance(event, TakeResult):
                 continue
             metadata = ExportMetadata(title=" ".join(task.script.split()[:12]), speakers=("S1", "S2"),
-                                      seed=event.seed, parameters=event.params.to_dict())
+                                      seed=event.seed, parameters=as_made(event.params.to_dict(), event.model))
             content = encode_audio(event.audio, task.export, metadata)
             compute_s = time.monotonic() - take_started
             result = self.store.add_result(stored.task_uuid, done + event.take, event.seed,

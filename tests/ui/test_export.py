@@ -242,7 +242,8 @@ def test_a_file_of_several_takes_tells_each_take_s_own_lines_seed_and_model(stud
     made_with = ExportMetadata.from_tags(read_tags(path))
     assert made_with.seed is None and "seed" not in made_with.parameters  # not take 1's for line 3
     assert "numberResults" not in made_with.parameters and made_with.parameters["CFGScale"] == 3.0
-    assert made_with.takes == (TakeUsed((1, 2), {"model": LOCAL_MODEL, "seed": 1, "numberResults": 1}),
+    assert made_with.takes == (TakeUsed((1, 2), {"model": "dia2-finetune (local folder)", "seed": 1,
+                                                 "numberResults": 1}),
                                TakeUsed((3,), {"seed": 2, "numberResults": 2}))
     assert made_with.speakers == ("Speaker 1", "Speaker 2")
 
@@ -310,7 +311,7 @@ def test_one_file_per_line_in_wav(studio, qtbot, prompts, tmp_path):
     made_with = [ExportMetadata.from_tags(read_tags(path)) for path in paths]
     assert [m.speakers for m in made_with] == [("Speaker 1",), ("Theo",), ("Speaker 1",)]  # who is heard
     assert [(m.seed, m.parameters.get("model"), m.parameters["numberResults"]) for m in made_with] == [
-        (1, LOCAL_MODEL, 1), (1, LOCAL_MODEL, 1), (2, None, 2)]
+        (1, "dia2-finetune (local folder)", 1), (1, "dia2-finetune (local folder)", 1), (2, None, 2)]
     durations = [soundfile.info(str(p)).duration for p in paths]
     assert np.allclose(durations, [1.3, 0.7, 1.0], atol=1e-3)
     assert soundfile.read(str(paths[2]))[0].max() > 0.15  # the third line came from the second take

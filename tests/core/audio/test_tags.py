@@ -26,7 +26,8 @@ def test_tags_name_the_take_and_hold_how_it_was_made():
 
 def test_the_model_recorded_is_the_one_that_made_the_take():
     asked = {"model": "dia2-2b", "seed": 3, "CFGScale": 3.0}
-    assert as_made(asked, "/models/finetune") == {"model": "/models/finetune", "seed": 3, "CFGScale": 3.0}
+    assert as_made(asked, "/models/finetune") == {"model": "finetune (local folder)", "seed": 3, "CFGScale": 3.0}
+    assert as_made(asked, "nari-labs/Dia2-1B")["model"] == "nari-labs/Dia2-1B"
     assert as_made(asked, None) == {"seed": 3, "CFGScale": 3.0}  # not known: not claimed
 
 
