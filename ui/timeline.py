@@ -252,10 +252,11 @@ class TimelineView(QTableView):
         self.resizeRowsToContents()
 
     def resizeEvent(self, event) -> None:
-        height = self.viewport().height()
+        before = self.viewport().size()
         super().resizeEvent(event)
-        if self.viewport().height() != height and self.model() is not None:
-            self.resizeRowsToContents()  # the most a row may take changed
+        if self.viewport().size() != before and self.model() is not None:
+            # The most a row may take, or the width its text wraps in, changed.
+            self.resizeRowsToContents()
 
     # --- where the person is -----------------------------------------------------------------
 

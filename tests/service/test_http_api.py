@@ -181,3 +181,18 @@ def test_include_cost_reports_the_configured_rate_and_the_compute_time(server):
     assert item["computeSeconds"] > 0
     _, answer = server.post([_task(seed=8)])
     assert "cost" not in answer["data"][0]
+
+
+def test_a_client_that_leaves_mid_request_loses_nothing(server):
+    task = _task(seed=12, numberResults=2, outputType="URL", outputFormat="WAV",
+                 speech={"text": " ".join(["[S1] A longer line, to be sure the client leaves first."] * 3)})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("POST", "/v1", json.dumps([task]), {"Content-Type": "application/json"})
+    connection.close()  # gone before the answer
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status, answer = server.post([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])
+        if status == 200 and [item["status"] for item in answer["data"]] == ["success", "success"]:
+            break
+        time.sleep(0.1)
+    assert [item["seed"] for item in answer["data"]] == [12, 13]

@@ -88,8 +88,10 @@ class Watch(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Watch())
 from PySide6.QtWidgets import QApplication
 app = QApplication([sys.argv[0]])
+from PySide6.QtCore import QSettings
 from app.model_session import ModelSession
-session = ModelSession()
+from app.settings import Settings
+session = ModelSession(Settings(QSettings(sys.argv[2], QSettings.Format.IniFormat)))
 session.loaded.connect(lambda runtime: app.quit())
 session.failed.connect(lambda message: (print(message, file=sys.stderr), app.quit()))
 session.load(sys.argv[1], "cpu", "float32")
@@ -101,6 +103,7 @@ os._exit(0)
 
 def test_loading_a_model_imports_its_libraries_off_the_gui_thread(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-c", MODEL_IMPORT_PROBE, str(TINY_CHECKPOINT)], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-c", MODEL_IMPORT_PROBE, str(TINY_CHECKPOINT),
+                             str(tmp_path / "settings.ini")], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert json.loads(result.stdout) == {"core.dia2.runtime": False, "transformers": False}, result.stderr[-2000:]

@@ -339,7 +339,7 @@ def pixels(widget) -> np.ndarray:
 
 
 def test_the_word_being_heard_is_painted_over_its_text_and_nothing_moves(studio, qtbot):
-    long_text = " ".join(["one two three"] * 20) + " last"
+    long_text = " ".join(["one two three"] * 35) + " last"  # it wraps in any width the layout gives
     write_dialogue(studio, (Speaker.S1, "short"), (Speaker.S2, long_text))
     studio.window.show()
     qtbot.waitExposed(studio.window)
@@ -372,7 +372,9 @@ def test_the_word_being_heard_is_painted_over_its_text_and_nothing_moves(studio,
         return bool(((ink >= start) & (ink <= end)).any())
 
     assert inked(rect.left() - 0.5, rect.left() + 2.5) and inked(rect.right() - 2.5, rect.right() + 0.5)
-    assert not inked(rect.left() - 3.5, rect.left() - 0.6) and not inked(rect.right() + 1, cell.right())
+    assert not inked(rect.right() + 1, cell.right())
+    if rect.left() > cell.left() + 8:  # "last" is not the first word of its line: the space before it is clear
+        assert not inked(rect.left() - 3.5, rect.left() - 0.6)
 
     model.set_speaking(second)  # between words: the line as it was, to the pixel
     assert not view.spoken_word_rects() and np.array_equal(pixels(view.viewport()), before)
@@ -398,8 +400,10 @@ def test_a_keystroke_measures_and_draws_only_the_line_it_changes(make_studio, qt
     studio.dialogue.set_text(ids[2], LONG_LINE)
     studio.window.show()
     qtbot.waitExposed(studio.window)
-    editor = studio.window.timeline.edit_line(ids[2])
-    qtbot.wait(10)  # the view settles
+    view = studio.window.timeline
+    editor = view.edit_line(ids[2])
+    settled = []  # the window's layout has settled once the text column keeps its width
+    qtbot.waitUntil(lambda: settled.append(view.columnWidth(Column.TEXT)) or settled[-3:] == [settled[-1]] * 3)
     AskedModel.asked = set()
     qtbot.keyClicks(editor, "abc")
     qtbot.wait(10)
