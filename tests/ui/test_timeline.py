@@ -332,6 +332,13 @@ def test_a_drop_on_the_view_moves_the_dragged_lines(studio, qtbot):
     assert model.rowCount() == 3
 
 
+def wait_for_the_layout(qtbot, view) -> None:
+    """The window's layout has settled once the text column keeps its width (a shown window's
+    docks take their final sizes a few events after it is exposed)."""
+    widths = []
+    qtbot.waitUntil(lambda: widths.append(view.columnWidth(Column.TEXT)) or widths[-3:] == [widths[-1]] * 3)
+
+
 def pixels(widget) -> np.ndarray:
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
     rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
@@ -344,6 +351,7 @@ def test_the_word_being_heard_is_painted_over_its_text_and_nothing_moves(studio,
     studio.window.show()
     qtbot.waitExposed(studio.window)
     view = studio.window.timeline
+    wait_for_the_layout(qtbot, view)
     model = view.timeline
     second = model.line_id(1)
     model.set_speaking(second)
@@ -402,8 +410,7 @@ def test_a_keystroke_measures_and_draws_only_the_line_it_changes(make_studio, qt
     qtbot.waitExposed(studio.window)
     view = studio.window.timeline
     editor = view.edit_line(ids[2])
-    settled = []  # the window's layout has settled once the text column keeps its width
-    qtbot.waitUntil(lambda: settled.append(view.columnWidth(Column.TEXT)) or settled[-3:] == [settled[-1]] * 3)
+    wait_for_the_layout(qtbot, view)
     AskedModel.asked = set()
     qtbot.keyClicks(editor, "abc")
     qtbot.wait(10)
