@@ -1,6 +1,6 @@
 """Screenshots of the real window for the README, taken on a display (e.g. under Xvfb):
 
-    xvfb-run -s "-screen 0 1400x900x24" python -m resources.screenshots.take_screenshots
+    xvfb-run -s "-screen 0 1280x800x24" python -m resources.screenshots.take_screenshots
 
 The studio starts as at a first start (fresh settings), so it opens the bundled example. The
 "generated" shots use the tiny test checkpoint: its audio is noise, but the window is the real one.
@@ -56,7 +56,7 @@ def main() -> int:
     studio.prompts.save_changes = lambda name: "discard"
     window = studio.window
     studio.start()
-    window.resize(1360, 820)
+    window.resize(1280, 800)  # the window's own default size
     shoot(window, "first-start.png")
 
     studio.show_model_manager()
