@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 
 from core.audio.formats import format_from_path
 from core.service.responses import MIME_TYPES
 from core.service.safe_fetch import FetchError, request
 from core.service.task_store import Delivery, TaskStore
+from core.service.wakeable_thread import WakeableThread
 
 log = logging.getLogger("dia_studio.service")
 
@@ -30,33 +30,17 @@ ATTEMPT_TIMEOUT_S = 10.0
 MAX_REPLY_BYTES = 64 * 1024  # what we read of the receiver's answer (we only need its status)
 
 
-class Deliverer:
+class Deliverer(WakeableThread):
     def __init__(self, store: TaskStore, item_of, on_change=lambda audio_uuid: None, *, allow_private: bool = False,
                  give_up_s: float = GIVE_UP_S):
         """``item_of(audio_uuid)``: the result item a webhook sends; ``on_change(audio_uuid)``:
         a delivery of that result changed state."""
+        super().__init__("deliveries")
         self.store = store
         self.item_of = item_of
         self.on_change = on_change
         self.allow_private = allow_private
         self.give_up_s = give_up_s
-        self._wake = threading.Condition()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="deliveries", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        with self._wake:
-            self._wake.notify_all()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         while True:

@@ -9,7 +9,6 @@ request, a getResponse) read the store; ``version`` tells them cheaply when to l
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import replace
 
@@ -20,26 +19,25 @@ from core.params import GenerationParams
 from core.service.api_errors import ApiError
 from core.service.protocol import AudioInferenceTask, parse_task
 from core.service.task_store import StoredTask, TaskStore
+from core.service.wakeable_thread import WakeableThread
 
 log = logging.getLogger("dia_studio.service")
 
 DEFAULT_KEEP_S = 24 * 3600  # how long a result stays when the task gave no ttl
 
 
-class TaskRunner:
+class TaskRunner(WakeableThread):
     def __init__(self, store: TaskStore, *, cost_per_minute: float = 0.0, transcriber=None):
         """``transcriber``: a WhisperTranscriber for voices without words (None: such voices are
         refused with a clear error)."""
+        super().__init__("task-runner")
         self.store = store
         self.cost_per_minute = cost_per_minute
         self.transcriber = transcriber
         self.on_result = lambda task, result: None  # called with each result once it is stored
         self.runtime = None  # set by ``model_ready`` once the model has loaded
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
-        self._wake = threading.Condition()
-        self._stopping = False
         self._versions: dict[str, int] = {}
-        self._thread = threading.Thread(target=self._run, name="task-runner", daemon=True)
 
     # ---- control ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -47,7 +45,7 @@ class TaskRunner:
         if interrupted:
             log.info("re-running %d task(s) interrupted by the last stop: %s", len(interrupted),
                      ", ".join(interrupted))
-        self._thread.start()
+        super().start()
 
     def model_ready(self, runtime) -> None:
         self.runtime = runtime
@@ -56,17 +54,6 @@ class TaskRunner:
     def model_failed(self, reason: str) -> None:
         self.load_error = reason
         self.wake()
-
-    def wake(self) -> None:
-        with self._wake:
-            self._wake.notify_all()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def version(self, task_uuid: str) -> int:
         """Changes whenever what is known of the task changes (see ``touch``)."""

@@ -47,6 +47,10 @@ class ServerProcess:
     def wait_until_ready(self, timeout: float = 120.0) -> None:
         self._wait(lambda: self.get("/health")[0] == 200, timeout)
 
+    def wait_until_failed(self, timeout: float = 120.0) -> None:
+        """Until /health says the model could not be loaded."""
+        self._wait(lambda: b'"failed"' in self.get("/health")[1], timeout)
+
     def _wait(self, condition, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

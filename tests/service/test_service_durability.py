@@ -76,10 +76,7 @@ def test_a_full_queue_answers_429_and_a_bad_model_keeps_health_at_503(tmp_path):
 
     broken = ServerProcess(tmp_path / "broken", model=str(tmp_path / "no-such-model"))
     try:
-        broken.wait_until_listening()
-        deadline = time.monotonic() + 60
-        while b"failed" not in broken.get("/health")[1] and time.monotonic() < deadline:
-            time.sleep(0.2)
+        broken.wait_until_failed()
         status, body = broken.get("/health")
         assert status == 503 and b"no-such-model" in body
         status, answer = broken.post([{**_async_task(seed=1), "deliveryMethod": "sync"}])
