@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 import signal
 import socket
 import subprocess
@@ -101,3 +102,14 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+@contextmanager
+def running_server(folder: Path, *flags: str):
+    """A ready server with its data under ``folder``, stopped afterwards."""
+    process = ServerProcess(folder / "data", *flags)
+    try:
+        process.wait_until_ready()
+        yield process
+    finally:
+        process.stop()

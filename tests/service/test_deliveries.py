@@ -13,7 +13,7 @@ import pytest
 import soundfile
 from moto.server import ThreadedMotoServer
 
-from tests.service.server_process import ServerProcess, free_port
+from tests.service.server_process import ServerProcess, free_port, running_server
 
 
 class Receiver:
@@ -51,10 +51,8 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("deliveries") / "data", "--allow-private-urls")
-    process.wait_until_ready()
-    yield process
-    process.stop()
+    with running_server(tmp_path_factory.mktemp("deliveries"), "--allow-private-urls") as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

@@ -12,17 +12,15 @@ import uuid
 import pytest
 import soundfile
 
-from tests.service.server_process import ServerProcess
+from tests.service.server_process import running_server
 
 SCRIPT = "[S1] Hello there. [S2] Hi!"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("service") / "data", "--cost-per-minute", "0.5")
-    process.wait_until_ready()
-    yield process
-    process.stop()
+    with running_server(tmp_path_factory.mktemp("service"), "--cost-per-minute", "0.5") as process:
+        yield process
 
 
 def _task(**fields):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.service.server_process import ServerProcess
+from tests.service.server_process import running_server
 
 CLIENTS = 6
 POLLERS = 8
@@ -16,10 +16,8 @@ POLLERS = 8
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("load") / "data")
-    process.wait_until_ready()
-    yield process
-    process.stop()
+    with running_server(tmp_path_factory.mktemp("load")) as process:
+        yield process
 
 
 def test_concurrent_clients_each_get_their_results_while_others_poll(server):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from tests.service.server_process import REPO, ServerProcess
+from tests.service.server_process import REPO, ServerProcess, running_server
 
 SDK_DIR = REPO / ".sdk"
 SDK_VERSIONS = {"runware-sdk": "1.8.0", "runware": "0.5.24"}
@@ -25,10 +25,8 @@ CLIENTS = Path(__file__).parent / "sdk"
 def server(tmp_path_factory):
     for package in SDK_VERSIONS:
         assert (SDK_DIR / package / "runware").is_dir(), f"run tests/run.sh once: it installs {package} into .sdk/"
-    process = ServerProcess(tmp_path_factory.mktemp("sdk") / "data")
-    process.wait_until_ready()
-    yield process
-    process.stop()
+    with running_server(tmp_path_factory.mktemp("sdk")) as process:
+        yield process
 
 
 def _run_client(package: str, *args: str) -> list[dict]:

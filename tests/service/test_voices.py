@@ -12,7 +12,7 @@ import pytest
 
 from core.service.safe_fetch import FetchError, request
 from tests.scripted_whisper import scripted_whisper_checkpoint
-from tests.service.server_process import ServerProcess
+from tests.service.server_process import running_server
 
 VOICES = Path(__file__).parents[1] / "fixtures" / "voices"
 SPEAKER1 = (VOICES / "speaker1_24k_mono.wav").read_bytes()
@@ -23,10 +23,8 @@ SPEAKER2 = (VOICES / "speaker2_48k.ogg").read_bytes()
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("voices")
     whisper = scripted_whisper_checkpoint(["Hello", "there", "friend"], folder / "whisper.pt")
-    process = ServerProcess(folder / "data", "--whisper-model", str(whisper), "--allow-private-urls")
-    process.wait_until_ready()
-    yield process
-    process.stop()
+    with running_server(folder, "--whisper-model", str(whisper), "--allow-private-urls") as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

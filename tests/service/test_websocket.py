@@ -7,17 +7,15 @@ import uuid
 import pytest
 from websockets.sync.client import connect
 
-from tests.service.server_process import ServerProcess
+from tests.service.server_process import running_server
 
 LONG = " ".join(["[S1] A line that keeps the model busy for a moment.", "[S2] And a reply to it."] * 2)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process = ServerProcess(tmp_path_factory.mktemp("ws") / "data")
-    process.wait_until_ready()
-    yield process
-    process.stop()
+    with running_server(tmp_path_factory.mktemp("ws")) as process:
+        yield process
 
 
 def _url(server) -> str:
