@@ -19,6 +19,7 @@ from core.audio.export import export_audio
 from core.audio.io import VoiceClip, load_voice_clip
 from core.audio.formats import ExportSettings, format_from_path
 from core.audio.tags import ExportMetadata, as_made
+from core.dia2.script import SPEAKER_TAGS
 from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.errors import DiaStudioError
 from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
@@ -115,7 +116,7 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     _say(f"model ready on {runtime.device} ({runtime.precision})")
     runtime.parse(script)  # refuse an unspeakable script before transcribing anything
     request = GenerationRequest(script, params, _prepare_voices(args, runtime, voices))
-    speakers = ("S1", "S2")
+    speakers = ("S1", "S2") if SPEAKER_TAGS[1] in script else ("S1",)  # who is heard: the artists
     last_report = 0.0
     for event in runtime.generate(request, cancel):
         if isinstance(event, TakeStarted):

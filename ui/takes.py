@@ -92,7 +92,7 @@ def describe_keeping(dialogue: Dialogue, take: Take) -> str:
 def take_tooltip(take: Take) -> str:
     """Everything the take was made with, so it can be made again."""
     params = take.params
-    rows = [f"Seed: {take.seed}", f"Model: {params.model}",
+    rows = [f"Seed: {take.seed}", f"Model: {take.model or params.model}",  # the model that really made it
             f"{LABELS['CFGScale']}: {params.cfg_scale:g}",
             f"{LABELS['settings.temperature']}: {params.temperature:g}",
             f"{LABELS['settings.audioTemperature']}: {params.audio_temperature:g}",

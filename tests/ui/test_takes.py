@@ -116,6 +116,10 @@ def test_a_takes_tooltip_holds_everything_it_was_made_with(studio):
     assert tip.splitlines() == ["Seed: 77", "Model: dia2-2b", "Guidance (CFG): 4.5", "Text temperature: 0.9",
                                 "Audio temperature: 1.1", "Top-k: 120", "Voice reference kept at the start: yes",
                                 "Negative prompt: “a muffled voice”", "", "Double-click to hear it"]
+    studio.dialogue.add_takes([Take(params, AudioClip.from_samples(np.zeros(2400, np.float32), 24000),
+                                    studio.dialogue.lines, model="/models/Dia2-finetune")])
+    tips = [studio.window.takes.list.item(row).toolTip() for row in range(studio.window.takes.list.count())]
+    assert sum("Model: /models/Dia2-finetune\n" in tip for tip in tips) == 1  # the model that really made it
 
 
 def test_the_playback_bar_names_the_take_playing_and_lets_go_of_one_that_is_gone(studio, qtbot):
