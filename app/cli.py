@@ -111,7 +111,7 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     from core.dia2.runtime import Dia2Runtime
 
     _say(f"loading {args.model} …")
-    runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, progress=_download_progress(),
+    runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, progress=download_progress(),
                                threads=args.threads)
     _say(f"model ready on {runtime.device} ({runtime.precision})")
     runtime.parse(script)  # refuse an unspeakable script before transcribing anything
@@ -230,7 +230,8 @@ def _prepared_voice(runtime, voice: _VoiceInput, transcriber):
                                f'FILE.json, or {flag}-text "what is said" (timed by word length).') from None
 
 
-def _download_progress():
+def download_progress():
+    """A download progress callback that prints to stderr at most once a second (and at the end)."""
     state = {"last": 0.0}
 
     def report(done: int, total: int, what: str) -> None:

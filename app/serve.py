@@ -95,12 +95,13 @@ def run_serve(argv: list[str]) -> int:
 
 
 def _load_model(args: argparse.Namespace, runner) -> None:
+    from app.cli import download_progress
     from core.dia2.runtime import Dia2Runtime
 
     _say(f"loading {args.model} …")
     try:
         runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, threads=args.threads,
-                                   progress=_download_progress)
+                                   progress=download_progress())
     except Exception as error:  # the server goes on answering: /health 503 with the reason
         runner.model_failed(describe_error(error))
         _say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
@@ -112,11 +113,6 @@ def _load_model(args: argparse.Namespace, runner) -> None:
                                             on_model_load=lambda model: _say(f"loading Whisper {model} …"))
     runner.model_ready(runtime)
     _say(f"model ready on {runtime.device} ({runtime.precision}); /health answers 200")
-
-
-def _download_progress(done: int, total: int, what: str) -> None:
-    if total:
-        _say(f"  downloading {what}: {done / 1e6:.0f} / {total / 1e6:.0f} MB")
 
 
 def _read_keys(path: Path) -> tuple[str, ...]:

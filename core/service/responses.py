@@ -35,6 +35,16 @@ def media_url_maker(base_url: str):
     return url
 
 
+def pong_item(ping) -> dict[str, Any]:
+    """The answer to a ping, at once; its taskUUID only when the ping had one (§11)."""
+    return {"taskType": "ping", "pong": True} | ({"taskUUID": ping.task_uuid} if ping.task_uuid else {})
+
+
+def authenticated_item(session_uuid: str) -> dict[str, Any]:
+    """The answer to an authentication: the SDKs refuse a session without its UUID."""
+    return {"taskType": "authentication", "connectionSessionUUID": session_uuid}
+
+
 def ack_item(task_uuid: str) -> dict[str, Any]:
     """The answer to an async submit: the task's identity only (no audioUUID, no status)."""
     return {"taskType": "audioInference", "taskUUID": task_uuid}

@@ -16,7 +16,8 @@ from typing import Any
 from core.service.api_errors import ApiError
 from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
                                    PingTask, Task, parse_request, parse_task)
-from core.service.responses import ack_item, failed_item, media_url_maker, pending_items, result_item, upload_fields
+from core.service.responses import (ack_item, authenticated_item, failed_item, media_url_maker, pending_items,
+                                    pong_item, result_item, upload_fields)
 from core.service.task_runner import TaskRunner
 from core.service.deliveries import GIVE_UP_S, Deliverer
 from core.service.task_store import StoredResult, TaskStore
@@ -121,11 +122,9 @@ class TaskService:
         if isinstance(task, ApiError):
             raise task
         if isinstance(task, AuthenticationTask):
-            answer.data.append({"taskType": "authentication",
-                                "connectionSessionUUID": task.session_uuid or _new_session()})
+            answer.data.append(authenticated_item(task.session_uuid or str(uuid.uuid4())))
         elif isinstance(task, PingTask):
-            answer.data.append({"taskType": "ping", "pong": True}
-                               | ({"taskUUID": task.task_uuid} if task.task_uuid else {}))
+            answer.data.append(pong_item(task))
         elif isinstance(task, GetResponseTask):
             answer.data.extend(self.items_of(task.task_uuid, base_url))
         elif isinstance(task, MediaStorageTask):
@@ -179,10 +178,8 @@ class TaskService:
             raise error.for_task("audioInference", task.task_uuid)
         self.runner.wake()
 
-    async def results_as_they_come(self, task_uuid: str, base_url: str | None = None):
-        """Each finished result item of a task once, as it is stored, until the task settles;
-        raises the task's ApiError if it failed."""
-        sent: set[str] = set()
+    async def _changes(self, task_uuid: str):
+        """The stored task each time what is known of it changes, until it settles."""
         seen = -1
         while True:
             if self.runner.load_error:
@@ -190,15 +187,22 @@ class TaskService:
             version = self.runner.version(task_uuid)
             if version != seen:
                 seen = version
-                settled = self.store.task(task_uuid).status in ("done", "failed")
-                for item in self.items_of(task_uuid, base_url):
-                    if item["status"] == "success" and item["audioUUID"] not in sent:
-                        sent.add(item["audioUUID"])
-                        yield item
-                if settled:
-                    self._raise_if_failed(task_uuid)
+                stored = self.store.task(task_uuid)  # read before its items: results come before the end
+                yield stored
+                if stored.status in ("done", "failed"):
                     return
             await asyncio.sleep(SYNC_POLL_S)
+
+    async def results_as_they_come(self, task_uuid: str, base_url: str | None = None):
+        """Each finished result item of a task once, as it is stored, until the task settles;
+        raises the task's ApiError if it failed."""
+        sent: set[str] = set()
+        async for _ in self._changes(task_uuid):
+            for item in self.items_of(task_uuid, base_url):
+                if item["status"] == "success" and item["audioUUID"] not in sent:
+                    sent.add(item["audioUUID"])
+                    yield item
+        self._raise_if_failed(task_uuid)
 
     def _raise_if_failed(self, task_uuid: str) -> None:
         stored = self.store.task(task_uuid)
@@ -224,8 +228,9 @@ class TaskService:
                            task_uuid=task.task_uuid) from None
 
     async def _wait_settled(self, task_uuid: str) -> None:
-        async for _ in self.results_as_they_come(task_uuid):
-            pass  # the items are built again, with URLs, once the task has settled
+        async for _ in self._changes(task_uuid):
+            pass
+        self._raise_if_failed(task_uuid)
 
     def item_of_audio(self, audio_uuid: str) -> dict[str, Any]:
         """One result's item, with URLs as its task's client saw the server (for webhooks)."""
@@ -271,6 +276,3 @@ def _error_fields(item: dict[str, Any]) -> dict[str, Any]:
     return {"code": item["code"], "message": item["message"], "parameter": item.get("parameter"),
             "task_type": item.get("taskType"), "task_uuid": item.get("taskUUID"), "http_status": 500}
 
-
-def _new_session() -> str:
-    return str(uuid.uuid4())

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from core.service.api_errors import ApiError
 from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
                                    PingTask, parse_request)
-from core.service.responses import ack_item
+from core.service.responses import ack_item, authenticated_item, pong_item
 from core.service.task_service import TaskService
 
 log = logging.getLogger("dia_studio.service")
@@ -100,7 +100,7 @@ class WsSession:
             await self._close_quietly()
             return False
         self.session_uuid, self.state = self.registry.open(first.session_uuid)
-        await self._send({"data": [{"taskType": "authentication", "connectionSessionUUID": self.session_uuid}]})
+        await self._send({"data": [authenticated_item(self.session_uuid)]})
         for task_uuid in list(self.state.pending):  # a resumed session: catch up, then go on
             self._spawn(self._deliver(task_uuid))
         for task in tasks[1:]:
@@ -124,10 +124,9 @@ class WsSession:
             if isinstance(task, ApiError):
                 raise task
             if isinstance(task, PingTask):
-                await self._send({"data": [{"taskType": "ping", "pong": True}]})
+                await self._send({"data": [pong_item(task)]})
             elif isinstance(task, AuthenticationTask):
-                await self._send({"data": [{"taskType": "authentication",
-                                            "connectionSessionUUID": self.session_uuid}]})
+                await self._send({"data": [authenticated_item(self.session_uuid)]})
             elif isinstance(task, GetResponseTask):
                 await self._send({"data": self.service.items_of(task.task_uuid, self.base_url)})
             elif isinstance(task, MediaStorageTask):
