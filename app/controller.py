@@ -20,7 +20,7 @@ from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
 from app.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
 from app.model_manager_actions import ModelManagerActions
-from app.model_session import ModelList, ModelSession, available_devices, describe
+from app.model_session import ModelList, ModelSession, available_devices, describe, model_label
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_library_session import VoiceLibrarySession
@@ -61,7 +61,9 @@ class StudioController(QObject):
         self.settings = settings
         self.layout = layout
         self._transcriber = transcriber
-        self.window = window or MainWindow(backend)  # given: shown already, while this was imported
+        # Given: shown already, its layout restored, while this was imported.
+        self._own_window = window is None
+        self.window = window or MainWindow(backend)
         self.prompts = Prompts(self.window)
         self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
         self.models = ModelSession(settings, model_loader, self)
@@ -148,10 +150,12 @@ class StudioController(QObject):
     def start(self) -> None:
         """Show the window: restore its layout, offer recovery, open the example at first start,
         and load the last model."""
-        self.layout.restore(self.window)
+        if self._own_window:
+            self.layout.restore(self.window)
         self.window.voices.refresh_devices(self.settings.input_device)
         self._show_outputs()
-        self.window.show()
+        if self._own_window:
+            self.window.show()
         self._status_timer.start()
         if not self._offer_recovery() and not self.settings.first_start_done and EXAMPLE_PROJECT.is_dir():
             self.document.open_copy(EXAMPLE_PROJECT)
@@ -619,7 +623,7 @@ class StudioController(QObject):
         self.model_actions.list_speech_models()
 
     def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
-        self.window.model_status.setText(f"Loading {Path(model).name if Path(model).is_dir() else model}…")
+        self.window.model_status.setText(f"Loading {model_label(model)}…")
         self.models.load(model, device, precision)
 
     def _model_failed(self, message: str) -> None:

@@ -286,16 +286,17 @@ class ExportDialog(QDialog):
             self.settings()
         except InvalidExportSettings as error:  # a typed bitrate: the rest is chosen from what is allowed
             problem = f"Bitrate {error.value} kbps is not allowed: {error.allowed}."
+        named = _format_named(path)
         if problem:
-            pass
+            pass  # the bitrate's message stands; the file's come after it is fixed
         elif not self.path_edit.text().strip():
             problem = "Choose where to export."
         elif not per_line and not path.name:
             problem = "Type the file's name."
         elif not folder.is_dir():
             problem = f"The folder {_breakable(folder)} does not exist."
-        elif not per_line and _format_named(path) is not audio_format:
-            problem = (f"The name ends in {path.suffix}, a {_format_named(path).value} file's, but the format is "
+        elif not per_line and named is not audio_format:
+            problem = (f"The name ends in {path.suffix}, a {named.value} file's, but the format is "
                        f"{audio_format.value}: change one of them.")
         self.error.setText(problem)
         self.export_button.setEnabled(not problem)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
-from ui.one_line_label import OneLineLabel
+from ui.one_line_label import OneLineLabel, keep_room_when_hidden
 
 if TYPE_CHECKING:  # the generator brings torch: not worth importing for a name
     from core.dia2.generator import Progress
@@ -34,9 +34,7 @@ class GenerationProgress(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.cancel_button)
-        policy = self.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
-        self.setSizePolicy(policy)
+        keep_room_when_hidden(self)
         self.hide()
 
     def start(self, takes: int, words: int) -> None:

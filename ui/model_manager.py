@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox, QProgressBar,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
+from ui.one_line_label import keep_room_when_hidden
+
 MODEL_ROLE = Qt.ItemDataRole.UserRole + 1
 DEVICE_CHOICES = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                   "mps": "Apple GPU (Metal)"}
@@ -101,7 +103,7 @@ class ModelManagerDialog(QDialog):
         buttons.addWidget(self.load_button)
 
         self.progress = QProgressBar()
-        _keep_room_when_hidden(self.progress)
+        keep_room_when_hidden(self.progress)
         self.progress.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -304,10 +306,6 @@ class ModelManagerDialog(QDialog):
             self.load_requested.emit(folder, self.device.currentData(), self.precision.currentData())
 
 
-def _keep_room_when_hidden(widget: QWidget) -> None:
-    policy = widget.sizePolicy()
-    policy.setRetainSizeWhenHidden(True)
-    widget.setSizePolicy(policy)
 
 
 def _loadable(entry: ModelEntry | None) -> bool:

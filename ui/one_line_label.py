@@ -36,3 +36,10 @@ class OneLineLabel(QLabel):
     def _show_tooltip(self) -> None:
         cut = self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
         self.setToolTip(self.text() if cut else "")
+
+
+def keep_room_when_hidden(widget: QWidget) -> None:
+    """A hidden widget still takes its place in the layout, so showing it moves nothing."""
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)

@@ -252,10 +252,10 @@ class TimelineView(QTableView):
         self.resizeRowsToContents()
 
     def resizeEvent(self, event) -> None:
-        before = self.viewport().size()
+        height = self.viewport().height()
         super().resizeEvent(event)
-        if self.viewport().size() != before and self.model() is not None:
-            # The most a row may take, or the width its text wraps in, changed.
+        if self.viewport().height() != height and self.model() is not None:
+            # The most a row may take changed (a new width reaches the rows through sectionResized).
             self.resizeRowsToContents()
 
     # --- where the person is -----------------------------------------------------------------

@@ -274,7 +274,6 @@ class VoicesPanel(QWidget):
         self.microphone.currentTextChanged.connect(self._remember_microphone)
         self._devices: list[AudioDevice] = []  # the inputs listed
         self._wanted = ""  # the microphone chosen, by name: chosen again when it is back
-        self.microphone.setToolTip("The microphone that Record listens to")
         self.microphone.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.microphone.setMinimumContentsLength(MENU_WIDTH_CHARACTERS)  # a long name never widens the dock
         form = QFormLayout()
