@@ -15,17 +15,13 @@ from PySide6.QtGui import QCloseEvent
 
 from app import memory
 from app.document_session import DocumentSession
-from app.exporting import export_dialogue, planned_paths, summary
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
-from app.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
 from app.model_manager_actions import ModelManagerActions
 from app.model_session import ModelList, ModelSession, available_devices, describe, model_label
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_library_session import VoiceLibrarySession
-from app.voice_loading import (Transcriber, corrected_voice, transcribed_voice, trimmed_voice, voice_from_file,
-                               voice_from_recording)
 from app.workers import run_in_background
 from core.audio.backend import AudioBackend
 from core.audio.capture import Recording
@@ -33,8 +29,11 @@ from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
 from core.dialogue import Change, Dialogue, Speaker, Take
 from core.errors import DiaStudioError, describe_error
+from core.studio.exporting import ExportChoice, export_dialogue, planned_paths, summary
+from core.studio.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
+from core.studio.voice_loading import (Transcriber, corrected_voice, transcribed_voice, trimmed_voice, voice_from_file,
+                                       voice_from_recording)
 from core.voice_library import VoiceLibrary
-from ui.export_dialog import ExportChoice
 from ui.main_window import MainWindow
 from ui.model_manager import ModelManagerDialog
 from ui.prompts import Prompts

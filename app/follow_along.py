@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from PySide6.QtCore import QObject
 
 from app.generation import GenerationSession
-from app.heard_dialogue import DIALOGUE, DialogueAudio
 from app.playback import Playback
 from core.audio.playback import StreamingPlayer
 from core.dialogue import Dialogue, DialogueLine
 from core.speech_timeline import SpeechTimeline
+from core.studio.heard_dialogue import DIALOGUE, DialogueAudio
 from ui.main_window import MainWindow
 
 

@@ -2,7 +2,7 @@
 runtime → takes added to the document as each finishes, with progress and audio on the way.
 
 Selected lines are generated after the lines before them (from their kept takes, see
-``app.lines_before``), so the voices and the conversation carry on into them.
+``core.studio.lines_before``), so the voices and the conversation carry on into them.
 
 The first take of a generation is kept for the lines that had no take (or an outdated one), and
 for the selected lines when it is complete (they were asked for again); every other line keeps the
@@ -19,20 +19,13 @@ from collections.abc import Iterator
 
 from PySide6.QtCore import QObject, Signal
 
-from app.lines_before import lines_before, spoken_context
-from app.take_assembly import spoken_words, take_from_result
-from app.voice_loading import voice_prompts
 from app.workers import Worker
-from core.dia2.generator import (
-    AudioChunk,
-    GenerationRequest,
-    Progress,
-    TakeResult,
-    TakeStarted,
-    WordTiming,
-)
+from core.dia2.generator import AudioChunk, GenerationRequest, Progress, TakeResult, TakeStarted, WordTiming
 from core.dialogue import Dialogue, DialogueLine, Speaker, Take
 from core.errors import DiaStudioError, describe_error
+from core.studio.lines_before import lines_before, spoken_context
+from core.studio.take_assembly import spoken_words, take_from_result
+from core.studio.voice_loading import voice_prompts
 
 
 class CannotGenerate(DiaStudioError):

@@ -25,7 +25,7 @@ class Playback(QObject):
         self.device: AudioDevice | None = None  # None: the system default
         self.player: StreamingPlayer | None = None
         self.label = ""
-        self.take_id: str | None = None  # the take being heard, or app.heard_dialogue.DIALOGUE
+        self.take_id: str | None = None  # the take being heard, or core.studio.heard_dialogue.DIALOGUE
         self._timer = QTimer(self)
         self._timer.setInterval(PLAYHEAD_INTERVAL_MS)
         self._timer.timeout.connect(self._report)

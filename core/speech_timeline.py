@@ -5,7 +5,7 @@ the whole dialogue is assembled.
 
 Words are counted as the runtime counts them (``word_spans``). A word lasts until the next one
 starts, a line from its first word until the next line's first word (the first line from 0 s),
-as ``app.take_assembly`` lays them out; while a take streams in, the last word and line known so
+as ``core.studio.take_assembly`` lays them out; while a take streams in, the last word and line known so
 far last until further notice.
 """
 

@@ -10,32 +10,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-                               QPushButton, QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout,
-                               QWidget)
+                               QPushButton, QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from core.audio.errors import InvalidExportSettings
-from core.audio.formats import (AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates,
-                                format_from_path)
+from core.audio.formats import AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates, format_from_path
+from core.studio.exporting import ExportChoice
 
 DEFAULT_LOUDNESS_LUFS = -16.0  # podcast loudness; broadcast would be -23
-
-
-@dataclass(frozen=True)
-class ExportChoice:
-    """What the person asked for: where, how, and with which extras."""
-
-    settings: ExportSettings
-    path: Path  # the file (whole dialogue) or the folder (one file per line)
-    per_line: bool
-    subtitles: bool
-    loudness_lufs: float | None
-    line_ids: tuple[str, ...] | None = None  # only these lines (the selection), as one file; None: all
 
 
 class ExportDialog(QDialog):

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from app.voice_loading import voice_from_file, word_list_beside
 from core.audio.processing import resample
 from core.dialogue import Dialogue, DialogueLine, Speaker, SpeakerProfile, pause_markup
 from core.project import save_project
+from core.studio.voice_loading import voice_from_file, word_list_beside
 
 HERE = Path(__file__).resolve().parent
 RATE = 24000

@@ -82,7 +82,7 @@ def main() -> int:
     studio.dialogue.set_text(studio.dialogue.lines[3].id, studio.dialogue.lines[3].text + " Shall we?")
     shoot(window, "generated.png")
 
-    from app.exporting import summary
+    from core.studio.exporting import summary
 
     export = ExportDialog(studio._last_export_choice(), summary(studio.dialogue), parent=window)
     export.show()

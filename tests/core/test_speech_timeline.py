@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.take_assembly import take_from_result
 from core.dia2.generator import TakeResult
 from core.dialogue import AudioClip, DialogueLine, Speaker, Take
 from core.params import GenerationParams
 from core.speech_timeline import SpeechTimeline, word_spans
+from core.studio.take_assembly import take_from_result
 
 
 def words_of(text: str) -> list[str]:

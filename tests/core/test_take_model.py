@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from app.take_assembly import take_from_result
 from core.dia2.generator import TakeResult
 from core.dialogue import AudioClip, Dialogue, Take
 from core.params import GenerationParams
 from core.project import ProjectFileError, open_project, save_project
+from core.studio.take_assembly import take_from_result
 
 RATE = 24_000
 FOLDER = "/models/my-dia2-finetune"

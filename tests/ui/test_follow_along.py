@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.heard_dialogue import DIALOGUE
 from core.audio.fake_backend import FakeBackend
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
+from core.studio.heard_dialogue import DIALOGUE
 from tests.ui.conftest import FakeRuntime, write_dialogue
 
 

@@ -7,9 +7,9 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QToolButton
 
-from app.heard_dialogue import DIALOGUE
 from core.dialogue import NONVERBAL_CUES, Speaker
 from core.speech_timeline import word_spans
+from core.studio.heard_dialogue import DIALOGUE
 from tests.ui.conftest import FakeRuntime, press, write_dialogue
 from ui.prompts import Prompts
 from ui.timeline_model import Column, TimelineModel

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from app.heard_dialogue import DIALOGUE
 from core.audio.envelope import Envelope
 from core.audio.fake_backend import FakeBackend
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
+from core.studio.heard_dialogue import DIALOGUE
 from tests.ui.conftest import FakeRuntime, write_dialogue
 from tests.ui.test_takes import tone_take
 from ui.waveform import WaveformView

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from app.exporting import Segment, assembled
 from core.dialogue import AudioClip, DialogueLine, Speaker, Take
 from core.params import GenerationParams
+from core.studio.exporting import Segment, assembled
 
 RATE = 1000
 

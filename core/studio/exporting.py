@@ -15,11 +15,23 @@ import numpy as np
 
 from core.audio.errors import ExportFailed
 from core.audio.export import export_audio
+from core.audio.formats import ExportSettings
 from core.audio.tags import ExportMetadata, as_made
 from core.dialogue import Dialogue, DialogueLine, LineStatus, Speaker, Take
-from ui.export_dialog import ExportChoice
 
 CUE_WORDS = 8
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """What the person asked for: where, how, and with which extras."""
+
+    settings: ExportSettings
+    path: Path  # the file (whole dialogue) or the folder (one file per line)
+    per_line: bool
+    subtitles: bool
+    loudness_lufs: float | None
+    line_ids: tuple[str, ...] | None = None  # only these lines (the selection), as one file; None: all
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from app.take_assembly import spoken_words
 from core.audio.processing import resample
 from core.dia2.generator import REPLAY_SECONDS
 from core.dia2.prefix import SpokenContext
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import (
-    AudioClip,
-    Dialogue,
-    DialogueLine,
-    LineSpan,
-    LineStatus,
-    build_script,
-)
+from core.dialogue import AudioClip, Dialogue, DialogueLine, LineSpan, LineStatus, build_script
+from core.studio.take_assembly import spoken_words
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from app.take_assembly import take_from_result
 from core.dia2.generator import TakeResult
 from core.dialogue import DialogueLine, Speaker
 from core.params import GenerationParams
+from core.studio.take_assembly import take_from_result
 
 RATE = 24000
 LINES = (DialogueLine(Speaker.S1, "one two"), DialogueLine(Speaker.S2, "three four"))

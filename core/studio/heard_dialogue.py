@@ -1,5 +1,5 @@
 """The dialogue as it will be exported, to hear and see in the window: each line's kept audio
-laid end to end exactly as ``app.exporting`` assembles the file, with where each line begins and
+laid end to end exactly as ``core.studio.exporting`` assembles the file, with where each line begins and
 the words of each line at their places in it, to follow along while it plays.
 
 Assembling only joins arrays, but a long dialogue makes a long array and a long envelope, so the
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.exporting import assembled, line_starts, placed_lines, segments
 from core.audio.envelope import Envelope
 from core.dialogue import Dialogue
 from core.speech_timeline import SpeechTimeline
+from core.studio.exporting import assembled, line_starts, placed_lines, segments
 
 DIALOGUE = "dialogue"  # the waveform's and the player's key for it, beside the takes' ids
 

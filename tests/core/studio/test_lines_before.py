@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from app.lines_before import lines_before, spoken_context
-from app.take_assembly import take_from_result
 from core.dia2.generator import TakeResult
 from core.dialogue import AudioClip, Dialogue, DialogueLine, Speaker, Take
 from core.params import GenerationParams
+from core.studio.lines_before import lines_before, spoken_context
+from core.studio.take_assembly import take_from_result
 
 RATE = 24000
 WORD_S = 0.08  # every word of these takes lasts one frame of codes
