@@ -1,0 +1,89 @@
+"""What the window, the command line and the server need of a model, wherever it runs.
+
+An engine loads one model at a time and runs one generation at a time. Every call may block
+(model work, a child process, the network): call them off the GUI thread. Requests and events are
+those of ``core.dia2.generator``, so the studio logic (``core.studio``) works the same against
+every kind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+import numpy as np
+
+from core.dia2.checkpoint import ProgressCallback
+from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.transcript_alignment import TimedWord
+from core.errors import DiaStudioError
+
+
+class EngineKind(str, Enum):
+    IN_PROCESS = "in-process"  # the studio's own process: nothing in between, nothing survives a crash
+    OWN_PROCESS = "own-process"  # a child process: the editor survives whatever the model does
+    REMOTE = "remote"  # a ``dia-studio serve`` elsewhere, by URL and key
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The loaded model, as the status bar and the takes name it."""
+
+    name: str  # a Hub id, or a local folder's full path (what takes record as their model)
+    device: str  # "cpu", "cuda:0", "mps", or the remote machine's
+    precision: str  # float32, bfloat16, int8
+    sample_rate: int
+    frame_rate: float
+    weights_bytes: int
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    """Memory the engine holds now; None where it cannot say."""
+
+    process_bytes: int | None  # resident memory of the process the model runs in
+    device_bytes: int | None  # allocated on the GPU (None on a processor)
+
+
+class EngineFailed(DiaStudioError):
+    """The engine stopped working (a crashed process, a lost connection); the message says why,
+    and the next call starts it again where that can be done."""
+
+
+class Engine(Protocol):
+    kind: EngineKind
+
+    @property
+    def info(self) -> ModelInfo | None:
+        """The loaded model; None before a load, or after an unload or a crash."""
+
+    def load(self, model: str, device: str = "auto", precision: str = "auto",
+             progress: ProgressCallback | None = None) -> ModelInfo:
+        """Load ``model`` (a studio model id, a Hub id or a folder the engine's machine can read),
+        replacing the one loaded; ``progress`` reports download bytes and may raise to cancel."""
+
+    def unload(self) -> None: ...
+
+    def parse(self, script: str) -> None:
+        """Refuse a script the model cannot speak (raises ``UnspeakableScript``)."""
+
+    def encode_voice(self, samples: np.ndarray) -> np.ndarray:
+        """Mono float32 audio at ``info.sample_rate`` → Mimi codes [codebooks, frames] (int64)."""
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int) -> list[TimedWord]:
+        """The words spoken in a voice reference, timed (Whisper, where the engine runs)."""
+
+    def generate(self, request: GenerationRequest,
+                 cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
+        """Stream a request's events; setting ``cancel`` ends it with incomplete takes of what was
+        made. A failure part way raises ``EngineFailed`` after the events already streamed."""
+
+    def release_memory(self) -> None: ...
+
+    def memory(self) -> MemoryReport: ...
+
+    def close(self) -> None:
+        """Stop the engine (its process, its connection); the object is not used again."""
