@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Protocol
 
 import numpy as np
+import torch
 
 from core.dia2.checkpoint import ProgressCallback
 from core.dia2.generator import GenerationEvent, GenerationRequest
@@ -60,6 +61,10 @@ class Engine(Protocol):
     def info(self) -> ModelInfo | None:
         """The loaded model; None before a load, or after an unload or a crash."""
 
+    @property
+    def sample_rate(self) -> int:
+        """The loaded model's audio rate (what ``core.studio`` resamples voices and context to)."""
+
     def load(self, model: str, device: str = "auto", precision: str = "auto",
              progress: ProgressCallback | None = None) -> ModelInfo:
         """Load ``model`` (a studio model id, a Hub id or a folder the engine's machine can read),
@@ -70,8 +75,9 @@ class Engine(Protocol):
     def parse(self, script: str) -> None:
         """Refuse a script the model cannot speak (raises ``UnspeakableScript``)."""
 
-    def encode_voice(self, samples: np.ndarray) -> np.ndarray:
-        """Mono float32 audio at ``info.sample_rate`` → Mimi codes [codebooks, frames] (int64)."""
+    def encode_voice(self, samples: np.ndarray) -> torch.Tensor:
+        """Mono float32 audio at ``sample_rate`` → Mimi codes [codebooks, frames] on the processor,
+        as ``Dia2Runtime.encode_voice`` gives them."""
 
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> list[TimedWord]:
         """The words spoken in a voice reference, timed (Whisper, where the engine runs)."""
