@@ -60,6 +60,9 @@ class AudioChunk:
     take: int
     samples: np.ndarray  # float32 mono at the codec's sample rate
     start_s: float
+    # The Mimi codes [codebooks, frames] (int64) the samples were decoded from: whoever relays the
+    # stream (another process, a server) can rebuild what was made if the take never finishes.
+    codes: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class TakeResult:
     params: GenerationParams
     audio: np.ndarray
     sample_rate: int
-    codes: np.ndarray  # [codebooks, frames] of the audio
+    codes: np.ndarray | None  # [codebooks, frames] of the audio; None when they were lost (a relay cut)
     words: list[tuple[str, float]]
     complete: bool = True  # False when cancelled: what was made so far
     notices: list[str] = field(default_factory=list)
@@ -322,9 +325,10 @@ class TakeRenderer:
     # ---- events -------------------------------------------------------------------------------
     def _audio(self, codes: torch.Tensor) -> AudioChunk:
         samples = self.decoder.push(codes).detach().cpu().numpy().astype(np.float32, copy=False)
-        chunk = AudioChunk(self.take, samples, self.audio_seconds)
+        codes = codes.cpu()
+        chunk = AudioChunk(self.take, samples, self.audio_seconds, codes.numpy())
         self.chunks.append(samples)
-        self.code_frames.append(codes.cpu())
+        self.code_frames.append(codes)
         self.frames_out += codes.shape[1]
         return chunk
 

@@ -1,0 +1,45 @@
+"""The take in flight, rebuilt from the events streamed so far: when an engine's process dies or
+its connection drops mid-take, what was already heard is kept as an incomplete take, exactly as a
+cancelled take is."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.dia2.generator import AudioChunk, GenerationEvent, GenerationRequest, TakeResult, TakeStarted, WordTiming
+
+
+class StreamedTakes:
+    """Watches a request's events (``watch`` each, in order) and rebuilds the unfinished take."""
+
+    def __init__(self, request: GenerationRequest, sample_rate: int, model: str | None):
+        self._request, self._sample_rate, self._model = request, sample_rate, model
+        self._take: TakeStarted | None = None  # started and not yet finished
+        self._samples: list[np.ndarray] = []
+        self._codes: list[np.ndarray] = []
+        self._words: list[tuple[str, float]] = []
+
+    def watch(self, event: GenerationEvent) -> GenerationEvent:
+        if isinstance(event, TakeStarted):
+            self._take, self._samples, self._codes, self._words = event, [], [], []
+        elif isinstance(event, AudioChunk):
+            self._samples.append(event.samples)
+            if event.codes is not None:
+                self._codes.append(event.codes)
+        elif isinstance(event, WordTiming):
+            self._words.append((event.word, event.start_s))
+        elif isinstance(event, TakeResult):
+            self._take = None
+        return event
+
+    def unfinished(self, notice: str) -> TakeResult | None:
+        """The take cut short, as far as it was streamed, with ``notice`` saying why; None when no
+        take was in flight or none of its audio had arrived."""
+        if self._take is None or not self._samples:
+            return None
+        take, seed = self._take.take, self._take.seed
+        codes = np.concatenate(self._codes, axis=1) if len(self._codes) == len(self._samples) else None
+        return TakeResult(take=take, seed=seed, params=self._request.params.with_seed(seed),
+                          audio=np.concatenate(self._samples), sample_rate=self._sample_rate,
+                          codes=codes, words=sorted(self._words, key=lambda word: word[1]), complete=False,
+                          notices=[notice], model=self._model)
