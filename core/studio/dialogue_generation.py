@@ -1,0 +1,87 @@
+"""One generation of a dialogue's lines: the document as it is when it starts → a request, and
+each finished take back into the document. The window runs it on a worker thread, the command
+line in its own loop.
+
+Selected lines are generated after the lines before them (from their kept takes, see
+``core.studio.lines_before``), so the voices and the conversation carry on into them.
+
+The first take of a generation is kept for the lines that had no take (or an outdated one), and
+for the selected lines when it is complete (they were asked for again); every other line keeps the
+take chosen for it (see ``Dialogue.add_takes``).
+
+The runtime is anything with ``generate(request, cancel)`` yielding the events of
+``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices or lines before are given).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from core.dia2.generator import GenerationRequest, TakeResult
+from core.dialogue import Dialogue, Speaker, Take, VoiceReference
+from core.errors import DiaStudioError
+from core.studio.lines_before import lines_before, spoken_context
+from core.studio.take_assembly import spoken_words, take_from_result
+from core.studio.voice_loading import voice_prompts
+
+
+class CannotGenerate(DiaStudioError):
+    """The document is not ready to generate; the message says what to do."""
+
+
+class DialogueGeneration:
+    """The given lines (default: all) as they read now, with the voices and the lines before them:
+    edits made while it runs do not change what it generates. Raises CannotGenerate when the
+    document is not ready."""
+
+    def __init__(self, dialogue: Dialogue, line_ids: list[str] | None = None):
+        lines = tuple(dialogue.line(i) for i in line_ids) if line_ids else dialogue.lines
+        self.lines = tuple(line for line in lines if line.spoken_text)  # as they read now, in the script's order
+        if not self.lines:
+            raise CannotGenerate("There is no text to speak: write a line first.")
+        self.dialogue = dialogue
+        self.voices = voices_in_order(dialogue)
+        self.script, self.params = dialogue.to_script(self.lines), dialogue.params
+        first = min(self.lines, key=lambda line: dialogue.index_of(line.id))
+        self.before = lines_before(dialogue, first.id)
+        self.regenerated = tuple(line.id for line in self.lines) if line_ids else ()  # asked for again
+        self.notices: list[str] = []  # said by its takes, each once
+        self.takes: list[Take] = []  # added to the document, in order
+
+    @property
+    def words_per_take(self) -> int:
+        return sum(len(spoken_words(line)) for line in self.lines)
+
+    def events(self, runtime, cancel: threading.Event) -> Iterator:
+        """The runtime's events for these lines. Encodes the voices and the lines before first:
+        model work, so off the GUI thread."""
+        prompts = voice_prompts(runtime, self.voices) if self.voices else ()
+        context = spoken_context(runtime, self.before)
+        yield from runtime.generate(GenerationRequest(self.script, self.params, prompts, context), cancel)
+
+    def add_result(self, result: TakeResult) -> tuple[list[str], Take | None]:
+        """Put a finished take into the document. Returns the notices not said before by this
+        generation's takes (every take says the same), and the take (None: nothing was made)."""
+        new_notices = [notice for notice in dict.fromkeys(result.notices) if notice not in self.notices]
+        self.notices += new_notices
+        take = take_from_result(result, self.lines)
+        if take is not None:
+            regenerated = self.regenerated if result.complete and not self.takes else ()
+            self.dialogue.add_takes([take], regenerated)
+            self.takes.append(take)
+        return new_notices, take
+
+
+def voices_in_order(dialogue: Dialogue) -> tuple[VoiceReference, ...]:
+    """The voice references for the request: speaker 1's first, as Dia2 expects."""
+    first, second = (dialogue.speakers[s].voice for s in Speaker)
+    if second is not None and first is None:
+        raise CannotGenerate(f"{dialogue.speakers[Speaker.S2].name} has a voice but "
+                             f"{dialogue.speakers[Speaker.S1].name} has none: Dia2 takes the first voice "
+                             "as speaker 1. Give both a voice, or clear the second one.")
+    for speaker, voice in zip(Speaker, (first, second)):
+        if voice is not None and not voice.words:
+            raise CannotGenerate(f"The voice of {dialogue.speakers[speaker].name} has no timed words: "
+                                 "type its transcript, or load it again.")
+    return tuple(voice for voice in (first, second) if voice is not None)

@@ -1,0 +1,138 @@
+"""A generation of a dialogue's lines without the window: which lines, the voices in order, the
+request with the lines before, and the takes put back into the document."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from core.dia2.generator import TakeResult, TakeStarted
+from core.dia2.transcript_alignment import TimedWord
+from core.dialogue import AudioClip, Dialogue, DialogueLine, LineStatus, Speaker, VoiceReference
+from core.params import GenerationParams
+from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration
+
+RATE = 24000
+WORD_S = 0.08
+
+
+class ScriptedRuntime:
+    """Says each word of the script in 80 ms, a code a word; take 1 is cancelled after
+    ``cancel_after_words`` words when given (the later takes are made in full)."""
+
+    sample_rate = RATE
+
+    def __init__(self, notices=(), cancel_after_words=None):
+        self.notices, self.cancel_after_words = list(notices), cancel_after_words
+        self.requests, self.encoded = [], []
+
+    def encode_voice(self, samples):
+        self.encoded.append(samples)
+        return torch.ones((32, 3), dtype=torch.long)
+
+    def generate(self, request, cancel):
+        self.requests.append(request)
+        words = [word for word in request.script.split() if word not in ("[S1]", "[S2]")]
+        params = request.params.with_seed()
+        for take, seed in enumerate(params.take_seeds()):
+            cancelled = take == 0 and self.cancel_after_words is not None
+            said = words[:self.cancel_after_words] if cancelled else words
+            yield TakeStarted(take, seed)
+            audio = np.full(round(len(said) * WORD_S * RATE), 0.1 * (take + 1), np.float32)
+            yield TakeResult(take, seed, params.with_seed(seed), audio, RATE, np.tile(np.arange(len(said)), (32, 1)),
+                             [(word, i * WORD_S) for i, word in enumerate(said)],
+                             complete=not cancelled, notices=list(self.notices))
+
+
+def run(generation: DialogueGeneration, runtime) -> list:
+    added = []
+    for event in generation.events(runtime, threading.Event()):
+        if isinstance(event, TakeResult):
+            added.append(generation.add_result(event))
+    return added
+
+
+def voice(words=("hello", "there")) -> VoiceReference:
+    return VoiceReference(AudioClip.from_samples(np.full(RATE, 0.1, np.float32), RATE),
+                          [TimedWord(word, i * 0.4, i * 0.4 + 0.3) for i, word in enumerate(words)])
+
+
+@pytest.fixture
+def dialogue():
+    return Dialogue([DialogueLine(Speaker.S1, "one two"), DialogueLine(Speaker.S2, ""),
+                     DialogueLine(Speaker.S2, "three"), DialogueLine(Speaker.S1, "four")])
+
+
+def test_the_lines_as_they_read_when_it_starts_empty_ones_left_out(dialogue):
+    one, empty, three, four = (line.id for line in dialogue.lines)
+    whole = DialogueGeneration(dialogue)
+    assert [line.id for line in whole.lines] == [one, three, four] and whole.regenerated == ()
+    assert whole.script == "[S1] one two [S2] three [S1] four" and whole.words_per_take == 4
+
+    chosen = DialogueGeneration(dialogue, [empty, three])
+    assert [line.id for line in chosen.lines] == [three] and chosen.regenerated == (three,)
+    dialogue.set_text(three, "changed")
+    dialogue.set_params(GenerationParams(seed=9))
+    runtime = ScriptedRuntime()
+    run(chosen, runtime)
+    assert runtime.requests[0].script == "[S2] three" and runtime.requests[0].params.seed is None
+
+    with pytest.raises(CannotGenerate, match="no text to speak"):
+        DialogueGeneration(dialogue, [empty])
+
+
+def test_the_voices_go_speaker_1_first_and_unusable_ones_are_refused(dialogue):
+    dialogue.set_voice(Speaker.S2, voice())
+    with pytest.raises(CannotGenerate, match="Speaker 2 has a voice but Speaker 1 has none"):
+        DialogueGeneration(dialogue)
+    dialogue.set_voice(Speaker.S1, voice(()))
+    with pytest.raises(CannotGenerate, match="The voice of Speaker 1 has no timed words"):
+        DialogueGeneration(dialogue)
+    first = voice(("first",))
+    dialogue.set_voice(Speaker.S1, first)
+    generation = DialogueGeneration(dialogue)
+    assert generation.voices == (first, dialogue.speakers[Speaker.S2].voice)
+    runtime = ScriptedRuntime()
+    run(generation, runtime)
+    assert [[word for word in prompt.words] for prompt in runtime.requests[0].voices] == [
+        list(first.words), list(dialogue.speakers[Speaker.S2].voice.words)]
+    assert len(runtime.encoded) == 2
+
+
+def test_a_line_is_generated_after_the_lines_before_it_and_its_new_take_kept(dialogue):
+    one, _, three, four = (line.id for line in dialogue.lines)
+    runtime = ScriptedRuntime()
+    ((_, whole),) = run(DialogueGeneration(dialogue), runtime)
+    assert runtime.requests[0].context is None
+    assert [dialogue.status(i) for i in (one, three, four)] == [LineStatus.GENERATED] * 3
+
+    ((_, again),) = run(DialogueGeneration(dialogue, [four]), runtime)
+    context = runtime.requests[1].context
+    assert context.script == "[S1] one two [S2] three" and context.word_starts == pytest.approx((0, 0.08, 0.16))
+    np.testing.assert_array_equal(context.codes, np.tile([0, 1, 2], (32, 1)))
+    assert dialogue.take_for(four) is again and dialogue.take_for(one) is whole
+
+
+def test_only_the_first_complete_take_replaces_the_lines_asked_for_again(dialogue):
+    one, _, three, four = (line.id for line in dialogue.lines)
+    (_, first), = run(DialogueGeneration(dialogue), ScriptedRuntime())
+    dialogue.set_params(GenerationParams(number_results=2))
+
+    added = run(DialogueGeneration(dialogue, [three, four]), ScriptedRuntime())
+    assert [dialogue.take_for(i) for i in (one, three, four)] == [first, added[0][1], added[0][1]]
+
+    cancelled = run(DialogueGeneration(dialogue, [three, four]), ScriptedRuntime(cancel_after_words=2))
+    assert list(cancelled[0][1].line_times) == [three]  # cancelled in line 4: line 3 was finished
+    assert [dialogue.take_for(i) for i in (three, four)] == [added[0][1]] * 2  # neither take replaced them
+
+
+def test_each_notice_is_said_once_and_an_empty_take_is_not_added(dialogue):
+    dialogue.set_params(GenerationParams(number_results=3))
+    generation = DialogueGeneration(dialogue)
+    said = run(generation, ScriptedRuntime(notices=["The lines before were cut.", "The lines before were cut."]))
+    assert [notices for notices, _ in said] == [["The lines before were cut."], [], []]
+    assert generation.notices == ["The lines before were cut."] and len(generation.takes) == 3
+
+    nothing = TakeResult(0, 1, GenerationParams(seed=1), np.zeros(0, np.float32), RATE, None, [], complete=False)
+    assert generation.add_result(nothing) == ([], None) and len(dialogue.takes) == 3
