@@ -1,4 +1,5 @@
-"""``dia-studio render``: a script to an audio file, with flags named after the API parameters.
+"""``dia-studio render``: a script to an audio file, with flags named after the API parameters,
+or a saved project as the window exports it (``--project``, see ``app.project_render``).
 
 Everything is validated before the model loads (a typo costs a second, not a minute); progress
 goes to stderr; any bad input ends with one clear line and exit status 2, a cancelled run with 130.
@@ -30,18 +31,27 @@ EXIT_CANCELLED = 130
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="dia-studio render", description="Render a Dia2 dialogue script to an audio file.",
+        prog="dia-studio render",
+        description="Render a Dia2 dialogue script to an audio file, or a saved project as the studio "
+                    "window exports it.",
         epilog="Speakers are marked [S1] and [S2]; cues like (laughs) and pauses like "
                '<break time="1s"/> are allowed. With --number-results N > 1 the takes are written '
-               "as NAME_take1.EXT … NAME_takeN.EXT.")
+               "as NAME_take1.EXT … NAME_takeN.EXT. With --project, the lines are spoken by the takes "
+               "kept for them; lines without a take (or changed since theirs) are generated first with "
+               "the project's voices and parameters, after the lines before them, as the window does; "
+               "the project itself is left as it is unless --keep-takes.")
     script = parser.add_mutually_exclusive_group(required=True)
     script.add_argument("--script", help="the dialogue text")
     script.add_argument("--script-file", type=Path, help="a UTF-8 text file holding the dialogue")
-    parser.add_argument("--out", type=Path, required=True, help="output file (.mp3, .wav, .flac, .ogg)")
+    script.add_argument("--project", type=Path, metavar="NAME.diastudio",
+                        help="a project saved by the studio window (its folder, or its project.json)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output file (.mp3, .wav, .flac, .ogg); with --per-line, the folder for the files")
     parser.add_argument("--format", choices=["MP3", "WAV", "FLAC", "OGG", "mp3", "wav", "flac", "ogg"],
-                        help="output format (default: from the extension of --out)")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"{', '.join(MODEL_IDS)}, a Hub id, or a local model folder (default {DEFAULT_MODEL})")
+                        help="output format (default: from the extension of --out; with --per-line, MP3)")
+    parser.add_argument("--model", default=None,
+                        help=f"{', '.join(MODEL_IDS)}, a Hub id, or a local model folder (default {DEFAULT_MODEL}; "
+                             "with --project, needed only for lines without a take)")
     for speaker in ("s1", "s2"):
         tag = speaker.upper()
         parser.add_argument(f"--{speaker}", type=Path, metavar="AUDIO", help=f"voice reference for [{tag}]")
@@ -71,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--channels", type=int, help="1 or 2 (MP3/OGG only)")
     parser.add_argument("--loudness", type=float, metavar="LUFS", help="normalise to this loudness, e.g. -16")
     parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
+    project = parser.add_argument_group("with --project")
+    project.add_argument("--lines", metavar="1-3,5",
+                         help="only these lines, numbered as the window shows them (default: all)")
+    project.add_argument("--per-line", action="store_true",
+                         help="one file per line in the folder --out (\"003 Ada.mp3\"), as the export does")
+    project.add_argument("--subtitles", action="store_true", help="also write subtitles (.srt) beside each file")
+    project.add_argument("--regenerate", action="store_true",
+                         help="generate the chosen lines again, even those whose take is current")
+    project.add_argument("--keep-takes", action="store_true",
+                         help="save the takes generated into the project (default: the project is not changed)")
     return parser
 
 
@@ -95,6 +115,13 @@ def run_render(argv: list[str]) -> int:
 def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     if args.threads is not None and args.threads < 1:
         raise CommandLineError(f"--threads {args.threads}: give 1 or more")
+    if args.project is not None:
+        from app.project_render import render_project
+
+        return render_project(args, cancel)
+    given = given_flags(args, PROJECT_FLAGS)
+    if given:
+        raise CommandLineError(f"{given[0]} applies only to --project (a project saved by the studio window)")
     script = _read_script(args)
     params = GenerationParams.create(
         model=args.model if args.model in MODEL_IDS else None, negative_prompt=args.negative_prompt,
@@ -107,25 +134,16 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     outputs = _output_paths(args.out, settings, params.number_results)
     voices = _read_voices(args)
 
-    from core.dia2.generator import GenerationRequest, Progress, TakeResult, TakeStarted
-    from core.dia2.runtime import Dia2Runtime
+    from core.dia2.generator import GenerationRequest, TakeResult
 
-    _say(f"loading {args.model} …")
-    runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, progress=download_progress(),
-                               threads=args.threads)
-    _say(f"model ready on {runtime.device} ({runtime.precision})")
+    runtime = load_runtime(args, args.model or DEFAULT_MODEL)
     runtime.parse(script)  # refuse an unspeakable script before transcribing anything
     request = GenerationRequest(script, params, _prepare_voices(args, runtime, voices))
     speakers = ("S1", "S2") if SPEAKER_TAGS[1] in script else ("S1",)  # who is heard: the artists
-    last_report = 0.0
+    report = GenerationReport(params.number_results)
     for event in runtime.generate(request, cancel):
-        if isinstance(event, TakeStarted):
-            _say(f"take {event.take + 1}/{params.number_results}: seed {event.seed}")
-        elif isinstance(event, Progress) and time.monotonic() - last_report > 1.0:
-            last_report = time.monotonic()
-            _say(f"  frame {event.frames}: {event.audio_s:.1f} s of audio, "
-                 f"{event.realtime_factor:.2f}x real time")
-        elif isinstance(event, TakeResult):
+        report(event)
+        if isinstance(event, TakeResult):
             for notice in event.notices:
                 _say(f"  note: {notice}")
             path = outputs[event.take]
@@ -138,6 +156,44 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
                 np.save(codes_path, event.codes)
                 _say(f"  wrote {codes_path}")
     return 0
+
+
+# The flags that choose what of a project is rendered, and how (see app.project_render).
+PROJECT_FLAGS = ("--lines", "--per-line", "--subtitles", "--regenerate", "--keep-takes")
+
+
+def given_flags(args: argparse.Namespace, flags: tuple[str, ...]) -> list[str]:
+    """Those of ``flags`` the command line gave."""
+    return [flag for flag in flags if getattr(args, flag.removeprefix("--").replace("-", "_")) not in (None, False)]
+
+
+def load_runtime(args: argparse.Namespace, model: str):
+    """The model of ``--model``, ``--device``, ``--dtype`` and ``--threads``, saying so on stderr."""
+    from core.dia2.runtime import Dia2Runtime
+
+    _say(f"loading {model} …")
+    runtime = Dia2Runtime.load(model, device=args.device, dtype=args.dtype, progress=download_progress(),
+                               threads=args.threads)
+    _say(f"model ready on {runtime.device} ({runtime.precision})")
+    return runtime
+
+
+class GenerationReport:
+    """A generation's progress on stderr: each take's seed, and at most one line a second of how far it is."""
+
+    def __init__(self, takes: int):
+        self.takes = takes
+        self._last_report = 0.0
+
+    def __call__(self, event) -> None:
+        from core.dia2.generator import Progress, TakeStarted
+
+        if isinstance(event, TakeStarted):
+            _say(f"take {event.take + 1}/{self.takes}: seed {event.seed}")
+        elif isinstance(event, Progress) and time.monotonic() - self._last_report > 1.0:
+            self._last_report = time.monotonic()
+            _say(f"  frame {event.frames}: {event.audio_s:.1f} s of audio, "
+                 f"{event.realtime_factor:.2f}x real time")
 
 
 def _read_script(args: argparse.Namespace) -> str:

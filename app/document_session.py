@@ -9,8 +9,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.autosave import Autosaver
 from core.dialogue import Change, Dialogue
-from core.project import (PROJECT_SUFFIX, RecentProjects, RecoveryCopy, discard_recovery, find_recoverable,
-                          open_project, prepare_autosave, project_folder, recover, save_project)
+from core.project import (RecentProjects, RecoveryCopy, discard_recovery, find_recoverable, open_project,
+                          prepare_autosave, project_folder, project_name, recover, save_project)
 
 UNTITLED = "Untitled"
 
@@ -40,7 +40,7 @@ class DocumentSession(QObject):
 
     @property
     def name(self) -> str:
-        return self.path.name.removesuffix(PROJECT_SUFFIX) if self.path else UNTITLED
+        return project_name(self.path) if self.path else UNTITLED
 
     # --- replacing the document ------------------------------------------------------------------
 

@@ -364,6 +364,11 @@ def project_folder(path: Path | str) -> Path:
     return path.parent if path.name == PROJECT_FILE else path
 
 
+def project_name(folder: Path | str) -> str:
+    """What a project is called (the window's title, an export's): its folder's name, without ``.diastudio``."""
+    return Path(folder).name.removesuffix(PROJECT_SUFFIX)
+
+
 def open_project(folder: Path | str) -> Dialogue:
     """The document saved in the project folder; :class:`ProjectFileError` says what is wrong."""
     folder = Path(folder)

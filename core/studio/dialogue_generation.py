@@ -16,10 +16,10 @@ The runtime is anything with ``generate(request, cancel)`` yielding the events o
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from core.dia2.generator import GenerationRequest, TakeResult
-from core.dialogue import Dialogue, Speaker, Take, VoiceReference
+from core.dialogue import Dialogue, LineStatus, Speaker, Take, VoiceReference
 from core.errors import DiaStudioError
 from core.studio.lines_before import lines_before, spoken_context
 from core.studio.take_assembly import spoken_words, take_from_result
@@ -85,3 +85,20 @@ def voices_in_order(dialogue: Dialogue) -> tuple[VoiceReference, ...]:
             raise CannotGenerate(f"The voice of {dialogue.speakers[speaker].name} has no timed words: "
                                  "type its transcript, or load it again.")
     return tuple(voice for voice in (first, second) if voice is not None)
+
+
+def lines_to_generate(dialogue: Dialogue, line_ids: Iterable[str], again: bool = False) -> list[list[str]]:
+    """The lines among ``line_ids`` that need a take (no take, or one made before the line
+    changed; every one with ``again``), in dialogue order, in runs of lines that follow each other
+    in the script: each run is one generation, after the lines before it, as when the person
+    selects those lines and generates them."""
+    chosen = set(line_ids)
+    runs: list[list[str]] = [[]]
+    for line in dialogue.lines:
+        if not line.spoken_text:
+            continue  # not in the script: the lines either side of it follow each other
+        if line.id in chosen and (again or dialogue.status(line.id) is not LineStatus.GENERATED):
+            runs[-1].append(line.id)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]

@@ -1,0 +1,134 @@
+"""``dia-studio render --project``: a saved project rendered without the window, through the
+window's own export (``core.studio.exporting``): the whole dialogue, the lines of ``--lines``, or
+one file per line.
+
+Lines whose kept take speaks them as written are heard from it; the others are generated first,
+as the window would generate them when selected (``core.studio.dialogue_generation``): with the
+project's voices and parameters, after the lines before them. The project on disk is left as it
+was, unless ``--keep-takes`` saves the new takes into it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import threading
+
+from app.cli import CommandLineError, GenerationReport, _output_paths, _say, given_flags, load_runtime
+from core.audio.formats import ExportSettings, format_from_path
+from core.dia2.generator import TakeResult
+from core.dialogue import Dialogue, LineStatus
+from core.project import open_project, project_folder, project_name, save_project
+from core.studio.dialogue_generation import DialogueGeneration, lines_to_generate, voices_in_order
+from core.studio.exporting import ExportChoice, export_dialogue
+
+# The flags of a script's render: a project has its own voices and parameters.
+SCRIPT_FLAGS = ("--s1", "--s1-text", "--s1-words", "--s2", "--s2-text", "--s2-words", "--whisper-model", "--seed",
+                "--cfg-scale", "--temperature", "--audio-temperature", "--top-k", "--negative-prompt",
+                "--include-prefix", "--number-results", "--codes-out")
+_LINE_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
+
+
+def render_project(args: argparse.Namespace, cancel: threading.Event) -> int:
+    given = given_flags(args, SCRIPT_FLAGS)
+    if given:
+        raise CommandLineError(f"{given[0]} does not apply to --project: a project is generated with its own "
+                               "voices and parameters (set them in the studio window)")
+    folder = project_folder(args.project)
+    if not folder.exists():
+        raise CommandLineError(f"there is no project at {args.project}")
+    dialogue = open_project(folder)
+    chosen = chosen_lines(dialogue, args.lines)
+    choice = _export_choice(args, chosen)
+    runs = lines_to_generate(dialogue, chosen, again=args.regenerate)
+    if runs:
+        _generate(args, dialogue, runs, cancel)
+        if args.keep_takes:
+            save_project(dialogue, folder)
+            _say(f"saved the new takes in {folder}")
+    if args.per_line:
+        args.out.mkdir(exist_ok=True)
+    for path in export_dialogue(dialogue, choice, project_name(folder)):
+        _say(f"wrote {path}")
+    return 0
+
+
+def chosen_lines(dialogue: Dialogue, lines: str | None) -> list[str]:
+    """The ids of the lines ``--lines`` names ("1-3,5", numbered from 1 as the window shows them;
+    default: all) that have words to speak, in dialogue order."""
+    count = len(dialogue.lines)
+    if lines is None:
+        numbers = set(range(1, count + 1))
+    else:
+        numbers = set()
+        for item in lines.split(","):
+            found = _LINE_RANGE.fullmatch(item)
+            if not found:
+                raise CommandLineError(f"--lines {lines}: {item.strip()!r} is not a line number or a range "
+                                       "of them; give them like 1-3,5")
+            first, last = int(found[1]), int(found[2] or found[1])
+            if first > last:
+                raise CommandLineError(f"--lines {lines}: the range {first}-{last} goes backwards")
+            if first < 1 or last > count:
+                raise CommandLineError(f"--lines {lines}: the project has lines 1 to {count}" if count else
+                                       f"--lines {lines}: the project has no lines")
+            numbers.update(range(first, last + 1))
+    spoken = [line.id for number, line in enumerate(dialogue.lines, 1) if number in numbers and line.spoken_text]
+    if not spoken:
+        raise CommandLineError("nothing to render: " + ("the project has no lines to speak" if lines is None else
+                                                        f"--lines {lines} names no line with words to speak"))
+    return spoken
+
+
+def _export_choice(args: argparse.Namespace, chosen: list[str]) -> ExportChoice:
+    """The export dialog's choice, from the flags, checked as the dialog checks it."""
+    if args.per_line:
+        if args.out.is_file():
+            raise CommandLineError(f"--out {args.out} is a file: --per-line writes one file per line into a folder")
+        if not args.out.parent.is_dir():
+            raise CommandLineError(f"the folder {args.out.parent} does not exist")
+        named = {"format": args.format} if args.format else {}
+    else:
+        named = {"format": args.format or format_from_path(args.out)}
+    settings = ExportSettings.create(**named, sample_rate=args.sample_rate, bitrate=args.bitrate,
+                                     channels=args.channels)
+    if not args.per_line:
+        _output_paths(args.out, settings, 1)
+    line_ids = None if args.lines is None else tuple(chosen)
+    return ExportChoice(settings, args.out, args.per_line, args.subtitles, args.loudness, line_ids)
+
+
+def _generate(args: argparse.Namespace, dialogue: Dialogue, runs: list[list[str]], cancel: threading.Event) -> None:
+    """Generate each run of lines in turn, as the window would, and put the takes into the document."""
+    voices_in_order(dialogue)  # unusable voices are refused before the model loads
+    if args.model is None:
+        needed = [line_id for run in runs for line_id in run]
+        it = "it" if len(needed) == 1 else "them"
+        raise CommandLineError(f"{_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} no current "
+                               f"take: give the model to generate {it} with --model (dia2-2b, dia2-1b, a Hub id "
+                               f"or a local folder), or leave {it} out with --lines")
+    runtime = load_runtime(args, args.model)
+    for number, run in enumerate(runs):
+        generation = DialogueGeneration(dialogue, run)
+        _say(f"generating {_numbers(dialogue, run)}" + (f" ({number + 1} of {len(runs)})" if len(runs) > 1 else ""))
+        report = GenerationReport(generation.params.number_results)
+        for event in generation.events(runtime, cancel):
+            report(event)
+            if isinstance(event, TakeResult):
+                for notice in generation.add_result(event)[0]:
+                    _say(f"  note: {notice}")
+        unspoken = [line_id for line_id in run if dialogue.status(line_id) is not LineStatus.GENERATED]
+        if unspoken:
+            raise CommandLineError(f"the new take does not speak {_numbers(dialogue, unspoken)} in full (the "
+                                   "model left words out): nothing was written")
+
+
+def _numbers(dialogue: Dialogue, line_ids: list[str]) -> str:
+    """ "line 3", "lines 3–5", or "lines 2, 4 and 6", as the person counts them."""
+    numbers = [dialogue.index_of(line_id) + 1 for line_id in line_ids]
+    if len(numbers) == 1:
+        return f"line {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"lines {numbers[0]}–{numbers[-1]}"
+    return f"lines {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
+
