@@ -216,9 +216,23 @@ def _write_once(target: Path, content: Callable[[], bytes], written: list[Path])
 def _clip_bytes(clip: AudioClip) -> bytes:
     if clip.file is not None:
         return clip.file.read_bytes()
+    return _flac_bytes(clip.samples(), clip.sample_rate)
+
+
+def _flac_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
     # Clip explicitly: some libsndfile versions wrap out-of-range floats instead.
-    return _in_memory(partial(soundfile.write, data=np.clip(clip.samples(), -1.0, 1.0),
-                              samplerate=clip.sample_rate, format="FLAC", subtype="PCM_24"))
+    return _in_memory(partial(soundfile.write, data=np.clip(samples, -1.0, 1.0), samplerate=sample_rate,
+                              format="FLAC", subtype="PCM_24"))
+
+
+def as_stored(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The samples as a project keeps them (24-bit FLAC, read back; reading them back again
+    changes nothing). A take that holds these from the start plays and exports before a save
+    exactly as the saved project does, in the window or on the command line."""
+    if not len(samples):
+        return samples
+    stored, _ = soundfile.read(io.BytesIO(_flac_bytes(samples, sample_rate)), dtype="float32")
+    return stored
 
 
 def _codes_bytes(codes: np.ndarray) -> bytes:

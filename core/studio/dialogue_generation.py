@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from core.dia2.generator import GenerationRequest, TakeResult
 from core.dialogue import Dialogue, LineStatus, Speaker, Take, VoiceReference
 from core.errors import DiaStudioError
+from core.project import as_stored
 from core.studio.lines_before import lines_before, spoken_context
 from core.studio.take_assembly import spoken_words, take_from_result
 from core.studio.voice_loading import voice_prompts
@@ -54,11 +56,14 @@ class DialogueGeneration:
         return sum(len(spoken_words(line)) for line in self.lines)
 
     def events(self, runtime, cancel: threading.Event) -> Iterator:
-        """The runtime's events for these lines. Encodes the voices and the lines before first:
-        model work, so off the GUI thread."""
+        """The runtime's events for these lines, each take's audio as a saved project holds it.
+        Encodes the voices and the lines before first: model work, so off the GUI thread."""
         prompts = voice_prompts(runtime, self.voices) if self.voices else ()
         context = spoken_context(runtime, self.before)
-        yield from runtime.generate(GenerationRequest(self.script, self.params, prompts, context), cancel)
+        for event in runtime.generate(GenerationRequest(self.script, self.params, prompts, context), cancel):
+            if isinstance(event, TakeResult):  # its audio as the project will keep it, encoded here, off the GUI thread
+                event = replace(event, audio=as_stored(event.audio, event.sample_rate))
+            yield event
 
     def add_result(self, result: TakeResult) -> tuple[list[str], Take | None]:
         """Put a finished take into the document. Returns the notices not said before by this

@@ -11,6 +11,7 @@ from core.dia2.generator import TakeResult, TakeStarted
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Dialogue, DialogueLine, LineStatus, Speaker, VoiceReference
 from core.params import GenerationParams
+from core.project import open_project, save_project
 from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration
 
 RATE = 24000
@@ -136,3 +137,11 @@ def test_each_notice_is_said_once_and_an_empty_take_is_not_added(dialogue):
 
     nothing = TakeResult(0, 1, GenerationParams(seed=1), np.zeros(0, np.float32), RATE, None, [], complete=False)
     assert generation.add_result(nothing) == ([], None) and len(dialogue.takes) == 3
+
+
+def test_a_take_holds_its_audio_as_the_saved_project_gives_it_back(dialogue, tmp_path):
+    (_, take), = run(DialogueGeneration(dialogue), ScriptedRuntime())
+    assert not np.array_equal(take.audio.samples(), np.full(take.audio.frame_count, 0.1, np.float32))  # 24-bit
+    save_project(dialogue, tmp_path / "Talk.diastudio")
+    (reopened,) = open_project(tmp_path / "Talk.diastudio").takes
+    np.testing.assert_array_equal(reopened.audio.samples(), take.audio.samples())
