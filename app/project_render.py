@@ -104,9 +104,10 @@ def _generate(args: argparse.Namespace, dialogue: Dialogue, runs: list[list[str]
     if args.model is None:
         needed = [line_id for run in runs for line_id in run]
         it = "it" if len(needed) == 1 else "them"
-        raise CommandLineError(f"{_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} no current "
-                               f"take: give the model to generate {it} with --model (dia2-2b, dia2-1b, a Hub id "
-                               f"or a local folder), or leave {it} out with --lines")
+        why = (f"--regenerate makes {_numbers(dialogue, needed)} again" if args.regenerate else
+               f"{_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} no current take")
+        raise CommandLineError(f"{why}: give the model to generate {it} with --model (dia2-2b, dia2-1b, a Hub id "
+                               "or a local folder)" + ("" if args.regenerate else f", or leave {it} out with --lines"))
     runtime = load_runtime(args, args.model)
     for number, run in enumerate(runs):
         generation = DialogueGeneration(dialogue, run)
