@@ -12,7 +12,7 @@ from pathlib import Path
 
 # name -> (module, function taking the command's own arguments, what it does)
 COMMANDS = {
-    "render": ("app.cli", "run_render", "render a script to an audio file"),
+    "render": ("app.cli", "run_render", "render a script, or a saved project, to audio files"),
     "serve": ("app.serve", "run_serve", "serve the Dia2 task API over HTTP and WebSocket"),
 }
 OPTIONS = ("--help", "--version")

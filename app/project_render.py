@@ -46,6 +46,8 @@ def render_project(args: argparse.Namespace, cancel: threading.Event) -> int:
         if args.keep_takes:
             save_project(dialogue, folder)
             _say(f"saved the new takes in {folder}")
+    elif args.keep_takes:
+        _say("note: every line rendered has its take already: there is no new take to keep")
     if args.per_line:
         args.out.mkdir(exist_ok=True)
     for path in export_dialogue(dialogue, choice, project_name(folder)):

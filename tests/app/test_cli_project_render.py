@@ -86,7 +86,8 @@ def test_with_keep_takes_the_lines_generated_are_saved_in_the_project(tmp_path, 
 
     # Now every line has its take: no model is needed, and what was kept is what is heard.
     again = tmp_path / "again.wav"
-    assert main(["render", "--project", str(folder), "--out", str(again)]) == 0
+    assert main(["render", "--project", str(folder), "--out", str(again), "--keep-takes"]) == 0
+    assert "there is no new take to keep" in capsys.readouterr().err
     np.testing.assert_array_equal(soundfile.read(str(again), dtype="int16")[0],
                                   soundfile.read(str(out), dtype="int16")[0])
 

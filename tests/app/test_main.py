@@ -34,7 +34,7 @@ def test_a_wrong_first_argument_says_what_exists_instead_of_opening_the_window(a
     finished = dia_studio(*args)
     assert finished.returncode == 2 and finished.stdout == ""
     assert finished.stderr.startswith(message)
-    assert "render   render a script to an audio file" in finished.stderr  # what exists
+    assert "render   render a script, or a saved project, to audio files" in finished.stderr  # what exists
 
 
 def test_version_is_the_installed_one():
@@ -44,7 +44,7 @@ def test_version_is_the_installed_one():
 
 def test_help_lists_the_commands():
     finished = dia_studio("--help")
-    assert finished.returncode == 0 and "render   render a script to an audio file" in finished.stdout
+    assert finished.returncode == 0 and "render   render a script, or a saved project, to audio files" in finished.stdout
     assert "--version" in finished.stdout
 
 
