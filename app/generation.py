@@ -59,7 +59,7 @@ class GenerationSession(QObject):
         self.worker.errored.connect(self._on_error)
         self.worker.finished.connect(self._on_finished)
         dialogue.set_generating(line.id for line in generation.lines)
-        self.started.emit(dialogue.params.number_results, generation.words_per_take)
+        self.started.emit(generation.params.number_results, generation.words_per_take)
         self.worker.start()
 
     def cancel(self) -> None:

@@ -15,7 +15,7 @@ from core.dia2.generator import TakeResult
 from core.dialogue import Dialogue, DialogueLine, LineStatus, Speaker
 from core.params import GenerationParams
 from core.project import open_project, save_project
-from core.studio.dialogue_generation import DialogueGeneration, lines_to_generate
+from core.studio.dialogue_generation import DialogueGeneration
 from tests.core.dia2.golden import CHECKPOINT
 from tests.core.studio.test_dialogue_generation import ScriptedRuntime
 
@@ -38,21 +38,6 @@ def project_with(tmp_path: Path, texts: list[str], generated: int) -> Path:
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
-
-
-def test_lines_to_generate_go_in_runs_of_lines_that_follow_each_other():
-    dialogue = Dialogue([DialogueLine(Speaker.S1, text) for text in ("a", "b", "", "c", "d", "e")])
-    a, b, empty, c, d, e = (line.id for line in dialogue.lines)
-    generation = DialogueGeneration(dialogue, [c])
-    for event in generation.events(ScriptedRuntime(), threading.Event()):
-        if isinstance(event, TakeResult):
-            generation.add_result(event)
-    every = [line.id for line in dialogue.lines]
-    assert lines_to_generate(dialogue, every) == [[a, b], [d, e]]  # the empty line breaks no run
-    assert lines_to_generate(dialogue, [b, d]) == [[b], [d]]
-    assert lines_to_generate(dialogue, every, again=True) == [[a, b, c, d, e]]
-    dialogue.set_text(c, "changed")
-    assert lines_to_generate(dialogue, [c, d]) == [[c, d]]  # outdated: generated again
 
 
 def test_the_generated_lines_render_without_a_model_and_the_project_is_left_alone(tmp_path, capsys):

@@ -12,7 +12,7 @@ from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Dialogue, DialogueLine, LineStatus, Speaker, VoiceReference
 from core.params import GenerationParams
 from core.project import open_project, save_project
-from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration
+from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration, lines_to_generate
 
 RATE = 24000
 WORD_S = 0.08
@@ -145,3 +145,15 @@ def test_a_take_holds_its_audio_as_the_saved_project_gives_it_back(dialogue, tmp
     save_project(dialogue, tmp_path / "Talk.diastudio")
     (reopened,) = open_project(tmp_path / "Talk.diastudio").takes
     np.testing.assert_array_equal(reopened.audio.samples(), take.audio.samples())
+
+
+def test_lines_to_generate_go_in_runs_of_lines_that_follow_each_other():
+    dialogue = Dialogue([DialogueLine(Speaker.S1, text) for text in ("a", "", "b", "c", "d", "e")])
+    a, _, b, c, d, e = (line.id for line in dialogue.lines)
+    run(DialogueGeneration(dialogue, [c]), ScriptedRuntime())
+    every = [line.id for line in dialogue.lines]
+    assert lines_to_generate(dialogue, every) == [[a, b], [d, e]]  # the empty line breaks no run
+    assert lines_to_generate(dialogue, [b, d]) == [[b], [d]]
+    assert lines_to_generate(dialogue, every, again=True) == [[a, b, c, d, e]]
+    dialogue.set_text(c, "changed")
+    assert lines_to_generate(dialogue, [c, d]) == [[c, d]]  # outdated: generated again
