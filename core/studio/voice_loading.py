@@ -25,6 +25,7 @@ from core.dia2.prefix import InvalidVoicePrompt, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.dia2.voices import words_of_transcript, words_within_clip
 from core.dialogue import AudioClip, VoiceReference
+from core.project import as_stored
 
 WORDS_SUFFIX = ".words.json"
 TYPE_THE_WORDS = "Type what is said in the clip and press Apply correction to use this voice."
@@ -64,7 +65,8 @@ def _voice(source: AudioSource, words: list[TimedWord] | None, transcriber: Tran
     else:
         words, more_notices = _recognised_words(clip.samples, clip.sample_rate, transcriber, give_the_words)
         notices += more_notices
-    audio = AudioClip.from_samples(clip.samples, clip.sample_rate)
+    # As the project will keep it, so the window generates with the voice a saved project gives back.
+    audio = AudioClip.from_samples(as_stored(clip.samples, clip.sample_rate), clip.sample_rate)
     return VoiceReference(audio, words, _text(words)), notices
 
 
