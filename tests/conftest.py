@@ -31,7 +31,7 @@ def remote_engine_server(tmp_path_factory):
     """A real `dia-studio serve` (tiny checkpoint, a key, a scripted Whisper) that a
     ``RemoteEngine`` generates on: ``remote_engine_server.engine()`` gives one. The window's
     generation tests can take it as one more engine kind."""
-    from tests.service.remote_engine import remote_engine_server as serve
+    from tests.service.remote_engine import engine_server
 
-    with serve(tmp_path_factory.mktemp("remote-engine")) as server:
+    with engine_server(tmp_path_factory.mktemp("remote-engine")) as server:
         yield server

@@ -303,7 +303,7 @@ class RemoteEngine:
         try:
             connection = connect(self.url, open_timeout=CONNECT_TIMEOUT_S, close_timeout=1.0, compression=None,
                                  max_size=wire.MAX_MESSAGE_BYTES, ping_interval=10.0, ping_timeout=10.0,
-                                 user_agent_header="dia-studio")
+                                 user_agent_header="dia-studio", legacy=True)
         except InvalidStatus as error:
             raise _Unreachable(self._refused_upgrade(error.response.status_code), retry=False) from None
         except InvalidURI as error:

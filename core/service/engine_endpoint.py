@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.dia2.generator import GenerationRequest
+from core.dia2.generator import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine import wire
 from core.engine.engine import ModelInfo
@@ -80,7 +80,7 @@ class EngineSession:
                 if frame["type"] == "websocket.disconnect":
                     break
                 data = frame.get("text") if frame.get("text") is not None else frame.get("bytes")
-                if isinstance(data, str) and '"cancel"' in data and wire.decode(data)["type"] == "cancel":
+                if isinstance(data, str) and _is_cancel(data):
                     self._cancel.set()
                     continue
                 await self._inbox.put(data)
@@ -241,12 +241,16 @@ class EngineSession:
         def produce() -> None:
             try:
                 if turn.take_for_studio(self.studio, cancel.is_set):
+                    takes = 0
                     try:
                         log.info("engine: %s generates (%d characters)", self.studio, len(request.script))
                         for event in runtime.generate(request, cancel):
+                            takes += isinstance(event, TakeResult) and event.complete
                             put(event)
                     finally:
                         turn.give_back()
+                        log.info("engine: %s's generation %s after %d of %d take(s)", self.studio,
+                                 "was stopped" if cancel.is_set() else "ended", takes, request.params.number_results)
                 put(_END)
             except BaseException as error:  # goes to the studio as an error message
                 put(error)
@@ -298,6 +302,13 @@ class EngineSession:
 
     _HANDLERS = {"parse": _parse, "encodeVoice": _encode_voice, "transcribe": _transcribe, "generate": _generate,
                  "memory": _memory, "releaseMemory": _release_memory}
+
+
+def _is_cancel(text: str) -> bool:
+    try:
+        return wire.decode(text)["type"] == "cancel"
+    except wire.WireError:
+        return False  # the request loop reports it
 
 
 def _one_array(arrays: list[np.ndarray], kind: str) -> np.ndarray:

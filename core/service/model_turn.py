@@ -31,6 +31,10 @@ class ModelTurn:
     def holder(self) -> str | None:
         return self._holder
 
+    @property
+    def studios_waiting(self) -> int:
+        return self._studios_waiting
+
     def take_for_task(self, given_up: Callable[[], bool]) -> bool:
         """Wait for the model for an API task (after any studio waiting); False if ``given_up``."""
         with self._changed:

@@ -30,7 +30,7 @@ class RemoteServer:
 
 
 @contextmanager
-def remote_engine_server(folder: Path, data_dir: Path | None = None):
+def engine_server(folder: Path, data_dir: Path | None = None):
     """A ready server that needs ``KEY``, its data under ``data_dir`` (default: in ``folder``)."""
     keys = folder / "keys.txt"
     keys.write_text(f"# the studio's key\n{KEY}\n")
