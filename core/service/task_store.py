@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS engine_voices (
     codebooks INTEGER NOT NULL,
     frames INTEGER NOT NULL,
     codes BLOB NOT NULL,         -- int32 Mimi codes, [codebooks, frames] in row order
-    used REAL NOT NULL,          -- the least recently used go first when the cache is full
+    used INTEGER NOT NULL,       -- when last used, counted in uses: the least recent go first
     PRIMARY KEY (sha256, model)
 );
 """
@@ -315,8 +315,8 @@ class TaskStore:
             row = self._db.execute("SELECT codebooks, frames, codes FROM engine_voices WHERE sha256 = ? AND model = ?",
                                    (sha256, model)).fetchone()
             if row is not None:
-                self._db.execute("UPDATE engine_voices SET used = ? WHERE sha256 = ? AND model = ?",
-                                 (time.time(), sha256, model))
+                self._db.execute(f"UPDATE engine_voices SET used = ({_NEXT_USE}) WHERE sha256 = ? AND model = ?",
+                                 (sha256, model))
         if row is None:
             return None
         return np.frombuffer(row[2], dtype="<i4").reshape(row[0], row[1]).astype(np.int64)
@@ -325,8 +325,8 @@ class TaskStore:
         """Keep a voice's codes, forgetting the least recently used beyond ``ENGINE_VOICES_KEPT``."""
         blob = np.ascontiguousarray(codes, dtype="<i4").tobytes()
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO engine_voices VALUES (?, ?, ?, ?, ?, ?)",
-                             (sha256, model, codes.shape[0], codes.shape[1], blob, time.time()))
+            self._db.execute(f"INSERT OR REPLACE INTO engine_voices VALUES (?, ?, ?, ?, ?, ({_NEXT_USE}))",
+                             (sha256, model, codes.shape[0], codes.shape[1], blob))
             self._db.execute("DELETE FROM engine_voices WHERE rowid NOT IN (SELECT rowid FROM engine_voices "
                              "ORDER BY used DESC LIMIT ?)", (ENGINE_VOICES_KEPT,))
 
@@ -335,6 +335,7 @@ class TaskStore:
             self._db.close()
 
 
+_NEXT_USE = "SELECT COALESCE(MAX(used), 0) + 1 FROM engine_voices"
 _DELIVERY_COLUMNS = "id, audio_uuid, kind, url, status, attempts, first_attempt, last_error"
 
 
