@@ -141,7 +141,9 @@ class RemoteEngine:
         while True:  # asked again at most once for each: a voice forgotten, a link found dead
             message, arrays = self._generate_message(request, inline_voices)
             try:
-                link = self._connected()
+                link = self._connected(cancel)
+                if link is None:
+                    return
                 link.send(message, arrays)
                 streamed = self._stream(link, cancel, takes)
                 first = next(streamed, None)
@@ -244,15 +246,15 @@ class RemoteEngine:
         """Ask and wait for the answer (not a heartbeat); a link found dead is tried once more
         on a fresh connection (every call but a generation can simply be asked again)."""
         try:
-            return self._ask(self._connected(), message, arrays)
+            try:
+                return self._ask(self._connected(), message, arrays)
+            except _LinkLost:  # found dead (the server restarted, the network changed): once more
+                self._drop()
+                return self._ask(self._connected(), message, arrays)
         except _LinkLost as lost:
             self._drop()
-            try:
-                return self._ask(self._connected(lost), message, arrays)
-            except _LinkLost as again:
-                self._drop()
-                raise EngineFailed(f"The connection to {self.server} was lost ({again}); the next call "
-                                   "connects again.") from None
+            raise EngineFailed(f"The connection to {self.server} was lost ({lost}); the next call "
+                               "connects again.") from None
         except _RemoteError as error:
             raise error.as_studio_error(self.server) from None
 
@@ -281,12 +283,15 @@ class RemoteEngine:
         return wire.info_of(self._status["model"])
 
     # ---- the connection ---------------------------------------------------------------------------
-    def _connected(self, lost: Exception | None = None) -> _Link:
-        """The open link, or a new one (tried again after a moment where that can help)."""
+    def _connected(self, cancel: threading.Event | None = None) -> _Link | None:
+        """The open link, or a new one (tried again after a moment where that can help); None
+        when ``cancel`` is set meanwhile."""
         if self._link is not None:
             return self._link
+        cancel = cancel or threading.Event()
         for attempt, delay in enumerate((0.0, *RECONNECT_DELAYS_S)):
-            time.sleep(delay)
+            if cancel.wait(delay):
+                return None
             try:
                 self._link = self._open()
                 return self._link
@@ -326,7 +331,7 @@ class RemoteEngine:
                                retry=False) from None
         except (TimeoutError, socket.timeout):
             raise _Unreachable(f"{where} did not answer within {CONNECT_TIMEOUT_S:.0f} s (a wrong address, or a "
-                               "firewall in between?).", retry=True) from None
+                               "firewall in between?).", retry=False) from None
         except OSError as error:
             raise _Unreachable(f"{where} could not be reached ({error.strerror or error}).", retry=True) from None
         link = _Link(connection)

@@ -31,7 +31,7 @@ from core.errors import DiaStudioError
 PROTOCOL = 1  # raised whenever a message changes meaning; both ends refuse another one
 PATH = "/v1/engine"
 HEARTBEAT_S = 2.0
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a voice of 30 s at 24 kHz is 3 MB; lines before, a few more
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # uvicorn's limit too; a voice of 30 s at 24 kHz is 3 MB
 
 _DTYPES = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4")}
 

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.engine.choice import EngineChoice
+from core.engine.engine import EngineKind
 from core.engine.remote import RemoteEngine
 from tests.scripted_whisper import scripted_whisper_checkpoint
 from tests.service.server_process import ServerProcess, free_port
@@ -27,6 +29,10 @@ class RemoteServer:
 
     def engine(self, url: str | None = None, key: str | None = KEY, **options) -> RemoteEngine:
         return RemoteEngine(url or self.url, key, **options)
+
+    def choice(self) -> EngineChoice:
+        """The engine choice the model manager would make for this server ("On a server")."""
+        return EngineChoice(EngineKind.REMOTE, self.url, KEY)
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationRequest, 
                                  WordTiming)
 from core.dia2.prefix import SpokenContext
 from core.dia2.script import UnspeakableScript
+from core.engine.choice import open_engine
 from core.engine.engine import EngineFailed, EngineKind
 from core.engine.remote import RemoteEngine, engine_url
 from core.params import GenerationParams
@@ -159,6 +160,15 @@ def test_a_network_cut_mid_stream_keeps_what_was_streamed_and_the_next_call_conn
     engine.close()
 
 
+def test_a_connection_cut_while_idle_is_replaced_unnoticed(remote_engine_server, proxy):
+    engine = remote_engine_server.engine(proxy.url)
+    engine.load("dia2-2b")
+    proxy.cut()
+    engine.parse("[S1] Hello.")
+    assert proxy.connections == 2
+    engine.close()
+
+
 def test_a_link_gone_silent_fails_instead_of_hanging(remote_engine_server, proxy):
     engine = remote_engine_server.engine(proxy.url, silence_s=2.0)
     engine.load("dia2-2b")
@@ -203,6 +213,13 @@ def test_a_second_studio_is_told_the_model_is_busy(remote_engine_server, engine)
     assert any(isinstance(e, TakeResult) for e in other.generate(GenerationRequest("[S1] Me too.",
                                                                                    GenerationParams(seed=1))))
     other.close()
+
+
+def test_the_model_managers_choice_of_a_server_opens_a_remote_engine(remote_engine_server):
+    engine = open_engine(remote_engine_server.choice())
+    assert isinstance(engine, RemoteEngine) and engine.info is None
+    assert engine.load("dia2-2b").sample_rate == 24000
+    engine.close()
 
 
 def test_the_servers_errors_arrive_as_the_studios_own(engine):
