@@ -122,8 +122,8 @@ class RemoteEngine:
         return MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
 
     def close(self) -> None:
-        with self._lock:
-            self._drop()
+        """Not behind the call in flight: closing the link ends it (a generation raises EngineFailed)."""
+        self._drop()
         self._info = None
 
     # ---- generation -------------------------------------------------------------------------------

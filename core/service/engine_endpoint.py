@@ -51,7 +51,6 @@ class EngineSession:
         self.studio = f"a studio at {client.host}" if client else "a studio"
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._cancel = threading.Event()  # of the generation running now; set when the studio leaves
-        self._send_lock = asyncio.Lock()
 
     async def run(self) -> None:
         reader = asyncio.ensure_future(self._read())
@@ -104,14 +103,13 @@ class EngineSession:
         return message, wire.arrays_of(message, blob)
 
     async def _send(self, message: dict[str, Any], arrays: tuple[np.ndarray, ...] = ()) -> None:
-        text, blob = wire.encode(message, arrays)
-        async with self._send_lock:
-            try:
-                await self.socket.send_text(text)
-                if blob is not None:
-                    await self.socket.send_bytes(blob)
-            except Exception as error:  # Starlette raises several kinds for a closed socket
-                raise ConnectionError("the studio left") from error
+        text, blob = wire.encode(message, arrays)  # sent by the request loop alone: never two at once
+        try:
+            await self.socket.send_text(text)
+            if blob is not None:
+                await self.socket.send_bytes(blob)
+        except Exception as error:  # Starlette raises several kinds for a closed socket
+            raise ConnectionError("the studio left") from error
 
     async def _send_quietly(self, message: dict[str, Any]) -> None:
         try:

@@ -77,7 +77,7 @@ def test_a_remote_generation_with_voices_and_context_streams_what_the_runtime_ma
     context = SpokenContext(torch.from_numpy(earlier.codes), before.script, tuple(s for _, s in earlier.words))
 
     def request(runtime):
-        return GenerationRequest("[S1] Fine, thanks. [S2] Good to hear it.", GenerationParams(seed=7, number_results=2),
+        return GenerationRequest("[S1] Fine, thanks. [S2] Good to hear it.", GenerationParams(seed=7),
                                  voice_prompts(runtime, voices), context)
 
     remote = list(engine.generate(request(engine)))
@@ -85,7 +85,7 @@ def test_a_remote_generation_with_voices_and_context_streams_what_the_runtime_ma
 
     assert _comparable(remote) == _comparable(local)
     takes = [e for e in remote if isinstance(e, TakeResult)]
-    assert [t.seed for t in takes] == [7, 8] and all(t.complete and len(t.audio) for t in takes)
+    assert [t.seed for t in takes] == [7] and takes[0].complete and len(takes[0].audio)
     assert any(isinstance(e, WordTiming) for e in remote)
 
 
