@@ -28,7 +28,7 @@ from core.params import GenerationParams
 from core.studio.voice_loading import voice_from_file, voice_prompts
 from tests.core.dia2.golden import CHECKPOINT
 from tests.service.remote_engine import HEARD, TcpProxy
-from tests.service.server_process import free_port
+from tests.service.server_process import ServerProcess, free_port
 
 VOICES = Path(__file__).parents[2] / "fixtures" / "voices"
 LONG = " ".join(["[S1] A line that keeps the model busy for a moment.", "[S2] And a reply to it."] * 3)
@@ -237,6 +237,17 @@ def test_a_wrong_key_or_none_is_named(remote_engine_server):
     for key in ("not-the-key", None):
         with pytest.raises(EngineFailed, match="refused the API key: give one of the keys of its --api-keys"):
             remote_engine_server.engine(key=key).load("dia2-2b")
+
+
+def test_a_server_whose_model_failed_to_load_says_why(tmp_path):
+    server = ServerProcess(tmp_path / "data", model=str(tmp_path / "no-such-model"))
+    try:
+        server.wait_until_failed()
+        with pytest.raises(EngineFailed, match="The model of the server at http://127.0.0.1:\\d+ could not be "
+                                               "loaded: .*no-such-model"):
+            RemoteEngine(server.base, None).load("dia2-2b")
+    finally:
+        server.stop()
 
 
 def test_nothing_listening_is_named_after_a_few_tries():
