@@ -85,7 +85,8 @@ def run_serve(argv: list[str]) -> int:
     threading.Thread(target=_load_model, args=(args, runner), name="model-load", daemon=True).start()
     config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
-    _say(f"serving {', '.join(served)} on http://{args.host}:{args.port}/v1 (data in {args.data_dir})")
+    _say(f"serving {', '.join(served)} on http://{args.host}:{args.port}/v1, and to studios at "
+         f"http://{args.host}:{args.port} (data in {args.data_dir})")
     try:
         server.run()
     finally:
