@@ -4,6 +4,7 @@
 #   installer/build.sh                       the processor build of torch
 #   DIA_TORCH=cu128 installer/build.sh       a CUDA build (Linux, Windows): torch from PyTorch's cu128 index
 #   DIA_TORCH_INDEX=URL                      where torch comes from (default: PyTorch's index for DIA_TORCH)
+#   installer/build.sh --archive             also packs it for a release (dist/dia-studio-VERSION-….tar.gz or .zip)
 # Linux needs the libraries of installer/setup.sh on the build host (PortAudio is copied from it).
 # Windows: run it in Git Bash. Build on each system for that system, Linux on the oldest glibc to support.
 set -euo pipefail
@@ -27,6 +28,18 @@ torch_pin=$(grep -oE '"torch==[^"]+"' pyproject.toml | tr -d '"')
 "$python" -m pip install -q -e . "${pyinstaller_pins[@]}"
 echo "build environment ready in $((SECONDS - started)) s"
 
+chmod -R u+w "dist/Dia Studio" 2>/dev/null || true  # left read-only by an interrupted tests/bundle run
 "$python" -m PyInstaller --noconfirm --clean --log-level WARN \
     --workpath build/pyinstaller --distpath dist installer/dia_studio.spec
 echo "built dist/Dia Studio/ in $((SECONDS - started)) s: $(du -sh 'dist/Dia Studio' | cut -f1)"
+
+if [ "${1:-}" = "--archive" ]; then
+    "$python" - "$variant" <<'PACK'
+import platform, shutil, sys
+from importlib.metadata import version
+
+system = platform.system().lower()
+name = f"dist/dia-studio-{version('dia-studio')}-{system}-{platform.machine().lower()}-{sys.argv[1]}"
+print("packed", shutil.make_archive(name, "zip" if system == "windows" else "gztar", "dist", "Dia Studio"))
+PACK
+fi

@@ -59,10 +59,12 @@ def home(tmp_path) -> Path:
 def run_bundle(bundle, home):
     """Runs the bundle's program with ``arguments`` in ``home``, as a first-time user would."""
 
-    def run(*arguments: str, timeout: float = 300, **environment: str) -> subprocess.CompletedProcess:
+    def run(*arguments: str, under: tuple[str, ...] = (), timeout: float = 300,
+            **environment: str) -> subprocess.CompletedProcess:
+        """``under``: a command that runs the program (xvfb-run …)."""
         env = {name: value for name, value in os.environ.items() if name not in _NOT_PASSED}
-        env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", **environment)
-        return subprocess.run([str(bundle), *arguments], cwd=home, env=env, capture_output=True, text=True,
+        env.update({"HOME": str(home), "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1", **environment})
+        return subprocess.run([*under, str(bundle), *arguments], cwd=home, env=env, capture_output=True, text=True,
                               timeout=timeout)
 
     return run

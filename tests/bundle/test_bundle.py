@@ -91,11 +91,16 @@ def test_a_voice_through_whisper_from_a_local_checkpoint(run_bundle, home):
     assert "Hello world" in heard  # the words Whisper heard (with its word timings: numba in the bundle)
 
 
-def test_the_window_opens_on_the_example_project_and_closes(run_bundle, home):
-    result = run_bundle("-c", WINDOW_PROBE.read_text())
+# offscreen, and the X11 plugin (with the libraries it brings) as on a desktop, on Xvfb
+PLATFORMS = {"offscreen": (), "xcb": ("xvfb-run", "-a", "-s", "-screen 0 1280x800x24")}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_the_window_opens_on_the_example_project_and_closes(run_bundle, home, platform):
+    result = run_bundle("-c", WINDOW_PROBE.read_text(), under=PLATFORMS[platform], QT_QPA_PLATFORM=platform)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout.splitlines()[-1])
-    assert shown["platform"] == "offscreen"
+    assert shown["platform"] == platform
     assert len(shown["lines"]) == 4 and "Welcome back to the studio!" in shown["lines"][0]
     assert "model manager" in shown["banner"]  # no model yet: the first start points to it
     # what the first start wrote is in the person's folders
