@@ -55,6 +55,12 @@ def home(tmp_path) -> Path:
     return folder
 
 
+def first_time_user(home: Path, **environment: str) -> dict[str, str]:
+    """The environment of someone whose home folder is ``home``, with no Python setup of ours."""
+    env = {name: value for name, value in os.environ.items() if name not in _NOT_PASSED}
+    return {**env, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1", **environment}
+
+
 @pytest.fixture
 def run_bundle(bundle, home):
     """Runs the bundle's program with ``arguments`` in ``home``, as a first-time user would."""
@@ -62,9 +68,7 @@ def run_bundle(bundle, home):
     def run(*arguments: str, under: tuple[str, ...] = (), timeout: float = 300,
             **environment: str) -> subprocess.CompletedProcess:
         """``under``: a command that runs the program (xvfb-run …)."""
-        env = {name: value for name, value in os.environ.items() if name not in _NOT_PASSED}
-        env.update({"HOME": str(home), "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1", **environment})
-        return subprocess.run([*under, str(bundle), *arguments], cwd=home, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run([*under, str(bundle), *arguments], cwd=home, env=first_time_user(home, **environment),
+                              capture_output=True, text=True, timeout=timeout)
 
     return run

@@ -4,18 +4,22 @@ Run with ``pytest tests/bundle -m bundle``; the default test run leaves these ou
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import subprocess
 import tomllib
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from tests.bundle.conftest import REPO
+from tests.bundle.conftest import REPO, first_time_user
 from tests.core.dia2.golden import CHECKPOINT
 from tests.scripted_whisper import scripted_whisper_checkpoint
+from tests.service.server_process import ServerProcess
 
 pytestmark = pytest.mark.bundle
 
@@ -89,6 +93,20 @@ def test_a_voice_through_whisper_from_a_local_checkpoint(run_bundle, home):
     assert "loading Whisper" in result.stderr
     heard = next(line for line in result.stderr.splitlines() if "[S1] voice:" in line)
     assert "Hello world" in heard  # the words Whisper heard (with its word timings: numba in the bundle)
+
+
+def test_serves_the_task_api(bundle, home):
+    server = ServerProcess(home / "data", program=(str(bundle),), env=first_time_user(home))
+    try:
+        server.wait_until_ready()
+        task = {"taskType": "audioInference", "taskUUID": str(uuid.uuid4()), "seed": 2, "speech": {"text": SCRIPT},
+                "outputType": "base64Data", "outputFormat": "FLAC"}
+        status, answer = server.post([task])
+    finally:
+        server.stop()
+    assert status == 200 and "errors" not in answer, answer
+    audio, rate = soundfile.read(io.BytesIO(base64.b64decode(answer["data"][0]["audioBase64Data"])))
+    assert rate == 24000 and len(audio) > rate // 2 and abs(audio).max() > 0.01
 
 
 # offscreen, and the X11 plugin (with the libraries it brings) as on a desktop, on Xvfb
