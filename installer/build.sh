@@ -15,6 +15,11 @@ torch_index=${DIA_TORCH_INDEX:-https://download.pytorch.org/whl/$variant}
 venv=.build-venv
 pyinstaller_pins=(pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9)
 
+if [ "$(uname)" = Linux ]; then  # what PyInstaller needs from the build host there
+    command -v objdump >/dev/null || { echo "build.sh: PyInstaller needs objdump: apt-get install binutils" >&2; exit 3; }
+    "${PYTHON:-python3}" -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('portaudio'))" \
+        || { echo "build.sh: the bundle takes PortAudio from this host: apt-get install libportaudio2" >&2; exit 3; }
+fi
 started=$SECONDS
 [ -d "$venv" ] || "${PYTHON:-python3}" -m venv "$venv"
 python=$venv/bin/python
