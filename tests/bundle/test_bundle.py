@@ -64,6 +64,15 @@ def test_an_unknown_command_is_refused_on_stderr(run_bundle):
     assert "did you mean render?" in result.stderr and "serve" in result.stderr
 
 
+def test_a_process_started_with_multiprocessing_runs_its_target(run_bundle):
+    # a spawned process starts this program again, with multiprocessing's arguments
+    started = ("import multiprocessing; context = multiprocessing.get_context('spawn'); queue = context.Queue(); "
+               "child = context.Process(target=queue.put, args=('ran',)); child.start(); child.join(); "
+               "print(child.exitcode, queue.get(timeout=60) if child.exitcode == 0 else '')")
+    result = run_bundle("-c", started)
+    assert (result.returncode, result.stdout) == (0, "0 ran\n"), result.stderr
+
+
 @pytest.mark.parametrize("extension", ["wav", "flac", "mp3", "ogg"])
 def test_renders_to_each_format(run_bundle, home, extension):
     out = home / f"dialogue.{extension}"
