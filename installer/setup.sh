@@ -13,8 +13,9 @@ packages=(libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 
 extras=""
 if [ "${1:-}" = "--test" ]; then
     # A PulseAudio null sink stands in for a sound card in the tests; exported files are checked
-    # by readers other than the writer (ffprobe, ogginfo).
-    packages+=(pulseaudio libasound2-plugins ffmpeg vorbis-tools)
+    # by readers other than the writer (ffprobe, ogginfo). A whole run also builds the bundle
+    # (PyInstaller reads libraries with binutils' objdump) and opens its window on Xvfb.
+    packages+=(pulseaudio libasound2-plugins ffmpeg vorbis-tools binutils xvfb xauth)
     extras="[test]"
 fi
 

@@ -22,5 +22,14 @@ trap 'tests/pulse/stop_null_sink.sh || true; rm -rf "$DIA_PULSE_DIR"' EXIT
 .venv/bin/lint-imports
 # triton (which transformers imports) prints nanobind "leak" reports at interpreter exit; they are
 # not ours and would bury pytest's summary, so only those lines are dropped from stderr.
-.venv/bin/python -m pytest -q "$@" \
-    2> >(grep -vE '^(nanobind: | - leaked | - \.\.\. skipped remainder|See https://nanobind)' >&2)
+run_pytest() {
+    .venv/bin/python -m pytest -q "$@" \
+        2> >(grep -vE '^(nanobind: | - leaked | - \.\.\. skipped remainder|See https://nanobind)' >&2)
+}
+run_pytest "$@"
+# A whole run also builds the one-folder bundle and smoke-tests it as a person runs it (about
+# 7 minutes on 2 cores); a run of chosen tests leaves it out.
+if [ $# -eq 0 ]; then
+    installer/build.sh
+    run_pytest tests/bundle -m bundle
+fi

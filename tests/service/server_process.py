@@ -27,16 +27,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, *flags: str, model: str = str(CHECKPOINT)):
+    """``program`` and ``env``: what runs ``serve`` (the checkout's by default; a built bundle)."""
+
+    def __init__(self, data_dir: Path, *flags: str, model: str = str(CHECKPOINT),
+                 program: tuple[str, ...] = (sys.executable, "-m", "app.main"), env: dict[str, str] | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"serve-{self.port}.log"
-        command = [sys.executable, "-m", "app.main", "serve", "--model", model, "--device", "cpu",
+        command = [*program, "serve", "--model", model, "--device", "cpu",
                    "--dtype", "float32", "--threads", "1", "--port", str(self.port), "--data-dir", str(data_dir),
                    *flags]
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONPATH": str(REPO)})
+                                        env=env or {**os.environ, "PYTHONPATH": str(REPO)})
 
     @property
     def log(self) -> str:
