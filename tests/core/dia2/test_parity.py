@@ -14,7 +14,7 @@ from core.dia2.generator import GenerationRequest, TakeResult
 from core.dia2.prefix import build_prefix
 from core.dia2.sampling import SamplingRule
 from core.params import GenerationParams
-from tests.core.dia2.golden import CASES, FIXTURE, GOLDENS, GoldenCase, entries_as_json
+from tests.core.dia2.golden import CASES, FIXTURE, GOLDENS, GoldenCase, assert_take_matches_golden, entries_as_json
 
 GREEDY = SamplingRule(temperature=0.0, top_k=50)
 
@@ -102,20 +102,7 @@ def _check_every_step(runtime, case: GoldenCase, skip_discarded: bool) -> None:
 @pytest.mark.parametrize("name", CASES)
 def test_codes_timestamps_and_waveform_match(either_runtime, name):
     case = GoldenCase(name)
-    take = _render(either_runtime, case)
-    np.testing.assert_array_equal(take.codes, case.arrays["codes"])
-    assert len(take.words) == len(case.json["timestamps"])
-    for (word, at), (golden_word, golden_at) in zip(take.words, case.json["timestamps"]):
-        assert word == golden_word and abs(at - golden_at) < 1e-9
-    wave = case.json["waveform"]
-    assert take.sample_rate == wave["sample_rate"] and take.audio.shape == (wave["num_samples"],)
-    np.testing.assert_allclose(take.audio[:32], wave["first_32"], atol=1e-4)
-    np.testing.assert_allclose(take.audio[::1000], wave["every_1000th"], atol=1e-4)
-    rms = float(np.sqrt(np.mean(take.audio.astype(np.float64) ** 2)))
-    assert abs(rms - wave["rms"]) <= 1e-5 * wave["rms"]
-    assert abs(int(np.sum(np.abs(take.audio) >= 1.0)) - wave["num_clipped"]) <= 5
-    if "waveform" in case.arrays:
-        np.testing.assert_allclose(take.audio, case.arrays["waveform"], atol=1e-4)
+    assert_take_matches_golden(_render(either_runtime, case), case)
 
 
 @pytest.mark.parametrize("name", ["dialogue_cfg1", "dialogue_cfg3"])
