@@ -7,7 +7,7 @@ voice prompt, with and without the skip of the first frames' discarded work.
                                [--runs 3] [--stop-after-first-word] [--threads N] [--json FILE]
 
 Each run opens the take first (as a voice agent does before its language model speaks) and lets
-the frames that need no text run; then a feeder thread pushes the text: all of it, or tokens
+the frames that need no text run until it waits for text; then a feeder thread pushes the text: all of it, or tokens
 (pieces of at most four characters, a space leading each word, as a model's deltas) at the given
 rate, then the end. Measured from the first push: ``first audio`` (the first chunk out),
 ``first word`` (the chunk that holds the first word's start), the stalls (waits for text once
@@ -38,7 +38,6 @@ from core.params import GenerationParams  # noqa: E402
 
 TEXT = ("[S1] Have you heard the new record from the band downstairs? [S2] I have, it kept me up all night. "
         "(laughs) [S1] Sorry about that, they practise until two in the morning.")
-OPEN_S = 0.3  # between opening the take and its first text
 
 
 def model_tokens(text: str) -> list[str]:
@@ -63,13 +62,12 @@ def one_run(runtime, feed: str, voices: tuple, stop_after_first_word: bool) -> d
     take = runtime.open_live_take(GenerationParams.create(seed=1, cfg_scale=3.0), voices)
     pieces = [TEXT] if feed == "whole" else model_tokens(TEXT)
     interval = 0.0 if feed == "whole" else 1.0 / float(feed)
-    first_text = threading.Event()
+    waiting = threading.Event()  # the take did all it can before the text: the first text may come
     t0 = [0.0]
 
     def feeder():
-        time.sleep(OPEN_S)
+        waiting.wait()
         t0[0] = time.perf_counter()
-        first_text.set()
         for index, piece in enumerate(pieces):
             if interval:  # on a fixed clock: a slow consumer does not slow the model down
                 time.sleep(max(0.0, t0[0] + index * interval - time.perf_counter()))
@@ -84,6 +82,7 @@ def one_run(runtime, feed: str, voices: tuple, stop_after_first_word: bool) -> d
     for event in take.events():
         now = time.perf_counter()
         if isinstance(event, Stalled):
+            waiting.set()
             if event.waiting_s == 0 and first_audio is not None:
                 stalls += 1
                 stall_since = now
