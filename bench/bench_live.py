@@ -106,9 +106,11 @@ def one_run(runtime, feed: str, voices: tuple, stop_after_first_word: bool) -> d
             result = event
     thread.join()
     start = t0[0]
+    whole_take = not stop_after_first_word  # a take cut at its first word says nothing of its pace
     return {"first_audio_s": first_audio - start, "first_word_s": first_word - start if first_word else None,
-            "stalls": stalls, "stalled_s": stalled_s, "lead_min_s": lead_min, "audio_s": audio_s,
-            "realtime_x": audio_s / (time.perf_counter() - first_audio), "complete": result.complete}
+            "stalls": stalls, "stalled_s": stalled_s, "lead_min_s": lead_min if whole_take else None,
+            "audio_s": audio_s, "realtime_x": audio_s / (time.perf_counter() - first_audio) if whole_take else None,
+            "complete": result.complete}
 
 
 def median_of(runs: list[dict], key: str) -> float | None:
@@ -161,10 +163,10 @@ def main(argv: list[str] | None = None) -> dict:
                 if skip == "on" and "off" in by_skip:
                     ratio = f"{row['first_audio_s'] / by_skip['off']['first_audio_s']:.2f}"
                 word = f"{row['first_word_s']:8.3f}s" if row["first_word_s"] is not None else "     none"
-                lead = f"{row['lead_min_s']:7.2f}s" if row["lead_min_s"] is not None else "      -"
+                lead = f"{row['lead_min_s']:7.2f}s" if row["lead_min_s"] is not None else "       -"
+                pace = f"{row['realtime_x']:5.2f}" if row["realtime_x"] is not None else "    -"
                 print(f"{feed:>6} {voice:>5} {skip:>4} | {row['first_audio_s']:8.3f}s {word} | "
-                      f"{row['stalls']:6.1f} {row['stalled_s']:7.2f}s {lead} {row['realtime_x']:5.2f} | {ratio}",
-                      flush=True)
+                      f"{row['stalls']:6.1f} {row['stalled_s']:7.2f}s {lead} {pace} | {ratio}", flush=True)
             if "on" in by_skip and "off" in by_skip:
                 on, off = by_skip["on"], by_skip["off"]
                 print(f"{'':>18} the skip saves {off['first_audio_s'] - on['first_audio_s']:+.3f} s to the first "
