@@ -3,6 +3,8 @@
 - ``POST /v1``: a JSON array of tasks → ``{"data": [...], "errors": [...]}``.
 - ``GET /v1/media/<audioUUID>.<ext>``: a result handed out as a URL, until its ttl is over.
 - ``/v1/engine`` (WebSocket): the model as a remote studio's engine (``engine_endpoint``).
+- ``/v1/live`` (WebSocket): a live take, text in as it is written, PCM out as it is made
+  (``live_session``).
 - ``GET /health``: 503 while the model loads, 200 once it can generate (a readiness probe).
 
 The body is read with a size limit before it is parsed; nothing from a request ever becomes a
@@ -22,6 +24,8 @@ from core.audio.formats import format_from_path
 from core.engine.wire import PATH as ENGINE_PATH
 from core.service.api_errors import ApiError
 from core.service.engine_endpoint import EngineSession
+from core.service.live_session import PATH as LIVE_PATH
+from core.service.live_session import LiveSession
 from core.service.openapi_schema import TASKS_BODY
 from core.service.responses import MEDIA_PATH, MIME_TYPES, STORED_PATH
 from core.service.task_service import TaskService
@@ -73,6 +77,12 @@ def create_app(service: TaskService) -> FastAPI:
         await socket.accept()
         await EngineSession(service, socket).run()
 
+    @app.websocket(LIVE_PATH)
+    async def live(socket: WebSocket) -> None:
+        """A live take: JSON control messages in, binary PCM and events out (``live_session``)."""
+        await socket.accept()
+        await LiveSession(service, socket, _bearer(socket), service.config.live_idle_timeout_s).run()
+
     @app.get(MEDIA_PATH + "{name}", responses={404: {"description": "no such result, or its ttl is over"}})
     def media(name: str) -> Response:
         match = _MEDIA_NAME.fullmatch(name)
@@ -120,7 +130,7 @@ def _too_large() -> ApiError:
                     http_status=413)
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: Request | WebSocket) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
