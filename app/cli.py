@@ -38,10 +38,32 @@ def build_parser() -> argparse.ArgumentParser:
     script.add_argument("--script", help="the dialogue text")
     script.add_argument("--script-file", type=Path, help="a UTF-8 text file holding the dialogue")
     parser.add_argument("--out", type=Path, required=True, help="output file (.mp3, .wav, .flac, .ogg)")
+    add_format_argument(parser)
+    add_model_arguments(parser)
+    add_voice_arguments(parser)
+    add_generation_arguments(parser)
+    parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
+    add_export_arguments(parser)
+    parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
+    return parser
+
+
+# The flags render shares with speak: one definition each.
+def add_format_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["MP3", "WAV", "FLAC", "OGG", "mp3", "wav", "flac", "ogg"],
                         help="output format (default: from the extension of --out)")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"{', '.join(MODEL_IDS)}, a Hub id, or a local model folder (default {DEFAULT_MODEL})")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8 (int8 weights: fastest on a processor)")
+    parser.add_argument("--threads", type=int, help="processor threads (default: every core of a machine with "
+                                                     "up to 4, else all but one; fewer on a busy machine)")
+
+
+def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     for speaker in ("s1", "s2"):
         tag = speaker.upper()
         parser.add_argument(f"--{speaker}", type=Path, metavar="AUDIO", help=f"voice reference for [{tag}]")
@@ -54,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Whisper model name (tiny … large-v3, turbo) or a local .pt file, "
                              "used to transcribe voice references (default: large-v3 on a GPU, small on a "
                              "processor)")
+
+
+def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="0 … 2147483647 (default: random, printed)")
     parser.add_argument("--cfg-scale", type=float, help="guidance 1 … 30 (default 3)")
     parser.add_argument("--temperature", type=float, help="text/timing temperature 0 … 5 (default 0.6)")
@@ -61,17 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top-k", type=int, help="1 … 500 (default 50)")
     parser.add_argument("--negative-prompt", help="what to steer away from (2 … 3000 characters)")
     parser.add_argument("--include-prefix", action="store_true", help="keep the voice references at the start")
-    parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8 (int8 weights: fastest on a processor)")
-    parser.add_argument("--threads", type=int, help="processor threads (default: every core of a machine with "
-                                                     "up to 4, else all but one; fewer on a busy machine)")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-rate", type=int, help="output sample rate (MP3/OGG only)")
     parser.add_argument("--bitrate", type=int, help="output bitrate in kbps (MP3/OGG only)")
     parser.add_argument("--channels", type=int, help="1 or 2 (MP3/OGG only)")
     parser.add_argument("--loudness", type=float, metavar="LUFS", help="normalise to this loudness, e.g. -16")
-    parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
-    return parser
 
 
 class CommandLineError(DiaStudioError):
@@ -93,51 +114,72 @@ def run_render(argv: list[str]) -> int:
 
 
 def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
-    if args.threads is not None and args.threads < 1:
-        raise CommandLineError(f"--threads {args.threads}: give 1 or more")
+    check_threads(args)
     script = _read_script(args)
-    params = GenerationParams.create(
+    params = generation_params(args)
+    settings = export_settings(args)
+    outputs = output_paths(args.out, settings, params.number_results)
+    voices = read_voices(args)
+
+    from core.dia2.generator import GenerationRequest, Progress, TakeResult, TakeStarted
+
+    runtime = load_runtime(args)
+    runtime.parse(script)  # refuse an unspeakable script before transcribing anything
+    request = GenerationRequest(script, params, prepare_voices(args, runtime, voices))
+    report = ProgressReport()
+    for event in runtime.generate(request, cancel):
+        if isinstance(event, TakeStarted):
+            _say(f"take {event.take + 1}/{params.number_results}: seed {event.seed}")
+        elif isinstance(event, Progress):
+            report(event)
+        elif isinstance(event, TakeResult):
+            for notice in event.notices:
+                _say(f"  note: {notice}")
+            path = outputs[event.take]
+            export_audio(event.audio, path, settings, take_metadata(script, event), loudness_lufs=args.loudness)
+            _say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
+            if args.codes_out:
+                codes_path = output_paths(args.codes_out, None, params.number_results)[event.take]
+                np.save(codes_path, event.codes)
+                _say(f"  wrote {codes_path}")
+    return 0
+
+
+def generation_params(args: argparse.Namespace) -> GenerationParams:
+    """The generation flags as the one parameter model (a concrete seed chosen now)."""
+    return GenerationParams.create(
         model=args.model if args.model in MODEL_IDS else None, negative_prompt=args.negative_prompt,
         seed=args.seed, cfg_scale=args.cfg_scale, temperature=args.temperature,
         audio_temperature=args.audio_temperature, top_k=args.top_k,
-        include_prefix=args.include_prefix or None, number_results=args.number_results,
+        include_prefix=args.include_prefix or None, number_results=getattr(args, "number_results", None),
     ).with_seed()
-    settings = ExportSettings.create(args.format or format_from_path(args.out), sample_rate=args.sample_rate,
-                                     bitrate=args.bitrate, channels=args.channels)
-    outputs = _output_paths(args.out, settings, params.number_results)
-    voices = _read_voices(args)
 
-    from core.dia2.generator import GenerationRequest, Progress, TakeResult, TakeStarted
+
+def export_settings(args: argparse.Namespace) -> ExportSettings:
+    return ExportSettings.create(args.format or format_from_path(args.out), sample_rate=args.sample_rate,
+                                 bitrate=args.bitrate, channels=args.channels)
+
+
+def check_threads(args: argparse.Namespace) -> None:
+    if args.threads is not None and args.threads < 1:
+        raise CommandLineError(f"--threads {args.threads}: give 1 or more")
+
+
+def take_metadata(script: str, take) -> ExportMetadata:
+    """The tags of a take's file: the script's first words, who is heard (the artists), how it was made."""
+    speakers = ("S1", "S2") if SPEAKER_TAGS[1] in script else ("S1",)
+    return ExportMetadata(title=_title(script), speakers=speakers, seed=take.seed,
+                          parameters=as_made(take.params.to_dict(), take.model))
+
+
+def load_runtime(args: argparse.Namespace):
     from core.dia2.runtime import Dia2Runtime
 
     _say(f"loading {args.model} …")
     runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, progress=download_progress(),
                                threads=args.threads)
     _say(f"model ready on {runtime.device} ({runtime.precision})")
-    runtime.parse(script)  # refuse an unspeakable script before transcribing anything
-    request = GenerationRequest(script, params, _prepare_voices(args, runtime, voices))
-    speakers = ("S1", "S2") if SPEAKER_TAGS[1] in script else ("S1",)  # who is heard: the artists
-    last_report = 0.0
-    for event in runtime.generate(request, cancel):
-        if isinstance(event, TakeStarted):
-            _say(f"take {event.take + 1}/{params.number_results}: seed {event.seed}")
-        elif isinstance(event, Progress) and time.monotonic() - last_report > 1.0:
-            last_report = time.monotonic()
-            _say(f"  frame {event.frames}: {event.audio_s:.1f} s of audio, "
-                 f"{event.realtime_factor:.2f}x real time")
-        elif isinstance(event, TakeResult):
-            for notice in event.notices:
-                _say(f"  note: {notice}")
-            path = outputs[event.take]
-            metadata = ExportMetadata(title=_title(script), speakers=speakers, seed=event.seed,
-                                      parameters=as_made(event.params.to_dict(), event.model))
-            export_audio(event.audio, path, settings, metadata, loudness_lufs=args.loudness)
-            _say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
-            if args.codes_out:
-                codes_path = _output_paths(args.codes_out, None, params.number_results)[event.take]
-                np.save(codes_path, event.codes)
-                _say(f"  wrote {codes_path}")
-    return 0
+    return runtime
 
 
 def _read_script(args: argparse.Namespace) -> str:
@@ -149,7 +191,7 @@ def _read_script(args: argparse.Namespace) -> str:
         raise CommandLineError(f"cannot read the script file {args.script_file}: {error}") from None
 
 
-def _output_paths(path: Path, settings: ExportSettings | None, count: int) -> list[Path]:
+def output_paths(path: Path, settings: ExportSettings | None, count: int) -> list[Path]:
     if not path.parent.is_dir():
         raise CommandLineError(f"the folder {path.parent} does not exist")
     if settings is not None and format_from_path(path) is not settings.format:
@@ -170,7 +212,7 @@ class _VoiceInput:
     text: str | None  # from --sN-text
 
 
-def _read_voices(args: argparse.Namespace) -> list[_VoiceInput]:
+def read_voices(args: argparse.Namespace) -> list[_VoiceInput]:
     """Check the voice flags and read the voice files and word lists (unreadable, silent, too
     short, words outside the clip): a bad voice costs a second, not the model's loading."""
     from core.dia2.voices import words_within_clip  # torch: seconds to import, so not for --help
@@ -197,7 +239,7 @@ def _read_voices(args: argparse.Namespace) -> list[_VoiceInput]:
     return voices
 
 
-def _prepare_voices(args: argparse.Namespace, runtime, voices: list[_VoiceInput]) -> tuple:
+def prepare_voices(args: argparse.Namespace, runtime, voices: list[_VoiceInput]) -> tuple:
     transcriber = None
     prompts = []
     for voice in voices:
@@ -228,6 +270,18 @@ def _prepared_voice(runtime, voice: _VoiceInput, transcriber):
         flag = f"--{voice.speaker}"
         raise CommandLineError(f"{error} Without Whisper, give the words of {flag} with {flag}-words "
                                f'FILE.json, or {flag}-text "what is said" (timed by word length).') from None
+
+
+class ProgressReport:
+    """A take's progress on stderr, at most once a second."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, event) -> None:
+        if time.monotonic() - self._last > 1.0:
+            self._last = time.monotonic()
+            _say(f"  frame {event.frames}: {event.audio_s:.1f} s of audio, {event.realtime_factor:.2f}x real time")
 
 
 def download_progress():
