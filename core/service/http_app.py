@@ -35,6 +35,18 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # tasks only; voice uploads will raise this wi
 _MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})(\.[a-z0-9]{2,5})")
 
 
+# OpenAPI has no WebSockets: the description names them (README has the whole of each protocol).
+_DESCRIPTION = """The hosted Dia2 audioInference API, served locally.
+
+WebSockets, besides the paths below: `/v1` takes the same tasks (authentication first);
+`/v1/engine` is a remote studio's engine; `/v1/live` is a live take, text in as it is written and
+audio out as it is made. In: JSON `start` (an audioInference task's `model`, `seed`, `CFGScale`,
+`negativePrompt`, `settings`, `inputs.audios`; `outputFormat` `pcm_f32le` or `pcm_s16le`;
+`audioSettings.sampleRate`; `apiKey` unless sent as `Authorization: Bearer`), `text`, `end`,
+`cancel`, `ping`. Out: `ready`, binary PCM frames, `word`, `stall`, `resume`, `done` (`reason`
+end, cancelled or idle; `audioS`, `ttfaMs`, `stalledMs`), `waiting`, `pong`, `error` (the codes
+below, and `modelBusy`)."""
+
 # When every task of a request failed, the first one's status answers (the error items say why).
 _ERROR_RESPONSES = {status: {"description": what} for status, what in (
     (400, "a malformed body or an invalid task"), (401, "invalidApiKey"), (404, "taskFailedOrNotFound"),
@@ -43,7 +55,7 @@ _ERROR_RESPONSES = {status: {"description": what} for status, what in (
 
 
 def create_app(service: TaskService) -> FastAPI:
-    app = FastAPI(title="Dia Studio task API", description="The hosted Dia2 audioInference API, served locally.")
+    app = FastAPI(title="Dia Studio task API", description=_DESCRIPTION)
     sessions = SessionRegistry()
 
     @app.get("/health", responses={503: {"description": "the model is loading, or failed to load (reason given)"}})

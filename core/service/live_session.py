@@ -209,7 +209,7 @@ class LiveSession:
             await self._start(message)
         elif kind in ("text", "end"):
             if take is None:
-                raise ApiError("invalidMessage", f"A {kind} message needs a take: send start first.")
+                raise ApiError("invalidMessage", f"No take is running for this {kind} message: send start first.")
             if kind == "text":
                 self._push(take, message, received_at)
             else:

@@ -5,6 +5,7 @@ sample, cancel, a client gone, a long pause, busy, bad settings, keys, the idle 
 from __future__ import annotations
 
 import base64
+import json
 import random
 import subprocess
 import sys
@@ -242,3 +243,9 @@ def test_a_voice_as_the_task_api_takes_it_speaks_the_take(client):
     client.send("end")
     heard = client.hear()
     assert heard.done["reason"] == "end" and len(heard.samples()) > 0
+
+
+def test_the_api_description_names_the_live_endpoint(server):
+    status, content = server.get("/openapi.json")
+    description = json.loads(content)["info"]["description"]
+    assert status == 200 and "`/v1/live`" in description and "pcm_s16le" in description
