@@ -280,12 +280,14 @@ class LiveSession:
         if self._give_up.is_set():  # the client left or cancelled meanwhile
             live.cancel()
         log.info("live: %s started (seed %d)", self.holder, live.seed)
-        await self._send({"type": "ready", "seed": live.seed, "model": runtime.name,
-                          "outputFormat": request.encoding, "sampleRate": request.sample_rate})
+        # The take runs from here (its first frames need no text); its events wait in the queue
+        # until ready has gone out. A client gone before that cancels it, as any other time.
         events: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
         threading.Thread(target=self._produce, args=(live, lambda item: loop.call_soon_threadsafe(
             events.put_nowait, item)), name="live-take", daemon=True).start()
+        await self._send({"type": "ready", "seed": live.seed, "model": runtime.name,
+                          "outputFormat": request.encoding, "sampleRate": request.sample_rate})
         self._pump = asyncio.ensure_future(self._relay(take, events))
 
     def _voice_prompts(self, voices: tuple[Any, ...]) -> tuple:

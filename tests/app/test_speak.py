@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import shlex
 import signal
 import subprocess
@@ -21,9 +22,11 @@ import soundfile
 
 from app.main import main
 from app.speak import run_speak
+from core.audio.capture import Recorder
 from core.audio.fake_backend import FakeBackend
 from core.dia2.generator import GenerationRequest
 from core.params import GenerationParams
+from tests.core.audio.conftest import pulse_null_sink, sound_system  # noqa: F401 (fixtures)
 from tests.core.dia2.golden import CHECKPOINT
 
 REPO = Path(__file__).parents[2]
@@ -164,3 +167,20 @@ def test_stdin_without_words_is_an_error_and_writes_nothing(tmp_path, capsys):
     with os.fdopen(reading, "rb") as stdin:
         assert run_speak([*MODEL, "-o", str(out)], stdin=stdin) == 2
     assert "stdin:" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.slow  # a model load in a process of its own, and PulseAudio's start: ~25 s
+def test_speak_is_heard_on_a_real_sound_system(sound_system):
+    # The PulseAudio null sink's monitor is the default microphone: what speak plays, it hears.
+    recorder = Recorder(sound_system)
+    recorder.start()
+    try:
+        speak = subprocess.run(_speak_command("--seed", "9"), input=TEXT, cwd=REPO, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    finally:
+        heard = recorder.stop()
+    assert speak.returncode == 0, speak.stderr
+    played_s = float(re.search(r"played ([\d.]+) s", speak.stderr).group(1))
+    loud = np.flatnonzero(np.abs(heard.samples) > 0.01)
+    assert heard.error is None and played_s > 1 and len(loud)
+    assert (loud[-1] - loud[0]) / heard.sample_rate > 0.8 * played_s
