@@ -47,39 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a project saved by the studio window (its folder, or its project.json)")
     parser.add_argument("--out", type=Path, required=True,
                         help="output file (.mp3, .wav, .flac, .ogg); with --per-line, the folder for the files")
-    parser.add_argument("--format", choices=["MP3", "WAV", "FLAC", "OGG", "mp3", "wav", "flac", "ogg"],
-                        help="output format (default: from the extension of --out; with --per-line, MP3)")
-    parser.add_argument("--model", default=None,
-                        help=f"{', '.join(MODEL_IDS)}, a Hub id, or a local model folder (default {DEFAULT_MODEL}; "
-                             "with --project, needed only for lines without a take)")
-    for speaker in ("s1", "s2"):
-        tag = speaker.upper()
-        parser.add_argument(f"--{speaker}", type=Path, metavar="AUDIO", help=f"voice reference for [{tag}]")
-        parser.add_argument(f"--{speaker}-text", metavar="TEXT",
-                            help=f"what is said in --{speaker}: replaces Whisper's words, keeps its timings")
-        parser.add_argument(f"--{speaker}-words", type=Path, metavar="JSON",
-                            help=f"words of --{speaker} as a JSON list of [word, start_s, end_s]; "
-                                 "no Whisper is run")
-    parser.add_argument("--whisper-model", default=None,
-                        help="Whisper model name (tiny … large-v3, turbo) or a local .pt file, "
-                             "used to transcribe voice references (default: large-v3 on a GPU, small on a "
-                             "processor)")
-    parser.add_argument("--seed", type=int, help="0 … 2147483647 (default: random, printed)")
-    parser.add_argument("--cfg-scale", type=float, help="guidance 1 … 30 (default 3)")
-    parser.add_argument("--temperature", type=float, help="text/timing temperature 0 … 5 (default 0.6)")
-    parser.add_argument("--audio-temperature", type=float, help="audio temperature 0 … 5 (default 0.8)")
-    parser.add_argument("--top-k", type=int, help="1 … 500 (default 50)")
-    parser.add_argument("--negative-prompt", help="what to steer away from (2 … 3000 characters)")
-    parser.add_argument("--include-prefix", action="store_true", help="keep the voice references at the start")
+    add_format_argument(parser, "from the extension of --out; with --per-line, MP3")
+    add_model_arguments(parser, None, "; with --project, needed only for lines without a take")
+    add_voice_arguments(parser)
+    add_generation_arguments(parser)
     parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8 (int8 weights: fastest on a processor)")
-    parser.add_argument("--threads", type=int, help="processor threads (default: every core of a machine with "
-                                                     "up to 4, else all but one; fewer on a busy machine)")
-    parser.add_argument("--sample-rate", type=int, help="output sample rate (MP3/OGG only)")
-    parser.add_argument("--bitrate", type=int, help="output bitrate in kbps (MP3/OGG only)")
-    parser.add_argument("--channels", type=int, help="1 or 2 (MP3/OGG only)")
-    parser.add_argument("--loudness", type=float, metavar="LUFS", help="normalise to this loudness, e.g. -16")
+    add_export_arguments(parser)
     parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
     project = parser.add_argument_group("with --project")
     project.add_argument("--lines", metavar="1-3,5",
@@ -92,6 +65,54 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--keep-takes", action="store_true",
                          help="save the takes generated into the project (default: the project is not changed)")
     return parser
+
+
+# The flags render shares with speak: one definition each.
+def add_format_argument(parser: argparse.ArgumentParser, default: str = "from the extension of --out") -> None:
+    parser.add_argument("--format", choices=["MP3", "WAV", "FLAC", "OGG", "mp3", "wav", "flac", "ogg"],
+                        help=f"output format (default: {default})")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, default: str | None = DEFAULT_MODEL, note: str = "") -> None:
+    """``default`` None: no model unless one is given (``load_runtime`` then loads the default)."""
+    parser.add_argument("--model", default=default,
+                        help=f"{', '.join(MODEL_IDS)}, a Hub id, or a local model folder (default {DEFAULT_MODEL}{note})")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8 (int8 weights: fastest on a processor)")
+    parser.add_argument("--threads", type=int, help="processor threads (default: every core of a machine with "
+                                                     "up to 4, else all but one; fewer on a busy machine)")
+
+
+def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
+    for speaker in ("s1", "s2"):
+        tag = speaker.upper()
+        parser.add_argument(f"--{speaker}", type=Path, metavar="AUDIO", help=f"voice reference for [{tag}]")
+        parser.add_argument(f"--{speaker}-text", metavar="TEXT",
+                            help=f"what is said in --{speaker}: replaces Whisper's words, keeps its timings")
+        parser.add_argument(f"--{speaker}-words", type=Path, metavar="JSON",
+                            help=f"words of --{speaker} as a JSON list of [word, start_s, end_s]; "
+                                 "no Whisper is run")
+    parser.add_argument("--whisper-model", default=None,
+                        help="Whisper model name (tiny … large-v3, turbo) or a local .pt file, "
+                             "used to transcribe voice references (default: large-v3 on a GPU, small on a "
+                             "processor)")
+
+
+def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, help="0 … 2147483647 (default: random, printed)")
+    parser.add_argument("--cfg-scale", type=float, help="guidance 1 … 30 (default 3)")
+    parser.add_argument("--temperature", type=float, help="text/timing temperature 0 … 5 (default 0.6)")
+    parser.add_argument("--audio-temperature", type=float, help="audio temperature 0 … 5 (default 0.8)")
+    parser.add_argument("--top-k", type=int, help="1 … 500 (default 50)")
+    parser.add_argument("--negative-prompt", help="what to steer away from (2 … 3000 characters)")
+    parser.add_argument("--include-prefix", action="store_true", help="keep the voice references at the start")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sample-rate", type=int, help="output sample rate (MP3/OGG only)")
+    parser.add_argument("--bitrate", type=int, help="output bitrate in kbps (MP3/OGG only)")
+    parser.add_argument("--channels", type=int, help="1 or 2 (MP3/OGG only)")
+    parser.add_argument("--loudness", type=float, metavar="LUFS", help="normalise to this loudness, e.g. -16")
 
 
 class CommandLineError(DiaStudioError):
@@ -113,8 +134,7 @@ def run_render(argv: list[str]) -> int:
 
 
 def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
-    if args.threads is not None and args.threads < 1:
-        raise CommandLineError(f"--threads {args.threads}: give 1 or more")
+    check_threads(args)
     if args.project is not None:
         from app.project_render import render_project
 
@@ -123,23 +143,16 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     if given:
         raise CommandLineError(f"{given[0]} applies only to --project (a project saved by the studio window)")
     script = _read_script(args)
-    params = GenerationParams.create(
-        model=args.model if args.model in MODEL_IDS else None, negative_prompt=args.negative_prompt,
-        seed=args.seed, cfg_scale=args.cfg_scale, temperature=args.temperature,
-        audio_temperature=args.audio_temperature, top_k=args.top_k,
-        include_prefix=args.include_prefix or None, number_results=args.number_results,
-    ).with_seed()
-    settings = ExportSettings.create(args.format or format_from_path(args.out), sample_rate=args.sample_rate,
-                                     bitrate=args.bitrate, channels=args.channels)
-    outputs = _output_paths(args.out, settings, params.number_results)
-    voices = _read_voices(args)
+    params = generation_params(args)
+    settings = export_settings(args)
+    outputs = output_paths(args.out, settings, params.number_results)
+    voices = read_voices(args)
 
     from core.dia2.generator import GenerationRequest, TakeResult
 
-    runtime = load_runtime(args, args.model or DEFAULT_MODEL)
+    runtime = load_runtime(args)
     runtime.parse(script)  # refuse an unspeakable script before transcribing anything
-    request = GenerationRequest(script, params, _prepare_voices(args, runtime, voices))
-    speakers = ("S1", "S2") if SPEAKER_TAGS[1] in script else ("S1",)  # who is heard: the artists
+    request = GenerationRequest(script, params, prepare_voices(args, runtime, voices))
     report = GenerationReport(params.number_results)
     for event in runtime.generate(request, cancel):
         report(event)
@@ -147,15 +160,40 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
             for notice in event.notices:
                 _say(f"  note: {notice}")
             path = outputs[event.take]
-            metadata = ExportMetadata(title=_title(script), speakers=speakers, seed=event.seed,
-                                      parameters=as_made(event.params.to_dict(), event.model))
-            export_audio(event.audio, path, settings, metadata, loudness_lufs=args.loudness)
+            export_audio(event.audio, path, settings, take_metadata(script, event), loudness_lufs=args.loudness)
             _say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
             if args.codes_out:
-                codes_path = _output_paths(args.codes_out, None, params.number_results)[event.take]
+                codes_path = output_paths(args.codes_out, None, params.number_results)[event.take]
                 np.save(codes_path, event.codes)
                 _say(f"  wrote {codes_path}")
     return 0
+
+
+def generation_params(args: argparse.Namespace) -> GenerationParams:
+    """The generation flags as the one parameter model (a concrete seed chosen now)."""
+    return GenerationParams.create(
+        model=args.model if args.model in MODEL_IDS else None, negative_prompt=args.negative_prompt,
+        seed=args.seed, cfg_scale=args.cfg_scale, temperature=args.temperature,
+        audio_temperature=args.audio_temperature, top_k=args.top_k,
+        include_prefix=args.include_prefix or None, number_results=getattr(args, "number_results", None),
+    ).with_seed()
+
+
+def export_settings(args: argparse.Namespace) -> ExportSettings:
+    return ExportSettings.create(args.format or format_from_path(args.out), sample_rate=args.sample_rate,
+                                 bitrate=args.bitrate, channels=args.channels)
+
+
+def check_threads(args: argparse.Namespace) -> None:
+    if args.threads is not None and args.threads < 1:
+        raise CommandLineError(f"--threads {args.threads}: give 1 or more")
+
+
+def take_metadata(script: str, take) -> ExportMetadata:
+    """The tags of a take's file: the script's first words, who is heard (the artists), how it was made."""
+    speakers = ("S1", "S2") if SPEAKER_TAGS[1] in script else ("S1",)
+    return ExportMetadata(title=_title(script), speakers=speakers, seed=take.seed,
+                          parameters=as_made(take.params.to_dict(), take.model))
 
 
 # The flags that choose what of a project is rendered, and how (see app.project_render).
@@ -167,33 +205,16 @@ def given_flags(args: argparse.Namespace, flags: tuple[str, ...]) -> list[str]:
     return [flag for flag in flags if getattr(args, flag.removeprefix("--").replace("-", "_")) not in (None, False)]
 
 
-def load_runtime(args: argparse.Namespace, model: str):
-    """The model of ``--model``, ``--device``, ``--dtype`` and ``--threads``, saying so on stderr."""
+def load_runtime(args: argparse.Namespace):
+    """The model of ``--model`` (or the default), ``--device``, ``--dtype`` and ``--threads``, saying so on stderr."""
     from core.dia2.runtime import Dia2Runtime
 
+    model = args.model or DEFAULT_MODEL
     _say(f"loading {model} …")
     runtime = Dia2Runtime.load(model, device=args.device, dtype=args.dtype, progress=download_progress(),
                                threads=args.threads)
     _say(f"model ready on {runtime.device} ({runtime.precision})")
     return runtime
-
-
-class GenerationReport:
-    """A generation's progress on stderr: each take's seed, and at most one line a second of how far it is."""
-
-    def __init__(self, takes: int):
-        self.takes = takes
-        self._last_report = 0.0
-
-    def __call__(self, event) -> None:
-        from core.dia2.generator import Progress, TakeStarted
-
-        if isinstance(event, TakeStarted):
-            _say(f"take {event.take + 1}/{self.takes}: seed {event.seed}")
-        elif isinstance(event, Progress) and time.monotonic() - self._last_report > 1.0:
-            self._last_report = time.monotonic()
-            _say(f"  frame {event.frames}: {event.audio_s:.1f} s of audio, "
-                 f"{event.realtime_factor:.2f}x real time")
 
 
 def _read_script(args: argparse.Namespace) -> str:
@@ -205,7 +226,7 @@ def _read_script(args: argparse.Namespace) -> str:
         raise CommandLineError(f"cannot read the script file {args.script_file}: {error}") from None
 
 
-def _output_paths(path: Path, settings: ExportSettings | None, count: int) -> list[Path]:
+def output_paths(path: Path, settings: ExportSettings | None, count: int) -> list[Path]:
     if not path.parent.is_dir():
         raise CommandLineError(f"the folder {path.parent} does not exist")
     if settings is not None and format_from_path(path) is not settings.format:
@@ -226,7 +247,7 @@ class _VoiceInput:
     text: str | None  # from --sN-text
 
 
-def _read_voices(args: argparse.Namespace) -> list[_VoiceInput]:
+def read_voices(args: argparse.Namespace) -> list[_VoiceInput]:
     """Check the voice flags and read the voice files and word lists (unreadable, silent, too
     short, words outside the clip): a bad voice costs a second, not the model's loading."""
     from core.dia2.voices import words_within_clip  # torch: seconds to import, so not for --help
@@ -253,7 +274,7 @@ def _read_voices(args: argparse.Namespace) -> list[_VoiceInput]:
     return voices
 
 
-def _prepare_voices(args: argparse.Namespace, runtime, voices: list[_VoiceInput]) -> tuple:
+def prepare_voices(args: argparse.Namespace, runtime, voices: list[_VoiceInput]) -> tuple:
     transcriber = None
     prompts = []
     for voice in voices:
@@ -284,6 +305,24 @@ def _prepared_voice(runtime, voice: _VoiceInput, transcriber):
         flag = f"--{voice.speaker}"
         raise CommandLineError(f"{error} Without Whisper, give the words of {flag} with {flag}-words "
                                f'FILE.json, or {flag}-text "what is said" (timed by word length).') from None
+
+
+class GenerationReport:
+    """A generation's progress on stderr: each take's seed, and at most one line a second of how far it is."""
+
+    def __init__(self, takes: int):
+        self.takes = takes
+        self._last_report = 0.0
+
+    def __call__(self, event) -> None:
+        from core.dia2.generator import Progress, TakeStarted
+
+        if isinstance(event, TakeStarted):
+            _say(f"take {event.take + 1}/{self.takes}: seed {event.seed}")
+        elif isinstance(event, Progress) and time.monotonic() - self._last_report > 1.0:
+            self._last_report = time.monotonic()
+            _say(f"  frame {event.frames}: {event.audio_s:.1f} s of audio, "
+                 f"{event.realtime_factor:.2f}x real time")
 
 
 def download_progress():

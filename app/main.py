@@ -1,6 +1,6 @@
 """``dia-studio``: the studio window by default (``dia-studio PROJECT`` opens a project in it);
-``dia-studio render …`` and ``dia-studio serve …`` on the command line. Anything else is refused
-with what exists."""
+``dia-studio render …``, ``dia-studio speak …`` and ``dia-studio serve …`` on the command line.
+Anything else is refused with what exists."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 COMMANDS = {
     "render": ("app.cli", "run_render", "render a script, or a saved project, to audio files"),
     "serve": ("app.serve", "run_serve", "serve the Dia2 task API over HTTP and WebSocket"),
+    "speak": ("app.speak", "run_speak", "speak text from stdin as it arrives (play it, or write a file or PCM)"),
 }
 OPTIONS = ("--help", "--version")
 EXIT_USAGE = 2  # as argparse: the command line itself is wrong

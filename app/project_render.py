@@ -14,7 +14,7 @@ import argparse
 import re
 import threading
 
-from app.cli import CommandLineError, GenerationReport, _output_paths, _say, given_flags, load_runtime
+from app.cli import CommandLineError, GenerationReport, _say, given_flags, load_runtime, output_paths
 from core.audio.formats import ExportSettings, format_from_path
 from core.dia2.generator import TakeResult
 from core.dialogue import Dialogue, LineStatus
@@ -95,7 +95,7 @@ def _export_choice(args: argparse.Namespace, chosen: list[str]) -> ExportChoice:
     settings = ExportSettings.create(**named, sample_rate=args.sample_rate, bitrate=args.bitrate,
                                      channels=args.channels)
     if not args.per_line:
-        _output_paths(args.out, settings, 1)
+        output_paths(args.out, settings, 1)
     line_ids = None if args.lines is None else tuple(chosen)
     return ExportChoice(settings, args.out, args.per_line, args.subtitles, args.loudness, line_ids)
 
@@ -110,7 +110,7 @@ def _generate(args: argparse.Namespace, dialogue: Dialogue, runs: list[list[str]
                f"{_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} no current take")
         raise CommandLineError(f"{why}: give the model to generate {it} with --model (dia2-2b, dia2-1b, a Hub id "
                                "or a local folder)" + ("" if args.regenerate else f", or leave {it} out with --lines"))
-    runtime = load_runtime(args, args.model)
+    runtime = load_runtime(args)
     for number, run in enumerate(runs):
         generation = DialogueGeneration(dialogue, run)
         _say(f"generating {_numbers(dialogue, run)}" + (f" ({number + 1} of {len(runs)})" if len(runs) > 1 else ""))

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(local setups and tests; off by default against request forgery)")
     parser.add_argument("--retry-deliveries-for", type=float, default=900, metavar="SECONDS",
                         help="how long a failing webhook or upload is retried (default 900)")
+    parser.add_argument("--live-idle-timeout", type=float, default=20, metavar="SECONDS",
+                        help="a live take (/v1/live) whose text stops coming this long without an end is "
+                             "ended (default 20)")
     parser.add_argument("--cost-per-minute", type=float, default=0.0,
                         help="USD per minute of audio reported as cost with includeCost (default 0)")
     return parser
@@ -56,6 +59,8 @@ def run_serve(argv: list[str]) -> int:
         keys = _read_keys(args.api_keys) if args.api_keys else ()
         if not keys and not _is_loopback(args.host):
             raise ValueError(f"--host {args.host} is reachable from other machines: give --api-keys FILE")
+        if args.live_idle_timeout <= 0:
+            raise ValueError(f"--live-idle-timeout {args.live_idle_timeout:g}: give a number of seconds above 0")
         if args.queue_limit < 1:
             raise ValueError(f"--queue-limit {args.queue_limit}: give 1 or more")
         args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +85,8 @@ def run_serve(argv: list[str]) -> int:
     service = TaskService(store, runner, ServiceConfig(api_keys=keys, queue_limit=args.queue_limit,
                                                        cost_per_minute=args.cost_per_minute, served_models=served,
                                                        fetch=FetchPolicy(allow_private=args.allow_private_urls),
-                                                       retry_deliveries_for_s=args.retry_deliveries_for))
+                                                       retry_deliveries_for_s=args.retry_deliveries_for,
+                                                       live_idle_timeout_s=args.live_idle_timeout))
     service.start()
     threading.Thread(target=_load_model, args=(args, runner), name="model-load", daemon=True).start()
     config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_level="warning")

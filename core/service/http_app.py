@@ -3,6 +3,8 @@
 - ``POST /v1``: a JSON array of tasks → ``{"data": [...], "errors": [...]}``.
 - ``GET /v1/media/<audioUUID>.<ext>``: a result handed out as a URL, until its ttl is over.
 - ``/v1/engine`` (WebSocket): the model as a remote studio's engine (``engine_endpoint``).
+- ``/v1/live`` (WebSocket): a live take, text in as it is written, PCM out as it is made
+  (``live_session``).
 - ``GET /health``: 503 while the model loads, 200 once it can generate (a readiness probe).
 
 The body is read with a size limit before it is parsed; nothing from a request ever becomes a
@@ -22,6 +24,8 @@ from core.audio.formats import format_from_path
 from core.engine.wire import PATH as ENGINE_PATH
 from core.service.api_errors import ApiError
 from core.service.engine_endpoint import EngineSession
+from core.service.live_session import PATH as LIVE_PATH
+from core.service.live_session import LiveSession
 from core.service.openapi_schema import TASKS_BODY
 from core.service.responses import MEDIA_PATH, MIME_TYPES, STORED_PATH
 from core.service.task_service import TaskService
@@ -31,6 +35,18 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # tasks only; voice uploads will raise this wi
 _MEDIA_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})(\.[a-z0-9]{2,5})")
 
 
+# OpenAPI has no WebSockets: the description names them (README has the whole of each protocol).
+_DESCRIPTION = """The hosted Dia2 audioInference API, served locally.
+
+WebSockets, besides the paths below: `/v1` takes the same tasks (authentication first);
+`/v1/engine` is a remote studio's engine; `/v1/live` is a live take, text in as it is written and
+audio out as it is made. In: JSON `start` (an audioInference task's `model`, `seed`, `CFGScale`,
+`negativePrompt`, `settings`, `inputs.audios`; `outputFormat` `pcm_f32le` or `pcm_s16le`;
+`audioSettings.sampleRate`; `apiKey` unless sent as `Authorization: Bearer`), `text`, `end`,
+`cancel`, `ping`. Out: `ready`, binary PCM frames, `word`, `stall`, `resume`, `done` (`reason`
+end, cancelled or idle; `audioS`, `ttfaMs`, `stalledMs`), `waiting`, `pong`, `error` (the codes
+below, and `modelBusy`)."""
+
 # When every task of a request failed, the first one's status answers (the error items say why).
 _ERROR_RESPONSES = {status: {"description": what} for status, what in (
     (400, "a malformed body or an invalid task"), (401, "invalidApiKey"), (404, "taskFailedOrNotFound"),
@@ -39,7 +55,7 @@ _ERROR_RESPONSES = {status: {"description": what} for status, what in (
 
 
 def create_app(service: TaskService) -> FastAPI:
-    app = FastAPI(title="Dia Studio task API", description="The hosted Dia2 audioInference API, served locally.")
+    app = FastAPI(title="Dia Studio task API", description=_DESCRIPTION)
     sessions = SessionRegistry()
 
     @app.get("/health", responses={503: {"description": "the model is loading, or failed to load (reason given)"}})
@@ -72,6 +88,12 @@ def create_app(service: TaskService) -> FastAPI:
         """A studio generating on this server's model (``core.engine.remote``)."""
         await socket.accept()
         await EngineSession(service, socket).run()
+
+    @app.websocket(LIVE_PATH)
+    async def live(socket: WebSocket) -> None:
+        """A live take: JSON control messages in, binary PCM and events out (``live_session``)."""
+        await socket.accept()
+        await LiveSession(service, socket, _bearer(socket), service.config.live_idle_timeout_s).run()
 
     @app.get(MEDIA_PATH + "{name}", responses={404: {"description": "no such result, or its ttl is over"}})
     def media(name: str) -> Response:
@@ -120,7 +142,7 @@ def _too_large() -> ApiError:
                     http_status=413)
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: Request | WebSocket) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None

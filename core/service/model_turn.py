@@ -5,7 +5,9 @@ A studio is a person waiting on a live preview, the API's tasks are batch work: 
 asks while a task runs goes next, ahead of the tasks still queued, and waits only for the one
 running; a studio that asks while another studio generates is told at once that the model is
 busy, and by whom (two people at one model cannot both be served, and a silent wait on someone
-else's long take would look like a hang).
+else's long take would look like a hang). A live take (``/v1/live``) takes its turn as a studio
+does. A holder that is giving the model back (cancelled, or its client gone: it stops within a
+frame) is waited for, not reported busy, so the next take starts as soon as the model is free.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class ModelTurn:
         self._changed = threading.Condition()
         self._holder: str | None = None
         self._since = 0.0
+        self._leaving = False
         self._studios_waiting = 0
 
     @property
@@ -49,16 +52,14 @@ class ModelTurn:
         """Take the model for ``studio``: at once, or after the task running now. Raises
         GenerationBusy while another studio has it; False if ``given_up`` while waiting."""
         with self._changed:
-            if self._holder is not None and self._holder != TASK:
-                raise GenerationBusy(f"The server's model is busy: {self._holder} has been generating on it for "
-                                     f"{time.monotonic() - self._since:.0f} s. Try again when it is done.")
+            self.refuse_if_busy()
             self._studios_waiting += 1
             try:
                 while self._holder is not None:
                     if given_up():
                         return False
                     self._changed.wait(WAIT_STEP_S)
-                    if self._holder is not None and self._holder != TASK:  # another studio went first
+                    if self._held_by_another_studio():  # another studio went first
                         raise GenerationBusy(f"The server's model is busy: {self._holder} took it first. "
                                              "Try again when it is done.")
             finally:
@@ -66,10 +67,27 @@ class ModelTurn:
             self._hold(studio)
             return True
 
+    def refuse_if_busy(self) -> None:
+        """Raises GenerationBusy now if a studio would be refused (before it prepares anything)."""
+        with self._changed:
+            if self._held_by_another_studio():
+                raise GenerationBusy(f"The server's model is busy: {self._holder} has been generating on it for "
+                                     f"{time.monotonic() - self._since:.0f} s. Try again when it is done.")
+
+    def leaving(self, holder: str) -> None:
+        """``holder`` is giving the model back (it stops within a frame): the next one waits for
+        it instead of being told the model is busy. Nothing happens if ``holder`` has it no more."""
+        with self._changed:
+            if self._holder == holder:
+                self._leaving = True
+
+    def _held_by_another_studio(self) -> bool:
+        return self._holder is not None and self._holder != TASK and not self._leaving
+
     def give_back(self) -> None:
         with self._changed:
             self._holder = None
             self._changed.notify_all()
 
     def _hold(self, holder: str) -> None:
-        self._holder, self._since = holder, time.monotonic()
+        self._holder, self._since, self._leaving = holder, time.monotonic(), False

@@ -166,7 +166,7 @@ def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
         raise ApiError("invalidIncludeCost", f"includeCost = {include_cost!r} is not allowed: true or false.",
                        parameter="includeCost")
     return AudioInferenceTask(task_uuid, script, params, export, output_type, delivery, ttl, include_cost, task,
-                              _voices(task.get("inputs")), _url(task, "webhookURL"), _url(task, "uploadEndpoint"))
+                              parse_voices(task.get("inputs")), _url(task, "webhookURL"), _url(task, "uploadEndpoint"))
 
 
 def _url(task: dict[str, Any], name: str) -> str | None:
@@ -180,7 +180,7 @@ def _url(task: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def _voices(inputs: Any) -> tuple[Any, ...]:
+def parse_voices(inputs: Any) -> tuple[Any, ...]:
     if inputs is None:
         return ()
     if not isinstance(inputs, dict):

@@ -118,7 +118,7 @@ class TaskRunner(WakeableThread):
         remaining = replace(params, seed=params.take_seeds()[done], number_results=params.number_results - done)
         keep_s = task.ttl_s if task.ttl_s is not None else DEFAULT_KEEP_S
         take_started = time.monotonic()
-        voices = tuple(self._voice_prompt(media_uuid, index) for index, media_uuid in enumerate(stored.voices))
+        voices = tuple(self.voice_prompt(media_uuid, index) for index, media_uuid in enumerate(stored.voices))
         for event in self.runtime.generate(GenerationRequest(task.script, remaining, voices)):
             if not isinstance(event, TakeResult):
                 continue
@@ -133,7 +133,7 @@ class TaskRunner(WakeableThread):
             self.touch(stored.task_uuid)
             take_started = time.monotonic()
 
-    def _voice_prompt(self, media_uuid: str, index: int):
+    def voice_prompt(self, media_uuid: str, index: int):
         """A stored voice → its prompt; Whisper runs only the first time a voice is used, and
         its words are kept on the stored entry (timed against the file, as a word list is)."""
         from core.audio.io import load_voice_clip

@@ -48,6 +48,7 @@ class ServiceConfig:
     served_models: tuple[str, ...] = ("runware:dia2@2b", "dia2-2b")
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
     retry_deliveries_for_s: float = GIVE_UP_S
+    live_idle_timeout_s: float = 20.0  # a live take whose text stops this long without an end is ended
 
 
 class TaskService:
@@ -159,12 +160,10 @@ class TaskService:
     async def submit(self, task: AudioInferenceTask, base_url: str) -> None:
         """Check what only the server knows (its model, the script's words), then queue the
         task; a retried taskUUID with the same body is not queued again."""
-        model = task.params.model
-        if model not in self.config.served_models:
-            raise ApiError("invalidModel", f"model = {model!r} is not served here; this server runs "
-                           + ", ".join(self.config.served_models) + ".", parameter="model",
-                           task_type="audioInference", task_uuid=task.task_uuid,
-                           extra={"allowedValues": list(self.config.served_models)})
+        try:
+            self.check_served(task.params.model)
+        except ApiError as error:
+            raise error.for_task("audioInference", task.task_uuid)
         if self.runner.load_error:
             raise self._unavailable(task.task_uuid)
         if self.ready:
@@ -177,6 +176,12 @@ class TaskService:
         except ApiError as error:
             raise error.for_task("audioInference", task.task_uuid)
         self.runner.wake()
+
+    def check_served(self, model: str) -> None:
+        if model not in self.config.served_models:
+            raise ApiError("invalidModel", f"model = {model!r} is not served here; this server runs "
+                           + ", ".join(self.config.served_models) + ".", parameter="model",
+                           extra={"allowedValues": list(self.config.served_models)})
 
     async def _changes(self, task_uuid: str):
         """The stored task each time what is known of it changes, until it settles."""
