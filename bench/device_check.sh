@@ -12,7 +12,7 @@ py=${PYTHON:-python3}
 if [ "${1:-}" = "--dry-run" ]; then
     set -- --model tiny --device cpu --paths eager,graphs
     sizes="tiny"
-    live="--model tiny --device cpu --feeds whole --voices none --runs 1 --stop-after-first-word"
+    live="--model tiny --device cpu --feeds whole --voices none --skips on --runs 1 --stop-after-first-word --threads 1"
 else
     live="--model 2b --device cuda --dtype bfloat16 --runs 5"
     set -- --device cuda
