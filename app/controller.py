@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 
-from app import memory
+from core.engine import memory
 from app.document_session import DocumentSession
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
@@ -643,7 +643,7 @@ class StudioController(QObject):
         if runtime is not None:
             parts.append(f"weights {self.models.weights_bytes / 2**20:,.0f} MB")
             if runtime.device.type == "cuda":
-                parts.append(f"GPU {memory.gpu_bytes(runtime.device) / 2**20:,.0f} MB in use")
+                parts.append(f"GPU {memory.device_bytes(runtime.device) / 2**20:,.0f} MB in use")
         used = memory.process_bytes()
         if used is not None:
             parts.append(f"app {used / 2**20:,.0f} MB")

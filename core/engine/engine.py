@@ -49,6 +49,10 @@ class MemoryReport:
     device_bytes: int | None  # allocated on the GPU (None on a processor)
 
 
+class NoModelLoaded(DiaStudioError):
+    """A call that needs a model came before any was loaded (or after an unload)."""
+
+
 class EngineFailed(DiaStudioError):
     """The engine stopped working (a crashed process, a lost connection); the message says why,
     and the next call starts it again where that can be done."""
@@ -59,11 +63,16 @@ class Engine(Protocol):
 
     @property
     def info(self) -> ModelInfo | None:
-        """The loaded model; None before a load, or after an unload or a crash."""
+        """The loaded model; None before a load, after an unload, or after a crash that the engine
+        cannot recover from by itself (own-process keeps it: its next call loads the model again)."""
 
     @property
     def sample_rate(self) -> int:
         """The loaded model's audio rate (what ``core.studio`` resamples voices and context to)."""
+
+    speech_model: str | None
+    """The Whisper model ``transcribe`` uses (a name or a .pt file; None: the default for the
+    device); setting another one loads it at the next transcription."""
 
     def load(self, model: str, device: str = "auto", precision: str = "auto",
              progress: ProgressCallback | None = None) -> ModelInfo:
