@@ -20,6 +20,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -415,6 +416,10 @@ def serve(connection: Connection, threads: int | None) -> None:
         else:
             send(("return", answer, engine.memory().device_bytes))
     engine.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Done: no interpreter teardown (seconds for a model's libraries, and triton's exit noise).
+    os._exit(0)
 
 
 def _load(engine, args, cancel: threading.Event, send) -> ModelInfo:
