@@ -8,19 +8,22 @@ every kind.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-import torch
-
-from core.dia2.checkpoint import ProgressCallback
-from core.dia2.generator import GenerationEvent, GenerationRequest
-from core.dia2.transcript_alignment import TimedWord
 from core.errors import DiaStudioError
+
+if TYPE_CHECKING:  # types only: the window names its engine (``--engine``) before torch is imported
+    import threading
+    from collections.abc import Iterator
+
+    import numpy as np
+    import torch
+
+    from core.dia2.checkpoint import ProgressCallback
+    from core.dia2.generator import GenerationEvent, GenerationRequest
+    from core.dia2.transcript_alignment import TimedWord
 
 
 class EngineKind(str, Enum):
