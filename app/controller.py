@@ -299,6 +299,12 @@ class StudioController(QObject):
         engine.speech_model = self.settings.whisper_model or None  # no choice made: the device's default
         return engine
 
+    def _use_speech_model(self, name: str) -> None:
+        """The person's choice: from now on the engine transcribes with it (a transcriber given at
+        the start goes too)."""
+        self._transcriber = None
+        self.models.engine.speech_model = name
+
     def transcriber(self) -> Transcriber:
         """Speech recognition runs where the model runs (the engine)."""
         return self._transcriber or self.models.engine
@@ -623,8 +629,7 @@ class StudioController(QObject):
             self.model_list = ModelList(dialog, self)
             self.model_actions = ModelManagerActions(dialog, self.models, self.settings,
                                                      self._refresh_model_manager, self)
-            self.model_actions.speech_model_changed.connect(
-                lambda name: setattr(self.models.engine, "speech_model", name))
+            self.model_actions.speech_model_changed.connect(self._use_speech_model)
         self._refresh_model_manager()
         self.model_manager.set_choice(self.settings.device, self.settings.precision)
         choice = self.models.choice

@@ -156,14 +156,16 @@ def make_studio(qtbot, tmp_path, prompts, sound):
     made = []
 
     def make(transcriber=None, backend=None, start=True, first_start_done=True,
-             model_loader=None, engine: EngineKind = EngineKind.IN_PROCESS) -> StudioController:
+             model_loader=None, engine: EngineKind | None = EngineKind.IN_PROCESS) -> StudioController:
+        """``engine``: where the model runs (None: where the settings say)."""
         store = QSettings(str(store_path), QSettings.Format.IniFormat)
         settings = Settings(store)
         if first_start_done and not made:
             settings.first_start_done = True
         studio = StudioController(settings, WindowLayout(store), config_dir, backend or sound,
                                   transcriber=transcriber or WordsTranscriber(SPEAKER1_TEXT),
-                                  model_loader=model_loader, engine=EngineChoice(engine))
+                                  model_loader=model_loader,
+                                  engine=EngineChoice(engine) if engine else None)
         studio.prompts = prompts
         qtbot.addWidget(studio.window)
         if start:
@@ -179,6 +181,7 @@ def make_studio(qtbot, tmp_path, prompts, sound):
                 pass
         studio.playback.stop()
         studio.document.autosave_timer.stop()
+        studio.models.close()  # an engine's own process ends with its test
 
 
 @pytest.fixture
