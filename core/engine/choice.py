@@ -11,8 +11,18 @@ from core.engine.engine import Engine, EngineKind
 
 
 def default_kind(platform: str = sys.platform) -> EngineKind:
-    """Where the model runs unless the person chooses (the model manager, ``--engine``)."""
-    return EngineKind.IN_PROCESS
+    """Where the model runs unless the person chooses (the model manager, ``--engine``).
+
+    From ``bench/bench_engines.py`` (README, "Performance"): its own process costs a start-up once
+    (a fresh interpreter importing torch before the load, in the background while the window is
+    usable), a few ms per streamed chunk (a chunk is 80-320 ms of audio) and the resident memory of
+    a second copy of the libraries. On Linux and Windows that buys a studio that survives the
+    crashes models there do have: the out-of-memory killer's SIGKILL, CUDA out-of-memory aborts
+    and driver faults, each of which takes the editor and its unsaved edits with an in-process
+    model. On macOS the model stays in the studio: the GPU shares the system's memory, so the
+    second copy of the libraries comes out of the model's room, and memory pressure there swaps
+    rather than kills."""
+    return EngineKind.IN_PROCESS if platform == "darwin" else EngineKind.OWN_PROCESS
 
 
 @dataclass(frozen=True)

@@ -131,24 +131,36 @@ class OwnProcessEngine:
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
         with self._calls:
             self._needs_model()
-            self._start_if_stopped()
-            info = self._info
-            streamed = StreamedTakes(request, info.sample_rate, info.name)
-            exchange = self._exchange(("generate", request), cancel or threading.Event())
-            try:
-                for event in exchange:
-                    yield streamed.watch(event)
-            except _ChildEnded as ended:
-                take = streamed.unfinished(f"Cut short: the model's process {ended.reason}.")
-                if take is not None:
-                    yield take
-                raise ended.failure() from None
-            finally:
-                exchange.close()  # abandoned mid-stream: the child is cancelled and its rest read
+            for attempt in range(2):
+                fresh = self._process is None or not self._process.is_alive()
+                self._start_if_stopped()
+                info = self._info
+                streamed = StreamedTakes(request, info.sample_rate, info.name)
+                exchange = self._exchange(("generate", request), cancel or threading.Event())
+                heard = False
+                try:
+                    for event in exchange:
+                        heard = True
+                        yield streamed.watch(event)
+                    return
+                except _ChildEnded as ended:
+                    if not (heard or fresh or attempt):
+                        continue  # it had died unnoticed before the request: once more, on a fresh one
+                    take = streamed.unfinished(f"Cut short: the model's process {ended.reason}.")
+                    if take is not None:
+                        yield take
+                    raise ended.failure() from None
+                finally:
+                    exchange.close()  # abandoned mid-stream: the child is cancelled and its rest read
 
     def close(self) -> None:
-        with self._calls:
-            self._stop()
+        if self._calls.acquire(blocking=False):
+            try:
+                self._stop()
+            finally:
+                self._calls.release()
+        elif self._process is not None:  # a call runs (a load, a download): ended, not waited for
+            self._process.kill()
 
     # --- calls ---------------------------------------------------------------------------------
 

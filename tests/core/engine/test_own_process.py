@@ -225,3 +225,24 @@ def test_voices_are_transcribed_in_the_child_with_the_speech_model_chosen(engine
     engine.speech_model = str(heard_next)
     assert [word.text for word in engine.transcribe(samples, 24000)] == ["Good", "night"]
     assert loading == [str(heard_first), str(heard_next)]  # told here, each loaded once
+
+
+def test_closing_while_a_call_runs_ends_the_child_instead_of_waiting_for_it():
+    engine = OwnProcessEngine(threads=1)
+    engine.load(str(CHECKPOINT), "cpu", "float32")
+    first_chunk, outcome = threading.Event(), []
+
+    def generate() -> None:
+        try:
+            for event in engine.generate(REQUEST):
+                if isinstance(event, AudioChunk):
+                    first_chunk.set()
+        except EngineFailed as error:
+            outcome.append(error)
+
+    generating = threading.Thread(target=generate)
+    generating.start()
+    assert first_chunk.wait(60)
+    engine.close()  # the studio quits mid-generation
+    generating.join(60)
+    assert not generating.is_alive() and "was killed by SIGKILL" in str(outcome[0])
