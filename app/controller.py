@@ -167,6 +167,8 @@ class StudioController(QObject):
         if not self._offer_recovery() and not self.settings.first_start_done and EXAMPLE_PROJECT.is_dir():
             self.document.open_copy(EXAMPLE_PROJECT)
         self.settings.first_start_done = True
+        if self.models.start_problem:
+            self.window.statusBar().showMessage(self.models.start_problem, 15000)
         if self.settings.model and self.settings.load_model_on_start:
             self.load_model(self.settings.model, self.settings.device, self.settings.precision)
 

@@ -124,6 +124,12 @@ def settings_choice(settings: Settings) -> EngineChoice:
     return EngineChoice(kind, settings.engine_url or None, settings.engine_key or None)
 
 
+def _unavailable(choice: EngineChoice, error: Exception) -> str:
+    if isinstance(error, ImportError):
+        return f"{ENGINE_LABELS[choice.kind]} is not available in this version of the studio."
+    return str(error)
+
+
 class ModelSession(QObject):
     loading = Signal(str)  # the model being loaded: an id or a folder
     # bytes done, bytes total, what; object, not int: a model's size overflows a C++ int
@@ -141,7 +147,13 @@ class ModelSession(QObject):
         self._settings = settings
         self._open_engine = open_engine
         self.choice = choice
-        self.engine: Engine = open_engine(choice)
+        self.start_problem: str | None = None  # why the engine chosen could not be had at the start
+        try:
+            self.engine: Engine = open_engine(choice)
+        except (ImportError, DiaStudioError) as error:  # e.g. a server chosen in a studio without the remote engine
+            self.choice = EngineChoice(EngineKind.IN_PROCESS)
+            self.engine = open_engine(self.choice)
+            self.start_problem = f"{_unavailable(choice, error)} Until then the model runs in the studio."
         self.model: str | None = None  # as asked for: a model id or a folder; None until one loads
         # The model loaded, as it loaded (an own-process engine whose process died loads it again).
         self.info: ModelInfo | None = None
@@ -193,12 +205,8 @@ class ModelSession(QObject):
             return True
         try:
             engine = self._open_engine(choice)
-        except ImportError:
-            self.failed.emit(f"{ENGINE_LABELS[choice.kind]} is not available in this version of the studio; "
-                             "the model keeps running where it was.")
-            return False
-        except DiaStudioError as error:
-            self.failed.emit(str(error))
+        except (ImportError, DiaStudioError) as error:
+            self.failed.emit(f"{_unavailable(choice, error)} The model keeps running where it was.")
             return False
         left, model = self.engine, self.model
         self.engine, self.choice, self.model, self.info = engine, choice, None, None

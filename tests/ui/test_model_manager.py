@@ -569,7 +569,20 @@ def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be
     qtbot.keyClicks(dialog.server_url, "http://gpu-box:8000")
     qtbot.keyClicks(dialog.server_key, "secret")
     qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
-    assert "On a server is not available in this version of the studio" in dialog.status.text()
+    assert dialog.status.text().endswith("On a server is not available in this version of the studio. "
+                                         "The model keeps running where it was.</span>")
     # Nothing changed: the model still runs in the studio, and the choice shown says so.
     assert studio.models.choice.kind is EngineKind.IN_PROCESS and studio.settings.engine_kind == ""
     assert dialog.engine.currentText() == "In the studio" and not dialog.server.isVisibleTo(dialog)
+
+
+def test_a_server_kept_from_before_that_cannot_be_had_at_the_start_leaves_the_model_in_the_studio(
+        make_studio, monkeypatch):
+    monkeypatch.setitem(sys.modules, "core.engine.remote", None)
+    first = make_studio()
+    first.settings.engine_kind, first.settings.engine_url = "remote", "http://gpu-box:8000"
+    studio = make_studio(engine=None)  # started again, with the server in its settings
+    assert studio.models.choice.kind is EngineKind.IN_PROCESS
+    assert studio.window.statusBar().currentMessage() == (
+        "On a server is not available in this version of the studio. Until then the model runs in the studio.")
+    assert studio.settings.engine_kind == "remote"  # kept for when it can be had
