@@ -13,12 +13,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 
-from app import memory
+from core.engine import memory
 from app.document_session import DocumentSession
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
 from app.model_manager_actions import ModelManagerActions
-from app.model_session import ModelList, ModelSession, available_devices, describe, model_label
+from app.model_session import (ENGINE_LABELS, ModelList, ModelSession, available_devices, describe, model_label,
+                               settings_choice)
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_library_session import VoiceLibrarySession
@@ -28,6 +29,8 @@ from core.audio.capture import Recording
 from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
 from core.dialogue import Change, Dialogue, Speaker, Take
+from core.engine.choice import EngineChoice, open_engine
+from core.engine.engine import Engine, EngineKind
 from core.errors import DiaStudioError, describe_error
 from core.studio.exporting import ExportChoice, export_dialogue, planned_paths, summary
 from core.studio.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
@@ -55,17 +58,21 @@ class StudioController(QObject):
 
     def __init__(self, settings: Settings, layout: WindowLayout, config_dir: Path,
                  backend: AudioBackend | None, transcriber: Transcriber | None = None,
-                 model_loader=None, window: MainWindow | None = None):
+                 model_loader=None, window: MainWindow | None = None, engine: EngineChoice | None = None):
+        """``engine``: where the model runs for this run (``--engine``), instead of the settings'
+        choice; ``model_loader`` (tests): a stand-in for ``Dia2Runtime.load``, run in the studio's
+        process; ``transcriber`` (tests): a stand-in for the engine's speech recognition."""
         super().__init__()
         self.settings = settings
         self.layout = layout
         self._transcriber = transcriber
+        self._model_loader = model_loader
         # Given: shown already, its layout restored, while this was imported.
         self._own_window = window is None
         self.window = window or MainWindow(backend)
         self.prompts = Prompts(self.window)
         self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
-        self.models = ModelSession(settings, model_loader, self)
+        self.models = ModelSession(settings, self._open_engine, engine or settings_choice(settings), self)
         self.generation = GenerationSession(self)
         self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
@@ -130,7 +137,8 @@ class StudioController(QObject):
         self.document.document_replaced.connect(self._show_document)
         self.document.state_changed.connect(self._show_title)
         self.document.autosave_failed.connect(w.statusBar().showMessage)
-        self.models.loaded.connect(lambda runtime: self._show_model())
+        self.models.loaded.connect(lambda info: self._show_model())
+        self.models.engine_changed.connect(lambda choice: self._show_model())
         self.models.failed.connect(self._model_failed)
         self.generation.started.connect(w.generation_progress.start)
         self.generation.take_started.connect(self._take_started)
@@ -159,6 +167,8 @@ class StudioController(QObject):
         if not self._offer_recovery() and not self.settings.first_start_done and EXAMPLE_PROJECT.is_dir():
             self.document.open_copy(EXAMPLE_PROJECT)
         self.settings.first_start_done = True
+        if self.models.start_problem:
+            self.window.statusBar().showMessage(self.models.start_problem, 15000)
         if self.settings.model and self.settings.load_model_on_start:
             self.load_model(self.settings.model, self.settings.device, self.settings.precision)
 
@@ -192,6 +202,7 @@ class StudioController(QObject):
             self.window.voices.cancel_recording()
         self.playback.stop()
         self._status_timer.stop()
+        self.models.close()
         self.document.close()
         self.layout.save(self.window)
         event.accept()
@@ -280,14 +291,25 @@ class StudioController(QObject):
 
     # --- voices ----------------------------------------------------------------------------------
 
-    def transcriber(self) -> Transcriber:
-        if self._transcriber is None:
-            from core.dia2.transcribe import WhisperTranscriber
+    def _open_engine(self, choice: EngineChoice) -> Engine:
+        if self._model_loader is not None:
+            from core.engine.in_process import InProcessEngine
 
-            # No choice made: the default for the device it runs on.
-            self._transcriber = WhisperTranscriber(self.settings.whisper_model or None,
-                                                   on_model_load=self._speech_model_loading.emit)
-        return self._transcriber
+            engine = InProcessEngine(self._model_loader, on_speech_model_load=self._speech_model_loading.emit)
+        else:
+            engine = open_engine(choice, on_speech_model_load=self._speech_model_loading.emit)
+        engine.speech_model = self.settings.whisper_model or None  # no choice made: the device's default
+        return engine
+
+    def _use_speech_model(self, name: str) -> None:
+        """The person's choice: from now on the engine transcribes with it (a transcriber given at
+        the start goes too)."""
+        self._transcriber = None
+        self.models.engine.speech_model = name
+
+    def transcriber(self) -> Transcriber:
+        """Speech recognition runs where the model runs (the engine)."""
+        return self._transcriber or self.models.engine
 
     def _show_speech_model_loading(self, name: str) -> None:
         for card in self.window.voices.cards.values():
@@ -354,13 +376,12 @@ class StudioController(QObject):
 
     def generate(self, line_ids: list[str] | None = None) -> bool:
         """Generate the lines (default: the whole dialogue); False when it could not start."""
-        runtime = self.models.runtime
-        if runtime is None:
+        if self.models.info is None:
             self.prompts.error("No model loaded", NO_MODEL)
             self.show_model_manager()
             return False
         try:
-            self.generation.start(runtime, self.dialogue, line_ids)
+            self.generation.start(self.models.engine, self.dialogue, line_ids)
         except DiaStudioError as error:
             self.prompts.error("Cannot generate", str(error))
             return False
@@ -378,9 +399,10 @@ class StudioController(QObject):
 
     def _take_started(self, take: int, seed: int) -> None:
         self._streamed_take = take
-        self.window.waveform.begin_stream(self.models.runtime.sample_rate, key=None)
+        sample_rate = self.models.info.sample_rate
+        self.window.waveform.begin_stream(sample_rate, key=None)
         if self._previewing(take):
-            self.playback.begin_stream(f"Generating (seed {seed})", self.models.runtime.sample_rate)
+            self.playback.begin_stream(f"Generating (seed {seed})", sample_rate)
             self._preview_started = False
         self.follow_along.begin_take(take, self._previewing(take))
 
@@ -604,22 +626,48 @@ class StudioController(QObject):
         if self.model_manager is None:
             dialog = ModelManagerDialog(available_devices(), self.window)
             dialog.load_requested.connect(self.load_model)
+            dialog.engine_chosen.connect(self.choose_engine)
             self.model_manager = dialog
             self.model_list = ModelList(dialog, self)
             self.model_actions = ModelManagerActions(dialog, self.models, self.settings,
                                                      self._refresh_model_manager, self)
-            self.model_actions.speech_model_changed.connect(lambda name: setattr(self, "_transcriber", None))
+            self.model_actions.speech_model_changed.connect(self._use_speech_model)
         self._refresh_model_manager()
         self.model_manager.set_choice(self.settings.device, self.settings.precision)
+        choice = self.models.choice
+        self.model_manager.set_engine(choice.kind.value, choice.url or "", choice.api_key or "")
         self.model_manager.show()
         self.model_manager.raise_()
 
     def _refresh_model_manager(self) -> None:
         dialog = self.model_manager
-        runtime = self.models.runtime
-        dialog.set_loaded(self.models.model, f"Loaded: {describe(runtime)}" if runtime else "No model loaded.")
+        info = self.models.info
+        dialog.set_loaded(self.models.model, f"Loaded: {self._where(info)}" if info else "No model loaded.")
         self.model_list.refresh(self.settings.local_models, self.models.model or self.settings.model)
         self.model_actions.list_speech_models()
+
+    def choose_engine(self, kind: str, url: str = "", api_key: str = "") -> bool:
+        """Run the model in the studio, in its own process, or on a server from now on (the model
+        loaded goes with it); False when it cannot be done now, said in the model manager."""
+        choice = EngineChoice(EngineKind(kind), url.strip() or None, api_key.strip() or None)
+        if choice.kind is EngineKind.REMOTE and not choice.url:
+            problem = "Type the address of the server (its dia-studio serve), e.g. http://gpu-box:8000."
+        elif self.generation.is_running or self.models.is_loading:
+            problem = "Wait for the generation or the load to end (or cancel it), then choose again."
+        else:
+            problem = None
+        if problem is not None:
+            self._say_in_model_manager(problem)
+            return False
+        return self.models.use_engine(choice)
+
+    def _say_in_model_manager(self, message: str) -> None:
+        if self.model_manager is not None and self.model_manager.isVisible():
+            choice = self.models.choice
+            self.model_manager.set_engine(choice.kind.value, choice.url or "", choice.api_key or "")
+            self.model_manager.show_error(message)
+        else:
+            self.window.statusBar().showMessage(message, 15000)
 
     def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
         self.window.model_status.setText(f"Loading {model_label(model)}…")
@@ -627,23 +675,34 @@ class StudioController(QObject):
 
     def _model_failed(self, message: str) -> None:
         self._show_model()
+        if self.model_manager is not None:  # a choice of engine that failed is undone there
+            choice = self.models.choice
+            self.model_manager.set_engine(choice.kind.value, choice.url or "", choice.api_key or "")
         if self.model_manager is None or not self.model_manager.isVisible():
             self.window.statusBar().showMessage(message, 15000)
 
     def _show_model(self) -> None:
-        runtime = self.models.runtime
-        self.window.banner.show_message(None if runtime else NO_MODEL)
-        self.window.model_status.setText(f"Model: {describe(runtime)}" if runtime else "No model loaded")
+        info = self.models.info
+        self.window.banner.show_message(None if info else NO_MODEL)
+        self.window.model_status.setText(f"Model: {self._where(info)}" if info else "No model loaded")
         self._show_status()
         self._update_actions()
 
+    def _where(self, info) -> str:
+        """The model, and where it runs unless in the studio: "Dia2-2B · cuda · bfloat16 · in its own process"."""
+        kind = self.models.engine.kind
+        return describe(info) + ("" if kind is EngineKind.IN_PROCESS else f" · {ENGINE_LABELS[kind].lower()}")
+
     def _show_status(self) -> None:
-        runtime = self.models.runtime
+        info = self.models.info
         parts = []
-        if runtime is not None:
-            parts.append(f"weights {self.models.weights_bytes / 2**20:,.0f} MB")
-            if runtime.device.type == "cuda":
-                parts.append(f"GPU {memory.gpu_bytes(runtime.device) / 2**20:,.0f} MB in use")
+        if info is not None:
+            parts.append(f"weights {info.weights_bytes / 2**20:,.0f} MB")
+            engine = self.models.engine.memory()  # never waits: read, or as last reported
+            if engine.device_bytes is not None:
+                parts.append(f"GPU {engine.device_bytes / 2**20:,.0f} MB in use")
+            if self.models.engine.kind is not EngineKind.IN_PROCESS and engine.process_bytes is not None:
+                parts.append(f"model's process {engine.process_bytes / 2**20:,.0f} MB")
         used = memory.process_bytes()
         if used is not None:
             parts.append(f"app {used / 2**20:,.0f} MB")

@@ -7,6 +7,7 @@ Until then the window says that it is starting and takes no input.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 import traceback
@@ -20,7 +21,9 @@ ORGANISATION = "Dia Studio"
 
 
 def run_gui(argv: list[str]) -> int:
-    """Open the window (a project given as the first argument is opened) and run until it closes."""
+    """Open the window (a project given as the first argument is opened) and run until it closes;
+    ``--engine`` (with ``--engine-url``, ``--engine-key``) says where the model runs this time."""
+    engine_flags, argv = _engine_flags(argv)
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANISATION)
@@ -31,6 +34,7 @@ def run_gui(argv: list[str]) -> int:
     from ui.main_window import MainWindow
 
     store = QSettings()
+    engine = engine_choice(engine_flags, Settings(store))
     layout = WindowLayout(store)
     backend = _sound_system()
     window = MainWindow(backend)
@@ -51,7 +55,8 @@ def run_gui(argv: list[str]) -> int:
 
     def wire(controller) -> None:
         try:
-            studio.append(controller.StudioController(Settings(store), layout, config_dir, backend, window=window))
+            studio.append(controller.StudioController(Settings(store), layout, config_dir, backend, window=window,
+                                                      engine=engine))
         except Exception as error:  # said, rather than a window left "starting" for ever
             cannot_start(error)
             return
@@ -68,6 +73,40 @@ def run_gui(argv: list[str]) -> int:
     for worker in importing:
         worker.wait()  # the window was closed while the studio was still being imported
     return code
+
+
+def _engine_flags(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """The engine flags, and the arguments left for the window (a project, Qt's options); a wrong
+    value ends the program with a usage error, as the commands' flags do."""
+    from core.engine.engine import EngineKind  # light: no torch
+
+    parser = argparse.ArgumentParser(prog="dia-studio", add_help=False)
+    parser.add_argument("--engine", choices=[kind.value for kind in EngineKind],
+                        help="where the model runs this time, instead of the model manager's choice")
+    parser.add_argument("--engine-url", help="with --engine remote: the dia-studio serve to generate on")
+    parser.add_argument("--engine-key", help="with --engine remote: one of that server's API keys")
+    flags, rest = parser.parse_known_args(argv)
+    if flags.engine is None and (flags.engine_url or flags.engine_key):
+        parser.error("--engine-url and --engine-key go with --engine remote")
+    return flags, rest
+
+
+def engine_choice(flags: argparse.Namespace, settings):
+    """What the flags choose for this run (None: the settings' choice); a server's address and key
+    not given are the ones the model manager keeps."""
+    from core.engine.choice import EngineChoice
+    from core.engine.engine import EngineKind
+
+    if flags.engine is None:
+        return None
+    kind = EngineKind(flags.engine)
+    if kind is not EngineKind.REMOTE:
+        return EngineChoice(kind)
+    url = flags.engine_url or settings.engine_url
+    if not url:
+        print("dia-studio: --engine remote needs the server's address: --engine-url http://HOST:PORT", file=sys.stderr)
+        raise SystemExit(2)
+    return EngineChoice(kind, url, flags.engine_key or settings.engine_key or None)
 
 
 def when_painted(window: QWidget, then) -> None:

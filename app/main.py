@@ -17,11 +17,17 @@ COMMANDS = {
     "speak": ("app.speak", "run_speak", "speak text from stdin as it arrives (play it, or write a file or PCM)"),
 }
 OPTIONS = ("--help", "--version")
+WINDOW_OPTIONS = ("--engine", "--engine-url", "--engine-key")  # where the window's model runs (app/gui.py)
 EXIT_USAGE = 2  # as argparse: the command line itself is wrong
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # run as the program (tests call main with arguments of their own)
+        import multiprocessing
+
+        # In a bundled build, the model's own process (core/engine/own_process.py) is this program
+        # started again: it runs the engine and never gets past here.
+        multiprocessing.freeze_support()
         from app.stderr_filter import drop_leak_reports
 
         drop_leak_reports()
@@ -48,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
 def usage() -> str:
     commands = "\n".join(f"  {name:<9}{what} (dia-studio {name} --help)"
                          for name, (_, _, what) in COMMANDS.items())
-    return ("usage: dia-studio [PROJECT] | dia-studio COMMAND ... | dia-studio --version\n\n"
-            "With no command, opens the studio window (and PROJECT, a .diastudio folder or its project.json).\n"
+    return ("usage: dia-studio [--engine in-process|own-process|remote [--engine-url URL] [--engine-key KEY]] "
+            "[PROJECT] | dia-studio COMMAND ... | dia-studio --version\n\n"
+            "With no command, opens the studio window (and PROJECT, a .diastudio folder or its project.json); "
+            "--engine says where its model runs this time.\n"
             f"commands:\n{commands}")
 
 
@@ -57,7 +65,8 @@ def _problem(argument: str) -> str | None:
     """Why the window cannot start with ``argument`` (None: it can): it takes a project, or Qt's
     own one-dash options (-platform, -style …) first."""
     if argument.startswith("--"):
-        return None if argument in OPTIONS else f"unknown option {argument}{_closest(argument, OPTIONS)}"
+        known = OPTIONS + WINDOW_OPTIONS
+        return None if argument.split("=")[0] in known else f"unknown option {argument}{_closest(argument, known)}"
     if argument.startswith("-") or Path(argument).exists():
         return None
     if Path(argument).suffix or "/" in argument or "\\" in argument:

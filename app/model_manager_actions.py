@@ -45,7 +45,7 @@ class ModelManagerActions(QObject):
 
     # --- Dia2 models -----------------------------------------------------------------------------
 
-    def _loaded(self, runtime) -> None:
+    def _loaded(self, info) -> None:
         self._dialog.set_busy(None)
         self._refresh()
         self._dialog.select(self._models.model)  # a folder just opened is listed now
@@ -88,7 +88,7 @@ class ModelManagerActions(QObject):
 
     def _refused(self, model: str, label: str, what: str) -> bool:
         """The loaded model, or one being loaded, stays: say so."""
-        loaded = self._models.model if self._models.runtime is not None else None
+        loaded = self._models.model if self._models.info is not None else None
         in_use = loaded is not None and MODEL_IDS.get(loaded, loaded) == MODEL_IDS.get(model, model)
         if in_use or self._models.is_loading:
             self._dialog.show_error(f"Cannot {what} {label}: it is in use. Load another model first.")

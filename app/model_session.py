@@ -13,7 +13,9 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from app.settings import Settings
 from app.workers import Worker, run_in_background
-from core.errors import Cancelled, describe_error
+from core.engine.choice import EngineChoice, default_kind
+from core.engine.engine import Engine, EngineKind, ModelInfo
+from core.errors import Cancelled, DiaStudioError, describe_error
 from core.params import MODEL_IDS
 from ui.model_manager import ModelEntry, ModelManagerDialog
 
@@ -102,33 +104,59 @@ class ModelList(QObject):
         run_in_background(lambda: model_sizes(folders), measured, failed, "model sizes", self)
 
 
-def describe(runtime) -> str:
-    """"Dia2-2B · cuda · bfloat16"; a model from a folder is named by the folder."""
-    precision = runtime.precision
-    name = Path(runtime.name).name if Path(runtime.name).is_dir() else runtime.name.split("/")[-1]
-    return f"{name} · {runtime.device.type} · {precision}"
+def describe(info) -> str:
+    """"Dia2-2B · cuda · bfloat16" for a ``ModelInfo``; a model from a folder is named by the folder."""
+    name = Path(info.name).name if Path(info.name).is_dir() else info.name.split("/")[-1]
+    return f"{name} · {info.device.partition(':')[0]} · {info.precision}"
 
 
-def weights_bytes(runtime) -> int:
-    return sum(p.numel() * p.element_size() for p in runtime.model.parameters())
+# Where the model runs, as the model manager and the status bar say it.
+ENGINE_LABELS = {EngineKind.IN_PROCESS: "In the studio", EngineKind.OWN_PROCESS: "In its own process",
+                 EngineKind.REMOTE: "On a server"}
+
+
+def settings_choice(settings: Settings) -> EngineChoice:
+    """The engine the settings name (an unknown kind, from a newer studio: the default)."""
+    try:
+        kind = EngineKind(settings.engine_kind)
+    except ValueError:
+        kind = default_kind()
+    return EngineChoice(kind, settings.engine_url or None, settings.engine_key or None)
+
+
+def _unavailable(choice: EngineChoice, error: Exception) -> str:
+    if isinstance(error, ImportError):
+        return f"{ENGINE_LABELS[choice.kind]} is not available in this version of the studio."
+    return str(error)
 
 
 class ModelSession(QObject):
     loading = Signal(str)  # the model being loaded: an id or a folder
     # bytes done, bytes total, what; object, not int: a model's size overflows a C++ int
     download_progress = Signal(object, object, str)
-    loaded = Signal(object)  # the runtime
+    loaded = Signal(object)  # the ModelInfo
     failed = Signal(str)  # what failed, naming the model
     cancelled = Signal()  # the person cancelled the download; nothing was loaded
+    engine_changed = Signal(object)  # the EngineChoice the model now runs with
     _progress_from_worker = Signal(object, object, str)
 
-    def __init__(self, settings: Settings, loader: Callable | None = None, parent: QObject | None = None):
+    def __init__(self, settings: Settings, open_engine: Callable[[EngineChoice], Engine], choice: EngineChoice,
+                 parent: QObject | None = None):
+        """``open_engine`` builds the engine of a choice; ``choice`` is the one to start with."""
         super().__init__(parent)
         self._settings = settings
-        self._loader = loader
-        self.runtime = None
-        self.model: str | None = None  # as asked for: a model id or a folder
-        self.weights_bytes = 0
+        self._open_engine = open_engine
+        self.choice = choice
+        self.start_problem: str | None = None  # why the engine chosen could not be had at the start
+        try:
+            self.engine: Engine = open_engine(choice)
+        except (ImportError, DiaStudioError) as error:  # e.g. a server chosen in a studio without the remote engine
+            self.choice = EngineChoice(EngineKind.IN_PROCESS)
+            self.engine = open_engine(self.choice)
+            self.start_problem = f"{_unavailable(choice, error)} Until then the model runs in the studio."
+        self.model: str | None = None  # as asked for: a model id or a folder; None until one loads
+        # The model loaded, as it loaded (an own-process engine whose process died loads it again).
+        self.info: ModelInfo | None = None
         self.worker: Worker | None = None
         self.loading_model: str | None = None  # while a load runs: what it loads
         # Emitted on the worker thread; queued, so the GUI thread reports it.
@@ -143,25 +171,22 @@ class ModelSession(QObject):
             return
         from core.dia2.checkpoint import DownloadCancelled, cancellable
 
-        def job(cancel: threading.Event) -> Iterator:
-            loader = self._loader
-            if loader is None:
-                from core.dia2.runtime import Dia2Runtime  # here: it imports transformers (seconds)
+        engine = self.engine
 
-                loader = Dia2Runtime.load
+        def job(cancel: threading.Event) -> Iterator:
             progress = cancellable(self._progress_from_worker.emit, cancel)
-            runtime = loader(model, device=device, dtype=precision, progress=progress)
+            info = engine.load(model, device=device, precision=precision, progress=progress)
             if cancel.is_set():  # pressed after the last chunk: the person still wants no model
                 raise DownloadCancelled(f"Download of {model} cancelled.")
             # The model and the libraries loaded for it live as long as the app: out of the garbage
             # collector's sight, a full collection (the runtime runs one per take) takes microseconds
             # instead of ~0.4 s with the GIL held, which would freeze the window.
             gc.freeze()
-            yield runtime
+            yield info
 
         self.worker = worker = Worker(job, "model loading", self)
         self.loading_model = model
-        worker.yielded.connect(lambda runtime: self._loaded(runtime, model, device, precision))
+        worker.yielded.connect(lambda info: self._loaded(info, model, device, precision))
         worker.errored.connect(lambda error: self._failed(model, error))
         worker.finished.connect(lambda: self._finished(worker))
         self.loading.emit(model)
@@ -172,13 +197,37 @@ class ModelSession(QObject):
         if self.worker is not None:
             self.worker.cancel()
 
-    def _loaded(self, runtime, model: str, device: str, precision: str) -> None:
+    def use_engine(self, choice: EngineChoice) -> bool:
+        """Run the model with ``choice`` from now on (remembered), loading the model loaded so far
+        there; the engine left is closed off the GUI thread. False, said through ``failed``, when
+        that engine cannot be had."""
+        if choice == self.choice:
+            return True
+        try:
+            engine = self._open_engine(choice)
+        except (ImportError, DiaStudioError) as error:
+            self.failed.emit(f"{_unavailable(choice, error)} The model keeps running where it was.")
+            return False
+        left, model = self.engine, self.model
+        self.engine, self.choice, self.model, self.info = engine, choice, None, None
+        settings = self._settings
+        settings.engine_kind, settings.engine_url, settings.engine_key = (choice.kind.value, choice.url or "",
+                                                                          choice.api_key or "")
+        run_in_background(left.close, lambda _: None, lambda error: None, "engine closing", self)
+        self.engine_changed.emit(choice)
+        if model is not None:
+            self.load(model, settings.device, settings.precision)
+        return True
+
+    def close(self) -> None:
+        """The studio closes: the engine stops (its process, its connection)."""
+        self.engine.close()
+
+    def _loaded(self, info: ModelInfo, model: str, device: str, precision: str) -> None:
         self._idle()  # done as far as anyone can tell: a new load may start at once
-        self.runtime, self.model = runtime, model
-        self.weights_bytes = weights_bytes(runtime)
-        runtime.release_memory()  # collects the model this one replaces
+        self.model, self.info = model, info
         self._remember(model, device, precision)
-        self.loaded.emit(runtime)
+        self.loaded.emit(info)
 
     def _remember(self, model: str, device: str, precision: str) -> None:
         """The next start loads this model, and a folder is listed from now on: only once it has

@@ -52,6 +52,11 @@ class Settings:
     precision: Setting[str] = Setting("model/precision", "auto")
     local_models: Setting[list] = Setting("model/local_folders", [])
     load_model_on_start: Setting[bool] = Setting("model/load_on_start", True)
+    # Where the model runs: an EngineKind's value ("" = the default of this platform, default_kind),
+    # and for a server its address and key.
+    engine_kind: Setting[str] = Setting("engine/kind", "")
+    engine_url: Setting[str] = Setting("engine/url", "")
+    engine_key: Setting[str] = Setting("engine/api_key", "")
     # Speech recognition: a Whisper model name or a model file (.pt); "" = Whisper's default for Dia2
     whisper_model: Setting[str] = Setting("speech/whisper_model", "")
     # Sound

@@ -1,5 +1,5 @@
 """The model manager: which Dia2 models are on this computer (and the room they take), which one
-to load, where; cancelling a download, deleting a downloaded model or forgetting a model folder;
+to load, where (in the studio, in a process of its own, on a server); cancelling a download, deleting a downloaded model or forgetting a model folder;
 and the speech recognition (Whisper) model that transcribes voices.
 
 It shows what the application tells it (``set_models``, ``set_loading``, ``set_progress``,
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox, QProgressBar,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QProgressBar,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from ui.one_line_label import keep_room_when_hidden
@@ -26,6 +26,16 @@ PRECISION_CHOICES = {"auto": "Automatic", "float32": "float32 (exact, twice the 
                      "bfloat16": "bfloat16 (GPU: half the memory)",
                      "int8": "int8 weights (processor: fastest, a quarter of the memory)"}
 LOCAL_SPEECH_FILE = "Local file…"
+# Where the model runs (EngineKind values), and what each means for the person.
+ENGINE_CHOICES = {
+    "in-process": ("In the studio", "The model runs inside the studio: nothing in between, but a crash of the "
+                                    "model (out of memory, a driver fault) closes the studio with it."),
+    "own-process": ("In its own process", "The model runs in a process of its own on this computer: if it "
+                                          "crashes, the studio stays open, keeps what was made, and starts it "
+                                          "again."),
+    "remote": ("On a server", "The model runs on another machine's dia-studio serve, by its address and one "
+                              "of its API keys."),
+}
 # The status keeps the room of this many lines: the list stays put as messages come and go, and a
 # longer message scrolls.
 STATUS_LINES = 3
@@ -54,6 +64,7 @@ class ModelManagerDialog(QDialog):
     delete_requested = Signal(str)  # a downloaded model, to delete from the Hub cache
     forget_requested = Signal(str)  # a model folder, to take off the list (its files stay)
     speech_model_chosen = Signal(str)  # a Whisper model name, or the path of a model file
+    engine_chosen = Signal(str, str, str)  # where the model runs (an ENGINE_CHOICES key), server URL, API key
 
     def __init__(self, available_devices: list[str], parent: QWidget | None = None):
         super().__init__(parent)
@@ -80,7 +91,30 @@ class ModelManagerDialog(QDialog):
         self.speech_model.activated.connect(self._speech_model_activated)
         self.speech_model.addItem("…")  # until the application knows Whisper's model names
         self.speech_model.setEnabled(False)
+        self.engine = QComboBox()
+        for key, (label, about) in ENGINE_CHOICES.items():
+            self.engine.addItem(label, key)
+            self.engine.setItemData(self.engine.count() - 1, about, Qt.ItemDataRole.ToolTipRole)
+        self.engine.activated.connect(self._engine_activated)
+        self.server_url = QLineEdit()
+        self.server_url.setPlaceholderText("http://gpu-box:8000")
+        self.server_key = QLineEdit()
+        self.server_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.server_key.setPlaceholderText("one of the server's API keys")
+        self.connect_button = QPushButton("Connect")
+        self.connect_button.clicked.connect(self._connect_to_server)
+        self.server = QWidget()
+        server = QHBoxLayout(self.server)
+        server.setContentsMargins(0, 0, 0, 0)
+        server.addWidget(self.server_url, 3)
+        server.addWidget(self.server_key, 2)
+        server.addWidget(self.connect_button)
+        self.server.hide()
         form = QFormLayout()
+        form.addRow("The model runs", self.engine)
+        form.addRow("Server", self.server)
+        self._server_label = form.labelForField(self.server)
+        self._server_label.hide()
         form.addRow("Run on", self.device)
         form.addRow("Precision", self.precision)
         form.addRow("Speech recognition", self.speech_model)
@@ -179,6 +213,13 @@ class ModelManagerDialog(QDialog):
     def set_choice(self, device: str, precision: str) -> None:
         self.device.setCurrentIndex(max(0, self.device.findData(device)))
         self.precision.setCurrentIndex(max(0, self.precision.findData(precision)))
+
+    def set_engine(self, kind: str, url: str, api_key: str) -> None:
+        """Where the model runs now (a server with its address and key)."""
+        self.engine.setCurrentIndex(max(0, self.engine.findData(kind)))
+        self.server_url.setText(url)
+        self.server_key.setText(api_key)
+        self._show_server_fields()
 
     def set_speech_models(self, names: list[str], current: str, default: str,
                           downloaded: dict[str, int]) -> None:
@@ -294,6 +335,21 @@ class ModelManagerDialog(QDialog):
                 return
         if choice != self._speech_model:
             self.speech_model_chosen.emit(choice)
+
+    def _show_server_fields(self) -> None:
+        remote = self.engine.currentData() == "remote"
+        self.server.setVisible(remote)
+        self._server_label.setVisible(remote)
+
+    def _engine_activated(self, index: int) -> None:
+        self._show_server_fields()
+        if self.engine.itemData(index) != "remote":  # a server is used once its address is given
+            self.engine_chosen.emit(self.engine.itemData(index), "", "")
+        else:
+            self.server_url.setFocus()
+
+    def _connect_to_server(self) -> None:
+        self.engine_chosen.emit("remote", self.server_url.text().strip(), self.server_key.text().strip())
 
     def _load(self) -> None:
         entry = self._current()

@@ -8,19 +8,22 @@ every kind.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-import torch
-
-from core.dia2.checkpoint import ProgressCallback
-from core.dia2.generator import GenerationEvent, GenerationRequest
-from core.dia2.transcript_alignment import TimedWord
 from core.errors import DiaStudioError
+
+if TYPE_CHECKING:  # types only: the window names its engine (``--engine``) before torch is imported
+    import threading
+    from collections.abc import Iterator
+
+    import numpy as np
+    import torch
+
+    from core.dia2.checkpoint import ProgressCallback
+    from core.dia2.generator import GenerationEvent, GenerationRequest
+    from core.dia2.transcript_alignment import TimedWord
 
 
 class EngineKind(str, Enum):
@@ -49,6 +52,10 @@ class MemoryReport:
     device_bytes: int | None  # allocated on the GPU (None on a processor)
 
 
+class NoModelLoaded(DiaStudioError):
+    """A call that needs a model came before any was loaded (or after an unload)."""
+
+
 class EngineFailed(DiaStudioError):
     """The engine stopped working (a crashed process, a lost connection); the message says why,
     and the next call starts it again where that can be done."""
@@ -59,11 +66,16 @@ class Engine(Protocol):
 
     @property
     def info(self) -> ModelInfo | None:
-        """The loaded model; None before a load, or after an unload or a crash."""
+        """The loaded model; None before a load, after an unload, or after a crash that the engine
+        cannot recover from by itself (own-process keeps it: its next call loads the model again)."""
 
     @property
     def sample_rate(self) -> int:
         """The loaded model's audio rate (what ``core.studio`` resamples voices and context to)."""
+
+    speech_model: str | None
+    """The Whisper model ``transcribe`` uses (a name or a .pt file; None: the default for the
+    device); setting another one loads it at the next transcription."""
 
     def load(self, model: str, device: str = "auto", precision: str = "auto",
              progress: ProgressCallback | None = None) -> ModelInfo:

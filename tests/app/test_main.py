@@ -56,3 +56,46 @@ def test_a_project_or_a_qt_option_goes_to_the_window(tmp_path, monkeypatch, give
     monkeypatch.setattr(app.gui, "run_gui", lambda argv: opened.append(argv) or 0)
     assert main([given, "offscreen"] if given == "-platform" else [given]) == 0
     assert opened[0][0] == given
+
+
+def test_the_engine_flags_go_to_the_window(monkeypatch):
+    opened = []
+    monkeypatch.setattr(app.gui, "run_gui", lambda argv: opened.append(argv) or 0)
+    assert main(["--engine", "own-process"]) == 0 and main(["--engine=remote", "--engine-url", "http://box"]) == 0
+    assert opened == [["--engine", "own-process"], ["--engine=remote", "--engine-url", "http://box"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--engine", "gpu"], "argument --engine: invalid choice: 'gpu' (choose from 'in-process', 'own-process', "
+                          "'remote')"),
+    (["--engine-url", "http://box"], "--engine-url and --engine-key go with --engine remote"),
+    (["--engine", "remote"], "--engine remote needs the server's address: --engine-url http://HOST:PORT"),
+])
+def test_a_wrong_engine_flag_is_a_usage_error_before_any_window(tmp_path, args, message):
+    finished = subprocess.run([sys.executable, "-m", "app.main", *args], cwd=REPO, capture_output=True, text=True,
+                              timeout=60, env={"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "offscreen",
+                                               "XDG_CONFIG_HOME": str(tmp_path), "HOME": str(tmp_path)})
+    assert finished.returncode == 2 and message in finished.stderr
+
+
+def test_the_engine_flags_choose_for_this_run_and_a_server_keeps_its_saved_key(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from app.gui import _engine_flags, engine_choice
+    from app.settings import Settings
+    from core.engine.choice import EngineChoice
+    from core.engine.engine import EngineKind
+
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.engine_url, settings.engine_key = "http://saved:8000", "saved-key"
+
+    def chosen(*argv):
+        flags, rest = _engine_flags(list(argv))
+        return engine_choice(flags, settings), rest
+
+    assert chosen("Talk.diastudio") == (None, ["Talk.diastudio"])  # the settings' choice
+    assert chosen("--engine", "own-process", "Talk.diastudio") == (EngineChoice(EngineKind.OWN_PROCESS),
+                                                                   ["Talk.diastudio"])
+    assert chosen("--engine", "remote")[0] == EngineChoice(EngineKind.REMOTE, "http://saved:8000", "saved-key")
+    assert chosen("--engine", "remote", "--engine-url", "http://box:1", "--engine-key", "k")[0] == EngineChoice(
+        EngineKind.REMOTE, "http://box:1", "k")

@@ -18,6 +18,9 @@ from core.dia2.generator import AudioChunk, Progress, TakeResult, TakeStarted, W
 from core.dia2.script import BREAK_TAG
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import Speaker
+from core.engine.choice import EngineChoice
+from core.engine.engine import EngineKind
+from core.engine.in_process import InProcessEngine
 
 VOICES = Path(__file__).resolve().parents[1] / "fixtures" / "voices"
 SPEAKER1_WAV = VOICES / "speaker1_24k_mono.wav"
@@ -83,6 +86,7 @@ class FakeRuntime:
     can act while a generation is surely running."""
 
     sample_rate = 24000
+    frame_rate = 12.5
     chunk_s = 0.08
     name = "fake"
     device = torch.device("cpu")
@@ -152,14 +156,16 @@ def make_studio(qtbot, tmp_path, prompts, sound):
     made = []
 
     def make(transcriber=None, backend=None, start=True, first_start_done=True,
-             model_loader=None) -> StudioController:
+             model_loader=None, engine: EngineKind | None = EngineKind.IN_PROCESS) -> StudioController:
+        """``engine``: where the model runs (None: where the settings say)."""
         store = QSettings(str(store_path), QSettings.Format.IniFormat)
         settings = Settings(store)
         if first_start_done and not made:
             settings.first_start_done = True
         studio = StudioController(settings, WindowLayout(store), config_dir, backend or sound,
                                   transcriber=transcriber or WordsTranscriber(SPEAKER1_TEXT),
-                                  model_loader=model_loader)
+                                  model_loader=model_loader,
+                                  engine=EngineChoice(engine) if engine else None)
         studio.prompts = prompts
         qtbot.addWidget(studio.window)
         if start:
@@ -175,11 +181,33 @@ def make_studio(qtbot, tmp_path, prompts, sound):
                 pass
         studio.playback.stop()
         studio.document.autosave_timer.stop()
+        studio.models.close()  # an engine's own process ends with its test
 
 
 @pytest.fixture
 def studio(make_studio) -> StudioController:
     return make_studio()
+
+
+# The engines the window's generation tests run against (the remote one against a real serve).
+LOCAL_ENGINES = [EngineKind.IN_PROCESS, EngineKind.OWN_PROCESS]
+
+
+@pytest.fixture(params=LOCAL_ENGINES, ids=lambda kind: kind.value)
+def engine_kind(request) -> EngineKind:
+    return request.param
+
+
+@pytest.fixture
+def engine_studio(make_studio, engine_kind) -> StudioController:
+    """A studio whose model runs on each kind of engine in turn."""
+    return make_studio(engine=engine_kind)
+
+
+def use_runtime(studio: StudioController, runtime) -> None:
+    """Give the studio ``runtime`` as its loaded model at once, in its own process."""
+    engine = InProcessEngine(lambda *args, **kwargs: runtime)
+    studio.models.engine, studio.models.model, studio.models.info = engine, "fake", engine.load("fake")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from core.audio.fake_backend import FakeBackend
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
 from core.studio.heard_dialogue import DIALOGUE
-from tests.ui.conftest import FakeRuntime, write_dialogue
+from tests.ui.conftest import FakeRuntime, use_runtime, write_dialogue
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_a_line_reworded_since_the_take_keeps_its_highlight_but_not_its_word(stu
 
 def test_the_preview_highlights_words_while_the_take_is_still_being_made(studio, qtbot, sound):
     fake = FakeRuntime(hold_after=4)
-    studio.models.runtime = fake
+    use_runtime(studio, fake)
     first, second = write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four five"))
     with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
         assert studio.generate()

@@ -24,8 +24,14 @@ from ui.generation_progress import GenerationProgress
 from ui.timeline_model import Column
 
 
+@pytest.fixture
+def studio(engine_studio):
+    """Here the tiny model runs on each kind of engine in turn."""
+    return engine_studio
+
+
 def load_tiny_model(studio, qtbot) -> None:
-    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+    with qtbot.waitSignal(studio.models.loaded, timeout=60_000):  # own process: started, then loaded
         studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
 
 

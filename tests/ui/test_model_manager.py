@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -14,11 +15,14 @@ import pytest
 import torch
 import whisper
 from huggingface_hub import file_download, try_to_load_from_cache
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from core.dia2.checkpoint import WEIGHTS_FILE
 from core.dia2.transcribe import default_whisper_model
 from core.dialogue import Speaker
+from core.engine.choice import EngineChoice
+from core.engine.engine import EngineKind
 from tests.hub_cache import put_in_hub_cache, use_temporary_hub_cache
 from tests.local_hub import PIECE, serve_hub
 from tests.scripted_whisper import scripted_whisper_checkpoint
@@ -66,7 +70,7 @@ def test_a_folder_that_is_not_a_model_says_why(studio, qtbot, tmp_path):
         studio.model_manager.load_requested.emit(str(tmp_path), "cpu", "auto")
     assert "config.json" in failed.args[0]
     assert "config.json" in studio.model_manager.status.text()
-    assert studio.models.runtime is None and studio.window.banner.isVisibleTo(studio.window)
+    assert studio.models.info is None and studio.window.banner.isVisibleTo(studio.window)
 
 
 def test_only_a_folder_that_loaded_is_remembered_for_the_next_start(make_studio, qtbot, tmp_path, monkeypatch):
@@ -87,7 +91,7 @@ def test_only_a_folder_that_loaded_is_remembered_for_the_next_start(make_studio,
         chosen.append(str(bad))
         with qtbot.waitSignal(studio.models.failed, timeout=30_000):
             dialog.open_folder_button.click()
-        assert studio.models.model == str(TINY_CHECKPOINT) and studio.models.runtime is not None
+        assert studio.models.model == str(TINY_CHECKPOINT) and studio.models.info is not None
 
     again = make_studio(start=False)  # the app started again
     with qtbot.waitSignal(again.models.loaded, timeout=30_000):
@@ -158,7 +162,7 @@ def test_a_download_says_at_once_that_it_is_connecting_and_can_be_cancelled_befo
     assert dialog.status.text() == "Cancelling the download…" and not dialog.cancel_button.isEnabled()
     with qtbot.waitSignal(studio.models.cancelled, timeout=10_000):
         answer.set()
-    assert dialog.status.text().startswith("Download cancelled.") and studio.models.runtime is None
+    assert dialog.status.text().startswith("Download cancelled.") and studio.models.info is None
 
 
 def test_the_dialog_opened_while_the_last_model_loads_at_start_says_so(make_studio, qtbot, hub_cache, tiny_runtime):
@@ -222,7 +226,7 @@ def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio,
     assert dialog.status.text().startswith("Download cancelled.")
     assert not dialog.cancel_button.isVisible() and not dialog.progress.isVisible()
     assert dialog.load_button.isEnabled() and dialog.load_button.text() == "Download and load"
-    assert studio.models.runtime is None and not studio.models.is_loading
+    assert studio.models.info is None and not studio.models.is_loading
     assert "on this computer" not in dialog.models.item(0).text()
     assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)
     assert studio.window.statusBar().currentMessage() == ""  # a choice, not a failure
@@ -261,7 +265,7 @@ def test_a_download_that_fills_the_disk_says_so_in_the_dialog(make_studio, qtbot
     assert os.strerror(errno.ENOSPC) in failed.args[0] and "free disk space" in failed.args[0]
     assert os.strerror(errno.ENOSPC) in dialog.status.text() and "free disk space" in dialog.status.text()
     assert dialog.load_button.isEnabled() and not dialog.progress.isVisible()
-    assert studio.models.runtime is None
+    assert studio.models.info is None
     assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)  # nothing half-kept
 
 
@@ -433,7 +437,7 @@ def test_a_named_whisper_model_is_chosen_and_kept(make_studio, qtbot):
 
     choose_speech_model(qtbot, dialog, "medium")
     assert studio.settings.whisper_model == "medium"
-    assert studio.transcriber()._model_name == "medium"  # the injected one was dropped; not loaded yet
+    assert studio.transcriber().speech_model == "medium"  # the injected one was dropped; not loaded yet
     assert "Whisper medium" in dialog.status.text()
 
     again = make_studio()
@@ -507,7 +511,7 @@ def test_on_a_gpu_the_default_is_large_v3_and_a_choice_is_kept_on_either(make_st
     assert speech_model_texts(qtbot, again.model_manager)["small"] == "small (default)"
     assert again.model_manager.speech_model.currentData() == "medium"  # the person's choice stays
     choose_speech_model(qtbot, again.model_manager, "large-v3")  # slow here, but wanted
-    assert again.transcriber()._model_name == "large-v3"
+    assert again.transcriber().speech_model == "large-v3"
     third = make_studio()
     third.show_model_manager()
     speech_model_texts(qtbot, third.model_manager)
@@ -526,3 +530,59 @@ def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtb
     assert "notes.pt is not a Whisper model file: it is a PyTorch checkpoint, but not of a Whisper model" \
         in dialog.status.text()
     assert studio.settings.whisper_model == "" and dialog.speech_model.currentData() == default_whisper_model()
+
+
+# --- where the model runs -----------------------------------------------------------------------
+
+def test_choosing_its_own_process_moves_the_loaded_model_there_and_is_remembered(make_studio, qtbot):
+    studio = make_studio()  # in the studio
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    assert dialog.engine.currentText() == "In the studio" and not dialog.server.isVisibleTo(dialog)
+    dialog.engine.setFocus()
+    with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
+        qtbot.keyClick(dialog.engine, Qt.Key.Key_Down)  # "In its own process"
+    engine = studio.models.engine
+    assert engine.kind is EngineKind.OWN_PROCESS and engine.pid is not None and engine.pid != os.getpid()
+    assert studio.models.model == str(TINY_CHECKPOINT)
+    assert studio.window.model_status.text() == "Model: checkpoint · cpu · float32 · in its own process"
+    assert "model's process" in studio.window.memory_status.text()
+    assert dialog.status.text() == "Loaded: checkpoint · cpu · float32 · in its own process"
+
+    again = make_studio(start=False, engine=None)  # started again, where the settings say
+    assert again.models.choice == EngineChoice(EngineKind.OWN_PROCESS)
+
+
+def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be_had_says_so(
+        make_studio, qtbot, monkeypatch):
+    monkeypatch.setitem(sys.modules, "core.engine.remote", None)  # a studio built without the remote engine
+    studio = make_studio()
+    studio.show_model_manager()
+    dialog = studio.model_manager
+    dialog.engine.setFocus()
+    qtbot.keyClick(dialog.engine, Qt.Key.Key_End)  # "On a server": its address first
+    assert dialog.server.isVisibleTo(dialog) and studio.models.choice.kind is EngineKind.IN_PROCESS
+    qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+    assert "Type the address of the server" in dialog.status.text()
+    qtbot.keyClicks(dialog.server_url, "http://gpu-box:8000")
+    qtbot.keyClicks(dialog.server_key, "secret")
+    qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+    assert dialog.status.text().endswith("On a server is not available in this version of the studio. "
+                                         "The model keeps running where it was.</span>")
+    # Nothing changed: the model still runs in the studio, and the choice shown says so.
+    assert studio.models.choice.kind is EngineKind.IN_PROCESS and studio.settings.engine_kind == ""
+    assert dialog.engine.currentText() == "In the studio" and not dialog.server.isVisibleTo(dialog)
+
+
+def test_a_server_kept_from_before_that_cannot_be_had_at_the_start_leaves_the_model_in_the_studio(
+        make_studio, monkeypatch):
+    monkeypatch.setitem(sys.modules, "core.engine.remote", None)
+    first = make_studio()
+    first.settings.engine_kind, first.settings.engine_url = "remote", "http://gpu-box:8000"
+    studio = make_studio(engine=None)  # started again, with the server in its settings
+    assert studio.models.choice.kind is EngineKind.IN_PROCESS
+    assert studio.window.statusBar().currentMessage() == (
+        "On a server is not available in this version of the studio. Until then the model runs in the studio.")
+    assert studio.settings.engine_kind == "remote"  # kept for when it can be had

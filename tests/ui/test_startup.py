@@ -91,7 +91,8 @@ app = QApplication([sys.argv[0]])
 from PySide6.QtCore import QSettings
 from app.model_session import ModelSession
 from app.settings import Settings
-session = ModelSession(Settings(QSettings(sys.argv[2], QSettings.Format.IniFormat)))
+from core.engine.choice import EngineChoice, open_engine
+session = ModelSession(Settings(QSettings(sys.argv[2], QSettings.Format.IniFormat)), open_engine, EngineChoice())
 session.loaded.connect(lambda runtime: app.quit())
 session.failed.connect(lambda message: (print(message, file=sys.stderr), app.quit()))
 session.load(sys.argv[1], "cpu", "float32")

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QToolButton
 from core.dialogue import NONVERBAL_CUES, Speaker
 from core.speech_timeline import word_spans
 from core.studio.heard_dialogue import DIALOGUE
-from tests.ui.conftest import FakeRuntime, press, write_dialogue
+from tests.ui.conftest import FakeRuntime, press, use_runtime, write_dialogue
 from ui.prompts import Prompts
 from ui.timeline_model import Column, TimelineModel
 
@@ -117,7 +117,7 @@ def test_shortcuts_reach_the_commands(studio, qtbot):
 
 def test_the_window_keys_reach_their_commands(studio, qtbot, prompts):
     ids = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
-    studio.models.runtime = FakeRuntime()
+    use_runtime(studio, FakeRuntime())
     window = studio.window
     window.show()
     qtbot.waitExposed(window)

@@ -13,7 +13,7 @@ from core.audio.fake_backend import FakeBackend
 from core.dialogue import AudioClip, Speaker, Take
 from core.params import GenerationParams
 from core.studio.heard_dialogue import DIALOGUE
-from tests.ui.conftest import FakeRuntime, write_dialogue
+from tests.ui.conftest import FakeRuntime, use_runtime, write_dialogue
 from tests.ui.test_takes import tone_take
 from ui.waveform import WaveformView
 
@@ -137,7 +137,7 @@ def test_picking_a_take_shows_its_waveform_and_a_click_plays_from_there(studio, 
 def test_the_waveform_grows_while_a_generation_streams(studio, qtbot):
     write_dialogue(studio, (Speaker.S1, "one two three four five six"))
     runtime = FakeRuntime(hold_after=3)
-    studio.models.runtime = runtime
+    use_runtime(studio, runtime)
     waveform = studio.window.waveform
     assert studio.generate()
     assert runtime.holding.wait(10)
@@ -154,7 +154,7 @@ def test_the_waveform_grows_while_a_generation_streams(studio, qtbot):
 
 def test_line_markers_appear_while_the_take_streams(studio, qtbot):
     fake = FakeRuntime(hold_after=2)
-    studio.models.runtime = fake
+    use_runtime(studio, fake)
     write_dialogue(studio, (Speaker.S1, "one two"), (Speaker.S2, "three four"), (Speaker.S1, "five"))
     waveform = studio.window.waveform
     streamed: list[list] = []
@@ -174,7 +174,7 @@ def test_line_markers_appear_while_the_take_streams(studio, qtbot):
 
 
 def test_the_tiny_model_marks_its_lines_as_it_streams(studio, tiny_runtime, qtbot):
-    studio.models.runtime = tiny_runtime
+    use_runtime(studio, tiny_runtime)
     _, second = write_dialogue(studio, (Speaker.S1, "Hi."), (Speaker.S2, "Yes."))
     studio.dialogue.set_params(GenerationParams(seed=1234))
     waveform = studio.window.waveform

@@ -1,0 +1,465 @@
+"""The engine in a process of its own on this machine: the model runs in a child process (started
+with 'spawn', so it shares nothing with the studio but the files), which runs an
+``InProcessEngine`` and streams what it makes back over a pipe.
+
+Whatever the model does (runs out of memory, faults in a driver, is killed by the system), the
+studio's process lives on: a generation cut short yields the take as far as it was streamed
+(incomplete, with a notice saying what happened), then raises ``EngineFailed`` naming the exit
+code or the signal; the next call starts a fresh child and loads the same model again.
+
+Between the studio and its own child, messages are pickled: both ends are this program, on this
+machine, started by this program. Nothing from another machine is ever unpickled (the remote
+engine speaks the server's JSON).
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection, wait
+
+import numpy as np
+import torch
+
+from core.dia2.checkpoint import ProgressCallback, cancellable
+from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.transcript_alignment import TimedWord
+from core.engine.engine import EngineFailed, EngineKind, MemoryReport, ModelInfo, NoModelLoaded
+from core.engine.memory import process_bytes
+from core.engine.streamed_takes import StreamedTakes
+
+# How often a pending cancel is looked for while waiting on the child: it is forwarded within this.
+CANCEL_POLL_S = 0.01
+# How often the child reports its device memory while it generates (the status bar's figure).
+MEMORY_REPORT_S = 1.0
+# How long a child asked to close may take before it is killed.
+CLOSE_WAIT_S = 5.0
+# What a signal that ended the child most often means, for the person reading the message.
+_SIGNAL_CAUSES = {
+    "SIGKILL": "was killed by SIGKILL (often: out of memory)",
+    "SIGSEGV": "crashed with SIGSEGV (a fault in native code, such as a GPU driver)",
+    "SIGBUS": "crashed with SIGBUS (a fault in native code, such as a GPU driver)",
+    "SIGABRT": "was aborted with SIGABRT (a native library gave up)",
+    "SIGTERM": "was stopped with SIGTERM",
+}
+
+
+class OwnProcessEngine:
+    kind = EngineKind.OWN_PROCESS
+
+    def __init__(self, speech_model: str | None = None,
+                 on_speech_model_load: Callable[[str], None] | None = None, threads: int | None = None):
+        """As ``InProcessEngine``'s; ``on_speech_model_load`` is called in this process."""
+        self._threads = threads
+        self.speech_model = speech_model  # sent with each transcription
+        self._on_speech_model_load = on_speech_model_load
+        self._context = multiprocessing.get_context("spawn")
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._connection: Connection | None = None
+        self._calls = threading.Lock()  # one call at a time on the pipe
+        self._info: ModelInfo | None = None
+        # What the child loaded, so a fresh child loads it again; a reload after a crash reports
+        # through the progress of the load it repeats.
+        self._loaded_with: tuple[str, str, str, ProgressCallback | None] | None = None
+        self._device_bytes: int | None = None  # as the child last said
+        self._cancel_forwarded = False  # the call in progress was told to stop
+
+    @property
+    def info(self) -> ModelInfo | None:
+        return self._info
+
+    @property
+    def sample_rate(self) -> int:
+        if self._info is None:
+            raise NoModelLoaded("No model is loaded: load one in the model manager first.")
+        return self._info.sample_rate
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def load(self, model: str, device: str = "auto", precision: str = "auto",
+             progress: ProgressCallback | None = None) -> ModelInfo:
+        with self._calls:
+            self._start_if_stopped(reload=False)
+            try:
+                info = self._answer(("load", (model, device, precision, progress is not None)), progress=progress)
+            except _ChildEnded as ended:
+                raise ended.failure() from None
+            self._info, self._loaded_with = info, (model, device, precision, progress)
+            return info
+
+    def unload(self) -> None:
+        """Stop the child: all it held goes back to the system at once."""
+        with self._calls:
+            self._info, self._loaded_with = None, None
+            self._stop()
+
+    def parse(self, script: str) -> None:
+        self._call("parse", script)
+
+    def encode_voice(self, samples: np.ndarray) -> torch.Tensor:
+        return self._call("encode_voice", np.asarray(samples, dtype=np.float32))
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int) -> list[TimedWord]:
+        return self._call("transcribe", (np.asarray(samples, dtype=np.float32), sample_rate, self.speech_model),
+                          needs_model=False)  # Whisper needs no Dia2 model
+
+    def release_memory(self) -> None:
+        if self._process is not None:
+            self._call("release_memory", None, needs_model=False)
+
+    def memory(self) -> MemoryReport:
+        """Read without asking the child (it may be busy generating): its resident memory from the
+        system, its device memory as it last reported."""
+        process = self._process
+        if process is None:
+            return MemoryReport(None, None)
+        return MemoryReport(process_bytes(process.pid), self._device_bytes)
+
+    def generate(self, request: GenerationRequest,
+                 cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
+        with self._calls:
+            self._needs_model()
+            for attempt in range(2):
+                fresh = self._process is None or not self._process.is_alive()
+                self._start_if_stopped()
+                info = self._info
+                streamed = StreamedTakes(request, info.sample_rate, info.name)
+                exchange = self._exchange(("generate", request), cancel or threading.Event())
+                heard = False
+                try:
+                    for event in exchange:
+                        heard = True
+                        yield streamed.watch(event)
+                    return
+                except _ChildEnded as ended:
+                    if not (heard or fresh or attempt):
+                        continue  # it had died unnoticed before the request: once more, on a fresh one
+                    take = streamed.unfinished(f"Cut short: the model's process {ended.reason}.")
+                    if take is not None:
+                        yield take
+                    raise ended.failure() from None
+                finally:
+                    exchange.close()  # abandoned mid-stream: the child is cancelled and its rest read
+
+    def close(self) -> None:
+        if self._calls.acquire(blocking=False):
+            try:
+                self._stop()
+            finally:
+                self._calls.release()
+        elif self._process is not None:  # a call runs (a load, a download): ended, not waited for
+            self._process.kill()
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    def _call(self, method: str, args, needs_model: bool = True):
+        """A call that streams nothing and changes nothing: asked again of a fresh child when the
+        one asked had died unnoticed before it (killed while idle, as the system's out-of-memory
+        killer does); one that dies of the call itself fails."""
+        with self._calls:
+            if needs_model:
+                self._needs_model()
+            for attempt in range(2):
+                fresh = self._process is None or not self._process.is_alive()
+                self._start_if_stopped()
+                try:
+                    return self._answer((method, args))
+                except _ChildEnded as ended:
+                    if fresh or attempt:
+                        raise ended.failure() from None
+
+    def _needs_model(self) -> None:
+        if self._loaded_with is None:
+            raise NoModelLoaded("No model is loaded: load one in the model manager first.")
+
+    def _answer(self, call: tuple, progress: ProgressCallback | None = None):
+        """Run a call that streams no events; its answer."""
+        try:
+            next(self._exchange(call, progress=progress))
+        except StopIteration as answered:
+            return answered.value
+        raise AssertionError(f"{call[0]} streamed an event")  # a bug of ours, not the model's
+
+    def _exchange(self, call: tuple, cancel: threading.Event | None = None,
+                  progress: ProgressCallback | None = None) -> Iterator[GenerationEvent]:
+        """Send ``call``, then yield the events the child streams until it answers, and return its
+        answer; an error the child raised is raised here, as it was. Raises ``_ChildEnded`` when
+        the child dies first."""
+        cancel = cancel or threading.Event()
+        self._cancel_forwarded = False
+        self._send(("call", *call))
+        refused: BaseException | None = None  # raised by ``progress``: the caller cancelled the download
+        answered = False
+        try:
+            while True:
+                message = self._receive(cancel)
+                kind = message[0]
+                if kind == "event":
+                    yield message[1]
+                elif kind == "progress":
+                    if progress is not None and refused is None:
+                        try:
+                            progress(*message[1:])
+                        except Exception as error:  # e.g. DownloadCancelled: the child stops at its next chunk
+                            refused = error
+                            cancel.set()
+                elif kind == "memory":
+                    self._device_bytes = message[1]
+                elif kind == "speech_model_loading":
+                    if self._on_speech_model_load is not None:
+                        self._on_speech_model_load(message[1])
+                elif kind == "return":
+                    answered = True
+                    self._device_bytes = message[2]
+                    if refused is not None:
+                        raise refused
+                    return message[1]
+                else:  # "raise"
+                    answered = True
+                    raise _unpacked(*message[1])
+        finally:
+            if not answered and self._process is not None:
+                self._drain()
+
+    def _drain(self) -> None:
+        """The caller left mid-call: cancel the child's call and read what it still sends, up to
+        its answer, so the next call starts on a clean pipe."""
+        cancel = threading.Event()
+        cancel.set()
+        self._cancel_forwarded = False
+        try:
+            while self._receive(cancel)[0] not in ("return", "raise"):
+                pass
+        except _ChildEnded:
+            pass  # it died meanwhile: the next call starts another
+
+    def _send(self, message: tuple) -> None:
+        try:
+            self._connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:  # the child is gone
+            self._ended()
+
+    def _receive(self, cancel: threading.Event | None) -> tuple:
+        """The child's next message; forwards ``cancel`` once it is set. A child that has ended is
+        noticed at once: its process sentinel is waited on with the pipe."""
+        connection, process = self._connection, self._process
+        while True:
+            if cancel is not None and cancel.is_set() and not self._cancel_forwarded:
+                self._cancel_forwarded = True
+                try:
+                    connection.send_bytes(pickle.dumps(("cancel",)))
+                except OSError:
+                    pass  # gone: the wait below says so
+            polling = cancel is not None and not self._cancel_forwarded
+            ready = wait([connection, process.sentinel], timeout=CANCEL_POLL_S if polling else None)
+            if connection in ready:
+                try:
+                    return pickle.loads(connection.recv_bytes())
+                except (EOFError, OSError):
+                    pass  # its end closed: it died, or is dying
+                self._ended()
+            elif process.sentinel in ready:
+                self._ended()
+
+    # --- the child's life ------------------------------------------------------------------------
+
+    def _start_if_stopped(self, reload: bool = True) -> None:
+        """A fresh child when there is none, with the model loaded before (unless ``reload`` is
+        False: a load is what comes next)."""
+        if self._process is not None:
+            if self._process.is_alive():
+                return
+            self._forget_dead_child()  # it died between calls: nothing was lost, start another
+        here, there = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=serve, args=(there, self._threads), name="dia-studio engine", daemon=True)
+        process.start()
+        there.close()  # the child's end: only the child holds it now, so its death closes the pipe
+        self._process, self._connection, self._device_bytes = process, here, None
+        if reload and self._loaded_with is not None:  # after a crash: the same model, again
+            model, device, precision, progress = self._loaded_with
+            try:
+                self._info = self._answer(("load", (model, device, precision, progress is not None)),
+                                          progress=progress)
+            except _ChildEnded as ended:
+                raise ended.failure() from None
+
+    def _ended(self):
+        """The child died: forget it, and raise ``_ChildEnded`` with how it ended."""
+        raise _ChildEnded(ending(self._forget_dead_child()))
+
+    def _forget_dead_child(self) -> int | None:
+        """Its exit code, once the system has reaped it."""
+        process, connection = self._process, self._connection
+        self._process, self._connection = None, None
+        process.join(CLOSE_WAIT_S)  # its pipe closes a moment before the system reaps it
+        if process.exitcode is None:  # alive with its pipe closed: of no further use
+            process.kill()
+            process.join()
+        connection.close()
+        return process.exitcode
+
+    def _stop(self) -> None:
+        process, connection = self._process, self._connection
+        self._process, self._connection = None, None
+        if process is None:
+            return
+        try:
+            connection.send_bytes(pickle.dumps(("close",)))
+        except OSError:
+            pass
+        process.join(CLOSE_WAIT_S)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+        connection.close()
+
+
+class _ChildEnded(Exception):
+    """The child died during a call (internal: callers raise ``failure()``)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+    def failure(self) -> EngineFailed:
+        return EngineFailed(f"The model's process {self.reason}. It starts again, with the same model, "
+                            "at the next generation.")
+
+
+def ending(exitcode: int | None) -> str:
+    """How a child ended, from its exit code (negative: the signal that ended it)."""
+    if exitcode is None:
+        return "stopped answering"
+    if exitcode >= 0:
+        return f"exited with code {exitcode}"
+    try:
+        name = signal.Signals(-exitcode).name
+    except ValueError:
+        return f"was ended by signal {-exitcode}"
+    return _SIGNAL_CAUSES.get(name, f"was ended by {name}")
+
+
+# --- errors across the pipe ----------------------------------------------------------------------
+
+
+def _packed(error: BaseException) -> tuple:
+    """An exception as its type's name, arguments and attributes: rebuilt in the parent without
+    calling its ``__init__`` (whose signature its arguments need not fit, e.g. InvalidParameter)."""
+    kind = type(error)
+    args = error.args if _picklable(error.args) else (str(error),)
+    state = {name: value for name, value in vars(error).items() if _picklable(value)}
+    return kind.__module__, kind.__qualname__, args, state, "".join(traceback.format_exception(error))
+
+
+def _unpacked(module: str, qualname: str, args: tuple, state: dict, child_traceback: str) -> BaseException:
+    try:
+        kind = importlib.import_module(module)
+        for part in qualname.split("."):
+            kind = getattr(kind, part)
+        if not (isinstance(kind, type) and issubclass(kind, Exception)):
+            raise TypeError(qualname)
+        error = kind.__new__(kind, *args)
+        Exception.__init__(error, *args)
+        error.__dict__.update(state)
+    except Exception:  # a type the studio's process cannot import or rebuild: the words still arrive
+        error = EngineFailed(f"The model's process failed: {qualname}: {', '.join(map(str, args))}")
+    error.add_note(f"Raised in the model's process:\n{child_traceback}")
+    return error
+
+
+def _picklable(value) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
+
+
+# --- the child -----------------------------------------------------------------------------------
+
+
+def serve(connection: Connection, threads: int | None) -> None:
+    """The child's main: run calls on an ``InProcessEngine`` one at a time, as they arrive. A
+    reader thread takes cancels at once (while a call runs); the parent's end closing ends it."""
+    from core.engine.in_process import InProcessEngine
+
+    sending = threading.Lock()  # downloads report progress from several threads
+
+    def send(message: tuple) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        with sending:
+            connection.send_bytes(data)
+
+    calls: queue.Queue = queue.Queue()
+    cancel = [threading.Event()]  # the running call's
+
+    def read() -> None:
+        try:
+            while True:
+                message = pickle.loads(connection.recv_bytes())
+                if message[0] == "cancel":
+                    cancel[0].set()
+                else:
+                    calls.put(message)
+        except (EOFError, OSError):  # the studio is gone: nothing here is of use to anyone
+            os._exit(0)
+
+    threading.Thread(target=read, name="engine requests", daemon=True).start()
+    engine = InProcessEngine(on_speech_model_load=lambda name: send(("speech_model_loading", name)), threads=threads)
+    while (message := calls.get())[0] != "close":
+        _, method, args = message
+        cancel[0] = threading.Event()
+        try:
+            answer = _CHILD_CALLS[method](engine, args, cancel[0], send)
+        except Exception as error:
+            send(("raise", _packed(error)))
+        else:
+            send(("return", answer, engine.memory().device_bytes))
+    engine.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Done: no interpreter teardown (seconds for a model's libraries, and triton's exit noise).
+    os._exit(0)
+
+
+def _load(engine, args, cancel: threading.Event, send) -> ModelInfo:
+    model, device, precision, reports = args
+    progress = cancellable(lambda done, total, what: send(("progress", done, total, what)), cancel) if reports else None
+    return engine.load(model, device, precision, progress)
+
+
+def _generate(engine, request: GenerationRequest, cancel: threading.Event, send) -> None:
+    reported = time.monotonic()
+    for event in engine.generate(request, cancel):
+        send(("event", event))
+        if time.monotonic() - reported > MEMORY_REPORT_S:
+            reported = time.monotonic()
+            send(("memory", engine.memory().device_bytes))
+
+
+def _transcribe(engine, args, cancel: threading.Event, send) -> list[TimedWord]:
+    samples, sample_rate, speech_model = args
+    engine.speech_model = speech_model
+    return engine.transcribe(samples, sample_rate)
+
+
+_CHILD_CALLS = {
+    "load": _load,
+    "generate": _generate,
+    "transcribe": _transcribe,
+    "parse": lambda engine, script, cancel, send: engine.parse(script),
+    "encode_voice": lambda engine, samples, cancel, send: engine.encode_voice(samples),
+    "release_memory": lambda engine, args, cancel, send: engine.release_memory(),
+}
