@@ -24,3 +24,14 @@ def tiny_runtime():
 
     torch.manual_seed(0)
     return Dia2Runtime.load(CHECKPOINT, device="cpu", dtype="float32", threads=1)
+
+
+@pytest.fixture(scope="session")
+def remote_engine_server(tmp_path_factory):
+    """A real `dia-studio serve` (tiny checkpoint, a key, a scripted Whisper) that a
+    ``RemoteEngine`` generates on: ``remote_engine_server.engine()`` gives one. The window's
+    generation tests can take it as one more engine kind."""
+    from tests.service.remote_engine import engine_server
+
+    with engine_server(tmp_path_factory.mktemp("remote-engine")) as server:
+        yield server

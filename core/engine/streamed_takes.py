@@ -32,14 +32,22 @@ class StreamedTakes:
             self._take = None
         return event
 
+    def so_far(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The audio and the codes (None unless every chunk had its codes) streamed of the take
+        in flight, or of the take last finished until the next one starts."""
+        audio = np.concatenate(self._samples) if self._samples else np.zeros(0, np.float32)
+        codes = (np.concatenate(self._codes, axis=1) if self._codes and len(self._codes) == len(self._samples)
+                 else None)
+        return audio, codes
+
     def unfinished(self, notice: str) -> TakeResult | None:
         """The take cut short, as far as it was streamed, with ``notice`` saying why; None when no
         take was in flight or none of its audio had arrived."""
         if self._take is None or not self._samples:
             return None
         take, seed = self._take.take, self._take.seed
-        codes = np.concatenate(self._codes, axis=1) if len(self._codes) == len(self._samples) else None
+        audio, codes = self.so_far()
         return TakeResult(take=take, seed=seed, params=self._request.params.with_seed(seed),
-                          audio=np.concatenate(self._samples), sample_rate=self._sample_rate,
+                          audio=audio, sample_rate=self._sample_rate,
                           codes=codes, words=sorted(self._words, key=lambda word: word[1]), complete=False,
                           notices=[notice], model=self._model)

@@ -2,6 +2,7 @@
 
 - ``POST /v1``: a JSON array of tasks → ``{"data": [...], "errors": [...]}``.
 - ``GET /v1/media/<audioUUID>.<ext>``: a result handed out as a URL, until its ttl is over.
+- ``/v1/engine`` (WebSocket): the model as a remote studio's engine (``engine_endpoint``).
 - ``GET /health``: 503 while the model loads, 200 once it can generate (a readiness probe).
 
 The body is read with a size limit before it is parsed; nothing from a request ever becomes a
@@ -18,7 +19,9 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 
 from core.audio.formats import format_from_path
+from core.engine.wire import PATH as ENGINE_PATH
 from core.service.api_errors import ApiError
+from core.service.engine_endpoint import EngineSession
 from core.service.openapi_schema import TASKS_BODY
 from core.service.responses import MEDIA_PATH, MIME_TYPES, STORED_PATH
 from core.service.task_service import TaskService
@@ -63,6 +66,12 @@ def create_app(service: TaskService) -> FastAPI:
     async def tasks_over_websocket(socket: WebSocket) -> None:
         await socket.accept()
         await WsSession(service, sessions, _SocketAdapter(socket), str(socket.base_url)).run()
+
+    @app.websocket(ENGINE_PATH)
+    async def engine(socket: WebSocket) -> None:
+        """A studio generating on this server's model (``core.engine.remote``)."""
+        await socket.accept()
+        await EngineSession(service, socket).run()
 
     @app.get(MEDIA_PATH + "{name}", responses={404: {"description": "no such result, or its ttl is over"}})
     def media(name: str) -> Response:

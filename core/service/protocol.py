@@ -150,7 +150,7 @@ def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
             raise InvalidParameter("audioSettings", audio_settings, 'an object such as {"sampleRate": 44100}')
         export = ExportSettings.from_api(_output_format(task), audio_settings)
     except InvalidParameter as error:
-        raise ApiError(f"invalid{_code_name(error.field)}", str(error), parameter=error.field) from None
+        raise invalid_parameter(error) from None
     output_type = _choice(task, "outputType", OUTPUT_TYPES, "URL")
     delivery = _choice(task, "deliveryMethod", DELIVERY_METHODS, "sync")
     ttl = task.get("ttl")
@@ -266,6 +266,11 @@ def _only(task: dict[str, Any], allowed: tuple[str, ...]) -> None:
         if key not in allowed:
             raise ApiError("unknownParameter", f"{key} is not a field of a {task.get('taskType')} task; "
                            "it takes " + ", ".join(allowed) + ".", parameter=key)
+
+
+def invalid_parameter(error: InvalidParameter) -> ApiError:
+    """A generation field out of range, as the API reports it (``invalidCFGScale``, …)."""
+    return ApiError(f"invalid{_code_name(error.field)}", str(error), parameter=error.field)
 
 
 def _code_name(field: str) -> str:

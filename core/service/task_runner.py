@@ -17,6 +17,7 @@ from core.audio.tags import ExportMetadata, as_made
 from core.errors import describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
+from core.service.model_turn import ModelTurn
 from core.service.protocol import AudioInferenceTask, parse_task
 from core.service.task_store import StoredTask, TaskStore
 from core.service.wakeable_thread import WakeableThread
@@ -36,6 +37,7 @@ class TaskRunner(WakeableThread):
         self.transcriber = transcriber
         self.on_result = lambda task, result: None  # called with each result once it is stored
         self.runtime = None  # set by ``model_ready`` once the model has loaded
+        self.turn = ModelTurn()  # shared with the studios generating over /v1/engine
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
         self._versions: dict[str, int] = {}
 
@@ -69,11 +71,15 @@ class TaskRunner(WakeableThread):
                         self.touch(task_uuid)
                 if self._stopping:
                     return
+            if not self.turn.take_for_task(lambda: self._stopping):
+                return
             try:
                 self._run_task(task)
             except Exception:  # a fault of ours (a full disk, a bug): never the end of the runner
                 log.exception("task %s could not be run", task.task_uuid)
                 self._fail_quietly(task)
+            finally:
+                self.turn.give_back()
 
     def _fail_quietly(self, stored: StoredTask) -> None:
         try:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.audio.atomic_write import write_atomically
 from core.service.api_errors import ApiError
 
@@ -71,7 +73,18 @@ CREATE TABLE IF NOT EXISTS media (
     words TEXT,                  -- JSON [[word, start_s, end_s], ...] once transcribed
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS engine_voices (
+    sha256 TEXT NOT NULL,        -- of the voice's float32 samples, as a studio sent them
+    model TEXT NOT NULL,         -- the model whose codec encoded them
+    codebooks INTEGER NOT NULL,
+    frames INTEGER NOT NULL,
+    codes BLOB NOT NULL,         -- int32 Mimi codes, [codebooks, frames] in row order
+    used INTEGER NOT NULL,       -- when last used, counted in uses: the least recent go first
+    PRIMARY KEY (sha256, model)
+);
 """
+
+ENGINE_VOICES_KEPT = 512  # encoded voices of remote studios (about 16 KB each)
 
 
 @dataclass(frozen=True)
@@ -295,11 +308,34 @@ class TaskStore:
         (self.stored_dir / media.file).unlink(missing_ok=True)
         return True
 
+    # ---- voices encoded for remote studios ----------------------------------------------------------
+    def engine_voice(self, sha256: str, model: str) -> np.ndarray | None:
+        """The codes a studio's voice was encoded to by ``model``, if they are kept."""
+        with self._lock:
+            row = self._db.execute("SELECT codebooks, frames, codes FROM engine_voices WHERE sha256 = ? AND model = ?",
+                                   (sha256, model)).fetchone()
+            if row is not None:
+                self._db.execute(f"UPDATE engine_voices SET used = ({_NEXT_USE}) WHERE sha256 = ? AND model = ?",
+                                 (sha256, model))
+        if row is None:
+            return None
+        return np.frombuffer(row[2], dtype="<i4").reshape(row[0], row[1]).astype(np.int64)
+
+    def keep_engine_voice(self, sha256: str, model: str, codes: np.ndarray) -> None:
+        """Keep a voice's codes, forgetting the least recently used beyond ``ENGINE_VOICES_KEPT``."""
+        blob = np.ascontiguousarray(codes, dtype="<i4").tobytes()
+        with self._lock:
+            self._db.execute(f"INSERT OR REPLACE INTO engine_voices VALUES (?, ?, ?, ?, ?, ({_NEXT_USE}))",
+                             (sha256, model, codes.shape[0], codes.shape[1], blob))
+            self._db.execute("DELETE FROM engine_voices WHERE rowid NOT IN (SELECT rowid FROM engine_voices "
+                             "ORDER BY used DESC LIMIT ?)", (ENGINE_VOICES_KEPT,))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
 
+_NEXT_USE = "SELECT COALESCE(MAX(used), 0) + 1 FROM engine_voices"
 _DELIVERY_COLUMNS = "id, audio_uuid, kind, url, status, attempts, first_attempt, last_error"
 
 

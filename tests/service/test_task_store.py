@@ -60,3 +60,24 @@ def test_the_same_voice_twice_is_one_entry(tmp_path):
     store.set_media_words(first.media_uuid, [["Hi", 0.1, 0.4]])
     second = store.store_media(b"audio bytes", ".wav")
     assert second.media_uuid == first.media_uuid and second.words == [["Hi", 0.1, 0.4]]
+
+
+def test_voices_encoded_for_studios_are_kept_per_model_and_the_least_recently_used_go_first(tmp_path, monkeypatch):
+    import numpy as np
+
+    from core.service import task_store
+
+    monkeypatch.setattr(task_store, "ENGINE_VOICES_KEPT", 2)
+    store = TaskStore(tmp_path)
+    codes = {name: np.arange(6).reshape(2, 3) + 10 * index for index, name in enumerate("abc")}
+    store.keep_engine_voice("a", "model-1", codes["a"])
+    store.keep_engine_voice("b", "model-1", codes["b"])
+    np.testing.assert_array_equal(store.engine_voice("a", "model-1"), codes["a"])  # a is now the more recent
+    assert store.engine_voice("a", "model-2") is None  # another model's codec: encoded again
+    store.keep_engine_voice("c", "model-1", codes["c"])
+    assert store.engine_voice("b", "model-1") is None
+    store.close()
+    again = TaskStore(tmp_path)
+    np.testing.assert_array_equal(again.engine_voice("a", "model-1"), codes["a"])
+    np.testing.assert_array_equal(again.engine_voice("c", "model-1"), codes["c"])
+    assert again.engine_voice("a", "model-1").dtype == np.int64
