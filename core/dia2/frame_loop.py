@@ -7,6 +7,16 @@ so the caches and hence the tokens are the same whether guidance is on or off.
 
 The layers run in a ``FrameNetwork`` (eager, or replayed CUDA graphs); this loop owns what is
 decided between them: sampling, the text state machine and the token grid.
+
+The script's entries may arrive while the loop runs (``add_text``, then ``end_text``): a step
+whose word has not arrived returns None and is finished by a later call, so every step is the
+one the whole script would give.
+
+The delays make the first frames' audio tokens useless: codebook c's column t + 1 (written at
+step t) is never read (step t + 1 reads BOS below the delay) nor output (frame 0 is column
+delay[c]) while t + 1 < delay[c]. Those samples and the depformer stages that make them are
+skipped (``skip_discarded``), and their random numbers drawn all the same, so every later token,
+greedy or sampled, is the one the full work gives.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import torch
 from core.dia2.config import Dia2Config
 from core.dia2.frame_network import FrameNetwork
 from core.dia2.prefix import Prefix
-from core.dia2.sampling import SamplingRule, choose
+from core.dia2.sampling import SamplingRule, choose, skip_choice
 from core.dia2.script import Entry
 from core.dia2.state_machine import ACTION_NEW_WORD, ACTION_PAD, MAX_PADDING, TextStateMachine, TextStep
 
@@ -50,8 +60,10 @@ class LoopState:
 
 class FrameLoop:
     def __init__(self, network: FrameNetwork, entries: list[Entry], sampling: Sampling, generator: torch.Generator,
-                 *, text_bos: int, prefix: Prefix | None = None, negative_entries: list[Entry] | None = None):
-        """``network`` must not be in use by another loop (hold its lock while this one runs)."""
+                 *, text_bos: int, prefix: Prefix | None = None, negative_entries: list[Entry] | None = None,
+                 text_complete: bool = True, skip_discarded: bool = True):
+        """``network`` must not be in use by another loop (hold its lock while this one runs).
+        ``text_complete`` False: more entries will come (``add_text``) until ``end_text``."""
         self.network = network
         self.config: Dia2Config = network.config
         data = self.config.data
@@ -64,7 +76,8 @@ class FrameLoop:
         columns = self.max_steps + 2
         self.grid = torch.full((data.num_codebooks, columns), data.audio_pad, dtype=torch.long)
         self.machine = TextStateMachine((prefix.entries if prefix else []) + entries, pad=data.text_pad,
-                                        new_word=data.text_new_word, lookahead=data.second_stream_ahead)
+                                        new_word=data.text_new_word, lookahead=data.second_stream_ahead,
+                                        text_complete=text_complete)
         self.negative = (TextStateMachine(negative_entries, pad=data.text_pad, new_word=data.text_new_word,
                                           lookahead=data.second_stream_ahead) if negative_entries else None)
         self.text = [text_bos, data.text_pad]
@@ -72,9 +85,14 @@ class FrameLoop:
         network.reset()
         self.state = LoopState(start_step=max(prefix_frames - 1, 0))
         self.records: list[StepRecord] = []
+        self.skip_discarded = skip_discarded
         self.warmup_inputs: torch.Tensor | None = None
+        self.prefix = prefix
+        self._warmup_steps: list[torch.Tensor] | None = None
+        # The pending step's inputs and choices, while it waits for its word.
+        self._decided: tuple[torch.Tensor, torch.Tensor] | None = None
         if prefix:
-            self._warm_up(prefix)
+            self._start_warm_up(prefix)
 
     # ---- inputs -------------------------------------------------------------------------------
     def _audio_inputs(self, t: int) -> torch.Tensor:
@@ -87,27 +105,38 @@ class FrameLoop:
         return torch.stack(rows)
 
     # ---- prefix -------------------------------------------------------------------------------
-    def _warm_up(self, prefix: Prefix) -> None:
+    def _start_warm_up(self, prefix: Prefix) -> None:
         """Feed the prefix through the backbone (no depformer, no sampling), with the text
-        actions forced to where its words are spoken. One batched forward: the inputs do not
-        depend on the outputs."""
+        actions forced to where its words are spoken. One batched forward, since the inputs do not
+        depend on the outputs; it waits for the script's first words, which the look-ahead
+        stream spells out over the prefix's last words."""
         delays = self.config.data.delay_pattern
         for codebook, delay in enumerate(delays):
             frames = prefix.codes[codebook]
             self.grid[codebook, delay:delay + prefix.frames] = frames[: self.grid.shape[1] - delay]
-        new_word_steps = set(prefix.new_word_steps)
-        inputs = []
-        for t in range(prefix.frames):
-            inputs.append(self._inputs(t))
-            action = ACTION_NEW_WORD if t in new_word_steps else ACTION_PAD
+        self._new_word_steps = set(prefix.new_word_steps)
+        self._warmup_steps = []
+        self._continue_warm_up()
+
+    def _continue_warm_up(self) -> bool:
+        """Take the warm-up's text steps as far as the text allows; True once the prefill ran."""
+        steps, prefix = self._warmup_steps, self.prefix
+        while len(steps) < prefix.frames:
+            t = len(steps)
+            action = ACTION_NEW_WORD if t in self._new_word_steps else ACTION_PAD
+            if self.machine.needs_text(action, forced=True):
+                return False
+            steps.append(self._inputs(t))
             step = self.machine.step(action, forced=True)
             self._note_consumption(step, t)
             self.text = [step.main, step.second]
-        self.warmup_inputs = torch.stack(inputs)
+        self.warmup_inputs = torch.stack(steps)
+        self._warmup_steps = None
         self.network.prefill(self.warmup_inputs.transpose(0, 1))
         # Generation starts by processing the last prefix step again, as the reference does;
         # columns from there on are generated (the last prefix frames are re-sampled).
         self.grid[:, prefix.frames:] = self.config.data.audio_pad
+        return True
 
     def _note_consumption(self, step: TextStep, t: int) -> None:
         if step.consumed is not None:
@@ -123,29 +152,29 @@ class FrameLoop:
             return state.last_step >= state.end_step + self.config.data.max_delay + MAX_PADDING - 1
         return False
 
-    def step(self) -> StepRecord:
-        """Run the next frame: returns what it decided; the grid gains column t+1."""
+    def add_text(self, entries: list[Entry]) -> None:
+        self.machine.add_text(entries)
+
+    def end_text(self) -> None:
+        self.machine.complete_text()
+
+    def step(self) -> StepRecord | None:
+        """Run the next frame and return what it decided (the grid gains column t+1), or None
+        while the word it takes (or that word's look-ahead) has not arrived: the frame's network
+        work is kept, and a call after ``add_text`` or ``end_text`` finishes it."""
+        if self._warmup_steps is not None and not self._continue_warm_up():
+            return None
         t = self.state.last_step + 1 if self.state.last_step >= 0 else self.state.start_step
-        inputs = self._inputs(t)
-        sampling, network, data = self.sampling, self.network, self.config.data
-        with torch.inference_mode():
-            _, action_logits, cb0_logits = network.backbone(inputs, t)
-            # Decisions stay on the device until the frame is done: one transfer, no stall
-            # between the backbone and the depformer.
-            decided = [choose(action_logits[:1], action_logits[1:], sampling.cfg_scale, sampling.text,
-                              self.generator)]
-            token = choose(cb0_logits[:1], cb0_logits[1:], sampling.cfg_scale, sampling.audio, self.generator,
-                           never=(data.audio_bos, data.audio_pad))
-            decided.append(token)
-            for stage in range(network.stages):
-                logits = network.stage(stage, token)
-                token = choose(logits[:1], logits[1:], sampling.cfg_scale, sampling.audio, self.generator)
-                decided.append(token)
-            if self.negative is not None:
-                decided.append(choose(action_logits[1:], None, 1.0, sampling.text, self.generator))
-            decided = torch.cat(decided).cpu()
+        if self._decided is None:
+            inputs = self._inputs(t)
+            self._decided = inputs, self._decide(inputs, t)
+        inputs, decided = self._decided
         action = int(decided[0])
-        self.grid[:, t + 1] = decided[1:2 + network.stages]
+        if self.machine.needs_text(action):
+            return None
+        self._decided = None
+        kept = self._kept(t)
+        self.grid[:kept, t + 1] = decided[1:1 + kept]
         text_step = self.machine.step(action)
         self._note_consumption(text_step, t)
         if text_step.ended and self.state.end_step is None:
@@ -157,6 +186,42 @@ class FrameLoop:
         record = StepRecord(t=t, action=action, text=text_step, inputs=inputs)
         self.records.append(record)
         return record
+
+    def _kept(self, t: int) -> int:
+        """Codebooks step t computes: up to the last whose column t + 1 is kept (the ones before
+        it are the depformer's inputs)."""
+        delays = self.config.data.delay_pattern
+        if not self.skip_discarded:
+            return len(delays)
+        return max((c + 1 for c, delay in enumerate(delays) if t + 1 >= delay), default=0)
+
+    def _decide(self, inputs: torch.Tensor, t: int) -> torch.Tensor:
+        """The frame's network work and choices: [action, the kept codebooks' tokens, the
+        negative prompt's action if any] on the host."""
+        sampling, network, data = self.sampling, self.network, self.config.data
+        kept = self._kept(t)
+        with torch.inference_mode():
+            _, action_logits, cb0_logits = network.backbone(inputs, t)
+            # Decisions stay on the device until the frame is done: one transfer, no stall
+            # between the backbone and the depformer.
+            decided = [choose(action_logits[:1], action_logits[1:], sampling.cfg_scale, sampling.text,
+                              self.generator)]
+            if kept:
+                token = choose(cb0_logits[:1], cb0_logits[1:], sampling.cfg_scale, sampling.audio, self.generator,
+                               never=(data.audio_bos, data.audio_pad))
+                decided.append(token)
+            else:
+                skip_choice(sampling.audio, data.audio_vocab_size, self.generator)
+            for stage in range(network.stages):
+                if stage + 1 < kept:
+                    logits = network.stage(stage, token)
+                    token = choose(logits[:1], logits[1:], sampling.cfg_scale, sampling.audio, self.generator)
+                    decided.append(token)
+                else:
+                    skip_choice(sampling.audio, network.model.depformer.logit_width, self.generator)
+            if self.negative is not None:
+                decided.append(choose(action_logits[1:], None, 1.0, sampling.text, self.generator))
+            return torch.cat(decided).cpu()
 
     def _advance_negative(self, action: int) -> None:
         """The guidance row reads the negative prompt with its own actions; once it has said it

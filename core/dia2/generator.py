@@ -1,10 +1,17 @@
 """A generation request → a stream of events: audio chunks as soon as their frames are
 complete, word timings as words are taken, progress, and one finished take per seed.
 
+The script's text may arrive while the take is made (a live take, ``core.dia2.live_take``):
+a ``TextFeed`` parses it into entries as it comes, and the loop waits (``Stalled`` events) when
+a word is due whose look-ahead has not arrived. A whole script is the special case where all
+the text is there, and its end, before the first frame: one code path for both.
+
 Long scripts: one Dia2 context holds ``max_context_steps`` frames (2 minutes). A longer script
-is cut at speaker turns into parts that fit; each part after the first starts from the end of
-the audio made so far, replayed as a prefix with its words on the frames where they were spoken,
-so voices and pacing carry on. The audio of all parts is one continuous stream.
+is cut into parts that fit, at a speaker turn or a sentence once most of a part's room is used
+(decided word by word as the text arrives, so a take fed in pieces is cut where the whole text
+is); each part after the first starts from the end of the audio made so far, replayed as a
+prefix with its words on the frames where they were spoken, so voices and pacing carry on. The
+audio of all parts is one continuous stream.
 
 Selected lines: the request's context (the lines spoken just before them, from their kept takes)
 is replayed the same way, after the voice prompts, so the new lines continue the voices and the
@@ -13,10 +20,11 @@ conversation; the new take starts with its first new frame.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,6 +34,7 @@ from core.dia2.prefix import Prefix, SpokenContext, VoicePrompt, build_prefix
 from core.dia2.sampling import SamplingRule
 from core.dia2.script import Entry
 from core.dia2.state_machine import MAX_PADDING
+from core.dia2.text_feed import TextFeed
 from core.errors import DiaStudioError
 from core.params import GenerationParams
 
@@ -39,6 +48,12 @@ PREFIX_SHARE = 0.5
 # A rough upper estimate of the frames a word takes, used only to cut long scripts into parts;
 # a part that still overflows hands its unspoken words to the next part.
 FRAMES_PER_WORD_ESTIMATE = 7
+# Once this share of a part's estimated room is used, the part ends where a turn or a sentence
+# begins (so the join falls between sentences), or at any word when the room is full.
+PART_SHARE_BEFORE_A_CUT = 0.8
+SENTENCE_END = re.compile(r"[.!?…][\"')\]”’»]*$")
+# While a take waits for text, it says so this often.
+STALL_REPORT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,16 @@ class TakeResult:
     model: str | None = None
 
 
+@dataclass(frozen=True)
+class Stalled:
+    """The take waits for text: a word is due and it, or the word its look-ahead reads, has not
+    arrived (a live take only). Sent when the wait begins (``waiting_s`` 0) and every
+    ``STALL_REPORT_S`` while it lasts, with the time waited so far."""
+
+    take: int
+    waiting_s: float
+
+
 class GenerationStalled(DiaStudioError):
     """The model cannot make progress on the script (its context is too small for it)."""
 
@@ -113,19 +138,54 @@ class InvalidContext(DiaStudioError):
     """The lines given as context do not fit this model (codes or words that do not match)."""
 
 
-GenerationEvent = TakeStarted | AudioChunk | WordTiming | Progress | TakeResult
+GenerationEvent = TakeStarted | AudioChunk | WordTiming | Progress | Stalled | TakeResult
+
+
+class PartPlan:
+    """Which entries one part of a take says: decided entry by entry, from an upper estimate of
+    the frames each takes, so the cut depends only on the text and never on when it arrived."""
+
+    def __init__(self, room: int, speaker_ids: set[int]):
+        self.room = room
+        self.speaker_ids = speaker_ids
+        self.used = 0
+        self.entries: list[Entry] = []
+        self.closed = False  # later entries belong to the next part
+
+    def admits(self, entry: Entry) -> bool:
+        if self.closed:
+            return False
+        cost = entry.hold + 1 if entry.is_break else max(FRAMES_PER_WORD_ESTIMATE, entry.hold + 1)
+        if self.entries and (self.used + cost > self.room
+                             or self.used > PART_SHARE_BEFORE_A_CUT * self.room and self._begins_anew(entry)):
+            self.closed = True
+            return False
+        self.entries.append(entry)
+        self.used += cost
+        return True
+
+    def _begins_anew(self, entry: Entry) -> bool:
+        """The entry starts a speaker turn, or follows the end of a sentence."""
+        if entry.tokens[:1] and entry.tokens[0] in self.speaker_ids:
+            return True
+        last_word = next((e for e in reversed(self.entries) if not e.is_break), None)
+        return last_word is not None and bool(SENTENCE_END.search(last_word.text))
 
 
 class TakeRenderer:
-    """Renders one take (one seed) of a request, part after part, streaming as it goes."""
+    """Renders one take (one seed), part after part, streaming as it goes, with its text read
+    from ``feed`` as it arrives."""
 
-    def __init__(self, runtime, request: GenerationRequest, take: int, seed: int,
-                 cancel: threading.Event | None):
+    def __init__(self, runtime, params: GenerationParams, voices: tuple[VoicePrompt, ...],
+                 context: SpokenContext | None, take: int, seed: int, feed: TextFeed):
         self.runtime = runtime
-        self.request = request
+        self.params = params
+        self.voices = voices
+        self.context = context
         self.take = take
         self.seed = seed
-        self.cancel = cancel or threading.Event()
+        self.feed = feed
+        self.cancel = feed.cancel
         self.decoder = runtime.codec.streaming_decoder()
         self.chunks: list[np.ndarray] = []
         self.code_frames: list[torch.Tensor] = []
@@ -133,13 +193,17 @@ class TakeRenderer:
         self.notices: list[str] = []
         self.frames_out = 0
         self.steps = 0
+        self.admitted: list[Entry] = []  # every entry given to a part so far
+        self.later: list[Entry] = []  # entries past the current part's end
+        self.text_complete = False
+        self.stall_began: float | None = None
 
     @property
     def audio_seconds(self) -> float:
         return self.frames_out / self.runtime.codec.frame_rate
 
     def run(self) -> Iterator[GenerationEvent]:
-        runtime, params = self.runtime, self.request.params
+        runtime, params = self.runtime, self.params
         generator = torch.Generator(device=runtime.device).manual_seed(self.seed)
         sampling = Sampling(cfg_scale=params.cfg_scale,
                             text=SamplingRule(params.temperature, params.top_k),
@@ -148,7 +212,6 @@ class TakeRenderer:
         if params.negative_prompt and params.guidance_enabled:
             negative = runtime.parse(params.negative_prompt, force_first_speaker=False)
         started = time.perf_counter()
-        pending = runtime.parse(self.request.script)
         prefix, replays_context = self._first_prefix()
         # The voice prompts can be kept only where nothing comes between them and the new lines.
         keep_prefix = params.include_prefix and not replays_context
@@ -156,10 +219,13 @@ class TakeRenderer:
             self.notices.append("The voice references are not kept in this take: the lines before "
                                 "the selection come between them and the new lines.")
         first_part = True
-        while pending:
-            part, pending = self._next_part(pending, prefix)
-            loop = FrameLoop(runtime.network, part, sampling, generator, text_bos=runtime.tokenizer.text_bos,
-                             prefix=prefix, negative_entries=negative)
+        carried: list[Entry] = []
+        while True:
+            loop = FrameLoop(runtime.network, [], sampling, generator, text_bos=runtime.tokenizer.text_bos,
+                             prefix=prefix, negative_entries=negative, text_complete=False,
+                             skip_discarded=runtime.skip_discarded_work)
+            part = PartPlan(self._room(prefix), set(runtime.tokenizer.speaker_ids.values()))
+            self._admit(carried, loop, part)
             crop = self._crop(prefix, first_part, keep_prefix, replays_context)
             prefix_words = len(prefix.entries) if prefix else 0
             emitted = crop
@@ -171,7 +237,12 @@ class TakeRenderer:
                             yield self._audio(loop.codes(emitted, loop.ready_frames()))
                         yield self._result(complete=False)
                         return
+                    self._admit(self._arrived(), loop, part)
                     record = loop.step()
+                    if record is None:
+                        yield from self._wait_for_text()
+                        continue
+                    self.stall_began = None
                     self.steps += 1
                     if record.text.consumed is not None and not record.text.consumed.is_break:
                         # A replayed prefix's last step runs again: a word taken there starts the audio.
@@ -187,12 +258,41 @@ class TakeRenderer:
                     yield Progress(self.take, self.steps, self.audio_seconds, time.perf_counter() - started)
                 if first_part and keep_prefix and prefix is not None:
                     self._insert_prefix_words(loop, prefix_words)
-                pending = self._unspoken(loop, part) + pending
-                prefix = self._continuation(loop) if pending else None
+                carried, self.later = self._unspoken(loop, part) + self.later, []
+                if not carried and self.text_complete:
+                    break
+                prefix = self._continuation(loop)
             finally:
                 del loop
             first_part = False
         yield self._result(complete=True)
+
+    # ---- text ---------------------------------------------------------------------------------
+    def _arrived(self) -> list[Entry]:
+        entries, complete = self.feed.take()
+        self.text_complete = complete
+        return entries
+
+    def _admit(self, entries: list[Entry], loop: FrameLoop, part: PartPlan) -> None:
+        """Entries go to the current part until it is full, the rest to the next part; the
+        part's text ends once it is full or the script is."""
+        for entry in entries:
+            if not part.entries and self.admitted:
+                entry = self._retag([entry], self.admitted)[0]  # a part that starts inside a turn
+            if part.admits(entry):
+                loop.add_text([entry])
+                self.admitted.append(entry)
+            else:
+                self.later.append(entry)
+        if part.closed or self.text_complete:
+            loop.end_text()
+
+    def _wait_for_text(self) -> Iterator[Stalled]:
+        if self.stall_began is None:
+            self.stall_began = time.perf_counter()
+            yield Stalled(self.take, 0.0)
+        while not self.feed.wait(STALL_REPORT_S):
+            yield Stalled(self.take, time.perf_counter() - self.stall_began)
 
     @staticmethod
     def _crop(prefix: Prefix | None, first_part: bool, keep_prefix: bool, replays_context: bool) -> int:
@@ -206,15 +306,15 @@ class TakeRenderer:
     # ---- prefixes -----------------------------------------------------------------------------
     def _first_prefix(self) -> tuple[Prefix | None, bool]:
         """The voice prompts, then the lines before (the context); and whether the context is in."""
-        runtime, request = self.runtime, self.request
-        voices = (build_prefix(request.voices, runtime.tokenizer.encode, runtime.frame_rate)
-                  if request.voices else None)
-        if request.context is None:
+        runtime = self.runtime
+        voices = (build_prefix(self.voices, runtime.tokenizer.encode, runtime.frame_rate)
+                  if self.voices else None)
+        if self.context is None:
             return voices, False
         voice_frames = voices.frames if voices else 0
         length = min(self._replay_frames(),
                      int(PREFIX_SHARE * runtime.config.max_context_steps) - voice_frames)
-        context = self._context_prefix(request.context, length)
+        context = self._context_prefix(self.context, length)
         if context is None:
             return voices, False
         return (voices.followed_by(context) if voices else context), True
@@ -250,23 +350,10 @@ class TakeRenderer:
         return self._replay(context.codes.to(torch.long), spoken, length)
 
     # ---- parts --------------------------------------------------------------------------------
-    def _next_part(self, entries: list[Entry], prefix: Prefix | None) -> tuple[list[Entry], list[Entry]]:
-        """Take whole speaker turns while they are estimated to fit the context."""
-        runtime = self.runtime
-        budget = (runtime.config.max_context_steps - (prefix.frames if prefix else 0)
-                  - runtime.config.data.max_delay - MAX_PADDING)
-        speaker_ids = set(runtime.tokenizer.speaker_ids.values())
-        used, cut = 0, 0
-        for index, entry in enumerate(entries):
-            starts_turn = bool(entry.tokens) and entry.tokens[0] in speaker_ids
-            if starts_turn and index:
-                cut = index
-            used += entry.hold + 1 if entry.is_break else max(FRAMES_PER_WORD_ESTIMATE, entry.hold + 1)
-            if used > budget:
-                # Cut at the last turn start; a single turn too long for one part is cut at a word.
-                cut = cut or index
-                return entries[:max(cut, 1)], self._retag(entries[max(cut, 1):], entries[:max(cut, 1)])
-        return entries, []
+    def _room(self, prefix: Prefix | None) -> int:
+        """Frames a part's words may take: the context, less the prefix and the tail after the end."""
+        config = self.runtime.config
+        return config.max_context_steps - (prefix.frames if prefix else 0) - config.data.max_delay - MAX_PADDING
 
     def _retag(self, rest: list[Entry], done: list[Entry]) -> list[Entry]:
         """A part that starts inside a turn gets that turn's speaker tag on its first word."""
@@ -283,10 +370,10 @@ class TakeRenderer:
         tokens = tuple(tokenizer.encode(f"{name} {rest[0].text}"))
         return [Entry(rest[0].text, tokens, len(tokens))] + rest[1:]
 
-    def _unspoken(self, loop: FrameLoop, part: list[Entry]) -> list[Entry]:
+    def _unspoken(self, loop: FrameLoop, part: PartPlan) -> list[Entry]:
         """Entries the loop never took because the context ran out: they go to the next part."""
         rest = list(loop.machine.entries)
-        if len(rest) == len(part):
+        if part.entries and len(rest) >= len(part.entries):  # entries are taken in order, the prefix's first
             raise GenerationStalled("The model's context filled before it said a word of this part of the "
                                     "script; shorten the voice references or the lines.")
         if rest:
@@ -348,7 +435,7 @@ class TakeRenderer:
         audio = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
         codes = (torch.cat(self.code_frames, dim=1) if self.code_frames
                  else torch.zeros(self.runtime.codec.num_codebooks, 0, dtype=torch.long))
-        return TakeResult(take=self.take, seed=self.seed, params=self.request.params.with_seed(self.seed),
+        return TakeResult(take=self.take, seed=self.seed, params=self.params.with_seed(self.seed),
                           audio=audio, sample_rate=self.runtime.codec.sample_rate, codes=codes.numpy(),
                           words=sorted(self.words, key=lambda w: w[1]), complete=complete,
                           notices=list(self.notices), model=self.runtime.name)
@@ -357,15 +444,18 @@ class TakeRenderer:
 def generate(runtime, request: GenerationRequest, cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
     """Every take of ``request``: seeds seed, seed+1, … (a random seed when none is given)."""
     params = request.params.with_seed()
-    request = replace(request, params=params)
     # Refused rather than waited for: a paused generator on the same thread would wait forever.
     if not runtime.network.lock.acquire(blocking=False):
         raise GenerationBusy("This model is already generating; finish or cancel that generation first.")
     try:
         for take, seed in enumerate(params.take_seeds()):
             yield TakeStarted(take, seed)
+            # The whole script and its end before the first frame: a live take's special case.
+            feed = TextFeed(runtime.incremental_script(), cancel)
+            feed.push(request.script)
+            feed.end()
             try:
-                for event in TakeRenderer(runtime, request, take, seed, cancel).run():
+                for event in TakeRenderer(runtime, params, request.voices, request.context, take, seed, feed).run():
                     yield event
                     if isinstance(event, TakeResult) and not event.complete:
                         return
@@ -374,4 +464,3 @@ def generate(runtime, request: GenerationRequest, cancel: threading.Event | None
                 runtime.release_memory()
     finally:
         runtime.network.lock.release()
-

@@ -16,11 +16,14 @@ from core.dia2.config import Dia2Config
 from core.dia2.device import INT8, choose_device, choose_dtype, generation_threads
 from core.dia2.frame_network import FrameNetwork, frame_network_for
 from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult, generate
+from core.dia2.incremental_script import IncrementalScript
 from core.dia2.int8_weights import Int8Linear, quantize_linears
+from core.dia2.live_take import LiveTake
 from core.dia2.model import Dia2Model
+from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.script import Entry, parse_script
 from core.dia2.tokenizer import TextTokenizer
-from core.params import MODEL_IDS
+from core.params import MODEL_IDS, GenerationParams
 
 
 class Dia2Runtime:
@@ -38,6 +41,9 @@ class Dia2Runtime:
         # kernels, as costly as a whole frame of graphs on a GPU; on a processor the decoding
         # is real work and one frame at a time keeps the preview ahead of the player.
         self.chunk_frames = 4 if self.device.type == "cuda" else 1
+        # The first frames' work whose tokens the delays throw away is skipped (exact: the same
+        # tokens, greedy or sampled); off only to measure what it saves.
+        self.skip_discarded_work = True
         int8 = any(isinstance(module, Int8Linear) for module in model.modules())
         self.precision = INT8 if int8 else str(self.dtype).removeprefix("torch.")
 
@@ -84,6 +90,10 @@ class Dia2Runtime:
         return parse_script(text, self.tokenizer.encode, self.tokenizer.speaker_ids["[S1]"], self.frame_rate,
                             force_first_speaker=force_first_speaker)
 
+    def incremental_script(self) -> IncrementalScript:
+        """A parser for a script that arrives in pieces (the entries ``parse`` gives the whole)."""
+        return IncrementalScript(self.tokenizer.encode, self.tokenizer.speaker_ids["[S1]"], self.frame_rate)
+
     def encode_voice(self, samples: np.ndarray) -> torch.Tensor:
         """Mono float32 audio at the codec's rate → Mimi codes [codebooks, frames]."""
         return self.codec.encode(samples).cpu()
@@ -91,6 +101,14 @@ class Dia2Runtime:
     def generate(self, request: GenerationRequest,
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
         return generate(self, request, cancel)
+
+    def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
+                       context: SpokenContext | None = None) -> LiveTake:
+        """A take whose text is pushed while it is made (see ``core.dia2.live_take``). Open it
+        before the text exists (voices given as prompts, already encoded) and iterate its events
+        on a worker at once: the frames that need no text run straight away. Raises
+        ``GenerationBusy`` while another generation holds the model."""
+        return LiveTake(self, params, voices, context)
 
     def render(self, request: GenerationRequest, cancel: threading.Event | None = None) -> list[TakeResult]:
         """Run a request to the end and return its takes (no streaming)."""

@@ -59,6 +59,14 @@ def sample(logits: torch.Tensor, rule: SamplingRule, generator: torch.Generator)
     return top_ids.gather(-1, picked).squeeze(-1)
 
 
+def skip_choice(rule: SamplingRule, vocab: int, generator: torch.Generator) -> None:
+    """Use up the random numbers ``sample`` draws for one row of ``vocab`` logits, without the
+    logits: a choice whose token would be thrown away is skipped, and every later choice still
+    gets the random numbers it gets when nothing is skipped."""
+    if rule.temperature > 0:
+        torch.empty(1, min(rule.top_k, vocab), device=generator.device).exponential_(1, generator=generator)
+
+
 def _draw_one(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """One index per row, drawn with probability ``probs``: exactly what ``torch.multinomial(probs,
     1)`` computes (argmax of p / Exp(1)), with the same random numbers, but without its checks of

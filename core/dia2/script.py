@@ -70,28 +70,50 @@ def parse_script(script: str, encode: Callable[[str], list[int]], first_speaker_
     # re.split alternates text and the captured break durations.
     for index, piece in enumerate(pieces):
         if index % 2:
-            entries.append(Entry("", (), _break_frames(piece, frame_rate)))
+            entries.append(break_entry(piece, frame_rate))
             continue
-        for word in piece.split():
-            if SPEAKER_TAG.fullmatch(word):
-                pending_tags.append(word)
-                continue
-            spoken = " ".join(pending_tags + [word])
-            pending_tags.clear()
-            entries.append(Entry(word, tuple(encode(spoken)), 0))
+        entries += word_entries(piece, pending_tags, encode)
+    check_ending(pending_tags, has_words=any(not entry.is_break for entry in entries))
+    if force_first_speaker and entries[0].tokens[:1] != (first_speaker_id,):
+        if entries[0].is_break:
+            raise UnspeakableScript(STARTS_WITH_A_PAUSE)
+        entries[0] = with_first_speaker(entries[0], first_speaker_id)
+    return entries
+
+
+STARTS_WITH_A_PAUSE = "The script starts with a pause; start it with a line of dialogue."
+
+
+def word_entries(text: str, pending_tags: list[str], encode: Callable[[str], list[int]]) -> list[Entry]:
+    """The words of ``text`` (no break tags in it), each glued to the speaker tags before it;
+    tags not yet followed by a word stay in ``pending_tags``."""
+    entries = []
+    for word in text.split():
+        if SPEAKER_TAG.fullmatch(word):
+            pending_tags.append(word)
+            continue
+        tokens = tuple(encode(" ".join(pending_tags + [word])))
+        pending_tags.clear()
+        entries.append(Entry(word, tokens, len(tokens)))
+    return entries
+
+
+def break_entry(duration: str, frame_rate: float) -> Entry:
+    return Entry("", (), _break_frames(duration, frame_rate))
+
+
+def check_ending(pending_tags: list[str], has_words: bool) -> None:
+    """What a whole script must satisfy at its end: no tag left without its word, some words."""
     if pending_tags:
         raise UnspeakableScript(f"The speaker tag {pending_tags[-1]} at the end of the script has no words after it.")
-    words = [entry for entry in entries if not entry.is_break]
-    if not words:
+    if not has_words:
         raise UnspeakableScript("The script has no words to speak. Write at least one line of dialogue.")
-    entries = [entry if entry.is_break else Entry(entry.text, entry.tokens, len(entry.tokens)) for entry in entries]
-    if force_first_speaker and entries[0].tokens[:1] != (first_speaker_id,):
-        first = entries[0]
-        if first.is_break:
-            raise UnspeakableScript("The script starts with a pause; start it with a line of dialogue.")
-        tokens = (first_speaker_id,) + first.tokens
-        entries[0] = Entry(first.text, tokens, len(tokens))
-    return entries
+
+
+def with_first_speaker(entry: Entry, first_speaker_id: int) -> Entry:
+    """The reference's quirk: the session's first word always starts with the [S1] id."""
+    tokens = (first_speaker_id,) + entry.tokens
+    return Entry(entry.text, tokens, len(tokens))
 
 
 def _break_frames(duration: str, frame_rate: float) -> int:

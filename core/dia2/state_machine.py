@@ -4,10 +4,16 @@ Each frame the model proposes an action (pad or new word); the machine may overr
 emits the two text tokens of the next frame: the main stream (the current word's tokens) and the
 look-ahead stream (the tokens of a word further on). The rules reproduce the reference runtime,
 quirks included, because the model was trained on them (see the parity README, section 6).
+
+The entries may arrive while the machine runs (a live take): ``needs_text`` tells the loop to
+wait before a step that would take a word whose look-ahead has not arrived yet. Waiting there
+keeps every step as it is with the whole text given at once; an empty queue, by contrast, is
+the end of the script for good.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterable
@@ -31,7 +37,7 @@ class TextStep:
 
 class TextStateMachine:
     def __init__(self, entries: Iterable[Entry], *, pad: int, new_word: int, lookahead: int,
-                 initial_padding: int = INITIAL_PADDING):
+                 initial_padding: int = INITIAL_PADDING, text_complete: bool = True):
         self.pad = pad
         self.new_word = new_word
         self.lookahead = lookahead
@@ -41,16 +47,41 @@ class TextStateMachine:
         self.forced_padding = initial_padding
         self.padding_budget = initial_padding
         self.finished = False
+        self.text_complete = text_complete  # no entries will be added
+
+    def add_text(self, entries: Iterable[Entry]) -> None:
+        self.entries.extend(entries)
+
+    def complete_text(self) -> None:
+        self.text_complete = True
+
+    def needs_text(self, action: int, forced: bool = False) -> bool:
+        """Whether a step with ``action`` would take a word before it, or the word its look-ahead
+        stream spells out, has arrived (never once the text is complete)."""
+        if self.text_complete or not self._takes_word(action, forced):
+            return False
+        if not self.entries:
+            return True
+        if self.entries[0].is_break:
+            return False  # a pause queues no look-ahead
+        ahead = 0
+        for entry in itertools.islice(self.entries, 1, None):
+            ahead += not entry.is_break
+            if ahead >= self.lookahead:
+                return False
+        return True
+
+    def _takes_word(self, action: int, forced: bool) -> bool:
+        if self.finished or self.main_queue or (self.forced_padding > 0 and not forced):
+            return False
+        if self.padding_budget <= 0 and not forced:
+            return True
+        return action == ACTION_NEW_WORD
 
     def step(self, action: int, forced: bool = False) -> TextStep:
         """Advance one frame. ``forced`` (the voice-prompt warm-up): the action is taken as
         given, except that a word still being spelled out cannot be interrupted."""
-        wants_word = action == ACTION_NEW_WORD
-        if self.main_queue or (self.forced_padding > 0 and not forced):
-            wants_word = False
-        elif self.padding_budget <= 0 and not forced:
-            wants_word = True
-        if self.finished or not wants_word:
+        if not self._takes_word(action, forced):
             return self._pad_step()
         if not self.entries:
             self.finished = True

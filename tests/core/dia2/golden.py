@@ -67,3 +67,20 @@ class GoldenCase:
 
 def entries_as_json(entries) -> list[dict]:
     return [{"text": e.text, "tokens": list(e.tokens), "hold": e.hold} for e in entries]
+
+
+def assert_take_matches_golden(take, case: GoldenCase) -> None:
+    """A rendered take (a TakeResult) against the case's codes, word times and waveform."""
+    np.testing.assert_array_equal(take.codes, case.arrays["codes"])
+    assert len(take.words) == len(case.json["timestamps"])
+    for (word, at), (golden_word, golden_at) in zip(take.words, case.json["timestamps"]):
+        assert word == golden_word and abs(at - golden_at) < 1e-9
+    wave = case.json["waveform"]
+    assert take.sample_rate == wave["sample_rate"] and take.audio.shape == (wave["num_samples"],)
+    np.testing.assert_allclose(take.audio[:32], wave["first_32"], atol=1e-4)
+    np.testing.assert_allclose(take.audio[::1000], wave["every_1000th"], atol=1e-4)
+    rms = float(np.sqrt(np.mean(take.audio.astype(np.float64) ** 2)))
+    assert abs(rms - wave["rms"]) <= 1e-5 * wave["rms"]
+    assert abs(int(np.sum(np.abs(take.audio) >= 1.0)) - wave["num_clipped"]) <= 5
+    if "waveform" in case.arrays:
+        np.testing.assert_allclose(take.audio, case.arrays["waveform"], atol=1e-4)

@@ -19,9 +19,7 @@ from core.dia2.generator import (
     TakeStarted,
     WordTiming,
 )
-from core.dia2.model import Dia2Model
 from core.dia2.prefix import SpokenContext
-from core.dia2.runtime import Dia2Runtime
 from core.params import GenerationParams
 from tests.core.dia2.golden import GoldenCase
 
@@ -152,15 +150,6 @@ def test_include_prefix_keeps_the_voice_prompt_and_its_words(tiny_runtime):
     assert kept.codes.shape[1] == cropped.codes.shape[1] + prefix_frames - 1
     assert [w for w, _ in kept.words[:5]] == ["Hello", "world,", "this", "is", "me."]
     assert [w for w, _ in cropped.words] == ["Nice", "to", "meet", "you."]
-
-
-@pytest.fixture(scope="module")
-def short_context_runtime(tiny_runtime):
-    """The tiny model with a context of 70 frames, so that a few lines overflow it."""
-    config = replace(tiny_runtime.config, max_context_steps=70)
-    model = Dia2Model(config)
-    model.load_state_dict(tiny_runtime.model.state_dict())
-    return Dia2Runtime(model, tiny_runtime.tokenizer, tiny_runtime.codec, "tiny, short context")
 
 
 LONG_DIALOGUE = " ".join(
