@@ -70,7 +70,7 @@ class GenerationSession(QObject):
         lines = tuple(line for line in lines if line.spoken_text)
         if not lines:
             raise CannotGenerate("There is no text to speak: write a line first.")
-        voices = _voices_in_order(dialogue)
+        voices = voices_in_order(dialogue)
         script, params = dialogue.to_script(lines), dialogue.params  # as they are now: edits may follow
         before = lines_before(dialogue, min(lines, key=lambda line: dialogue.index_of(line.id)).id)
         self._dialogue, self._lines = dialogue, lines
@@ -127,7 +127,7 @@ class GenerationSession(QObject):
         self.finished.emit(cancelled)
 
 
-def _voices_in_order(dialogue: Dialogue):
+def voices_in_order(dialogue: Dialogue):
     """The voice references for the request: speaker 1's first, as Dia2 expects."""
     first, second = (dialogue.speakers[s].voice for s in Speaker)
     if second is not None and first is None:
