@@ -735,6 +735,7 @@ class StudioController(QObject):
         if problem is not None:
             self._say_in_model_manager(problem)
             return False
+        self.live_preview.stop()  # its take is on the engine left
         return self.models.use_engine(choice)
 
     def _say_in_model_manager(self, message: str) -> None:
@@ -746,6 +747,7 @@ class StudioController(QObject):
             self.window.statusBar().showMessage(message, 15000)
 
     def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
+        self.live_preview.stop()  # the model it speaks with is replaced
         self.window.model_status.setText(f"Loading {model_label(model)}…")
         self.models.load(model, device, precision)
 

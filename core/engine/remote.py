@@ -61,6 +61,7 @@ class RemoteEngine:
         self._info: ModelInfo | None = None
         self._voices: dict[str, str] = {}  # digest of a voice's codes → the server's name for it
         self._lock = threading.Lock()  # one call at a time on the one connection
+        self._memory = MemoryReport(None, None)  # as the server last said
 
     # ---- the model --------------------------------------------------------------------------------
     @property
@@ -120,8 +121,16 @@ class RemoteEngine:
         self._locked_call({"type": "releaseMemory"})
 
     def memory(self) -> MemoryReport:
-        reply = self._locked_call({"type": "memory"})
-        return MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
+        """Asked of the server, or as it last said while a call holds the connection (a generation,
+        a live take waiting for the text the window types: the status bar must never wait on it)."""
+        if not self._lock.acquire(blocking=False):
+            return self._memory
+        try:
+            reply = self._call({"type": "memory"})
+        finally:
+            self._lock.release()
+        self._memory = MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
+        return self._memory
 
     def close(self) -> None:
         with self._lock:
