@@ -210,6 +210,7 @@ class StudioController(QObject):
             event.ignore()
             return
         self.live_preview.stop()
+        self.live_preview.wait()
         if self.generation.is_running:
             self.generation.cancel()
             self.generation.worker.wait()

@@ -122,6 +122,11 @@ class LivePreview(QObject):
             else:
                 self._when_idle(then)
 
+    def wait(self) -> None:
+        """Until the take stopped has ended (the window closes)."""
+        if self._take is not None:
+            self._take.worker.wait()
+
     def keep(self) -> bool:
         """Add the last complete preview to the document, as a take kept for its line (if the line
         still reads as it did)."""
