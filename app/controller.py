@@ -86,6 +86,7 @@ class StudioController(QObject):
         self._preview_started = False
         self._preview_heard = False  # the line previewed as typed has begun to play
         self._preview_streaming = False  # the waveform shows that preview as it comes
+        self._generation_waits = False  # a Generate waits for the preview to let go of the model
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
         self._streamed_take: int | None = None  # the take of the generation the waveform grows with
         self._unsubscribe_takes = None
@@ -398,15 +399,18 @@ class StudioController(QObject):
             self.prompts.error("No model loaded", NO_MODEL)
             self.show_model_manager()
             return False
+        if self._generation_waits:
+            return True
         if self.live_preview.is_running:  # the generation has the model once the preview has let go
+            self._generation_waits = True
             self.live_preview.stop(lambda: self._start_generation(line_ids))
-            self.window.actions.generate.setEnabled(False)
-            self.window.actions.generate_selected.setEnabled(False)
+            self._update_actions()
             return True
         self.live_preview.stop()
         return self._start_generation(line_ids)
 
     def _start_generation(self, line_ids: list[str] | None) -> bool:
+        self._generation_waits = False
         try:
             self.generation.start(self.models.engine, self.dialogue, line_ids)
         except DiaStudioError as error:
@@ -789,7 +793,7 @@ class StudioController(QObject):
 
     def _update_actions(self) -> None:
         a = self.window.actions
-        running = self.generation.is_running
+        running = self.generation.is_running or self._generation_waits
         a.generate.setEnabled(not running)
         a.generate_selected.setEnabled(not running)
         a.cancel.setEnabled(running)

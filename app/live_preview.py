@@ -72,6 +72,7 @@ class LivePreview(QObject):
         self._line: _Line | None = None
         self._take: _Take | None = None
         self._kept: tuple[TakeResult, DialogueLine] | None = None  # the last complete preview
+        self._then: list[Callable[[], None]] = []  # to call once the take stopped has ended
 
     @property
     def is_running(self) -> bool:
@@ -120,7 +121,7 @@ class LivePreview(QObject):
             if take is None:
                 then()
             else:
-                self._when_idle(then)
+                self._then.append(then)  # no take starts before
 
     def wait(self) -> None:
         """Until the take stopped has ended (the window closes)."""
@@ -165,7 +166,8 @@ class LivePreview(QObject):
         # else: the take before (another line's, or one cancelled) ends first; then this one starts
 
     def _start(self, line: _Line) -> None:
-        blocked = self._blocked()
+        blocked = self._blocked() or ("A generation is starting: the line is heard as you type once it has "
+                                      "ended." if self._then else None)
         loaded = self._engine_and_rate()
         if blocked or loaded is None:
             self.said.emit(blocked or "Speak as I type needs a model: load one in the model manager (Ctrl+Shift+M).")
@@ -254,18 +256,14 @@ class LivePreview(QObject):
     def _on_finished(self, take: _Take) -> None:
         if self._take is take:
             self._take = None
+        thens, self._then = self._then, []
+        for then in thens:  # the model is free: what waited for it goes first
+            then()
         line = self._line
-        if line is not None and line.needs_take and self.on:
+        if line is not None and line.needs_take and self.on and not thens:
             self._start(line)
         if self._take is None:
             self.idle.emit()
-
-    def _when_idle(self, then: Callable[[], None]) -> None:
-        def once() -> None:
-            self.idle.disconnect(once)
-            then()
-
-        self.idle.connect(once)
 
     def _set_kept(self, kept: tuple[TakeResult, DialogueLine] | None) -> None:
         self._kept = kept
