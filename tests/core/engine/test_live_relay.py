@@ -160,3 +160,13 @@ def test_the_models_process_killed_mid_take_keeps_what_was_streamed_and_the_next
     # A fresh process, with the same model, for the next take.
     assert result_of(fed_from_a_thread(own_process.open_live_take(GenerationParams.create(seed=1)),
                                        ["[S1] Hi."])).complete
+
+
+def test_the_remote_engines_memory_report_never_waits_behind_a_take_in_flight(remote):
+    said = remote.memory()  # asked of the server
+    take = remote.open_live_take(GenerationParams.create(seed=1))  # holds the connection until it ends
+    try:
+        assert remote.memory() == said  # as the server last said, at once (the status bar asks on the GUI thread)
+    finally:
+        take.close()
+    assert result_of(fed_from_a_thread(remote.open_live_take(GenerationParams.create(seed=1)), ["[S1] Hi."])).complete
