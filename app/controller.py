@@ -17,6 +17,7 @@ from core.engine import memory
 from app.document_session import DocumentSession
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
+from app.live_preview import LivePreview
 from app.model_manager_actions import ModelManagerActions
 from app.model_session import (ENGINE_LABELS, ModelList, ModelSession, available_devices, describe, model_label,
                                settings_choice)
@@ -74,6 +75,7 @@ class StudioController(QObject):
         self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
         self.models = ModelSession(settings, self._open_engine, engine or settings_choice(settings), self)
         self.generation = GenerationSession(self)
+        self.live_preview = LivePreview(self._engine_for_preview, self._preview_blocked, self)
         self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self._prepare_voice, self)
@@ -82,6 +84,9 @@ class StudioController(QObject):
                                         self._dialogue_audio)
         self.model_manager: ModelManagerDialog | None = None
         self._preview_started = False
+        self._preview_heard = False  # the line previewed as typed has begun to play
+        self._preview_streaming = False  # the waveform shows that preview as it comes
+        self._generation_waits = False  # a Generate waits for the preview to let go of the model
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
         self._streamed_take: int | None = None  # the take of the generation the waveform grows with
         self._unsubscribe_takes = None
@@ -116,6 +121,11 @@ class StudioController(QObject):
         a.play_while_generating.setChecked(self.settings.play_while_generating)
         a.play_while_generating.toggled.connect(
             lambda on: setattr(self.settings, "play_while_generating", on))
+        a.speak_as_i_type.setChecked(self.settings.speak_as_i_type)
+        self.live_preview.set_on(self.settings.speak_as_i_type)
+        a.speak_as_i_type.toggled.connect(self.speak_as_i_type)
+        a.keep_preview.triggered.connect(self.keep_preview)
+        a.keep_preview.setEnabled(False)
         a.reset_layout.triggered.connect(self._reset_layout)
         w.close_requested.connect(self._close)
         w.generation_progress.cancel_requested.connect(self.cancel_generation)
@@ -149,6 +159,13 @@ class StudioController(QObject):
         self.generation.failed.connect(lambda message: self.prompts.error("Generation failed", message))
         self.generation.notice.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self._speech_model_loading.connect(self._show_speech_model_loading)
+        w.timeline.line_typed.connect(self.live_preview.edited)
+        w.timeline.line_left.connect(self.live_preview.left)
+        self.live_preview.take_started.connect(self._preview_started_line)
+        self.live_preview.chunk.connect(self._preview_chunk)
+        self.live_preview.take_finished.connect(lambda result: self._preview_ended())
+        self.live_preview.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
+        self.live_preview.keepable_changed.connect(lambda _: self._update_actions())
         self.playback.changed.connect(self._playback_changed)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
 
@@ -195,6 +212,8 @@ class StudioController(QObject):
         if not self.maybe_save():
             event.ignore()
             return
+        self.live_preview.stop()
+        self.live_preview.wait()
         if self.generation.is_running:
             self.generation.cancel()
             self.generation.worker.wait()
@@ -274,6 +293,8 @@ class StudioController(QObject):
         self._unsubscribe_takes = dialogue.subscribe(
             lambda change: self._follow_playing_take() if change & Change.TAKES else None)
         self._envelopes.clear()
+        self.live_preview.stop()
+        self.live_preview.dialogue = dialogue
         self.window.set_dialogue(dialogue)
         self._fill_recent_menu()
         self._show_title()
@@ -380,13 +401,75 @@ class StudioController(QObject):
             self.prompts.error("No model loaded", NO_MODEL)
             self.show_model_manager()
             return False
+        if self._generation_waits:
+            return True
+        if self.live_preview.is_running:  # the generation has the model once the preview has let go
+            self._generation_waits = True
+            self.live_preview.stop(lambda: self._start_generation(line_ids))
+            self._update_actions()
+            return True
+        self.live_preview.stop()
+        return self._start_generation(line_ids)
+
+    def _start_generation(self, line_ids: list[str] | None) -> bool:
+        self._generation_waits = False
         try:
             self.generation.start(self.models.engine, self.dialogue, line_ids)
         except DiaStudioError as error:
             self.prompts.error("Cannot generate", str(error))
+            self._update_actions()
             return False
         self._update_actions()
         return True
+
+    # --- speak as I type ---------------------------------------------------------------------------
+
+    def speak_as_i_type(self, on: bool) -> None:
+        """The line being edited is heard while it is typed (remembered)."""
+        self.settings.speak_as_i_type = on
+        self.live_preview.set_on(on)
+        if on:
+            message = ("Speak as I type: the line you edit is heard as you write it (a word once the two "
+                       "after it are typed; the rest when you leave the line or press Enter).")
+            self.window.statusBar().showMessage(self._preview_blocked() or (
+                message if self.models.info else "Speak as I type needs a model: load one in the model "
+                "manager (Ctrl+Shift+M)."), 8000)
+
+    def keep_preview(self) -> None:
+        if self.live_preview.keep():
+            self.window.statusBar().showMessage("The preview is kept as a take of its line.", 5000)
+        self._update_actions()
+
+    def _engine_for_preview(self):
+        info = self.models.info
+        return None if info is None or self.models.is_loading else (self.models.engine, info.sample_rate)
+
+    def _preview_blocked(self) -> str | None:
+        if self.generation.is_running:
+            return "A generation is running: the line is heard as you type once it has ended."
+        return None
+
+    def _preview_started_line(self, line_id: str, sample_rate: int) -> None:
+        row = self.dialogue.index_of(line_id) + 1
+        self.window.waveform.begin_stream(sample_rate, key=None)
+        self._preview_heard, self._preview_streaming = False, True
+        if self.playback.available:
+            self.playback.begin_stream(f"Preview of line {row}, as typed", sample_rate)
+
+    def _preview_chunk(self, samples) -> None:
+        self.window.waveform.append(samples)
+        if self.playback.available and self.playback.label.startswith("Preview"):
+            self.playback.append(samples)
+            if not self._preview_heard:  # it plays from the first sound
+                self._preview_heard = True
+                self.playback.resume()
+
+    def _preview_ended(self) -> None:
+        self._preview_streaming = False
+        self.window.waveform.end_stream()
+        if self.playback.label.startswith("Preview"):
+            self.playback.end_stream()
+        self._update_actions()
 
     def cancel_generation(self) -> None:
         if self.generation.is_running:
@@ -513,7 +596,7 @@ class StudioController(QObject):
         """The waveform shows the selected take, or with none the whole dialogue (not while a
         generation streams in)."""
         waveform = self.window.waveform
-        if self._streamed_take is not None:
+        if self._streamed_take is not None or self._preview_streaming:
             return
         if take is None:
             self._show_dialogue_waveform()
@@ -532,7 +615,7 @@ class StudioController(QObject):
     def _show_dialogue_waveform(self) -> HeardDialogue | None:
         heard = self._dialogue_audio.of(self.dialogue)
         waveform = self.window.waveform
-        if self._streamed_take is not None:
+        if self._streamed_take is not None or self._preview_streaming:
             return heard
         if heard is None:
             waveform.clear()
@@ -659,6 +742,7 @@ class StudioController(QObject):
         if problem is not None:
             self._say_in_model_manager(problem)
             return False
+        self.live_preview.stop()  # its take is on the engine left
         return self.models.use_engine(choice)
 
     def _say_in_model_manager(self, message: str) -> None:
@@ -670,6 +754,7 @@ class StudioController(QObject):
             self.window.statusBar().showMessage(message, 15000)
 
     def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
+        self.live_preview.stop()  # the model it speaks with is replaced
         self.window.model_status.setText(f"Loading {model_label(model)}…")
         self.models.load(model, device, precision)
 
@@ -710,8 +795,9 @@ class StudioController(QObject):
 
     def _update_actions(self) -> None:
         a = self.window.actions
-        running = self.generation.is_running
+        running = self.generation.is_running or self._generation_waits
         a.generate.setEnabled(not running)
         a.generate_selected.setEnabled(not running)
         a.cancel.setEnabled(running)
+        a.keep_preview.setEnabled(self.live_preview.keepable())
 

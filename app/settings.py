@@ -63,6 +63,7 @@ class Settings:
     output_device: Setting[str] = Setting("audio/output_device", "")  # "" = the system default
     input_device: Setting[str] = Setting("audio/input_device", "")
     play_while_generating: Setting[bool] = Setting("audio/play_while_generating", True)
+    speak_as_i_type: Setting[bool] = Setting("audio/speak_as_i_type", False)  # the line edited, heard live
     # Export
     export_format: Setting[str] = Setting("export/format", "MP3")
     export_sample_rate: Setting[int] = Setting("export/sample_rate", 44100)

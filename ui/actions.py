@@ -52,5 +52,8 @@ class StudioActions:
         self.stop = action("S&top playback", "Ctrl+.")
         self.play_while_generating = action("Play &while generating")
         self.play_while_generating.setCheckable(True)
+        self.speak_as_i_type = action("Speak as I t&ype", "F6", "Hear the line being edited while it is typed")
+        self.speak_as_i_type.setCheckable(True)
+        self.keep_preview = action("&Keep this preview", "Shift+F6", "Keep the line's last preview as a take")
         # View
         self.reset_layout = action("&Reset layout")

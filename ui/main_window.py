@@ -148,6 +148,8 @@ class MainWindow(QMainWindow):
         generate_menu.addActions([a.generate, a.generate_selected, a.cancel])
         generate_menu.addSeparator()
         generate_menu.addActions([a.play_pause, a.stop, a.play_while_generating])
+        generate_menu.addSeparator()
+        generate_menu.addActions([a.speak_as_i_type, a.keep_preview])
         view_menu = menu_bar.addMenu("&View")
         for dock in (self.voices_dock, self.parameters_dock, self.takes_dock):
             view_menu.addAction(dock.toggleViewAction())
@@ -173,6 +175,8 @@ class MainWindow(QMainWindow):
         toolbar.addAction(a.insert_pause)
         toolbar.addSeparator()
         toolbar.addActions([a.generate, a.generate_selected, a.cancel])
+        toolbar.addSeparator()
+        toolbar.addActions([a.speak_as_i_type])
         toolbar.addSeparator()
         toolbar.addActions([a.export, a.models])
         self.addToolBar(toolbar)

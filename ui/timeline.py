@@ -151,6 +151,8 @@ class TimelineView(QTableView):
     """The table of lines. The window's actions call the methods below; so do the tests."""
 
     notice = Signal(str)  # why an edit was refused, for the status bar
+    line_typed = Signal(str)  # line id: the person changed its text in its editor (the document has it)
+    line_left = Signal(str)  # line id: its editor closed (another line, Enter, a click elsewhere)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -379,6 +381,7 @@ class TimelineView(QTableView):
             QToolTip.showText(editor.viewport().mapToGlobal(editor.cursorRect().bottomLeft()), str(error), editor)
             self.notice.emit(str(error))
             return
+        self.line_typed.emit(line_id)
         text = self.dialogue.line(line_id).text
         if editor.text() != text:
             editor.setText(text)
@@ -479,3 +482,4 @@ class TimelineView(QTableView):
         self.dialogue.undo_stack.seal()
         if isinstance(editor, LineEditor):
             self._fit_editor_row(editor)
+            self.line_left.emit(editor.property("line_id"))

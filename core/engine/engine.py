@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # types only: the window names its engine (``--engine``) befo
 
     from core.dia2.checkpoint import ProgressCallback
     from core.dia2.generator import GenerationEvent, GenerationRequest
+    from core.dia2.prefix import SpokenContext, VoicePrompt
     from core.dia2.transcript_alignment import TimedWord
+    from core.params import GenerationParams
 
 
 class EngineKind(str, Enum):
@@ -59,6 +61,23 @@ class NoModelLoaded(DiaStudioError):
 class EngineFailed(DiaStudioError):
     """The engine stopped working (a crashed process, a lost connection); the message says why,
     and the next call starts it again where that can be done."""
+
+
+class LiveTakeHandle(Protocol):
+    """A live take on an engine, as ``core.dia2.live_take.LiveTake``: its text pushed while it is
+    made. ``push_text``, ``end_text`` and ``cancel`` are thread-safe and never wait for the model
+    (a relayed engine sends them between the events it reads); ``events()`` is iterated once, on
+    one thread; ``close()`` cancels and gives the engine back if the events were never read."""
+
+    def push_text(self, text: str) -> None: ...
+
+    def end_text(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    def events(self) -> Iterator[GenerationEvent]: ...
+
+    def close(self) -> None: ...
 
 
 class Engine(Protocol):
@@ -98,6 +117,12 @@ class Engine(Protocol):
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
         """Stream a request's events; setting ``cancel`` ends it with incomplete takes of what was
         made. A failure part way raises ``EngineFailed`` after the events already streamed."""
+
+    def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
+                       context: SpokenContext | None = None) -> LiveTakeHandle:
+        """A take whose text is pushed while it is made; the engine is the take's until its events
+        end (or it is closed). Raises ``GenerationBusy`` while the engine generates, and, for a
+        relayed engine, fails as ``generate`` does: ``EngineFailed`` after the unfinished take."""
 
     def release_memory(self) -> None: ...
 

@@ -11,9 +11,12 @@ import torch
 
 from core.dia2.checkpoint import ProgressCallback
 from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.live_take import LiveTake
+from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
 from core.engine.engine import EngineKind, MemoryReport, ModelInfo, NoModelLoaded
 from core.engine.memory import device_bytes, process_bytes
+from core.params import GenerationParams
 
 # (model, device=..., dtype=..., progress=...) -> a runtime: Dia2Runtime.load, or a stand-in in tests
 RuntimeLoader = Callable[..., object]
@@ -91,6 +94,10 @@ class InProcessEngine:
     def generate(self, request: GenerationRequest,
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
         return self._loaded().generate(request, cancel)
+
+    def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
+                       context: SpokenContext | None = None) -> LiveTake:
+        return self._loaded().open_live_take(params, voices, context)
 
     def release_memory(self) -> None:
         if self.runtime is not None:

@@ -32,10 +32,13 @@ import torch
 
 from core.dia2.checkpoint import ProgressCallback, cancellable
 from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
 from core.engine.engine import EngineFailed, EngineKind, MemoryReport, ModelInfo, NoModelLoaded
+from core.engine.live_relay import CHILD_LIVE_INPUT, OwnProcessLiveTake, child_live_take
 from core.engine.memory import process_bytes
 from core.engine.streamed_takes import StreamedTakes
+from core.params import GenerationParams
 
 # How often a pending cancel is looked for while waiting on the child: it is forwarded within this.
 CANCEL_POLL_S = 0.01
@@ -72,6 +75,8 @@ class OwnProcessEngine:
         self._loaded_with: tuple[str, str, str, ProgressCallback | None] | None = None
         self._device_bytes: int | None = None  # as the child last said
         self._cancel_forwarded = False  # the call in progress was told to stop
+        # While a live take runs: what was pushed to it meanwhile, sent between the child's messages.
+        self._relay: Callable[[], list[tuple]] | None = None
 
     @property
     def info(self) -> ModelInfo | None:
@@ -152,6 +157,10 @@ class OwnProcessEngine:
                     raise ended.failure() from None
                 finally:
                     exchange.close()  # abandoned mid-stream: the child is cancelled and its rest read
+
+    def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
+                       context: SpokenContext | None = None) -> OwnProcessLiveTake:
+        return OwnProcessLiveTake(self, params, voices, context)
 
     def close(self) -> None:
         if self._calls.acquire(blocking=False):
@@ -256,13 +265,18 @@ class OwnProcessEngine:
         noticed at once: its process sentinel is waited on with the pipe."""
         connection, process = self._connection, self._process
         while True:
+            for message in self._relay() if self._relay is not None else ():
+                try:
+                    connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+                except OSError:
+                    pass  # gone: the wait below says so
             if cancel is not None and cancel.is_set() and not self._cancel_forwarded:
                 self._cancel_forwarded = True
                 try:
                     connection.send_bytes(pickle.dumps(("cancel",)))
                 except OSError:
                     pass  # gone: the wait below says so
-            polling = cancel is not None and not self._cancel_forwarded
+            polling = self._relay is not None or (cancel is not None and not self._cancel_forwarded)
             ready = wait([connection, process.sentinel], timeout=CANCEL_POLL_S if polling else None)
             if connection in ready:
                 try:
@@ -411,6 +425,8 @@ def serve(connection: Connection, threads: int | None) -> None:
                 message = pickle.loads(connection.recv_bytes())
                 if message[0] == "cancel":
                     cancel[0].set()
+                elif message[0] == "live":  # a live take's text: the take in progress reads it
+                    CHILD_LIVE_INPUT.put(message[1:])
                 else:
                     calls.put(message)
         except (EOFError, OSError):  # the studio is gone: nothing here is of use to anyone
@@ -462,4 +478,5 @@ _CHILD_CALLS = {
     "parse": lambda engine, script, cancel, send: engine.parse(script),
     "encode_voice": lambda engine, samples, cancel, send: engine.encode_voice(samples),
     "release_memory": lambda engine, args, cancel, send: engine.release_memory(),
+    "live": child_live_take,
 }

@@ -31,9 +31,11 @@ import torch
 
 from core.dia2.checkpoint import ProgressCallback
 from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult
+from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
 from core.engine import wire
 from core.engine.engine import EngineFailed, EngineKind, MemoryReport, ModelInfo
+from core.engine.live_relay import RelayedLiveTake
 from core.engine.streamed_takes import StreamedTakes
 from core.errors import DiaStudioError
 from core.params import MODEL_IDS, GenerationParams
@@ -59,6 +61,7 @@ class RemoteEngine:
         self._info: ModelInfo | None = None
         self._voices: dict[str, str] = {}  # digest of a voice's codes → the server's name for it
         self._lock = threading.Lock()  # one call at a time on the one connection
+        self._memory = MemoryReport(None, None)  # as the server last said
 
     # ---- the model --------------------------------------------------------------------------------
     @property
@@ -118,8 +121,16 @@ class RemoteEngine:
         self._locked_call({"type": "releaseMemory"})
 
     def memory(self) -> MemoryReport:
-        reply = self._locked_call({"type": "memory"})
-        return MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
+        """Asked of the server, or as it last said while a call holds the connection (a generation,
+        a live take waiting for the text the window types: the status bar must never wait on it)."""
+        if not self._lock.acquire(blocking=False):
+            return self._memory
+        try:
+            reply = self._call({"type": "memory"})
+        finally:
+            self._lock.release()
+        self._memory = MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
+        return self._memory
 
     def close(self) -> None:
         """Not behind the call in flight: closing the link ends it (a generation raises EngineFailed)."""
@@ -134,18 +145,25 @@ class RemoteEngine:
         with self._lock:
             yield from self._generate(request, cancel, info)
 
+    def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
+                       context: SpokenContext | None = None) -> RemoteLiveTake:
+        return RemoteLiveTake(self, params, voices, context)
+
     def _generate(self, request: GenerationRequest, cancel: threading.Event,
-                  info: ModelInfo) -> Iterator[GenerationEvent]:
+                  info: ModelInfo, live: RemoteLiveTake | None = None) -> Iterator[GenerationEvent]:
+        """``live``: a live take's request (its text sent while its events stream)."""
         takes = StreamedTakes(request, info.sample_rate, info.name)
         inline_voices, reconnected = False, False
         while True:  # asked again at most once for each: a voice forgotten, a link found dead
             message, arrays = self._generate_message(request, inline_voices)
+            if live is not None:
+                message = {key: value for key, value in message.items() if key != "script"} | {"type": "live"}
             try:
                 link = self._connected(cancel)
                 if link is None:
                     return
                 link.send(message, arrays)
-                streamed = self._stream(link, cancel, takes)
+                streamed = self._stream(link, cancel, takes, live.send_pending if live is not None else None)
                 first = next(streamed, None)
                 break
             except _RemoteError as error:
@@ -182,9 +200,13 @@ class RemoteEngine:
             self._drop()
             raise
 
-    def _stream(self, link: _Link, cancel: threading.Event, takes: StreamedTakes) -> Iterator[GenerationEvent]:
+    def _stream(self, link: _Link, cancel: threading.Event, takes: StreamedTakes,
+                between=None) -> Iterator[GenerationEvent]:
+        """``between(link)``: sends what a live take was given since (before each read)."""
         heard, cancelled_at = time.monotonic(), None
         while True:
+            if between is not None:
+                between(link)
             if cancel.is_set() and cancelled_at is None:
                 link.send({"type": "cancel"})
                 cancelled_at = time.monotonic()
@@ -383,6 +405,25 @@ class RemoteEngine:
         link, self._link = self._link, None
         if link is not None:
             link.close()
+
+
+class RemoteLiveTake(RelayedLiveTake):
+    """A live take on the server (``RemoteEngine.open_live_take``): a lost link ends the events
+    with the take as streamed, then raises ``EngineFailed``, as a generation does."""
+
+    def __init__(self, engine: RemoteEngine, params: GenerationParams, voices: tuple[VoicePrompt, ...],
+                 context: SpokenContext | None):
+        self._info = engine._served_info()  # before the lock: it may ask the server
+        super().__init__(engine._lock, params, voices, context)
+        self._engine = engine
+
+    def _relay(self) -> Iterator[GenerationEvent]:
+        request = GenerationRequest("", self.params, self.voices, self.context)
+        yield from self._engine._generate(request, self.cancelled, self._info, live=self)
+
+    def send_pending(self, link: _Link) -> None:
+        for message in self.pending():
+            link.send({"type": "text", "text": message[1]} if message[0] == "text" else {"type": "end"})
 
 
 class _Link:

@@ -10,6 +10,10 @@ call runs (a Whisper load, a wait for the model), so silence longer than that me
 Generation events go out as they come: ``takeStarted``, ``audio`` (+ samples and codes),
 ``word``, ``progress``, ``take`` (the finished take's metadata: its audio and codes are the
 chunks already sent), then ``done``; or an ``error`` with a code of the task API's catalogue.
+
+A live take (its text written while it is made) is a ``live`` request, a ``generate`` without
+its ``script``; the studio then sends ``text`` (``{"text": …}``, appended verbatim) and ``end``
+messages while its events stream, which add ``stall`` (waiting for text) to the ones above.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationEvent, GenerationStalled, InvalidContext,
-                                 Progress, TakeStarted, WordTiming)
+                                 Progress, Stalled, TakeStarted, WordTiming)
 from core.dia2.prefix import InvalidVoicePrompt
 from core.dia2.script import UnspeakableScript
 from core.dia2.transcript_alignment import TimedWord
@@ -124,6 +128,8 @@ def event_message(event: GenerationEvent) -> tuple[dict[str, Any], tuple[np.ndar
     if isinstance(event, Progress):
         return {"type": "progress", "take": event.take, "frames": event.frames, "audioS": event.audio_s,
                 "elapsedS": event.elapsed_s}, ()
+    if isinstance(event, Stalled):
+        return {"type": "stall", "take": event.take, "waitingS": event.waiting_s}, ()
     return {"type": "take", "take": event.take, "seed": event.seed, "params": event.params.to_dict(),
             "sampleRate": event.sample_rate, "samples": len(event.audio),
             "codebooks": None if event.codes is None else int(event.codes.shape[0]),
@@ -146,6 +152,8 @@ def streamed_event(message: dict[str, Any], arrays: list[np.ndarray]) -> Generat
         if kind == "progress":
             return Progress(int(message["take"]), int(message["frames"]), float(message["audioS"]),
                             float(message["elapsedS"]))
+        if kind == "stall":
+            return Stalled(int(message["take"]), float(message["waitingS"]))
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise WireError(f"A {kind} message is malformed ({error}).") from None
     raise WireError(f"A message of type {kind!r} came during a generation.")

@@ -51,6 +51,7 @@ class EngineSession:
         self.studio = f"a studio at {client.host}" if client else "a studio"
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._cancel = threading.Event()  # of the generation running now; set when the studio leaves
+        self._live = LiveInput()  # a live take's text, from the socket to the take
 
     async def run(self) -> None:
         reader = asyncio.ensure_future(self._read())
@@ -81,12 +82,16 @@ class EngineSession:
                 data = frame.get("text") if frame.get("text") is not None else frame.get("bytes")
                 if isinstance(data, str) and _is_cancel(data):
                     self._cancel.set()
+                    self._live.cancel()
+                    continue
+                if isinstance(data, str) and self._live.takes(data):
                     continue
                 await self._inbox.put(data)
         except Exception:  # a connection torn down under us is a studio gone
             pass
         finally:
             self._cancel.set()  # a studio gone frees the model now, not at the next send
+            self._live.cancel()
             self._inbox.put_nowait(None)
 
     async def _next(self, timeout: float | None = None) -> tuple[dict[str, Any], list[np.ndarray]] | None:
@@ -228,8 +233,10 @@ class EngineSession:
         await self._send({"type": "released"})
 
     async def _generate(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
+        """A ``generate``, or a ``live`` take (its text arriving meanwhile, see ``LiveInput``)."""
         runtime = self._runtime()
         request = self._request(runtime, message, arrays)
+        live = message["type"] == "live"
         self._cancel = cancel = threading.Event()
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
@@ -242,7 +249,9 @@ class EngineSession:
                     takes = 0
                     try:
                         log.info("engine: %s generates (%d characters)", self.studio, len(request.script))
-                        for event in runtime.generate(request, cancel):
+                        events = (self._live.events(runtime, request, cancel) if live
+                                  else runtime.generate(request, cancel))
+                        for event in events:
                             takes += isinstance(event, TakeResult) and event.complete
                             put(event)
                     finally:
@@ -268,6 +277,8 @@ class EngineSession:
                 await self._send(*wire.event_message(event))
         finally:
             cancel.set()  # ended, failed or the studio left: the thread stops within a frame
+            if live:
+                self._live.cancel()
         await self._send({"type": "done"})
 
     def _request(self, runtime, message: dict[str, Any], arrays: list[np.ndarray]) -> GenerationRequest:
@@ -299,7 +310,75 @@ class EngineSession:
         return GenerationRequest(str(message.get("script", "")), params, tuple(voices), context)
 
     _HANDLERS = {"parse": _parse, "encodeVoice": _encode_voice, "transcribe": _transcribe, "generate": _generate,
-                 "memory": _memory, "releaseMemory": _release_memory}
+                 "memory": _memory, "releaseMemory": _release_memory, "live": _generate}
+
+
+class LiveInput:
+    """A live take's ``text`` and ``end`` messages, taken from the socket as they come (the request
+    loop is busy streaming the take's events) and given to the take: held until it opens (the
+    model may be the task runner's a moment longer), dropped once it has ended."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = False
+        self._held: list[dict[str, Any]] = []
+        self._take = None
+        self._refused: Exception | None = None
+
+    def takes(self, text: str) -> bool:
+        """True when ``text`` is a live take's message (used, or dropped if its take has ended).
+        A ``live`` request begins to hold them here, as it goes to the request loop."""
+        try:
+            message = wire.decode(text)
+        except wire.WireError:
+            return False  # the request loop reports it
+        if message["type"] == "live":
+            with self._lock:
+                self._active, self._held, self._take, self._refused = True, [], None, None
+        if message["type"] not in ("text", "end"):
+            return False
+        with self._lock:
+            if self._take is not None:
+                self._give(message)
+            elif self._active:
+                self._held.append(message)
+        return True
+
+    def events(self, runtime, request: GenerationRequest, cancel: threading.Event):
+        """The take's events (on the generation's thread); raises what the take refused after
+        its events end."""
+        take = runtime.open_live_take(request.params, request.voices, request.context)
+        try:
+            with self._lock:
+                self._take = take
+                for message in self._held:
+                    self._give(message)
+                self._held = []
+                if cancel.is_set():
+                    take.cancel()
+            yield from take.events()
+        finally:
+            with self._lock:
+                self._take, self._active = None, False
+            take.close()
+        if self._refused is not None:
+            raise self._refused
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._active = False
+            if self._take is not None:
+                self._take.cancel()
+
+    def _give(self, message: dict[str, Any]) -> None:
+        try:
+            if message["type"] == "text":
+                self._take.push_text(str(message.get("text", "")))
+            else:
+                self._take.end_text()
+        except DiaStudioError as error:  # markup the model cannot follow: the take ends, the studio hears why
+            self._refused = error
+            self._take.cancel()
 
 
 def _is_cancel(text: str) -> bool:
