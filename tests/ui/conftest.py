@@ -190,18 +190,26 @@ def studio(make_studio) -> StudioController:
 
 
 # The engines the window's generation tests run against (the remote one against a real serve).
-LOCAL_ENGINES = [EngineKind.IN_PROCESS, EngineKind.OWN_PROCESS]
+ENGINE_KINDS = [EngineKind.IN_PROCESS, EngineKind.OWN_PROCESS, EngineKind.REMOTE]
 
 
-@pytest.fixture(params=LOCAL_ENGINES, ids=lambda kind: kind.value)
+@pytest.fixture(params=ENGINE_KINDS, ids=lambda kind: kind.value)
 def engine_kind(request) -> EngineKind:
     return request.param
 
 
 @pytest.fixture
-def engine_studio(make_studio, engine_kind) -> StudioController:
-    """A studio whose model runs on each kind of engine in turn."""
-    return make_studio(engine=engine_kind)
+def engine_studio(request, make_studio, engine_kind) -> StudioController:
+    """A studio whose model runs on each kind of engine in turn; remote: on a real
+    ``dia-studio serve`` on loopback, chosen as the model manager chooses it."""
+    if engine_kind is not EngineKind.REMOTE:
+        return make_studio(engine=engine_kind)
+    from tests.service.remote_engine import KEY
+
+    server = request.getfixturevalue("remote_engine_server")
+    studio = make_studio(engine=EngineKind.IN_PROCESS)
+    assert studio.choose_engine(engine_kind.value, server.url, KEY)
+    return studio
 
 
 def use_runtime(studio: StudioController, runtime) -> None:

@@ -6,27 +6,19 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 
 import numpy as np
 import pytest
 
 from core.dia2 import generator
-from core.dia2.generator import (
-    AudioChunk,
-    GenerationBusy,
-    GenerationRequest,
-    Progress,
-    Stalled,
-    TakeResult,
-    TakeStarted,
-    WordTiming,
-)
+from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationRequest, Progress, Stalled, TakeResult,
+                                 TakeStarted, WordTiming)
 from core.dia2.incremental_script import TextAfterEnd
 from core.dia2.script import UnknownSpeakerTag
 from core.dia2.state_machine import INITIAL_PADDING
 from core.params import GenerationParams
 from tests.core.dia2.golden import CASES, GoldenCase, assert_take_matches_golden
+from tests.live_feeding import fed_from_a_thread, result_of
 
 DIALOGUE = "[S1] Hello there. [S2] Hi! (laughs) [S1] How are you today? [S2] Fine, thanks."
 LONG_DIALOGUE = " ".join(f"[S{1 + i % 2}] Line number {i} is here, with a few more words to say." for i in range(3))
@@ -74,24 +66,7 @@ def _fed_on_every_stall(runtime, take, pieces: list[str]) -> list:
 
 def _fed_from_a_thread(take, pieces: list[str], rng: random.Random) -> list:
     """Another thread pushes the pieces at random moments while this one iterates."""
-    pauses = [rng.choice([0.0, 0.0, 0.001, 0.004]) for _ in pieces]
-
-    def feed():
-        for piece, pause in zip(pieces, pauses):
-            time.sleep(pause)
-            take.push_text(piece)
-        take.end_text()
-
-    feeder = threading.Thread(target=feed)
-    feeder.start()
-    events = list(take.events())
-    feeder.join()
-    return events
-
-
-def _result(events) -> TakeResult:
-    (result,) = [event for event in events if isinstance(event, TakeResult)]
-    return result
+    return fed_from_a_thread(take, pieces, [rng.choice([0.0, 0.0, 0.001, 0.004]) for _ in pieces])
 
 
 def _offline(runtime, script, params, voices=()) -> TakeResult:
@@ -106,7 +81,7 @@ def test_a_golden_script_pushed_in_pieces_whenever_the_take_waits_gives_the_gold
     script = case.json["script"]
     take = tiny_runtime.open_live_take(_greedy(case), case.voice_prompts())
     events = _fed_on_every_stall(tiny_runtime, take, _pieces(script, rng))
-    assert_take_matches_golden(_result(events), case)
+    assert_take_matches_golden(result_of(events), case)
     # It waited for text before its first word and again after words were spoken.
     waits = [i for i, event in enumerate(events) if isinstance(event, Stalled) and event.waiting_s == 0]
     first_word = next(i for i, event in enumerate(events) if isinstance(event, WordTiming))
@@ -118,14 +93,14 @@ def test_a_golden_script_pushed_character_by_character_from_another_thread_gives
     case = GoldenCase(name)
     rng = random.Random(name)
     take = tiny_runtime.open_live_take(_greedy(case), case.voice_prompts())
-    assert_take_matches_golden(_result(_fed_from_a_thread(take, list(case.json["script"]), rng)), case)
+    assert_take_matches_golden(result_of(_fed_from_a_thread(take, list(case.json["script"]), rng)), case)
 
 
 def test_model_deltas_at_random_moments_from_another_thread_give_the_golden(tiny_runtime):
     case = GoldenCase("dialogue_cfg1")
     deltas = [" " + word if i else word for i, word in enumerate(case.json["script"].split(" "))]
     take = tiny_runtime.open_live_take(_greedy(case))
-    assert_take_matches_golden(_result(_fed_from_a_thread(take, deltas, random.Random(3))), case)
+    assert_take_matches_golden(result_of(_fed_from_a_thread(take, deltas, random.Random(3))), case)
 
 
 @pytest.mark.parametrize("voiced", [False, True], ids=["no-voice", "voice"])
@@ -134,7 +109,7 @@ def test_a_sampled_live_take_equals_the_offline_take_with_its_seed(tiny_runtime,
     params = GenerationParams.create(seed=11, cfg_scale=2.0)
     offline = _offline(tiny_runtime, DIALOGUE, params, voices)
     take = tiny_runtime.open_live_take(params, voices)
-    live = _result(_fed_on_every_stall(tiny_runtime, take, _pieces(DIALOGUE, random.Random(5))))
+    live = result_of(_fed_on_every_stall(tiny_runtime, take, _pieces(DIALOGUE, random.Random(5))))
     np.testing.assert_array_equal(live.codes, offline.codes)
     np.testing.assert_array_equal(live.audio, offline.audio)
     assert live.words == offline.words and live.seed == offline.seed == 11
@@ -174,7 +149,7 @@ def test_the_frames_that_need_no_text_run_before_any_text_arrives(tiny_runtime):
     assert before[-1] == Stalled(0, 0.0)
     take.cancel()
     rest = list(events)
-    assert not _result(rest).complete
+    assert not result_of(rest).complete
 
 
 def test_text_after_a_long_pause_continues_the_take_as_if_it_had_all_been_there(tiny_runtime):
@@ -194,7 +169,7 @@ def test_text_after_a_long_pause_continues_the_take_as_if_it_had_all_been_there(
     # All that waiting came before the first word: "Hello" waits for the two words after it.
     last_wait = max(i for i, event in enumerate(events) if isinstance(event, Stalled))
     assert last_wait < next(i for i, event in enumerate(events) if isinstance(event, WordTiming))
-    assert_take_matches_golden(_result(events), case)
+    assert_take_matches_golden(result_of(events), case)
 
 
 def test_cancel_while_waiting_for_text_ends_the_take_with_what_was_made_and_frees_the_model(tiny_runtime):
@@ -208,7 +183,7 @@ def test_cancel_while_waiting_for_text_ends_the_take_with_what_was_made_and_free
         if isinstance(event, Stalled) and any(isinstance(e, AudioChunk) for e in events):
             if not cancelling.is_alive() and not take._feed.cancel.is_set():
                 cancelling.start()  # from another thread, while this one waits
-    result = _result(events)
+    result = result_of(events)
     assert not result.complete
     streamed = np.concatenate([event.samples for event in events if isinstance(event, AudioChunk)])
     np.testing.assert_array_equal(streamed, result.audio)
@@ -230,7 +205,7 @@ def test_cancel_mid_stream_keeps_what_was_made(tiny_runtime):
         events.append(event)
         if isinstance(event, Progress) and event.frames == 20:
             take.cancel()
-    result = _result(events)
+    result = result_of(events)
     assert not result.complete and max(e.frames for e in events if isinstance(e, Progress)) == 20
     np.testing.assert_array_equal(result.codes, whole.codes[:, : result.codes.shape[1]])
 
@@ -246,7 +221,7 @@ def test_one_live_take_holds_the_model_until_it_ends_or_is_closed(tiny_runtime):
     with tiny_runtime.open_live_take(params) as second:
         second.push_text("[S1] Hi.")
         second.end_text()
-        assert _result(list(second.events())).complete
+        assert result_of(list(second.events())).complete
         with pytest.raises(RuntimeError, match="once"):
             second.events()
     third = tiny_runtime.open_live_take(params)
@@ -266,7 +241,7 @@ def test_refused_text_raises_in_the_pushing_thread_and_the_take_goes_on(tiny_run
     take.end_text()
     with pytest.raises(TextAfterEnd):
         take.push_text("more")
-    assert_take_matches_golden(_result(list(take.events())), case)
+    assert_take_matches_golden(result_of(list(take.events())), case)
 
 
 def test_a_live_take_longer_than_the_context_rolls_over_and_equals_the_offline_take(short_context_runtime):
@@ -274,7 +249,7 @@ def test_a_live_take_longer_than_the_context_rolls_over_and_equals_the_offline_t
     offline = _offline(short_context_runtime, LONG_DIALOGUE, params)
     take = short_context_runtime.open_live_take(params)
     events = _fed_on_every_stall(short_context_runtime, take, _pieces(LONG_DIALOGUE, random.Random(8), longest=12))
-    live = _result(events)
+    live = result_of(events)
     assert live.complete and [word for word, _ in live.words] == [w for w in LONG_DIALOGUE.split() if w[0] != "["]
     assert live.codes.shape[1] > 2 * 70  # several contexts' worth
     np.testing.assert_array_equal(live.codes, offline.codes)

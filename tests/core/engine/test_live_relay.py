@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 
 import numpy as np
 import pytest
 
 from core.dia2 import generator
-from core.dia2.generator import AudioChunk, GenerationBusy, Stalled, TakeResult, TakeStarted
+from core.dia2.generator import AudioChunk, GenerationBusy, Stalled, TakeStarted
 from core.dia2.incremental_script import TextAfterEnd
 from core.dia2.script import UnspeakableScript
 from core.engine.engine import EngineFailed, NoModelLoaded
@@ -21,6 +20,7 @@ from core.engine.in_process import InProcessEngine
 from core.engine.own_process import OwnProcessEngine
 from core.params import GenerationParams
 from tests.core.dia2.golden import CHECKPOINT, GoldenCase
+from tests.live_feeding import fed_from_a_thread, result_of
 
 DIALOGUE = "[S1] Hello there. [S2] Hi! (laughs) [S1] How are you today? [S2] Fine, thanks."
 PIECES = ["[S1] Hel", "lo the", "re. [S2] Hi", "! (laughs) [S1] How", " are you", " today? [S2] Fi", "ne, thanks."]
@@ -58,25 +58,6 @@ def _loaded_in_process(runtime) -> InProcessEngine:
     engine = InProcessEngine(lambda *args, **kwargs: runtime)
     engine.load("tiny")
     return engine
-
-
-def fed_from_a_thread(take, pieces) -> list:
-    """Another thread pushes the pieces (each at once after the one before) while this one reads."""
-    def feed():
-        for piece in pieces:
-            take.push_text(piece)
-        take.end_text()
-
-    feeder = threading.Thread(target=feed)
-    feeder.start()
-    events = list(take.events())
-    feeder.join()
-    return events
-
-
-def result_of(events) -> TakeResult:
-    (result,) = [event for event in events if isinstance(event, TakeResult)]
-    return result
 
 
 def test_a_live_take_on_an_engine_gives_the_runtimes_live_take(engine, tiny_runtime):
