@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile
 import torch
 from PySide6.QtCore import QItemSelectionModel
@@ -105,7 +104,6 @@ def test_one_file_per_line_renders_as_the_window_exports_it(studio, qtbot, promp
         assert_same_audio(window_file, headless_file)
 
 
-@pytest.mark.slow  # three generations with a voice, one in a process of its own that loads the model
 def test_a_line_without_a_take_is_generated_headlessly_as_the_window_generates_it(voiced, qtbot, prompts,
                                                                                  tmp_path):
     studio = voiced  # speaker 1 speaks with a part of the fixture's voice (short: a quicker prompt)
