@@ -236,7 +236,7 @@ class ModelManagerDialog(QDialog):
             self.speech_model.setItemData(self.speech_model.count() - 1, current, Qt.ItemDataRole.ToolTipRole)
         self.speech_model.addItem(LOCAL_SPEECH_FILE, None)
         self.speech_model.setCurrentIndex(self.speech_model.findData(current))
-        self.speech_model.setEnabled(True)
+        self.speech_model.setEnabled(self.engine.currentData() != "remote")
 
     def set_loading(self, model: str, label: str) -> None:
         """A load began: its row is selected, and a model not downloaded yet says at once that it is
@@ -340,6 +340,9 @@ class ModelManagerDialog(QDialog):
         remote = self.engine.currentData() == "remote"
         self.server.setVisible(remote)
         self._server_label.setVisible(remote)
+        # A server runs the model on its own device and precision, and transcribes with its own Whisper.
+        for choice in (self.device, self.precision, self.speech_model):
+            choice.setEnabled(not remote and choice.count() > 1)
 
     def _engine_activated(self, index: int) -> None:
         self._show_server_fields()

@@ -562,8 +562,11 @@ def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be
     studio.show_model_manager()
     dialog = studio.model_manager
     dialog.engine.setFocus()
+    assert dialog.device.isEnabled() and dialog.precision.isEnabled()
     qtbot.keyClick(dialog.engine, Qt.Key.Key_End)  # "On a server": its address first
     assert dialog.server.isVisibleTo(dialog) and studio.models.choice.kind is EngineKind.IN_PROCESS
+    # The server decides where and how its model runs, and transcribes voices itself.
+    assert not (dialog.device.isEnabled() or dialog.precision.isEnabled() or dialog.speech_model.isEnabled())
     qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
     assert "Type the address of the server" in dialog.status.text()
     qtbot.keyClicks(dialog.server_url, "http://gpu-box:8000")
@@ -574,6 +577,7 @@ def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be
     # Nothing changed: the model still runs in the studio, and the choice shown says so.
     assert studio.models.choice.kind is EngineKind.IN_PROCESS and studio.settings.engine_kind == ""
     assert dialog.engine.currentText() == "In the studio" and not dialog.server.isVisibleTo(dialog)
+    assert dialog.device.isEnabled() and dialog.precision.isEnabled()
 
 
 def test_a_server_kept_from_before_that_cannot_be_had_at_the_start_leaves_the_model_in_the_studio(
