@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer
 from core.dialogue import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
+from core.project import as_stored
 from tests.ui.conftest import TINY_CHECKPOINT, write_dialogue
 
 LINES = ((Speaker.S1, "Hello there, how are you today?"), (Speaker.S2, "Fine, thank you."))  # ~50 chunks
@@ -51,8 +52,9 @@ def test_a_killed_engine_process_leaves_a_living_window_the_streamed_take_and_a_
     assert title == "Generation failed"
     assert message.startswith("The model's process was killed by SIGKILL (often: out of memory).")
     (take,) = studio.dialogue.takes
-    # What was heard is kept, sample for sample, as the take of the lines it finished (none yet).
-    np.testing.assert_array_equal(take.audio.samples(), np.concatenate(streamed))
+    # What was heard is kept, sample for sample as a project keeps a take's audio (24-bit), as the
+    # take of the lines it finished (none yet).
+    np.testing.assert_array_equal(take.audio.samples(), as_stored(np.concatenate(streamed), take.audio.sample_rate))
     assert take.seed == 11 and take.source_lines == ()
     status = studio.window.statusBar().currentMessage()
     assert "Cut short: the model's process was killed by SIGKILL" in status
