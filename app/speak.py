@@ -108,9 +108,9 @@ def _run_take(take, events: queue.Queue) -> None:
 
 def _follow(events: queue.Queue, sink) -> object:
     """Hand the take's audio to ``sink`` as it comes; the finished (or cancelled) take."""
-    from core.dia2.generator import AudioChunk, Progress, TakeResult
+    from core.dia2.generator import AudioChunk, Progress, Stalled, TakeResult
 
-    report, result = GenerationReport(1), None
+    report, result, audio_s = GenerationReport(1), None, 0.0
     while True:
         try:
             event = events.get(timeout=0.2)  # a timeout: Ctrl-C is seen at once
@@ -124,6 +124,9 @@ def _follow(events: queue.Queue, sink) -> object:
             sink.audio(event.samples)
         elif isinstance(event, Progress):
             report(event)
+            audio_s = event.audio_s
+        elif isinstance(event, Stalled) and event.waiting_s == 0:  # said once a wait: the text ran behind
+            _say(f"  waiting for more text: {audio_s:.1f} s of audio so far")
         elif isinstance(event, TakeResult):
             result = event
 

@@ -92,7 +92,7 @@ def test_ctrl_c_stops_and_the_file_keeps_what_was_made(tmp_path):
     try:
         speak.stdin.write(TEXT + " And then ")  # left open: the take would wait for more
         speak.stdin.flush()
-        for line in speak.stderr:
+        for line in speak.stderr:  # a progress line, or the wait for more text: each says how much was made
             if "s of audio" in line and " 0.0 s" not in line:
                 break
         speak.send_signal(signal.SIGINT)
