@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, Signal
 
@@ -25,6 +25,7 @@ from app.workers import Worker
 from core.dia2.generator import AudioChunk, GenerationBusy, TakeResult, TakeStarted
 from core.dialogue import Dialogue, DialogueLine
 from core.errors import DiaStudioError, describe_error
+from core.project import as_stored
 from core.studio.dialogue_generation import voices_in_order
 from core.studio.lines_before import lines_before, spoken_context
 from core.studio.take_assembly import take_from_result
@@ -134,6 +135,8 @@ class LivePreview(QObject):
         if self._kept is None or self.dialogue is None:
             return False
         result, line = self._kept
+        # Held as a project stores it (as generated takes are), so an export before a save is the saved one.
+        result = replace(result, audio=as_stored(result.audio, result.sample_rate))
         take = take_from_result(result, (line,))
         if take is None:
             return False
