@@ -255,7 +255,7 @@ class EngineSession:
                             takes += isinstance(event, TakeResult) and event.complete
                             put(event)
                     finally:
-                        turn.give_back()
+                        turn.give_back(self.studio)
                         log.info("engine: %s's generation %s after %d of %d take(s)", self.studio,
                                  "was stopped" if cancel.is_set() else "ended", takes, request.params.number_results)
                 put(_END)

@@ -263,8 +263,8 @@ class LiveSession:
         turn = self.service.runner.turn
         turn.refuse_if_busy()  # before voices are prepared: a busy model is said at once
         prompts = await asyncio.to_thread(self._voice_prompts, request.voices)
-        if turn.holder is not None:
-            await self._send({"type": "waiting", "message": f"The model finishes {turn.holder} first; this take "
+        if (busy_with := turn.waits_for()) is not None:
+            await self._send({"type": "waiting", "message": f"The model finishes {busy_with} first; this take "
                               "starts right after it."})
         if not await asyncio.to_thread(turn.take_for_studio, self.holder, self._give_up.is_set):
             await self._send(_done("cancelled", None, request.params.seed))
@@ -272,7 +272,7 @@ class LiveSession:
         try:
             live = runtime.open_live_take(request.params, prompts)
         except BaseException:
-            turn.give_back()
+            turn.give_back(self.holder)
             raise
         take = _Take(live, PcmStream(request.encoding, request.sample_rate),
                      idle_deadline=time.monotonic() + self.idle_timeout_s)
@@ -307,7 +307,7 @@ class LiveSession:
         except BaseException as error:  # goes to the client as an error message
             outcome = error
         finally:
-            self.service.runner.turn.give_back()
+            self.service.runner.turn.give_back(self.holder)
         put(outcome)
 
     async def _relay(self, take: _Take, events: asyncio.Queue) -> None:

@@ -1,9 +1,15 @@
-"""Runs the queued audioInference tasks on the model, one at a time, in the order they came.
+"""Runs the queued audioInference tasks on the model, in the order they came.
 
 The model's caches serve one generation at a time, so one thread takes the oldest queued task
 from the store, renders its takes and stores each finished take as soon as it is encoded (a
-getResponse sees the first of four results while the second is being made). Waiters (a sync
-request, a getResponse) read the store; ``version`` tells them cheaply when to look again.
+getResponse sees the first of four results while the second is being made). On a cluster
+(``app.cluster``) the runtime is a pool of replicas and ``workers`` threads run that many tasks
+at once. Waiters (a sync request, a getResponse) read the store; ``version`` tells them cheaply
+when to look again.
+
+A task whose generation was lost with the process making it (``EngineFailed``: a replica that
+died) goes back to the front of the queue, its finished results kept, and is failed only when
+it has been lost ``MAX_LOSSES`` times.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ from dataclasses import replace
 
 from core.audio.export import encode_audio
 from core.audio.tags import ExportMetadata, as_made
+from core.engine.engine import EngineFailed
 from core.errors import describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
-from core.service.model_turn import ModelTurn
+from core.service.model_turn import TASK, ModelTurn
 from core.service.protocol import AudioInferenceTask, parse_task
 from core.service.task_store import StoredTask, TaskStore
 from core.service.wakeable_thread import WakeableThread
@@ -25,21 +32,23 @@ from core.service.wakeable_thread import WakeableThread
 log = logging.getLogger("dia_studio.service")
 
 DEFAULT_KEEP_S = 24 * 3600  # how long a result stays when the task gave no ttl
+MAX_LOSSES = 3  # a task whose generation dies this often is failed (it may be what kills it)
 
 
 class TaskRunner(WakeableThread):
-    def __init__(self, store: TaskStore, *, cost_per_minute: float = 0.0, transcriber=None):
+    def __init__(self, store: TaskStore, *, cost_per_minute: float = 0.0, transcriber=None, workers: int = 1):
         """``transcriber``: a WhisperTranscriber for voices without words (None: such voices are
-        refused with a clear error)."""
-        super().__init__("task-runner")
+        refused with a clear error). ``workers``: generations the runtime runs at once."""
+        super().__init__("task-runner", threads=workers)
         self.store = store
         self.cost_per_minute = cost_per_minute
         self.transcriber = transcriber
         self.on_result = lambda task, result: None  # called with each result once it is stored
         self.runtime = None  # set by ``model_ready`` once the model has loaded
-        self.turn = ModelTurn()  # shared with the studios generating over /v1/engine
+        self.turn = ModelTurn(workers)  # shared with the studios generating over /v1/engine
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
         self._versions: dict[str, int] = {}
+        self._losses: dict[str, int] = {}  # task → how often its generation was lost
 
     # ---- control ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -65,7 +74,7 @@ class TaskRunner(WakeableThread):
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._stopping and (self.runtime is None or (task := self.store.next_queued()) is None):
+                while not self._stopping and (self.runtime is None or self.store.next_queued() is None):
                     self._wake.wait(timeout=1.0)
                     for task_uuid in self.store.expire():
                         self.touch(task_uuid)
@@ -73,13 +82,17 @@ class TaskRunner(WakeableThread):
                     return
             if not self.turn.take_for_task(lambda: self._stopping):
                 return
+            task = None
             try:
-                self._run_task(task)
+                task = self.store.claim_next_queued()  # None: another worker took it meanwhile
+                if task is not None:
+                    self._run_task(task)
             except Exception:  # a fault of ours (a full disk, a bug): never the end of the runner
-                log.exception("task %s could not be run", task.task_uuid)
-                self._fail_quietly(task)
+                log.exception("task %s could not be run", task.task_uuid if task else "(claiming one)")
+                if task is not None:
+                    self._fail_quietly(task)
             finally:
-                self.turn.give_back()
+                self.turn.give_back(TASK)
 
     def _fail_quietly(self, stored: StoredTask) -> None:
         try:
@@ -91,7 +104,6 @@ class TaskRunner(WakeableThread):
             time.sleep(1.0)
 
     def _run_task(self, stored: StoredTask) -> None:
-        self.store.set_status(stored.task_uuid, "running")
         started = time.monotonic()
         try:
             task = parse_task(stored.body)
@@ -99,6 +111,8 @@ class TaskRunner(WakeableThread):
             self._render(task, stored)
         except ApiError as error:
             self._settle(stored, "failed", error.for_task("audioInference", stored.task_uuid).item())
+        except EngineFailed as error:
+            self._lost(stored, error)
         except Exception as error:  # the model failed: the task says why, the server goes on
             log.exception("task %s failed", stored.task_uuid)
             self._settle(stored, "failed", ApiError("inferenceError", describe_error(error, "The generation failed"),
@@ -107,6 +121,19 @@ class TaskRunner(WakeableThread):
             self._settle(stored, "done")
         log.info("task %s %s in %.1f s", stored.task_uuid, self.store.task(stored.task_uuid).status,
                  time.monotonic() - started)
+
+    def _lost(self, stored: StoredTask, error: EngineFailed) -> None:
+        losses = self._losses[stored.task_uuid] = self._losses.get(stored.task_uuid, 0) + 1
+        if losses < MAX_LOSSES:
+            log.warning("task %s: its generation was lost (%s); it runs again", stored.task_uuid,
+                        describe_error(error))
+            self.store.set_status(stored.task_uuid, "queued")  # at its place: the front of the queue
+            self.touch(stored.task_uuid)
+            self.wake()
+            return
+        self._settle(stored, "failed", ApiError(
+            "inferenceError", f"The generation was lost {losses} times, the last time: {describe_error(error)}",
+            task_type="audioInference", task_uuid=stored.task_uuid).item())
 
     def _render(self, task: AudioInferenceTask, stored: StoredTask) -> None:
         from core.dia2.generator import GenerationRequest, TakeResult
@@ -160,6 +187,7 @@ class TaskRunner(WakeableThread):
         return prepare_voice(self.runtime, clip, words=words).prompt
 
     def _settle(self, stored: StoredTask, status: str, error: dict | None = None) -> None:
+        self._losses.pop(stored.task_uuid, None)
         self.store.set_status(stored.task_uuid, status, error)
         self.touch(stored.task_uuid)
 

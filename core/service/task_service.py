@@ -109,8 +109,13 @@ class TaskService:
                              task_type="authentication", http_status=401)
             return Answer(errors=[error.item()], status=401)
         statuses = []
+        # Every generation is queued before any is waited for: on a cluster they run side by side.
+        refused = {id(task): error for task in tasks if isinstance(task, AudioInferenceTask)
+                   and (error := await self._submitted(task, base_url)) is not None}
         for task in tasks:
             try:
+                if id(task) in refused:
+                    raise refused[id(task)]
                 await self._one(task, answer, base_url)
             except ApiError as error:
                 answer.errors.append(error.item())
@@ -133,8 +138,15 @@ class TaskService:
         else:
             await self._infer(task, answer, base_url)
 
+    async def _submitted(self, task: AudioInferenceTask, base_url) -> ApiError | None:
+        try:
+            await self.submit(task, base_url)
+        except ApiError as error:
+            return error
+        return None
+
     async def _infer(self, task: AudioInferenceTask, answer: Answer, base_url) -> None:
-        await self.submit(task, base_url)
+        """A submitted task's answer: at once (async, webhook), or its results once settled."""
         if task.delivery == "async" or task.webhook_url:  # a webhook's submit is acknowledged at once
             answer.data.append(ack_item(task.task_uuid))
             return

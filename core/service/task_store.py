@@ -185,6 +185,17 @@ class TaskStore:
                                    "LIMIT 1").fetchone()
         return self.task(row[0]) if row else None
 
+    def claim_next_queued(self) -> StoredTask | None:
+        """The oldest queued task, marked running in the same step: each task goes to one of
+        the runner's threads only."""
+        with self._lock:
+            row = self._db.execute("SELECT task_uuid FROM tasks WHERE status = 'queued' ORDER BY sequence "
+                                   "LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE tasks SET status = 'running' WHERE task_uuid = ?", (row[0],))
+        return self.task(row[0])
+
     def set_status(self, task_uuid: str, status: str, error: dict[str, Any] | None = None) -> None:
         with self._lock:
             self._db.execute("UPDATE tasks SET status = ?, error = ? WHERE task_uuid = ?",

@@ -1,5 +1,6 @@
-"""A daemon thread that sleeps until it is woken (or a while has passed) and stops when asked:
-the shape of the service's task runner and of its deliveries."""
+"""Daemon threads that sleep until woken (or a while has passed) and stop when asked: the shape
+of the service's task runner (one thread per generation the server runs at once) and of its
+deliveries."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import threading
 
 
 class WakeableThread:
-    def __init__(self, name: str):
+    def __init__(self, name: str, threads: int = 1):
         self._wake = threading.Condition()
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._threads = [threading.Thread(target=self._run, name=name if threads == 1 else f"{name}-{number}",
+                                          daemon=True) for number in range(1, threads + 1)]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def wake(self) -> None:
         with self._wake:
@@ -23,8 +26,9 @@ class WakeableThread:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
 
     def _run(self) -> None:
         raise NotImplementedError

@@ -26,11 +26,11 @@ def test_a_studio_waits_for_the_running_task_then_goes_before_the_next():
     turn = ModelTurn()
     assert turn.take_for_task(NEVER) and turn.holder == TASK
     studio, got = _studio_waiting(turn, "a studio at 10.0.0.5")
-    turn.give_back()
+    turn.give_back(TASK)
     assert not turn.take_for_task(AT_ONCE)  # the runner's next task: the studio waits, so it goes first
     studio.join()
     assert got == [True] and turn.holder == "a studio at 10.0.0.5"
-    turn.give_back()
+    turn.give_back("a studio at 10.0.0.5")
     assert turn.take_for_task(AT_ONCE) and turn.holder == TASK
 
 
@@ -47,7 +47,7 @@ def test_a_studio_that_gives_up_waiting_leaves_the_turn_to_the_tasks():
     turn.take_for_task(NEVER)
     assert not turn.take_for_studio("a studio", AT_ONCE)
     assert turn.studios_waiting == 0 and turn.holder == TASK
-    turn.give_back()
+    turn.give_back(TASK)
     assert turn.take_for_task(AT_ONCE)
 
 def _take_in_thread(turn: ModelTurn, holder: str) -> tuple[threading.Thread, list]:
@@ -74,7 +74,7 @@ def test_one_giving_the_model_back_is_waited_for_and_the_next_takes_it():
     thread, got = _take_in_thread(turn, "second")
     thread.join(0.3)
     assert thread.is_alive() and turn.holder == "first"  # waits while the first finishes its frame
-    turn.give_back()
+    turn.give_back("first")
     thread.join(10)
     assert got == [True] and turn.holder == "second"
     with pytest.raises(GenerationBusy):  # the new holder is not leaving
@@ -84,9 +84,23 @@ def test_one_giving_the_model_back_is_waited_for_and_the_next_takes_it():
 def test_leaving_names_its_holder_so_a_late_call_marks_no_one_else():
     turn = ModelTurn()
     turn.take_for_studio("first", lambda: False)
-    turn.give_back()
+    turn.give_back("first")
     turn.take_for_studio("second", lambda: False)
     turn.leaving("first")  # the first's client went after its take had ended
     with pytest.raises(GenerationBusy):
         turn.refuse_if_busy()
 
+
+
+def test_with_two_slots_two_holders_run_and_a_third_studio_waits_for_a_task():
+    turn = ModelTurn(capacity=2)
+    assert turn.take_for_task(AT_ONCE) and turn.take_for_studio("a studio", AT_ONCE)
+    assert turn.waits_for() == TASK and not turn.take_for_task(AT_ONCE)
+    studio, got = _studio_waiting(turn, "another studio")
+    turn.give_back(TASK)
+    studio.join()
+    assert got == [True] and sorted(turn.holders) == ["a studio", "another studio"]
+    with pytest.raises(GenerationBusy, match="a studio has been generating"):  # studios fill both slots
+        turn.refuse_if_busy()
+    turn.give_back("a studio")
+    assert turn.waits_for() is None and turn.take_for_task(AT_ONCE)

@@ -1,0 +1,105 @@
+"""The task runner with several workers (a cluster's replicas) and generations that are lost
+with the process making them: each task runs once at a time, a lost one runs again from the
+results it kept, and one lost too often is failed with why."""
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+
+from core.engine.engine import EngineFailed
+from core.service.task_runner import MAX_LOSSES, TaskRunner
+from core.service.task_service import ServiceConfig, TaskService
+from core.service.task_store import TaskStore
+
+
+class _LosingRuntime:
+    """The tiny model, whose generations are lost (as a killed replica's) ``losses`` times, each
+    after its first take; ``together`` generations must have started at once or they fail (and
+    then take the one model in turn, as replicas would each take their own)."""
+
+    def __init__(self, runtime, losses: int = 0, together: int = 1):
+        self._runtime = runtime
+        self.losses = losses
+        self._barrier = threading.Barrier(together, timeout=60)
+        self.seeds_asked: list[int] = []
+        self._model = threading.Lock()
+
+    def __getattr__(self, name):
+        return getattr(self._runtime, name)
+
+    def generate(self, request, cancel=None):
+        self.seeds_asked.append(request.params.seed)
+        self._barrier.wait()
+        with self._model:
+            events = self._runtime.generate(request, cancel)
+            if self.losses > 0:
+                self.losses -= 1
+                yield from _until_first_take(events)
+                events.close()
+                raise EngineFailed("the replica's process died (killed)")
+            yield from events
+
+
+def _until_first_take(events):
+    from core.dia2.generator import TakeResult
+
+    for event in events:
+        yield event
+        if isinstance(event, TakeResult):
+            return
+
+
+def _served(tmp_path, runtime, workers: int) -> TaskService:
+    store = TaskStore(tmp_path)
+    runner = TaskRunner(store, workers=workers)
+    service = TaskService(store, runner, ServiceConfig())
+    service.start()
+    runner.model_ready(runtime)
+    return service
+
+
+def _run(service: TaskService, *tasks: dict) -> dict:
+    answer = asyncio.run(service.handle(list(tasks), None, "http://127.0.0.1/"))
+    return answer.envelope()
+
+
+def _task(seed: int, results: int = 1) -> dict:
+    return {"taskType": "audioInference", "taskUUID": str(uuid.uuid4()), "speech": {"text": "[S1] Hello there."},
+            "seed": seed, "numberResults": results, "deliveryMethod": "sync", "outputFormat": "WAV"}
+
+
+def test_two_workers_run_two_tasks_at_once(tmp_path, tiny_runtime):
+    service = _served(tmp_path, _LosingRuntime(tiny_runtime, together=2), workers=2)
+    try:
+        answer = _run(service, _task(1), _task(2))  # each waits at the barrier for the other
+    finally:
+        service.stop()
+    assert not answer.get("errors") and sorted(item["seed"] for item in answer["data"]) == [1, 2]
+
+
+def test_a_lost_generation_runs_again_from_the_results_it_kept(tmp_path, tiny_runtime):
+    runtime = _LosingRuntime(tiny_runtime, losses=1)
+    service = _served(tmp_path, runtime, workers=1)
+    try:
+        answer = _run(service, _task(40, results=3))
+    finally:
+        service.stop()
+    assert not answer.get("errors")
+    assert [item["seed"] for item in answer["data"]] == [40, 41, 42]
+    assert runtime.seeds_asked == [40, 41]  # the second run made only the two takes missing
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_task_lost_every_time_is_failed_with_why(tmp_path, tiny_runtime, workers):
+    runtime = _LosingRuntime(tiny_runtime, losses=10 * MAX_LOSSES)
+    service = _served(tmp_path, runtime, workers=workers)
+    try:
+        answer = _run(service, _task(7, results=4))
+    finally:
+        service.stop()
+    (error,) = answer["errors"]
+    assert error["code"] == "inferenceError"
+    assert f"lost {MAX_LOSSES} times" in error["message"] and "the replica's process died" in error["message"]
+    assert len(runtime.seeds_asked) == MAX_LOSSES
