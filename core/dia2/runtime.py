@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import torch
 
 from core.dia2.checkpoint import WEIGHTS_FILE, ProgressCallback, is_hub_id, load_weights, resolve
@@ -16,24 +15,22 @@ from core.dia2.config import Dia2Config
 from core.dia2.device import INT8, choose_device, choose_dtype, generation_threads
 from core.dia2.frame_network import FrameNetwork, frame_network_for
 from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult, generate
-from core.dia2.incremental_script import IncrementalScript
 from core.dia2.int8_weights import Int8Linear, quantize_linears
 from core.dia2.live_take import LiveTake
 from core.dia2.model import Dia2Model
 from core.dia2.prefix import SpokenContext, VoicePrompt
-from core.dia2.script import Entry, parse_script
+from core.dia2.script_codec import ScriptCodec
 from core.dia2.tokenizer import TextTokenizer
 from core.params import MODEL_IDS, GenerationParams
 
 
-class Dia2Runtime:
+class Dia2Runtime(ScriptCodec):
     def __init__(self, model: Dia2Model, tokenizer: TextTokenizer, codec: MimiCodec, name: str,
                  network: FrameNetwork | None = None):
         self.model = model.eval()
         self.network = network or FrameNetwork(self.model)
         self.config: Dia2Config = model.config
-        self.tokenizer = tokenizer
-        self.codec = codec
+        super().__init__(tokenizer, codec)
         self.name = name
         parameter = next(model.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
@@ -75,28 +72,12 @@ class Dia2Runtime:
         return cls(network, tokenizer, codec, name, frame_network_for(network.eval(), cuda_graphs))
 
     @property
-    def frame_rate(self) -> float:
-        return self.codec.frame_rate
-
-    @property
-    def sample_rate(self) -> int:
-        return self.codec.sample_rate
-
-    @property
     def max_seconds_per_context(self) -> float:
         return self.config.max_context_steps / self.frame_rate
 
-    def parse(self, text: str, force_first_speaker: bool = True) -> list[Entry]:
-        return parse_script(text, self.tokenizer.encode, self.tokenizer.speaker_ids["[S1]"], self.frame_rate,
-                            force_first_speaker=force_first_speaker)
-
-    def incremental_script(self) -> IncrementalScript:
-        """A parser for a script that arrives in pieces (the entries ``parse`` gives the whole)."""
-        return IncrementalScript(self.tokenizer.encode, self.tokenizer.speaker_ids["[S1]"], self.frame_rate)
-
-    def encode_voice(self, samples: np.ndarray) -> torch.Tensor:
-        """Mono float32 audio at the codec's rate → Mimi codes [codebooks, frames]."""
-        return self.codec.encode(samples).cpu()
+    @property
+    def weights_bytes(self) -> int:
+        return sum(p.numel() * p.element_size() for p in self.model.parameters())
 
     def generate(self, request: GenerationRequest,
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:

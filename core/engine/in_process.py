@@ -121,6 +121,6 @@ class InProcessEngine:
 
 def model_info(runtime) -> ModelInfo:
     """What a loaded runtime is, as the status bar and the takes name it."""
-    weights = sum(p.numel() * p.element_size() for p in runtime.model.parameters())
     return ModelInfo(name=runtime.name, device=str(runtime.device), precision=runtime.precision,
-                     sample_rate=runtime.sample_rate, frame_rate=runtime.frame_rate, weights_bytes=weights)
+                     sample_rate=runtime.sample_rate, frame_rate=runtime.frame_rate,
+                     weights_bytes=runtime.weights_bytes)

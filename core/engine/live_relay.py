@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from core.dia2.generator import GenerationBusy, GenerationEvent, GenerationRequest
 from core.dia2.incremental_script import TextAfterEnd
@@ -158,31 +158,48 @@ def child_live_take(engine, args, cancel: threading.Event, send) -> None:
     (``CHILD_LIVE_INPUT``) while it is made."""
     serial, params, voices, context = args
     take = engine.open_live_take(params, voices, context)
+
+    def messages() -> list[tuple]:
+        try:
+            message = CHILD_LIVE_INPUT.get(timeout=CHILD_POLL_S)
+        except queue.Empty:
+            return []
+        return [message[1:]] if message[0] == serial else []  # else: sent to a take that has ended
+
+    for event in fed_events(take, messages, cancel):
+        send(("event", event))
+
+
+def fed_events(take, messages: Callable[[], list[tuple]],
+               cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
+    """The events of ``take`` (a live take made here, at the far end of a relay) while a thread
+    gives it what ``messages()`` returns, waiting a short while for it: ``("text", str)``,
+    ``("end",)`` or ``("cancel",)``. Text the model refuses cancels the take, and the refusal is
+    raised after the take's last event (the near end hears why)."""
     finished, refused = threading.Event(), []
 
     def feed() -> None:
         while not finished.is_set():
-            if cancel.is_set():
+            if cancel is not None and cancel.is_set():
                 take.cancel()
                 return
-            try:
-                message = CHILD_LIVE_INPUT.get(timeout=CHILD_POLL_S)
-            except queue.Empty:
-                continue
-            if message[0] != serial:
-                continue  # sent to a take that has ended
-            try:
-                take.push_text(message[2]) if message[1] == "text" else take.end_text()
-            except Exception as error:  # markup the model cannot follow: the studio hears why
-                refused.append(error)
-                take.cancel()
-                return
+            for message in messages():
+                try:
+                    if message[0] == "text":
+                        take.push_text(message[1])
+                    elif message[0] == "end":
+                        take.end_text()
+                    else:
+                        take.cancel()
+                except Exception as error:  # markup the model cannot follow
+                    refused.append(error)
+                    take.cancel()
+                    return
 
     feeder = threading.Thread(target=feed, name="live take text", daemon=True)
     feeder.start()
     try:
-        for event in take.events():
-            send(("event", event))
+        yield from take.events()
     finally:
         finished.set()
         feeder.join()

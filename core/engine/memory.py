@@ -18,8 +18,8 @@ def process_bytes(pid: int | str = "self") -> int | None:
 
 def device_bytes(device) -> int | None:
     """Allocated on ``device`` (a torch device) by this process; None on a processor, whose
-    memory ``process_bytes`` already counts."""
-    if device.type != "cuda":
+    memory ``process_bytes`` already counts, and for a cluster's replicas (each has its own)."""
+    if getattr(device, "type", None) != "cuda":
         return None
     import torch
 

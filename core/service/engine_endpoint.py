@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +27,8 @@ import torch
 from core.dia2.generator import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine import wire
-from core.engine.engine import ModelInfo
+from core.engine.in_process import model_info
+from core.engine.memory import device_bytes, process_bytes
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
@@ -225,8 +225,7 @@ class EngineSession:
 
     async def _memory(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
         device = self._runtime().device
-        allocated = torch.cuda.memory_allocated(device) if device.type == "cuda" else None
-        await self._send({"type": "memory", "processBytes": _process_bytes(), "deviceBytes": allocated})
+        await self._send({"type": "memory", "processBytes": process_bytes(), "deviceBytes": device_bytes(device)})
 
     async def _release_memory(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
         await self._blocking(self._runtime().release_memory)
@@ -392,17 +391,3 @@ def _one_array(arrays: list[np.ndarray], kind: str) -> np.ndarray:
     if len(arrays) != 1 or arrays[0].ndim != 1 or arrays[0].dtype != np.float32:
         raise ApiError("invalidMessage", f"A {kind} message carries one array of float32 samples.")
     return arrays[0]
-
-
-def _process_bytes() -> int | None:
-    """Resident memory of the server's process (Linux); elsewhere None."""
-    try:
-        return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def model_info(runtime) -> ModelInfo:
-    weights = sum(p.numel() * p.element_size() for p in runtime.model.parameters())
-    return ModelInfo(name=runtime.name, device=str(runtime.device), precision=runtime.precision,
-                     sample_rate=runtime.sample_rate, frame_rate=runtime.frame_rate, weights_bytes=weights)
