@@ -354,7 +354,11 @@ class _Place:
             return f"{self.where}.{name}" if name else self.where
         if name.startswith("voices["):
             name = f"voice{int(name[7]) + 1}"
-        return f"{self.where}, {self.columns.get(name, name)}" if name else self.where
+        if not name:
+            return self.where
+        # A field of several columns (audioSettings) is said by those of them the header has.
+        inside = [column for field, column in self.columns.items() if field.startswith(f"{name}.")]
+        return f"{self.where}, {self.columns.get(name) or '/'.join(inside) or name}"
 
     def param(self, name: str) -> str:
         """A generation field: its own name says it in JSON (``CFGScale = 0.5 is not allowed``)."""
