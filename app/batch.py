@@ -79,10 +79,10 @@ def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
     folder = args.manifest.is_dir()
     report_path = args.report or (args.manifest / "batch-report.json" if folder else
                                   args.manifest.with_name(f"{args.manifest.stem}-report.json"))
-    jobs = read_manifest(args.manifest, _model_id(args), FolderOptions(args.out_dir, _folder_settings(args),
-                                                                      can_generate=args.model is not None
-                                                                      or args.ray is not None))
+    jobs = read_manifest(args.manifest, _model_id(args), FolderOptions(args.out_dir, _folder_settings(args)))
     pending = [job for job in jobs if args.force or not already_rendered(job)]
+    if folder and args.model is None and args.ray is None:
+        _check_takes(args.manifest, pending)
     if len(pending) < len(jobs):
         _say(f"skipped {len(jobs) - len(pending)} already rendered (--force renders them again)")
     engines = _open_engines(args) if any(job.needs_model for job in pending) else []
@@ -152,6 +152,20 @@ def _open_engines(args: argparse.Namespace) -> list:
     return [engine]
 
 
+def _check_takes(manifest: Path, jobs: list) -> None:
+    """Without --model, the projects to render must have a take for each line (as ``render --project``)."""
+    from core.batch.manifest import ManifestError
+
+    problems = []
+    for job in jobs:
+        if job.needs_model:
+            one = job.untaken.startswith("line ")
+            problems.append(f"{job.name}: {job.untaken} {'has' if one else 'have'} no current take: give the model "
+                            f"to generate {'it' if one else 'them'} with --model")
+    if problems:
+        raise ManifestError(manifest, problems)
+
+
 def _check_scripts(manifest: Path, jobs: list, engines: list) -> None:
     """Refuse the scripts the model cannot speak, all of them, before anything renders."""
     from core.batch.jobs import ScriptRender
@@ -174,16 +188,23 @@ def _run(jobs: list, engines: list, cancel: threading.Event, force: bool):
     from core.batch.runner import run_batch
 
     progress = ProgressBar(sys.stderr)
-    result = {}
-    worker = threading.Thread(target=lambda: result.update(report=run_batch(jobs, engines, progress, cancel, force)),
-                              name="batch", daemon=True)
-    worker.start()
-    while worker.is_alive():
+    result, done = {}, threading.Event()
+
+    def work() -> None:
         try:
-            worker.join(timeout=0.25)
+            result["report"] = run_batch(jobs, engines, progress, cancel, force)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="batch", daemon=True).start()
+    # An Event, not Thread.join: a join cut by Ctrl-C can take the thread for ended when it is not.
+    while not done.is_set():
+        try:
+            done.wait(timeout=0.25)
         except KeyboardInterrupt:
-            cancel.set()
-            progress.say("cancelling: stopping the renders running …")
+            if not cancel.is_set():
+                cancel.set()
+                progress.say("cancelling: stopping the renders running …")
     progress.end()
     if "report" not in result:
         raise CommandLineError("the batch stopped on an error of its own: see above")

@@ -86,7 +86,11 @@ class ProjectRender:
     name: str  # the project folder's name
     folder: Path
     choice: ExportChoice  # the whole dialogue, to one file
-    needs_model: bool  # some line has no current take
+    untaken: str | None  # the lines without a current take, as "lines 1–4" (None: all have theirs)
+
+    @property
+    def needs_model(self) -> bool:
+        return self.untaken is not None
 
     @property
     def outputs(self) -> tuple[Path, ...]:

@@ -26,6 +26,7 @@ from core.audio.formats import ExportSettings, format_from_path
 from core.audio.io import load_voice_clip
 from core.batch.jobs import ProjectRender, ScriptRender, VoiceInput
 from core.batch.outputs import take_paths
+from core.batch.projects import line_numbers
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.project import PROJECT_SUFFIX, ProjectFileError, open_project, project_name
@@ -69,7 +70,6 @@ class FolderOptions:
 
     out_dir: Path | None  # None: beside the projects
     settings: ExportSettings
-    can_generate: bool  # a model was given, for lines without a take
 
 
 def read_manifest(path: Path, model: str, folder: FolderOptions) -> list:
@@ -181,12 +181,6 @@ class _Reading:
                     raise _Problem("the project has no lines to speak")
                 if runs:
                     voices_in_order(dialogue)  # unusable voices, refused now
-                    if not options.can_generate:
-                        from core.batch.projects import line_numbers
-
-                        needed = [line_id for run in runs for line_id in run]
-                        raise _Problem(f"{line_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} "
-                                       "no current take: give the model to generate them with --model")
             except (_Problem, ProjectFileError, CannotGenerate) as error:
                 self.problems.append(f"{folder.name}: {error}")
                 continue
@@ -197,7 +191,8 @@ class _Reading:
             except _Problem as error:
                 self.problems.append(f"{folder.name}: {error}")
                 continue
-            jobs.append(ProjectRender(folder.name, folder, choice, needs_model=bool(runs)))
+            untaken = line_numbers(dialogue, [line_id for run in runs for line_id in run]) if runs else None
+            jobs.append(ProjectRender(folder.name, folder, choice, untaken))
         return jobs
 
     # ---- one render ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from core.batch.manifest import FolderOptions, ManifestError, read_manifest
 
 VOICES = Path(__file__).parents[2] / "fixtures" / "voices"
 EXAMPLE = Path(__file__).parents[3] / "resources" / "example" / "Example.diastudio"
-FOLDER = FolderOptions(None, ExportSettings.create("MP3"), can_generate=True)
+FOLDER = FolderOptions(None, ExportSettings.create("MP3"))
 
 
 @pytest.fixture
@@ -85,9 +85,9 @@ def test_a_folder_gives_its_projects_each_to_its_own_file(tmp_path):
     shutil.copytree(EXAMPLE, tmp_path / "Other.diastudio")
     (tmp_path / "notes.txt").write_text("not a project")
     settings = ExportSettings.create("OGG", sample_rate=48000)
-    jobs = read_manifest(tmp_path, "dia2-2b", FolderOptions(tmp_path / "renders", settings, can_generate=True))
+    jobs = read_manifest(tmp_path, "dia2-2b", FolderOptions(tmp_path / "renders", settings))
     assert [job.name for job in jobs] == ["Example.diastudio", "Other.diastudio"]
-    assert all(isinstance(job, ProjectRender) and job.needs_model for job in jobs)  # the example has no takes
+    assert all(isinstance(job, ProjectRender) and job.untaken == "lines 1–4" for job in jobs)  # the example has no takes
     assert jobs[0].outputs == (tmp_path / "renders" / "Example.ogg",) and jobs[0].choice.settings == settings
 
 
@@ -165,10 +165,9 @@ def test_a_folder_names_each_project_that_cannot_be_rendered(tmp_path):
     shutil.copytree(EXAMPLE, tmp_path / "Example.diastudio")
     (tmp_path / "Broken.diastudio").mkdir()
     with pytest.raises(ManifestError) as raised:
-        read_manifest(tmp_path, "dia2-2b", FolderOptions(None, ExportSettings.create("MP3"), can_generate=False))
+        read_manifest(tmp_path, "dia2-2b", FolderOptions(None, ExportSettings.create("MP3")))
     assert raised.value.problems == [
-        f"Broken.diastudio: {tmp_path / 'Broken.diastudio'} is not a Dia Studio project: it has no project.json.",
-        "Example.diastudio: lines 1–4 have no current take: give the model to generate them with --model"]
+        f"Broken.diastudio: {tmp_path / 'Broken.diastudio'} is not a Dia Studio project: it has no project.json."]
     with pytest.raises(ManifestError, match="the folder holds no .diastudio project"):
         read_manifest(tmp_path / "Broken.diastudio", "dia2-2b", FOLDER)
 

@@ -56,7 +56,7 @@ class DyingEngine(ScriptedRuntime):
 def jobs_of(folder, renders):
     path = folder / "batch.json"
     path.write_text(json.dumps(renders))
-    return read_manifest(path, "dia2-2b", FolderOptions(None, ExportSettings.create("MP3"), can_generate=True))
+    return read_manifest(path, "dia2-2b", FolderOptions(None, ExportSettings.create("MP3")))
 
 
 def three(folder):
