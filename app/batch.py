@@ -111,6 +111,8 @@ def _check_flags(args: argparse.Namespace) -> None:
                                "manifest names each output file, its format by its extension and its audioSettings")
     if args.out_dir is not None and not args.out_dir.is_dir():
         raise CommandLineError(f"--out-dir {args.out_dir}: there is no such folder")
+    if args.report is not None and not args.report.parent.is_dir():
+        raise CommandLineError(f"--report {args.report}: the folder {args.report.parent} does not exist")
 
 
 def _model_id(args: argparse.Namespace) -> str:
@@ -263,6 +265,8 @@ class ProgressBar:
             said = {"done": f"wrote {', '.join(map(str, outcome.outputs))} ({outcome.seconds:.1f} s)",
                     "failed": f"failed: {outcome.error}", "interrupted": "interrupted"}[outcome.status]
             self.say(f"{self.finished_count}/{self.total} {outcome.name}: {said}")
+            for notice in outcome.notices:
+                self.say(f"  note: {notice}")
 
     def say(self, message: str) -> None:
         self._clear()

@@ -191,6 +191,7 @@ def test_a_folder_of_projects_renders_each_as_render_project_would(tmp_path, cap
     (["--out-dir", "."], "--out-dir applies only to a folder of projects"),
     (["--bitrate", "128"], "--bitrate applies only to a folder of projects"),
     (["--threads", "0"], "--threads 0: give 1 or more"),
+    (["--report", "missing/r.json"], "--report missing/r.json: the folder missing does not exist"),
 ])
 def test_bad_flags_are_refused_before_anything_loads(tmp_path, capsys, flags, message):
     path = manifest(tmp_path, [{"script": "[S1] Hi.", "output": "1.wav"}])
