@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import threading
 import time
@@ -297,7 +298,8 @@ class ProgressBar:
 
     def _draw(self) -> None:
         if self.live:
-            self.stream.write("\r\x1b[K" + self.line()[:200])
+            width = shutil.get_terminal_size().columns - 1  # a line as wide as the terminal would wrap
+            self.stream.write("\r\x1b[K" + self.line()[:width])
             self.stream.flush()
             self._drawn = True
 

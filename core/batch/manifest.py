@@ -88,6 +88,7 @@ def read_manifest(path: Path, model: str, folder: FolderOptions) -> list:
         raise ManifestError(path, [f"a manifest is a .json or .csv file, or a folder of {PROJECT_SUFFIX} projects"])
     if not reading.problems and not jobs:
         reading.problems.append("there is nothing to render in it")
+    reading.check_inputs_kept()
     if reading.problems:
         raise ManifestError(path, reading.problems)
     return jobs
@@ -108,6 +109,7 @@ class _Reading:
         self.problems: list[str] = []
         self._voices: dict[tuple, VoiceInput] = {}
         self._writers: dict[Path, str] = {}  # each output, and the render that writes it
+        self._inputs: set[Path] = set()  # each file the renders read
 
     # ---- the forms ----------------------------------------------------------------------------
     def json_renders(self) -> list:
@@ -321,10 +323,20 @@ class _Reading:
         if not isinstance(value, str) or not value.strip():
             raise _Problem(f"{field}: give a file path")
         path = Path(value).expanduser()
-        return (path if path.is_absolute() else self.base / path).resolve()
+        path = (path if path.is_absolute() else self.base / path).resolve()
+        if field != "output":
+            self._inputs.add(path)
+        return path
 
     def _no_file(self, value: str) -> str:
         return f"no file {value}" + ("" if Path(value).expanduser().is_absolute() else " beside the manifest")
+
+    def check_inputs_kept(self) -> None:
+        """No render may write over what the batch reads."""
+        for path, who in self._writers.items():
+            if path in self._inputs or path == self.path.resolve():
+                self.problems.append(f"{who}: writes {path}, which the batch reads (the manifest, a voice, a word "
+                                     "list or a script file): give another output")
 
     def _claim(self, path: Path, who: str) -> None:
         """Two renders writing one file would lose one of them."""
