@@ -15,7 +15,6 @@ from core.batch.runner import run_batch
 from core.dia2.generator import TakeResult, TakeStarted
 from core.dia2.transcribe import NoSpeechFound
 from core.engine.engine import EngineFailed
-from tests.core.batch.test_manifest import here  # noqa: F401 (a fixture)
 from tests.core.studio.test_dialogue_generation import ScriptedRuntime
 
 
