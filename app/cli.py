@@ -19,8 +19,7 @@ import numpy as np
 from core.audio.export import export_audio
 from core.audio.io import VoiceClip, load_voice_clip
 from core.audio.formats import ExportSettings, format_from_path
-from core.audio.tags import ExportMetadata, as_made
-from core.dia2.script import SPEAKER_TAGS
+from core.batch.outputs import take_metadata, take_paths
 from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.errors import DiaStudioError
 from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
@@ -189,13 +188,6 @@ def check_threads(args: argparse.Namespace) -> None:
         raise CommandLineError(f"--threads {args.threads}: give 1 or more")
 
 
-def take_metadata(script: str, take) -> ExportMetadata:
-    """The tags of a take's file: the script's first words, who is heard (the artists), how it was made."""
-    speakers = ("S1", "S2") if SPEAKER_TAGS[1] in script else ("S1",)
-    return ExportMetadata(title=_title(script), speakers=speakers, seed=take.seed,
-                          parameters=as_made(take.params.to_dict(), take.model))
-
-
 # The flags that choose what of a project is rendered, and how (see app.project_render).
 PROJECT_FLAGS = ("--lines", "--per-line", "--subtitles", "--regenerate", "--keep-takes")
 
@@ -232,9 +224,7 @@ def output_paths(path: Path, settings: ExportSettings | None, count: int) -> lis
     if settings is not None and format_from_path(path) is not settings.format:
         raise CommandLineError(f"--out {path.name} does not end in {settings.format.extension}, "
                                f"the extension of {settings.format.value}")
-    if count == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}_take{i + 1}{path.suffix}") for i in range(count)]
+    return take_paths(path, count)
 
 
 @dataclass(frozen=True)
@@ -335,11 +325,6 @@ def download_progress():
             _say(f"  downloading {what}: {done / 1e6:.0f} / {total / 1e6:.0f} MB")
 
     return report
-
-
-def _title(script: str) -> str:
-    words = script.split()
-    return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
 
 
 def _say(message: str) -> None:

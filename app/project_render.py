@@ -16,10 +16,10 @@ import threading
 
 from app.cli import CommandLineError, GenerationReport, _say, given_flags, load_runtime, output_paths
 from core.audio.formats import ExportSettings, format_from_path
-from core.dia2.generator import TakeResult
-from core.dialogue import Dialogue, LineStatus
+from core.batch.projects import LinesLeftOut, generate_runs, line_numbers
+from core.dialogue import Dialogue
 from core.project import open_project, project_folder, project_name, save_project
-from core.studio.dialogue_generation import DialogueGeneration, lines_to_generate, voices_in_order
+from core.studio.dialogue_generation import lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice, export_dialogue
 
 # The flags of a script's render: a project has its own voices and parameters.
@@ -104,34 +104,19 @@ def _generate(args: argparse.Namespace, dialogue: Dialogue, runs: list[list[str]
     """Generate each run of lines in turn, as the window would, and put the takes into the document."""
     voices_in_order(dialogue)  # unusable voices are refused before the model loads
     if args.model is None:
-        needed = [line_id for run in runs for line_id in run]
-        it = "it" if len(needed) == 1 else "them"
-        why = (f"--regenerate makes {_numbers(dialogue, needed)} again" if args.regenerate else
-               f"{_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} no current take")
-        raise CommandLineError(f"{why}: give the model to generate {it} with --model (dia2-2b, dia2-1b, a Hub id "
-                               "or a local folder)" + ("" if args.regenerate else f", or leave {it} out with --lines"))
-    runtime = load_runtime(args)
-    for number, run in enumerate(runs):
-        generation = DialogueGeneration(dialogue, run)
-        _say(f"generating {_numbers(dialogue, run)}" + (f" ({number + 1} of {len(runs)})" if len(runs) > 1 else ""))
-        report = GenerationReport(generation.params.number_results)
-        for event in generation.events(runtime, cancel):
-            report(event)
-            if isinstance(event, TakeResult):
-                for notice in generation.add_result(event)[0]:
-                    _say(f"  note: {notice}")
-        unspoken = [line_id for line_id in run if dialogue.status(line_id) is not LineStatus.GENERATED]
-        if unspoken:
-            raise CommandLineError(f"the new take does not speak {_numbers(dialogue, unspoken)} in full (the "
-                                   "model left words out): nothing was written")
+        raise CommandLineError(needs_a_model(dialogue, runs, args.regenerate))
+    report = GenerationReport(dialogue.params.number_results)
+    try:
+        generate_runs(load_runtime(args), dialogue, runs, cancel, _say, report)
+    except LinesLeftOut as error:
+        raise CommandLineError(str(error)) from None
 
 
-def _numbers(dialogue: Dialogue, line_ids: list[str]) -> str:
-    """ "line 3", "lines 3–5", or "lines 2, 4 and 6", as the person counts them."""
-    numbers = [dialogue.index_of(line_id) + 1 for line_id in line_ids]
-    if len(numbers) == 1:
-        return f"line {numbers[0]}"
-    if numbers == list(range(numbers[0], numbers[-1] + 1)):
-        return f"lines {numbers[0]}–{numbers[-1]}"
-    return f"lines {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
-
+def needs_a_model(dialogue: Dialogue, runs: list[list[str]], regenerate: bool = False) -> str:
+    """Why the lines of ``runs`` need ``--model``, and how to go without it."""
+    needed = [line_id for run in runs for line_id in run]
+    it = "it" if len(needed) == 1 else "them"
+    why = (f"--regenerate makes {line_numbers(dialogue, needed)} again" if regenerate else
+           f"{line_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} no current take")
+    return (f"{why}: give the model to generate {it} with --model (dia2-2b, dia2-1b, a Hub id or a local folder)"
+            + ("" if regenerate else f", or leave {it} out with --lines"))

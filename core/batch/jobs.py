@@ -1,0 +1,116 @@
+"""The renders of a batch, each read and checked from its manifest entry, run on whichever engine
+is free: a script with its voices and parameters (as ``dia-studio render`` renders one), or a saved
+project (as ``dia-studio render --project`` renders one)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.audio.export import export_audio
+from core.audio.formats import ExportSettings
+from core.audio.io import VoiceClip
+from core.batch.outputs import remove_leftovers, take_metadata
+from core.batch.projects import generate_runs
+from core.dia2.transcript_alignment import TimedWord
+from core.errors import Cancelled
+from core.params import GenerationParams
+from core.project import open_project, project_name
+from core.studio.dialogue_generation import lines_to_generate
+from core.studio.exporting import ExportChoice, export_dialogue
+
+
+@dataclass
+class Rendered:
+    """What a render made."""
+
+    outputs: list[Path] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+class VoiceInput:
+    """A voice reference of the manifest, read and checked; renders that name the same file with
+    the same words share one, so Whisper hears it and the codec encodes it once per batch."""
+
+    def __init__(self, path: Path, clip: VoiceClip, words: list[TimedWord] | None, text: str | None):
+        self.path, self.clip, self.words, self.text = path, clip, words, text
+        self._lock = threading.Lock()
+        self._prepared = None  # the PreparedVoice, once made (codes on the processor: any engine can use them)
+
+    def prompt(self, engine, notices: list[str]):
+        from core.dia2.voices import prepare_voice  # torch: not for reading a manifest
+
+        with self._lock:
+            if self._prepared is None:
+                # With no word list, the engine's Whisper finds the words (the text given corrects them).
+                transcriber = engine if self.words is None else None
+                self._prepared = prepare_voice(engine, self.clip, words=self.words, corrected_text=self.text,
+                                               transcriber=transcriber)
+                notices += [f"{self.path.name}: {notice}" for notice in self._prepared.notices]
+            return self._prepared.prompt
+
+
+@dataclass
+class ScriptRender:
+    name: str  # where the manifest gives it: "renders[3]", "line 4"
+    script: str
+    params: GenerationParams  # with the seed of its first take
+    voices: tuple[VoiceInput, ...]
+    settings: ExportSettings
+    outputs: tuple[Path, ...]  # one per take
+    needs_model = True
+
+    def run(self, engine, cancel: threading.Event) -> Rendered:
+        from core.dia2.generator import GenerationRequest, TakeResult
+
+        made = Rendered()
+        prompts = tuple(voice.prompt(engine, made.notices) for voice in self.voices)
+        self.outputs[0].parent.mkdir(parents=True, exist_ok=True)
+        for event in engine.generate(GenerationRequest(self.script, self.params, prompts), cancel):
+            if not isinstance(event, TakeResult):
+                continue
+            if cancel.is_set():
+                raise Cancelled("cancelled")  # an unfinished take is not written
+            made.notices += [notice for notice in event.notices if notice not in made.notices]
+            path = self.outputs[event.take]
+            remove_leftovers(path)
+            made.outputs.append(export_audio(event.audio, path, self.settings, take_metadata(self.script, event)))
+            made.seeds.append(event.seed)
+        return made
+
+
+@dataclass
+class ProjectRender:
+    name: str  # the project folder's name
+    folder: Path
+    choice: ExportChoice  # the whole dialogue, to one file
+    untaken: str | None  # the lines without a current take, as "lines 1–4" (None: all have theirs)
+
+    @property
+    def needs_model(self) -> bool:
+        return self.untaken is not None
+
+    @property
+    def outputs(self) -> tuple[Path, ...]:
+        return (self.choice.path,)
+
+    def run(self, engine, cancel: threading.Event) -> Rendered:
+        made = Rendered()
+        dialogue = open_project(self.folder)  # afresh: a retried render starts from the project as saved
+        runs = lines_to_generate(dialogue, [line.id for line in dialogue.lines])
+        generate_runs(engine, dialogue, runs, cancel, lambda said: None,
+                      lambda event: _note_take(event, made))
+        self.choice.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(self.choice.path)
+        made.outputs = export_dialogue(dialogue, self.choice, project_name(self.folder))
+        return made
+
+
+def _note_take(event, made: Rendered) -> None:
+    from core.dia2.generator import TakeResult
+
+    if isinstance(event, TakeResult):
+        made.seeds.append(event.seed)
+        made.notices += [notice for notice in event.notices if notice not in made.notices]

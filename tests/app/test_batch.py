@@ -1,0 +1,238 @@
+"""`dia-studio batch` end to end with the tiny checkpoint: a manifest rendered by a real
+subprocess and its files decoded back, a rerun that skips them, --force, one failing render among
+good ones, Ctrl-C and a kill part way (nothing half-written; the rerun finishes), a folder of
+projects, and the flags refused before anything loads."""
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+import soundfile
+
+from app.batch import ProgressBar
+from app.main import main
+from core.audio.tags import ExportMetadata
+from core.batch.runner import Outcome
+from tests.core.dia2.golden import CHECKPOINT
+
+VOICES = Path(__file__).parents[1] / "fixtures" / "voices"
+EXAMPLE = Path(__file__).parents[2] / "resources" / "example" / "Example.diastudio"
+REPO = Path(__file__).parents[2]
+MODEL = ["--model", str(CHECKPOINT), "--device", "cpu", "--threads", "1"]
+
+
+def batch_process(*args: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app.main", "batch", *args, *MODEL], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO, **popen)
+
+
+def run_batch(*args: str) -> subprocess.CompletedProcess:
+    process = batch_process(*args)
+    _, stderr = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
+
+
+def manifest(folder: Path, renders, name="batch.json") -> Path:
+    shutil.copy(VOICES / "speaker1_24k_mono.wav", folder / "s1.wav")
+    (folder / "s1.words.json").write_text(json.dumps([["Hello", 0.3, 0.7], ["there.", 0.8, 1.2]]))
+    path = folder / name
+    path.write_text(json.dumps(renders), encoding="utf-8")
+    return path
+
+
+def report_of(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_a_manifest_renders_through_the_console_command_and_a_rerun_skips_it(tmp_path, capsys):
+    path = manifest(tmp_path, {"defaults": {"CFGScale": 2.5}, "renders": [
+        {"script": "[S1] Hello there. [S2] Hi!", "seed": 7, "output": "out/first.wav"},
+        {"script": "[S1] With a voice.", "voices": [{"audio": "s1.wav", "words": "s1.words.json"}], "seed": 8,
+         "output": "out/second.mp3", "audioSettings": {"sampleRate": 44100, "bitrate": 128, "channels": 2}},
+        {"script": "[S1] Two takes.", "seed": 9, "numberResults": 2, "output": "out/third.flac"},
+    ]})
+    finished = run_batch(str(path))
+    assert finished.returncode == 0, finished.stderr
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["first.wav", "second.mp3", "third_take1.flac", "third_take2.flac"]
+    audio, rate = soundfile.read(out / "first.wav")
+    assert rate == 24000 and len(audio) > 2400 and abs(audio).max() > 0.001
+    with av.open(str(out / "second.mp3")) as container:
+        stream = container.streams.audio[0]
+        assert (stream.codec_context.sample_rate, stream.codec_context.channels) == (44100, 2)
+        tags = {key.lower(): value for key, value in container.metadata.items()}
+    made = ExportMetadata.from_tags(tags)
+    assert made.seed == 8 and made.parameters["CFGScale"] == 2.5
+    assert [soundfile.info(out / f"third_take{n}.flac").frames > 0 for n in (1, 2)] == [True, True]
+    assert "3/3 renders[2]: wrote" in finished.stderr and "3 renders finished in" in finished.stderr
+
+    report = report_of(tmp_path / "batch-report.json")
+    assert not report["interrupted"] and report["counts"]["done"] == 3
+    assert [(r["name"], r["status"], r["seeds"]) for r in report["renders"]] == [
+        ("renders[0]", "done", [7]), ("renders[1]", "done", [8]), ("renders[2]", "done", [9, 10])]
+    assert report["renders"][2]["outputs"] == [str(out / "third_take1.flac"), str(out / "third_take2.flac")]
+
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert main(["batch", str(path), "--report", str(tmp_path / "again.json"), *MODEL]) == 0
+    said = capsys.readouterr().err
+    assert "skipped 3 already rendered" in said and "loading" not in said  # nothing to render: no model loaded
+    assert [r["status"] for r in report_of(tmp_path / "again.json")["renders"]] == ["skipped"] * 3
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+    assert main(["batch", str(path), "--force", *MODEL]) == 0
+    assert "skipped" not in capsys.readouterr().err
+    assert [r["status"] for r in report_of(tmp_path / "batch-report.json")["renders"]] == ["done"] * 3
+    assert all(p.stat().st_mtime_ns > before[p.name] for p in out.iterdir())
+
+
+def test_a_failing_render_is_reported_and_the_others_are_rendered(tmp_path, capsys):
+    (tmp_path / "broken.pt").write_bytes(b"not a Whisper model")
+    path = manifest(tmp_path, [{"script": "[S1] Fine.", "output": "1.wav"},
+                               {"script": "[S1] Needs Whisper.", "voices": ["s1.wav"], "output": "2.wav"},
+                               {"script": "[S1] Fine too.", "output": "3.wav"}])
+    assert main(["batch", str(path), *MODEL, "--whisper-model", str(tmp_path / "broken.pt")]) == 1
+    said = capsys.readouterr().err
+    report = report_of(tmp_path / "batch-report.json")
+    assert [r["status"] for r in report["renders"]] == ["done", "failed", "done"]
+    assert "broken.pt" in report["renders"][1]["error"] and "Traceback" not in said
+    assert f"2/3 renders[1]: failed: {report['renders'][1]['error']}" in said and "2 done, 1 failed" in said
+    assert (tmp_path / "1.wav").is_file() and (tmp_path / "3.wav").is_file() and not (tmp_path / "2.wav").exists()
+
+
+def many(tmp_path: Path, count: int) -> Path:
+    return manifest(tmp_path, [{"script": f"[S1] This is render number {n}, of several.", "seed": n,
+                                "output": f"out/{n:02d}.ogg"} for n in range(count)])
+
+
+def wait_for_a_finished_render(process: subprocess.Popen) -> list[str]:
+    said = []
+    while not any(line.startswith("1/") for line in said):
+        line = process.stderr.readline()
+        assert line, "".join(said)
+        said.append(line)
+    return said
+
+
+def decodes_whole(path: Path) -> bool:
+    info = soundfile.info(path)
+    audio, _ = soundfile.read(path)
+    return info.frames > 0 and len(audio) == info.frames
+
+
+def test_ctrl_c_stops_the_batch_writes_an_interrupted_report_and_a_rerun_finishes(tmp_path, capsys):
+    path = many(tmp_path, 5)
+    process = batch_process(str(path))
+    wait_for_a_finished_render(process)
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    assert "cancelling" in rest and "5 renders interrupted after" in rest and "Traceback" not in rest
+    report = report_of(tmp_path / "batch-report.json")
+    statuses = [r["status"] for r in report["renders"]]
+    assert report["interrupted"] and statuses[0] == "done" and "pending" in statuses and "failed" not in statuses
+    written = sorted((tmp_path / "out").iterdir())
+    assert [p.name for p in written] == [f"{n:02d}.ogg" for n, s in enumerate(statuses) if s == "done"]
+    assert all(decodes_whole(p) for p in written)
+
+    assert main(["batch", str(path), *MODEL]) == 0
+    assert f"skipped {len(written)} already rendered" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{n:02d}.ogg" for n in range(5)]
+
+
+@pytest.mark.slow
+def test_a_killed_batch_leaves_no_half_written_file_and_a_rerun_finishes(tmp_path):
+    path = many(tmp_path, 8)
+    process = batch_process(str(path))
+    wait_for_a_finished_render(process)
+    process.kill()
+    process.communicate(timeout=60)
+    finished = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+    assert finished and all(decodes_whole(p) for p in finished)  # whole files only under the outputs' names
+
+    rerun = run_batch(str(path))
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"skipped {len(finished)} already rendered" in rerun.stderr
+    # every output whole, and nothing the killed writes had begun left beside them
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{n:02d}.ogg" for n in range(8)]
+    assert all(decodes_whole(p) for p in (tmp_path / "out").iterdir())
+
+
+def test_a_folder_of_projects_renders_each_as_render_project_would(tmp_path, capsys):
+    projects = tmp_path / "season"
+    shutil.copytree(EXAMPLE, projects / "Example.diastudio")
+    (tmp_path / "renders").mkdir()
+    before = (projects / "Example.diastudio" / "project.json").read_bytes()
+    flags = ["--out-dir", str(tmp_path / "renders"), "--format", "flac"]
+    assert main(["batch", str(projects), *flags]) == 2  # its lines have no take: a model is needed
+    assert "Example.diastudio: lines 1–4 have no current take: give the model" in capsys.readouterr().err
+
+    assert main(["batch", str(projects), *flags, *MODEL]) == 0
+    out = tmp_path / "renders" / "Example.flac"
+    info = soundfile.info(out)
+    assert info.samplerate == 24000 and info.duration > 0.5
+    assert (projects / "Example.diastudio" / "project.json").read_bytes() == before  # the project is left alone
+    report = report_of(projects / "batch-report.json")
+    assert [(r["name"], r["status"], r["outputs"]) for r in report["renders"]] == [
+        ("Example.diastudio", "done", [str(out)])]
+    assert main(["batch", str(projects), *flags]) == 0  # rendered: skipped, and no model needed
+    assert "skipped 1 already rendered" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--replicas", "2"], "--replicas applies only with --ray"),
+    (["--ray", "--replicas", "0"], "--replicas 0: give more than 0"),
+    (["--out-dir", "."], "--out-dir applies only to a folder of projects"),
+    (["--bitrate", "128"], "--bitrate applies only to a folder of projects"),
+    (["--threads", "0"], "--threads 0: give 1 or more"),
+    (["--report", "missing/r.json"], "--report missing/r.json: the folder missing does not exist"),
+])
+def test_bad_flags_are_refused_before_anything_loads(tmp_path, capsys, flags, message):
+    path = manifest(tmp_path, [{"script": "[S1] Hi.", "output": "1.wav"}])
+    assert main(["batch", str(path), *flags]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "loading" not in error and not (tmp_path / "1.wav").exists()
+
+
+def test_ray_without_the_cluster_extra_says_how_to_get_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "app.cluster.batch_engines", None)  # not installed
+    path = manifest(tmp_path, [{"script": "[S1] Hi.", "output": "1.wav"}])
+    assert main(["batch", str(path), "--ray", "--replicas", "2"]) == 2
+    assert "--ray needs the cluster extra: pip install 'dia-studio[cluster]'" in capsys.readouterr().err
+
+
+def test_unspeakable_scripts_are_all_refused_before_anything_renders(tmp_path, capsys):
+    path = manifest(tmp_path, [{"script": "[S1] Fine.", "output": "1.wav"},
+                               {"script": "[S3] Hello", "output": "2.wav"},
+                               {"script": '<break time="1s"/>', "output": "3.wav"}])
+    assert main(["batch", str(path), *MODEL]) == 2
+    error = capsys.readouterr().err
+    assert "2 problems, nothing was rendered" in error
+    assert "renders[1], script: [S3] is not a speaker tag" in error and "renders[2], script: " in error
+    assert not any((tmp_path / f"{n}.wav").exists() for n in (1, 2, 3))
+    assert not (tmp_path / "batch-report.json").exists()
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_on_a_terminal_the_progress_is_one_line_redrawn():
+    stream = Terminal()
+    bar = ProgressBar(stream)
+    bar.begin(total=4, skipped=1, engines=1)
+    bar.started(type("Job", (), {"name": "renders[1]"})())
+    assert bar.line() == "[#####...............] 1/4 renders · renders[1]"
+    bar.finished(Outcome("renders[1]", "done", [Path("a.wav")], seconds=30.0))
+    bar.finished(Outcome("renders[2]", "failed", [], seconds=1.0, error="Whisper heard no words."))
+    assert bar.line() == "[###############.....] 3/4 renders · 1 failed · eta 30 s"
+    drawn = stream.getvalue()
+    assert "\n" not in drawn.replace("renders[2]: failed: Whisper heard no words.\n", "")  # redrawn, not scrolled
+    assert drawn.endswith("\r\x1b[K[###############.....] 3/4 renders · 1 failed · eta 30 s")
