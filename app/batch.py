@@ -17,14 +17,14 @@ import threading
 import time
 from pathlib import Path
 
-from app.cli import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, _say, add_export_arguments,
-                     add_format_argument, add_model_arguments, check_threads, download_progress, given_flags)
+from app.cli import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, _say, add_export_arguments, add_format_argument,
+                     add_model_arguments, check_threads, download_progress, given_flags)
+from app.cluster_flags import add_cluster_arguments, check_cluster_flags
 from core.errors import DiaStudioError, describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
 EXIT_FAILED = 1
 FOLDER_FLAGS = ("--out-dir", "--format", "--sample-rate", "--bitrate", "--channels")
-CLUSTER_FLAGS = ("--replicas", "--gpus-per-replica")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,11 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     folder.add_argument("--out-dir", type=Path, help="where the files go (default: the folder itself)")
     add_format_argument(folder, "MP3")
     add_export_arguments(folder)
-    cluster = parser.add_argument_group("on a Ray cluster (the cluster extra)")
-    cluster.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
-                         help="render on a Ray cluster (default address: auto, the one this machine is in)")
-    cluster.add_argument("--replicas", type=int, help="model replicas, each on its own GPU(s)")
-    cluster.add_argument("--gpus-per-replica", type=float, help="GPUs each replica holds")
+    add_cluster_arguments(parser, scaling=False)
     return parser
 
 
@@ -102,11 +98,10 @@ def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 def _check_flags(args: argparse.Namespace) -> None:
     check_threads(args)
-    if args.ray is None and given_flags(args, CLUSTER_FLAGS):
-        raise CommandLineError(f"{given_flags(args, CLUSTER_FLAGS)[0]} applies only with --ray")
-    for flag, value in (("--replicas", args.replicas), ("--gpus-per-replica", args.gpus_per_replica)):
-        if value is not None and value <= 0:
-            raise CommandLineError(f"{flag} {value:g}: give more than 0")
+    try:
+        check_cluster_flags(args)
+    except ValueError as error:
+        raise CommandLineError(str(error)) from None
     if not args.manifest.is_dir() and given_flags(args, FOLDER_FLAGS):
         raise CommandLineError(f"{given_flags(args, FOLDER_FLAGS)[0]} applies only to a folder of projects: a "
                                "manifest names each output file, its format by its extension and its audioSettings")

@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from app.cluster_flags import add_cluster_arguments, check_cluster_flags
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "ended (default 20)")
     parser.add_argument("--cost-per-minute", type=float, default=0.0,
                         help="USD per minute of audio reported as cost with includeCost (default 0)")
+    add_cluster_arguments(parser, scaling=True)
     return parser
 
 
@@ -63,36 +65,40 @@ def run_serve(argv: list[str]) -> int:
             raise ValueError(f"--live-idle-timeout {args.live_idle_timeout:g}: give a number of seconds above 0")
         if args.queue_limit < 1:
             raise ValueError(f"--queue-limit {args.queue_limit}: give 1 or more")
+        check_cluster_flags(args)
         args.data_dir.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as error:
         print(f"dia-studio serve: error: {describe_error(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    config = service_config(args, keys)
+    if args.ray is not None:
+        try:
+            from app.cluster.serving import serve_on_ray
+        except ImportError as error:
+            print(f"dia-studio serve: error: --ray needs the cluster extra (pip install 'dia-studio[cluster]'): "
+                  f"{error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return serve_on_ray(args, config)
+
     import uvicorn
 
     from core.service.http_app import create_app
     from core.service.task_runner import TaskRunner
-    from core.service.task_service import ServiceConfig, TaskService
+    from core.service.task_service import TaskService
     from core.service.task_store import TaskStore
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     store = TaskStore(args.data_dir)
-    from core.service.voice_inputs import FetchPolicy
-
     runner = TaskRunner(store, cost_per_minute=args.cost_per_minute)
-    repo = MODEL_IDS.get(args.model, MODEL_IDS[args.serve_as])
-    served = tuple(model_id for model_id, target in MODEL_IDS.items() if target == repo)
-    service = TaskService(store, runner, ServiceConfig(api_keys=keys, queue_limit=args.queue_limit,
-                                                       cost_per_minute=args.cost_per_minute, served_models=served,
-                                                       fetch=FetchPolicy(allow_private=args.allow_private_urls),
-                                                       retry_deliveries_for_s=args.retry_deliveries_for,
-                                                       live_idle_timeout_s=args.live_idle_timeout))
+    service = TaskService(store, runner, config)
     service.start()
     threading.Thread(target=_load_model, args=(args, runner), name="model-load", daemon=True).start()
-    config = uvicorn.Config(create_app(service), host=args.host, port=args.port, log_level="warning")
-    server = uvicorn.Server(config)
-    _say(f"serving {', '.join(served)} on http://{args.host}:{args.port}/v1, and to studios at "
-         f"http://{args.host}:{args.port} (data in {args.data_dir})")
+    # h11 and asyncio named: installing Ray (the cluster extra) adds httptools and uvloop, which
+    # uvicorn would otherwise switch to unasked.
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host=args.host, port=args.port, log_level="warning",
+                                           http="h11", loop="asyncio"))
+    say_serving(args, config)
     try:
         server.run()
     finally:
@@ -101,25 +107,42 @@ def run_serve(argv: list[str]) -> int:
     return 0
 
 
+def service_config(args: argparse.Namespace, keys: tuple[str, ...]):
+    """The task service's settings from the command line (one server, or a cluster's ingress)."""
+    from core.service.task_service import ServiceConfig
+    from core.service.voice_inputs import FetchPolicy
+
+    repo = MODEL_IDS.get(args.model, MODEL_IDS[args.serve_as])
+    served = tuple(model_id for model_id, target in MODEL_IDS.items() if target == repo)
+    return ServiceConfig(api_keys=keys, queue_limit=args.queue_limit, cost_per_minute=args.cost_per_minute,
+                         served_models=served, fetch=FetchPolicy(allow_private=args.allow_private_urls),
+                         retry_deliveries_for_s=args.retry_deliveries_for, live_idle_timeout_s=args.live_idle_timeout)
+
+
+def say_serving(args: argparse.Namespace, config) -> None:
+    say(f"serving {', '.join(config.served_models)} on http://{args.host}:{args.port}/v1, and to studios at "
+         f"http://{args.host}:{args.port} (data in {args.data_dir})")
+
+
 def _load_model(args: argparse.Namespace, runner) -> None:
     from app.cli import download_progress
     from core.dia2.runtime import Dia2Runtime
 
-    _say(f"loading {args.model} …")
+    say(f"loading {args.model} …")
     try:
         runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, threads=args.threads,
                                    progress=download_progress())
     except Exception as error:  # the server goes on answering: /health 503 with the reason
         runner.model_failed(describe_error(error))
-        _say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
+        say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
         return
     from core.dia2.transcribe import WhisperTranscriber
 
     # Whisper loads on first use only: a server whose voices all have words never loads it.
     runner.transcriber = WhisperTranscriber(args.whisper_model, device=runtime.device,
-                                            on_model_load=lambda model: _say(f"loading Whisper {model} …"))
+                                            on_model_load=lambda model: say(f"loading Whisper {model} …"))
     runner.model_ready(runtime)
-    _say(f"model ready on {runtime.device} ({runtime.precision}); /health answers 200")
+    say(f"model ready on {runtime.generates_on} ({runtime.precision}); /health answers 200")
 
 
 def _read_keys(path: Path) -> tuple[str, ...]:
@@ -143,5 +166,5 @@ def _default_data_dir() -> Path:
     return Path(base) / "dia-studio" / "service"
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)

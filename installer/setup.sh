@@ -16,7 +16,7 @@ if [ "${1:-}" = "--test" ]; then
     # by readers other than the writer (ffprobe, ogginfo). A whole run also builds the bundle
     # (PyInstaller reads libraries with binutils' objdump) and opens its window on Xvfb.
     packages+=(pulseaudio libasound2-plugins ffmpeg vorbis-tools binutils xvfb xauth)
-    extras="[test]"
+    extras="[test,cluster]"
 fi
 
 if command -v apt-get >/dev/null 2>&1; then

@@ -76,6 +76,11 @@ class Dia2Runtime(ScriptCodec):
         return self.config.max_context_steps / self.frame_rate
 
     @property
+    def generates_on(self) -> str:
+        """Where generations run, as said to the user (a cluster's runtime names its replicas)."""
+        return str(self.device)
+
+    @property
     def weights_bytes(self) -> int:
         return sum(p.numel() * p.element_size() for p in self.model.parameters())
 

@@ -121,6 +121,6 @@ class InProcessEngine:
 
 def model_info(runtime) -> ModelInfo:
     """What a loaded runtime is, as the status bar and the takes name it."""
-    return ModelInfo(name=runtime.name, device=str(runtime.device), precision=runtime.precision,
+    return ModelInfo(name=runtime.name, device=runtime.generates_on, precision=runtime.precision,
                      sample_rate=runtime.sample_rate, frame_rate=runtime.frame_rate,
                      weights_bytes=runtime.weights_bytes)

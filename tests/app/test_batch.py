@@ -187,7 +187,7 @@ def test_a_folder_of_projects_renders_each_as_render_project_would(tmp_path, cap
 
 @pytest.mark.parametrize("flags, message", [
     (["--replicas", "2"], "--replicas applies only with --ray"),
-    (["--ray", "--replicas", "0"], "--replicas 0: give more than 0"),
+    (["--ray", "--replicas", "0"], "--replicas 0: give 1 or more"),
     (["--out-dir", "."], "--out-dir applies only to a folder of projects"),
     (["--bitrate", "128"], "--bitrate applies only to a folder of projects"),
     (["--threads", "0"], "--threads 0: give 1 or more"),

@@ -92,7 +92,8 @@ class FakeRuntime:
     device = torch.device("cpu")
     dtype = torch.float32
     precision = "float32"
-    model = torch.nn.Linear(1, 1)
+    generates_on = "cpu"
+    weights_bytes = 8
 
     def __init__(self, hold_after: int | None = None):
         self.hold_after = hold_after

@@ -1,0 +1,35 @@
+"""Joining the Ray cluster that ``--ray`` names, or starting one for this machine alone."""
+
+from __future__ import annotations
+
+import ray
+
+from app.cluster_flags import THIS_MACHINE
+from core.errors import DiaStudioError, describe_error
+
+
+class ClusterUnreachable(DiaStudioError):
+    pass
+
+
+def join_cluster(address: str) -> str:
+    """Connect this process to Ray (``ray.shutdown()`` leaves a cluster that was joined, and
+    stops one that was started); returns where, as said to the user."""
+    try:
+        if address == THIS_MACHINE:
+            # RAY_ADDRESS, or the cluster ``ray start`` made on this machine, else a new one here
+            # (without the dashboard: a gigabyte of processes nobody here looks at).
+            context = ray.init(include_dashboard=False, logging_level="warning")
+        else:
+            context = ray.init(address=address, logging_level="warning")
+    except Exception as error:
+        where = "on this machine" if address == THIS_MACHINE else f"at {address}"
+        raise ClusterUnreachable(f"cannot reach the Ray cluster {where}: {describe_error(error)}") from None
+    resources = ray.cluster_resources()
+    return (f"Ray at {context.address_info.get('gcs_address', address)} ({len(ray.nodes())} node(s), "
+            f"{resources.get('CPU', 0):g} CPU, {resources.get('GPU', 0):g} GPU)")
+
+
+def default_gpus_per_replica() -> float:
+    """One GPU each where the cluster has GPUs, else none (replicas on processors)."""
+    return 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
