@@ -18,7 +18,7 @@ from app.cli import CommandLineError, _say
 from app.cluster.cluster_runtime import ClusterRuntime
 from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster
 from app.cluster.mailbox import TextMailbox
-from app.cluster.replica import ModelReplica
+from app.cluster.replica import QUIET, ModelReplica
 from core.engine.in_process import InProcessEngine
 from core.params import DEFAULT_MODEL
 
@@ -60,7 +60,7 @@ def _open(args: argparse.Namespace, where: str) -> list[ClusterEngine]:
     cpus = 1.0 if args.cpus_per_replica is None else args.cpus_per_replica
     _say(f"on {where}: starting {count} replica(s) of {model}, {gpus:g} GPU and {cpus:g} CPU each …")
     replicas = serve.deployment(ModelReplica, name="Dia2Replica", num_replicas=count, max_ongoing_requests=1,
-                                ray_actor_options={"num_gpus": gpus, "num_cpus": cpus})
+                                logging_config=QUIET, ray_actor_options={"num_gpus": gpus, "num_cpus": cpus})
     try:
         handle = serve.run(replicas.bind(model, device=args.device, dtype=args.dtype,
                                          threads=args.threads or max(1, int(cpus))),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -21,12 +22,14 @@ from core.engine.live_relay import fed_events
 from core.params import GenerationParams
 
 log = logging.getLogger("dia_studio.cluster")
+QUIET = {"enable_access_log": False}  # Serve's line per call: the replicas and the ingress say what they do
 
 
 class ModelReplica:
     def __init__(self, model: str, device: str = "auto", dtype: str = "auto", threads: int | None = None):
         from core.dia2.runtime import Dia2Runtime
 
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
         self.runtime = Dia2Runtime.load(model, device=device, dtype=dtype, threads=threads)
         log.info("replica %s: %s ready on %s (%s)", os.getpid(), self.runtime.name, self.runtime.device,
                  self.runtime.precision)
@@ -40,6 +43,8 @@ class ModelReplica:
 
     def generate(self, request: GenerationRequest, mailbox, take: str) -> Iterator[GenerationEvent]:
         """The request's events; a ``("cancel",)`` in the mailbox ends it as a cancel does."""
+        log.info("replica %s: generating %d take(s) of %d characters", os.getpid(), request.params.number_results,
+                 len(request.script))
         cancel = threading.Event()
         watcher = threading.Thread(target=_watch_for_cancel, args=(mailbox, take, cancel), daemon=True)
         watcher.start()
@@ -53,6 +58,7 @@ class ModelReplica:
                   mailbox, take: str) -> Iterator[GenerationEvent]:
         """A live take whose text, end and cancel arrive in the mailbox while it is made."""
         live = self.runtime.open_live_take(params, voices, context)
+        log.info("replica %s: a live take (seed %d)", os.getpid(), live.seed)
         try:
             yield from fed_events(live, lambda: ray.get(mailbox.collect.remote(take)))
         finally:

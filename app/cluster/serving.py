@@ -17,7 +17,7 @@ from ray import serve
 
 from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster
 from app.cluster.ingress import IngressSettings, ServiceIngress
-from app.cluster.replica import ModelReplica
+from app.cluster.replica import QUIET, ModelReplica
 from app.serve import EXIT_BAD_INPUT, say, say_serving
 from core.errors import describe_error
 
@@ -48,7 +48,7 @@ def _serve(args: argparse.Namespace, config, where: str) -> int:
     cpus = 1.0 if args.cpus_per_replica is None else args.cpus_per_replica
     scaling, slots, count = _scaling(args)
     replicas = serve.deployment(
-        ModelReplica, name="Dia2Replica", max_ongoing_requests=GENERATIONS_PER_REPLICA,
+        ModelReplica, name="Dia2Replica", max_ongoing_requests=GENERATIONS_PER_REPLICA, logging_config=QUIET,
         ray_actor_options={"num_gpus": gpus, "num_cpus": cpus}, **scaling,
     ).bind(args.model, device=args.device, dtype=args.dtype, threads=args.threads or max(1, int(cpus)))
     settings = IngressSettings(data_dir=args.data_dir.resolve(), model=args.model, config=config, slots=slots,
@@ -58,7 +58,7 @@ def _serve(args: argparse.Namespace, config, where: str) -> int:
     here = "node:__internal_head__" if args.ray.startswith("ray://") else f"node:{ray.util.get_node_ip_address()}"
     ingress = serve.deployment(
         ServiceIngress, name="TaskAPI", num_replicas=1, max_ongoing_requests=INGRESS_REQUESTS,
-        ray_actor_options={"num_cpus": 0, "resources": {here: 0.001}},
+        logging_config=QUIET, ray_actor_options={"num_cpus": 0, "resources": {here: 0.001}},
     ).bind(replicas, settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
