@@ -16,7 +16,7 @@ from ray import serve
 
 from app.cli import CommandLineError, _say
 from app.cluster.cluster_runtime import ClusterRuntime
-from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster
+from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster, deployment_failure
 from app.cluster.mailbox import TextMailbox
 from app.cluster.replica import QUIET, ModelReplica
 from core.engine.in_process import InProcessEngine
@@ -66,8 +66,7 @@ def _open(args: argparse.Namespace, where: str) -> list[ClusterEngine]:
                                          threads=args.threads or max(1, int(cpus))),
                            name=APPLICATION, route_prefix=None)
     except Exception as error:  # a replica that cannot load its model, no room on the cluster
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        raise CommandLineError(f"the replicas could not start: {lines[-1] if lines else error}") from None
+        raise CommandLineError(f"the replicas could not start: {deployment_failure(APPLICATION) or error}") from None
     runtime = ClusterRuntime(ScriptCodec.load(model), handle, TextMailbox.remote(), handle.describe.remote().result(),
                              str(count))
     engine = ClusterEngine(loader=lambda *_, **__: runtime, speech_model=args.whisper_model)

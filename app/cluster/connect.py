@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import ray
 
 from app.cluster_flags import THIS_MACHINE
@@ -33,3 +35,19 @@ def join_cluster(address: str) -> str:
 def default_gpus_per_replica() -> float:
     """One GPU each where the cluster has GPUs, else none (replicas on processors)."""
     return 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+
+
+_EXCEPTION_LINE = re.compile(r"^\s*[\w.]*(?:Error|Exception): (.+)$", re.MULTILINE)
+
+
+def deployment_failure(application: str) -> str | None:
+    """Why an application's replicas could not start, from Serve's status of it (which holds a
+    replica's traceback): the message of the last exception there; None if it says none."""
+    from ray import serve
+
+    try:
+        deployments = serve.status().applications[application].deployments.values()
+    except Exception:  # Serve itself is not up, or the application is gone
+        return None
+    messages = _EXCEPTION_LINE.findall("\n".join(deployment.message for deployment in deployments))
+    return messages[-1].strip() if messages else None

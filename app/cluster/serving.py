@@ -15,7 +15,7 @@ import threading
 import ray
 from ray import serve
 
-from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster
+from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster, deployment_failure
 from app.cluster.ingress import IngressSettings, ServiceIngress
 from app.cluster.replica import QUIET, ModelReplica
 from app.serve import EXIT_BAD_INPUT, say, say_serving
@@ -69,7 +69,8 @@ def _serve(args: argparse.Namespace, config, where: str) -> int:
         serve.start(http_options={"host": args.host, "port": args.port})
         serve.run(ingress, name=APPLICATION, route_prefix="/")
     except Exception as error:  # a replica that cannot load its model, a port in use, no room
-        say(f"dia-studio serve: error: the application could not be deployed: {_reason(error)}")
+        say(f"dia-studio serve: error: the application could not be deployed: "
+            f"{deployment_failure(APPLICATION) or describe_error(error)}")
         _delete()
         return EXIT_BAD_INPUT
     say_serving(args, config)
@@ -97,9 +98,3 @@ def _delete() -> None:
         serve.delete(APPLICATION)
     except Exception:  # nothing was deployed, or the cluster is gone already
         pass
-
-
-def _reason(error: BaseException) -> str:
-    """Serve's deployment errors carry a replica's whole traceback: its last line says why."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[-1] if lines else describe_error(error)

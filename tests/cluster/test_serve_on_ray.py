@@ -8,6 +8,7 @@ import base64
 import io
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -20,7 +21,7 @@ from core.engine.remote import RemoteEngine
 from core.params import GenerationParams
 from tests.cluster.conftest import replica_pids
 from tests.service.live_client import LiveClient
-from tests.service.server_process import running_server
+from tests.service.server_process import REPO, free_port, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -99,3 +100,13 @@ def test_a_replica_killed_mid_task_costs_the_task_nothing(cluster_server):
     items = _wait_for(cluster_server, task["taskUUID"], 4)
     assert [item["seed"] for item in items] == [100, 101, 102, 103]
     assert "its generation was lost" in cluster_server.log and "runs again" in cluster_server.log
+
+
+def test_a_model_the_replicas_cannot_load_is_said_plainly(ray_address, tmp_path):
+    missing = tmp_path / "no-such-model"
+    process = subprocess.run([sys.executable, "-m", "app.main", "serve", "--ray", ray_address, "--model", str(missing),
+                              "--port", str(free_port()), "--data-dir", str(tmp_path / "data")],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert process.returncode == 2
+    assert (f"dia-studio serve: error: the application could not be deployed: {missing} is not a folder"
+            in process.stderr)
