@@ -19,7 +19,6 @@ import ray.exceptions
 import torch
 
 from core.dia2.generator import GenerationEvent, GenerationRequest
-from core.dia2.incremental_script import TextAfterEnd
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.script_codec import ScriptCodec
 from core.engine.engine import EngineFailed
@@ -92,7 +91,9 @@ class ClusterRuntime(ScriptCodec):
 class ClusterLiveTake:
     """A live take on whichever replica Serve chose, as ``core.dia2.live_take.LiveTake`` behaves:
     text, end and cancel from any thread, never waiting (they go to the mailbox); the take starts
-    on its replica at once, before any text."""
+    on its replica at once, before any text. The text is parsed here as well, as it comes, so a
+    piece the model cannot follow is refused in the caller's thread and the take goes on, as on
+    one server (the replica, given only what was accepted, never refuses any)."""
 
     def __init__(self, runtime: ClusterRuntime, params: GenerationParams, voices: tuple[VoicePrompt, ...],
                  context: SpokenContext | None):
@@ -103,24 +104,26 @@ class ClusterLiveTake:
                                        runtime.sample_rate, runtime.name)
         self._stream = runtime.replicas.options(method_name="live_take", stream=True).remote(
             self.params, tuple(voices), context, runtime.mailbox, self._take)
+        self._script = runtime.incremental_script()
         self._numbers = itertools.count()
         self._state = threading.Lock()
-        self._ended = self._cancelled = self._iterating = False
+        self._cancelled = self._iterating = False
 
     def push_text(self, text: str) -> None:
+        """Raises ``UnspeakableScript`` for a piece the model cannot follow (refused whole, as
+        ``LiveTake.push_text``), ``TextAfterEnd`` after the end."""
         with self._state:
             if self._cancelled:
                 return
-            if self._ended:
-                raise TextAfterEnd("The take's text has ended: no more text can be added to it.")
+            self._script.feed(text)
             if text:
                 self._send(("text", text))
 
     def end_text(self) -> None:
+        """Raises ``UnspeakableScript`` if the whole text has no words or ends with a speaker tag."""
         with self._state:
-            if not self._ended:
-                self._ended = True
-                self._send(("end",))
+            self._script.close()
+            self._send(("end",))
 
     def cancel(self) -> None:
         with self._state:
@@ -130,7 +133,7 @@ class ClusterLiveTake:
 
     @property
     def text_ended(self) -> bool:
-        return self._ended
+        return self._script.closed
 
     def events(self) -> Iterator[GenerationEvent]:
         with self._state:

@@ -64,16 +64,19 @@ def test_the_cluster_answers_as_one_server_does_with_both_replicas_at_work(clust
     assert len(replica_pids(cluster_server.log[before:])) == 2  # sent together, made side by side
 
 
-def test_a_live_take_streams_from_a_replica(cluster_server, tiny_runtime):
+def test_a_live_take_streams_from_a_replica_and_a_refused_piece_is_refused_alone(cluster_server, tiny_runtime):
     script = "[S1] Speaking as the words arrive. [S2] Yes, right away."
     with LiveClient(cluster_server.base) as client:
         ready = client.start(seed=21)
         assert ready["type"] == "ready" and ready["seed"] == 21
-        for word in script.split(" "):
+        for number, word in enumerate(script.split(" ")):
             client.text(word + " ")
+            if number == 2:
+                client.text("[S3] ")  # no such speaker: refused, as one server refuses it
         client.send("end")
-        heard = client.hear()
+        heard = client.hear(until=("done",))
     (offline,) = tiny_runtime.render(GenerationRequest(script, GenerationParams(seed=21)))
+    assert heard.error["code"] == "invalidSpeechText" and "The take goes on" in heard.error["message"]
     assert heard.done["reason"] == "end" and np.array_equal(heard.samples(), offline.audio)
     assert [m["text"] for m in heard.of_type("word")] == [word for word, _ in offline.words]
 
