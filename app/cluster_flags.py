@@ -15,14 +15,14 @@ def add_cluster_arguments(parser: argparse.ArgumentParser, scaling: bool) -> Non
                          help="on a Ray cluster: at ADDRESS (host:port of its head, or ray://host:port), or, "
                               "without ADDRESS, the one this machine is part of (ray start), else a Ray started "
                               "for this machine alone")
-    cluster.add_argument("--replicas", type=int, help="model replicas, each one model on its device (default 1)")
+    cluster.add_argument("--replicas", type=int, metavar="N", help="model replicas, each one model on its device (default 1)")
     if scaling:
-        cluster.add_argument("--min-replicas", type=int,
+        cluster.add_argument("--min-replicas", type=int, metavar="N",
                              help="with --max-replicas: replicas scale between the two on queue depth")
-        cluster.add_argument("--max-replicas", type=int)
-    cluster.add_argument("--gpus-per-replica", type=float,
+        cluster.add_argument("--max-replicas", type=int, metavar="N")
+    cluster.add_argument("--gpus-per-replica", type=float, metavar="GPUS",
                          help="GPUs each replica holds (default 1 when the cluster has GPUs, else 0: on processors)")
-    cluster.add_argument("--cpus-per-replica", type=float,
+    cluster.add_argument("--cpus-per-replica", type=float, metavar="CORES",
                          help="processor cores each replica holds (default 1; its torch threads unless --threads)")
 
 

@@ -58,6 +58,12 @@ def size_text(size_bytes: int) -> str:
     return f"{size_bytes / 1e6:.1f} MB" if size_bytes >= 1e6 else f"{max(1, round(size_bytes / 1e3))} kB"
 
 
+LOCAL_INTRO = ("Dia Studio runs Dia2 on this computer. Choose a model: it is downloaded once from the Hugging "
+               "Face Hub (a few GB), or open a folder that holds one.")
+SERVER_INTRO = ("The model runs on the server: choose one for it to load (the server downloads a model it does "
+                "not have, once). What is on this computer does not matter.")
+
+
 class ModelManagerDialog(QDialog):
     load_requested = Signal(str, str, str)  # model, device, precision
     cancel_requested = Signal()  # stop the download in progress
@@ -71,8 +77,7 @@ class ModelManagerDialog(QDialog):
         self.setWindowTitle("Models")
         self.setObjectName("model_manager")
         self.setMinimumWidth(520)
-        intro = QLabel("Dia Studio runs Dia2 on this computer. Choose a model: it is downloaded once "
-                       "from the Hugging Face Hub (a few GB), or open a folder that holds one.")
+        self.intro = intro = QLabel(LOCAL_INTRO)
         intro.setWordWrap(True)
         self.models = QListWidget()
         self.models.currentItemChanged.connect(self._update_buttons)
@@ -192,6 +197,12 @@ class ModelManagerDialog(QDialog):
         self._update_buttons()
 
     def _show_entry(self, item: QListWidgetItem, entry: ModelEntry) -> None:
+        if self._on_server():  # what this computer holds says nothing of the server's models
+            loaded = " — loaded on the server" if entry.model == self._loaded else ""
+            item.setText(f"{entry.label}{loaded}\n    {entry.detail}")
+            item.setToolTip("")
+            item.setData(MODEL_ROLE, entry)
+            return
         if entry.model == self._loaded:
             state = "loaded"
         elif entry.installed:
@@ -305,8 +316,8 @@ class ModelManagerDialog(QDialog):
         self.load_button.setEnabled(_loadable(entry) and not self._busy)
         self.open_folder_button.setEnabled(not self._busy)
         # A folder is never downloaded: without its model it can only be forgotten.
-        self.load_button.setText("Download and load" if entry and not entry.installed and not entry.local_folder
-                                 else "Load")
+        self.load_button.setText("Load on the server" if self._on_server() else "Download and load"
+                                 if entry and not entry.installed and not entry.local_folder else "Load")
         self.remove_button.setText("Forget" if entry and entry.local_folder else "Delete…")
         self.remove_button.setToolTip("Take the folder off this list; its files stay where they are."
                                       if entry and entry.local_folder else
@@ -336,13 +347,20 @@ class ModelManagerDialog(QDialog):
         if choice != self._speech_model:
             self.speech_model_chosen.emit(choice)
 
+    def _on_server(self) -> bool:
+        return self.engine.currentData() == "remote"
+
     def _show_server_fields(self) -> None:
-        remote = self.engine.currentData() == "remote"
+        remote = self._on_server()
         self.server.setVisible(remote)
         self._server_label.setVisible(remote)
+        self.intro.setText(SERVER_INTRO if remote else LOCAL_INTRO)
         # A server runs the model on its own device and precision, and transcribes with its own Whisper.
         for choice in (self.device, self.precision, self.speech_model):
             choice.setEnabled(not remote and choice.count() > 1)
+        for row in range(self.models.count()):
+            self._show_entry(self.models.item(row), self.models.item(row).data(MODEL_ROLE))
+        self._update_buttons()
 
     def _engine_activated(self, index: int) -> None:
         self._show_server_fields()

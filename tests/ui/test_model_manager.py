@@ -567,6 +567,11 @@ def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be
     assert dialog.server.isVisibleTo(dialog) and studio.models.choice.kind is EngineKind.IN_PROCESS
     # The server decides where and how its model runs, and transcribes voices itself.
     assert not (dialog.device.isEnabled() or dialog.precision.isEnabled() or dialog.speech_model.isEnabled())
+    # And it has models of its own: nothing is said of what this computer has downloaded.
+    assert dialog.intro.text().startswith("The model runs on the server")
+    assert dialog.load_button.text() == "Load on the server"
+    texts = [dialog.models.item(row).text() for row in range(dialog.models.count())]
+    assert texts and not any("downloaded" in text or "on this computer" in text for text in texts)
     qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
     assert "Type the address of the server" in dialog.status.text()
     qtbot.keyClicks(dialog.server_url, "http://gpu-box:8000")
@@ -578,6 +583,8 @@ def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be
     assert studio.models.choice.kind is EngineKind.IN_PROCESS and studio.settings.engine_kind == ""
     assert dialog.engine.currentText() == "In the studio" and not dialog.server.isVisibleTo(dialog)
     assert dialog.device.isEnabled() and dialog.precision.isEnabled()
+    assert dialog.intro.text().startswith("Dia Studio runs Dia2 on this computer") and (
+        dialog.load_button.text() in ("Load", "Download and load"))
 
 
 def test_a_server_kept_from_before_that_cannot_be_had_at_the_start_leaves_the_model_in_the_studio(
