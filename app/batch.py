@@ -17,10 +17,10 @@ import threading
 import time
 from pathlib import Path
 
-from app.cli import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, _say, add_export_arguments, add_format_argument,
-                     add_model_arguments, check_threads, download_progress, given_flags)
+from app.cli import (EXIT_CANCELLED, CommandLineError, _say, add_export_arguments, add_format_argument,
+                     add_model_arguments, check_threads, download_progress, given_flags, run_command)
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
-from core.errors import DiaStudioError, describe_error
+from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
 EXIT_FAILED = 1
@@ -56,16 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_batch_command(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    cancel = threading.Event()
-    try:
-        return _batch(args, cancel)
-    except DiaStudioError as error:
-        print(f"dia-studio batch: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:  # before the renders start (while loading the model)
-        print("\ndia-studio batch: cancelled", file=sys.stderr)
-        return EXIT_CANCELLED
+    # Ctrl-C here is before the renders start (while loading the model); during them _run has it.
+    return run_command("batch", build_parser(), _batch, argv)
 
 
 def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:

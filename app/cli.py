@@ -119,16 +119,22 @@ class CommandLineError(DiaStudioError):
 
 
 def run_render(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    return run_command("render", build_parser(), _render, argv)
+
+
+def run_command(name: str, parser: argparse.ArgumentParser, run, argv: list[str]) -> int:
+    """``run(args, cancel)`` on the parsed ``argv``: what it refuses is said as ``dia-studio NAME:
+    error: …`` (exit 2); Ctrl-C sets ``cancel`` and says cancelled (exit 130)."""
+    args = parser.parse_args(argv)
     cancel = threading.Event()
     try:
-        return _render(args, cancel)
+        return run(args, cancel)
     except DiaStudioError as error:
-        print(f"dia-studio render: error: {error}", file=sys.stderr)
+        print(f"dia-studio {name}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         cancel.set()
-        print("\ndia-studio render: cancelled", file=sys.stderr)
+        print(f"\ndia-studio {name}: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
 
 

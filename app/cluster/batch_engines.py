@@ -1,42 +1,83 @@
-"""``dia-studio batch --ray``: the batch's renders on a Ray cluster's model replicas.
+"""``dia-studio batch --ray``: the batch's renders on model replicas spread over a Ray cluster.
 
-The replicas are the server's (``replica.ModelReplica``), deployed as a Serve application of their
-own without HTTP; this machine keeps the tokenizer and codec (``ScriptCodec``) and Whisper, and
-the batch runner's workers (one per replica) each send one generation at a time, which Serve
-routes to a free replica. A replica lost mid-render fails that render with ``EngineFailed``, and
-the runner tries it once more (Serve has replaced the replica meanwhile).
+Each replica is a Ray actor (``replica.ModelReplica``, as the server's replicas are) on its own
+GPU, and the batch runner's workers have one each: a render goes to the worker whose replica is
+free. Plain actors rather than a Serve application: a batch needs no HTTP, and starting Serve
+would fix the cluster's HTTP port for a ``serve --ray`` to come. This machine keeps the
+tokenizer and codec (``ScriptCodec``: scripts checked, voices encoded once) and Whisper.
+
+A replica lost mid-render (killed, out of memory, its node gone) fails that render with
+``EngineFailed``; Ray starts the actor again and the runner tries the render once more.
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 
 import ray
-from ray import serve
 
 from app.cli import CommandLineError, _say
 from app.cluster.cluster_runtime import ClusterRuntime
-from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster, deployment_failure
+from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster, last_exception
 from app.cluster.mailbox import TextMailbox
-from app.cluster.replica import QUIET, ModelReplica
+from app.cluster.replica import ModelReplica
 from core.engine.in_process import InProcessEngine
 from core.params import DEFAULT_MODEL
 
-APPLICATION = "dia-studio-batch"
+RESTARTS = 3  # how often Ray starts a lost replica again before its worker's renders fail
+
+
+class ActorReplica:
+    """A replica actor called as ``ClusterRuntime`` calls a Serve handle:
+    ``options(method_name=…, stream=True).remote(…)`` streams a method's events."""
+
+    def __init__(self, actor):
+        self._actor = actor
+
+    def options(self, method_name: str, stream: bool = True) -> "_StreamedCall":
+        return _StreamedCall(getattr(self._actor, method_name))
+
+    def describe(self) -> dict:
+        return ray.get(self._actor.describe.remote())
+
+
+class _StreamedCall:
+    def __init__(self, method):
+        self._method = method
+
+    def remote(self, *args) -> "_Stream":
+        return _Stream(self._method.options(num_returns="streaming").remote(*args))
+
+
+class _Stream:
+    def __init__(self, refs):
+        self._refs = refs
+
+    def __iter__(self):
+        for ref in self._refs:
+            yield ray.get(ref)
+
+    def cancel(self) -> None:
+        ray.cancel(self._refs)
 
 
 class ClusterEngine(InProcessEngine):
-    """The runtime of the replicas as an engine; closing it (once for all the workers) deletes
-    the application and leaves Ray."""
+    """One replica as an engine. Whisper is the first engine's for all (it loads once); closing
+    any leaves the cluster, once (the batch closes them all when it is done)."""
+
+    def __init__(self, runtime: ClusterRuntime, speech_model: str | None, leave, first: "ClusterEngine | None"):
+        super().__init__(loader=lambda *_, **__: runtime, speech_model=speech_model)
+        self._leave, self._first = leave, first
+
+    def transcribe(self, samples, sample_rate: int):
+        if self._first is not None:
+            return self._first.transcribe(samples, sample_rate)
+        return super().transcribe(samples, sample_rate)
 
     def close(self) -> None:
-        if self.runtime is None:
-            return  # closed already: every worker shares this one
         super().close()
-        try:
-            serve.delete(APPLICATION)
-        finally:
-            ray.shutdown()
+        self._leave()
 
 
 def open_cluster_engines(args: argparse.Namespace) -> list[ClusterEngine]:
@@ -44,14 +85,16 @@ def open_cluster_engines(args: argparse.Namespace) -> list[ClusterEngine]:
         where = join_cluster(args.ray)
     except ClusterUnreachable as error:
         raise CommandLineError(str(error)) from None
+    actors: list = []
+    leave = _leaving(actors)
     try:
-        return _open(args, where)
+        return _open(args, where, actors, leave)
     except BaseException:
-        _leave()
+        leave()
         raise
 
 
-def _open(args: argparse.Namespace, where: str) -> list[ClusterEngine]:
+def _open(args: argparse.Namespace, where: str, actors: list, leave) -> list[ClusterEngine]:
     from core.dia2.script_codec import ScriptCodec
 
     model = args.model or DEFAULT_MODEL
@@ -59,25 +102,39 @@ def _open(args: argparse.Namespace, where: str) -> list[ClusterEngine]:
     gpus = default_gpus_per_replica() if args.gpus_per_replica is None else args.gpus_per_replica
     cpus = 1.0 if args.cpus_per_replica is None else args.cpus_per_replica
     _say(f"on {where}: starting {count} replica(s) of {model}, {gpus:g} GPU and {cpus:g} CPU each …")
-    replicas = serve.deployment(ModelReplica, name="Dia2Replica", num_replicas=count, max_ongoing_requests=1,
-                                logging_config=QUIET, ray_actor_options={"num_gpus": gpus, "num_cpus": cpus})
+    replica = ray.remote(ModelReplica).options(num_gpus=gpus, num_cpus=cpus, max_restarts=RESTARTS)
+    actors += [replica.remote(model, device=args.device, dtype=args.dtype, threads=args.threads or max(1, int(cpus)))
+               for _ in range(count)]
+    replicas = [ActorReplica(actor) for actor in actors]
     try:
-        handle = serve.run(replicas.bind(model, device=args.device, dtype=args.dtype,
-                                         threads=args.threads or max(1, int(cpus))),
-                           name=APPLICATION, route_prefix=None)
-    except Exception as error:  # a replica that cannot load its model, no room on the cluster
-        raise CommandLineError(f"the replicas could not start: {deployment_failure(APPLICATION) or error}") from None
-    runtime = ClusterRuntime(ScriptCodec.load(model), handle, TextMailbox.remote(), handle.describe.remote().result(),
-                             str(count))
-    engine = ClusterEngine(loader=lambda *_, **__: runtime, speech_model=args.whisper_model)
-    engine.load(model)
-    _say(f"rendering on {runtime.generates_on}")
-    return [engine] * count  # one worker per replica, all through the one application
+        described = [one.describe() for one in replicas]  # waits for every replica's model
+    except ray.exceptions.RayActorError as error:  # a replica that cannot load its model
+        raise CommandLineError(f"the replicas could not start: {_cause(error)}") from None
+    script_codec, mailbox = ScriptCodec.load(model), TextMailbox.remote()
+    engines: list[ClusterEngine] = []
+    for number, (one, about) in enumerate(zip(replicas, described), start=1):
+        runtime = ClusterRuntime(script_codec, one, mailbox, about, f"Ray replica {number} of {count}")
+        engine = ClusterEngine(runtime, args.whisper_model, leave, engines[0] if engines else None)
+        engine.load(model)
+        engines.append(engine)
+    _say(f"rendering on {count} replica(s): {', '.join(sorted({about['device'] for about in described}))}")
+    return engines
 
 
-def _leave() -> None:
-    try:
-        serve.delete(APPLICATION)
-    except Exception:  # nothing was deployed
-        pass
-    ray.shutdown()
+def _leaving(actors: list):
+    """Stop the replicas and leave Ray, the first time it is called."""
+    once = threading.Lock()
+
+    def leave() -> None:
+        if not once.acquire(blocking=False):
+            return
+        for actor in actors:
+            ray.kill(actor)
+        ray.shutdown()
+
+    return leave
+
+
+def _cause(error: BaseException) -> str:
+    """The replica's own exception, from the actor's error (which holds its traceback)."""
+    return last_exception(str(error)) or str(error)

@@ -32,9 +32,10 @@ CANCEL_CHECK_S = 0.1  # how soon a cancel set on a generation reaches its replic
 
 
 class ClusterRuntime(ScriptCodec):
-    def __init__(self, script_codec: ScriptCodec, replicas, mailbox, described: dict, replica_count: str):
-        """``replicas``: the model deployment's handle; ``described``: one replica's ``describe()``;
-        ``replica_count``: how many replicas, as said to clients ("2", "1–4")."""
+    def __init__(self, script_codec: ScriptCodec, replicas, mailbox, described: dict, replicas_said: str):
+        """``replicas``: the model deployment's handle (or one actor's, ``batch_engines``);
+        ``described``: one replica's ``describe()``; ``replicas_said``: what they are, as said to
+        clients ("2 Ray Serve replica(s)")."""
         super().__init__(script_codec.tokenizer, script_codec.codec)
         if described["sampleRate"] != self.sample_rate:
             raise EngineFailed(f"the replicas run a model at {described['sampleRate']} Hz, the ingress's checkpoint "
@@ -42,7 +43,7 @@ class ClusterRuntime(ScriptCodec):
         self.replicas, self.mailbox = replicas, mailbox
         self.name = described["name"]
         self.device = torch.device("cpu")  # what runs here: the codec for voices, Whisper
-        self.generates_on = f"{described['device']} on {replica_count} Ray Serve replica(s)"
+        self.generates_on = f"{described['device']} on {replicas_said}"
         self.precision = described["precision"]
         self.weights_bytes = described["weightsBytes"]
 

@@ -49,5 +49,10 @@ def deployment_failure(application: str) -> str | None:
         deployments = serve.status().applications[application].deployments.values()
     except Exception:  # Serve itself is not up, or the application is gone
         return None
-    messages = _EXCEPTION_LINE.findall("\n".join(deployment.message for deployment in deployments))
+    return last_exception("\n".join(deployment.message for deployment in deployments))
+
+
+def last_exception(text: str) -> str | None:
+    """The message of the last exception in a traceback that Ray relays (a replica's own error)."""
+    messages = _EXCEPTION_LINE.findall(text)
     return messages[-1].strip() if messages else None

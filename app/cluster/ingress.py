@@ -61,7 +61,8 @@ class ServiceIngress:
         try:
             script_codec = ScriptCodec.load(settings.model)
             described = replicas.describe.remote().result()
-            runtime = ClusterRuntime(script_codec, replicas, TextMailbox.remote(), described, settings.replica_count)
+            runtime = ClusterRuntime(script_codec, replicas, TextMailbox.remote(), described,
+                                     f"{settings.replica_count} Ray Serve replica(s)")
         except Exception as error:  # /health answers 503 with the reason
             self.runner.model_failed(describe_error(error))
             log.error("the replicas cannot be used: %s", describe_error(error))

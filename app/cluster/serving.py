@@ -67,12 +67,17 @@ def _serve(args: argparse.Namespace, config, where: str) -> int:
         "(each loads the model) …")
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
+        if APPLICATION in serve.status().applications:
+            say(f"dia-studio serve: error: the task API already runs on this cluster (Serve application "
+                f"{APPLICATION!r}): one per cluster, since it takes Serve's one HTTP proxy; stop that one first")
+            return EXIT_BAD_INPUT
         serve.run(ingress, name=APPLICATION, route_prefix="/")
     except Exception as error:  # a replica that cannot load its model, a port in use, no room
         say(f"dia-studio serve: error: the application could not be deployed: "
             f"{deployment_failure(APPLICATION) or describe_error(error)}")
         _delete()
         return EXIT_BAD_INPUT
+    _say_proxy_moved(args)
     say_serving(args, config)
     say("Ctrl-C stops the application (and a Ray started for it)")
     stop.wait()
@@ -98,3 +103,17 @@ def _delete() -> None:
         serve.delete(APPLICATION)
     except Exception:  # nothing was deployed, or the cluster is gone already
         pass
+
+
+def _say_proxy_moved(args: argparse.Namespace) -> None:
+    """Serve has one HTTP proxy per cluster, placed when Serve first started there: on a cluster
+    where it runs already, the application is served at its address, whatever --host and --port."""
+    try:
+        http = serve.context._get_global_client().http_config  # no public way to read it yet
+    except Exception:  # a Ray whose internals moved: the flags are all there is to go by
+        return
+    if (http.host, http.port) != (args.host, args.port):
+        say(f"note: Serve already runs on this cluster with its HTTP proxy at {http.host}:{http.port} (one per "
+            f"cluster, set when Serve first started there): the task API is served there, not at "
+            f"{args.host}:{args.port}")
+        args.host, args.port = http.host, http.port

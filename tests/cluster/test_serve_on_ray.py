@@ -20,6 +20,7 @@ from core.dia2.generator import GenerationRequest, TakeResult
 from core.engine.remote import RemoteEngine
 from core.params import GenerationParams
 from tests.cluster.conftest import replica_pids
+from tests.core.dia2.golden import CHECKPOINT
 from tests.service.live_client import LiveClient
 from tests.service.server_process import REPO, free_port, running_server
 
@@ -105,11 +106,9 @@ def test_a_replica_killed_mid_task_costs_the_task_nothing(cluster_server):
     assert "its generation was lost" in cluster_server.log and "runs again" in cluster_server.log
 
 
-def test_a_model_the_replicas_cannot_load_is_said_plainly(ray_address, tmp_path):
-    missing = tmp_path / "no-such-model"
-    process = subprocess.run([sys.executable, "-m", "app.main", "serve", "--ray", ray_address, "--model", str(missing),
-                              "--port", str(free_port()), "--data-dir", str(tmp_path / "data")],
-                             cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert process.returncode == 2
-    assert (f"dia-studio serve: error: the application could not be deployed: {missing} is not a folder"
-            in process.stderr)
+def test_a_second_server_on_the_same_cluster_is_refused_and_the_first_goes_on(cluster_server, ray_address, tmp_path):
+    second = subprocess.run([sys.executable, "-m", "app.main", "serve", "--ray", ray_address, "--model",
+                             str(CHECKPOINT), "--port", str(free_port()), "--data-dir", str(tmp_path / "data")],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 2 and "the task API already runs on this cluster" in second.stderr
+    assert cluster_server.get("/health")[0] == 200
