@@ -29,6 +29,9 @@ INGRESS_REQUESTS = 10_000  # open connections the ingress takes (sync requests, 
 TARGET_WAITING = 1  # scale up when more than this many requests are on (or waiting for) each replica
 UPSCALE_DELAY_S = 10  # a replica loads its model for tens of seconds: ask for one soon
 DOWNSCALE_DELAY_S = 600
+# A replica scaled down (or the application stopped) finishes the take it is making for this
+# long first; a task cut off after it runs again on another replica, a live take hears why.
+GRACEFUL_STOP_S = 60
 
 
 def serve_on_ray(args: argparse.Namespace, config) -> int:
@@ -49,7 +52,8 @@ def _serve(args: argparse.Namespace, config, where: str) -> int:
     scaling, slots, count = _scaling(args)
     replicas = serve.deployment(
         ModelReplica, name="Dia2Replica", max_ongoing_requests=GENERATIONS_PER_REPLICA, logging_config=QUIET,
-        ray_actor_options={"num_gpus": gpus, "num_cpus": cpus}, **scaling,
+        graceful_shutdown_timeout_s=GRACEFUL_STOP_S, ray_actor_options={"num_gpus": gpus, "num_cpus": cpus},
+        **scaling,
     ).bind(args.model, device=args.device, dtype=args.dtype, threads=args.threads or max(1, int(cpus)))
     settings = IngressSettings(data_dir=args.data_dir.resolve(), model=args.model, config=config, slots=slots,
                                replica_count=count, whisper_model=args.whisper_model,
