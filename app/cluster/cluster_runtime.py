@@ -51,13 +51,22 @@ class ClusterRuntime(ScriptCodec):
                  ) -> Iterator[GenerationEvent]:
         take = _take_id()
         stream = self.replicas.options(method_name="generate", stream=True).remote(request, self.mailbox, take)
-        ended = threading.Event()
+        ended, cancelled = threading.Event(), threading.Lock()
+
+        def cancel_there() -> None:  # once: the replica stops between two frames
+            if cancelled.acquire(blocking=False):
+                self.mailbox.put.remote(take, 0, ("cancel",))
+
         if cancel is not None:
-            threading.Thread(target=self._pass_cancel, args=(cancel, ended, take), daemon=True).start()
+            threading.Thread(target=self._pass_cancel, args=(cancel, ended, cancel_there), daemon=True).start()
+        finished = False
         try:
             yield from self.relayed(stream, StreamedTakes(request, self.sample_rate, self.name))
+            finished = True
         finally:
             ended.set()
+            if not finished:  # the caller stopped reading (or the replica was lost): free the replica
+                cancel_there()
 
     def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
                        context: SpokenContext | None = None) -> ClusterLiveTake:
@@ -77,15 +86,16 @@ class ClusterRuntime(ScriptCodec):
             take = streamed.unfinished(f"Cut short: the replica generating it was lost ({reason}).")
             if take is not None:
                 yield take
-            raise EngineFailed(f"the Ray Serve replica generating it was lost: {reason}") from None
+            raise EngineFailed(f"the Ray replica generating it was lost: {reason}") from None
         except ray.exceptions.RayTaskError as error:
             cause = error.cause
             raise (cause if isinstance(cause, Exception) else EngineFailed(_first_line(error))) from None
 
-    def _pass_cancel(self, cancel: threading.Event, ended: threading.Event, take: str) -> None:
+    @staticmethod
+    def _pass_cancel(cancel: threading.Event, ended: threading.Event, cancel_there) -> None:
         while not ended.wait(CANCEL_CHECK_S):
             if cancel.is_set():
-                self.mailbox.put.remote(take, 0, ("cancel",))
+                cancel_there()
                 return
 
 

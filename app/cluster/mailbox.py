@@ -9,10 +9,12 @@ and text must reach the model in the order it was written."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 import ray
 
 POLL_S = 0.25  # how long a replica's collect waits for a message before looking again
+CLOSED_KEPT = 10_000  # takes remembered as ended, so what is sent to them late is dropped
 
 
 class _Box:
@@ -27,8 +29,11 @@ class _Box:
 class TextMailbox:
     def __init__(self) -> None:
         self._boxes: dict[str, _Box] = {}
+        self._closed: deque[str] = deque(maxlen=CLOSED_KEPT)
 
     async def put(self, take: str, number: int, message: tuple) -> None:
+        if take in self._closed:
+            return  # a cancel or text after the take ended: nobody collects it
         box = self._boxes.setdefault(take, _Box())
         box.early[number] = message
         while box.next in box.early:
@@ -39,6 +44,8 @@ class TextMailbox:
 
     async def collect(self, take: str, wait_s: float = POLL_S) -> list[tuple]:
         """What arrived for ``take``, in order; waits up to ``wait_s`` for something."""
+        if take in self._closed:
+            return []  # a replica's last look, after its take ended
         box = self._boxes.setdefault(take, _Box())
         if not box.ready:
             try:
@@ -51,3 +58,4 @@ class TextMailbox:
 
     async def close(self, take: str) -> None:
         self._boxes.pop(take, None)
+        self._closed.append(take)
