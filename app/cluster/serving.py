@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+import time
 
 import ray
 from ray import serve
@@ -71,9 +72,10 @@ def _serve(args: argparse.Namespace, config, where: str) -> int:
         "(each loads the model) …")
     try:
         serve.start(http_options={"host": args.host, "port": args.port})
-        if APPLICATION in serve.status().applications:
+        if not _previous_one_gone():
             say(f"dia-studio serve: error: the task API already runs on this cluster (Serve application "
-                f"{APPLICATION!r}): one per cluster, since it takes Serve's one HTTP proxy; stop that one first")
+                f"{APPLICATION!r}): one per cluster, since it takes Serve's one HTTP proxy. Stop that one first "
+                "(Ctrl-C where it was started, or: serve shutdown)")
             return EXIT_BAD_INPUT
         serve.run(ingress, name=APPLICATION, route_prefix="/")
     except Exception as error:  # a replica that cannot load its model, a port in use, no room
@@ -90,6 +92,22 @@ def _serve(args: argparse.Namespace, config, where: str) -> int:
     return 0
 
 
+def _previous_one_gone() -> bool:
+    """No task API on the cluster, or only one being stopped, waited for (its replicas finish
+    their takes first, GRACEFUL_STOP_S at most): a server started again right after a stop."""
+    from ray.serve.schema import ApplicationStatus
+
+    deadline, said = time.monotonic() + GRACEFUL_STOP_S + 30, False
+    while (previous := serve.status().applications.get(APPLICATION)) is not None:
+        if previous.status != ApplicationStatus.DELETING or time.monotonic() > deadline:
+            return False
+        if not said:
+            say("waiting for the task API stopped before to finish stopping (its replicas end their takes) …")
+            said = True
+        time.sleep(0.5)
+    return True
+
+
 def _scaling(args: argparse.Namespace) -> tuple[dict, int, str]:
     """Serve's replica options, the generations the ingress sends at once, and the count as said."""
     if args.min_replicas is not None:
@@ -103,8 +121,12 @@ def _scaling(args: argparse.Namespace) -> tuple[dict, int, str]:
 
 
 def _delete() -> None:
+    """The application deleted, and Serve stopped with it when nothing else of it runs: the next
+    start places Serve's HTTP proxy at its own --host and --port."""
     try:
         serve.delete(APPLICATION)
+        if not serve.status().applications:
+            serve.shutdown()
     except Exception:  # nothing was deployed, or the cluster is gone already
         pass
 

@@ -12,7 +12,7 @@ import re
 import pytest
 import ray
 
-from tests.service.server_process import ServerProcess
+from tests.service.server_process import ServerProcess, free_port
 
 DECLARED_GPUS = 4  # two for the server's replicas, two for a batch beside it
 REPLICA_LINE = re.compile(r"replica (\d+): (?:generating|a live take)")
@@ -28,12 +28,24 @@ def ray_address():
         ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def serve_port(ray_address):
+    """Serve's HTTP port on the test cluster: one for every server the tests start there, as
+    Serve keeps the port it first started with while any application runs."""
+    return free_port()
+
+
+def cluster_server_process(folder, ray_address: str, serve_port: int, *flags: str) -> ServerProcess:
+    """`dia-studio serve --ray` on the test cluster (its replicas' log lines undeduplicated)."""
+    return ServerProcess(folder / "data", "--ray", ray_address, *flags, port=serve_port,
+                         env={**os.environ, "RAY_DEDUP_LOGS": "0"})
+
+
 @pytest.fixture(scope="module")
-def cluster_server(ray_address, tmp_path_factory):
+def cluster_server(ray_address, serve_port, tmp_path_factory):
     """`dia-studio serve --ray` with two replicas of the tiny checkpoint, each holding a GPU."""
-    folder = tmp_path_factory.mktemp("cluster-serve")
-    server = ServerProcess(folder / "data", "--ray", ray_address, "--replicas", "2", "--gpus-per-replica", "1",
-                           env={**os.environ, "RAY_DEDUP_LOGS": "0"})
+    server = cluster_server_process(tmp_path_factory.mktemp("cluster-serve"), ray_address, serve_port,
+                                    "--replicas", "2", "--gpus-per-replica", "1")
     try:
         server.wait_until_ready(timeout=300)
         yield server

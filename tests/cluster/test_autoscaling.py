@@ -3,14 +3,12 @@ one added while tasks wait in front of the first (Serve's autoscaler, on queue d
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
 import pytest
 
-from tests.cluster.conftest import replica_pids
-from tests.service.server_process import ServerProcess
+from tests.cluster.conftest import cluster_server_process, replica_pids
 
 pytestmark = pytest.mark.slow
 
@@ -18,9 +16,9 @@ LONG_SCRIPT = " ".join(["[S1] This is a longer line that takes the model a littl
                         "[S2] And here is the answer to it, spoken slowly."] * 2)
 
 
-def test_a_second_replica_is_added_while_tasks_wait(ray_address, tmp_path):
-    server = ServerProcess(tmp_path / "data", "--ray", ray_address, "--min-replicas", "1", "--max-replicas", "2",
-                           "--gpus-per-replica", "1", env={**os.environ, "RAY_DEDUP_LOGS": "0"})
+def test_a_second_replica_is_added_while_tasks_wait(ray_address, serve_port, tmp_path):
+    server = cluster_server_process(tmp_path, ray_address, serve_port, "--min-replicas", "1", "--max-replicas", "2",
+                                    "--gpus-per-replica", "1")
     try:
         server.wait_until_ready(timeout=300)
         assert "deploying 1–2 replica(s)" in server.log and server.log.count(" ready on cpu (") == 1

@@ -30,8 +30,9 @@ class ServerProcess:
     """``program`` and ``env``: what runs ``serve`` (the checkout's by default; a built bundle)."""
 
     def __init__(self, data_dir: Path, *flags: str, model: str = str(CHECKPOINT),
-                 program: tuple[str, ...] = (sys.executable, "-m", "app.main"), env: dict[str, str] | None = None):
-        self.port = free_port()
+                 program: tuple[str, ...] = (sys.executable, "-m", "app.main"), env: dict[str, str] | None = None,
+                 port: int | None = None):
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"serve-{self.port}.log"
         command = [*program, "serve", "--model", model, "--device", "cpu",
