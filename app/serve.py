@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8")
     parser.add_argument("--threads", type=int, help="processor threads for the model")
-    parser.add_argument("--data-dir", type=Path, default=_default_data_dir(),
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="tasks, results and media live here (default: %(default)s)")
     parser.add_argument("--api-keys", type=Path, metavar="FILE",
                         help="a file of API keys, one per line; required on a host other than loopback")
@@ -161,9 +161,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "dia-studio" / "service"
+def default_data_dir(platform: str = sys.platform, environ=os.environ) -> Path:
+    """Where the system keeps an application's own data (as the window's settings live in its
+    system's place): %LOCALAPPDATA% on Windows, Application Support on macOS, XDG elsewhere."""
+    if platform == "win32":
+        base = Path(environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "dia-studio" / "service"
 
 
 def say(message: str) -> None:

@@ -1,7 +1,9 @@
-"""`dia-studio serve` refuses cluster flags that cannot go together before anything starts, and
-says how to get Ray when the cluster extra is missing."""
+"""`dia-studio serve`'s flags: cluster flags that cannot go together are refused before anything
+starts, a missing cluster extra is said with how to get it, and the data folder defaults to where
+each system keeps an application's data."""
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +29,15 @@ def test_ray_without_the_cluster_extra_says_how_to_get_it(tmp_path, capsys, monk
     monkeypatch.setitem(sys.modules, "app.cluster.serving", None)  # not installed
     assert main(["serve", "--data-dir", str(tmp_path), "--ray"]) == 2
     assert "--ray needs the cluster extra (pip install 'dia-studio[cluster]')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("platform, environ, expected", [
+    ("linux", {"XDG_DATA_HOME": "/data/me"}, "/data/me/dia-studio/service"),
+    ("linux", {}, "~/.local/share/dia-studio/service"),
+    ("win32", {"LOCALAPPDATA": "C:/Users/me/AppData/Local"}, "C:/Users/me/AppData/Local/dia-studio/service"),
+    ("darwin", {}, "~/Library/Application Support/dia-studio/service"),
+])
+def test_the_default_data_folder_is_where_each_system_keeps_an_applications_data(platform, environ, expected):
+    from app.serve import default_data_dir
+
+    assert default_data_dir(platform, environ) == Path(expected).expanduser()
