@@ -250,7 +250,9 @@ class StudioController(QObject):
     def open_project(self, path: Path | None = None) -> bool:
         if not self.maybe_save():
             return False
-        path = path or self.prompts.open_project_path(self.settings.project_folder)
+        # Where projects were last opened or saved; before any, the home folder (never the folder the
+        # program happened to start in, which for a bundle is its own).
+        path = path or self.prompts.open_project_path(self.settings.project_folder or str(Path.home()))
         if path is None:
             return False
         try:

@@ -338,6 +338,12 @@ def test_open_project_looks_inside_a_folder_that_is_no_project(window, qtbot, tm
     assert shown[1] == tmp_path / "Scenes"  # Return went inside; Escape cancelled
 
 
+def test_open_project_starts_in_the_home_folder_before_any_project_was_saved(studio, prompts):
+    studio.settings.project_folder = ""
+    assert not studio.open_project()  # the prompt answers nothing: cancelled
+    assert prompts.asked[-1] == ("open_project_path", (str(Path.home()),))
+
+
 def test_a_project_opens_by_its_project_json_too(studio, tmp_path):
     project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
     assert studio.open_project(tmp_path / "Talk.diastudio" / "project.json")  # dia-studio Talk.diastudio/project.json
