@@ -61,7 +61,7 @@ def size_text(size_bytes: int) -> str:
 LOCAL_INTRO = ("Dia Studio runs Dia2 on this computer. Choose a model: it is downloaded once from the Hugging "
                "Face Hub (a few GB), or open a folder that holds one.")
 SERVER_INTRO = ("The model runs on the server: choose one for it to load (the server downloads a model it does "
-                "not have, once). What is on this computer does not matter.")
+                "not have, once); nothing is downloaded to this computer.")
 
 
 class ModelManagerDialog(QDialog):
