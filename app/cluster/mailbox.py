@@ -29,7 +29,8 @@ class _Box:
 class TextMailbox:
     def __init__(self) -> None:
         self._boxes: dict[str, _Box] = {}
-        self._closed: deque[str] = deque(maxlen=CLOSED_KEPT)
+        self._closed: set[str] = set()  # looked up on every message: a set, trimmed in closing order
+        self._closing_order: deque[str] = deque()
 
     async def put(self, take: str, number: int, message: tuple) -> None:
         if take in self._closed:
@@ -58,4 +59,8 @@ class TextMailbox:
 
     async def close(self, take: str) -> None:
         self._boxes.pop(take, None)
-        self._closed.append(take)
+        if take not in self._closed:
+            self._closed.add(take)
+            self._closing_order.append(take)
+            if len(self._closing_order) > CLOSED_KEPT:
+                self._closed.discard(self._closing_order.popleft())
