@@ -5,8 +5,8 @@ Row 0 of the batch is conditioned on the script; row 1 is the guidance branch, c
 nothing (text zero/pad) or on a negative prompt. Both rows always run, as in the reference,
 so the caches and hence the tokens are the same whether guidance is on or off.
 
-The layers run in a ``FrameNetwork`` (eager, or replayed CUDA graphs); this loop owns what is
-decided between them: sampling, the text state machine and the token grid.
+A ``FrameNetwork`` does a frame's work and choices (eager, or replayed CUDA graphs); this loop
+owns what lies between frames: the text state machine and the token grid.
 
 The script's entries may arrive while the loop runs (``add_text``, then ``end_text``): a step
 whose word has not arrived returns None and is finished by a later call, so every step is the
@@ -28,16 +28,9 @@ import torch
 from core.dia2.config import Dia2Config
 from core.dia2.frame_network import FrameNetwork
 from core.dia2.prefix import Prefix
-from core.dia2.sampling import SamplingRule, choose, skip_choice
+from core.dia2.sampling import Sampling
 from core.dia2.script import Entry
 from core.dia2.state_machine import ACTION_NEW_WORD, ACTION_PAD, MAX_PADDING, TextStateMachine, TextStep
-
-
-@dataclass(frozen=True)
-class Sampling:
-    cfg_scale: float
-    text: SamplingRule
-    audio: SamplingRule
 
 
 @dataclass
@@ -167,7 +160,9 @@ class FrameLoop:
         t = self.state.last_step + 1 if self.state.last_step >= 0 else self.state.start_step
         if self._decided is None:
             inputs = self._inputs(t)
-            self._decided = inputs, self._decide(inputs, t)
+            decided = self.network.decide(inputs, t, self._kept(t), self.sampling, self.generator,
+                                          negative=self.negative is not None)
+            self._decided = inputs, decided
         inputs, decided = self._decided
         action = int(decided[0])
         if self.machine.needs_text(action):
@@ -194,34 +189,6 @@ class FrameLoop:
         if not self.skip_discarded:
             return len(delays)
         return max((c + 1 for c, delay in enumerate(delays) if t + 1 >= delay), default=0)
-
-    def _decide(self, inputs: torch.Tensor, t: int) -> torch.Tensor:
-        """The frame's network work and choices: [action, the kept codebooks' tokens, the
-        negative prompt's action if any] on the host."""
-        sampling, network, data = self.sampling, self.network, self.config.data
-        kept = self._kept(t)
-        with torch.inference_mode():
-            _, action_logits, cb0_logits = network.backbone(inputs, t)
-            # Decisions stay on the device until the frame is done: one transfer, no stall
-            # between the backbone and the depformer.
-            decided = [choose(action_logits[:1], action_logits[1:], sampling.cfg_scale, sampling.text,
-                              self.generator)]
-            if kept:
-                token = choose(cb0_logits[:1], cb0_logits[1:], sampling.cfg_scale, sampling.audio, self.generator,
-                               never=(data.audio_bos, data.audio_pad))
-                decided.append(token)
-            else:
-                skip_choice(sampling.audio, data.audio_vocab_size, self.generator)
-            for stage in range(network.stages):
-                if stage + 1 < kept:
-                    logits = network.stage(stage, token)
-                    token = choose(logits[:1], logits[1:], sampling.cfg_scale, sampling.audio, self.generator)
-                    decided.append(token)
-                else:
-                    skip_choice(sampling.audio, network.model.depformer.logit_width, self.generator)
-            if self.negative is not None:
-                decided.append(choose(action_logits[1:], None, 1.0, sampling.text, self.generator))
-            return torch.cat(decided).cpu()
 
     def _advance_negative(self, action: int) -> None:
         """The guidance row reads the negative prompt with its own actions; once it has said it

@@ -1,10 +1,11 @@
-"""The model's work for one frame, a backbone step then one depformer stage per codebook, over
-attention caches allocated once per loaded model.
+"""The model's work for one frame, a backbone step then one depformer stage per codebook, with
+the choices of the frame's tokens between them, over attention caches allocated once per loaded
+model.
 
 ``FrameNetwork`` runs the layers eagerly (CPU, Apple MPS, and the baseline on CUDA).
 ``GraphedFrameNetwork`` captures the backbone step and each depformer stage as CUDA graphs when
-the model loads, after a warm-up, and replays them: a frame then costs 32 graph launches instead
-of thousands of kernel launches, which is what bounds the eager runtime on a GPU. Both give the
+the model loads, after a warm-up, and replays them, with the choices made eagerly between the
+replays. ``frame_graph.FrameGraphNetwork`` records the whole frame, choices included. All give the
 same tokens: the graphs record the very same operations on the same fixed-shape buffers.
 """
 
@@ -17,6 +18,7 @@ import torch
 
 from core.dia2.layers import RotaryTable, SlotCache, StepPlace
 from core.dia2.model import Dia2Model
+from core.dia2.sampling import Sampling, choose, skip_choice
 
 BATCH = 2  # conditional row, guidance row
 
@@ -55,6 +57,10 @@ class FrameNetwork:
         self.hidden: torch.Tensor | None = None
         self.slot = 0
 
+    def generator(self, seed: int) -> torch.Generator:
+        """The random numbers of one generation on this network's device, seeded."""
+        return torch.Generator(device=self.device).manual_seed(seed)
+
     def reset(self) -> None:
         """Start a new sequence (the cache contents need no clearing: unwritten slots are masked)."""
         self.slot = 0
@@ -89,6 +95,34 @@ class FrameNetwork:
         return self.model.depformer.stage(stage, self.hidden, previous_token.expand(BATCH),
                                           self.stage_places[stage], self.stage_rope, self.stage_caches)
 
+    def decide(self, inputs: torch.Tensor, t: int, kept: int, sampling: Sampling, generator: torch.Generator,
+               negative: bool) -> torch.Tensor:
+        """Frame ``t``'s work and choices from its ``inputs`` [batch, channels], on the host:
+        [action, codebooks 0..kept-1, the negative prompt's action if ``negative``]. The codebooks
+        after ``kept`` are thrown away: their stages are skipped, their random numbers drawn."""
+        data = self.config.data
+        with torch.inference_mode():
+            _, action_logits, cb0_logits = self.backbone(inputs, t)
+            # Decisions stay on the device until the frame is done: one transfer, no stall
+            # between the backbone and the depformer.
+            decided = [choose(action_logits[:1], action_logits[1:], sampling.cfg_scale, sampling.text, generator)]
+            if kept:
+                token = choose(cb0_logits[:1], cb0_logits[1:], sampling.cfg_scale, sampling.audio, generator,
+                               never=(data.audio_bos, data.audio_pad))
+                decided.append(token)
+            else:
+                skip_choice(sampling.audio, data.audio_vocab_size, generator)
+            for stage in range(self.stages):
+                if stage + 1 < kept:
+                    logits = self.stage(stage, token)
+                    token = choose(logits[:1], logits[1:], sampling.cfg_scale, sampling.audio, generator)
+                    decided.append(token)
+                else:
+                    skip_choice(sampling.audio, self.model.depformer.logit_width, generator)
+            if negative:
+                decided.append(choose(action_logits[1:], None, 1.0, sampling.text, generator))
+            return torch.cat(decided).cpu()
+
 
 class GraphRecorder(Protocol):
     """How a step is turned into a replayable recording: CUDA graphs on a GPU; tests use an
@@ -96,7 +130,11 @@ class GraphRecorder(Protocol):
 
     def warm_up(self, step: Callable[[], object]) -> None: ...
 
-    def capture(self, step: Callable[[], object]) -> tuple[Callable[[], None], object]: ...
+    def capture(self, step: Callable[[], object],
+                generators: tuple[torch.Generator, ...] = ()) -> tuple[Callable[[], None], object]:
+        """``generators``: those the step draws random numbers from; each replay draws new ones
+        from them, exactly those the step would draw run eagerly."""
+        ...
 
 
 class CudaGraphRecorder:
@@ -116,8 +154,11 @@ class CudaGraphRecorder:
         torch.cuda.current_stream(self.device).wait_stream(stream)
         torch.cuda.synchronize(self.device)
 
-    def capture(self, step: Callable[[], object]) -> tuple[Callable[[], None], object]:
+    def capture(self, step: Callable[[], object],
+                generators: tuple[torch.Generator, ...] = ()) -> tuple[Callable[[], None], object]:
         graph = torch.cuda.CUDAGraph()
+        for generator in generators:
+            graph.register_generator_state(generator)
         # Thread-local: the model loads on a worker thread while others (speech recognition, say)
         # may use the GPU; their work must neither fail nor be captured.
         with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
@@ -180,10 +221,3 @@ class GraphedFrameNetwork(FrameNetwork):
         replay()
         return logits
 
-
-def frame_network_for(model: Dia2Model, cuda_graphs: bool = True) -> FrameNetwork:
-    """The fastest network the model's device supports: graphs on CUDA, eager elsewhere."""
-    device = next(model.parameters()).device
-    if cuda_graphs and device.type == "cuda":
-        return GraphedFrameNetwork(model)
-    return FrameNetwork(model)

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from core.dia2.frame_loop import FrameLoop, Sampling
+from core.dia2.frame_loop import FrameLoop
 from core.dia2.prefix import Prefix, SpokenContext, VoicePrompt, build_prefix
-from core.dia2.sampling import SamplingRule
+from core.dia2.sampling import Sampling
 from core.dia2.script import Entry
 from core.dia2.state_machine import MAX_PADDING
 from core.dia2.text_feed import TextFeed
@@ -204,10 +204,8 @@ class TakeRenderer:
 
     def run(self) -> Iterator[GenerationEvent]:
         runtime, params = self.runtime, self.params
-        generator = torch.Generator(device=runtime.device).manual_seed(self.seed)
-        sampling = Sampling(cfg_scale=params.cfg_scale,
-                            text=SamplingRule(params.temperature, params.top_k),
-                            audio=SamplingRule(params.audio_temperature, params.top_k))
+        generator = runtime.network.generator(self.seed)
+        sampling = Sampling.of(params)
         negative = None
         if params.negative_prompt and params.guidance_enabled:
             negative = runtime.parse(params.negative_prompt, force_first_speaker=False)

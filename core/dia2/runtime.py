@@ -13,7 +13,8 @@ from core.dia2.checkpoint import WEIGHTS_FILE, ProgressCallback, is_hub_id, load
 from core.dia2.codec import MimiCodec
 from core.dia2.config import Dia2Config
 from core.dia2.device import INT8, choose_device, choose_dtype, generation_threads
-from core.dia2.frame_network import FrameNetwork, frame_network_for
+from core.dia2.frame_graph import frame_network_for
+from core.dia2.frame_network import FrameNetwork
 from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult, generate
 from core.dia2.int8_weights import Int8Linear, quantize_linears
 from core.dia2.live_take import LiveTake

@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import pytest
 
+from core.dia2.frame_graph import FrameGraphNetwork
 from core.dia2.frame_network import GraphedFrameNetwork
 from core.dia2.model import Dia2Model
 from core.dia2.runtime import Dia2Runtime
@@ -16,10 +17,20 @@ def recorded_tiny_runtime(tiny_runtime):
                        network)
 
 
-@pytest.fixture(params=["eager", "recorded"])
+@pytest.fixture(scope="session")
+def frame_recorded_tiny_runtime(tiny_runtime):
+    """The tiny model behind whole recorded frames, choices included (recorded eagerly)."""
+    network = FrameGraphNetwork(tiny_runtime.model, EagerRecorder)
+    return Dia2Runtime(tiny_runtime.model, tiny_runtime.tokenizer, tiny_runtime.codec, "tiny, recorded frames",
+                       network)
+
+
+@pytest.fixture(params=["eager", "recorded", "frame-recorded"])
 def either_runtime(request, tiny_runtime):
-    """Each test that takes it runs twice: eager layers, and replayed recorded steps."""
-    return tiny_runtime if request.param == "eager" else request.getfixturevalue("recorded_tiny_runtime")
+    """Each test that takes it runs three times: eager layers, replayed recorded steps, and
+    replayed recorded frames."""
+    return {"eager": tiny_runtime, "recorded": request.getfixturevalue("recorded_tiny_runtime"),
+            "frame-recorded": request.getfixturevalue("frame_recorded_tiny_runtime")}[request.param]
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,12 @@
-"""The frame network: caches allocated once per model, steps recorded at load and replayed
-(the CUDA graph path, recorded eagerly here), one generation at a time."""
+"""The frame network: caches allocated once per model, steps or whole frames recorded at load and
+replayed (the CUDA graph paths, recorded eagerly here), one generation at a time."""
 
 import numpy as np
 import pytest
 import torch
 
-from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork, frame_network_for
+from core.dia2.frame_graph import DEFAULT_SHAPE, FrameGraphNetwork, frame_network_for
+from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork
 from core.dia2.generator import GenerationBusy, GenerationRequest, Progress
 from core.params import GenerationParams
 from tests.core.dia2.eager_recorder import EagerRecorder
@@ -22,8 +23,10 @@ def _sampled(runtime, **params):
 
 @pytest.mark.parametrize("params", [{"cfg_scale": 3.0}, {"cfg_scale": 1.0},
                                     {"cfg_scale": 4.0, "negative_prompt": "[S1] Shouting angrily."}])
-def test_replayed_steps_sample_the_same_tokens_as_eager_layers(tiny_runtime, recorded_tiny_runtime, params):
-    eager, replayed = _sampled(tiny_runtime, **params), _sampled(recorded_tiny_runtime, **params)
+@pytest.mark.parametrize("recorded", ["recorded_tiny_runtime", "frame_recorded_tiny_runtime"])
+def test_replayed_steps_sample_the_same_tokens_as_eager_layers(tiny_runtime, request, recorded, params):
+    eager = _sampled(tiny_runtime, **params)
+    replayed = _sampled(request.getfixturevalue(recorded), **params)
     np.testing.assert_array_equal(replayed.codes, eager.codes)
     assert replayed.words == eager.words
 

@@ -9,10 +9,10 @@ import pytest
 import soundfile
 import torch
 
-from core.dia2.frame_loop import FrameLoop, Sampling
+from core.dia2.frame_loop import FrameLoop
 from core.dia2.generator import GenerationRequest, TakeResult
 from core.dia2.prefix import build_prefix
-from core.dia2.sampling import SamplingRule
+from core.dia2.sampling import Sampling, SamplingRule
 from core.params import GenerationParams
 from tests.core.dia2.golden import CASES, FIXTURE, GOLDENS, GoldenCase, assert_take_matches_golden, entries_as_json
 
@@ -24,7 +24,7 @@ def _loop(runtime, case: GoldenCase, skip_discarded: bool = True) -> FrameLoop:
     prefix = (build_prefix(case.voice_prompts(), runtime.tokenizer.encode, runtime.frame_rate)
               if case.has_prefix else None)
     sampling = Sampling(case.settings["cfg_scale"], GREEDY, GREEDY)
-    return FrameLoop(runtime.network, entries, sampling, torch.Generator().manual_seed(0),
+    return FrameLoop(runtime.network, entries, sampling, runtime.network.generator(0),
                      text_bos=runtime.tokenizer.text_bos, prefix=prefix, skip_discarded=skip_discarded)
 
 

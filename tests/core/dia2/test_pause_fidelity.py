@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.dia2.frame_loop import FrameLoop, Sampling
+from core.dia2.frame_loop import FrameLoop
 from core.dia2.generator import GenerationRequest
 from core.dia2.prefix import build_prefix
-from core.dia2.sampling import SamplingRule
+from core.dia2.sampling import Sampling, SamplingRule
 from core.params import GenerationParams
 from tests.core.dia2.golden import GoldenCase
 from tests.core.dia2.readme_text_rules import PAD, run_rules
