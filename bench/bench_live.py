@@ -137,10 +137,10 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:  # after loading, which sets its own count
         torch.set_num_threads(args.threads)
     if device.type == "cuda" and args.model != "tiny":
-        from core.dia2.frame_network import GraphedFrameNetwork
+        from core.dia2.frame_graph import frame_network_for
 
         runtime.network = None  # the eager network's caches go first
-        runtime.network = GraphedFrameNetwork(runtime.model)
+        runtime.network = frame_network_for(runtime.model)  # what a loaded model runs on
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}\nmodel: {runtime.name} on {device} ({args.dtype}), "
           f"network {type(runtime.network).__name__}", flush=True)
     report = {"machine": machine(), "load_average": os.getloadavg()[0], "model": args.model, "device": str(device),

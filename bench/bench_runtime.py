@@ -3,13 +3,19 @@ each way of running the frame network, side by side from one process, with the r
 first (the baseline).
 
     python bench/bench_runtime.py --model tiny|1b|2b [--device cpu|cuda|mps] [--dtype float32|bfloat16|int8]
-                                  [--paths eager,graphs] [--frames 60] [--threads N]
-                                  [--check-tokens FRAMES] [--json FILE]
+                                  [--paths eager,stage-graphs,frame-graphs] [--frames 60] [--threads N]
+                                  [--check-tokens FRAMES] [--profile FRAMES] [--json FILE]
 
-Paths: ``eager`` (layers run one by one: the baseline), ``graphs`` (CUDA graphs captured at load;
-on a CPU a dry run of the same code with the steps recorded eagerly, to test this script). ``--check-tokens`` also runs a float32 comparison of the paths' tokens for a fixed
-seed. A frame is 80 ms of audio: real time is 12.5 frames a second. Guidance is on (batch 2), as
-with the default CFGScale. Prints the machine with the figures.
+Paths: ``eager`` (layers run one by one: the baseline), ``stage-graphs`` (a CUDA graph per
+backbone step and per depformer stage, the choices made eagerly between them), ``frame-graphs``
+(one CUDA graph per frame, choices included: the default on CUDA). On a CPU the graph paths are a
+dry run of the same code with the steps recorded eagerly, to test this script. ``--check-tokens``
+also runs a float32 comparison of the paths' tokens for a fixed seed. ``--profile`` runs each path
+under torch.profiler for that many frames: kernels launched and device time per frame, beside the
+frame's wall time (a device busy for a small part of the frame is bound by launches), and the
+costliest operations, written beside the JSON. A frame is 80 ms of audio: real time is 12.5 frames
+a second. Guidance is on (batch 2), as with the default CFGScale. Prints the machine with the
+figures.
 """
 
 from __future__ import annotations
@@ -28,19 +34,21 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.frame_profile import profile_frames, summary  # noqa: E402
 from bench.random_model import random_runtime  # noqa: E402
-from core.dia2.frame_loop import FrameLoop, Sampling  # noqa: E402
+from core.dia2.frame_graph import FrameGraphNetwork  # noqa: E402
+from core.dia2.frame_loop import FrameLoop  # noqa: E402
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork  # noqa: E402
 from core.dia2.generator import AudioChunk, GenerationRequest, Progress  # noqa: E402
 from core.dia2.int8_weights import quantize_linears  # noqa: E402
-from core.dia2.sampling import SamplingRule  # noqa: E402
+from core.dia2.sampling import Sampling, SamplingRule  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
 SCRIPT = ("[S1] Have you heard the new record from the band downstairs? [S2] I have, it kept me up all night. "
           "(laughs) [S1] Sorry about that, they practise until two in the morning. [S2] Maybe we should "
           "join them instead of complaining. [S1] You play the drums? [S2] Badly, but loudly.")
 FRAME_MS = 80.0
-NETWORKS = {"eager": FrameNetwork, "graphs": GraphedFrameNetwork}
+NETWORKS = {"eager": FrameNetwork, "stage-graphs": GraphedFrameNetwork, "frame-graphs": FrameGraphNetwork}
 
 
 def machine() -> str:
@@ -69,12 +77,13 @@ def peak_memory_gib(device: torch.device) -> float:
 
 
 def make_network(model, path: str) -> FrameNetwork:
-    if path == "graphs" and next(model.parameters()).device.type != "cuda":
-        # A dry run of the graph path where there is no GPU: the same buffers and replays,
+    if path != "eager" and next(model.parameters()).device.type != "cuda":
+        # A dry run of a graph path where there is no GPU: the same buffers and replays,
         # recorded eagerly by the tests' stand-in.
         from tests.core.dia2.eager_recorder import EagerRecorder
 
-        return GraphedFrameNetwork(model, EagerRecorder())
+        return GraphedFrameNetwork(model, EagerRecorder()) if path == "stage-graphs" else FrameGraphNetwork(
+            model, EagerRecorder)
     return NETWORKS[path](model)
 
 
@@ -119,7 +128,7 @@ def token_check(runtime, paths: list[str], frames: int) -> dict:
     grids = {}
     for path in paths:
         use_network(runtime, path)
-        generator = torch.Generator(device=runtime.device).manual_seed(5)
+        generator = runtime.network.generator(5)
         loop = FrameLoop(runtime.network, entries, sampling, generator, text_bos=runtime.tokenizer.text_bos)
         for _ in range(frames):
             loop.step()
@@ -128,23 +137,41 @@ def token_check(runtime, paths: list[str], frames: int) -> dict:
     return {path: int((grid != baseline).sum()) for path, grid in grids.items()}
 
 
+def time_path(runtime, path: str, args, baseline_ms: float | None, tables: list[str]) -> dict:
+    """One path's figures, printed with its speed-up over ``baseline_ms`` (None: it is the baseline)."""
+    setup_s = use_network(runtime, path)
+    result = {"setup_s": setup_s, "network": type(runtime.network).__name__, **time_generation(runtime, args.frames)}
+    first = f"{result['first_chunk_s']:.3f} s" if result["first_chunk_s"] is not None else "none yet"
+    print(f"  {path:12s} {result['ms_per_frame']:8.1f} ms/frame  {result['realtime_x']:6.2f}x real time  "
+          f"first chunk {first}  peak {result['peak_gib']:.2f} GiB  setup {setup_s:.1f} s  "
+          f"speed-up {(baseline_ms or result['ms_per_frame']) / result['ms_per_frame']:.2f}x", flush=True)
+    if args.profile:
+        figures = profile_frames(runtime, SCRIPT, args.profile)
+        tables.append(f"== {args.model} {args.dtype} {path}: {summary(figures)}\n{figures.pop('table')}")
+        result["profile"] = figures
+        print(f"               {summary(figures)}", flush=True)
+    return result
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["tiny", "1b", "2b"], default="tiny")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "int8"], default="float32",
                         help="int8: int8 weights computing in bfloat16")
-    parser.add_argument("--paths", default=None, help="comma-separated: eager, graphs (default: both on CUDA)")
+    parser.add_argument("--paths", default=None, help="comma-separated: eager, stage-graphs, frame-graphs (default: all three on CUDA)")
     parser.add_argument("--frames", type=int, default=60, help="generation steps to time (the first chunk needs ~20)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--check-tokens", type=int, default=0, metavar="FRAMES",
                         help="also compare the paths' tokens in float32 over this many frames")
+    parser.add_argument("--profile", type=int, default=0, metavar="FRAMES",
+                        help="also profile this many frames of each path (tables beside the JSON)")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    paths = (args.paths or ("eager,graphs" if device.type == "cuda" else "eager")).split(",")
+    paths = (args.paths or ("eager,stage-graphs,frame-graphs" if device.type == "cuda" else "eager")).split(",")
     print(f"machine: {machine()}", flush=True)
     report = {"machine": machine(), "model": args.model, "dtype": args.dtype, "paths": {}}
     started = time.perf_counter()
@@ -153,24 +180,34 @@ def main(argv: list[str] | None = None) -> dict:
         quantize_linears(runtime.model)
     report["load_s"] = time.perf_counter() - started
     print(f"{runtime.name} on {device} ({args.dtype}): weights and codec ready in {report['load_s']:.1f} s")
+    tables: list[str] = []
+
+    def save() -> None:  # after each path: a run stopped later keeps what it measured
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(report, indent=2))
+            if tables:
+                args.json.with_name(f"{args.json.stem}-profile.txt").write_text("\n\n".join(tables))
+
+    baseline_ms = None
     for path in paths:
-        setup_s = use_network(runtime, path)
-        result = {"setup_s": setup_s, **time_generation(runtime, args.frames)}
-        report["paths"][path] = result
-        baseline = report["paths"][paths[0]]["ms_per_frame"]
-        first = f"{result['first_chunk_s']:.3f} s" if result["first_chunk_s"] is not None else "none yet"
-        print(f"  {path:7s} {result['ms_per_frame']:8.1f} ms/frame  {result['realtime_x']:6.2f}x real time  "
-              f"first chunk {first}  peak {result['peak_gib']:.2f} GiB  setup {setup_s:.1f} s  "
-              f"speed-up {baseline / result['ms_per_frame']:.2f}x vs {paths[0]}", flush=True)
+        try:
+            report["paths"][path] = time_path(runtime, path, args, baseline_ms, tables)
+            baseline_ms = baseline_ms or report["paths"][path]["ms_per_frame"]
+        except Exception as error:  # a path that fails on this device is a figure too; the others run
+            report["paths"][path] = {"error": f"{type(error).__name__}: {error}"}
+            print(f"  {path:12s} failed: {type(error).__name__}: {error}", flush=True)
+        save()
     if args.check_tokens:
         if args.dtype != "float32":
             runtime = random_runtime(args.model, device, torch.float32)
-        report["differing_tokens"] = token_check(runtime, paths, args.check_tokens)
-        print(f"  tokens differing from {paths[0]} over {args.check_tokens} frames (float32, seed 5): "
+        working = [path for path in paths if "error" not in report["paths"][path]]
+        report["differing_tokens"] = token_check(runtime, working, args.check_tokens)
+        print(f"  tokens differing from {working[0]} over {args.check_tokens} frames (float32, seed 5): "
               f"{report['differing_tokens']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+        save()
+    if tables and not args.json:
+        print("\n\n".join(tables))
     return report
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.dia2.frame_graph import DEFAULT_SHAPE, FrameGraphNetwork, frame_network_for
+from core.dia2.frame_graph import frame_network_for
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork
 from core.dia2.generator import GenerationBusy, GenerationRequest, Progress
 from core.params import GenerationParams
