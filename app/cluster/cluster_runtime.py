@@ -19,6 +19,7 @@ import ray.exceptions
 import torch
 
 from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.live_take_handle import LiveTakeHandle
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.script_codec import ScriptCodec
 from core.engine.engine import EngineFailed
@@ -99,7 +100,7 @@ class ClusterRuntime(ScriptCodec):
                 return
 
 
-class ClusterLiveTake:
+class ClusterLiveTake(LiveTakeHandle):
     """A live take on whichever replica Serve chose, as ``core.dia2.live_take.LiveTake`` behaves:
     text, end and cancel from any thread, never waiting (they go to the mailbox); the take starts
     on its replica at once, before any text. The text is parsed here as well, as it comes, so a
@@ -108,6 +109,7 @@ class ClusterLiveTake:
 
     def __init__(self, runtime: ClusterRuntime, params: GenerationParams, voices: tuple[VoicePrompt, ...],
                  context: SpokenContext | None):
+        super().__init__()
         self.params = params.with_seed()
         self.seed = self.params.seed
         self._runtime, self._take = runtime, _take_id()
@@ -117,8 +119,7 @@ class ClusterLiveTake:
             self.params, tuple(voices), context, runtime.mailbox, self._take)
         self._script = runtime.incremental_script()
         self._numbers = itertools.count()
-        self._state = threading.Lock()
-        self._cancelled = self._iterating = False
+        self._cancelled = False
 
     def push_text(self, text: str) -> None:
         """Raises ``UnspeakableScript`` for a piece the model cannot follow (refused whole, as
@@ -146,18 +147,11 @@ class ClusterLiveTake:
     def text_ended(self) -> bool:
         return self._script.closed
 
-    def events(self) -> Iterator[GenerationEvent]:
-        with self._state:
-            if self._iterating:
-                raise RuntimeError("A live take's events can be iterated once.")
-            self._iterating = True
+    def _take_events(self) -> Iterator[GenerationEvent]:
         return self._runtime.relayed(self._stream, self._streamed)
 
-    def close(self) -> None:
-        self.cancel()
-        with self._state:
-            never_iterated = not self._iterating
-        if never_iterated:
+    def _let_go(self) -> None:
+        if not self._iterating:  # a stream read to its end needs no cancel
             self._stream.cancel()
 
     def _send(self, message: tuple) -> None:

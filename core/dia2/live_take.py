@@ -17,30 +17,28 @@ token the one the whole text gives: any split of the text, at any moments, gives
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 from core.dia2.generator import GenerationBusy, GenerationEvent, TakeRenderer, TakeStarted
+from core.dia2.live_take_handle import LiveTakeHandle
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.text_feed import TextFeed
 from core.params import GenerationParams
 
 
-class LiveTake:
+class LiveTake(LiveTakeHandle):
     def __init__(self, runtime, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
                  context: SpokenContext | None = None):
         """Use ``Dia2Runtime.open_live_take``. Holds the model (its caches serve one generation
         at a time) from here until ``events()`` ends or ``close()``."""
         if not runtime.network.lock.acquire(blocking=False):
             raise GenerationBusy("This model is already generating; finish or cancel that generation first.")
+        super().__init__()
         self.runtime = runtime
         self.params = params.with_seed()
         self.seed = self.params.seed  # a live take is one take: number_results is not read
         self._feed = TextFeed(runtime.incremental_script())
         self._renderer = TakeRenderer(runtime, self.params, tuple(voices), context, 0, self.seed, self._feed)
-        self._state = threading.Lock()
-        self._iterating = False
-        self._released = False
 
     def push_text(self, text: str) -> None:
         """Append ``text`` verbatim (pieces of any size; a model's deltas with their leading
@@ -64,41 +62,10 @@ class LiveTake:
     def text_ended(self) -> bool:
         return self._feed.ended
 
-    def events(self) -> Iterator[GenerationEvent]:
-        """The take as it is made; iterate it on one thread (a worker), once. Closing the
-        iterator early cancels the take; the model is free again when it ends either way."""
-        with self._state:
-            if self._iterating or self._released:
-                raise RuntimeError("A live take's events can be iterated once.")
-            self._iterating = True
-        return self._run()
+    def _take_events(self) -> Iterator[GenerationEvent]:
+        yield TakeStarted(0, self.seed)
+        yield from self._renderer.run()
 
-    def _run(self) -> Iterator[GenerationEvent]:
-        try:
-            yield TakeStarted(0, self.seed)
-            yield from self._renderer.run()
-        finally:
-            self._feed.cancel_take()
-            self._release()
-
-    def close(self) -> None:
-        """Cancel the take; frees the model now if its events were never iterated."""
-        self.cancel()
-        with self._state:
-            never_iterated = not self._iterating
-        if never_iterated:
-            self._release()
-
-    def _release(self) -> None:
-        with self._state:
-            if self._released:
-                return
-            self._released = True
+    def _let_go(self) -> None:
         self.runtime.release_memory()
         self.runtime.network.lock.release()
-
-    def __enter__(self) -> "LiveTake":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 from core.dia2.generator import GenerationBusy, GenerationEvent, GenerationRequest
 from core.dia2.incremental_script import TextAfterEnd
+from core.dia2.live_take_handle import LiveTakeHandle
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine.streamed_takes import StreamedTakes
 from core.params import GenerationParams
@@ -28,23 +29,21 @@ CHILD_POLL_S = 0.01  # how soon a cancel reaches the take in the child
 _serials = itertools.count(1)
 
 
-class RelayedLiveTake:
-    """The outbox and the once-only events of a live take made elsewhere. ``lock`` is the
-    engine's lock of one call at a time, taken here and held until the take's events end."""
+class RelayedLiveTake(LiveTakeHandle):
+    """The outbox of a live take made elsewhere. ``lock`` is the engine's lock of one call at a
+    time, taken here and held until the take's events end."""
 
     def __init__(self, lock: threading.Lock, params: GenerationParams, voices: tuple[VoicePrompt, ...],
                  context: SpokenContext | None):
         if not lock.acquire(blocking=False):
             raise GenerationBusy("The model is busy with another generation; finish or cancel it first.")
+        super().__init__()
         self._engine_lock = lock
         self.params, self.voices, self.context = params.with_seed(), tuple(voices), context
         self.serial = next(_serials)
         self.cancelled = threading.Event()
         self._outbox: list[tuple] = []
-        self._state = threading.Lock()
         self._ended = False
-        self._iterating = False
-        self._released = False
 
     # ---- any thread ------------------------------------------------------------------------------
     def push_text(self, text: str) -> None:
@@ -69,31 +68,7 @@ class RelayedLiveTake:
     def text_ended(self) -> bool:
         return self._ended
 
-    def close(self) -> None:
-        self.cancel()
-        with self._state:
-            never_iterated = not self._iterating
-        if never_iterated:
-            self._release()
-
     # ---- the events' thread -----------------------------------------------------------------------
-    def events(self) -> Iterator[GenerationEvent]:
-        with self._state:
-            if self._iterating or self._released:
-                raise RuntimeError("A live take's events can be iterated once.")
-            self._iterating = True
-        return self._released_after(self._relay())
-
-    def _released_after(self, events: Iterator[GenerationEvent]) -> Iterator[GenerationEvent]:
-        try:
-            yield from events
-        finally:
-            self.cancel()
-            self._release()
-
-    def _relay(self) -> Iterator[GenerationEvent]:
-        raise NotImplementedError
-
     def pending(self) -> list[tuple]:
         """What was pushed since the last call, in order: ``("text", str)`` or ``("end",)``."""
         with self._state:
@@ -104,11 +79,7 @@ class RelayedLiveTake:
         """What rebuilds the take if the other end goes mid-take."""
         return StreamedTakes(GenerationRequest("", self.params, self.voices, self.context), sample_rate, model)
 
-    def _release(self) -> None:
-        with self._state:
-            if self._released:
-                return
-            self._released = True
+    def _let_go(self) -> None:
         self._engine_lock.release()
 
 
@@ -126,7 +97,7 @@ class OwnProcessLiveTake(RelayedLiveTake):
             raise
         self._engine = engine
 
-    def _relay(self) -> Iterator[GenerationEvent]:
+    def _take_events(self) -> Iterator[GenerationEvent]:
         from core.engine.own_process import _ChildEnded
 
         engine = self._engine

@@ -417,7 +417,7 @@ class RemoteLiveTake(RelayedLiveTake):
         super().__init__(engine._lock, params, voices, context)
         self._engine = engine
 
-    def _relay(self) -> Iterator[GenerationEvent]:
+    def _take_events(self) -> Iterator[GenerationEvent]:
         request = GenerationRequest("", self.params, self.voices, self.context)
         yield from self._engine._generate(request, self.cancelled, self._info, live=self)
 
