@@ -33,6 +33,7 @@ log = logging.getLogger("dia_studio.service")
 
 DEFAULT_KEEP_S = 24 * 3600  # how long a result stays when the task gave no ttl
 MAX_LOSSES = 3  # a task whose generation dies this often is failed (it may be what kills it)
+EXPIRY_SWEEP_S = 1.0  # how often expired results are removed (by whichever worker is idle)
 
 
 class TaskRunner(WakeableThread):
@@ -49,6 +50,8 @@ class TaskRunner(WakeableThread):
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
         self._versions: dict[str, int] = {}
         self._losses: dict[str, int] = {}  # task → how often its generation was lost
+        self.clock = time.monotonic
+        self._next_sweep = 0.0
 
     # ---- control ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -75,9 +78,8 @@ class TaskRunner(WakeableThread):
         while True:
             with self._wake:
                 while not self._stopping and (self.runtime is None or self.store.next_queued() is None):
-                    self._wake.wait(timeout=1.0)
-                    for task_uuid in self.store.expire():
-                        self.touch(task_uuid)
+                    self._wake.wait(timeout=EXPIRY_SWEEP_S)
+                    self._sweep_expired()
                 if self._stopping:
                     return
             if not self.turn.take_for_task(lambda: self._stopping):
@@ -93,6 +95,15 @@ class TaskRunner(WakeableThread):
                     self._fail_quietly(task)
             finally:
                 self.turn.give_back(TASK)
+
+    def _sweep_expired(self) -> None:
+        """Under ``_wake``: once a sweep interval, however many workers wait."""
+        now = self.clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + EXPIRY_SWEEP_S
+        for task_uuid in self.store.expire():
+            self.touch(task_uuid)
 
     def _fail_quietly(self, stored: StoredTask) -> None:
         try:

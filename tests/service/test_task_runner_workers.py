@@ -4,12 +4,13 @@ results it kept, and one lost too often is failed with why."""
 
 import asyncio
 import threading
+import time
 import uuid
 
 import pytest
 
 from core.engine.engine import EngineFailed
-from core.service.task_runner import MAX_LOSSES, TaskRunner
+from core.service.task_runner import EXPIRY_SWEEP_S, MAX_LOSSES, TaskRunner
 from core.service.task_service import ServiceConfig, TaskService
 from core.service.task_store import TaskStore
 
@@ -103,3 +104,32 @@ def test_a_task_lost_every_time_is_failed_with_why(tmp_path, tiny_runtime, worke
     assert error["code"] == "inferenceError"
     assert f"lost {MAX_LOSSES} times" in error["message"] and "the replica's process died" in error["message"]
     assert len(runtime.seeds_asked) == MAX_LOSSES
+
+
+def test_expired_results_are_swept_once_an_interval_however_many_workers_wait(tmp_path):
+    store = TaskStore(tmp_path)
+    sweeps = []
+    expire = store.expire
+    store.expire = lambda: sweeps.append(1) or expire()
+    runner = TaskRunner(store, workers=4)
+    now = [100.0]
+    runner.clock = lambda: now[0]
+    runner.start()  # no model: every worker waits, sweeping at each wake
+
+    def woken_until(count: int) -> None:
+        deadline = time.monotonic() + 10
+        while len(sweeps) < count and time.monotonic() < deadline:
+            runner.wake()
+            time.sleep(0.02)
+
+    try:
+        woken_until(1)
+        for _ in range(10):
+            runner.wake()
+            time.sleep(0.02)
+        assert len(sweeps) == 1  # the clock stood still: forty wakes of idle workers, one sweep
+        now[0] += EXPIRY_SWEEP_S
+        woken_until(2)
+        assert len(sweeps) == 2
+    finally:
+        runner.stop()
