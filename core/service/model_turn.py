@@ -42,12 +42,6 @@ class ModelTurn:
         self._studios_waiting = 0
 
     @property
-    def holder(self) -> str | None:
-        """Who took a slot first of those holding one (the one holder of a single model)."""
-        with self._changed:
-            return self._slots[0].holder if self._slots else None
-
-    @property
     def holders(self) -> list[str]:
         with self._changed:
             return [slot.holder for slot in self._slots]

@@ -24,14 +24,14 @@ def _studio_waiting(turn: ModelTurn, name: str) -> tuple[threading.Thread, list]
 
 def test_a_studio_waits_for_the_running_task_then_goes_before_the_next():
     turn = ModelTurn()
-    assert turn.take_for_task(NEVER) and turn.holder == TASK
+    assert turn.take_for_task(NEVER) and turn.holders == [TASK]
     studio, got = _studio_waiting(turn, "a studio at 10.0.0.5")
     turn.give_back(TASK)
     assert not turn.take_for_task(AT_ONCE)  # the runner's next task: the studio waits, so it goes first
     studio.join()
-    assert got == [True] and turn.holder == "a studio at 10.0.0.5"
+    assert got == [True] and turn.holders == ["a studio at 10.0.0.5"]
     turn.give_back("a studio at 10.0.0.5")
-    assert turn.take_for_task(AT_ONCE) and turn.holder == TASK
+    assert turn.take_for_task(AT_ONCE) and turn.holders == [TASK]
 
 
 def test_a_second_studio_hears_at_once_who_generates():
@@ -46,7 +46,7 @@ def test_a_studio_that_gives_up_waiting_leaves_the_turn_to_the_tasks():
     turn = ModelTurn()
     turn.take_for_task(NEVER)
     assert not turn.take_for_studio("a studio", AT_ONCE)
-    assert turn.studios_waiting == 0 and turn.holder == TASK
+    assert turn.studios_waiting == 0 and turn.holders == [TASK]
     turn.give_back(TASK)
     assert turn.take_for_task(AT_ONCE)
 
@@ -73,10 +73,10 @@ def test_one_giving_the_model_back_is_waited_for_and_the_next_takes_it():
     turn.refuse_if_busy()  # not busy: it is leaving
     thread, got = _take_in_thread(turn, "second")
     thread.join(0.3)
-    assert thread.is_alive() and turn.holder == "first"  # waits while the first finishes its frame
+    assert thread.is_alive() and turn.holders == ["first"]  # waits while the first finishes its frame
     turn.give_back("first")
     thread.join(10)
-    assert got == [True] and turn.holder == "second"
+    assert got == [True] and turn.holders == ["second"]
     with pytest.raises(GenerationBusy):  # the new holder is not leaving
         turn.refuse_if_busy()
 
