@@ -26,11 +26,9 @@ from core.dia2.generator import AudioChunk, GenerationBusy, TakeResult, TakeStar
 from core.dialogue import Dialogue, DialogueLine
 from core.errors import DiaStudioError, describe_error
 from core.project import as_stored
-from core.studio.dialogue_generation import voices_in_order
-from core.studio.lines_before import lines_before, spoken_context
+from core.studio.dialogue_generation import SpeakingWith
 from core.studio.take_assembly import take_from_result
 from core.studio.typed_line import Push, Restart, TypedLine
-from core.studio.voice_loading import voice_prompts
 
 
 @dataclass
@@ -178,17 +176,15 @@ class LivePreview(QObject):
         engine, sample_rate = loaded
         dialogue = self.dialogue
         try:
-            voices = voices_in_order(dialogue)
+            speaking_with = SpeakingWith.at(dialogue, line.id)
         except DiaStudioError as error:
             self.said.emit(f"No preview: {error}")
             return
         params = dialogue.params
-        before = lines_before(dialogue, line.id)
         line.needs_take = False
 
         def job(cancel: threading.Event) -> Iterator:
-            prompts = voice_prompts(engine, voices) if voices else ()
-            context = spoken_context(engine, before)
+            prompts, context = speaking_with.encoded(engine)
             handle = engine.open_live_take(params, prompts, context)
             if cancel.is_set():
                 handle.cancel()

@@ -17,19 +17,40 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from core.dia2.generator import GenerationRequest, TakeResult
+from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dialogue import Dialogue, LineStatus, Speaker, Take, VoiceReference
 from core.errors import DiaStudioError
 from core.project import as_stored
-from core.studio.lines_before import lines_before, spoken_context
+from core.studio.lines_before import HeardLine, lines_before, spoken_context
 from core.studio.take_assembly import spoken_words, take_from_result
 from core.studio.voice_loading import voice_prompts
 
 
 class CannotGenerate(DiaStudioError):
     """The document is not ready to generate; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SpeakingWith:
+    """What a take starting at a line speaks with, as the document reads when it is asked for:
+    the speakers' voices, and the lines heard before it. Raises CannotGenerate when the voices
+    are not ready."""
+
+    voices: tuple[VoiceReference, ...]
+    before: tuple[HeardLine, ...]
+
+    @classmethod
+    def at(cls, dialogue: Dialogue, line_id: str) -> "SpeakingWith":
+        return cls(voices_in_order(dialogue), lines_before(dialogue, line_id))
+
+    def encoded(self, runtime) -> tuple[tuple[VoicePrompt, ...], SpokenContext | None]:
+        """The voice prompts and the spoken context for the runtime: model work, so off the GUI
+        thread."""
+        prompts = voice_prompts(runtime, self.voices) if self.voices else ()
+        return prompts, spoken_context(runtime, self.before)
 
 
 class DialogueGeneration:
@@ -43,10 +64,9 @@ class DialogueGeneration:
         if not self.lines:
             raise CannotGenerate("There is no text to speak: write a line first.")
         self.dialogue = dialogue
-        self.voices = voices_in_order(dialogue)
         self.script, self.params = dialogue.to_script(self.lines), dialogue.params
         first = min(self.lines, key=lambda line: dialogue.index_of(line.id))
-        self.before = lines_before(dialogue, first.id)
+        self.speaking_with = SpeakingWith.at(dialogue, first.id)
         self.regenerated = tuple(line.id for line in self.lines) if line_ids else ()  # asked for again
         self.notices: list[str] = []  # said by its takes, each once
         self.takes: list[Take] = []  # added to the document, in order
@@ -58,8 +78,7 @@ class DialogueGeneration:
     def events(self, runtime, cancel: threading.Event) -> Iterator:
         """The runtime's events for these lines, each take's audio as a saved project holds it.
         Encodes the voices and the lines before first: model work, so off the GUI thread."""
-        prompts = voice_prompts(runtime, self.voices) if self.voices else ()
-        context = spoken_context(runtime, self.before)
+        prompts, context = self.speaking_with.encoded(runtime)
         for event in runtime.generate(GenerationRequest(self.script, self.params, prompts, context), cancel):
             if isinstance(event, TakeResult):  # its audio as the project will keep it, encoded here, off the GUI thread
                 event = replace(event, audio=as_stored(event.audio, event.sample_rate))

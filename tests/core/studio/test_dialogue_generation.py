@@ -93,7 +93,7 @@ def test_the_voices_go_speaker_1_first_and_unusable_ones_are_refused(dialogue):
     first = voice(("first",))
     dialogue.set_voice(Speaker.S1, first)
     generation = DialogueGeneration(dialogue)
-    assert generation.voices == (first, dialogue.speakers[Speaker.S2].voice)
+    assert generation.speaking_with.voices == (first, dialogue.speakers[Speaker.S2].voice)
     runtime = ScriptedRuntime()
     run(generation, runtime)
     assert [[word for word in prompt.words] for prompt in runtime.requests[0].voices] == [
