@@ -73,6 +73,8 @@ class ScriptRender:
                 continue
             if cancel.is_set():
                 raise Cancelled("cancelled")  # an unfinished take is not written
+            if not event.complete:
+                continue  # cut short with its engine: the EngineFailed that follows says why
             made.notices += [notice for notice in event.notices if notice not in made.notices]
             path = self.outputs[event.take]
             remove_leftovers(path)

@@ -158,7 +158,8 @@ class TaskRunner(WakeableThread):
         take_started = time.monotonic()
         voices = tuple(self.voice_prompt(media_uuid, index) for index, media_uuid in enumerate(stored.voices))
         for event in self.runtime.generate(GenerationRequest(task.script, remaining, voices)):
-            if not isinstance(event, TakeResult):
+            # A take cut short (its replica lost) is no result: the task runs again from it.
+            if not isinstance(event, TakeResult) or not event.complete:
                 continue
             metadata = ExportMetadata(title=" ".join(task.script.split()[:12]), speakers=("S1", "S2"),
                                       seed=event.seed, parameters=as_made(event.params.to_dict(), event.model))

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -17,7 +18,8 @@ from core.service.task_store import TaskStore
 
 class _LosingRuntime:
     """The tiny model, whose generations are lost (as a killed replica's) ``losses`` times, each
-    after its first take; ``together`` generations must have started at once or they fail (and
+    after its first take and a little of the second (the cluster's runtime gives the take cut
+    short, as streamed, before it raises); ``together`` generations must have started at once or they fail (and
     then take the one model in turn, as replicas would each take their own)."""
 
     def __init__(self, runtime, losses: int = 0, together: int = 1):
@@ -37,8 +39,10 @@ class _LosingRuntime:
             events = self._runtime.generate(request, cancel)
             if self.losses > 0:
                 self.losses -= 1
-                yield from _until_first_take(events)
+                first = yield from _until_first_take(events)
                 events.close()
+                yield replace(first, take=first.take + 1, seed=first.seed + 1, audio=first.audio[:100],
+                              complete=False, notices=["Cut short: the replica generating it was lost."])
                 raise EngineFailed("the replica's process died (killed)")
             yield from events
 
@@ -49,7 +53,7 @@ def _until_first_take(events):
     for event in events:
         yield event
         if isinstance(event, TakeResult):
-            return
+            return event
 
 
 def _served(tmp_path, runtime, workers: int) -> TaskService:
@@ -83,13 +87,16 @@ def test_two_workers_run_two_tasks_at_once(tmp_path, tiny_runtime):
 def test_a_lost_generation_runs_again_from_the_results_it_kept(tmp_path, tiny_runtime):
     runtime = _LosingRuntime(tiny_runtime, losses=1)
     service = _served(tmp_path, runtime, workers=1)
+    task = _task(40, results=3)
     try:
-        answer = _run(service, _task(40, results=3))
+        answer = _run(service, task)
     finally:
         service.stop()
     assert not answer.get("errors")
     assert [item["seed"] for item in answer["data"]] == [40, 41, 42]
     assert runtime.seeds_asked == [40, 41]  # the second run made only the two takes missing
+    # The take cut short is not a result: 41 is the one made again, whole.
+    assert min(result.duration_s for result in service.store.results(task["taskUUID"])) > 0.5
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -4,6 +4,7 @@ skipping what is rendered, and a cancel that writes nothing unfinished."""
 
 import json
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -38,7 +39,8 @@ class Recorder:
 
 
 class DyingEngine(ScriptedRuntime):
-    """Its process dies part way through its first ``deaths`` generations (then it is started again)."""
+    """Its process dies part way through its first ``deaths`` generations (then it is started
+    again): as a relayed engine does, it gives the take cut short, as streamed, then raises."""
 
     def __init__(self, deaths):
         super().__init__()
@@ -48,6 +50,9 @@ class DyingEngine(ScriptedRuntime):
         yield TakeStarted(0, request.params.seed)
         if self.deaths:
             self.deaths -= 1
+            whole = next(e for e in super().generate(request, cancel) if isinstance(e, TakeResult))
+            yield replace(whole, audio=whole.audio[:240], complete=False,
+                          notices=["Cut short: the model's process was killed by signal 9."])
             raise EngineFailed("The model's process stopped (killed by signal 9).")
         yield from super().generate(request, cancel)
 
