@@ -1,0 +1,73 @@
+"""The link to a remote serve cut for real (a TCP proxy between the studio and the server drops
+both sides) in the middle of a take: the window lives on and keeps responding, says what
+happened, keeps what was streamed as an incomplete take, and the next generation connects again."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from core.dialogue import Speaker
+from core.engine.engine import EngineKind
+from core.params import GenerationParams
+from core.project import as_stored
+from tests.service.remote_engine import KEY, TcpProxy
+from tests.ui.conftest import TINY_CHECKPOINT, write_dialogue
+
+LINES = ((Speaker.S1, "Hello there, how are you today?"), (Speaker.S2, "Fine, thank you."))  # ~50 chunks
+
+
+@pytest.fixture
+def proxy(remote_engine_server):
+    proxy = TcpProxy(remote_engine_server.process.port)
+    yield proxy
+    proxy.close()
+
+
+def test_a_cut_link_leaves_a_living_window_the_streamed_take_and_a_working_next_generation(
+        make_studio, remote_engine_server, proxy, qtbot, prompts):
+    studio = make_studio(engine=EngineKind.IN_PROCESS)
+    assert studio.choose_engine(EngineKind.REMOTE.value, proxy.url, KEY)
+    with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
+        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+    write_dialogue(studio, *LINES)
+    studio.dialogue.set_params(GenerationParams(seed=12))
+    streamed: list[np.ndarray] = []
+    cut = []
+
+    def chunk(take, samples) -> None:
+        streamed.append(samples)
+        if len(streamed) == 3 and not cut:  # a few chunks in: the take is well under way
+            cut.append(True)
+            proxy.cut()
+
+    studio.generation.chunk.connect(chunk)
+    beats = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(lambda: beats.append(len(cut)))
+    heartbeat.start()
+    with qtbot.waitSignal(studio.generation.finished, timeout=60_000) as finished:
+        assert studio.generate()
+    qtbot.waitUntil(lambda: beats.count(1) > 10)  # the GUI thread still turns after the cut
+    heartbeat.stop()
+
+    assert cut and finished.args == [False]
+    (title, message), = prompts.errors()
+    assert title == "Generation failed"
+    assert "connection to http://127.0.0.1" in message and "connects again" in message
+    (take,) = studio.dialogue.takes
+    np.testing.assert_array_equal(take.audio.samples(), as_stored(np.concatenate(streamed), take.audio.sample_rate))
+    assert take.seed == 12 and take.source_lines == ()
+    assert "lost during the generation" in studio.window.statusBar().currentMessage()
+    assert studio.window.actions.generate.isEnabled() and not studio.window.actions.cancel.isEnabled()
+
+    studio.generation.chunk.disconnect(chunk)
+    with qtbot.waitSignal(studio.generation.finished, timeout=60_000) as again:
+        assert studio.generate()
+    assert again.args == [False] and len(prompts.errors()) == 1 and proxy.connections == 2
+    newest = studio.dialogue.takes[-1]
+    assert newest is not take and len(newest.source_lines) == 2
+    # The same seed: the take the cut run was making, now whole.
+    np.testing.assert_array_equal(newest.audio.samples()[:len(take.audio.samples())], take.audio.samples())
