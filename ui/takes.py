@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -68,6 +67,12 @@ def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
     return f"Take {number} · {lines} · {take.duration_s:.1f} s{kept}\n    seed {take.seed} · made {made}"
 
 
+def shown_of(dialogue: Dialogue) -> tuple:
+    """All that describe_take, the bold fonts and the buttons read: the takes, the order of the
+    lines (their numbers) and which take each keeps. Not the lines' text, so typing changes none."""
+    return dialogue.takes, tuple(line.id for line in dialogue.lines), dialogue.kept_takes
+
+
 def describe_keeping(dialogue: Dialogue, take: Take) -> str:
     """For the status bar, once a take is made: which lines it is kept for, and which keep another
     take (the one chosen for them), e.g. "Take 4 kept for lines 1, 3; line 2 keeps take 3."."""
@@ -113,6 +118,7 @@ class TakesPanel(QWidget):
         self._dialogue: Dialogue | None = None
         self._unsubscribe = None
         self._known: set[str] = set()  # the takes listed so far: a new one is selected as it arrives
+        self._shown: tuple = ()  # what the list shows of the document: see shown_of
         self.empty_hint = QLabel("No takes yet. Generate (F5) to make one; each generation adds "
                                  "a take, and the one you keep speaks its lines.")
         self.empty_hint.setWordWrap(True)
@@ -159,6 +165,7 @@ class TakesPanel(QWidget):
         self._dialogue = dialogue
         self._known = {take.id for take in dialogue.takes}  # an opened project shows its whole dialogue
         self.list.setCurrentItem(None)
+        self._shown = shown_of(dialogue)
         self._unsubscribe = dialogue.subscribe(self._on_change)
         self._fill()
 
@@ -178,22 +185,37 @@ class TakesPanel(QWidget):
                 return
 
     def _on_change(self, change: Change) -> None:
-        if change & (Change.TAKES | Change.LINES):
+        shown = shown_of(self._dialogue)
+        if shown != self._shown:  # not while a line is typed in: its text is not shown here
+            self._shown = shown
+            self._refresh()
+
+    def _refresh(self) -> None:
+        """Rebuild the list when takes came, went or moved; else (a take kept, lines moved) update
+        its items in place, which keeps the selection as it is."""
+        numbered = self._newest_first()
+        listed = [self.list.item(row).data(TAKE_ID_ROLE) for row in range(self.list.count())]
+        if listed != [take.id for _, take in numbered]:
             self._fill()
+            return
+        for row, (number, take) in enumerate(numbered):
+            self._show_take(self.list.item(row), take, number)
+        self._selection_changed()  # the same take, but the window redraws it or the whole dialogue
+
+    def _newest_first(self) -> list[tuple[int, Take]]:
+        """The takes as listed, each with its number."""
+        return list(reversed(list(enumerate(self._dialogue.takes, 1))))
 
     def _fill(self) -> None:
         selected = self.selected_take_id()
         self.list.blockSignals(True)
         self.list.clear()
         takes = self._dialogue.takes
-        for number, take in reversed(list(enumerate(takes, 1))):
-            item = QListWidgetItem(describe_take(self._dialogue, take, number))
+        for number, take in self._newest_first():
+            item = QListWidgetItem()
             item.setData(TAKE_ID_ROLE, take.id)
-            item.setToolTip(take_tooltip(take))
-            if self._dialogue.lines_kept_by(take.id):
-                font = QFont(item.font())
-                font.setBold(True)
-                item.setFont(font)
+            item.setToolTip(take_tooltip(take))  # of the take alone, which never changes
+            self._show_take(item, take, number)
             self.list.addItem(item)
         self.list.blockSignals(False)
         self.empty_hint.setVisible(not takes)
@@ -204,6 +226,17 @@ class TakesPanel(QWidget):
         if self.list.currentItem() is None and arrived:
             self.select_take(arrived[-1])
         self._selection_changed()
+
+    def _show_take(self, item: QListWidgetItem, take: Take, number: int) -> None:
+        """The take's description, bold while it is kept for a line; set only where it changed."""
+        text = describe_take(self._dialogue, take, number)
+        if item.text() != text:
+            item.setText(text)
+        kept = bool(self._dialogue.lines_kept_by(take.id))
+        if item.font().bold() != kept:
+            font = item.font()
+            font.setBold(kept)
+            item.setFont(font)
 
     def _selection_changed(self) -> None:
         take_id = self.selected_take_id()

@@ -10,7 +10,7 @@ from core.audio.fake_backend import FAKE_SPEAKERS, FakeBackend
 from core.dialogue import AudioClip, LineStatus, Speaker, Take
 from core.params import GenerationParams
 from tests.ui.conftest import press, write_dialogue
-from ui.takes import line_numbers
+from ui.takes import TAKE_ID_ROLE, line_numbers
 from ui.timeline_model import Column
 
 
@@ -147,6 +147,78 @@ def test_the_playback_bar_names_the_take_playing_and_lets_go_of_one_that_is_gone
     assert bar.what.text().startswith("Take 1 (seed 1)")
     studio.window.actions.new_project.trigger()  # its audio is not the new project's
     assert bar.what.text() == "Nothing playing" and studio.playback.take_id is None
+
+
+def listed(panel) -> list:
+    return [panel.list.item(row) for row in range(panel.list.count())]
+
+
+def test_typing_in_a_line_leaves_the_takes_list_as_it_is(studio, qtbot):
+    _, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    older, newer = tone_take(studio.dialogue, 1, 2.0, 0.1), tone_take(studio.dialogue, 2, 2.0, 0.2)
+    studio.dialogue.add_takes([older])
+    studio.dialogue.add_takes([newer])
+    panel = studio.window.takes
+    panel.select_take(older.id)
+    items, texts = listed(panel), [item.text() for item in listed(panel)]
+    told = []
+    panel.selected_take_changed.connect(told.append)
+
+    editor = studio.window.timeline.edit_line(second)
+    qtbot.keyClicks(editor, " and more")  # real key presses: one edit of the document each
+    assert studio.dialogue.line(second).text == "b and more"
+    assert all(now is before for now, before in zip(listed(panel), items, strict=True))
+    assert [item.text() for item in items] == texts and told == []
+    assert panel.selected_take_id() == older.id
+
+
+def test_a_take_kept_or_a_line_added_changes_the_descriptions_in_place(studio):
+    _, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    dialogue = studio.dialogue
+    everything = tone_take(dialogue, 1, 2.0, 0.1)
+    again = Take(GenerationParams(seed=2), AudioClip.from_samples(np.zeros(24000, np.float32), 24000),
+                 (dialogue.line(second),), line_times={second: (0.0, 1.0)})
+    dialogue.add_takes([everything])
+    dialogue.add_takes([again], regenerated=[second])
+    panel = studio.window.takes
+    panel.select_take(again.id)
+    items = listed(panel)
+    assert [item.text().split("\n")[0] for item in items] == [
+        "Take 2 · line 2 · 1.0 s · ✓ kept", "Take 1 · lines 1–2 · 2.0 s · ✓ kept for line 1"]
+
+    dialogue.keep_take(everything.id)
+    assert all(now is before for now, before in zip(listed(panel), items, strict=True))
+    assert [item.text().split("\n")[0] for item in items] == [
+        "Take 2 · line 2 · 1.0 s", "Take 1 · lines 1–2 · 2.0 s · ✓ kept"]
+    assert [item.font().bold() for item in items] == [False, True]
+    dialogue.insert_line(0, Speaker.S2, "first now")
+    assert [item.text().split("\n")[0] for item in items] == [
+        "Take 2 · line 3 · 1.0 s", "Take 1 · lines 2–3 · 2.0 s · ✓ kept"]
+    assert all(now is before for now, before in zip(listed(panel), items, strict=True))
+    assert panel.selected_take_id() == again.id
+
+
+def test_a_take_added_or_deleted_is_listed_anew_and_the_new_one_selected(studio):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    dialogue, panel = studio.dialogue, studio.window.takes
+    assert panel.empty_hint.isVisibleTo(panel) and not panel.play_button.isEnabled()
+    first = tone_take(dialogue, 1, 1.0, 0.1)
+    dialogue.add_takes([first])
+    assert panel.selected_take_id() == first.id and not panel.empty_hint.isVisibleTo(panel)
+    panel.show_whole_dialogue()
+    told = []
+    panel.selected_take_changed.connect(told.append)
+    second = tone_take(dialogue, 2, 1.0, 0.2)
+    dialogue.add_takes([second])
+    assert [item.data(TAKE_ID_ROLE) for item in listed(panel)] == [second.id, first.id]
+    assert panel.selected_take_id() == second.id and told[-1] is second and panel.play_button.isEnabled()
+
+    dialogue.delete_take(second.id)
+    assert [item.data(TAKE_ID_ROLE) for item in listed(panel)] == [first.id]
+    assert "Take 1 · line 1 · 1.0 s · ✓ kept\n" in panel.list.item(0).text()
+    assert panel.selected_take_id() is None and told[-1] is None and not panel.play_button.isEnabled()
+    dialogue.delete_take(first.id)
+    assert panel.list.count() == 0 and panel.empty_hint.isVisibleTo(panel)
 
 
 def test_line_numbers_read_as_ranges():
