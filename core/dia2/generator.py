@@ -62,6 +62,9 @@ class GenerationRequest:
     params: GenerationParams
     voices: tuple[VoicePrompt, ...] = ()
     context: SpokenContext | None = None  # the lines before the script, replayed after the voices
+    # Only TakeStarted and TakeResult events: for callers that keep finished takes (API tasks,
+    # batch renders), so that a relay (a pipe, a Ray stream) carries nothing per frame.
+    takes_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -454,6 +457,8 @@ def generate(runtime, request: GenerationRequest, cancel: threading.Event | None
             feed.end()
             try:
                 for event in TakeRenderer(runtime, params, request.voices, request.context, take, seed, feed).run():
+                    if request.takes_only and not isinstance(event, TakeResult):
+                        continue
                     yield event
                     if isinstance(event, TakeResult) and not event.complete:
                         return
