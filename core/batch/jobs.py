@@ -68,7 +68,7 @@ class ScriptRender:
         made = Rendered()
         prompts = tuple(voice.prompt(engine, made.notices) for voice in self.voices)
         self.outputs[0].parent.mkdir(parents=True, exist_ok=True)
-        for event in engine.generate(GenerationRequest(self.script, self.params, prompts), cancel):
+        for event in engine.generate(GenerationRequest(self.script, self.params, prompts, takes_only=True), cancel):
             if not isinstance(event, TakeResult):
                 continue
             if cancel.is_set():

@@ -157,7 +157,7 @@ class TaskRunner(WakeableThread):
         keep_s = task.ttl_s if task.ttl_s is not None else DEFAULT_KEEP_S
         take_started = time.monotonic()
         voices = tuple(self.voice_prompt(media_uuid, index) for index, media_uuid in enumerate(stored.voices))
-        for event in self.runtime.generate(GenerationRequest(task.script, remaining, voices)):
+        for event in self.runtime.generate(GenerationRequest(task.script, remaining, voices, takes_only=True)):
             # A take cut short (its replica lost) is no result: the task runs again from it.
             if not isinstance(event, TakeResult) or not event.complete:
                 continue

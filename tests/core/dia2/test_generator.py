@@ -104,6 +104,17 @@ def test_frames_decoded_four_at_a_time_after_the_first_give_the_same_audio(tiny_
     np.testing.assert_array_equal(cut.codes, one_by_one.codes[:, : cut.codes.shape[1]])
 
 
+def test_a_request_for_the_takes_only_gives_the_same_takes_without_the_stream(tiny_runtime):
+    params = GenerationParams.create(seed=5, number_results=2)
+    whole = list(tiny_runtime.generate(GenerationRequest(DIALOGUE, params)))
+    only = list(tiny_runtime.generate(GenerationRequest(DIALOGUE, params, takes_only=True)))
+    assert [type(event) for event in only] == [TakeStarted, TakeResult] * 2
+    assert [event.seed for event in only] == [5, 5, 6, 6]
+    for quiet, streamed in zip(_takes(only), _takes(whole)):
+        np.testing.assert_array_equal(quiet.audio, streamed.audio)
+        assert quiet.words == streamed.words and quiet.complete
+
+
 def test_word_timings_stream_in_order_and_match_the_take(tiny_runtime):
     events = _events(tiny_runtime, seed=9)
     words = [(event.word, event.start_s) for event in events if isinstance(event, WordTiming)]
