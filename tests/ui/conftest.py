@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 
 from app.controller import StudioController
 from app.settings import Settings, WindowLayout
@@ -244,3 +244,19 @@ def press(qtbot, action) -> None:
     undo stack at once)."""
     assert action.isEnabled(), f"{action.text()!r} is disabled"
     action.trigger()
+
+
+def generate_past_a_failure(studio: StudioController, qtbot, failed: list) -> list:
+    """Generate to the end while a heartbeat checks the GUI thread: returns the ``finished``
+    signal's arguments once the thread has turned ten more times after ``failed`` (filled by the
+    test when it breaks the engine) became non-empty, so the window still responds after it."""
+    beats = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(lambda: beats.append(len(failed)))
+    heartbeat.start()
+    with qtbot.waitSignal(studio.generation.finished, timeout=60_000) as finished:
+        assert studio.generate()
+    qtbot.waitUntil(lambda: beats.count(1) > 10)
+    heartbeat.stop()
+    return finished.args

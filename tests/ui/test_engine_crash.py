@@ -8,16 +8,14 @@ import os
 import signal
 
 import numpy as np
-from PySide6.QtCore import QTimer
 
 from core.dialogue import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
 from core.project import as_stored
-from tests.ui.conftest import TINY_CHECKPOINT, write_dialogue
+from tests.ui.conftest import TINY_CHECKPOINT, generate_past_a_failure, write_dialogue
 
 LINES = ((Speaker.S1, "Hello there, how are you today?"), (Speaker.S2, "Fine, thank you."))  # ~50 chunks
-
 
 def test_a_killed_engine_process_leaves_a_living_window_the_streamed_take_and_a_working_next_generation(
         make_studio, qtbot, prompts):
@@ -37,17 +35,9 @@ def test_a_killed_engine_process_leaves_a_living_window_the_streamed_take_and_a_
             os.kill(engine.pid, signal.SIGKILL)
 
     studio.generation.chunk.connect(chunk)
-    beats = []
-    heartbeat = QTimer()
-    heartbeat.setInterval(10)
-    heartbeat.timeout.connect(lambda: beats.append(len(killed)))
-    heartbeat.start()
-    with qtbot.waitSignal(studio.generation.finished, timeout=60_000) as finished:
-        assert studio.generate()
-    qtbot.waitUntil(lambda: beats.count(1) > 10)  # the GUI thread still turns after the crash
-    heartbeat.stop()
+    finished = generate_past_a_failure(studio, qtbot, killed)  # the GUI thread still turns after the crash
 
-    assert killed and finished.args == [False]
+    assert killed and finished == [False]
     (title, message), = prompts.errors()
     assert title == "Generation failed"
     assert message.startswith("The model's process was killed by SIGKILL (often: out of memory).")

@@ -6,24 +6,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
 
 from core.dialogue import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
 from core.project import as_stored
 from tests.service.remote_engine import KEY, TcpProxy
-from tests.ui.conftest import TINY_CHECKPOINT, write_dialogue
+from tests.ui.conftest import TINY_CHECKPOINT, generate_past_a_failure, write_dialogue
 
 LINES = ((Speaker.S1, "Hello there, how are you today?"), (Speaker.S2, "Fine, thank you."))  # ~50 chunks
-
 
 @pytest.fixture
 def proxy(remote_engine_server):
     proxy = TcpProxy(remote_engine_server.process.port)
     yield proxy
     proxy.close()
-
 
 def test_a_cut_link_leaves_a_living_window_the_streamed_take_and_a_working_next_generation(
         make_studio, remote_engine_server, proxy, qtbot, prompts):
@@ -43,17 +40,9 @@ def test_a_cut_link_leaves_a_living_window_the_streamed_take_and_a_working_next_
             proxy.cut()
 
     studio.generation.chunk.connect(chunk)
-    beats = []
-    heartbeat = QTimer()
-    heartbeat.setInterval(10)
-    heartbeat.timeout.connect(lambda: beats.append(len(cut)))
-    heartbeat.start()
-    with qtbot.waitSignal(studio.generation.finished, timeout=60_000) as finished:
-        assert studio.generate()
-    qtbot.waitUntil(lambda: beats.count(1) > 10)  # the GUI thread still turns after the cut
-    heartbeat.stop()
+    finished = generate_past_a_failure(studio, qtbot, cut)  # the GUI thread still turns after the cut
 
-    assert cut and finished.args == [False]
+    assert cut and finished == [False]
     (title, message), = prompts.errors()
     assert title == "Generation failed"
     assert "connection to http://127.0.0.1" in message and "connects again" in message
