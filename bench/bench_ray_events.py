@@ -30,15 +30,12 @@ from app.cluster.batch_engines import ActorReplica  # noqa: E402
 from app.cluster.cluster_runtime import ClusterRuntime  # noqa: E402
 from app.cluster.mailbox import TextMailbox  # noqa: E402
 from app.cluster.replica import ModelReplica  # noqa: E402
+from bench.bench_cluster import SCRIPT, TINY  # noqa: E402
 from bench.bench_runtime import machine  # noqa: E402
 from core.dia2.generator import GenerationRequest, TakeResult  # noqa: E402
 from core.dia2.runtime import Dia2Runtime  # noqa: E402
 from core.dia2.script_codec import ScriptCodec  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
-
-TINY = ROOT / "tests" / "fixtures" / "dia2_parity" / "checkpoint"
-SCRIPT = ("[S1] The caravan leaves at dawn, so pack light and say your goodbyes tonight. "
-          "[S2] Tonight? I thought we had until the end of the week.")
 
 
 def render(runtime, seed: int, takes_only: bool) -> dict:
