@@ -27,7 +27,7 @@ def drop_file(widget, path: Path) -> None:
     data.setUrls([QUrl.fromLocalFile(str(path))])
     where, action = QPointF(5, 5), Qt.DropAction.CopyAction
     buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(where, action, data, buttons, keys)
+    enter = QDragEnterEvent(where.toPoint(), action, data, buttons, keys)  # a QPoint on PySide6 6.11
     assert QApplication.sendEvent(widget, enter) and enter.isAccepted()
     QApplication.sendEvent(widget, QDropEvent(where, action, data, buttons, keys))
 
