@@ -8,6 +8,9 @@ upgrade values written by an older version instead of ignoring them.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import stat
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
@@ -15,6 +18,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
 # version N -> N + 1, applied in turn to settings written by an older studio.
@@ -28,6 +32,7 @@ class Setting(Generic[T]):
 
     key: str
     default: T
+    secret: bool = False  # a credential: its settings file is then readable by its owner only
 
     def __set_name__(self, owner: type, name: str) -> None:
         owner.declared[name] = self
@@ -56,7 +61,7 @@ class Settings:
     # and for a server its address and key.
     engine_kind: Setting[str] = Setting("engine/kind", "")
     engine_url: Setting[str] = Setting("engine/url", "")
-    engine_key: Setting[str] = Setting("engine/api_key", "")
+    engine_key: Setting[str] = Setting("engine/api_key", "", secret=True)
     # Speech recognition: a Whisper model name or a model file (.pt); "" = Whisper's default for Dia2
     whisper_model: Setting[str] = Setting("speech/whisper_model", "")
     # Sound
@@ -80,6 +85,8 @@ class Settings:
     def __init__(self, store: QSettings):
         self.store = store
         self._upgrade()
+        if any(setting.secret and self.read(setting) for setting in self.declared.values()):
+            self._keep_to_owner()  # written by a studio from before keys were kept so
 
     def read(self, setting: Setting[T]) -> T:
         raw = self.store.value(setting.key)
@@ -94,6 +101,21 @@ class Settings:
         if not isinstance(value, type(setting.default)):
             raise TypeError(f"{setting.key} takes {type(setting.default).__name__}, not {value!r}")
         self.store.setValue(setting.key, json.dumps(value) if isinstance(value, list) else value)
+        if setting.secret and value:
+            self._keep_to_owner()
+
+    def _keep_to_owner(self) -> None:
+        """An INI file (Linux's settings, or a chosen file) is written with the umask, which
+        usually lets every local account read it; a key in it is then closed to all but its owner.
+        Qt rewrites the file keeping its permissions. (The Windows registry has no file and is
+        per-user already.)"""
+        self.store.sync()  # the file exists from here on
+        path = self.store.fileName()
+        try:
+            if os.path.isfile(path) and stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+                os.chmod(path, 0o600)
+        except OSError as error:  # another account's file, a read-only folder: the key still works
+            log.warning("could not close %s to other accounts: %s", path, error)
 
     def _upgrade(self) -> None:
         version = int(self.store.value("settings_version", SETTINGS_VERSION))

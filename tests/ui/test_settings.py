@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -71,3 +74,36 @@ def test_the_window_comes_back_as_it_was_left(make_studio, qtbot):
     assert again.window.takes_dock.isHidden() and not again.window.voices_dock.isHidden()
     again.window.actions.reset_layout.trigger()
     assert not again.window.takes_dock.isHidden()
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_a_saved_server_key_closes_the_settings_file_to_other_accounts_and_it_stays_closed(tmp_path):
+    old_umask = os.umask(0o022)  # the usual one: files readable by every local account
+    try:
+        settings = Settings(store(tmp_path))
+        settings.engine_url = "http://gpu-box:8000"
+        settings.store.sync()
+        path = settings.store.fileName()
+        assert mode(path) == 0o644  # nothing secret in it yet
+
+        settings.engine_key = "sk-secret"
+        assert mode(path) == 0o600
+        settings.export_bitrate = 256
+        settings.store.sync()  # Qt writes a new file in the old one's place
+        assert mode(path) == 0o600 and Settings(store(tmp_path)).engine_key == "sk-secret"
+    finally:
+        os.umask(old_umask)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_a_key_written_by_an_older_studio_is_closed_to_others_when_the_settings_open(tmp_path):
+    older = store(tmp_path)
+    older.setValue("engine/api_key", "sk-secret")
+    older.sync()
+    os.chmod(older.fileName(), 0o644)
+    Settings(store(tmp_path))
+    assert mode(older.fileName()) == 0o600
