@@ -60,6 +60,9 @@ class TcpProxy:
         self.target_port = target_port
         self.port = free_port()
         self.sent_to_server = 0  # bytes the studio sent, all connections together
+        self.sent_to_studio = 0  # bytes the server sent, likewise
+        self._cut_at: int | None = None  # sent_to_studio at which to cut (cut_after)
+        self.cuts: list[bool] = []  # one entry a cut, as it happens
         self.connections = 0
         self._frozen = threading.Event()
         self._lock = threading.Lock()
@@ -89,9 +92,17 @@ class TcpProxy:
             while data := source.recv(65536):
                 if self._frozen.is_set():
                     continue  # swallowed: the other end hears nothing more
-                if upstream:
-                    with self._lock:
+                with self._lock:
+                    if upstream:
                         self.sent_to_server += len(data)
+                    else:
+                        self.sent_to_studio += len(data)
+                    cutting = not upstream and self._cut_at is not None and self.sent_to_studio > self._cut_at
+                    if cutting:
+                        self._cut_at = None
+                if cutting:  # these bytes are lost with the link
+                    self.cut()
+                    return
                 sink.sendall(data)
         except OSError:
             pass
@@ -99,7 +110,14 @@ class TcpProxy:
             for end in (source, sink):
                 end.close()
 
+    def cut_after(self, more_bytes: int) -> None:
+        """Cut once the server has sent ``more_bytes`` more to the studio: the cut falls at that
+        point of the stream however fast the studio reads or shows what it gets."""
+        with self._lock:
+            self._cut_at = self.sent_to_studio + more_bytes
+
     def cut(self) -> None:
+        self.cuts.append(True)
         with self._lock:
             connections, self._open = self._open, []
         for end in connections:
