@@ -9,6 +9,7 @@ import signal
 
 import numpy as np
 
+from core.dia2.generator import AudioChunk
 from core.dialogue import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
@@ -26,15 +27,22 @@ def test_a_killed_engine_process_leaves_a_living_window_the_streamed_take_and_a_
     studio.dialogue.set_params(GenerationParams(seed=11))
     engine = studio.models.engine
     streamed: list[np.ndarray] = []
+    studio.generation.chunk.connect(lambda take, samples: streamed.append(samples))
     killed = []
+    generate = engine.generate
 
-    def chunk(take, samples) -> None:
-        streamed.append(samples)
-        if len(streamed) == 3 and not killed:  # a few chunks in: the take is well under way
-            killed.append(engine.pid)
-            os.kill(engine.pid, signal.SIGKILL)
+    def generate_and_kill_a_few_chunks_in(request, cancel=None):
+        # Killed from the generation's own thread as the third chunk comes out of the pipe: the
+        # child is then at most a pipe's buffer ahead, however far behind the window's thread is.
+        chunks = 0
+        for event in generate(request, cancel):
+            chunks += isinstance(event, AudioChunk)
+            if chunks == 3 and not killed:
+                killed.append(engine.pid)
+                os.kill(engine.pid, signal.SIGKILL)
+            yield event
 
-    studio.generation.chunk.connect(chunk)
+    engine.generate = generate_and_kill_a_few_chunks_in
     finished = generate_past_a_failure(studio, qtbot, killed)  # the GUI thread still turns after the crash
 
     assert killed and finished == [False]
@@ -50,7 +58,7 @@ def test_a_killed_engine_process_leaves_a_living_window_the_streamed_take_and_a_
     assert "Cut short: the model's process was killed by SIGKILL" in status
     assert studio.window.actions.generate.isEnabled() and not studio.window.actions.cancel.isEnabled()
 
-    studio.generation.chunk.disconnect(chunk)
+    engine.generate = generate
     with qtbot.waitSignal(studio.generation.finished, timeout=60_000) as again:  # a fresh process loads first
         assert studio.generate()
     assert again.args == [False] and len(prompts.errors()) == 1
