@@ -100,16 +100,18 @@ class Settings:
     def write(self, setting: Setting[T], value: T) -> None:
         if not isinstance(value, type(setting.default)):
             raise TypeError(f"{setting.key} takes {type(setting.default).__name__}, not {value!r}")
+        if setting.secret and value:
+            self._keep_to_owner()  # before the key is in it, so it is never on disk for all to read
         self.store.setValue(setting.key, json.dumps(value) if isinstance(value, list) else value)
         if setting.secret and value:
-            self._keep_to_owner()
+            self.store.sync()
 
     def _keep_to_owner(self) -> None:
         """An INI file (Linux's settings, or a chosen file) is written with the umask, which
         usually lets every local account read it; a key in it is then closed to all but its owner.
         Qt rewrites the file keeping its permissions. (The Windows registry has no file and is
         per-user already.)"""
-        self.store.sync()  # the file exists from here on
+        self.store.sync()  # the file exists from here on (it holds at least settings_version)
         path = self.store.fileName()
         try:
             if os.path.isfile(path) and stat.S_IMODE(os.stat(path).st_mode) & 0o077:
