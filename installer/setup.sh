@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # Set up Dia Studio from a source checkout on Debian/Ubuntu: system libraries (when run as root,
-# or via sudo when available), then a virtual environment in .venv with the project installed.
-#   installer/setup.sh          the app
-#   installer/setup.sh --test   the app and what its tests need (PulseAudio, pytest, ...)
+# or via sudo when available), then a virtual environment in .venv holding exactly the lock
+# (installer/locks/, README: How installs are pinned) and the project.
+#   installer/setup.sh             the app
+#   installer/setup.sh --cluster   the app and Ray Serve (serve --ray, batch --ray)
+#   installer/setup.sh --test      the app, Ray and what the tests need (PulseAudio, pytest, ...)
+#   DIA_TORCH=cu130             torch's CUDA build instead of the processor's
+# Once set up, it does nothing until the lock or pyproject.toml changes: no network, no pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+case "${1:-}" in
+    "") environment=app ;;
+    --test|--cluster) environment=${1#--} ;;
+    *) echo "setup.sh: unknown option $1 (--test or --cluster)" >&2; exit 2 ;;
+esac
+"$python" installer/lockfiles.py current .venv "$environment" && exit 0
 
 # sounddevice needs PortAudio; Qt needs these to draw (offscreen and on X11).
 packages=(libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
           libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
           libxcb-render-util0 libxcb-shape0)
-extras=""
-if [ "${1:-}" = "--test" ]; then
+if [ "$environment" = test ]; then
     # A PulseAudio null sink stands in for a sound card in the tests; exported files are checked
     # by readers other than the writer (ffprobe, ogginfo). A whole run also builds the bundle
     # (PyInstaller reads libraries with binutils' objdump) and opens its window on Xvfb.
     packages+=(pulseaudio libasound2-plugins ffmpeg vorbis-tools binutils xvfb xauth)
-    extras="[test,cluster]"
 fi
 
 if command -v apt-get >/dev/null 2>&1; then
@@ -32,7 +42,6 @@ if command -v apt-get >/dev/null 2>&1; then
     fi
 fi
 
-python=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".${extras}"
+started=$SECONDS
+"$python" installer/lockfiles.py sync .venv "$environment"
+echo "set up .venv ($environment, $("$python" installer/lockfiles.py path "$environment")) in $((SECONDS - started)) s"

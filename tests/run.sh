@@ -5,14 +5,14 @@ cd "$(dirname "$0")/.."
 installer/setup.sh --test
 # The official Runware SDKs the server is checked against; both are the module `runware`, so each
 # gets a folder of its own (tests/service/test_official_sdks.py puts one at a time on the path).
-for sdk in runware-sdk==1.8.0 runware==0.5.24; do
-    folder=.sdk/${sdk%%==*}
-    if [ "$(cat "$folder/.installed" 2>/dev/null)" != "$sdk" ]; then
-        rm -rf "$folder"
-        .venv/bin/python -m pip install -q --target "$folder" "$sdk"
-        echo "$sdk" > "$folder/.installed"
-    fi
+for sdk in runware-sdk runware; do
+    .venv/bin/python installer/lockfiles.py current ".sdk/$sdk" "$sdk" \
+        || .venv/bin/python installer/lockfiles.py sync ".sdk/$sdk" "$sdk" --into-folder
 done
+# What is installed is exactly the lock: drift (a package installed or upgraded by hand) is one
+# line here, not a failure deep in a test.
+.venv/bin/python installer/lockfiles.py check .venv test
+for sdk in runware-sdk runware; do .venv/bin/python installer/lockfiles.py check ".sdk/$sdk" "$sdk"; done
 export QT_QPA_PLATFORM=offscreen
 # The sound tests' PulseAudio server runs in a folder of this run and is stopped when the run
 # ends, however it ends (an interrupted or killed pytest included).

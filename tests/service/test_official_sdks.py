@@ -1,7 +1,7 @@
 """The official Runware Python SDKs, unchanged, pointed at a local `dia-studio serve`: each
 generates Dia2 audio over its transports. The two packages are both the module `runware`, so
 each runs in its own process with its own folder on the path (tests/run.sh installs them into
-.sdk/; versions in SDK_VERSIONS)."""
+.sdk/ from their locks; the releases are pyproject.toml's dependency groups of their names)."""
 
 import base64
 import io
@@ -17,13 +17,13 @@ import soundfile
 from tests.service.server_process import REPO, ServerProcess, running_server
 
 SDK_DIR = REPO / ".sdk"
-SDK_VERSIONS = {"runware-sdk": "1.8.0", "runware": "0.5.24"}
+SDKS = ("runware-sdk", "runware")
 CLIENTS = Path(__file__).parent / "sdk"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    for package in SDK_VERSIONS:
+    for package in SDKS:
         assert (SDK_DIR / package / "runware").is_dir(), f"run tests/run.sh once: it installs {package} into .sdk/"
     with running_server(tmp_path_factory.mktemp("sdk")) as process:
         yield process
