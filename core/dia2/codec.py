@@ -62,8 +62,11 @@ class MimiCodec:
         # transformers draws a progress bar on stderr for every load; ours report their own progress.
         transformers_logging.disable_progress_bar()
         try:
+            # use_kernels=False: transformers 5.25 swaps layers for the Hub's compiled kernels by default
+            # (code fetched at load, which the bundle does not even carry); the codec is exact without them.
             model, loading_info = MimiModel.from_pretrained(
-                folder, local_files_only=True, use_safetensors=True, dtype=dtype, output_loading_info=True
+                folder, local_files_only=True, use_safetensors=True, dtype=dtype, output_loading_info=True,
+                use_kernels=False,
             )
         except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
             raise CodecLoadError(f"The Mimi codec in {folder} could not be loaded: {exc}") from exc

@@ -72,6 +72,12 @@ def codec_with_strong_attention() -> MimiCodec:
     return strong
 
 
+def test_the_codec_never_takes_the_hubs_kernels(codec):
+    """transformers 5.25 kernelizes a model from the Hub by default; the studio's codec stays as loaded
+    (and the bundle carries no `kernels` package for it to use)."""
+    assert codec._model.use_kernels is False
+
+
 def test_properties_come_from_the_config(codec):
     assert (codec.sample_rate, codec.frame_rate, codec.samples_per_frame) == (24000, 12.5, 1920)
     assert codec.num_codebooks == 32
