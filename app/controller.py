@@ -90,6 +90,7 @@ class StudioController(QObject):
         self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
         self._streamed_take: int | None = None  # the take of the generation the waveform grows with
         self._unsubscribe_takes = None
+        self._said_unavailable: str | None = None  # why the engine's memory is out of reach, once said
         self._status_timer = QTimer(self.window)  # it updates the window: it goes with it
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
         self._status_timer.timeout.connect(self._show_status)
@@ -786,10 +787,16 @@ class StudioController(QObject):
         if info is not None:
             parts.append(f"weights {info.weights_bytes / 2**20:,.0f} MB")
             engine = self.models.engine.memory()  # never waits: read, or as last reported
-            if engine.device_bytes is not None:
-                parts.append(f"GPU {engine.device_bytes / 2**20:,.0f} MB in use")
-            if self.models.engine.kind is not EngineKind.IN_PROCESS and engine.process_bytes is not None:
-                parts.append(f"model's process {engine.process_bytes / 2**20:,.0f} MB")
+            if engine.unavailable:
+                parts.append("the model's server out of reach")
+                if engine.unavailable != self._said_unavailable:  # said once, not every read
+                    self.window.statusBar().showMessage(engine.unavailable, 15000)
+            else:
+                if engine.device_bytes is not None:
+                    parts.append(f"GPU {engine.device_bytes / 2**20:,.0f} MB in use")
+                if self.models.engine.kind is not EngineKind.IN_PROCESS and engine.process_bytes is not None:
+                    parts.append(f"model's process {engine.process_bytes / 2**20:,.0f} MB")
+            self._said_unavailable = engine.unavailable
         used = memory.process_bytes()
         if used is not None:
             parts.append(f"app {used / 2**20:,.0f} MB")

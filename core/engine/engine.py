@@ -52,6 +52,7 @@ class MemoryReport:
 
     process_bytes: int | None  # resident memory of the process the model runs in
     device_bytes: int | None  # allocated on the GPU (None on a processor)
+    unavailable: str | None = None  # why the engine cannot say now (its server out of reach)
 
 
 class NoModelLoaded(DiaStudioError):

@@ -46,6 +46,7 @@ CANCEL_GRACE_S = 5.0  # a cancelled generation not ended by then is cut off here
 POLL_S = 0.1  # how often a generation looks at its cancel
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0)  # between the tries of one connect
 LOADING_POLL_S = 1.0  # how often load asks a server whose model is still loading
+UNREACHABLE_PAUSE_S = 15.0  # after a memory read found the server out of reach, the next one waits this long
 
 
 class RemoteEngine:
@@ -62,6 +63,8 @@ class RemoteEngine:
         self._voices: dict[str, str] = {}  # digest of a voice's codes → the server's name for it
         self._lock = threading.Lock()  # one call at a time on the one connection
         self._memory = MemoryReport(None, None)  # as the server last said
+        self._memory_reader: threading.Thread | None = None
+        self._next_memory_read = 0.0  # monotonic time
 
     # ---- the model --------------------------------------------------------------------------------
     @property
@@ -121,16 +124,27 @@ class RemoteEngine:
         self._locked_call({"type": "releaseMemory"})
 
     def memory(self) -> MemoryReport:
-        """Asked of the server, or as it last said while a call holds the connection (a generation,
-        a live take waiting for the text the window types: the status bar must never wait on it)."""
+        """As the server last said, at once: the status bar reads it on the GUI thread, which must
+        never wait on the network. A fresh read is asked for in the background, one at a time;
+        a server found out of reach is said in ``unavailable`` and asked again only after a pause."""
+        reader = self._memory_reader
+        if (reader is None or not reader.is_alive()) and time.monotonic() >= self._next_memory_read:
+            self._memory_reader = threading.Thread(target=self._read_memory, name="remote engine memory",
+                                                   daemon=True)
+            self._memory_reader.start()
+        return self._memory
+
+    def _read_memory(self) -> None:
         if not self._lock.acquire(blocking=False):
-            return self._memory
+            return  # a call holds the connection (a generation, a live take): as last said
         try:
-            reply = self._call({"type": "memory"})
+            reply = self._call({"type": "memory"}, reconnect_delays=())  # one try: the next read comes soon
+            self._memory = MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
+        except DiaStudioError as error:
+            self._memory = MemoryReport(self._memory.process_bytes, self._memory.device_bytes, str(error))
+            self._next_memory_read = time.monotonic() + UNREACHABLE_PAUSE_S
         finally:
             self._lock.release()
-        self._memory = MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
-        return self._memory
 
     def close(self) -> None:
         """Not behind the call in flight: closing the link ends it (a generation raises EngineFailed)."""
@@ -260,19 +274,21 @@ class RemoteEngine:
         with self._lock:
             return self._call(message)
 
-    def _call(self, message: dict[str, Any]) -> dict[str, Any]:
-        return self._call_with_arrays(message)[0]
+    def _call(self, message: dict[str, Any],
+              reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS_S) -> dict[str, Any]:
+        return self._call_with_arrays(message, reconnect_delays=reconnect_delays)[0]
 
-    def _call_with_arrays(self, message: dict[str, Any],
-                          arrays: tuple[np.ndarray, ...] = ()) -> tuple[dict[str, Any], list[np.ndarray]]:
+    def _call_with_arrays(self, message: dict[str, Any], arrays: tuple[np.ndarray, ...] = (),
+                          reconnect_delays: tuple[float, ...] = RECONNECT_DELAYS_S,
+                          ) -> tuple[dict[str, Any], list[np.ndarray]]:
         """Ask and wait for the answer (not a heartbeat); a link found dead is tried once more
         on a fresh connection (every call but a generation can simply be asked again)."""
         try:
             try:
-                return self._ask(self._connected(), message, arrays)
+                return self._ask(self._connected(delays=reconnect_delays), message, arrays)
             except _LinkLost:  # found dead (the server restarted, the network changed): once more
                 self._drop()
-                return self._ask(self._connected(), message, arrays)
+                return self._ask(self._connected(delays=reconnect_delays), message, arrays)
         except _LinkLost as lost:
             self._drop()
             raise EngineFailed(f"The connection to {self.server} was lost ({lost}); the next call "
@@ -305,20 +321,21 @@ class RemoteEngine:
         return wire.info_of(self._status["model"])
 
     # ---- the connection ---------------------------------------------------------------------------
-    def _connected(self, cancel: threading.Event | None = None) -> _Link | None:
-        """The open link, or a new one (tried again after a moment where that can help); None
-        when ``cancel`` is set meanwhile."""
+    def _connected(self, cancel: threading.Event | None = None,
+                   delays: tuple[float, ...] = RECONNECT_DELAYS_S) -> _Link | None:
+        """The open link, or a new one (tried again after each of ``delays`` where that can help);
+        None when ``cancel`` is set meanwhile."""
         if self._link is not None:
             return self._link
         cancel = cancel or threading.Event()
-        for attempt, delay in enumerate((0.0, *RECONNECT_DELAYS_S)):
+        for attempt, delay in enumerate((0.0, *delays)):
             if cancel.wait(delay):
                 return None
             try:
                 self._link = self._open()
                 return self._link
             except _Unreachable as error:
-                if not error.retry or attempt == len(RECONNECT_DELAYS_S):
+                if not error.retry or attempt == len(delays):
                     raise EngineFailed(str(error)) from None
 
     def _open(self) -> _Link:

@@ -134,5 +134,11 @@ class TcpProxy:
         self._frozen.clear()
 
     def close(self) -> None:
+        """Nothing listens at the port any more (a shutdown first: a close alone leaves the socket
+        listening while the accepting thread waits in it)."""
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self._listener.close()
         self.cut()

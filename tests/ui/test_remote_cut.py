@@ -4,6 +4,8 @@ happened, keeps what was streamed as an incomplete take, and the next generation
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,29 @@ def test_a_cut_link_leaves_a_living_window_the_streamed_take_and_a_working_next_
     assert newest is not take and len(newest.source_lines) == 2
     # The same seed: the take the cut run was making, now whole.
     np.testing.assert_array_equal(newest.audio.samples()[:len(take.audio.samples())], take.audio.samples())
+
+
+def test_a_server_gone_while_idle_is_said_once_and_the_window_never_waits_on_it(
+        make_studio, remote_engine_server, proxy, qtbot, monkeypatch):
+    """The status bar's memory read every 2 s used to ask the server on the GUI thread: with the
+    server gone, three connection tries (3.5 s) on every read, an error each time, a window that
+    lagged on every key."""
+    from core.engine.remote import RemoteEngine
+
+    studio = make_studio(engine=EngineKind.IN_PROCESS)
+    assert studio.choose_engine(EngineKind.REMOTE.value, proxy.url, KEY)
+    with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
+        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+    opened_on = []
+    real_open = RemoteEngine._open
+    monkeypatch.setattr(RemoteEngine, "_open", lambda self: opened_on.append(threading.current_thread()) or
+                        real_open(self))
+    said = []
+    studio.window.statusBar().messageChanged.connect(said.append)
+    proxy.close()
+    qtbot.waitUntil(lambda: "server out of reach" in studio.window.memory_status.text(), timeout=20_000)
+    unreachable = [message for message in said if message.startswith("Nothing answers at 127.0.0.1")]
+    assert len(unreachable) == 1
+    qtbot.wait(5_000)  # two more reads of the status bar: nothing more said, nothing asked on this thread
+    assert [message for message in said if message.startswith("Nothing answers")] == unreachable
+    assert threading.main_thread() not in opened_on

@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationRequest, 
 from core.dia2.prefix import SpokenContext
 from core.dia2.script import UnspeakableScript
 from core.engine.choice import open_engine
-from core.engine.engine import EngineFailed, EngineKind
+from core.engine.engine import EngineFailed, EngineKind, MemoryReport
 from core.engine.remote import RemoteEngine, engine_url
 from core.params import GenerationParams
 from core.studio.voice_loading import voice_from_file, voice_prompts
@@ -228,8 +229,39 @@ def test_the_servers_errors_arrive_as_the_studios_own(engine):
     with pytest.raises(EngineFailed, match="runs .*checkpoint \\(dia2-2b, runware:dia2@2b\\), not dia2-1b"):
         engine.load("dia2-1b")
     assert engine.load("dia2-2b").name == str(CHECKPOINT.resolve())
-    memory = engine.memory()
-    assert memory.process_bytes > 0 and memory.device_bytes is None
+    memory = _memory_once_read(engine)
+    assert memory.process_bytes > 0 and memory.device_bytes is None and memory.unavailable is None
+
+
+def _memory_once_read(engine: RemoteEngine, ready=lambda memory: memory != MemoryReport(None, None)):
+    """The report once the background reads have brought one that is ``ready``."""
+    deadline = time.monotonic() + 30
+    while not ready(memory := engine.memory()):
+        assert time.monotonic() < deadline, f"no such report came: {memory}"
+        time.sleep(0.05)
+    return memory
+
+
+def test_the_memory_read_never_touches_the_network_on_the_callers_thread(remote_engine_server, proxy, monkeypatch):
+    """The status bar reads it every 2 s on the GUI thread: a server gone must not lag the window
+    (three tries, 3.5 s, on every read before) nor raise there; it is said, and asked less often."""
+    engine = remote_engine_server.engine(url=proxy.url)
+    engine.load("dia2-2b")
+    opened_on = []
+    real_open = RemoteEngine._open
+    monkeypatch.setattr(RemoteEngine, "_open", lambda self: opened_on.append(threading.current_thread()) or
+                        real_open(self))
+    known = _memory_once_read(engine)
+    assert known.process_bytes > 0
+    proxy.close()  # the server out of reach: nothing listens at its address any more
+    gone = _memory_once_read(engine, ready=lambda memory: memory.unavailable is not None)
+    assert gone.unavailable.startswith(f"Nothing answers at 127.0.0.1:{proxy.port} (connection refused)")
+    assert gone.process_bytes > 0  # as last said
+    tries = len(opened_on)
+    for _ in range(20):  # within the pause, reads neither wait nor try again
+        assert engine.memory() == gone
+    assert len(opened_on) == tries and threading.current_thread() not in opened_on
+    engine.close()
 
 
 # ---- pointed at the wrong place -------------------------------------------------------------------
