@@ -158,6 +158,7 @@ class TimelineView(QTableView):
         super().__init__(parent)
         self.setObjectName("timeline")
         self._delegate = LineDelegate(self)
+        self._row_of_line_gone: int | None = None  # where the current line was, as an undo took it
         self.setItemDelegate(self._delegate)
         self._delegate.text_edited.connect(self._enter_text)
         self._delegate.editor_height_changed.connect(self._fit_editor_row)
@@ -193,6 +194,8 @@ class TimelineView(QTableView):
         if old is not None:
             old.deleteLater()
         model.dataChanged.connect(self._fit)
+        model.layoutAboutToBeChanged.connect(self._before_lines_change)
+        model.layoutChanged.connect(self._after_lines_change)
         model.layoutChanged.connect(self._fit_all)
         header = self.horizontalHeader()
         for column in FITTED_COLUMNS:
@@ -480,6 +483,28 @@ class TimelineView(QTableView):
         # a new undo step, and the row is sized for its text as shown, no longer as edited.
         super().closeEditor(editor, hint)
         self.dialogue.undo_stack.seal()
-        if isinstance(editor, LineEditor):
+        if isinstance(editor, LineEditor) and self._has_line(editor.property("line_id")):
             self._fit_editor_row(editor)
             self.line_left.emit(editor.property("line_id"))
+
+    # --- the document changed under an open editor (an undo, a redo) ----------------------------
+
+    def _has_line(self, line_id: str) -> bool:
+        return any(line.id == line_id for line in self.dialogue.lines)
+
+    def _before_lines_change(self) -> None:
+        """The rows are about to change (the document already has). An editor whose line is gone (a
+        split or an added line undone) closes while its row is still the view's, its text going
+        nowhere: left open, the view would stay in its editing state, deaf to every key."""
+        current = self.current_line_id()
+        self._row_of_line_gone = self.currentIndex().row() if current and not self._has_line(current) else None
+        editor = self._open_editor()
+        if editor is not None and not self._has_line(editor.property("line_id")):
+            self.closeEditor(editor, QStyledItemDelegate.EndEditHint.NoHint)
+
+    def _after_lines_change(self) -> None:
+        """The current line gone, the line above where it was becomes current, so typing goes on."""
+        lines = self.dialogue.lines
+        if self._row_of_line_gone is not None and lines:
+            self.select_line(lines[max(0, min(self._row_of_line_gone, len(lines)) - 1)].id)
+        self._row_of_line_gone = None

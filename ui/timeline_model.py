@@ -223,6 +223,12 @@ class TimelineModel(QAbstractTableModel):
                 for line_id, index in zip(old_ids, old_persistent)
             ])
             self.layoutChanged.emit()
+            # Lines can change with the order (a join or a split undone): their rows, and an editor
+            # open on one of them, must show the text they have now.
+            before = {line.id: line for line in self._lines}
+            for row, line in enumerate(lines):
+                if before.get(line.id) is not line:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
         elif change & (Change.SPEAKERS | Change.TAKES | Change.GENERATING) and ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(ids) - 1, len(Column) - 1))
         elif change & Change.LINES:
