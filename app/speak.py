@@ -165,13 +165,18 @@ class _StdinFeed:
             self._stop(CommandLineError(f"stdin could not be read: {error}"))
 
     def _push(self, text: str) -> None:
-        from core.dia2.script import UnspeakableScript
+        from core.dia2.script import UnknownSpeakerTag, UnspeakableScript, without_unknown_speaker_tags
 
         if not text:
             return
         try:
-            self.take.push_text(text)
-        except UnspeakableScript as error:  # one bad piece (an unknown speaker tag): said, and left out
+            try:
+                self.take.push_text(text)
+            except UnknownSpeakerTag as error:  # only the tags are left out, not the words around them
+                text, unknown = without_unknown_speaker_tags(text)
+                _say(f"note: left out {', '.join(unknown)}: {error}")
+                self.take.push_text(text)
+        except UnspeakableScript as error:  # a piece the model cannot follow (a bad pause): said, left out
             _say(f"note: left out {text.strip()[:40]!r}: {error}")
             return
         self.pieces.append(text)

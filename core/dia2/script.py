@@ -42,6 +42,13 @@ def check_speaker_tags(script: str) -> None:
                                     f"{' and '.join(SPEAKER_TAGS)}.")
 
 
+def without_unknown_speaker_tags(text: str) -> tuple[str, list[str]]:
+    """The text with each tag that ``check_speaker_tags`` refuses taken out, and those tags: what a
+    reader with no one to ask again (``speak``'s stdin) can still speak."""
+    unknown = [tag for tag in TAG_LIKE.findall(text) if tag not in SPEAKER_TAGS]
+    return TAG_LIKE.sub(lambda tag: tag.group(0) if tag.group(0) in SPEAKER_TAGS else "", text), unknown
+
+
 @dataclass(frozen=True)
 class Entry:
     """One word (or pause) of the script: its token ids and the frames it holds the text stream."""

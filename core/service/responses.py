@@ -80,11 +80,13 @@ def upload_fields(delivery) -> dict[str, Any]:
 
 
 def pending_items(stored: StoredTask, made: int) -> list[dict[str, Any]]:
-    """One ``processing`` item per result not made yet (none once the task has settled)."""
+    """One ``processing`` item per result not made yet (none once the task has settled), named
+    by the audioUUID it will have."""
     if stored.status in ("done", "failed"):
         return []
-    return [{"taskType": "audioInference", "taskUUID": stored.task_uuid, "status": "processing",
-             "resultIndex": index} for index in range(made, stored.number_results)]
+    return [{"taskType": "audioInference", "taskUUID": stored.task_uuid, "status": "processing", "resultIndex": index}
+            | ({"audioUUID": stored.audio_uuids[index]} if stored.audio_uuids else {})
+            for index in range(made, stored.number_results)]
 
 
 def failed_item(stored: StoredTask) -> dict[str, Any]:

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     status TEXT NOT NULL,        -- queued, running, done, failed
     error TEXT,                  -- JSON error item when failed
     created REAL NOT NULL,
-    sequence INTEGER NOT NULL    -- arrival order
+    sequence INTEGER NOT NULL,   -- arrival order
+    audio_uuids TEXT             -- JSON list: each result's audioUUID, given on arrival (older rows: NULL)
 );
 CREATE TABLE IF NOT EXISTS results (
     task_uuid TEXT NOT NULL REFERENCES tasks(task_uuid),
@@ -109,6 +110,7 @@ class StoredTask:
     error: dict[str, Any] | None
     voices: list[str]
     base_url: str
+    audio_uuids: list[str] | None = None  # by result index; None for a task stored by an older serve
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ class TaskStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a finished result survives a power cut too
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(tasks)")}
+        if "audio_uuids" not in columns:  # a data folder of an older serve
+            self._db.execute("ALTER TABLE tasks ADD COLUMN audio_uuids TEXT")
 
     # ---- tasks --------------------------------------------------------------------------------
     def submit(self, task_uuid: str, body: dict[str, Any], params: dict[str, Any], number_results: int,
@@ -165,19 +170,24 @@ class TaskStore:
                 raise ApiError("queueCapacityExceeded", f"The server's queue is full ({queue_limit} tasks "
                                "waiting); try again shortly.", http_status=429)
             sequence = self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM tasks").fetchone()[0]
-            self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?)",
+            # Each result's audioUUID is known from the start, so a result still being made is
+            # named in getResponse as it will be when done (the older runware SDK counts on it).
+            audio_uuids = [str(uuid.uuid4()) for _ in range(number_results)]
+            self._db.execute("INSERT INTO tasks (task_uuid, body, params, number_results, voices, base_url, status, "
+                             "error, created, sequence, audio_uuids) VALUES (?, ?, ?, ?, ?, ?, 'queued', NULL, ?, ?, ?)",
                              (task_uuid, canonical, json.dumps(params), number_results, json.dumps(list(voices)),
-                              base_url, time.time(), sequence))
+                              base_url, time.time(), sequence, json.dumps(audio_uuids)))
             return True
 
     def task(self, task_uuid: str) -> StoredTask | None:
         with self._lock:
             row = self._db.execute("SELECT task_uuid, body, params, number_results, status, error, voices, "
-                                   "base_url FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone()
+                                   "base_url, audio_uuids FROM tasks WHERE task_uuid = ?", (task_uuid,)).fetchone()
         if row is None:
             return None
         return StoredTask(row[0], json.loads(row[1]), json.loads(row[2]), row[3], row[4],
-                          json.loads(row[5]) if row[5] else None, json.loads(row[6]), row[7])
+                          json.loads(row[5]) if row[5] else None, json.loads(row[6]), row[7],
+                          json.loads(row[8]) if row[8] else None)
 
     def next_queued(self) -> StoredTask | None:
         with self._lock:
@@ -212,7 +222,8 @@ class TaskStore:
     # ---- results ------------------------------------------------------------------------------
     def add_result(self, task_uuid: str, result_index: int, seed: int, extension: str, content: bytes,
                    duration_s: float, compute_s: float, keep_s: float) -> StoredResult:
-        audio_uuid = str(uuid.uuid4())
+        stored = self.task(task_uuid)
+        audio_uuid = stored.audio_uuids[result_index] if stored and stored.audio_uuids else str(uuid.uuid4())
         name = f"{audio_uuid}{extension}"
         write_atomically(self.media_dir / name, lambda path: path.write_bytes(content))
         now = time.time()

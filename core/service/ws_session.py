@@ -128,7 +128,7 @@ class WsSession:
             elif isinstance(task, AuthenticationTask):
                 await self._send({"data": [authenticated_item(self.session_uuid)]})
             elif isinstance(task, GetResponseTask):
-                await self._send({"data": self.service.items_of(task.task_uuid, self.base_url)})
+                await self._send({"data": self._once_per_session(self.service.items_of(task.task_uuid, self.base_url))})
             elif isinstance(task, MediaStorageTask):
                 await self._send({"data": [await self.service.media_storage(task, self.base_url)]})
             elif isinstance(task, AudioInferenceTask):
@@ -145,6 +145,25 @@ class WsSession:
         except Exception:  # a bug of ours: the client hears of it, the session goes on
             log.exception("a WebSocket task failed")
             await self._error(ApiError("serverError", "The server failed on this task; see its log."))
+
+    def _once_per_session(self, items: list[dict]) -> list[dict]:
+        """A task's getResponse items with each finished result sent to this session once: the
+        older runware SDK adds up the success items of every reply, so a result sent again came
+        back twice. Until the last of the task's results has gone, one sent before is named as
+        still to come (that SDK waits for an item with an audioUUID per result); once all have
+        gone, a reply has them all again (another round of polling starts afresh)."""
+        finished = [item for item in items if item.get("status") == "success"]
+        if len(finished) == len(items) and all(item["audioUUID"] in self.state.delivered for item in finished):
+            return items
+        out = []
+        for item in items:
+            if item.get("status") == "success" and item["audioUUID"] in self.state.delivered:
+                item = {key: item[key] for key in ("taskType", "taskUUID", "audioUUID", "resultIndex")} | {
+                    "status": "processing"}
+            elif item.get("status") == "success":
+                self.state.delivered.add(item["audioUUID"])
+            out.append(item)
+        return out
 
     async def _deliver(self, task_uuid: str) -> None:
         try:

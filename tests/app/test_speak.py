@@ -184,3 +184,21 @@ def test_speak_is_heard_on_a_real_sound_system(sound_system):
     loud = np.flatnonzero(np.abs(heard.samples) > 0.01)
     assert heard.error is None and played_s > 1 and len(loud)
     assert (loud[-1] - loud[0]) / heard.sample_rate > 0.8 * played_s
+
+
+def test_an_unknown_speaker_tag_is_left_out_alone_and_the_words_around_it_are_spoken(tmp_path, capsys):
+    """Read in one piece (as when stdin comes before the model has loaded), the bad tag took the
+    whole piece with it: nothing was spoken, exit 2."""
+    out = tmp_path / "spoken.wav"
+    reading, writing = os.pipe()
+    os.write(writing, b"[S1] Hello there. [S3] Who? [S2] Me.")
+    os.close(writing)
+    with os.fdopen(reading, "rb") as stdin:
+        assert run_speak([*MODEL, "--seed", "5", "-o", str(out)], stdin=stdin) == 0
+    said = capsys.readouterr().err
+    assert "note: left out [S3]: [S3] is not a speaker tag" in said and f"wrote {out}" in said
+    assert soundfile.SoundFile(out).copy_metadata()["title"] == "[S1] Hello there. Who? [S2] Me."
+    rendered = tmp_path / "rendered.wav"
+    assert main(["render", *MODEL, "--script", "[S1] Hello there. Who? [S2] Me.", "--seed", "5",
+                 "--out", str(rendered)]) == 0
+    assert np.array_equal(soundfile.read(out, dtype="int16")[0], soundfile.read(rendered, dtype="int16")[0])
