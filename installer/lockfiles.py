@@ -7,6 +7,7 @@ required) and check what is installed against them.
     python3 installer/lockfiles.py sync FOLDER ENV        install it into a virtual environment
     python3 installer/lockfiles.py sync FOLDER ENV --into-folder   ... or a plain folder (pip --target)
     python3 installer/lockfiles.py current FOLDER ENV     exit 0 when FOLDER holds ENV as locked now
+    python3 installer/lockfiles.py to-hold FOLDER ENV     what a set-up of ENV syncs FOLDER to (a covering one it holds)
     FOLDER/bin/python installer/lockfiles.py check FOLDER ENV      installed == locked, or one line per difference
 
 DIA_TORCH picks the build of torch (cpu, the default, or cu130); DIA_TORCH_INDEX where PyTorch's own
@@ -281,6 +282,17 @@ def current(folder: Path, environment: str) -> bool:
     return False
 
 
+def to_hold(folder: Path, environment: str) -> str:
+    """What a set-up asked for ``environment`` makes the folder hold: the environment it holds when
+    that one covers the one asked for (a checkout set up for the tests keeps its test tools when
+    the studio starts after a new lock), else the one asked for."""
+    try:
+        held = json.loads(_stamp_path(folder).read_text())["environment"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return environment
+    return held if held in ENVIRONMENTS and environment in ENVIRONMENTS[held].covers else environment
+
+
 def _python_of(folder: Path) -> Path:
     for candidate in (folder / "bin" / "python", folder / "Scripts" / "python.exe"):
         if candidate.exists():
@@ -390,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="installer/lockfiles.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("path").add_argument("environment")
-    for name in ("sync", "current", "check"):
+    for name in ("sync", "current", "check", "to-hold"):
         command = commands.add_parser(name)
         command.add_argument("folder", type=Path)
         command.add_argument("environment")
@@ -402,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
             print(shown(lock_for(args.environment)[0]))
         elif args.command == "current":
             return 0 if current(args.folder, args.environment) else 1
+        elif args.command == "to-hold":
+            print(to_hold(args.folder, args.environment))
         elif args.command == "sync":
             sync(args.folder, args.environment, args.into_folder)
         else:

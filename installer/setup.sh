@@ -17,6 +17,8 @@ case "${1:-}" in
     *) echo "setup.sh: unknown option $1 (--test or --cluster)" >&2; exit 2 ;;
 esac
 "$python" installer/lockfiles.py current .venv "$environment" && exit 0
+# A checkout set up for the tests (or a cluster) stays so when the studio is started after a new lock.
+environment=$("$python" installer/lockfiles.py to-hold .venv "$environment")
 
 # sounddevice needs PortAudio; Qt needs these to draw (offscreen and on X11).
 packages=(libportaudio2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0

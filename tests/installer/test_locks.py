@@ -152,6 +152,17 @@ def test_a_synced_folder_is_current_until_the_lock_or_pyproject_changes(tmp_path
     assert not lockfiles.current(folder, "runware")
 
 
+def test_a_set_up_for_the_tests_stays_one_when_the_studio_starts_after_a_new_lock(tmp_path):
+    folder = tmp_path / "venv"
+    folder.mkdir()
+    assert lockfiles.to_hold(folder, "app") == "app"  # nothing set up yet
+    (folder / lockfiles.STAMP).write_text('{"environment": "test", "digest": "of an older lock"}')
+    assert lockfiles.to_hold(folder, "app") == "test" and lockfiles.to_hold(folder, "cluster") == "test"
+    assert lockfiles.to_hold(folder, "bundle") == "bundle"
+    (folder / lockfiles.STAMP).write_text('{"environment": "app", "digest": "x"}')
+    assert lockfiles.to_hold(folder, "test") == "test"
+
+
 def test_this_checkout_holds_exactly_its_test_lock():
     """tests/run.sh checks it before the tests too; this names the difference if a test installed something."""
     venv = ROOT / ".venv"
@@ -164,6 +175,8 @@ def test_a_set_up_studio_starts_without_a_network():
     """README's start command a second time, with no network at all: nothing is installed, it starts."""
     if not shutil.which("unshare"):
         pytest.fail("unshare (util-linux) is needed to take the network away", pytrace=False)
+    if not lockfiles.current(ROOT / ".venv", "app"):  # else the start would set up (never in a test)
+        pytest.fail(".venv is not set up as locked now: run installer/setup.sh --test", pytrace=False)
     finished = subprocess.run(["unshare", "--net", "--map-root-user", "installer/run-studio.sh", "--version"],
                               cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
