@@ -181,6 +181,10 @@ class StudioController(QObject):
         self._show_outputs()
         if self._own_window:
             self.window.show()
+        # The hint says "Start typing": the keys go to the lines at once. (The window was disabled
+        # while the studio loaded, which took the focus from them.)
+        self.window.activateWindow()
+        self.window.timeline.setFocus()
         self._status_timer.start()
         if not self._offer_recovery() and not self.settings.first_start_done and EXAMPLE_PROJECT.is_dir():
             self.document.open_copy(EXAMPLE_PROJECT)

@@ -36,6 +36,23 @@ def test_typing_in_an_empty_project_writes_its_first_line(studio, qtbot):
     assert [(line.speaker, line.text) for line in studio.dialogue.lines][:1] == [(Speaker.S1, "Hello there")]
 
 
+def test_typing_reaches_the_lines_after_the_window_waited_disabled_for_the_studio(make_studio, qtbot):
+    """As run_gui starts: the window on screen, disabled while the studio loads (which takes the
+    focus away), then enabled and started. Typing had to wait for a click on the table."""
+    studio = make_studio(start=False)
+    window = studio.window
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.setEnabled(False)
+    window.setEnabled(True)
+    studio.start()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.timeline)
+    type_into_focus(qtbot, "Hello")
+    assert [line.text for line in studio.dialogue.lines] == ["Hello"]
+
+
 def test_a_new_project_also_takes_typing_and_enter_starts_its_first_line(studio, qtbot):
     window = studio.window
     window.show()
