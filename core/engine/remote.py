@@ -65,6 +65,8 @@ class RemoteEngine:
         self._memory = MemoryReport(None, None)  # as the server last said
         self._memory_reader: threading.Thread | None = None
         self._next_memory_read = 0.0  # monotonic time
+        self._memory_guard = threading.Lock()  # a read is started, or a live take waits for it to end
+        self._opening_live_takes = 0  # no read starts while a take waits to take the connection
 
     # ---- the model --------------------------------------------------------------------------------
     @property
@@ -127,11 +129,13 @@ class RemoteEngine:
         """As the server last said, at once: the status bar reads it on the GUI thread, which must
         never wait on the network. A fresh read is asked for in the background, one at a time;
         a server found out of reach is said in ``unavailable`` and asked again only after a pause."""
-        reader = self._memory_reader
-        if (reader is None or not reader.is_alive()) and time.monotonic() >= self._next_memory_read:
-            self._memory_reader = threading.Thread(target=self._read_memory, name="remote engine memory",
-                                                   daemon=True)
-            self._memory_reader.start()
+        with self._memory_guard:
+            reader = self._memory_reader
+            if (not self._opening_live_takes and (reader is None or not reader.is_alive())
+                    and time.monotonic() >= self._next_memory_read):
+                self._memory_reader = threading.Thread(target=self._read_memory, name="remote engine memory",
+                                                       daemon=True)
+                self._memory_reader.start()
         return self._memory
 
     def _read_memory(self) -> None:
@@ -161,7 +165,18 @@ class RemoteEngine:
 
     def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
                        context: SpokenContext | None = None) -> RemoteLiveTake:
-        return RemoteLiveTake(self, params, voices, context)
+        # A take finds the engine busy only when a generation or take holds it: a memory read in
+        # flight (a moment, or one try of a connection) is waited for, and none starts meanwhile.
+        with self._memory_guard:
+            self._opening_live_takes += 1
+            reader = self._memory_reader
+        try:
+            if reader is not None:
+                reader.join()
+            return RemoteLiveTake(self, params, voices, context)
+        finally:
+            with self._memory_guard:
+                self._opening_live_takes -= 1
 
     def _generate(self, request: GenerationRequest, cancel: threading.Event,
                   info: ModelInfo, live: RemoteLiveTake | None = None) -> Iterator[GenerationEvent]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,3 +143,13 @@ class TcpProxy:
             pass
         self._listener.close()
         self.cut()
+
+
+def memory_once_read(engine: RemoteEngine, ready=lambda memory: memory.process_bytes is not None):
+    """The engine's memory report once its reads in the background have brought one that is ``ready``."""
+    deadline = time.monotonic() + 30
+    while not ready(memory := engine.memory()):
+        assert time.monotonic() < deadline, f"no such report came: {memory}"
+        time.sleep(0.05)
+    return memory
+

@@ -21,6 +21,7 @@ from core.engine.own_process import OwnProcessEngine
 from core.params import GenerationParams
 from tests.core.dia2.golden import CHECKPOINT, GoldenCase
 from tests.live_feeding import fed_from_a_thread, result_of
+from tests.service.remote_engine import memory_once_read
 
 DIALOGUE = "[S1] Hello there. [S2] Hi! (laughs) [S1] How are you today? [S2] Fine, thanks."
 PIECES = ["[S1] Hel", "lo the", "re. [S2] Hi", "! (laughs) [S1] How", " are you", " today? [S2] Fi", "ne, thanks."]
@@ -144,7 +145,8 @@ def test_the_models_process_killed_mid_take_keeps_what_was_streamed_and_the_next
 
 
 def test_the_remote_engines_memory_report_never_waits_behind_a_take_in_flight(remote):
-    said = remote.memory()  # asked of the server
+    said = memory_once_read(remote)  # asked of the server
+    remote.memory()  # another read starts: the take waits for it, not refused as busy
     take = remote.open_live_take(GenerationParams.create(seed=1))  # holds the connection until it ends
     try:
         assert remote.memory() == said  # as the server last said, at once (the status bar asks on the GUI thread)

@@ -23,12 +23,12 @@ from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationRequest, 
 from core.dia2.prefix import SpokenContext
 from core.dia2.script import UnspeakableScript
 from core.engine.choice import open_engine
-from core.engine.engine import EngineFailed, EngineKind, MemoryReport
+from core.engine.engine import EngineFailed, EngineKind
 from core.engine.remote import RemoteEngine, engine_url
 from core.params import GenerationParams
 from core.studio.voice_loading import voice_from_file, voice_prompts
 from tests.core.dia2.golden import CHECKPOINT
-from tests.service.remote_engine import HEARD, TcpProxy
+from tests.service.remote_engine import HEARD, TcpProxy, memory_once_read
 from tests.service.server_process import ServerProcess, free_port
 
 VOICES = Path(__file__).parents[2] / "fixtures" / "voices"
@@ -229,17 +229,8 @@ def test_the_servers_errors_arrive_as_the_studios_own(engine):
     with pytest.raises(EngineFailed, match="runs .*checkpoint \\(dia2-2b, runware:dia2@2b\\), not dia2-1b"):
         engine.load("dia2-1b")
     assert engine.load("dia2-2b").name == str(CHECKPOINT.resolve())
-    memory = _memory_once_read(engine)
+    memory = memory_once_read(engine)
     assert memory.process_bytes > 0 and memory.device_bytes is None and memory.unavailable is None
-
-
-def _memory_once_read(engine: RemoteEngine, ready=lambda memory: memory != MemoryReport(None, None)):
-    """The report once the background reads have brought one that is ``ready``."""
-    deadline = time.monotonic() + 30
-    while not ready(memory := engine.memory()):
-        assert time.monotonic() < deadline, f"no such report came: {memory}"
-        time.sleep(0.05)
-    return memory
 
 
 def test_the_memory_read_never_touches_the_network_on_the_callers_thread(remote_engine_server, proxy, monkeypatch):
@@ -251,10 +242,10 @@ def test_the_memory_read_never_touches_the_network_on_the_callers_thread(remote_
     real_open = RemoteEngine._open
     monkeypatch.setattr(RemoteEngine, "_open", lambda self: opened_on.append(threading.current_thread()) or
                         real_open(self))
-    known = _memory_once_read(engine)
+    known = memory_once_read(engine)
     assert known.process_bytes > 0
     proxy.close()  # the server out of reach: nothing listens at its address any more
-    gone = _memory_once_read(engine, ready=lambda memory: memory.unavailable is not None)
+    gone = memory_once_read(engine, ready=lambda memory: memory.unavailable is not None)
     assert gone.unavailable.startswith(f"Nothing answers at 127.0.0.1:{proxy.port} (connection refused)")
     assert gone.process_bytes > 0  # as last said
     tries = len(opened_on)
