@@ -120,8 +120,9 @@ def service_config(args: argparse.Namespace, keys: tuple[str, ...]):
 
 
 def say_serving(args: argparse.Namespace, config) -> None:
-    say(f"serving {', '.join(config.served_models)} on http://{args.host}:{args.port}/v1, and to studios at "
-         f"http://{args.host}:{args.port} (data in {args.data_dir})")
+    # What runs (a folder, a Hub id or a known id), and the model ids a task may name for it.
+    say(f"serving {args.model} as model {' or '.join(config.served_models)} on http://{args.host}:{args.port}/v1, "
+        f"and to studios at http://{args.host}:{args.port} (data in {args.data_dir})")
 
 
 def _load_model(args: argparse.Namespace, runner) -> None:

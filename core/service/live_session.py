@@ -41,7 +41,7 @@ from core.dia2.script import UnspeakableScript
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
-from core.service.protocol import MAX_SCRIPT_CHARS, invalid_parameter, parse_voices
+from core.service.protocol import MAX_SCRIPT_CHARS, generation_params, invalid_parameter, parse_voices
 from core.service.task_service import TaskService
 from core.service.voice_inputs import keep_voice
 from core.service.ws_session import IDLE_TIMEOUT_S as CONNECTION_IDLE_S
@@ -77,7 +77,7 @@ def parse_start(message: dict[str, Any]) -> LiveRequest:
         raise ApiError("invalidAudioSettings", 'audioSettings takes only a sampleRate, such as {"sampleRate": '
                        "16000}.", parameter="audioSettings")
     try:
-        params = GenerationParams.from_dict({key: message[key] for key in _GENERATION_FIELDS if key in message})
+        params = generation_params({key: message[key] for key in _GENERATION_FIELDS if key in message})
         output = PcmStream(message.get("outputFormat", "pcm_f32le"), settings.get("sampleRate", MODEL_SAMPLE_RATE),
                            encoding_field="outputFormat", rate_field="audioSettings.sampleRate")
     except InvalidParameter as error:

@@ -44,7 +44,8 @@ AUDIO_INFERENCE = _task("audioInference", {
         "temperature": _number("settings.temperature"), "audioTemperature": _number("settings.audioTemperature"),
         "topK": _number("settings.topK"), "includePrefix": {"type": "boolean"}}},
     "inputs": {"type": "object", "additionalProperties": False,
-               "properties": {"audios": {"type": "array", "maxItems": MAX_VOICES, "items": {"type": "string"}}}},
+               "properties": {"audios": {"type": "array", "minItems": 1, "maxItems": MAX_VOICES,
+                                         "items": {"type": "string"}}}},
     "outputFormat": {"enum": [f.value for f in AudioFormat]},
     "outputType": {"enum": list(OUTPUT_TYPES)},
     "audioSettings": {"type": "object", "additionalProperties": False, "properties": {

@@ -27,6 +27,8 @@ DELIVERY_METHODS = ("sync", "async")
 _GENERATION_FIELDS = ("model", "negativePrompt", "seed", "CFGScale", "settings", "numberResults")
 _DELIVERY_FIELDS = ("taskType", "taskUUID", "speech", "inputs", "outputType", "outputFormat", "audioSettings",
                     "deliveryMethod", "ttl", "includeCost", "webhookURL", "uploadEndpoint")
+# What "settings" takes, as the API names it (GenerationParams' settings.* fields).
+SETTINGS = tuple(name.split(".", 1)[1] for name in GenerationParams.API_NAMES if name.startswith("settings."))
 MAX_URL_CHARS = 4096
 MAX_VOICES = 2  # [S1] and [S2]
 
@@ -144,7 +146,7 @@ def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
     task_uuid = _task_uuid(task, required=True)
     script = _script(task.get("speech"))
     try:
-        params = GenerationParams.from_dict({k: task[k] for k in _GENERATION_FIELDS if k in task}).with_seed()
+        params = generation_params({k: task[k] for k in _GENERATION_FIELDS if k in task}).with_seed()
         audio_settings = task.get("audioSettings")
         if audio_settings is not None and not isinstance(audio_settings, dict):
             raise InvalidParameter("audioSettings", audio_settings, 'an object such as {"sampleRate": 44100}')
@@ -165,8 +167,25 @@ def _audio_inference(task: dict[str, Any]) -> AudioInferenceTask:
     if not isinstance(include_cost, bool):
         raise ApiError("invalidIncludeCost", f"includeCost = {include_cost!r} is not allowed: true or false.",
                        parameter="includeCost")
+    upload_endpoint = _url(task, "uploadEndpoint")
+    if upload_endpoint and params.number_results > 1:
+        raise ApiError("incompatibleParameters", f"uploadEndpoint takes one result: with numberResults = "
+                       f"{params.number_results}, every result would be PUT to the same URL, each replacing the last; "
+                       "send one task per uploadEndpoint.", parameter="uploadEndpoint")
     return AudioInferenceTask(task_uuid, script, params, export, output_type, delivery, ttl, include_cost, task,
-                              parse_voices(task.get("inputs")), _url(task, "webhookURL"), _url(task, "uploadEndpoint"))
+                              parse_voices(task.get("inputs")), _url(task, "webhookURL"), upload_endpoint)
+
+
+def generation_params(fields: dict[str, Any]) -> GenerationParams:
+    """A task's (or a live start's) generation fields, checked; raises InvalidParameter for a
+    value, ApiError for a field ``settings`` does not have."""
+    settings = fields.get("settings")
+    if isinstance(settings, dict):  # another type is GenerationParams' to refuse
+        for key in settings:
+            if key not in SETTINGS:
+                raise ApiError("unknownParameter", f"settings.{key} is not a Dia2 setting; settings takes "
+                               + ", ".join(SETTINGS) + ".", parameter=f"settings.{key}")
+    return GenerationParams.from_dict(fields)
 
 
 def _url(task: dict[str, Any], name: str) -> str | None:
@@ -190,10 +209,13 @@ def parse_voices(inputs: Any) -> tuple[Any, ...]:
         if key != "audios":
             raise ApiError("unknownParameter", f"inputs.{key} is not a Dia2 input; the voices go in inputs.audios.",
                            parameter=f"inputs.{key}")
-    audios = inputs.get("audios", [])
-    if not isinstance(audios, list) or len(audios) > MAX_VOICES:
-        raise ApiError("invalidInputsAudios", f"inputs.audios must be a list of at most {MAX_VOICES} voices "
-                       "([S1]'s first).", parameter="inputs.audios", extra={"max": MAX_VOICES})
+    if "audios" not in inputs:
+        return ()
+    audios = inputs["audios"]
+    if not isinstance(audios, list) or not 1 <= len(audios) <= MAX_VOICES:
+        raise ApiError("invalidInputsAudios", f"inputs.audios must be a list of 1 to {MAX_VOICES} voices "
+                       "([S1]'s first); without voices, leave it out.", parameter="inputs.audios",
+                       extra={"min": 1, "max": MAX_VOICES})
     return tuple(audios)
 
 
@@ -264,8 +286,13 @@ def _optional_str(task: dict[str, Any], name: str) -> str | None:
 def _only(task: dict[str, Any], allowed: tuple[str, ...]) -> None:
     for key in task:
         if key not in allowed:
-            raise ApiError("unknownParameter", f"{key} is not a field of a {task.get('taskType')} task; "
+            raise ApiError("unknownParameter", f"{key} is not a field of {_a(task['taskType'])} task; "
                            "it takes " + ", ".join(allowed) + ".", parameter=key)
+
+
+def _a(word: str) -> str:
+    """``an audioInference``, ``a ping``."""
+    return ("an " if word[:1].lower() in ("a", "e", "i", "o", "u") else "a ") + word
 
 
 def invalid_parameter(error: InvalidParameter) -> ApiError:

@@ -29,10 +29,7 @@ class Reply:
 
 def request(method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
             timeout_s: float = 10.0, max_bytes: int = 1024 * 1024, allow_private: bool = False) -> Reply:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError(f"{_short(url)} is not an http(s) URL.")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    parts, port = _split(url)
     address = _checked_address(parts.hostname, port, allow_private)
     connection = _Connection(parts.scheme, parts.hostname, address, port, timeout_s)
     path = parts.path or "/"
@@ -54,11 +51,37 @@ def request(method: str, url: str, *, body: bytes | None = None, headers: dict[s
         connection.close()
 
 
+def check_destination(url: str, allow_private: bool = False) -> None:
+    """Raises FetchError for a URL that no request would ever be sent to: not http(s), or (unless
+    ``allow_private``) a host on this machine or a private network. For a URL kept to be sent
+    later (a webhook, an upload): a host that does not resolve yet passes, as it may by then."""
+    parts, port = _split(url)
+    try:
+        _checked_address(parts.hostname, port, allow_private)
+    except _Unresolved:
+        pass  # the deliveries retry it until the name resolves, or time runs out
+
+
+def _split(url: str) -> tuple[urllib.parse.SplitResult, int]:
+    """The URL's parts and port; FetchError if it is not a well-formed http(s) URL."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return parts, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is not a number, an unclosed IPv6 address
+        pass
+    raise FetchError(f"{_short(url)} is not an http(s) URL.")
+
+
+class _Unresolved(FetchError):
+    """The host has no address (now)."""
+
+
 def _checked_address(host: str, port: int, allow_private: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
-        raise FetchError(f"The host {host} could not be resolved ({error}).") from error
+        raise _Unresolved(f"The host {host} could not be resolved ({error}).") from error
     addresses = [info[4][0] for info in infos]
     if not allow_private:
         for address in addresses:

@@ -18,6 +18,7 @@ from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetRe
                                    PingTask, Task, parse_request, parse_task)
 from core.service.responses import (ack_item, authenticated_item, failed_item, media_url_maker, pending_items,
                                     pong_item, result_item, upload_fields)
+from core.service.safe_fetch import FetchError, check_destination
 from core.service.task_runner import TaskRunner
 from core.service.deliveries import GIVE_UP_S, Deliverer
 from core.service.task_store import StoredResult, TaskStore
@@ -170,8 +171,8 @@ class TaskService:
         return item | {"mediaUUID": media.media_uuid, "mediaURL": media_url_maker(base_url)(media.file, stored=True)}
 
     async def submit(self, task: AudioInferenceTask, base_url: str) -> None:
-        """Check what only the server knows (its model, the script's words), then queue the
-        task; a retried taskUUID with the same body is not queued again."""
+        """Check what only the server knows (its model, the script's words, where it may send
+        results), then queue the task; a retried taskUUID with the same body is not queued again."""
         try:
             self.check_served(task.params.model)
         except ApiError as error:
@@ -182,7 +183,11 @@ class TaskService:
             self._check_script(task)
         try:
             known = self.store.task(task.task_uuid)
-            voices = known.voices if known else await asyncio.to_thread(self._keep_voices, task)
+            if known is None:  # names are resolved and voices fetched: off the event loop
+                await asyncio.to_thread(self._check_deliveries, task)
+                voices = await asyncio.to_thread(self._keep_voices, task)
+            else:
+                voices = known.voices
             self.store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results,
                               self.config.queue_limit, voices, base_url)
         except ApiError as error:
@@ -230,6 +235,18 @@ class TaskService:
         # The task stays queued, for a server that has a model.
         return ApiError("modelUnavailable", f"The model could not be loaded: {self.runner.load_error}",
                         parameter="model", task_type="audioInference", task_uuid=task_uuid, http_status=503)
+
+    def _check_deliveries(self, task: AudioInferenceTask) -> None:
+        """A webhook or upload that could never be sent is refused now, not retried until
+        --retry-deliveries-for runs out."""
+        for name, code, url in (("webhookURL", "invalidWebhookURL", task.webhook_url),
+                                ("uploadEndpoint", "invalidUploadEndpoint", task.upload_endpoint)):
+            if url is None:
+                continue
+            try:
+                check_destination(url, self.config.fetch.allow_private)
+            except FetchError as error:
+                raise ApiError(code, f"{name}: {error}", parameter=name) from None
 
     def _keep_voices(self, task: AudioInferenceTask) -> list[str]:
         return [keep_voice(self.store, value, f"inputs.audios[{index}]", self.config.fetch).media_uuid

@@ -144,16 +144,19 @@ def test_a_failed_upload_is_reported_on_its_result_which_stays_retrievable(tmp_p
         server.stop()
 
 
-def test_webhooks_to_this_machine_are_refused_without_the_flag(tmp_path):
+def test_webhooks_and_uploads_to_this_machine_are_refused_at_submit_without_the_flag(tmp_path):
     server = ServerProcess(tmp_path / "data")
     receiver = Receiver()
     try:
         server.wait_until_ready()
-        server.post([_task(webhookURL=receiver.url)])
-        deadline = time.monotonic() + 60
-        while "private network" not in server.log and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "private network" in server.log and receiver.calls == []
+        for field, code in (("webhookURL", "invalidWebhookURL"), ("uploadEndpoint", "invalidUploadEndpoint")):
+            task = _task(**{field: receiver.url})
+            status, answer = server.post([task])
+            (error,) = answer["errors"]
+            assert status == 400 and (error["code"], error["parameter"]) == (code, field)
+            assert "private network" in error["message"]
+            assert server.post([{"taskType": "getResponse", "taskUUID": task["taskUUID"]}])[0] == 404  # not queued
+        assert receiver.calls == []
     finally:
         server.stop()
         receiver.close()

@@ -12,6 +12,7 @@ import uuid
 import pytest
 import soundfile
 
+from tests.core.dia2.golden import CHECKPOINT
 from tests.service.server_process import running_server
 
 SCRIPT = "[S1] Hello there. [S2] Hi!"
@@ -39,6 +40,10 @@ def _ffprobe_duration(content: bytes, tmp_path, suffix: str) -> float:
     out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
                          capture_output=True, text=True, check=True).stdout
     return float(json.loads(out)["format"]["duration"])
+
+
+def test_the_start_up_names_the_model_folder_served_and_the_model_ids_it_answers_to(server):
+    assert f"serving {CHECKPOINT} as model runware:dia2@2b or dia2-2b on {server.base}/v1" in server.log
 
 
 def test_a_sync_task_answers_with_one_result_per_take_each_with_its_seed(server, tmp_path):
@@ -112,7 +117,16 @@ def test_a_retried_task_uuid_never_runs_twice_and_a_different_body_conflicts(ser
     ({"outputFormat": "AAC"}, "invalidOutputFormat", "outputFormat", "MP3, WAV, FLAC or OGG"),
     ({"outputType": "file"}, "invalidOutputType", "outputType", "URL, base64Data, dataURI"),
     ({"ttl": 10}, "invalidTtl", "ttl", "60 or more"),
-    ({"positivePrompt": "hi"}, "unknownParameter", "positivePrompt", "not a field"),
+    ({"positivePrompt": "hi"}, "unknownParameter", "positivePrompt", "not a field of an audioInference task"),
+    ({"settings": {"foo": 1}}, "unknownParameter", "settings.foo",
+     "settings takes temperature, audioTemperature, topK, includePrefix."),
+    ({"inputs": {"audios": []}}, "invalidInputsAudios", "inputs.audios", "1 to 2 voices"),
+    ({"numberResults": 2, "uploadEndpoint": "https://storage.example.com/take.mp3"}, "incompatibleParameters",
+     "uploadEndpoint", "every result would be PUT to the same URL"),
+    # This server runs without --allow-private-urls: a delivery that could never be sent is refused now.
+    ({"webhookURL": "http://127.0.0.1:9/hook"}, "invalidWebhookURL", "webhookURL", "private network"),
+    ({"uploadEndpoint": "http://10.0.0.1/take.mp3"}, "invalidUploadEndpoint", "uploadEndpoint", "private network"),
+    ({"webhookURL": "http://[::1/hook"}, "invalidWebhookURL", "webhookURL", "not an http(s) URL"),
     ({"speech": {"text": ""}}, "missingSpeechText", "speech.text", "script"),
     ({"speech": {"text": "x" * 3001}}, "invalidSpeechText", "speech.text", "3000"),
     ({"speech": {"text": '<break time="1s"/>'}}, "invalidSpeechText", "speech.text", "no words"),

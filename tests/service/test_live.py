@@ -175,6 +175,8 @@ def test_a_second_live_take_is_told_the_model_is_busy(server, client):
 @pytest.mark.parametrize("fields, code, parameter", [
     ({"CFGScale": 99}, "invalidCFGScale", "CFGScale"),
     ({"settings": {"topK": 0}}, "invalidSettingsTopK", "settings.topK"),
+    ({"settings": {"foo": 1}}, "unknownParameter", "settings.foo"),
+    ({"inputs": {"audios": []}}, "invalidInputsAudios", "inputs.audios"),
     ({"numberResults": 2}, "unknownParameter", "numberResults"),
     ({"speech": {"text": "hi"}}, "unknownParameter", "speech"),
     ({"outputFormat": "mp3"}, "invalidOutputFormat", "outputFormat"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.service.safe_fetch import FetchError, request
+from core.service.safe_fetch import FetchError, check_destination, request
 from tests.scripted_whisper import scripted_whisper_checkpoint
 from tests.service.server_process import running_server
 
@@ -76,7 +76,7 @@ def test_two_voices_from_a_url_and_base64(server, file_server):
     (["SILENCE"], "silent"),
     (["NOT_AUDIO"], "inputs.audios[0]"),
     (["SPEAKER1", "SILENCE"], "inputs.audios[1]"),
-    (["SPEAKER1", "SPEAKER1", "SPEAKER1"], "at most 2"),
+    (["SPEAKER1", "SPEAKER1", "SPEAKER1"], "1 to 2 voices"),
     ([str(uuid.uuid4())], "no stored media"),
     (["not base64 at all!"], "neither a URL"),
     (["URL:missing.wav"], "HTTP 404"),
@@ -112,6 +112,24 @@ def test_an_upload_that_is_not_a_voice_is_refused(server):
 def test_requests_to_this_machine_or_private_networks_are_refused_by_default(url):
     with pytest.raises(FetchError, match="this machine or a private network"):
         request("GET", url)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://10.0.0.1/put", "http://[::1]/hook"])
+def test_a_webhook_or_upload_url_to_this_machine_or_private_networks_is_refused_before_it_is_due(url):
+    with pytest.raises(FetchError, match="this machine or a private network"):
+        check_destination(url)
+    check_destination(url, allow_private=True)
+
+
+def test_a_webhook_or_upload_host_that_does_not_resolve_yet_passes_the_check():
+    check_destination("http://nowhere.invalid/hook")  # it may by the time it is due: the deliveries retry
+
+
+@pytest.mark.parametrize("url", ["http://[::1/voice.wav", "http://host:port/voice.wav", "ftp://host/voice.wav"])
+def test_a_malformed_url_is_refused_as_not_http(url):
+    for check in (lambda: request("GET", url), lambda: check_destination(url)):
+        with pytest.raises(FetchError, match="not an http"):
+            check()
 
 
 def test_a_reply_larger_than_the_limit_is_refused(file_server):
