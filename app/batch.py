@@ -1,10 +1,12 @@
 """``dia-studio batch MANIFEST``: many renders in one go (``core.batch``), with a progress bar on
-stderr, resumable (renders whose files exist are skipped), and a JSON report of each render.
+stderr, resumable (renders whose files exist are skipped, unless a forced run began after them),
+and a JSON report of each render.
 
-The manifest is read and checked whole before the model loads, and its scripts are checked
-against the model before anything renders: a bad manifest costs seconds and writes nothing (exit
-status 2). A failed render is reported and the others go on (exit status 1); Ctrl-C stops the
-renders running, writes the report marked interrupted and exits with 130.
+The manifest is read and checked whole before the model loads (its scripts too, as far as they
+can be without the model; against the model before anything renders): a bad manifest costs
+seconds and writes nothing (exit status 2), or, with --skip-bad, its bad renders are reported
+failed and the others rendered. A failed render is reported and the others go on (exit status 1);
+Ctrl-C stops the renders running, writes the report marked interrupted and exits with 130.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import time
 from pathlib import Path
 
 from app.cli import (EXIT_CANCELLED, CommandLineError, _say, add_export_arguments, add_format_argument,
-                     add_model_arguments, check_threads, download_progress, given_flags, run_command)
+                     add_model_arguments, check_loudness, check_threads, download_progress, given_flags, run_command)
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
 EXIT_FAILED = 1
-FOLDER_FLAGS = ("--out-dir", "--format", "--sample-rate", "--bitrate", "--channels")
+FOLDER_FLAGS = ("--out-dir", "--format", "--sample-rate", "--bitrate", "--channels", "--loudness")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,10 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Render every render of a manifest: a JSON or CSV list of scripts, voices, parameters and "
                     "output files, or a folder of .diastudio projects.",
         epilog="Renders whose output files all exist are skipped (a rerun after an interruption finishes the "
-               "rest); files are written whole or not at all. See README, \"Batch rendering\", for the manifest.")
+               "rest), unless the files are older than the latest --force run: it had not rendered them again yet. "
+               "Files are written whole or not at all. See README, \"Batch rendering\", for the manifest.")
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
                         help="a .json or .csv manifest, or a folder of .diastudio projects")
     parser.add_argument("--force", action="store_true", help="render again the renders already rendered")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="render the good renders of a manifest with bad ones, reporting each bad one failed "
+                             "(exit status 1; default: refuse the whole manifest)")
     parser.add_argument("--report", type=Path, metavar="FILE.json",
                         help="where the report goes (default: MANIFEST-report.json beside it; for a folder, "
                              "batch-report.json in it)")
@@ -48,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Whisper model for voices given without words or text (default: large-v3 on a GPU, "
                              "small on a processor)")
     folder = parser.add_argument_group("with a folder of projects")
-    folder.add_argument("--out-dir", type=Path, help="where the files go (default: the folder itself)")
+    folder.add_argument("--out-dir", type=Path,
+                        help="where the files go, made if missing (default: the folder itself)")
     add_format_argument(folder, "MP3")
     add_export_arguments(folder)
     add_cluster_arguments(parser, scaling=False)
@@ -62,22 +69,27 @@ def run_batch_command(argv: list[str]) -> int:
 
 def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
     from core.batch.manifest import FolderOptions, read_manifest
-    from core.batch.runner import already_rendered
+    from core.batch.runner import forced_since
 
     _check_flags(args)
     folder = args.manifest.is_dir()
     report_path = args.report or (args.manifest / "batch-report.json" if folder else
                                   args.manifest.with_name(f"{args.manifest.stem}-report.json"))
-    jobs = read_manifest(args.manifest, _model_id(args), FolderOptions(args.out_dir, _folder_settings(args)))
-    pending = [job for job in jobs if args.force or not already_rendered(job)]
+    options = FolderOptions(args.out_dir, _folder_settings(args), args.loudness)
+    jobs = read_manifest(args.manifest, _model_id(args), options, args.skip_bad)
+    forced_ns = forced_since(args.manifest)
     if folder and args.model is None and args.ray is None:
-        _check_takes(args.manifest, pending)
+        jobs = _without(args, jobs, _untaken(_pending(args, jobs, forced_ns)))
+    pending = _pending(args, jobs, forced_ns)
     if len(pending) < len(jobs):
         _say(f"skipped {len(jobs) - len(pending)} already rendered (--force renders them again)")
     engines = _open_engines(args) if any(job.needs_model for job in pending) else []
     try:
-        _check_scripts(args.manifest, pending, engines)
-        report = _run(jobs, engines, cancel, args.force)
+        jobs = _without(args, jobs, _unspeakable(pending, engines))
+        _make_out_dir(args.out_dir)
+        if args.force:
+            _mark_forced_run(args.manifest)
+        report = _run(jobs, engines, cancel, args.force, forced_ns)
     finally:
         for engine in engines:
             engine.close()
@@ -90,6 +102,7 @@ def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 def _check_flags(args: argparse.Namespace) -> None:
     check_threads(args)
+    check_loudness(args)
     try:
         check_cluster_flags(args)
     except ValueError as error:
@@ -97,10 +110,49 @@ def _check_flags(args: argparse.Namespace) -> None:
     if not args.manifest.is_dir() and given_flags(args, FOLDER_FLAGS):
         raise CommandLineError(f"{given_flags(args, FOLDER_FLAGS)[0]} applies only to a folder of projects: a "
                                "manifest names each output file, its format by its extension and its audioSettings")
-    if args.out_dir is not None and not args.out_dir.is_dir():
-        raise CommandLineError(f"--out-dir {args.out_dir}: there is no such folder")
+    if args.out_dir is not None and args.out_dir.exists() and not args.out_dir.is_dir():
+        raise CommandLineError(f"--out-dir {args.out_dir} is a file: give a folder")
     if args.report is not None and not args.report.parent.is_dir():
         raise CommandLineError(f"--report {args.report}: the folder {args.report.parent} does not exist")
+
+
+def _pending(args: argparse.Namespace, jobs: list, forced_ns: int | None) -> list:
+    """The renders to render: all with --force, else those not rendered since the latest forced run."""
+    from core.batch.runner import already_rendered
+
+    return [job for job in jobs if args.force or not already_rendered(job, forced_ns)]
+
+
+def _without(args: argparse.Namespace, jobs: list, problems: dict[str, str]) -> list:
+    """``jobs``, those with ``problems`` (render name → what is wrong, named) refused: with --skip-bad
+    they fail at once and the others go on; else the whole batch is refused before anything renders."""
+    from core.batch.jobs import RefusedRender
+    from core.batch.manifest import ManifestError
+
+    if problems and not args.skip_bad:
+        raise ManifestError(args.manifest, list(problems.values()))
+    return [RefusedRender(job.name, [problems[job.name]]) if job.name in problems else job for job in jobs]
+
+
+def _make_out_dir(out_dir: Path | None) -> None:
+    if out_dir is None or out_dir.is_dir():
+        return
+    try:
+        out_dir.mkdir(parents=True)
+    except OSError as error:
+        raise CommandLineError(f"--out-dir {out_dir} could not be made: {describe_error(error)}") from None
+    _say(f"made the folder {out_dir} (--out-dir)")
+
+
+def _mark_forced_run(manifest: Path) -> None:
+    """Noted beside the manifest: should this run be cut short, a rerun renders what it had not yet."""
+    from core.batch.runner import forced_mark, mark_forced_run
+
+    try:
+        mark_forced_run(manifest)
+    except OSError as error:
+        raise CommandLineError(f"the forced run could not be noted in {forced_mark(manifest)}: "
+                               f"{describe_error(error)}") from None
 
 
 def _model_id(args: argparse.Namespace) -> str:
@@ -142,38 +194,33 @@ def _open_engines(args: argparse.Namespace) -> list:
     return [engine]
 
 
-def _check_takes(manifest: Path, jobs: list) -> None:
+def _untaken(jobs: list) -> dict[str, str]:
     """Without --model, the projects to render must have a take for each line (as ``render --project``)."""
-    from core.batch.manifest import ManifestError
-
-    problems = []
+    problems = {}
     for job in jobs:
         if job.needs_model:
             one = job.untaken.startswith("line ")
-            problems.append(f"{job.name}: {job.untaken} {'has' if one else 'have'} no current take: give the model "
-                            f"to generate {'it' if one else 'them'} with --model")
-    if problems:
-        raise ManifestError(manifest, problems)
+            problems[job.name] = (f"{job.name}: {job.untaken} {'has' if one else 'have'} no current take: give the "
+                                  f"model to generate {'it' if one else 'them'} with --model")
+    return problems
 
 
-def _check_scripts(manifest: Path, jobs: list, engines: list) -> None:
-    """Refuse the scripts the model cannot speak, all of them, before anything renders."""
+def _unspeakable(jobs: list, engines: list) -> dict[str, str]:
+    """The scripts the model cannot speak (its tokenizer's say; the rest was checked with the manifest)."""
     from core.batch.jobs import ScriptRender
-    from core.batch.manifest import ManifestError
     from core.dia2.script import UnspeakableScript
 
-    problems = []
+    problems = {}
     for job in jobs:
         if isinstance(job, ScriptRender):
             try:
                 engines[0].parse(job.script)
             except UnspeakableScript as error:
-                problems.append(f"{job.name}, script: {error}")
-    if problems:
-        raise ManifestError(manifest, problems)
+                problems[job.name] = f"{job.name}, script: {error}"
+    return problems
 
 
-def _run(jobs: list, engines: list, cancel: threading.Event, force: bool):
+def _run(jobs: list, engines: list, cancel: threading.Event, force: bool, forced_ns: int | None):
     """``run_batch`` on a thread, so that Ctrl-C here cancels the renders and waits for them to stop."""
     from core.batch.runner import run_batch
 
@@ -182,7 +229,7 @@ def _run(jobs: list, engines: list, cancel: threading.Event, force: bool):
 
     def work() -> None:
         try:
-            result["report"] = run_batch(jobs, engines, progress, cancel, force)
+            result["report"] = run_batch(jobs, engines, progress, cancel, force, forced_ns)
         finally:
             done.set()
 

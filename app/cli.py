@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.audio.export import export_audio
+from core.audio.export import _LOUDNESS_RANGE_LUFS, export_audio
 from core.audio.io import VoiceClip, load_voice_clip
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.outputs import take_metadata, take_paths
+from core.batch.scripts import check_script
 from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.errors import DiaStudioError
 from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
@@ -53,12 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
     add_export_arguments(parser)
     parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
+    parser.add_argument("--subtitles", action="store_true",
+                        help="also write subtitles (.srt) beside each file, from the take's word timings")
     project = parser.add_argument_group("with --project")
     project.add_argument("--lines", metavar="1-3,5",
                          help="only these lines, numbered as the window shows them (default: all)")
     project.add_argument("--per-line", action="store_true",
                          help="one file per line in the folder --out (\"003 Ada.mp3\"), as the export does")
-    project.add_argument("--subtitles", action="store_true", help="also write subtitles (.srt) beside each file")
     project.add_argument("--regenerate", action="store_true",
                          help="generate the chosen lines again, even those whose take is current")
     project.add_argument("--keep-takes", action="store_true",
@@ -140,6 +143,7 @@ def run_command(name: str, parser: argparse.ArgumentParser, run, argv: list[str]
 
 def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     check_threads(args)
+    check_loudness(args)
     if args.project is not None:
         from app.project_render import render_project
 
@@ -148,9 +152,11 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     if given:
         raise CommandLineError(f"{given[0]} applies only to --project (a project saved by the studio window)")
     script = _read_script(args)
+    check_script(script)  # the tokenizer's checks wait for the model; the tags and words do not
     params = generation_params(args)
     settings = export_settings(args)
     outputs = output_paths(args.out, settings, params.number_results)
+    codes_outputs = output_paths(args.codes_out, None, params.number_results) if args.codes_out else None
     voices = read_voices(args)
 
     from core.dia2.generator import GenerationRequest, TakeResult
@@ -167,11 +173,31 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
             path = outputs[event.take]
             export_audio(event.audio, path, settings, take_metadata(script, event), loudness_lufs=args.loudness)
             _say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
-            if args.codes_out:
-                codes_path = output_paths(args.codes_out, None, params.number_results)[event.take]
-                np.save(codes_path, event.codes)
-                _say(f"  wrote {codes_path}")
+            if args.subtitles:
+                _write_subtitles(script, event, path)
+            if codes_outputs:
+                np.save(codes_outputs[event.take], event.codes)
+                _say(f"  wrote {codes_outputs[event.take]}")
     return 0
+
+
+def _write_subtitles(script: str, take, path: Path) -> None:
+    """The take's subtitles beside ``path``, as a project's export writes them: one cue per line
+    of the script, timed by the take's words."""
+    from core.dia2.script import SPEAKER_TAGS
+    from core.dialogue import Dialogue
+    from core.studio.exporting import _write_srt, segments
+    from core.studio.take_assembly import take_from_result
+
+    # The model speaks words before the first tag as [S1]; the document wants the tag written.
+    tagged = script if script.lstrip().startswith(SPEAKER_TAGS) else f"{SPEAKER_TAGS[0]} {script}"
+    dialogue = Dialogue.from_script(tagged)
+    heard = take_from_result(take, dialogue.lines)
+    if heard is None or not heard.line_times:
+        _say(f"  note: no subtitles for {path.name}: the take has no word timings")
+        return
+    dialogue.add_takes([heard])
+    _say(f"  wrote {_write_srt(path.with_suffix('.srt'), dialogue, segments(dialogue))}")
 
 
 def generation_params(args: argparse.Namespace) -> GenerationParams:
@@ -194,8 +220,15 @@ def check_threads(args: argparse.Namespace) -> None:
         raise CommandLineError(f"--threads {args.threads}: give 1 or more")
 
 
+def check_loudness(args: argparse.Namespace) -> None:
+    """The export would refuse it only once the audio is made: refused before the model loads."""
+    low, high = _LOUDNESS_RANGE_LUFS
+    if args.loudness is not None and not low <= args.loudness <= high:
+        raise CommandLineError(f"--loudness {args.loudness:g}: give {low:g} to {high:g} LUFS, e.g. -16")
+
+
 # The flags that choose what of a project is rendered, and how (see app.project_render).
-PROJECT_FLAGS = ("--lines", "--per-line", "--subtitles", "--regenerate", "--keep-takes")
+PROJECT_FLAGS = ("--lines", "--per-line", "--regenerate", "--keep-takes")
 
 
 def given_flags(args: argparse.Namespace, flags: tuple[str, ...]) -> list[str]:
@@ -227,10 +260,21 @@ def _read_script(args: argparse.Namespace) -> str:
 def output_paths(path: Path, settings: ExportSettings | None, count: int) -> list[Path]:
     if not path.parent.is_dir():
         raise CommandLineError(f"the folder {path.parent} does not exist")
+    check_writable(path.parent)
     if settings is not None and format_from_path(path) is not settings.format:
         raise CommandLineError(f"--out {path.name} does not end in {settings.format.extension}, "
                                f"the extension of {settings.format.value}")
     return take_paths(path, count)
+
+
+def check_writable(folder: Path) -> None:
+    """Files are written once their audio is made: a folder that cannot take them is refused now.
+    Tried by writing there, which answers for permissions, read-only disks and root alike."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CommandLineError(f"the folder {folder} cannot be written to: {error.strerror or error}") from None
 
 
 @dataclass(frozen=True)

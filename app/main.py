@@ -1,10 +1,11 @@
 """``dia-studio``: the studio window by default (``dia-studio PROJECT`` opens a project in it);
 ``dia-studio render …``, ``dia-studio speak …`` and ``dia-studio serve …`` on the command line.
-Anything else is refused with what exists."""
+Anything else is refused with what exists, and so is the window where there is no display for it."""
 
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
@@ -19,7 +20,13 @@ COMMANDS = {
 }
 OPTIONS = ("--help", "--version")
 WINDOW_OPTIONS = ("--engine", "--engine-url", "--engine-key")  # where the window's model runs (app/gui.py)
-EXIT_USAGE = 2  # as argparse: the command line itself is wrong
+# Qt's own options (QGuiApplication, QApplication, X11's), which the window passes on to it.
+QT_OPTIONS = ("-platform", "-platformpluginpath", "-platformtheme", "-plugin", "-qmljsdebugger", "-qwindowgeometry",
+              "-qwindowicon", "-qwindowtitle", "-reverse", "-session", "-style", "-stylesheet", "-widgetcount",
+              "-display", "-geometry", "-title", "-name", "-visual", "-sync", "-nograb", "-dograb")
+# Qt platforms that draw with no display server: where Linux has no display, Qt aborts without one.
+DISPLAYLESS_PLATFORMS = ("offscreen", "minimal", "minimalegl", "vnc", "linuxfb", "eglfs", "vkkhrdisplay")
+EXIT_USAGE = 2  # as argparse: the command line itself is wrong (and the window's lack of a display)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"dia-studio: {problem}\n\n{usage()}", file=sys.stderr)
         return EXIT_USAGE
+    if _no_display(argv):
+        print("dia-studio: there is no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is "
+              "set); the commands need none: dia-studio --help", file=sys.stderr)
+        return EXIT_USAGE
     from app.gui import run_gui
 
     return run_gui(argv)
@@ -65,14 +76,34 @@ def usage() -> str:
 def _problem(argument: str) -> str | None:
     """Why the window cannot start with ``argument`` (None: it can): it takes a project, or Qt's
     own one-dash options (-platform, -style …) first."""
-    if argument.startswith("--"):
-        known = OPTIONS + WINDOW_OPTIONS
-        return None if argument.split("=")[0] in known else f"unknown option {argument}{_closest(argument, known)}"
-    if argument.startswith("-") or Path(argument).exists():
+    known = OPTIONS + WINDOW_OPTIONS
+    if argument.startswith("-"):
+        option = argument.split("=")[0]
+        return None if option in known + QT_OPTIONS else f"unknown option {argument}{_meant(option, known)}"
+    if Path(argument).exists():
         return None
     if Path(argument).suffix or "/" in argument or "\\" in argument:
         return f"there is no project at {argument}"
     return f"{argument!r} is neither a command nor a project{_closest(argument, COMMANDS)}"
+
+
+def _meant(option: str, known: tuple[str, ...]) -> str:
+    """The long option ``option`` may stand for: by its letter (-V), else by its spelling (-versoin)."""
+    if len(option) == 2:
+        meant = [name for name in known if name[2] == option[1].lower()]
+        return f"; did you mean {meant[0]}?" if meant else ""
+    return _closest(option if option.startswith("--") else f"-{option}", known)
+
+
+def _no_display(argv: list[str]) -> bool:
+    """On Linux: no X11 or Wayland display, and Qt not told to draw without one (it would abort)."""
+    if sys.platform != "linux" or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return False
+    platforms = os.environ.get("QT_QPA_PLATFORM", "")
+    if "-platform" in argv[:-1]:  # Qt's option outranks the variable
+        platforms = argv[argv.index("-platform") + 1]
+    # "offscreen", "vnc:size=800x600", or several to try in turn: "wayland;xcb"
+    return not any(name.split(":")[0].strip() in DISPLAYLESS_PLATFORMS for name in platforms.split(";"))
 
 
 def _closest(word: str, choices) -> str:

@@ -14,7 +14,7 @@ import argparse
 import re
 import threading
 
-from app.cli import CommandLineError, GenerationReport, _say, given_flags, load_runtime, output_paths
+from app.cli import CommandLineError, GenerationReport, _say, check_writable, given_flags, load_runtime, output_paths
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.projects import LinesLeftOut, generate_runs, line_numbers
 from core.dialogue import Dialogue
@@ -89,6 +89,7 @@ def _export_choice(args: argparse.Namespace, chosen: list[str]) -> ExportChoice:
             raise CommandLineError(f"--out {args.out} is a file: --per-line writes one file per line into a folder")
         if not args.out.parent.is_dir():
             raise CommandLineError(f"the folder {args.out.parent} does not exist")
+        check_writable(args.out if args.out.is_dir() else args.out.parent)
         named = {"format": args.format} if args.format else {}
     else:
         named = {"format": args.format or format_from_path(args.out)}

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from app.cli import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, GenerationReport, add_export_arguments,
                      add_format_argument, add_generation_arguments, add_model_arguments, add_voice_arguments,
-                     check_threads, export_settings, generation_params, load_runtime, output_paths,
+                     check_loudness, check_threads, export_settings, generation_params, load_runtime, output_paths,
                      prepare_voices, read_voices, take_metadata)
 from core.audio.pcm_stream import ENCODINGS, PcmStream
 from core.errors import DiaStudioError
@@ -69,6 +69,7 @@ def run_speak(argv: list[str], sound_system=None, stdin: BinaryIO | None = None,
 
 def _speak(args: argparse.Namespace, sound_system, stdin: BinaryIO, stdout: BinaryIO) -> int:
     check_threads(args)
+    check_loudness(args)
     params = generation_params(args)
     sink = _sink(args, sound_system, stdout)  # every flag checked before the model loads
     voices = read_voices(args)

@@ -8,6 +8,7 @@ when it cannot serve (unreadable, silent, too short).
 from __future__ import annotations
 
 import io
+import math
 import os
 import wave
 from dataclasses import dataclass
@@ -73,6 +74,11 @@ def read_audio(source: AudioSource, max_seconds: float | None = None) -> tuple[n
     return np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0), rate
 
 
+def loudest_moment(peak: float) -> str:
+    """A silent clip's peak (dBFS) in words: digital silence has none to give (it is -inf)."""
+    return "every sample is zero" if math.isinf(peak) else f"its loudest moment is at {peak:.0f} dBFS"
+
+
 def load_voice_clip(source: AudioSource) -> VoiceClip:
     """A voice reference ready for the model: mono, 24 kHz, trimmed, at most 20 s.
 
@@ -84,8 +90,7 @@ def load_voice_clip(source: AudioSource) -> VoiceClip:
     peak = peak_dbfs(mono)
     if peak < SILENCE_DBFS:
         raise SilentAudio(
-            f"{name} is silent (its loudest moment is at {peak:.0f} dBFS); "
-            "choose or record a clip in which the speaker talks."
+            f"{name} is silent ({loudest_moment(peak)}); choose or record a clip in which the speaker talks."
         )
     start, end = sound_bounds(mono, MODEL_SAMPLE_RATE, threshold_dbfs=max(SILENCE_DBFS, peak - _TRIM_RANGE_DB))
     mono = mono[start:end]

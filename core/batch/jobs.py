@@ -1,6 +1,7 @@
 """The renders of a batch, each read and checked from its manifest entry, run on whichever engine
 is free: a script with its voices and parameters (as ``dia-studio render`` renders one), or a saved
-project (as ``dia-studio render --project`` renders one)."""
+project (as ``dia-studio render --project`` renders one); and, when the batch goes on without
+them (``--skip-bad``), an entry refused, which fails with its problems."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from core.audio.io import VoiceClip
 from core.batch.outputs import remove_leftovers, take_metadata
 from core.batch.projects import generate_runs
 from core.dia2.transcript_alignment import TimedWord
-from core.errors import Cancelled
+from core.errors import Cancelled, DiaStudioError
 from core.params import GenerationParams
 from core.project import open_project, project_name
 from core.studio.dialogue_generation import lines_to_generate
@@ -23,7 +24,7 @@ from core.studio.exporting import ExportChoice, export_dialogue
 
 @dataclass
 class Rendered:
-    """What a render made."""
+    """What a render made, noted as it goes: a render that fails part way is reported with it."""
 
     outputs: list[Path] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
@@ -62,10 +63,10 @@ class ScriptRender:
     outputs: tuple[Path, ...]  # one per take
     needs_model = True
 
-    def run(self, engine, cancel: threading.Event) -> Rendered:
+    def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
         from core.dia2.generator import GenerationRequest, TakeResult
 
-        made = Rendered()
+        made.seeds += self.params.take_seeds()  # chosen when the manifest was read
         prompts = tuple(voice.prompt(engine, made.notices) for voice in self.voices)
         self.outputs[0].parent.mkdir(parents=True, exist_ok=True)
         for event in engine.generate(GenerationRequest(self.script, self.params, prompts, takes_only=True), cancel):
@@ -79,8 +80,6 @@ class ScriptRender:
             path = self.outputs[event.take]
             remove_leftovers(path)
             made.outputs.append(export_audio(event.audio, path, self.settings, take_metadata(self.script, event)))
-            made.seeds.append(event.seed)
-        return made
 
 
 @dataclass
@@ -98,8 +97,7 @@ class ProjectRender:
     def outputs(self) -> tuple[Path, ...]:
         return (self.choice.path,)
 
-    def run(self, engine, cancel: threading.Event) -> Rendered:
-        made = Rendered()
+    def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
         dialogue = open_project(self.folder)  # afresh: a retried render starts from the project as saved
         runs = lines_to_generate(dialogue, [line.id for line in dialogue.lines])
         generate_runs(engine, dialogue, runs, cancel, lambda said: None,
@@ -107,12 +105,30 @@ class ProjectRender:
         self.choice.path.parent.mkdir(parents=True, exist_ok=True)
         remove_leftovers(self.choice.path)
         made.outputs = export_dialogue(dialogue, self.choice, project_name(self.folder))
-        return made
 
 
 def _note_take(event, made: Rendered) -> None:
-    from core.dia2.generator import TakeResult
+    from core.dia2.generator import TakeResult, TakeStarted
 
-    if isinstance(event, TakeResult):
+    if isinstance(event, TakeStarted):  # a project's seeds are chosen as its lines are generated
         made.seeds.append(event.seed)
+    elif isinstance(event, TakeResult):
         made.notices += [notice for notice in event.notices if notice not in made.notices]
+
+
+class Refused(DiaStudioError):
+    """A manifest entry the batch went on without: what is wrong with it."""
+
+
+@dataclass
+class RefusedRender:
+    """A manifest entry with problems, kept in its place when the batch goes on without it
+    (``--skip-bad``): it fails at once with them, rendering nothing."""
+
+    name: str
+    problems: list[str]
+    outputs = ()
+    needs_model = False
+
+    def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
+        raise Refused(f"not rendered: {'; '.join(self.problems)}")

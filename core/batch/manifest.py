@@ -11,6 +11,8 @@ Three forms, paths inside resolved against the manifest's folder:
 - A folder: each ``*.diastudio`` project in it, rendered whole to ``<out dir>/<name>.<format>``.
 
 Every problem is collected, each naming its entry and field; two renders writing one file is one.
+An entry with problems refuses the manifest whole, or, when the batch goes on without it
+(``skip_bad``), is kept in its place as a ``RefusedRender``.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from typing import Any
 
 from core.audio.formats import ExportSettings, format_from_path
 from core.audio.io import load_voice_clip
-from core.batch.jobs import ProjectRender, ScriptRender, VoiceInput
+from core.batch.jobs import ProjectRender, RefusedRender, ScriptRender, VoiceInput
 from core.batch.outputs import take_paths
 from core.batch.projects import line_numbers
+from core.batch.scripts import check_script
+from core.dia2.script import UnspeakableScript
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.project import PROJECT_SUFFIX, ProjectFileError, open_project, project_name
@@ -70,11 +74,14 @@ class FolderOptions:
 
     out_dir: Path | None  # None: beside the projects
     settings: ExportSettings
+    loudness_lufs: float | None = None  # None: as generated
 
 
-def read_manifest(path: Path, model: str, folder: FolderOptions) -> list:
-    """The renders of the manifest at ``path``; raises ManifestError listing every problem.
-    ``model``: the model id the generation parameters name (``GenerationParams.model``)."""
+def read_manifest(path: Path, model: str, folder: FolderOptions, skip_bad: bool = False) -> list:
+    """The renders of the manifest at ``path``; raises ManifestError listing every problem, or
+    with ``skip_bad`` only those of the manifest as a whole: each entry with problems is then a
+    RefusedRender among the others. ``model``: the model id the generation parameters name
+    (``GenerationParams.model``)."""
     reading = _Reading(path, model)
     if path.is_dir():
         jobs = reading.projects(folder)
@@ -86,10 +93,10 @@ def read_manifest(path: Path, model: str, folder: FolderOptions) -> list:
         jobs = reading.csv_renders()
     else:
         raise ManifestError(path, [f"a manifest is a .json or .csv file, or a folder of {PROJECT_SUFFIX} projects"])
-    if not reading.problems and not jobs:
-        reading.problems.append("there is nothing to render in it")
-    reading.check_inputs_kept()
-    if reading.problems:
+    if not jobs:
+        raise ManifestError(path, ["there is nothing to render in it"])
+    jobs = reading.check_inputs_kept(jobs)
+    if reading.problems and not skip_bad:
         raise ManifestError(path, reading.problems)
     return jobs
 
@@ -134,12 +141,8 @@ class _Reading:
         jobs = []
         for number, entry in enumerate(data):
             where = f"renders[{number}]"
-            if not isinstance(entry, dict):
-                self.problems.append(f"{where}: give an object with a script and an output")
-                continue
-            job = self.script_render(_Place(where), _merged(defaults, entry))
-            if job is not None:
-                jobs.append(job)
+            jobs.append(self.script_render(_Place(where), _merged(defaults, entry)) if isinstance(entry, dict)
+                        else self.refused(where, "give an object with a script and an output"))
         return jobs
 
     def csv_renders(self) -> list:
@@ -161,12 +164,10 @@ class _Reading:
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line
             if len(cells) > len(header):
-                self.problems.append(f"line {line}: {len(cells)} cells, but the header names {len(header)} columns")
+                jobs.append(self.refused(f"line {line}", f"{len(cells)} cells, but the header names {len(header)} "
+                                                         "columns"))
                 continue
-            entry = _entry_of_row(dict(zip(header, cells)))
-            job = self.script_render(_Place(f"line {line}", columns), entry)
-            if job is not None:
-                jobs.append(job)
+            jobs.append(self.script_render(_Place(f"line {line}", columns), _entry_of_row(dict(zip(header, cells)))))
         return jobs
 
     def projects(self, options: FolderOptions) -> list:
@@ -184,21 +185,22 @@ class _Reading:
                 if runs:
                     voices_in_order(dialogue)  # unusable voices, refused now
             except (_Problem, ProjectFileError, CannotGenerate) as error:
-                self.problems.append(f"{folder.name}: {error}")
+                jobs.append(self.refused(folder.name, str(error)))
                 continue
             path = out_dir / f"{project_name(folder)}{options.settings.format.extension}"
-            choice = ExportChoice(options.settings, path, per_line=False, subtitles=False, loudness_lufs=None)
+            choice = ExportChoice(options.settings, path, per_line=False, subtitles=False,
+                                  loudness_lufs=options.loudness_lufs)
             try:
                 self._claim(path, folder.name)
             except _Problem as error:
-                self.problems.append(f"{folder.name}: {error}")
+                jobs.append(self.refused(folder.name, str(error)))
                 continue
             untaken = line_numbers(dialogue, [line_id for run in runs for line_id in run]) if runs else None
             jobs.append(ProjectRender(folder.name, folder, choice, untaken))
         return jobs
 
     # ---- one render ---------------------------------------------------------------------------
-    def script_render(self, place: "_Place", entry: dict[str, Any]) -> ScriptRender | None:
+    def script_render(self, place: "_Place", entry: dict[str, Any]) -> ScriptRender | RefusedRender:
         before = len(self.problems)
 
         def checked(field, check):
@@ -222,7 +224,7 @@ class _Reading:
                 checked("output", lambda: self._claim(path, place.where))
         settings = checked("audioSettings", lambda: self._settings(entry, output)) if output else None
         if len(self.problems) > before:
-            return None
+            return RefusedRender(place.where, self.problems[before:])
         return ScriptRender(place.where, script, params, voices, settings,
                             tuple(take_paths(output, params.number_results)))
 
@@ -240,6 +242,10 @@ class _Reading:
                 raise _Problem(f"cannot read {script_file}: {describe_error(error)}", "scriptFile") from None
         if not isinstance(script, str) or not script.strip():
             raise _Problem("the script is empty: give the dialogue, such as \"[S1] Hello. [S2] Hi!\"")
+        try:
+            check_script(script)
+        except UnspeakableScript as error:
+            raise _Problem(str(error), "scriptFile" if script_file is not None else None) from None
         return script
 
     def _voices_of(self, voices: Any, place: "_Place") -> tuple[VoiceInput, ...]:
@@ -331,12 +337,20 @@ class _Reading:
     def _no_file(self, value: str) -> str:
         return f"no file {value}" + ("" if Path(value).expanduser().is_absolute() else " beside the manifest")
 
-    def check_inputs_kept(self) -> None:
-        """No render may write over what the batch reads."""
+    def refused(self, where: str, problem: str, job=None) -> RefusedRender:
+        """The entry at ``where`` refused for ``problem`` (and for what refused its ``job`` already)."""
+        self.problems.append(f"{where}: {problem}")
+        earlier = job.problems if isinstance(job, RefusedRender) else []
+        return RefusedRender(where, earlier + self.problems[-1:])
+
+    def check_inputs_kept(self, jobs: list) -> list:
+        """No render may write over what the batch reads: ``jobs``, with those that would refused."""
         for path, who in self._writers.items():
             if path in self._inputs or path == self.path.resolve():
-                self.problems.append(f"{who}: writes {path}, which the batch reads (the manifest, a voice, a word "
-                                     "list or a script file): give another output")
+                problem = (f"writes {path}, which the batch reads (the manifest, a voice, a word list or a script "
+                           "file): give another output")
+                jobs = [self.refused(who, problem, job) if job.name == who else job for job in jobs]
+        return jobs
 
     def _claim(self, path: Path, who: str) -> None:
         """Two renders writing one file would lose one of them."""

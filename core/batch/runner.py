@@ -1,7 +1,9 @@
 """Runs a batch's renders on engines: one at a time on one engine, side by side on several (a
 thread per engine, each taking the next render waiting). A render whose engine died
 (``EngineFailed``) is tried once more, on whichever engine is free first; any other error fails
-that render alone, and the batch goes on. Renders whose files all exist are skipped, unless forced.
+that render alone, and the batch goes on. Renders already rendered are skipped, unless forced: a
+render is rendered when its files all exist and were written since the latest forced run began
+(``forced_mark``), which set out to write them all again.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ class Job(Protocol):
     @property
     def outputs(self) -> tuple[Path, ...]: ...
 
-    def run(self, engine: Engine | None, cancel: threading.Event) -> Rendered:
-        """Render on ``engine`` (None: the job needs no model); raises Cancelled once ``cancel`` is set."""
+    def run(self, engine: Engine | None, cancel: threading.Event, made: Rendered) -> None:
+        """Render on ``engine`` (None: the job needs no model), noting in ``made`` what it makes;
+        raises Cancelled once ``cancel`` is set."""
 
 
 @dataclass
@@ -88,20 +91,43 @@ class BatchProgress(Protocol):
     def finished(self, outcome: Outcome) -> None: ...
 
 
-def already_rendered(job: Job) -> bool:
-    return all(path.is_file() for path in job.outputs)
+def forced_mark(manifest: Path) -> Path:
+    """The file whose time says when the latest forced run of ``manifest`` began."""
+    return manifest / ".batch-forced" if manifest.is_dir() else manifest.with_name(f".{manifest.name}.forced")
+
+
+def mark_forced_run(manifest: Path) -> None:
+    """Note that a forced run of ``manifest`` begins now (the file's time is ``forced_since``'s)."""
+    forced_mark(manifest).write_text("dia-studio batch --force began when this file was written: the output files "
+                                     "older than it are not rendered again yet.\n", encoding="utf-8")
+
+
+def forced_since(manifest: Path) -> int | None:
+    """When the latest forced run of ``manifest`` began (a file time in ns); None: never forced."""
+    try:
+        return forced_mark(manifest).stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def already_rendered(job: Job, forced_ns: int | None = None) -> bool:
+    """Its files all exist, written since the forced run of ``forced_ns`` began: a file older than
+    that is one the forced run had not yet rendered again (it was interrupted, or the render failed)."""
+    return bool(job.outputs) and all(path.is_file() and path.stat().st_mtime_ns >= (forced_ns or 0)
+                                     for path in job.outputs)
 
 
 def run_batch(jobs: Sequence[Job], engines: Sequence[Engine], progress: BatchProgress,
-              cancel: threading.Event, force: bool = False) -> BatchReport:
+              cancel: threading.Event, force: bool = False, forced_ns: int | None = None) -> BatchReport:
     """Render ``jobs`` on ``engines`` (loaded; empty when no job needs a model), skipping those
-    already rendered unless ``force``. Returns when all are done, or when those running have
-    stopped after ``cancel`` was set (the report is then marked interrupted)."""
+    already rendered (since the forced run of ``forced_ns``) unless ``force``. Returns when all are
+    done, or when those running have stopped after ``cancel`` was set (the report is then marked
+    interrupted)."""
     started = time.monotonic()
     outcomes = [Outcome(job.name, "pending", list(job.outputs)) for job in jobs]
     waiting: deque[tuple[int, int]] = deque()  # (job index, attempt)
     for index, job in enumerate(jobs):
-        if not force and already_rendered(job):
+        if not force and already_rendered(job, forced_ns):
             outcomes[index].status = "skipped"
         else:
             waiting.append((index, 1))
@@ -123,24 +149,24 @@ def run_batch(jobs: Sequence[Job], engines: Sequence[Engine], progress: BatchPro
             job, outcome = jobs[index], outcomes[index]
             outcome.attempts = attempt
             told(progress.started, job)
-            began = time.monotonic()
+            began, made, failure = time.monotonic(), Rendered(), None
             try:
-                made = job.run(engine, cancel)
+                job.run(engine, cancel, made)
             except Exception as error:
-                outcome.seconds = time.monotonic() - began
-                if cancel.is_set():
-                    outcome.status = "interrupted"
-                elif isinstance(error, EngineFailed) and attempt < ATTEMPTS:
-                    with lock:
-                        waiting.appendleft((index, attempt + 1))
-                        progress.retrying(job, describe_error(error))
-                    continue
-                else:
-                    outcome.status, outcome.error = "failed", describe_error(error, "The render failed")
-            else:
-                outcome.seconds = time.monotonic() - began
+                failure = error
+            outcome.seconds = time.monotonic() - began
+            outcome.seeds, outcome.notices = made.seeds, made.notices  # of a failed render: as far as it got
+            if failure is None:
                 outcome.status, outcome.outputs = "done", made.outputs
-                outcome.seeds, outcome.notices = made.seeds, made.notices
+            elif cancel.is_set():
+                outcome.status = "interrupted"
+            elif isinstance(failure, EngineFailed) and attempt < ATTEMPTS:
+                with lock:
+                    waiting.appendleft((index, attempt + 1))
+                    progress.retrying(job, describe_error(failure))
+                continue
+            else:
+                outcome.status, outcome.error = "failed", describe_error(failure, "The render failed")
             told(progress.finished, outcome)
 
     progress.begin(len(jobs), len(jobs) - len(waiting), len(workers))

@@ -1,7 +1,8 @@
 """`dia-studio batch` end to end with the tiny checkpoint: a manifest rendered by a real
 subprocess and its files decoded back, a rerun that skips them, --force, one failing render among
-good ones, Ctrl-C and a kill part way (nothing half-written; the rerun finishes), a folder of
-projects, and the flags refused before anything loads."""
+good ones, Ctrl-C and a kill part way (nothing half-written; the rerun finishes, after --force
+too), a folder of projects, the bad renders left out with --skip-bad, and the flags and scripts
+refused before anything loads."""
 
 import io
 import json
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import av
+import pyloudnorm
 import pytest
 import soundfile
 
@@ -95,13 +97,15 @@ def test_a_manifest_renders_through_the_console_command_and_a_rerun_skips_it(tmp
 def test_a_failing_render_is_reported_and_the_others_are_rendered(tmp_path, capsys):
     (tmp_path / "broken.pt").write_bytes(b"not a Whisper model")
     path = manifest(tmp_path, [{"script": "[S1] Fine.", "output": "1.wav"},
-                               {"script": "[S1] Needs Whisper.", "voices": ["s1.wav"], "output": "2.wav"},
+                               {"script": "[S1] Needs Whisper.", "voices": ["s1.wav"], "seed": 5, "numberResults": 2,
+                                "output": "2.wav"},
                                {"script": "[S1] Fine too.", "output": "3.wav"}])
     assert main(["batch", str(path), *MODEL, "--whisper-model", str(tmp_path / "broken.pt")]) == 1
     said = capsys.readouterr().err
     report = report_of(tmp_path / "batch-report.json")
     assert [r["status"] for r in report["renders"]] == ["done", "failed", "done"]
     assert "broken.pt" in report["renders"][1]["error"] and "Traceback" not in said
+    assert report["renders"][1]["seeds"] == [5, 6]  # chosen for it, though it made nothing
     assert f"2/3 renders[1]: failed: {report['renders'][1]['error']}" in said and "2 done, 1 failed" in said
     assert (tmp_path / "1.wav").is_file() and (tmp_path / "3.wav").is_file() and not (tmp_path / "2.wav").exists()
 
@@ -146,6 +150,26 @@ def test_ctrl_c_stops_the_batch_writes_an_interrupted_report_and_a_rerun_finishe
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{n:02d}.ogg" for n in range(5)]
 
 
+def test_a_rerun_after_an_interrupted_force_renders_what_the_forced_run_had_not_rendered_again(tmp_path, capsys):
+    path = many(tmp_path, 5)
+    assert main(["batch", str(path), *MODEL]) == 0
+    out = tmp_path / "out"
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    process = batch_process(str(path), "--force")
+    wait_for_a_finished_render(process)
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    redone = [name for name, written in before.items() if (out / name).stat().st_mtime_ns > written]
+    assert 0 < len(redone) < 5  # the others still have the files of the run before
+
+    assert main(["batch", str(path), *MODEL]) == 0
+    assert f"skipped {len(redone)} already rendered" in capsys.readouterr().err
+    assert all((out / name).stat().st_mtime_ns > written for name, written in before.items())
+    assert main(["batch", str(path), *MODEL]) == 0
+    assert "skipped 5 already rendered" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_a_killed_batch_leaves_no_half_written_file_and_a_rerun_finishes(tmp_path):
     path = many(tmp_path, 8)
@@ -167,16 +191,20 @@ def test_a_killed_batch_leaves_no_half_written_file_and_a_rerun_finishes(tmp_pat
 def test_a_folder_of_projects_renders_each_as_render_project_would(tmp_path, capsys):
     projects = tmp_path / "season"
     shutil.copytree(EXAMPLE, projects / "Example.diastudio")
-    (tmp_path / "renders").mkdir()
     before = (projects / "Example.diastudio" / "project.json").read_bytes()
-    flags = ["--out-dir", str(tmp_path / "renders"), "--format", "flac"]
+    out_dir = tmp_path / "renders" / "season"  # made, parents too
+    flags = ["--out-dir", str(out_dir), "--format", "flac", "--loudness", "-30"]
     assert main(["batch", str(projects), *flags]) == 2  # its lines have no take: a model is needed
     assert "Example.diastudio: lines 1–4 have no current take: give the model" in capsys.readouterr().err
+    assert not (tmp_path / "renders").exists()  # refused: nothing made
 
     assert main(["batch", str(projects), *flags, *MODEL]) == 0
-    out = tmp_path / "renders" / "Example.flac"
+    assert f"made the folder {out_dir} (--out-dir)" in capsys.readouterr().err
+    out = out_dir / "Example.flac"
     info = soundfile.info(out)
     assert info.samplerate == 24000 and info.duration > 0.5
+    audio, rate = soundfile.read(out)
+    assert pyloudnorm.Meter(rate).integrated_loudness(audio) == pytest.approx(-30, abs=0.5)
     assert (projects / "Example.diastudio" / "project.json").read_bytes() == before  # the project is left alone
     report = report_of(projects / "batch-report.json")
     assert [(r["name"], r["status"], r["outputs"]) for r in report["renders"]] == [
@@ -190,6 +218,8 @@ def test_a_folder_of_projects_renders_each_as_render_project_would(tmp_path, cap
     (["--ray", "--replicas", "0"], "--replicas 0: give 1 or more"),
     (["--out-dir", "."], "--out-dir applies only to a folder of projects"),
     (["--bitrate", "128"], "--bitrate applies only to a folder of projects"),
+    (["--loudness", "-16"], "--loudness applies only to a folder of projects"),
+    (["--loudness", "50"], "--loudness 50: give -70 to 0 LUFS"),
     (["--threads", "0"], "--threads 0: give 1 or more"),
     (["--report", "missing/r.json"], "--report missing/r.json: the folder missing does not exist"),
 ])
@@ -207,16 +237,44 @@ def test_ray_without_the_cluster_extra_says_how_to_get_it(tmp_path, capsys, monk
     assert "--ray needs the cluster extra: pip install 'dia-studio[cluster]'" in capsys.readouterr().err
 
 
-def test_unspeakable_scripts_are_all_refused_before_anything_renders(tmp_path, capsys):
+def test_unspeakable_scripts_are_all_refused_before_the_model_loads(tmp_path, capsys):
+    (tmp_path / "tags.txt").write_text("[S1] [S2]", encoding="utf-8")
     path = manifest(tmp_path, [{"script": "[S1] Fine.", "output": "1.wav"},
                                {"script": "[S3] Hello", "output": "2.wav"},
-                               {"script": '<break time="1s"/>', "output": "3.wav"}])
-    assert main(["batch", str(path), *MODEL]) == 2
+                               {"script": '<break time="1s"/>', "output": "3.wav"},
+                               {"scriptFile": "tags.txt", "output": "4.wav"}])
+    # A model folder that does not exist: its error would come first if the model loaded first.
+    assert main(["batch", str(path), "--model", str(tmp_path / "no-model")]) == 2
     error = capsys.readouterr().err
-    assert "2 problems, nothing was rendered" in error
-    assert "renders[1], script: [S3] is not a speaker tag" in error and "renders[2], script: " in error
-    assert not any((tmp_path / f"{n}.wav").exists() for n in (1, 2, 3))
+    assert "3 problems, nothing was rendered" in error and "loading" not in error
+    assert "renders[1].script: [S3] is not a speaker tag" in error
+    assert "renders[2].script: The script has no words to speak." in error
+    assert "renders[3].scriptFile: The speaker tag [S2] at the end of the script has no words after it." in error
+    assert not any((tmp_path / f"{n}.wav").exists() for n in (1, 2, 3, 4))
     assert not (tmp_path / "batch-report.json").exists()
+
+
+def test_with_skip_bad_the_good_renders_are_rendered_and_the_bad_ones_reported_failed(tmp_path, capsys):
+    path = manifest(tmp_path, [{"script": "[S1] Fine.", "seed": 1, "output": "1.wav"},
+                               {"script": "[S1] No voice.", "voices": ["missing.wav"], "output": "2.wav"},
+                               {"script": "[S3] Hello", "output": "3.wav"},
+                               "not a render",
+                               {"script": "[S1] Fine too.", "seed": 2, "output": "5.wav"}])
+    assert main(["batch", str(path), *MODEL]) == 2  # the default: refused whole
+    assert "3 problems, nothing was rendered" in capsys.readouterr().err
+
+    assert main(["batch", str(path), "--skip-bad", *MODEL]) == 1
+    said = capsys.readouterr().err
+    report = report_of(tmp_path / "batch-report.json")
+    assert [(r["name"], r["status"]) for r in report["renders"]] == [
+        ("renders[0]", "done"), ("renders[1]", "failed"), ("renders[2]", "failed"), ("renders[3]", "failed"),
+        ("renders[4]", "done")]
+    errors = [r["error"] for r in report["renders"]]
+    assert errors[1] == "not rendered: renders[1].voices[0]: no file missing.wav beside the manifest"
+    assert errors[2].startswith("not rendered: renders[2].script: [S3] is not a speaker tag")
+    assert errors[3] == "not rendered: renders[3]: give an object with a script and an output"
+    assert f"renders[1]: failed: {errors[1]}" in said and "2 done, 3 failed" in said
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == ["1.wav", "5.wav", "s1.wav"]
 
 
 class Terminal(io.StringIO):

@@ -16,6 +16,7 @@ from core.dialogue import Dialogue, DialogueLine, LineStatus, Speaker
 from core.params import GenerationParams
 from core.project import open_project, save_project
 from core.studio.dialogue_generation import DialogueGeneration
+from tests.app.test_cli_render import UNWRITABLE, needs_unwritable
 from tests.core.dia2.golden import CHECKPOINT
 from tests.core.studio.test_dialogue_generation import ScriptedRuntime
 
@@ -102,6 +103,12 @@ def test_regenerate_makes_the_chosen_lines_again(tmp_path, capsys):
     (["a", "b"], 2, ["--format", "mp3"], "--out out.wav does not end in .mp3"),
     (["a", "b"], 2, ["--bitrate", "128"], "audioSettings"),
     (["a", "b"], 2, ["--per-line"], "--out {out} is a file: --per-line writes one file per line into a folder"),
+    # Refused before the lines without a take are generated, not once the export writes them.
+    (["a", "b", "c"], 1, ["--model", "/no/model", "--loudness", "50"], "--loudness 50: give -70 to 0 LUFS"),
+    pytest.param(["a", "b"], 2, ["--out", str(UNWRITABLE / "out.wav")], f"the folder {UNWRITABLE} cannot be written to",
+                 marks=needs_unwritable),
+    pytest.param(["a", "b"], 2, ["--per-line", "--out", str(UNWRITABLE / "lines")],
+                 f"the folder {UNWRITABLE} cannot be written to", marks=needs_unwritable),
 ])
 def test_bad_input_gives_one_clear_line_and_changes_nothing(tmp_path, capsys, texts, generated, flags, message):
     folder = project_with(tmp_path, texts, generated)
@@ -134,7 +141,7 @@ def test_what_is_not_a_project_is_named(tmp_path, capsys):
     assert not Path(out).exists()
 
 
-@pytest.mark.parametrize("flag", ["--lines", "--per-line", "--subtitles", "--regenerate", "--keep-takes"])
+@pytest.mark.parametrize("flag", ["--lines", "--per-line", "--regenerate", "--keep-takes"])
 def test_the_project_flags_are_refused_with_a_script(tmp_path, capsys, flag):
     flags = [flag, "1"] if flag == "--lines" else [flag]
     assert main(["render", "--script", "[S1] Hi.", "--out", str(tmp_path / "x.wav"), *flags]) == 2

@@ -19,6 +19,9 @@ from tests.scripted_whisper import scripted_whisper_checkpoint
 VOICES = Path(__file__).parents[1] / "fixtures" / "voices"
 REPO = Path(__file__).parents[2]
 SCRIPT = "[S1] Hello there. [S2] Hi! (laughs) How are you?"
+# A folder no one may write in, root included (sysfs makes no files).
+UNWRITABLE = Path("/sys")
+needs_unwritable = pytest.mark.skipif(not UNWRITABLE.is_dir(), reason="no /sys on this system")
 
 
 def _words_file(tmp_path) -> Path:
@@ -168,3 +171,65 @@ def test_bad_input_gives_one_clear_line_and_exit_status_2(tmp_path, capsys, flag
 def test_an_unspeakable_script_is_refused(tmp_path, capsys, script, message):
     assert _render("--script", script, "--out", str(tmp_path / "x.wav")) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script, message", [
+    ("", "The script has no words to speak."),
+    ("[S1] [S2]", "The speaker tag [S2] at the end of the script has no words after it."),
+    ("[S3] Hello", "[S3] is not a speaker tag: Dia2 has two speakers, [S1] and [S2]."),
+    ('<break time="1s"/> [S1] Hello', "The script starts with a pause"),
+])
+@pytest.mark.parametrize("given_as", ["--script", "--script-file"])
+def test_a_script_the_model_cannot_speak_is_refused_before_it_loads(tmp_path, capsys, script, message, given_as):
+    if given_as == "--script-file":
+        (tmp_path / "scene.txt").write_text(script, encoding="utf-8")
+        script = str(tmp_path / "scene.txt")
+    # A model folder that does not exist: its error would come first if the model loaded first.
+    assert main(["render", "--model", str(tmp_path / "no-model"), given_as, script,
+                 "--out", str(tmp_path / "x.wav")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"dia-studio render: error: {message}") and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--loudness", "50"], "--loudness 50: give -70 to 0 LUFS, e.g. -16"),
+    (["--loudness", "nan"], "--loudness nan: give -70 to 0 LUFS"),
+    pytest.param(["--out", str(UNWRITABLE / "x.wav")], f"the folder {UNWRITABLE} cannot be written to: Permission denied",
+                 marks=needs_unwritable),
+    (["--codes-out", "missing/codes.npy"], "the folder missing does not exist"),
+])
+def test_export_flags_are_refused_before_the_model_loads_not_after_the_take(tmp_path, capsys, flags, message):
+    assert main(["render", "--model", str(tmp_path / "no-model"), "--script", SCRIPT, "--out", str(tmp_path / "x.wav"),
+                 *flags]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1 and "loading" not in error
+
+
+def test_a_voice_of_digital_silence_is_called_silent_in_words_not_in_infinite_decibels(tmp_path, capsys):
+    soundfile.write(tmp_path / "zeros.wav", np.zeros(48000, np.float32), 24000)
+    assert main(["render", "--model", str(tmp_path / "no-model"), "--script", SCRIPT, "--s1", str(tmp_path / "zeros.wav"),
+                 "--out", str(tmp_path / "x.wav")]) == 2
+    error = capsys.readouterr().err
+    assert "'zeros.wav' is silent (every sample is zero); choose or record a clip" in error and "inf" not in error
+
+
+def test_subtitles_of_a_script_are_written_beside_each_take_from_its_word_timings(tmp_path, capsys):
+    out = tmp_path / "scene.wav"
+    assert _render("--script", "Hello there.\n[S2] Hi! (laughs) How are you?", "--seed", "3", "--number-results", "2",
+                   "--subtitles", "--out", str(out)) == 0
+    said = capsys.readouterr().err
+    for take in ("scene_take1", "scene_take2"):
+        subtitles = tmp_path / f"{take}.srt"
+        assert f"wrote {subtitles}" in said
+        cues = [cue.split("\n") for cue in subtitles.read_text(encoding="utf-8").strip().split("\n\n")]
+        assert [(number, text) for number, _, text in cues] == [
+            ("1", "Speaker 1: Hello there."), ("2", "Speaker 2: Hi! (laughs) How are you?")]
+        (start, first_end), (second_start, end) = [[_seconds(at) for at in times.split(" --> ")] for _, times, _ in cues]
+        assert start == 0 and 0 < first_end == second_start < end
+        assert end == pytest.approx(soundfile.info(tmp_path / f"{take}.wav").duration, abs=0.001)
+
+
+def _seconds(timestamp: str) -> float:
+    """An SRT time ("00:01:02,500") in seconds."""
+    hours, minutes, seconds = timestamp.replace(",", ".").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)

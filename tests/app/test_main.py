@@ -28,6 +28,8 @@ def dia_studio(*args: str) -> subprocess.CompletedProcess:
     (["serv"], "dia-studio: 'serv' is neither a command nor a project; did you mean serve?\n"),
     (["rendr", "--script", "Hi"], "dia-studio: 'rendr' is neither a command nor a project; did you mean render?"),
     (["--versoin"], "dia-studio: unknown option --versoin; did you mean --version?"),
+    (["-V"], "dia-studio: unknown option -V; did you mean --version?"),
+    (["-x", "Talk.diastudio"], "dia-studio: unknown option -x\n"),
     (["Missing.diastudio"], "dia-studio: there is no project at Missing.diastudio"),
 ])
 def test_a_wrong_first_argument_says_what_exists_instead_of_opening_the_window(args, message):
@@ -35,6 +37,35 @@ def test_a_wrong_first_argument_says_what_exists_instead_of_opening_the_window(a
     assert finished.returncode == 2 and finished.stdout == ""
     assert finished.stderr.startswith(message)
     assert "render   render a script, or a saved project, to audio files" in finished.stderr  # what exists
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a display is X11's or Wayland's on Linux only")
+@pytest.mark.parametrize("args, platform", [([], None), (["Talk.diastudio"], "xcb"), (["--engine", "in-process"], "")])
+def test_without_a_display_the_window_is_refused_in_one_line_instead_of_qt_aborting(tmp_path, args, platform):
+    save_project(Dialogue.from_script("[S1] Hi."), tmp_path / "Talk.diastudio")
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    if platform is not None:
+        environment["QT_QPA_PLATFORM"] = platform
+    finished = subprocess.run([sys.executable, "-m", "app.main", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, env=environment)
+    assert (finished.returncode, finished.stdout) == (2, "")
+    assert finished.stderr == ("dia-studio: there is no display to open the window on (neither DISPLAY nor "
+                               "WAYLAND_DISPLAY is set); the commands need none: dia-studio --help\n")
+
+
+@pytest.mark.parametrize("environment, args", [
+    ({"DISPLAY": ":0"}, []), ({"WAYLAND_DISPLAY": "wayland-0"}, []), ({"QT_QPA_PLATFORM": "offscreen"}, []),
+    ({"QT_QPA_PLATFORM": "vnc:size=800x600"}, []), ({"QT_QPA_PLATFORM": "wayland;minimal"}, []),
+    ({"QT_QPA_PLATFORM": "xcb"}, ["-platform", "offscreen"]),
+])
+def test_a_display_or_a_platform_that_needs_none_opens_the_window(monkeypatch, environment, args):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    opened = []
+    monkeypatch.setattr(app.gui, "run_gui", lambda argv: opened.append(argv) or 0)
+    assert main(args) == 0 and opened == [args]
 
 
 def test_version_is_the_installed_one():

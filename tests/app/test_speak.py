@@ -26,6 +26,7 @@ from core.audio.capture import Recorder
 from core.audio.fake_backend import FakeBackend
 from core.dia2.generator import GenerationRequest
 from core.params import GenerationParams
+from tests.app.test_cli_render import UNWRITABLE, needs_unwritable
 from tests.core.audio.conftest import pulse_null_sink, sound_system  # noqa: F401 (fixtures)
 from tests.core.dia2.golden import CHECKPOINT
 
@@ -136,6 +137,9 @@ def test_speak_plays_the_take_on_the_sound_device_as_it_is_made(tiny_runtime):
     (["-o", "take.aiff"], "aiff"),
     (["--cfg-scale", "99"], "CFGScale = 99.0 is not allowed"),
     (["--threads", "0"], "--threads 0: give 1 or more"),
+    (["-o", "take.wav", "--loudness", "50"], "--loudness 50: give -70 to 0 LUFS"),
+    pytest.param(["-o", str(UNWRITABLE / "take.wav")], f"the folder {UNWRITABLE} cannot be written to",
+                 marks=needs_unwritable),
 ])
 def test_bad_flags_are_refused_before_the_model_loads(flags, message, capsys):
     assert run_speak(["--model", "/no/such/model", *flags], sound_system=FakeBackend()) == 2
