@@ -166,17 +166,17 @@ class _StdinFeed:
             self._stop(CommandLineError(f"stdin could not be read: {error}"))
 
     def _push(self, text: str) -> None:
-        from core.dia2.script import UnknownSpeakerTag, UnspeakableScript, without_unknown_speaker_tags
+        from core.dia2.script import UnspeakableScript, unknown_speaker_tag, without_unknown_speaker_tags
 
+        # An unknown speaker tag goes before the text does, alone: the words around it are spoken
+        # (one piece may be the whole of stdin), and one last is not held to fail the end.
+        text, unknown = without_unknown_speaker_tags(text)
+        for tag in unknown:
+            _say(f"note: left out {tag}: {unknown_speaker_tag(tag)}")
         if not text:
             return
         try:
-            try:
-                self.take.push_text(text)
-            except UnknownSpeakerTag as error:  # only the tags are left out, not the words around them
-                text, unknown = without_unknown_speaker_tags(text)
-                _say(f"note: left out {', '.join(unknown)}: {error}")
-                self.take.push_text(text)
+            self.take.push_text(text)
         except UnspeakableScript as error:  # a piece the model cannot follow (a bad pause): said, left out
             _say(f"note: left out {text.strip()[:40]!r}: {error}")
             return

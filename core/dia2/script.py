@@ -36,17 +36,24 @@ class UnknownSpeakerTag(UnspeakableScript):
 
 def check_speaker_tags(script: str) -> None:
     """Refuse a tag written like a speaker tag that names none of the model's speakers."""
-    for tag in TAG_LIKE.findall(script):
-        if tag not in SPEAKER_TAGS:
-            raise UnknownSpeakerTag(f"{tag} is not a speaker tag: Dia2 has two speakers, "
-                                    f"{' and '.join(SPEAKER_TAGS)}.")
+    unknown = _unknown_speaker_tags(script)
+    if unknown:
+        raise unknown_speaker_tag(unknown[0])
+
+
+def unknown_speaker_tag(tag: str) -> UnknownSpeakerTag:
+    return UnknownSpeakerTag(f"{tag} is not a speaker tag: Dia2 has two speakers, {' and '.join(SPEAKER_TAGS)}.")
 
 
 def without_unknown_speaker_tags(text: str) -> tuple[str, list[str]]:
     """The text with each tag that ``check_speaker_tags`` refuses taken out, and those tags: what a
     reader with no one to ask again (``speak``'s stdin) can still speak."""
-    unknown = [tag for tag in TAG_LIKE.findall(text) if tag not in SPEAKER_TAGS]
-    return TAG_LIKE.sub(lambda tag: tag.group(0) if tag.group(0) in SPEAKER_TAGS else "", text), unknown
+    return TAG_LIKE.sub(lambda tag: tag.group(0) if tag.group(0) in SPEAKER_TAGS else "", text), \
+        _unknown_speaker_tags(text)
+
+
+def _unknown_speaker_tags(text: str) -> list[str]:
+    return [tag for tag in TAG_LIKE.findall(text) if tag not in SPEAKER_TAGS]
 
 
 @dataclass(frozen=True)

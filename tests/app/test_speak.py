@@ -192,15 +192,16 @@ def test_speak_is_heard_on_a_real_sound_system(sound_system):
 
 def test_an_unknown_speaker_tag_is_left_out_alone_and_the_words_around_it_are_spoken(tmp_path, capsys):
     """Read in one piece (as when stdin comes before the model has loaded), the bad tag took the
-    whole piece with it: nothing was spoken, exit 2."""
+    whole piece with it: nothing was spoken, exit 2. One at the very end failed the take's end."""
     out = tmp_path / "spoken.wav"
     reading, writing = os.pipe()
-    os.write(writing, b"[S1] Hello there. [S3] Who? [S2] Me.")
+    os.write(writing, b"[S1] Hello there. [S3] Who? [S2] Me. [S4]")
     os.close(writing)
     with os.fdopen(reading, "rb") as stdin:
         assert run_speak([*MODEL, "--seed", "5", "-o", str(out)], stdin=stdin) == 0
     said = capsys.readouterr().err
     assert "note: left out [S3]: [S3] is not a speaker tag" in said and f"wrote {out}" in said
+    assert "note: left out [S4]: [S4] is not a speaker tag" in said
     assert soundfile.SoundFile(out).copy_metadata()["title"] == "[S1] Hello there. Who? [S2] Me."
     rendered = tmp_path / "rendered.wav"
     assert main(["render", *MODEL, "--script", "[S1] Hello there. Who? [S2] Me.", "--seed", "5",
