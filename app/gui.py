@@ -39,8 +39,8 @@ def run_gui(argv: list[str]) -> int:
     backend = _sound_system()
     window = MainWindow(backend)
     window.set_dialogue(Dialogue())  # something to show while the studio is imported
-    if not layout.restore(window):  # a first start: 1280×800, or all of a smaller screen
-        window.resize(window.size().boundedTo(window.screen().availableGeometry().size()))
+    layout.restore(window)  # a first start: 1280×800
+    window.keep_on_screen()  # (a saved size from a larger screen, or the default on a smaller one)
     window.setEnabled(False)
     window.banner.show_message(f"{APP_NAME} is starting…")  # where the studio then says what model it has
     config_dir = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
@@ -66,8 +66,13 @@ def run_gui(argv: list[str]) -> int:
             studio[0].open_project(projects[0])
 
     importing = []
-    when_painted(window, lambda: importing.append(run_in_background(
-        lambda: importlib.import_module("app.controller"), wire, cannot_start, "start-up", app)))
+
+    def painted() -> None:
+        window.keep_on_screen()  # its frame (the title bar a desktop adds) is known now
+        importing.append(run_in_background(lambda: importlib.import_module("app.controller"), wire, cannot_start,
+                                           "start-up", app))
+
+    when_painted(window, painted)
     window.show()
     code = app.exec()
     for worker in importing:

@@ -62,8 +62,11 @@ class GenerationProgress(QWidget):
         elapsed = self._elapsed_before + progress.elapsed_s
         left = _time_left(elapsed * (1 - share) / share) if share > 0 and elapsed > 0 else "estimating time left"
         prefix = f"Take {take + 1} of {self._takes} · " if self._takes > 1 else ""
-        self.label.setText(f"{prefix}word {words} of {self._words} · frame {progress.frames} · "
-                           f"{progress.audio_s:.1f} s of audio · {progress.realtime_factor:.2f}× real time · {left}")
+        # Short enough for the strip at 1280 px; the frame count is for whoever asks.
+        self.label.setText(f"{prefix}word {words} of {self._words} · {progress.audio_s:.1f} s made · "
+                           f"{progress.realtime_factor:.1f}× real time · {left}")
+        self.label.setToolTip(f"Frame {progress.frames}; {progress.audio_s:.2f} s of audio in "
+                              f"{progress.elapsed_s:.1f} s ({progress.realtime_factor:.2f}× real time)")
 
     def cancelling(self) -> None:
         self.cancel_button.setEnabled(False)

@@ -193,6 +193,8 @@ class MainWindow(QMainWindow):
         self.memory_status = QLabel()
         self.statusBar().addPermanentWidget(self.model_status)
         self.statusBar().addPermanentWidget(self.memory_status)
+        # A message (what just happened) needs the room more than the memory figures, back after it.
+        self.statusBar().messageChanged.connect(lambda message: self.memory_status.setVisible(not message))
 
     def _connect_editing(self) -> None:
         """Editing commands act on the document shown; they need nothing but the widgets."""
@@ -227,6 +229,21 @@ class MainWindow(QMainWindow):
                                              (self.actions.redo, stack.can_redo, stack.redo_text, "Redo")):
             action.setEnabled(possible)
             action.setText(f"&{verb} {text}" if text else f"&{verb}")
+
+    def keep_on_screen(self) -> None:
+        """The whole window, its frame and status bar included, on the screen it is on: a size
+        saved on a larger screen, or the default 1280×800 on a 1024×768 one, put its edges beyond.
+        (Before the window is shown its frame is not known: called again once it is.)"""
+        screen = self.screen().availableGeometry()
+        frame, inner = self.frameGeometry(), self.geometry()
+        border = (frame.width() - inner.width(), frame.height() - inner.height())
+        size = inner.size().boundedTo(screen.size() - QSize(*border)).expandedTo(self.minimumSizeHint())
+        if size != inner.size():
+            self.resize(size)
+        left = min(max(frame.left(), screen.left()), screen.right() + 1 - size.width() - border[0])
+        top = min(max(frame.top(), screen.top()), screen.bottom() + 1 - size.height() - border[1])
+        if (left, top) != (frame.left(), frame.top()):
+            self.move(max(left, screen.left()), max(top, screen.top()))
 
     def show_title(self, project_name: str, modified: bool) -> None:
         self.setWindowTitle(f"{project_name}[*] — {APP_NAME}")

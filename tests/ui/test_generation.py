@@ -241,17 +241,17 @@ def test_closing_the_window_during_a_generation_asks_then_stops_it(fake_studio, 
     assert finished.args == [True]
 
 
-def test_the_progress_says_words_of_the_total_frames_seconds_of_audio_speed_and_time_left(fake_studio, qtbot):
+def test_the_progress_says_words_of_the_total_seconds_of_audio_speed_and_time_left(fake_studio, qtbot):
     fake = FakeRuntime(hold_after=3)
     studio = fake_studio(fake)
     write_dialogue(studio, (Speaker.S1, "one two three four"))
     label = studio.window.generation_progress.label
     with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
         assert studio.generate()
-        qtbot.waitUntil(lambda: "frame 3" in label.text())  # the fake reports a frame a word
+        qtbot.waitUntil(lambda: "word 3" in label.text())  # the fake reports a frame a word
         # three 80 ms words (0.24 s) made in the 0.03 s the fake says it took: 8× faster than real time
-        assert label.text() == ("word 3 of 4 · frame 3 · 0.2 s of audio · 8.00× real time · "
-                                "less than a second left")
+        assert label.text() == "word 3 of 4 · 0.2 s made · 8.0× real time · less than a second left"
+        assert label.toolTip().startswith("Frame 3; 0.24 s of audio")
         assert studio.window.generation_progress.bar.value() == 750  # three words of four
         fake.release.set()
 
@@ -263,12 +263,11 @@ def test_the_time_left_counts_every_take_still_to_come(qtbot):
     progress.report(0, 0, Progress(0, 1, 0.0, 0.5))
     assert progress.label.text().endswith("estimating time left")
     progress.report(0, 50, Progress(0, 300, 24.0, 30.0))  # a quarter done in 30 s: 90 s to go
-    assert progress.label.text() == ("Take 1 of 2 · word 50 of 100 · frame 300 · 24.0 s of audio · "
-                                     "0.80× real time · about 1 min 30 s left")
+    assert progress.label.text() == ("Take 1 of 2 · word 50 of 100 · 24.0 s made · 0.8× real time · "
+                                     "about 1 min 30 s left")
     progress.report(0, 100, Progress(0, 600, 48.0, 60.0))
     progress.report(1, 50, Progress(1, 300, 24.0, 30.0))  # three quarters done in 90 s
-    assert progress.label.text().endswith("word 50 of 100 · frame 300 · 24.0 s of audio · "
-                                          "0.80× real time · about 30 s left")
+    assert progress.label.text().endswith("word 50 of 100 · 24.0 s made · 0.8× real time · about 30 s left")
     assert progress.bar.value() == 750
 
 

@@ -98,6 +98,49 @@ def test_long_messages_wrap_and_show_whole(make_studio, qtbot, size):
     assert_docks_reachable(window)
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_a_status_message_shows_whole_beside_the_longest_model_and_memory_figures(make_studio, qtbot, size):
+    """"…press Keep to us": the message shared the bar with the model and the memory figures."""
+    studio = make_studio()
+    window = studio.window
+    show_at(studio, qtbot, size)
+    window.model_status.setText("Model: Dia2 2B · cuda:0 · bfloat16 · in its own process")
+    window.memory_status.setText("Memory: weights 4,410 MB, GPU 5,112 MB in use, model's process 6,877 MB, app 771 MB")
+    message = ("Take 12 is not kept: lines 1, 3–5 keep take 3; line 2 keeps take 11. Select it and press Keep "
+               "to use it.")
+    window.statusBar().showMessage(message, 15000)
+    settle(window)
+    room = window.model_status.geometry().left() - window.statusBar().contentsMargins().left()
+    assert not window.memory_status.isVisible()
+    assert window.statusBar().fontMetrics().horizontalAdvance(message) < room
+    window.statusBar().clearMessage()
+    assert window.memory_status.isVisible()  # the figures are back once the message has gone
+
+
+def test_a_window_larger_than_its_screen_is_brought_onto_it(make_studio, qtbot, monkeypatch):
+    """A size saved at 1280×800 reopened on a 1024×768 screen (or the default size there) put the
+    status bar below the screen's edge."""
+    from PySide6.QtCore import QRect
+
+    class Screen:  # a 1024×768 desktop with a 24 px panel at the top
+        def availableGeometry(self):
+            return QRect(0, 24, 1024, 744)
+
+    window = make_studio().window
+    monkeypatch.setattr(window, "screen", lambda: Screen())
+    window.resize(1280, 800)
+    window.move(200, 300)
+    window.keep_on_screen()
+    border = window.frameGeometry().size() - window.size()  # what the platform draws around it
+    assert QRect(0, 24, 1024, 744).contains(window.frameGeometry())
+    assert (window.size() + border).toTuple() == (1024, 744)
+    window.resize(1000, 600)
+    window.move(400, 500)  # a size that fits, partly off the screen: moved, not shrunk
+    window.keep_on_screen()
+    assert window.size().toTuple() == (1000, 600)
+    assert window.frameGeometry().bottomRight().toTuple() == (1023, 767)
+
+
 def geometry(window) -> dict[str, tuple]:
     parts = {"window": window, "central": window.centralWidget(), "timeline": window.timeline,
              "waveform": window.waveform, "playback": window.playback_bar,
@@ -122,7 +165,7 @@ def test_nothing_moves_when_a_generation_starts(make_studio, qtbot, size):
     progress = studio.window.generation_progress
     with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
         assert studio.generate()
-        qtbot.waitUntil(lambda: fake.holding.is_set() and "frame" in progress.label.text())
+        qtbot.waitUntil(lambda: fake.holding.is_set() and "real time" in progress.label.text())
         settle(studio.window)
         assert progress.isVisible()
         assert geometry(studio.window) == before
