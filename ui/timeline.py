@@ -10,7 +10,7 @@ out of the editor, with a message saying why.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QTextLayout, QTextOption
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTableView, QToolTip, QWidget)
@@ -183,7 +183,11 @@ class TimelineView(QTableView):
         # the headers' ResizeToContents measured every row, wrapping every text, at each keystroke.
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.verticalHeader().setMinimumSectionSize(30)  # room to read, and to aim a drop between rows
-        self.horizontalHeader().sectionResized.connect(lambda: self.resizeRowsToContents())
+        # Once the widths have settled: measured as the header's section changes, a row took the
+        # width it had before (tall after a narrowing had been undone, short while narrow).
+        self._refit_rows = QTimer(self, singleShot=True, interval=0)
+        self._refit_rows.timeout.connect(self.resizeRowsToContents)
+        self.horizontalHeader().sectionResized.connect(self._refit_rows.start)
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
         old = self.model()

@@ -479,3 +479,25 @@ def test_up_and_down_move_through_a_wrapped_line_then_to_the_next_line(studio, q
     editor.setCursorPosition(3)
     qtbot.keyClick(editor, Qt.Key.Key_Up)  # from the first row: the line above
     assert view.current_line_id() == ids[0]
+
+
+def test_rows_follow_the_width_when_the_window_is_narrowed_and_widened_again(studio, qtbot):
+    """Measured as the header's section changed, each row took the width it had before: short
+    while narrow, 57–70 px tall after widening again, until the next resize."""
+    long_text = "Welcome back to the studio! Today we are trying something new, long enough to wrap."
+    write_dialogue(studio, *[(Speaker.S1, long_text)] * 3)
+    window, timeline = studio.window, studio.window.timeline
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+
+    def heights() -> list[int]:
+        return [timeline.rowHeight(row) for row in range(3)]
+
+    qtbot.waitUntil(lambda: heights()[0] == timeline.sizeHintForRow(0))
+    wide = heights()
+    window.resize(1000, 800)
+    qtbot.waitUntil(lambda: heights() != wide)
+    assert all(narrow > high for narrow, high in zip(heights(), wide))  # wrapped onto more rows
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: heights() == wide)
