@@ -116,8 +116,9 @@ class LineDelegate(QStyledItemDelegate):
             if event.type() == QEvent.Type.FocusOut and event.reason() in (
                     Qt.FocusReason.PopupFocusReason, Qt.FocusReason.ActiveWindowFocusReason):
                 return False  # a menu or dialog (the Cue menu, the Pause dialog) opened: keep editing
-            if event.type() == QEvent.Type.ShortcutOverride and _is_undo_or_redo(event):
-                event.ignore()  # let the window's Undo/Redo (the document's) take the keys
+            if event.type() == QEvent.Type.ShortcutOverride and (
+                    _is_undo_or_redo(event) or _window_takes_escape(editor, event)):
+                event.ignore()  # let the window's Undo/Redo (the document's), or its Esc, take the keys
                 return True
             if event.type() == QEvent.Type.KeyPress and self._line_key(editor, event):
                 return True
@@ -145,6 +146,16 @@ class LineDelegate(QStyledItemDelegate):
 
 def _is_undo_or_redo(event: QKeyEvent) -> bool:
     return event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+
+
+def _window_takes_escape(editor: QWidget, event: QKeyEvent) -> bool:
+    """Esc stops what the person sees running (a generation: the window's Cancel is enabled) in one
+    press, the line staying open; otherwise it leaves the line, as in any editor."""
+    if event.key() != Qt.Key.Key_Escape or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+        return False
+    escape = QKeySequence(Qt.Key.Key_Escape)
+    window_actions = QWidget.actions(editor.window())  # (the studio's window names its own `actions`)
+    return any(action.isEnabled() and escape in action.shortcuts() for action in window_actions)
 
 
 class TimelineView(QTableView):
