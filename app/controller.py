@@ -149,7 +149,7 @@ class StudioController(QObject):
         self.document.state_changed.connect(self._show_title)
         self.document.autosave_failed.connect(w.statusBar().showMessage)
         self.models.loaded.connect(lambda info: self._show_model())
-        self.models.engine_changed.connect(lambda choice: self._show_model())
+        self.models.engine_changed.connect(lambda choice: self._engine_changed())
         self.models.failed.connect(self._model_failed)
         self.generation.started.connect(w.generation_progress.start)
         self.generation.take_started.connect(self._take_started)
@@ -724,10 +724,15 @@ class StudioController(QObject):
             self.model_actions.speech_model_changed.connect(self._use_speech_model)
         self._refresh_model_manager()
         self.model_manager.set_choice(self.settings.device, self.settings.precision)
-        choice = self.models.choice
-        self.model_manager.set_engine(choice.kind.value, choice.url or "", choice.api_key or "")
+        self._show_engine_in_model_manager()
         self.model_manager.show()
         self.model_manager.raise_()
+
+    def _show_engine_in_model_manager(self) -> None:
+        """Where the model runs, and the last server's address and key (kept while another engine
+        runs it, so coming back to the server needs no retyping)."""
+        self.model_manager.set_engine(self.models.choice.kind.value, self.settings.engine_url,
+                                      self.settings.engine_key)
 
     def _refresh_model_manager(self) -> None:
         dialog = self.model_manager
@@ -754,8 +759,7 @@ class StudioController(QObject):
 
     def _say_in_model_manager(self, message: str) -> None:
         if self.model_manager is not None and self.model_manager.isVisible():
-            choice = self.models.choice
-            self.model_manager.set_engine(choice.kind.value, choice.url or "", choice.api_key or "")
+            self._show_engine_in_model_manager()
             self.model_manager.show_error(message)
         else:
             self.window.statusBar().showMessage(message, 15000)
@@ -768,10 +772,17 @@ class StudioController(QObject):
     def _model_failed(self, message: str) -> None:
         self._show_model()
         if self.model_manager is not None:  # a choice of engine that failed is undone there
-            choice = self.models.choice
-            self.model_manager.set_engine(choice.kind.value, choice.url or "", choice.api_key or "")
+            self._show_engine_in_model_manager()
         if self.model_manager is None or not self.model_manager.isVisible():
             self.window.statusBar().showMessage(message, 15000)
+
+    def _engine_changed(self) -> None:
+        """Nothing is loaded on the new engine yet (the model follows it): the window and the model
+        manager say so, not "loaded on the server" before any connection."""
+        self._show_model()
+        if self.model_manager is not None:
+            self._show_engine_in_model_manager()
+            self._refresh_model_manager()
 
     def _show_model(self) -> None:
         info = self.models.info
@@ -799,7 +810,8 @@ class StudioController(QObject):
                 if engine.device_bytes is not None:
                     parts.append(f"GPU {engine.device_bytes / 2**20:,.0f} MB in use")
                 if self.models.engine.kind is not EngineKind.IN_PROCESS and engine.process_bytes is not None:
-                    parts.append(f"model's process {engine.process_bytes / 2**20:,.0f} MB")
+                    process = "server" if self.models.engine.kind is EngineKind.REMOTE else "model's process"
+                    parts.append(f"{process} {engine.process_bytes / 2**20:,.0f} MB")
             self._said_unavailable = engine.unavailable
         used = memory.process_bytes()
         if used is not None:

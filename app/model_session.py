@@ -121,6 +121,8 @@ def settings_choice(settings: Settings) -> EngineChoice:
         kind = EngineKind(settings.engine_kind)
     except ValueError:
         kind = default_kind()
+    if kind is not EngineKind.REMOTE:  # the server's address is kept for when it is chosen again
+        return EngineChoice(kind)
     return EngineChoice(kind, settings.engine_url or None, settings.engine_key or None)
 
 
@@ -211,8 +213,9 @@ class ModelSession(QObject):
         left, model = self.engine, self.model
         self.engine, self.choice, self.model, self.info = engine, choice, None, None
         settings = self._settings
-        settings.engine_kind, settings.engine_url, settings.engine_key = (choice.kind.value, choice.url or "",
-                                                                          choice.api_key or "")
+        settings.engine_kind = choice.kind.value
+        if choice.kind is EngineKind.REMOTE:  # kept when another engine is chosen, for coming back
+            settings.engine_url, settings.engine_key = choice.url or "", choice.api_key or ""
         run_in_background(left.close, lambda _: None, lambda error: None, "engine closing", self)
         self.engine_changed.emit(choice)
         if model is not None:

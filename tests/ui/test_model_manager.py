@@ -587,6 +587,34 @@ def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be
         dialog.load_button.text() in ("Load", "Download and load"))
 
 
+def test_a_server_chosen_shows_its_model_only_once_loaded_there_and_its_address_is_kept_for_coming_back(
+        make_studio, remote_engine_server, qtbot):
+    from tests.service.remote_engine import KEY
+
+    studio = make_studio()
+    with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
+        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+    studio.show_model_manager()
+    dialog = studio.model_manager
+
+    def listed() -> str:
+        return "\n".join(dialog.models.item(row).text() for row in range(dialog.models.count()))
+
+    with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
+        assert studio.choose_engine(EngineKind.REMOTE.value, remote_engine_server.url, KEY)
+        assert "loaded on the server" not in listed()  # nothing connected yet: said "loaded" before
+    assert "loaded on the server" in listed()
+    qtbot.waitUntil(lambda: "server " in studio.window.memory_status.text(), timeout=10_000)
+    assert "model's process" not in studio.window.memory_status.text()  # the server's figure, named so
+
+    with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
+        assert studio.choose_engine(EngineKind.IN_PROCESS.value)
+    assert (dialog.server_url.text(), dialog.server_key.text()) == (remote_engine_server.url, KEY)
+    again = make_studio(start=False, engine=None)  # started again: the address and key are still there
+    assert (again.settings.engine_url, again.settings.engine_key) == (remote_engine_server.url, KEY)
+    assert again.models.choice == EngineChoice(EngineKind.IN_PROCESS)
+
+
 def test_a_server_kept_from_before_that_cannot_be_had_at_the_start_leaves_the_model_in_the_studio(
         make_studio, monkeypatch):
     monkeypatch.setitem(sys.modules, "core.engine.remote", None)
