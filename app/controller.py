@@ -134,7 +134,7 @@ class StudioController(QObject):
         w.playback_bar.stop_requested.connect(self.playback.stop)
         w.playback_bar.output_chosen.connect(self._use_output)
         w.takes.play_requested.connect(self.play_take)
-        w.takes.selected_take_changed.connect(self._show_waveform_of)
+        w.takes.selected_take_changed.connect(self._take_selected)
         w.waveform.seekRequested.connect(self.seek)
         w.voices.load_requested.connect(self.load_voice)
         w.voices.recording_finished.connect(self.use_recording)
@@ -517,6 +517,8 @@ class StudioController(QObject):
 
     def _generation_finished(self, cancelled: bool) -> None:
         self.playback.end_stream()
+        if self.playback.take_id is None and self.playback.label.startswith("Generating"):
+            self.playback.clear()  # no take came of the preview (a crash before any audio): not "Generating … 0:00"
         if self._streamed_take is not None:  # nothing was made of the last take
             self._streamed_take = None
             selected = self.window.takes.selected_take_id()
@@ -598,6 +600,17 @@ class StudioController(QObject):
             else:
                 self.play_dialogue()
         self.playback.seek(seconds)
+
+    def _take_selected(self, take: Take | None) -> None:
+        """The waveform shows the take chosen; with another one paused or stopped in the playback
+        bar, the bar lets go of it and names the take its Play now starts (it named the last one)."""
+        self._show_waveform_of(take)
+        playback = self.playback
+        if (take is None or playback.is_playing or playback.take_id in (None, take.id)
+                or self._streamed_take is not None):
+            return
+        playback.clear()
+        self.window.playback_bar.show_state(take_title(self.dialogue, take), False, 0.0, take.audio.duration_s, False)
 
     def _show_waveform_of(self, take: Take | None) -> None:
         """The waveform shows the selected take, or with none the whole dialogue (not while a

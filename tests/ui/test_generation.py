@@ -414,3 +414,23 @@ def test_a_new_take_keeps_the_takes_chosen_and_a_cancelled_one_replaces_none(fak
     assert dialogue.takes[-1].source_lines == () and [dialogue.take_for(i) for i in ids] == [partial, again, None, None]
     assert status.currentMessage() == "Generation cancelled. Take 6 has no finished line."
     assert panel.list.item(0).text().startswith("Take 6 · no line finished · ")
+
+
+class FailsBeforeAnyAudio(FakeRuntime):
+    """The engine lost (a crashed process, a cut link) once the take has started, before any sound."""
+
+    def generate(self, request, cancel):
+        from core.dia2.generator import TakeStarted
+        from core.engine.engine import EngineFailed
+
+        yield TakeStarted(0, 7)
+        raise EngineFailed("The model's process was killed by SIGKILL (often: out of memory).")
+
+
+def test_a_take_lost_before_any_audio_leaves_no_generating_label_in_the_playback_bar(fake_studio, qtbot, prompts):
+    studio = fake_studio(FailsBeforeAnyAudio())
+    write_dialogue(studio, (Speaker.S1, "one two"))
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        assert studio.generate()
+    assert prompts.errors() and not studio.dialogue.takes
+    assert studio.window.playback_bar.what.text() == "Nothing playing"  # not "Generating (seed 7)" at 0:00.0

@@ -224,3 +224,31 @@ def test_a_take_added_or_deleted_is_listed_anew_and_the_new_one_selected(studio)
 def test_line_numbers_read_as_ranges():
     assert [line_numbers(rows) for rows in ([2], [1, 2, 3], [3, 1], [1, 2, 3, 5, 7, 8])] == [
         "line 2", "lines 1–3", "lines 1, 3", "lines 1–3, 5, 7–8"]
+
+
+def test_choosing_another_take_while_one_is_paused_names_the_chosen_one_in_the_playback_bar(studio, qtbot, sound):
+    """The bar named the last take played while the waveform showed the one chosen (and Play played that)."""
+    write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    first, second = tone_take(studio.dialogue, 5, 2.0, 0.25), tone_take(studio.dialogue, 6, 1.0, 0.25)
+    studio.dialogue.add_takes([first, second])
+    panel, bar = studio.window.takes, studio.window.playback_bar
+    panel.select_take(first.id)
+    panel.play_button.click()
+    assert "seed 5" in bar.what.text()
+    studio.window.actions.play_pause.trigger()  # paused on the first take
+    panel.select_take(second.id)
+    assert bar.what.text().startswith("Take 2 (seed 6)") and bar.position.text() == "0:00.0 / 0:01.0"
+    studio.window.actions.play_pause.trigger()
+    assert studio.playback.is_playing and studio.playback.take_id == second.id
+    assert bar.what.text().startswith("Take 2 (seed 6)")
+
+
+def test_a_take_chosen_while_one_plays_leaves_it_playing_and_named(studio, qtbot, sound):
+    write_dialogue(studio, (Speaker.S1, "a"))
+    first, second = tone_take(studio.dialogue, 5, 2.0, 0.25), tone_take(studio.dialogue, 6, 1.0, 0.25)
+    studio.dialogue.add_takes([first, second])
+    panel = studio.window.takes
+    panel.select_take(first.id)
+    panel.play_button.click()
+    panel.select_take(second.id)
+    assert studio.playback.is_playing and "seed 5" in studio.window.playback_bar.what.text()
