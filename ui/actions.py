@@ -57,3 +57,6 @@ class StudioActions:
         self.keep_preview = action("&Keep this preview", "Shift+F6", "Keep the line's last preview as a take")
         # View
         self.reset_layout = action("&Reset layout")
+        # Help
+        self.shortcuts = action("&Keyboard shortcuts", Key.HelpContents, "Every command's keys")
+        self.about = action("&About Dia Studio", tip="The version, the model's makers and the licences")

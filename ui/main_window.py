@@ -15,6 +15,7 @@ from core.audio.backend import AudioBackend
 from core.dialogue import NONVERBAL_CUES, Dialogue, Speaker
 from ui.actions import StudioActions
 from ui.generation_progress import GenerationProgress
+from ui.help_dialogs import ShortcutsDialog, show_about
 from ui.parameters import ParametersPanel
 from ui.playback_bar import PlaybackBar
 from ui.takes import TakesPanel
@@ -154,6 +155,10 @@ class MainWindow(QMainWindow):
         for dock in (self.voices_dock, self.parameters_dock, self.takes_dock):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addAction(a.reset_layout)
+        help_menu = menu_bar.addMenu("&Help")
+        help_menu.addActions([a.shortcuts, a.about])
+        a.shortcuts.triggered.connect(lambda: ShortcutsDialog(QWidget.actions(self), self).open())
+        a.about.triggered.connect(lambda: show_about(self, APP_NAME))
 
     def _build_toolbar(self) -> None:
         a = self.actions
