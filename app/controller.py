@@ -17,7 +17,7 @@ from core.engine import memory
 from app.document_session import DocumentSession
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
-from app.live_preview import LivePreview
+from app.live_preview import KEPT as PREVIEW_KEPT, LivePreview
 from app.model_manager_actions import ModelManagerActions
 from app.model_session import (ENGINE_LABELS, ModelList, ModelSession, available_devices, describe, model_label,
                                settings_choice)
@@ -167,6 +167,8 @@ class StudioController(QObject):
         self.live_preview.take_finished.connect(lambda result: self._preview_ended())
         self.live_preview.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.live_preview.keepable_changed.connect(lambda _: self._update_actions())
+        self.live_preview.take_started.connect(lambda *_: self._update_actions())  # Keep may be asked ahead
+        self.live_preview.idle.connect(self._update_actions)
         self.playback.changed.connect(self._playback_changed)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
 
@@ -444,7 +446,10 @@ class StudioController(QObject):
 
     def keep_preview(self) -> None:
         if self.live_preview.keep():
-            self.window.statusBar().showMessage("The preview is kept as a take of its line.", 5000)
+            self.window.statusBar().showMessage(PREVIEW_KEPT, 5000)
+        elif self.live_preview.keep_when_finished():
+            self.window.statusBar().showMessage("The preview is still being made: it is kept as a take of its "
+                                                "line once it is finished.", 8000)
         self._update_actions()
 
     def _engine_for_preview(self):
@@ -837,5 +842,5 @@ class StudioController(QObject):
         a.generate.setEnabled(not running)
         a.generate_selected.setEnabled(not running)
         a.cancel.setEnabled(running)
-        a.keep_preview.setEnabled(self.live_preview.keepable())
+        a.keep_preview.setEnabled(self.live_preview.keepable() or self.live_preview.making)
 

@@ -51,6 +51,9 @@ class _Take:
     ended: bool = False
 
 
+KEPT = "The preview is kept as a take of its line."
+
+
 class LivePreview(QObject):
     take_started = Signal(str, int)  # line id, sample rate: its audio is on the way
     chunk = Signal(object)  # float32 samples
@@ -71,6 +74,7 @@ class LivePreview(QObject):
         self._line: _Line | None = None
         self._take: _Take | None = None
         self._kept: tuple[TakeResult, DialogueLine] | None = None  # the last complete preview
+        self._keep_when_finished = False  # asked to keep the preview still being made
         self._then: list[Callable[[], None]] = []  # to call once the take stopped has ended
 
     @property
@@ -141,6 +145,20 @@ class LivePreview(QObject):
         self.dialogue.add_takes([take], (line.id,))
         self._set_kept(None)
         return True
+
+    def keep_when_finished(self) -> bool:
+        """Keep the preview being made once it is finished (False: none is being made)."""
+        take = self._take
+        if take is None or take.cancelled:
+            return False
+        self._keep_when_finished = True
+        self.keepable_changed.emit(True)
+        return True
+
+    @property
+    def making(self) -> bool:
+        """A preview is being made, which Keep may be asked for ahead."""
+        return self._take is not None and not self._take.cancelled
 
     def keepable(self) -> bool:
         if self._kept is None or self.dialogue is None:
@@ -220,6 +238,10 @@ class LivePreview(QObject):
             self._cancel(take)
 
     def _cancel(self, take: _Take) -> None:
+        if self._keep_when_finished:  # the preview asked for is not the one that will come
+            self._keep_when_finished = False
+            self.said.emit("The preview was not kept: its line changed while it was being made. Keep the "
+                           "next one once it is finished (Shift+F6).")
         take.cancelled = True
         take.worker.cancel()
         if take.handle is not None:
@@ -244,6 +266,10 @@ class LivePreview(QObject):
             if item.complete and self.dialogue is not None and any(
                     line.id == take.line.id for line in self.dialogue.lines):
                 self._set_kept((item, self.dialogue.line(take.line.id)))
+                if self._keep_when_finished:
+                    self._keep_when_finished = False
+                    if self.keep():
+                        self.said.emit(KEPT)
             self.take_finished.emit(item)
 
     def _on_error(self, error: Exception) -> None:

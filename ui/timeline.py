@@ -376,7 +376,11 @@ class TimelineView(QTableView):
             text, cursor = insert_markup(editor.text(), editor.cursorPosition(), markup)
             editor.setText(text)
             editor.setCursorPosition(cursor)
+            # An undo step of its own, apart from the typing before and after it (one Ctrl+Z took
+            # a pause and the word typed after it).
+            self.dialogue.undo_stack.seal()
             self._enter_text(editor)
+            self.dialogue.undo_stack.seal()
             return
         line_id = self.current_line_id()
         if line_id is None:

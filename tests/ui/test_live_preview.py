@@ -163,3 +163,25 @@ def test_without_a_model_the_preview_says_so(make_studio, qtbot):
     # The choice is remembered.
     again = make_studio()
     assert again.window.actions.speak_as_i_type.isChecked() and again.live_preview.on
+
+
+def test_keep_pressed_while_the_preview_is_made_keeps_it_once_finished(make_studio, qtbot, sound):
+    """Shift+F6 before the preview had finished did nothing and said nothing."""
+    studio = make_studio()
+    with qtbot.waitSignal(studio.models.loaded, timeout=120_000):
+        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+    press(qtbot, studio.window.actions.speak_as_i_type)
+    heard = Heard(studio.live_preview)
+    line_id, editor = open_line(studio, qtbot)
+    qtbot.keyClicks(editor, "Hello there, how are you doing ")
+    qtbot.waitUntil(lambda: studio.live_preview.is_running, timeout=120_000)
+    assert not heard.results
+    press(qtbot, studio.window.actions.keep_preview)  # enabled while it is made
+    assert "still being made" in studio.window.statusBar().currentMessage()
+    assert not studio.dialogue.takes
+    qtbot.keyClick(editor, Qt.Key.Key_Return)  # the rest is spoken, the take ends
+    qtbot.waitUntil(lambda: bool(studio.dialogue.takes), timeout=120_000)
+    (take,) = studio.dialogue.takes
+    assert studio.dialogue.lines_kept_by(take.id) == (line_id,)
+    assert studio.window.statusBar().currentMessage() == "The preview is kept as a take of its line."
+    stopped(studio, qtbot)

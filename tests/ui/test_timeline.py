@@ -501,3 +501,19 @@ def test_rows_follow_the_width_when_the_window_is_narrowed_and_widened_again(stu
     assert all(narrow > high for narrow, high in zip(heights(), wide))  # wrapped onto more rows
     window.resize(1280, 800)
     qtbot.waitUntil(lambda: heights() == wide)
+
+
+def test_a_pause_put_in_while_typing_is_an_undo_step_of_its_own(studio, qtbot):
+    (line,) = write_dialogue(studio, (Speaker.S1, "Hello"))
+    timeline = studio.window.timeline
+    editor = timeline.edit_line(line)
+    qtbot.keyClicks(editor, " there")
+    timeline.insert_at_cursor('<break time="1s"/>')
+    qtbot.keyClicks(editor, " world")
+    assert texts(studio) == ['Hello there <break time="1s"/> world']
+    press(qtbot, studio.window.actions.undo)  # the word typed after the pause, not the pause with it
+    assert texts(studio) == ['Hello there <break time="1s"/>']
+    press(qtbot, studio.window.actions.undo)
+    assert texts(studio) == ["Hello there"]
+    press(qtbot, studio.window.actions.undo)
+    assert texts(studio) == ["Hello"]
