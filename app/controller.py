@@ -680,6 +680,10 @@ class StudioController(QObject):
 
     def export(self, choice: ExportChoice | None = None) -> bool:
         """Ask how (unless ``choice`` is given), then export off the GUI thread."""
+        if not any(self.dialogue.take_for(line.id) for line in self.dialogue.lines):
+            # Said before the dialog asks anything, not as "Export failed" after it.
+            self.window.statusBar().showMessage("Nothing to export yet: generate the dialogue first (F5).", 8000)
+            return False
         if choice is None:
             choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue),
                                          tuple(self.window.timeline.selected_line_ids()),

@@ -14,8 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QColorDialog, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-                               QHBoxLayout, QInputDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+                               QHBoxLayout, QInputDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
 
 from core.audio.backend import AudioBackend, AudioDevice
 from core.audio.capture import Recorder, Recording
@@ -202,6 +202,9 @@ class SpeakerCard(QGroupBox):
         self.message_label.setText(shown)
         self.message_label.setStyleSheet("color: #c62828;" if error else "color: palette(text);")
         self.message_label.setVisible(bool(shown))
+        area = _scroll_area_of(self)
+        if shown and area is not None:  # under the card, maybe below the panel's fold: brought into view
+            QTimer.singleShot(0, lambda: area.ensureWidgetVisible(self.message_label))
 
     # --- reactions ----------------------------------------------------------------------------
 
@@ -225,6 +228,9 @@ class SpeakerCard(QGroupBox):
     def _transcript_edited(self) -> None:
         voice = self._dialogue.speakers[self.speaker].voice
         changed = voice is not None and self.transcript_edit.toPlainText().split() != voice.transcript.split()
+        if not changed and self.apply_button.hasFocus():
+            # Applied (or undone): the focus stays with the words, not on the next speaker's name.
+            self.transcript_edit.setFocus()
         self.apply_button.setVisible(changed)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -363,7 +369,7 @@ class VoicesPanel(QWidget):
     def _ask_library_name(self, speaker: Speaker) -> None:
         """Ask (without blocking) the name to save the speaker's voice under."""
         dialog = QInputDialog(self)
-        dialog.setWindowTitle("Save to the voice library")
+        dialog.setWindowTitle("Save voice")  # short: a narrow dialog's long title was cut ("Save to ...e library")
         dialog.setLabelText("Name of the voice in your library:")
         dialog.setTextValue(self._dialogue.speakers[speaker].name)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -434,3 +440,10 @@ class VoicesPanel(QWidget):
         card.show_message(f"Recording… {self._recorder.recorded_s:.1f} s. Press Stop when done.")
         if self._recorder.error is not None:
             self._stop_recording()
+
+
+def _scroll_area_of(widget: QWidget) -> QScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    return parent

@@ -326,15 +326,6 @@ def test_the_choice_is_remembered_for_next_time(studio, qtbot, prompts, tmp_path
     assert initial.path.parent == tmp_path
 
 
-def test_nothing_generated_is_refused_with_a_reason(studio, qtbot, prompts, tmp_path):
-    write_dialogue(studio, (Speaker.S1, "Hi."))
-    prompts.answers["export"] = ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None)
-    with qtbot.waitSignal(studio.export_failed, timeout=30_000) as failed:
-        studio.export()
-    assert "generate the dialogue first" in failed.args[0]
-    assert not (tmp_path / "a.wav").exists()
-
-
 def test_the_selected_scope_is_offered_only_with_a_selection(qtbot, tmp_path):
     initial = ExportChoice(ExportSettings.create("WAV"), tmp_path / "dialogue.wav", False, False, None)
     nothing = ExportDialog(initial, "", ())
@@ -389,3 +380,13 @@ def test_selected_lines_not_generated_are_refused_with_a_reason(studio, qtbot, p
         studio.export(ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None, (new,)))
     assert "None of the selected lines is generated" in failed.args[0]
     assert not (tmp_path / "a.wav").exists()
+
+
+def test_export_with_nothing_generated_says_so_before_asking_anything(studio, prompts):
+    """It opened the dialog, then said "Export failed"."""
+    write_dialogue(studio, (Speaker.S1, "Not generated yet."))
+    asked = []
+    prompts.export = lambda *args: asked.append(args)
+    assert not studio.export()
+    assert not asked
+    assert studio.window.statusBar().currentMessage() == "Nothing to export yet: generate the dialogue first (F5)."

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QScrollArea
 
 from core.audio.backend import AudioDevice
 from core.audio.fake_backend import FAKE_MICROPHONE, FakeBackend
@@ -238,3 +238,28 @@ def test_the_chosen_microphone_is_the_one_recorded_from(make_studio, qtbot):
     assert 1.5 < studio.dialogue.speakers[Speaker.S2].voice.audio.duration_s <= 2.0
     # and next time the studio starts, it is still the one chosen
     assert make_studio(backend=sound).window.voices.microphone.currentText() == "USB headset microphone"
+
+
+def test_after_a_correction_is_applied_the_focus_stays_on_the_card_and_its_message_is_in_view(studio, qtbot):
+    """The focus jumped to the next speaker's name once the Apply button went; the card's message
+    could be below the panel's fold."""
+    window = studio.window
+    window.resize(1024, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    card = window.voices.cards[Speaker.S1]
+    card.transcript_edit.setPlainText(SPEAKER1_TEXT.replace("Hello there.", "Hullo there."))
+    card.apply_button.setFocus()
+    qtbot.keyClick(card.apply_button, Qt.Key.Key_Space)
+    assert card.apply_button.isHidden()
+    assert QApplication.focusWidget() is card.transcript_edit
+
+    card.show_message("Saved to the voice library as “Maya”.")
+    area = card.message_label.parentWidget()
+    while not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    qtbot.waitUntil(lambda: area.viewport().rect().contains(
+        card.message_label.mapTo(area.viewport(), card.message_label.rect().bottomLeft())))
