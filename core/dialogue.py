@@ -20,8 +20,8 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
-from core.dia2.script import (MAX_BREAK_SECONDS, SPEAKER_TAG, SPEAKER_TAGS, TAG_LIKE, UnknownSpeakerTag,
-                              check_speaker_tags)
+from core.dia2.script import (BREAK_TAG, MAX_BREAK_SECONDS, SPEAKER_TAG, SPEAKER_TAGS, TAG_LIKE,
+                              UnknownSpeakerTag, check_speaker_tags)
 from core.dia2.transcript_alignment import TimedWord
 from core.errors import DiaStudioError
 from core.params import GenerationParams
@@ -237,6 +237,11 @@ class DialogueLine:
     def spoken_text(self) -> str:
         """The text as it goes into the script: runs of spaces and line breaks become one space."""
         return " ".join(self.text.split())
+
+    @property
+    def read_text(self) -> str:
+        """The text as a person reads it (a file's title, a subtitle): its pauses left out."""
+        return " ".join(BREAK_TAG.sub(" ", self.text).split())
 
 
 def build_script(lines: Iterable[DialogueLine]) -> str:

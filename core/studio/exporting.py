@@ -2,10 +2,12 @@
 
 Runs of lines that follow each other in one take are cut from it in one piece, so a dialogue
 generated in one go exports as exactly that take. Subtitles (SRT) come from the word timings:
-one cue per line, split into short pieces of at most ``CUE_WORDS`` words.
+one cue per line, split into even pieces of at most ``CUE_WORDS`` words.
 """
 
 from __future__ import annotations
+
+import math
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,7 +155,7 @@ def _export_lines(dialogue: Dialogue, pieces: list[Segment], choice: ExportChoic
         one = Segment(segment.take, (line,), span.start_s, span.end_s)
         path = _line_path(dialogue, line, choice)
         written.append(export_audio(one.samples(), path, choice.settings,
-                                    _metadata(dialogue, line.spoken_text, [one]), choice.loudness_lufs))
+                                    _metadata(dialogue, line.read_text, [one]), choice.loudness_lufs))
         if choice.subtitles:
             written.append(_write_srt(path.with_suffix(".srt"), dialogue, [one]))
     return written
@@ -190,14 +192,29 @@ def srt_cues(dialogue: Dialogue, pieces: list[Segment]) -> list[tuple[float, flo
         span = segment.take.line_times[line.id]
         words = [w for w in segment.take.words if span.start_s <= w.start_s < span.end_s]
         speaker = dialogue.speakers[line.speaker].name
-        groups = [words[i:i + CUE_WORDS] for i in range(0, len(words), CUE_WORDS)] or [[]]
+        groups = _cue_groups(words)
         for number, group in enumerate(groups):
             start = group[0].start_s if group and number else span.start_s
             end = groups[number + 1][0].start_s if number + 1 < len(groups) else span.end_s
-            text = " ".join(w.text for w in group) if group else line.spoken_text
+            text = " ".join(w.text for w in group) if group else line.read_text
             label = f"{speaker}: {text}" if number == 0 else text
             cues.append((start + shift, end + shift, label))
     return cues
+
+
+def _cue_groups(words: list) -> list[list]:
+    """A line's words in cues of at most ``CUE_WORDS``, as even as they can be: a line of 9 words
+    is 5 + 4, never 8 + a widow cue of one word on screen for half a second."""
+    if not words:
+        return [[]]
+    count = math.ceil(len(words) / CUE_WORDS)
+    size, longer = divmod(len(words), count)
+    groups, at = [], 0
+    for number in range(count):
+        step = size + (number < longer)
+        groups.append(words[at:at + step])
+        at += step
+    return groups
 
 
 def srt_text(cues: list[tuple[float, float, str]]) -> str:
