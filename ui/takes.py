@@ -64,7 +64,16 @@ def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
     else:
         kept = f" · ✓ kept for {line_numbers(kept_rows)}"
     made = take.created.astimezone().strftime("%H:%M")
-    return f"Take {number} · {lines} · {take.duration_s:.1f} s{kept}\n    seed {take.seed} · made {made}"
+    return f"Take {number} · {lines} · {_length(take)}{kept}\n    seed {take.seed} · made {made}"
+
+
+def _length(take: Take) -> str:
+    """How long its lines are: a take cut short (cancelled, its engine lost) also holds the start of
+    a line it did not finish, which is not theirs ("line 1 · 8.0 s" for a 3.9 s line)."""
+    spoken_s = max((span.end_s for span in take.line_times.values()), default=take.duration_s)
+    if take.duration_s - spoken_s < 0.05:
+        return f"{take.duration_s:.1f} s"
+    return f"{spoken_s:.1f} s (cut short: {take.duration_s:.1f} s made)"
 
 
 def shown_of(dialogue: Dialogue) -> tuple:

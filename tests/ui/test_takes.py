@@ -252,3 +252,14 @@ def test_a_take_chosen_while_one_plays_leaves_it_playing_and_named(studio, qtbot
     panel.play_button.click()
     panel.select_take(second.id)
     assert studio.playback.is_playing and "seed 5" in studio.window.playback_bar.what.text()
+
+
+def test_a_take_cut_short_lists_the_length_of_its_lines_and_of_what_was_made(studio):
+    """A cancelled take that finished line 1 (3.9 s) holds 8.0 s: listed as "line 1 · 8.0 s"."""
+    first, second = write_dialogue(studio, (Speaker.S1, "a"), (Speaker.S2, "b"))
+    dialogue = studio.dialogue
+    cut = Take(GenerationParams(seed=4), AudioClip.from_samples(np.full(8 * 24000, 0.1, np.float32), 24000),
+               (dialogue.line(first),), line_times={first: (0.0, 3.9)})
+    dialogue.add_takes([cut])
+    assert studio.window.takes.list.item(0).text().startswith(
+        "Take 1 · line 1 · 3.9 s (cut short: 8.0 s made) · ✓ kept\n")
