@@ -13,6 +13,7 @@ import torch
 from core.dia2.checkpoint import ProgressCallback, resolve
 from core.dia2.codec import MimiCodec
 from core.dia2.incremental_script import IncrementalScript
+from core.dia2.own_thread import on_own_thread
 from core.dia2.script import Entry, parse_script
 from core.dia2.tokenizer import TextTokenizer
 from core.params import MODEL_IDS
@@ -47,5 +48,7 @@ class ScriptCodec:
         return IncrementalScript(self.tokenizer.encode, self.tokenizer.speaker_ids["[S1]"], self.frame_rate)
 
     def encode_voice(self, samples: np.ndarray) -> torch.Tensor:
-        """Mono float32 audio at the codec's rate → Mimi codes [codebooks, frames]."""
-        return self.codec.encode(samples).cpu()
+        """Mono float32 audio at the codec's rate → Mimi codes [codebooks, frames]. Callable from
+        any thread: the encoding runs on one of its own, so the caller's (a server's pooled
+        thread) is left without the OpenMP threads it would otherwise keep (``own_thread``)."""
+        return on_own_thread(lambda: self.codec.encode(samples).cpu(), name="voice-encode")

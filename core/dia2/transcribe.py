@@ -21,6 +21,7 @@ from whisper.audio import SAMPLE_RATE as WHISPER_SAMPLE_RATE
 from whisper.model import ModelDimensions
 from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
 
+from core.dia2.own_thread import on_own_thread
 from core.dia2.transcript_alignment import TimedWord
 from core.errors import DiaStudioError, InvalidParameter
 
@@ -130,13 +131,9 @@ class WhisperTranscriber:
         """
         samples = _whisper_input(audio, sample_rate)
         language_code = _checked_language(language)
-        with self._lock:
-            result = self._loaded_model().transcribe(
-                samples,
-                word_timestamps=True,
-                language=language_code,
-                fp16=self._device.type == "cuda",  # on a CPU Whisper would warn, then use fp32
-            )
+        # On a thread of its own: Whisper's word timing (numba's parallel DTW) would leave the
+        # caller's thread with every core as its thread count and a team of OpenMP threads.
+        result = on_own_thread(self._recognise, samples, language_code, name="whisper")
         words = _timed_words(result, duration_s=len(samples) / WHISPER_SAMPLE_RATE)
         if not words:
             raise NoSpeechFound(
@@ -144,6 +141,15 @@ class WhisperTranscriber:
                 "talks clearly for a few seconds."
             )
         return words
+
+    def _recognise(self, samples: np.ndarray, language_code: str | None) -> dict:
+        with self._lock:
+            return self._loaded_model().transcribe(
+                samples,
+                word_timestamps=True,
+                language=language_code,
+                fp16=self._device.type == "cuda",  # on a CPU Whisper would warn, then use fp32
+            )
 
     def _loaded_model(self) -> whisper.Whisper:
         """The model, loading it first if needed; the caller holds ``self._lock``."""
