@@ -14,6 +14,7 @@ class StudioActions:
     def __init__(self, parent: QWidget):
         def action(text: str, shortcut=None, tip: str = "") -> QAction:
             made = QAction(text, parent)
+            made.setProperty("command", text.replace("&", "").replace("…", ""))  # its name, whatever it says later
             if isinstance(shortcut, QKeySequence.StandardKey):
                 made.setShortcuts(shortcut)  # the platform's own keys, all of them
             elif shortcut is not None:

@@ -32,14 +32,16 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
         keys = ", ".join(key.toString(QKeySequence.SequenceFormat.NativeText) for key in action.shortcuts()
                          if _on_a_keyboard(key))
         if keys:
-            rows.append((action.text().replace("&", "").replace("…", ""), keys))
+            rows.append((action.property("command") or action.text().replace("&", ""), keys))
     return rows + list(TIMELINE_KEYS)
 
 
 def _on_a_keyboard(key: QKeySequence) -> bool:
-    """Not the dedicated keys of some keyboards that the platform's standard keys add (New, Undo…)."""
-    text = key.toString(QKeySequence.SequenceFormat.PortableText)
-    return "+" in text or re.fullmatch(r"F\d+|Esc|Del|Backspace|Return|Enter|Space", text) is not None
+    """Not the dedicated keys of some keyboards that the platform's standard keys add (New, Shift+Save,
+    F14…): the last key is a character, F1–F12, or a key every keyboard has."""
+    last = key.toString(QKeySequence.SequenceFormat.PortableText).split("+")[-1]
+    return len(last) == 1 or re.fullmatch(r"F([1-9]|1[0-2])|Esc|Del|Ins|Backspace|Return|Enter|Space|Tab|Up|Down|"
+                                          r"Left|Right|Home|End|PgUp|PgDown", last) is not None
 
 
 class ShortcutsDialog(QDialog):

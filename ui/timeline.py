@@ -103,7 +103,9 @@ class LineDelegate(QStyledItemDelegate):
         if isinstance(editor, QComboBox):
             editor.setCurrentIndex(editor.findData(index.data(SPEAKER_ROLE)))
         elif editor.text() != index.data(Qt.ItemDataRole.EditRole):  # keep the cursor while typing
+            # The document changed it (an undo, a redo): the cursor goes to the end, as on opening.
             editor.setText(index.data(Qt.ItemDataRole.EditRole))
+            editor.setCursorPosition(len(editor.text()))
 
     def setModelData(self, editor: QWidget, model, index: QModelIndex) -> None:
         if isinstance(editor, QComboBox):
