@@ -326,7 +326,9 @@ def sync(folder: Path, environment: str, into_folder: bool = False, python: str 
     # be reached costs seconds for every package.
     first = _pip(installer, *install, quiet=bool(target and target.torch_index))
     if first.returncode != 0:
-        if not (target and target.torch_index):
+        torch_not_found = "No matching distribution found for torch==" in (first.stderr or "")
+        if not (target and target.torch_index and torch_not_found):
+            print(first.stderr or "", end="", file=sys.stderr)  # shown now, when it was held back
             raise LockError(f"pip could not install {shown(lock)} (its message is above)")
         index = os.environ.get("DIA_TORCH_INDEX") or f"https://download.pytorch.org/whl/{target.torch_index}"
         print(f"lockfiles: torch's {target.torch} build is not on pip's usual sources; asking {index} too",

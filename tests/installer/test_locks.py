@@ -182,3 +182,32 @@ def test_a_set_up_studio_starts_without_a_network():
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.startswith("dia-studio ")
     assert "pip" not in finished.stderr
+
+
+def test_pytorchs_index_is_asked_only_when_pips_sources_lack_the_torch_build(tmp_path, monkeypatch):
+    import subprocess as sp
+
+    (tmp_path / "pyvenv.cfg").write_text("")
+    (tmp_path / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    monkeypatch.setattr(lockfiles, "_python_of", lambda folder: "python")
+    monkeypatch.setattr(lockfiles, "check_python", lambda python: None)
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    monkeypatch.delenv("DIA_TORCH", raising=False)
+    monkeypatch.delenv("DIA_TORCH_INDEX", raising=False)
+    for first_error, asks_the_index in (("ERROR: No matching distribution found for torch==2.13.0+cpu", True),
+                                        ("ERROR: Could not install packages due to an OSError: [Errno 28]", False)):
+        calls = []
+
+        def pip(python, *args, quiet=False):  # the first call fails with first_error, the others pass
+            calls.append(args)
+            failed = len(calls) == 1
+            return sp.CompletedProcess(args, 1 if failed else 0, "", first_error if failed else "")
+
+        monkeypatch.setattr(lockfiles, "_pip", pip)
+        with pytest.raises(LockError):  # (nothing is really installed: the check after it says so)
+            lockfiles.sync(tmp_path, "app")
+        asked = [args for args in calls if "--extra-index-url" in args]
+        assert bool(asked) is asks_the_index, calls
+        if asks_the_index:
+            assert asked[0][-1] == "https://download.pytorch.org/whl/cpu"
