@@ -637,6 +637,11 @@ class Dialogue:
         head, before = split_turns(text[:cursor])
         tail, after = split_turns(text[cursor:])
         if not before and not after:
+            # A space typed at the very start separates nothing ("[S2] Very loud" typed into a line:
+            # the tag goes, and the space after it would have stayed in front of the words).
+            leading = len(text) - len(text.lstrip())
+            if cursor <= leading:
+                text, cursor = text[leading:], 0
             self.set_text(line_id, text)
             return line_id, cursor
         index = self.index_of(line_id)

@@ -202,7 +202,7 @@ def test_a_speaker_tag_typed_into_a_line_switches_its_speaker_or_starts_that_spe
     (line,) = write_dialogue(studio, (Speaker.S1, "Hello there"))
     timeline = studio.window.timeline
     editor = timeline.edit_line(line, cursor=0)
-    qtbot.keyClicks(editor, "[S2]")
+    qtbot.keyClicks(editor, "[S2] ")  # the space after the tag is no part of the line's words
     assert lines_of(studio) == [(Speaker.S2, "Hello there")]  # at the start: the line's speaker
     assert editor.isVisible() and editor.text() == "Hello there" and editor.cursorPosition() == 0
 
@@ -517,3 +517,13 @@ def test_a_pause_put_in_while_typing_is_an_undo_step_of_its_own(studio, qtbot):
     assert texts(studio) == ["Hello there"]
     press(qtbot, studio.window.actions.undo)
     assert texts(studio) == ["Hello"]
+
+
+def test_a_tag_typed_into_an_empty_line_leaves_no_space_before_the_words(studio, qtbot):
+    """"[S2] Very loud" typed into a line kept a leading space: " Very loud"."""
+    (line,) = write_dialogue(studio, (Speaker.S1, ""))
+    editor = studio.window.timeline.edit_line(line)
+    qtbot.keyClicks(editor, "[S2] Very loud")
+    assert lines_of(studio) == [(Speaker.S2, "Very loud")]
+    assert editor.text() == "Very loud"
+
