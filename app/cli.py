@@ -22,6 +22,7 @@ from core.audio.io import VoiceClip, load_voice_clip
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.outputs import take_metadata, take_paths
 from core.batch.scripts import check_script
+from core.dia2.events import GenerationRequest, Progress, TakeResult, TakeStarted
 from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.errors import DiaStudioError
 from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
@@ -159,7 +160,6 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     codes_outputs = output_paths(args.codes_out, None, params.number_results) if args.codes_out else None
     voices = read_voices(args)
 
-    from core.dia2.generator import GenerationRequest, TakeResult
 
     runtime = load_runtime(args)
     runtime.parse(script)  # refuse an unspeakable script before transcribing anything
@@ -355,7 +355,6 @@ class GenerationReport:
         self._last_report = 0.0
 
     def __call__(self, event) -> None:
-        from core.dia2.generator import Progress, TakeStarted
 
         if isinstance(event, TakeStarted):
             _say(f"take {event.take + 1}/{self.takes}: seed {event.seed}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from app.workers import Worker
-from core.dia2.generator import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
+from core.dia2.events import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
 from core.dialogue import Dialogue, DialogueLine, Take
 from core.errors import describe_error
 from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from PySide6.QtCore import QObject, Signal
 
 from app.workers import Worker
-from core.dia2.generator import AudioChunk, GenerationBusy, TakeResult, TakeStarted
+from core.dia2.events import AudioChunk, GenerationBusy, TakeResult, TakeStarted
 from core.dialogue import Dialogue, DialogueLine
 from core.errors import DiaStudioError, describe_error
 from core.project import as_stored

@@ -23,6 +23,7 @@ from app.cli import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, Generatio
                      check_loudness, check_threads, export_settings, generation_params, load_runtime, output_paths,
                      prepare_voices, read_voices, take_metadata)
 from core.audio.pcm_stream import ENCODINGS, PcmStream
+from core.dia2.events import AudioChunk, Progress, Stalled, TakeResult
 from core.errors import DiaStudioError
 
 READ_BYTES = 65536
@@ -109,7 +110,6 @@ def _run_take(take, events: queue.Queue) -> None:
 
 def _follow(events: queue.Queue, sink) -> object:
     """Hand the take's audio to ``sink`` as it comes; the finished (or cancelled) take."""
-    from core.dia2.generator import AudioChunk, Progress, Stalled, TakeResult
 
     report, result, audio_s = GenerationReport(1), None, 0.0
     while True:

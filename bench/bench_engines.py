@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_runtime import machine  # noqa: E402
-from core.dia2.generator import AudioChunk, GenerationRequest  # noqa: E402
+from core.dia2.events import AudioChunk, GenerationRequest  # noqa: E402
 from core.engine.engine import Engine  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 from tests.core.dia2.golden import CHECKPOINT  # noqa: E402

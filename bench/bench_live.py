@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_runtime import machine  # noqa: E402
 from bench.random_model import random_runtime  # noqa: E402
-from core.dia2.generator import AudioChunk, Stalled, TakeResult, WordTiming  # noqa: E402
+from core.dia2.events import AudioChunk, Stalled, TakeResult, WordTiming  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
 TEXT = ("[S1] Have you heard the new record from the band downstairs? [S2] I have, it kept me up all night. "

@@ -94,7 +94,7 @@ def over_socket(server: ServerProcess, plan: list[tuple[float, str]]) -> dict:
 
 
 def in_process(runtime, plan: list[tuple[float, str]]) -> dict:
-    from core.dia2.generator import AudioChunk, Stalled, WordTiming
+    from core.dia2.events import AudioChunk, Stalled, WordTiming
     from core.params import GenerationParams
 
     take = runtime.open_live_take(GenerationParams(seed=SEED))

@@ -32,7 +32,7 @@ from app.cluster.mailbox import TextMailbox  # noqa: E402
 from app.cluster.replica import ModelReplica  # noqa: E402
 from bench.bench_cluster import SCRIPT, TINY  # noqa: E402
 from bench.bench_runtime import machine  # noqa: E402
-from core.dia2.generator import GenerationRequest, TakeResult  # noqa: E402
+from core.dia2.events import GenerationRequest, TakeResult  # noqa: E402
 from core.dia2.runtime import Dia2Runtime  # noqa: E402
 from core.dia2.script_codec import ScriptCodec  # noqa: E402
 from core.params import GenerationParams  # noqa: E402

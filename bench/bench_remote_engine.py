@@ -38,7 +38,7 @@ VOICE_S = 10.0
 def timings(engine, repeat: int) -> dict[str, list[float]]:
     """First audio and whole generation, after one warm-up run; ``engine`` is anything with
     ``generate`` (a Dia2Runtime or an engine)."""
-    from core.dia2.generator import AudioChunk, GenerationRequest
+    from core.dia2.events import AudioChunk, GenerationRequest
     from core.params import GenerationParams
 
     request = GenerationRequest(SCRIPT, GenerationParams(seed=SEED))

@@ -39,7 +39,7 @@ from bench.random_model import random_runtime  # noqa: E402
 from core.dia2.frame_graph import FrameGraphNetwork  # noqa: E402
 from core.dia2.frame_loop import FrameLoop  # noqa: E402
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork  # noqa: E402
-from core.dia2.generator import AudioChunk, GenerationRequest, Progress  # noqa: E402
+from core.dia2.events import AudioChunk, GenerationRequest, Progress  # noqa: E402
 from core.dia2.int8_weights import quantize_linears  # noqa: E402
 from core.dia2.sampling import Sampling, SamplingRule  # noqa: E402
 from core.params import GenerationParams  # noqa: E402

@@ -46,7 +46,7 @@ def direct(model: str, repeat: int) -> list[float]:
 
     from core.audio.export import encode_audio
     from core.audio.formats import ExportSettings
-    from core.dia2.generator import GenerationRequest
+    from core.dia2.events import GenerationRequest
     from core.dia2.runtime import Dia2Runtime
     from core.params import GenerationParams
 

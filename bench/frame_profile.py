@@ -12,7 +12,7 @@ import torch
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
-from core.dia2.generator import GenerationRequest, Progress
+from core.dia2.events import GenerationRequest, Progress
 from core.params import GenerationParams
 
 SKIPPED_FRAMES = 8  # allocators, caches and the delays' first frames

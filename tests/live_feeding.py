@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 
 
 def fed_from_a_thread(take, pieces: Sequence[str], pauses: Sequence[float] | None = None) -> list:

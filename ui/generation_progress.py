@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 from ui.one_line_label import OneLineLabel, keep_room_when_hidden
 
 if TYPE_CHECKING:  # the generator brings torch: not worth importing for a name
-    from core.dia2.generator import Progress
+    from core.dia2.events import Progress
 
 
 class GenerationProgress(QWidget):

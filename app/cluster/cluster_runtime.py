@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import ray.exceptions
 import torch
 
-from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.events import GenerationEvent, GenerationRequest
 from core.dia2.live_take_handle import LiveTakeHandle
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.script_codec import ScriptCodec

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import ray
 
-from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.events import GenerationEvent, GenerationRequest
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine.live_relay import fed_events
 from core.params import GenerationParams

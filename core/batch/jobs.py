@@ -14,6 +14,7 @@ from core.audio.formats import ExportSettings
 from core.audio.io import VoiceClip
 from core.batch.outputs import remove_leftovers, take_metadata
 from core.batch.projects import generate_runs
+from core.dia2.events import GenerationRequest, TakeResult, TakeStarted
 from core.dia2.transcript_alignment import TimedWord
 from core.errors import Cancelled, DiaStudioError
 from core.params import GenerationParams
@@ -64,7 +65,6 @@ class ScriptRender:
     needs_model = True
 
     def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
-        from core.dia2.generator import GenerationRequest, TakeResult
 
         made.seeds += self.params.take_seeds()  # chosen when the manifest was read
         prompts = tuple(voice.prompt(engine, made.notices) for voice in self.voices)
@@ -108,7 +108,6 @@ class ProjectRender:
 
 
 def _note_take(event, made: Rendered) -> None:
-    from core.dia2.generator import TakeResult, TakeStarted
 
     if isinstance(event, TakeStarted):  # a project's seeds are chosen as its lines are generated
         made.seeds.append(event.seed)

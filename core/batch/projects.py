@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 from core.dialogue import Dialogue, LineStatus
 from core.errors import Cancelled, DiaStudioError
 from core.studio.dialogue_generation import DialogueGeneration

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from core.dia2.generator import GenerationBusy, GenerationEvent, TakeRenderer, TakeStarted
+from core.dia2.events import GenerationBusy, GenerationEvent, TakeStarted
+from core.dia2.generator import TakeRenderer
 from core.dia2.live_take_handle import LiveTakeHandle
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.text_feed import TextFeed

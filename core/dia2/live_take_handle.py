@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from core.dia2.generator import GenerationEvent
+from core.dia2.events import GenerationEvent
 
 
 class LiveTakeHandle:

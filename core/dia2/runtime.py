@@ -15,7 +15,8 @@ from core.dia2.config import Dia2Config
 from core.dia2.device import INT8, choose_device, choose_dtype, generation_threads
 from core.dia2.frame_graph import frame_network_for
 from core.dia2.frame_network import FrameNetwork
-from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult, generate
+from core.dia2.events import GenerationEvent, GenerationRequest, TakeResult
+from core.dia2.generator import generate
 from core.dia2.int8_weights import Int8Linear, quantize_linears
 from core.dia2.live_take import LiveTake
 from core.dia2.model import Dia2Model

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # types only: the window names its engine (``--engine``) befo
     import torch
 
     from core.dia2.checkpoint import ProgressCallback
-    from core.dia2.generator import GenerationEvent, GenerationRequest
+    from core.dia2.events import GenerationEvent, GenerationRequest
     from core.dia2.prefix import SpokenContext, VoicePrompt
     from core.dia2.transcript_alignment import TimedWord
     from core.params import GenerationParams

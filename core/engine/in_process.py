@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from core.dia2.checkpoint import ProgressCallback
-from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.events import GenerationEvent, GenerationRequest
 from core.dia2.live_take import LiveTake
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord

@@ -15,7 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
-from core.dia2.generator import GenerationBusy, GenerationEvent, GenerationRequest
+from core.dia2.events import GenerationBusy, GenerationEvent, GenerationRequest
 from core.dia2.incremental_script import TextAfterEnd
 from core.dia2.live_take_handle import LiveTakeHandle
 from core.dia2.prefix import SpokenContext, VoicePrompt

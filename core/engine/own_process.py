@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from core.dia2.checkpoint import ProgressCallback, cancellable
-from core.dia2.generator import GenerationEvent, GenerationRequest
+from core.dia2.events import GenerationEvent, GenerationRequest
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
 from core.engine.engine import EngineFailed, EngineKind, MemoryReport, ModelInfo, NoModelLoaded

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from core.dia2.checkpoint import ProgressCallback
-from core.dia2.generator import GenerationEvent, GenerationRequest, TakeResult
+from core.dia2.events import GenerationEvent, GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
 from core.engine import wire

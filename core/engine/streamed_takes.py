@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.dia2.generator import AudioChunk, GenerationEvent, GenerationRequest, TakeResult, TakeStarted, WordTiming
+from core.dia2.events import (AudioChunk, GenerationEvent, GenerationRequest, TakeResult, TakeStarted,
+                              WordTiming)
 
 
 class StreamedTakes:

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationEvent, GenerationStalled, InvalidContext,
-                                 Progress, Stalled, TakeStarted, WordTiming)
+from core.dia2.events import (AudioChunk, GenerationBusy, GenerationEvent, GenerationStalled,
+                              InvalidContext, Progress, Stalled, TakeStarted, WordTiming)
 from core.dia2.prefix import InvalidVoicePrompt
 from core.dia2.script import UnspeakableScript
 from core.dia2.transcript_alignment import TimedWord

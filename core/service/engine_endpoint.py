@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.dia2.generator import GenerationRequest, TakeResult
+from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine import wire
 from core.engine.in_process import model_info

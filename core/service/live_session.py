@@ -36,7 +36,7 @@ from typing import Any
 
 from core.audio import MODEL_SAMPLE_RATE
 from core.audio.pcm_stream import PcmStream
-from core.dia2.generator import AudioChunk, GenerationBusy, Stalled, TakeResult, WordTiming
+from core.dia2.events import AudioChunk, GenerationBusy, Stalled, TakeResult, WordTiming
 from core.dia2.script import UnspeakableScript
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.dia2.generator import GenerationBusy
+from core.dia2.events import GenerationBusy
 
 TASK = "a task of the task API"
 WAIT_STEP_S = 0.1  # how often a wait looks at whether it was given up

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from core.audio.export import encode_audio
 from core.audio.tags import ExportMetadata, as_made
+from core.dia2.events import GenerationRequest, TakeResult
 from core.engine.engine import EngineFailed
 from core.errors import describe_error
 from core.params import GenerationParams
@@ -147,7 +148,6 @@ class TaskRunner(WakeableThread):
             task_type="audioInference", task_uuid=stored.task_uuid).item())
 
     def _render(self, task: AudioInferenceTask, stored: StoredTask) -> None:
-        from core.dia2.generator import GenerationRequest, TakeResult
 
         params = GenerationParams.from_dict(stored.params)
         done = len(self.store.results(stored.task_uuid))  # kept from before a crash

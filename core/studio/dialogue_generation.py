@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from core.dia2.generator import GenerationRequest, TakeResult
+from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dialogue import Dialogue, LineStatus, Speaker, Take, VoiceReference
 from core.errors import DiaStudioError

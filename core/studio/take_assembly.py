@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 from core.dia2.script import normalize
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, DialogueLine, Take

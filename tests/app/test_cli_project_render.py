@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from app.main import main
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 from core.dialogue import Dialogue, DialogueLine, LineStatus, Speaker
 from core.params import GenerationParams
 from core.project import open_project, save_project

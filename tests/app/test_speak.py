@@ -24,7 +24,7 @@ from app.main import main
 from app.speak import run_speak
 from core.audio.capture import Recorder
 from core.audio.fake_backend import FakeBackend
-from core.dia2.generator import GenerationRequest
+from core.dia2.events import GenerationRequest
 from core.params import GenerationParams
 from tests.app.test_cli_render import UNWRITABLE, needs_unwritable
 from tests.core.audio.conftest import pulse_null_sink, sound_system  # noqa: F401 (fixtures)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from core.dia2.generator import GenerationRequest, TakeResult
+from core.dia2.events import GenerationRequest, TakeResult
 from core.engine.remote import RemoteEngine
 from core.params import GenerationParams
 from tests.cluster.conftest import replica_pids

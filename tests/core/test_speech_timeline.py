@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 from core.dialogue import AudioClip, DialogueLine, Speaker, Take
 from core.params import GenerationParams
 from core.speech_timeline import SpeechTimeline, word_spans

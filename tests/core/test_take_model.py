@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 from core.dialogue import AudioClip, Dialogue, Take
 from core.params import GenerationParams
 from core.project import ProjectFileError, open_project, save_project

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from websockets.sync.client import connect
 
-from core.dia2.generator import AudioChunk, GenerationRequest, TakeResult
+from core.dia2.events import AudioChunk, GenerationRequest, TakeResult
 from core.engine import wire
 from core.params import GenerationParams
 from tests.service.remote_engine import KEY, engine_server
@@ -44,7 +44,7 @@ def test_a_studio_that_vanishes_gives_the_model_back_at_once(remote_engine_serve
     """A studio killed with SIGKILL mid-generation (four long takes): its generation stops and
     an API task runs at once."""
     studio = subprocess.Popen([sys.executable, "-c", f"""
-from core.dia2.generator import AudioChunk, GenerationRequest
+from core.dia2.events import AudioChunk, GenerationRequest
 from core.engine.remote import RemoteEngine
 from core.params import GenerationParams
 engine = RemoteEngine({remote_engine_server.url!r}, {KEY!r})

@@ -18,7 +18,7 @@ import pytest
 import soxr
 from websockets.exceptions import ConnectionClosed
 
-from core.dia2.generator import GenerationRequest
+from core.dia2.events import GenerationRequest
 from core.params import GenerationParams
 from tests.scripted_whisper import scripted_whisper_checkpoint
 from tests.service.live_client import Heard, LiveClient

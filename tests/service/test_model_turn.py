@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from core.dia2.generator import GenerationBusy
+from core.dia2.events import GenerationBusy
 from core.service.model_turn import TASK, ModelTurn
 
 NEVER = lambda: False  # noqa: E731

@@ -48,7 +48,7 @@ class _LosingRuntime:
 
 
 def _until_first_take(events):
-    from core.dia2.generator import TakeResult
+    from core.dia2.events import TakeResult
 
     for event in events:
         yield event

@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings, QTimer
 from app.controller import StudioController
 from app.settings import Settings, WindowLayout
 from core.audio.fake_backend import FakeBackend
-from core.dia2.generator import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
+from core.dia2.events import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
 from core.dia2.script import BREAK_TAG
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import Speaker

@@ -9,7 +9,7 @@ import signal
 
 import numpy as np
 
-from core.dia2.generator import AudioChunk
+from core.dia2.events import AudioChunk
 from core.dialogue import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from core.dia2.generator import Progress, TakeResult
+from core.dia2.events import Progress, TakeResult
 from core.dialogue import LineStatus, Speaker
 from core.params import GenerationParams
 from tests.ui.conftest import (
@@ -420,7 +420,7 @@ class FailsBeforeAnyAudio(FakeRuntime):
     """The engine lost (a crashed process, a cut link) once the take has started, before any sound."""
 
     def generate(self, request, cancel):
-        from core.dia2.generator import TakeStarted
+        from core.dia2.events import TakeStarted
         from core.engine.engine import EngineFailed
 
         yield TakeStarted(0, 7)

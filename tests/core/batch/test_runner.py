@@ -13,7 +13,7 @@ import soundfile
 from core.audio.formats import ExportSettings
 from core.batch.manifest import FolderOptions, read_manifest
 from core.batch.runner import run_batch
-from core.dia2.generator import TakeResult, TakeStarted
+from core.dia2.events import TakeResult, TakeStarted
 from core.dia2.transcribe import NoSpeechFound
 from core.engine.engine import EngineFailed
 from tests.core.studio.test_dialogue_generation import ScriptedRuntime

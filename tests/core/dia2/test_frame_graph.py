@@ -10,7 +10,7 @@ import torch
 
 from core.dia2.frame_graph import DEFAULT_SHAPE, ChoiceShape, FrameGraphNetwork, first_recordable
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork
-from core.dia2.generator import GenerationRequest
+from core.dia2.events import GenerationRequest
 from core.dia2.runtime import Dia2Runtime
 from core.dia2.sampling import Sampling
 from core.params import GenerationParams

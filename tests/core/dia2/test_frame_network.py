@@ -7,7 +7,7 @@ import torch
 
 from core.dia2.frame_graph import frame_network_for
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork
-from core.dia2.generator import GenerationBusy, GenerationRequest, Progress
+from core.dia2.events import GenerationBusy, GenerationRequest, Progress
 from core.params import GenerationParams
 from tests.core.dia2.eager_recorder import EagerRecorder
 

@@ -10,15 +10,8 @@ import pytest
 import torch
 
 from core.dia2 import generator as generator_module
-from core.dia2.generator import (
-    AudioChunk,
-    GenerationRequest,
-    InvalidContext,
-    Progress,
-    TakeResult,
-    TakeStarted,
-    WordTiming,
-)
+from core.dia2.events import (AudioChunk, GenerationRequest, InvalidContext, Progress, TakeResult,
+                              TakeStarted, WordTiming)
 from core.dia2.prefix import SpokenContext
 from core.params import GenerationParams
 from tests.core.dia2.golden import GoldenCase

@@ -10,7 +10,7 @@ from core.dia2.frame_network import FrameNetwork
 from core.dia2.int8_weights import Int8Linear, quantize_linears
 from core.dia2.runtime import Dia2Runtime
 from core.params import GenerationParams
-from core.dia2.generator import GenerationRequest
+from core.dia2.events import GenerationRequest
 from tests.core.dia2.golden import CHECKPOINT
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from core.dia2 import generator
-from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationRequest, Progress, Stalled, TakeResult,
-                                 TakeStarted, WordTiming)
+from core.dia2.events import (AudioChunk, GenerationBusy, GenerationRequest, Progress, Stalled, TakeResult,
+                              TakeStarted, WordTiming)
 from core.dia2.incremental_script import TextAfterEnd
 from core.dia2.script import UnknownSpeakerTag
 from core.dia2.state_machine import INITIAL_PADDING

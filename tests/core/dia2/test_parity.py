@@ -10,7 +10,7 @@ import soundfile
 import torch
 
 from core.dia2.frame_loop import FrameLoop
-from core.dia2.generator import GenerationRequest, TakeResult
+from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import build_prefix
 from core.dia2.sampling import Sampling, SamplingRule
 from core.params import GenerationParams

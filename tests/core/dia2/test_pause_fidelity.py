@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from core.dia2.frame_loop import FrameLoop
-from core.dia2.generator import GenerationRequest
+from core.dia2.events import GenerationRequest
 from core.dia2.prefix import build_prefix
 from core.dia2.sampling import Sampling, SamplingRule
 from core.params import GenerationParams

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dia2.generator import GenerationRequest, TakeResult
+from core.dia2.events import GenerationRequest, TakeResult
 from core.engine.engine import NoModelLoaded
 from core.engine.in_process import InProcessEngine, model_info
 from core.params import GenerationParams

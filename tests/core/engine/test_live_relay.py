@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.dia2 import generator
-from core.dia2.generator import AudioChunk, GenerationBusy, Stalled, TakeStarted
+from core.dia2.events import AudioChunk, GenerationBusy, Stalled, TakeStarted
 from core.dia2.incremental_script import TextAfterEnd
 from core.dia2.script import UnspeakableScript
 from core.engine.engine import EngineFailed, NoModelLoaded

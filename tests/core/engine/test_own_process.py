@@ -16,7 +16,7 @@ import torch
 from huggingface_hub import try_to_load_from_cache
 
 from core.dia2.checkpoint import WEIGHTS_FILE, CheckpointError, DownloadCancelled
-from core.dia2.generator import AudioChunk, GenerationRequest, Progress, TakeResult, TakeStarted, WordTiming
+from core.dia2.events import AudioChunk, GenerationRequest, Progress, TakeResult, TakeStarted, WordTiming
 from core.dia2.script import UnknownSpeakerTag
 from core.engine.engine import EngineFailed, NoModelLoaded
 from core.engine.in_process import model_info

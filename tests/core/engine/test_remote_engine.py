@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.dia2.generator import (AudioChunk, GenerationBusy, GenerationRequest, Progress, TakeResult, TakeStarted,
-                                 WordTiming)
+from core.dia2.events import (AudioChunk, GenerationBusy, GenerationRequest, Progress, TakeResult,
+                              TakeStarted, WordTiming)
 from core.dia2.prefix import SpokenContext
 from core.dia2.script import UnspeakableScript
 from core.engine.choice import open_engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.dia2.generator import AudioChunk, GenerationRequest, TakeResult, WordTiming
+from core.dia2.events import AudioChunk, GenerationRequest, TakeResult, WordTiming
 from core.engine.streamed_takes import StreamedTakes
 from core.params import GenerationParams
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.dia2.generator import TakeResult, TakeStarted
+from core.dia2.events import TakeResult, TakeStarted
 from core.dia2.transcript_alignment import TimedWord
 from core.dialogue import AudioClip, Dialogue, DialogueLine, LineStatus, Speaker, VoiceReference
 from core.params import GenerationParams

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 from core.dialogue import AudioClip, Dialogue, DialogueLine, Speaker, Take
 from core.params import GenerationParams
 from core.studio.lines_before import lines_before, spoken_context

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.dia2.generator import TakeResult
+from core.dia2.events import TakeResult
 from core.dialogue import DialogueLine, Speaker
 from core.params import GenerationParams
 from core.studio.take_assembly import take_from_result
