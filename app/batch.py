@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "output files, or a folder of .diastudio projects.",
         epilog="Renders whose output files all exist are skipped (a rerun after an interruption finishes the "
                "rest), unless the files are older than the latest --force run: it had not rendered them again yet. "
-               "Files are written whole or not at all. See README, \"Batch rendering\", for the manifest.")
+               "Files are written whole or not at all. See docs/command-line.md, \"Batch rendering\", for the manifest.")
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
                         help="a .json or .csv manifest, or a folder of .diastudio projects")
     parser.add_argument("--force", action="store_true", help="render again the renders already rendered")

@@ -10,7 +10,7 @@ THIS_MACHINE = "this machine"  # --ray without ADDRESS
 
 def add_cluster_arguments(parser: argparse.ArgumentParser, scaling: bool) -> None:
     """``scaling``: replicas may scale on queue depth (a server's), not only be a fixed number."""
-    cluster = parser.add_argument_group("on a Ray cluster (pip install 'dia-studio[cluster]'; README: On a cluster)")
+    cluster = parser.add_argument_group("on a Ray cluster (pip install 'dia-studio[cluster]'; docs/cluster.md)")
     cluster.add_argument("--ray", nargs="?", const=THIS_MACHINE, metavar="ADDRESS",
                          help="on a Ray cluster: at ADDRESS (host:port of its head, or ray://host:port), or, "
                               "without ADDRESS, the one this machine is part of (ray start), else a Ray started "

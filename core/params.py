@@ -1,4 +1,4 @@
-"""The one validated model of the generation request fields (see docs/parameters in README).
+"""The one validated model of the generation request fields (docs/parameters.md lists them for users).
 
 Names, ranges and defaults follow the hosted ``audioInference`` API that serves Dia2. The GUI's
 parameter panel, the command line and project files all build a :class:`GenerationParams`

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Write the locks (installer/locks/) from pyproject.toml: the one way they change (README: How
-# installs are pinned). Runs uv from a lock of its own, in .lock-venv/.
+# Write the locks (installer/locks/) from pyproject.toml: the one way they change (CONTRIBUTING.md:
+# How installs are pinned). Runs uv from a lock of its own, in .lock-venv/.
 #   installer/lock.sh                       lock what pyproject.toml asks for and a lock lacks; keep every other pin
 #   installer/lock.sh --upgrade             every package to its newest release inside pyproject.toml's ranges
 #   installer/lock.sh --upgrade-package X   X alone

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up Dia Studio from a source checkout on Debian/Ubuntu: system libraries (when run as root,
 # or via sudo when available), then a virtual environment in .venv holding exactly the lock
-# (installer/locks/, README: How installs are pinned) and the project.
+# (installer/locks/, CONTRIBUTING.md: How installs are pinned) and the project.
 #   installer/setup.sh             the app
 #   installer/setup.sh --cluster   the app and Ray Serve (serve --ray, batch --ray)
 #   installer/setup.sh --test      the app, Ray and what the tests need (PulseAudio, pytest, ...)

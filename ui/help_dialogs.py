@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QMessageBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-# Keys the timeline answers itself (not commands of the window), as README's table has them.
+# Keys the timeline answers itself (not commands of the window), as docs/studio.md's table has them.
 TIMELINE_KEYS = (("Split the line at the cursor", "Enter"),
                  ("Join the line to the one above (at its start)", "Backspace"),
                  ("Edit the current line", "F2"),

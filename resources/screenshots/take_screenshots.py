@@ -1,4 +1,4 @@
-"""Screenshots of the real window for the README, taken on a display (e.g. under Xvfb):
+"""Screenshots of the real window for README.md and docs/studio.md, taken on a display (e.g. under Xvfb):
 
     xvfb-run -s "-screen 0 1280x800x24" python -m resources.screenshots.take_screenshots
 
