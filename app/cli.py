@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from core.audio.export import _LOUDNESS_RANGE_LUFS, export_audio
-from core.audio.io import VoiceClip, load_voice_clip
 from core.audio.formats import ExportSettings, format_from_path
+from core.audio.io import VoiceClip, load_voice_clip
 from core.batch.outputs import take_metadata, take_paths
 from core.batch.scripts import check_script
 from core.dia2.events import GenerationRequest, Progress, TakeResult, TakeStarted
@@ -185,7 +185,7 @@ def _write_subtitles(script: str, take, path: Path) -> None:
     """The take's subtitles beside ``path``, as a project's export writes them: one cue per line
     of the script, timed by the take's words."""
     from core.dia2.script import SPEAKER_TAGS
-    from core.dialogue import Dialogue
+    from core.document.dialogue import Dialogue
     from core.studio.exporting import _write_srt, segments
     from core.studio.take_assembly import take_from_result
 

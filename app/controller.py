@@ -13,12 +13,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 
-from core.engine import memory
 from app.document_session import DocumentSession
 from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
 from app.live_preview import KEPT as PREVIEW_KEPT, LivePreview
 from app.model_manager_actions import ModelManagerActions
+from core.engine import memory
 from app.model_session import (ENGINE_LABELS, ModelList, ModelSession, available_devices, describe, model_label,
                                settings_choice)
 from app.playback import Playback
@@ -29,7 +29,10 @@ from core.audio.backend import AudioBackend
 from core.audio.capture import Recording
 from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
-from core.dialogue import Change, Dialogue, Speaker, Take
+from core.document.content import Change
+from core.document.dialogue import Dialogue
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.engine.choice import EngineChoice, open_engine
 from core.engine.engine import Engine, EngineKind
 from core.errors import DiaStudioError, describe_error

@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.autosave import Autosaver
-from core.dialogue import Change, Dialogue
+from core.document.content import Change
+from core.document.dialogue import Dialogue
 from core.project import (RecentProjects, RecoveryCopy, discard_recovery, find_recoverable, open_project,
                           prepare_autosave, project_folder, project_name, recover, save_project)
 

@@ -16,7 +16,8 @@ from PySide6.QtCore import QObject
 from app.generation import GenerationSession
 from app.playback import Playback
 from core.audio.playback import StreamingPlayer
-from core.dialogue import Dialogue, DialogueLine
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
 from core.speech_timeline import SpeechTimeline
 from core.studio.heard_dialogue import DIALOGUE, DialogueAudio
 from ui.main_window import MainWindow

@@ -8,7 +8,9 @@ from PySide6.QtCore import QObject, Signal
 
 from app.workers import Worker
 from core.dia2.events import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
-from core.dialogue import Dialogue, DialogueLine, Take
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.takes import Take
 from core.errors import describe_error
 from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration
 

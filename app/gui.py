@@ -30,7 +30,7 @@ def run_gui(argv: list[str]) -> int:
 
     from app.settings import Settings, WindowLayout
     from app.workers import run_in_background
-    from core.dialogue import Dialogue
+    from core.document.dialogue import Dialogue
     from ui.main_window import MainWindow
 
     store = QSettings()

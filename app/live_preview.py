@@ -23,7 +23,8 @@ from PySide6.QtCore import QObject, Signal
 
 from app.workers import Worker
 from core.dia2.events import AudioChunk, GenerationBusy, TakeResult, TakeStarted
-from core.dialogue import Dialogue, DialogueLine
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
 from core.errors import DiaStudioError, describe_error
 from core.project import as_stored
 from core.studio.dialogue_generation import SpeakingWith

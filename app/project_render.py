@@ -17,7 +17,7 @@ import threading
 from app.cli import CommandLineError, GenerationReport, _say, check_writable, given_flags, load_runtime, output_paths
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.projects import LinesLeftOut, generate_runs, line_numbers
-from core.dialogue import Dialogue
+from core.document.dialogue import Dialogue
 from core.project import open_project, project_folder, project_name, save_project
 from core.studio.dialogue_generation import lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice, export_dialogue

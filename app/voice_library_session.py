@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from app.document_session import DocumentSession
 from app.playback import Playback
 from app.workers import run_in_background
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.errors import DiaStudioError, describe_error
 from core.voice_library import LibraryListing, LibraryVoice, VoiceLibrary
 from ui.voices import VoicesPanel

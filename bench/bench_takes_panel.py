@@ -30,7 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.dialogue import AudioClip, Dialogue, DialogueLine, Speaker, Take  # noqa: E402
+from core.document.clips import AudioClip  # noqa: E402
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams  # noqa: E402
 from ui.takes import TakesPanel  # noqa: E402
 

@@ -66,8 +66,13 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import soundfile
 
-from core.dialogue import (AudioClip, Dialogue, DialogueError, DialogueLine, Speaker,
-                           SpeakerProfile, Take, VoiceReference, new_id)
+from core.document.clips import AudioClip
+from core.document.dialogue import Dialogue
+from core.document.errors import DialogueError
+from core.document.ids import new_id
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker, SpeakerProfile, VoiceReference
+from core.document.takes import Take
 from core.errors import DiaStudioError, InvalidParameter
 from core.params import GenerationParams
 

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from core.dia2.script import BREAK_TAG, normalize
-from core.dialogue import DialogueLine, Take
+from core.document.lines import DialogueLine
+from core.document.takes import Take
 
 _WORD = re.compile(r"\S+")
 

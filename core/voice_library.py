@@ -31,7 +31,9 @@ import soundfile
 
 from core.audio.atomic_write import write_atomically
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, VoiceReference, new_id, timed_words
+from core.document.clips import AudioClip, timed_words
+from core.document.ids import new_id
+from core.document.speakers import VoiceReference
 from core.errors import DiaStudioError
 
 FORMAT_VERSION = 1

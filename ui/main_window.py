@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWi
                                QScrollArea, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget)
 
 from core.audio.backend import AudioBackend
-from core.dialogue import NONVERBAL_CUES, Dialogue, Speaker
+from core.document.dialogue import Dialogue
+from core.document.markup import NONVERBAL_CUES
+from core.document.speakers import Speaker
 from ui.actions import StudioActions
 from ui.generation_progress import GenerationProgress
 from ui.help_dialogs import ShortcutsDialog, show_about

@@ -13,7 +13,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from core.dialogue import Change, Dialogue
+from core.document.content import Change
+from core.document.dialogue import Dialogue
 from core.errors import InvalidParameter
 from core.params import FIELD_SPECS, SEED_MAX, FieldSpec, GenerationParams
 

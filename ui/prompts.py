@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from core.dialogue import pause_markup
 from core.dia2.script import MAX_BREAK_SECONDS
+from core.document.markup import pause_markup
 from ui.export_dialog import ExportChoice, ExportDialog
 from ui.open_project_dialog import OpenProjectDialog
 

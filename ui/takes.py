@@ -12,7 +12,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QToolButton,
                                QVBoxLayout, QWidget)
 
-from core.dialogue import Change, Dialogue, Take
+from core.document.content import Change
+from core.document.dialogue import Dialogue
+from core.document.takes import Take
 from ui.parameters import LABELS
 
 TAKE_ID_ROLE = Qt.ItemDataRole.UserRole + 1

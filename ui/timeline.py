@@ -15,7 +15,10 @@ from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHeaderView, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTableView, QToolTip, QWidget)
 
-from core.dialogue import Dialogue, DialogueError, Speaker, insert_markup
+from core.document.dialogue import Dialogue
+from core.document.errors import DialogueError
+from core.document.markup import insert_markup
+from core.document.speakers import Speaker
 from ui.line_editor import LineEditor
 from ui.timeline_model import SPEAKER_ROLE, SPOKEN_WORD_ROLE, STATUS_TEXT, Column, TimelineModel
 

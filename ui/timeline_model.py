@@ -11,7 +11,10 @@ from enum import IntEnum
 from PySide6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from core.dialogue import Change, Dialogue, DialogueError, LineStatus, Speaker
+from core.document.content import Change, LineStatus
+from core.document.dialogue import Dialogue
+from core.document.errors import DialogueError
+from core.document.speakers import Speaker
 
 LINE_IDS_MIME = "application/x-dia-studio-line-ids"
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget)
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.voice_library import DamagedVoice, LibraryListing, LibraryVoice
 
 EMPTY_TEXT = "No voice saved yet. Give a speaker a voice, then press “Save to library…” on its card."

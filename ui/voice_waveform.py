@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, 
 
 from core.audio.envelope import Envelope
 from core.audio.io import MAX_REFERENCE_SECONDS, MIN_REFERENCE_SECONDS
-from core.dialogue import AudioClip
+from core.document.clips import AudioClip
 from ui.waveform import LABEL_HEIGHT, WaveformView
 
 HANDLE = QColor("#e08a00")

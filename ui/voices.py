@@ -20,7 +20,10 @@ from PySide6.QtWidgets import (QColorDialog, QComboBox, QFileDialog, QFormLayout
 from core.audio.backend import AudioBackend, AudioDevice
 from core.audio.capture import Recorder, Recording
 from core.audio.errors import AudioDeviceError
-from core.dialogue import AudioClip, Change, Dialogue, Speaker
+from core.document.clips import AudioClip
+from core.document.content import Change
+from core.document.dialogue import Dialogue
+from core.document.speakers import Speaker
 from core.voice_library import LibraryListing
 from ui.level_meter import LevelMeter
 from ui.playback_bar import MENU_WIDTH_CHARACTERS

@@ -8,7 +8,8 @@ import threading
 from collections.abc import Callable
 
 from core.dia2.events import TakeResult
-from core.dialogue import Dialogue, LineStatus
+from core.document.content import LineStatus
+from core.document.dialogue import Dialogue
 from core.errors import Cancelled, DiaStudioError
 from core.studio.dialogue_generation import DialogueGeneration
 

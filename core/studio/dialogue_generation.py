@@ -21,7 +21,10 @@ from dataclasses import dataclass, replace
 
 from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
-from core.dialogue import Dialogue, LineStatus, Speaker, Take, VoiceReference
+from core.document.content import LineStatus
+from core.document.dialogue import Dialogue
+from core.document.speakers import Speaker, VoiceReference
+from core.document.takes import Take
 from core.errors import DiaStudioError
 from core.project import as_stored
 from core.studio.lines_before import HeardLine, lines_before, spoken_context

@@ -19,7 +19,11 @@ from core.audio.errors import ExportFailed
 from core.audio.export import export_audio
 from core.audio.formats import ExportSettings
 from core.audio.tags import ExportMetadata, as_made
-from core.dialogue import Dialogue, DialogueLine, LineStatus, Speaker, Take
+from core.document.content import LineStatus
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker
+from core.document.takes import Take
 
 CUE_WORDS = 8
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.audio.envelope import Envelope
-from core.dialogue import Dialogue
+from core.document.dialogue import Dialogue
 from core.speech_timeline import SpeechTimeline
 from core.studio.exporting import assembled, line_starts, placed_lines, segments
 

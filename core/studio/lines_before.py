@@ -19,7 +19,12 @@ from core.audio.processing import resample
 from core.dia2.generator import REPLAY_SECONDS
 from core.dia2.prefix import SpokenContext
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, Dialogue, DialogueLine, LineSpan, LineStatus, build_script
+from core.document.clips import AudioClip
+from core.document.content import LineStatus
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.script_text import build_script
+from core.document.takes import LineSpan
 from core.studio.take_assembly import spoken_words
 
 

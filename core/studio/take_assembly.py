@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from core.dia2.events import TakeResult
 from core.dia2.script import normalize
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, DialogueLine, Take
+from core.document.clips import AudioClip
+from core.document.lines import DialogueLine
+from core.document.takes import Take
 from core.speech_timeline import word_spans
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 
 
 def settled(text: str) -> str:

@@ -24,7 +24,8 @@ from core.audio.processing import peak_dbfs, resample, rms_dbfs
 from core.dia2.prefix import InvalidVoicePrompt, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.dia2.voices import words_of_transcript, words_within_clip
-from core.dialogue import AudioClip, VoiceReference
+from core.document.clips import AudioClip
+from core.document.speakers import VoiceReference
 from core.project import as_stored
 
 WORDS_SUFFIX = ".words.json"

@@ -19,7 +19,10 @@ import numpy as np
 import soundfile
 
 from core.audio.processing import resample
-from core.dialogue import Dialogue, DialogueLine, Speaker, SpeakerProfile, pause_markup
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.markup import pause_markup
+from core.document.speakers import Speaker, SpeakerProfile
 from core.project import save_project
 from core.studio.voice_loading import voice_from_file, word_list_beside
 

@@ -12,7 +12,10 @@ import soundfile
 
 from app.main import main
 from core.dia2.events import TakeResult
-from core.dialogue import Dialogue, DialogueLine, LineStatus, Speaker
+from core.document.content import LineStatus
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker
 from core.params import GenerationParams
 from core.project import open_project, save_project
 from core.studio.dialogue_generation import DialogueGeneration

@@ -12,7 +12,7 @@ import pytest
 
 import app.gui
 from app.main import main
-from core.dialogue import Dialogue
+from core.document.dialogue import Dialogue
 from core.project import save_project
 
 REPO = Path(__file__).parents[2]

@@ -5,11 +5,17 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from core.dialogue import (NONVERBAL_CUES, AudioClip, Change, Dialogue, DialogueError, DialogueLine,
-                           InvalidScript, LineStatus, Speaker, SpeakerProfile, Take, VoiceReference,
-                           build_script, insert_markup, pause_markup)
 from core.dia2.script import BREAK_TAG
 from core.dia2.transcript_alignment import TimedWord
+from core.document.clips import AudioClip
+from core.document.content import Change, LineStatus
+from core.document.dialogue import Dialogue
+from core.document.errors import DialogueError, InvalidScript
+from core.document.lines import DialogueLine
+from core.document.markup import NONVERBAL_CUES, insert_markup, pause_markup
+from core.document.script_text import build_script
+from core.document.speakers import Speaker, SpeakerProfile, VoiceReference
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.undo import UndoStack
 

@@ -11,7 +11,10 @@ import soundfile
 
 import core.project as project
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, Dialogue, Speaker, Take, VoiceReference
+from core.document.clips import AudioClip
+from core.document.dialogue import Dialogue
+from core.document.speakers import Speaker, VoiceReference
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.project import (ProjectFileError, RecentProjects, discard_recovery, find_recoverable, open_project,
                           prepare_autosave, recover, save_project, write_autosave)

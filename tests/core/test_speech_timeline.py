@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from core.dia2.events import TakeResult
-from core.dialogue import AudioClip, DialogueLine, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.speech_timeline import SpeechTimeline, word_spans
 from core.studio.take_assembly import take_from_result

@@ -5,7 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from core.dialogue import AudioClip, Dialogue, DialogueError, Take
+from core.document.clips import AudioClip
+from core.document.dialogue import Dialogue
+from core.document.errors import DialogueError
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.project import ProjectFileError, open_project, save_project
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from core.dia2.events import TakeResult
-from core.dialogue import AudioClip, Dialogue, Take
+from core.document.clips import AudioClip
+from core.document.dialogue import Dialogue
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.project import ProjectFileError, open_project, save_project
 from core.studio.take_assembly import take_from_result

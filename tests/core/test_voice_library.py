@@ -15,7 +15,8 @@ import soundfile
 
 from core.audio.io import load_voice_clip
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, VoiceReference
+from core.document.clips import AudioClip
+from core.document.speakers import VoiceReference
 from core.voice_library import (AUDIO_FILE, INFO_FILE, MAX_NAME_LENGTH, DamagedLibraryVoice, InvalidVoiceName,
                                 VoiceLibrary, VoiceLibraryError)
 

@@ -17,7 +17,7 @@ from core.audio.fake_backend import FakeBackend
 from core.dia2.events import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
 from core.dia2.script import BREAK_TAG
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.engine.choice import EngineChoice
 from core.engine.engine import EngineKind
 from core.engine.in_process import InProcessEngine

@@ -10,7 +10,7 @@ import signal
 import numpy as np
 
 from core.dia2.events import AudioChunk
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
 from core.project import as_stored

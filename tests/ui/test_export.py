@@ -15,7 +15,9 @@ from PySide6.QtWidgets import QApplication, QDialog
 from core.audio.formats import AudioFormat, ExportSettings
 from core.audio.tags import ExportMetadata, TakeUsed, read_tags
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams
 from tests.core.audio.test_export import lengths_found_by_other_readers
 from tests.ui.conftest import write_dialogue

@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from core.dia2.events import Progress, TakeResult
-from core.dialogue import LineStatus, Speaker
+from core.document.content import LineStatus
+from core.document.speakers import Speaker
 from core.params import GenerationParams
 from tests.ui.conftest import (
     SPEAKER1_WAV,

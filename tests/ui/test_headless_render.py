@@ -15,7 +15,7 @@ import torch
 from PySide6.QtCore import QItemSelectionModel
 
 from core.audio.formats import ExportSettings
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.params import GenerationParams
 from core.studio.exporting import ExportChoice
 from tests.ui.conftest import TINY_CHECKPOINT, write_dialogue

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.params import GenerationParams
 from tests.ui.conftest import TINY_CHECKPOINT, press, write_dialogue
 

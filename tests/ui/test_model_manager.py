@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from core.dia2.checkpoint import WEIGHTS_FILE
 from core.dia2.transcribe import default_whisper_model
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.engine.choice import EngineChoice
 from core.engine.engine import EngineKind
 from tests.hub_cache import put_in_hub_cache, use_temporary_hub_cache

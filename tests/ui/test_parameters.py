@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.dialogue import AudioClip, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import FIELD_SPECS, GenerationParams
 from tests.ui.conftest import press
 

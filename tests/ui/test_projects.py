@@ -19,7 +19,9 @@ from app.controller import EXAMPLE_PROJECT
 
 from core import project
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.project import write_autosave
 from tests.full_disk import fill_disk

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
 from core.project import as_stored

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from tests.ui.conftest import TINY_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,10 @@ from PySide6.QtCore import Qt
 
 from core.audio.backend import AudioDevice
 from core.audio.fake_backend import FAKE_SPEAKERS, FakeBackend
-from core.dialogue import AudioClip, LineStatus, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.content import LineStatus
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams
 from tests.ui.conftest import press, write_dialogue
 from ui.takes import TAKE_ID_ROLE, line_numbers

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from tests.ui.conftest import press, write_dialogue
 
 LINES = ((Speaker.S1, "One one."), (Speaker.S2, "Two two."), (Speaker.S1, "Three three."))

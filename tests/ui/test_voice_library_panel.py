@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.controller import VOICE_LIBRARY_FOLDER
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.voice_library import INFO_FILE, VoiceLibrary
 from tests.ui.conftest import SPEAKER1_TEXT, press
 from ui.voice_library_dialog import EMPTY_TEXT

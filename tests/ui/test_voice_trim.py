@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from core.dia2.transcribe import TranscriptionModelUnavailable
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from tests.ui.conftest import SPEAKER1_TEXT, SPEAKER1_WAV, WordsTranscriber, press
 
 RATE = 24000

@@ -15,7 +15,7 @@ from core.audio.backend import AudioDevice
 from core.audio.fake_backend import FAKE_MICROPHONE, FakeBackend
 from core.audio.processing import resample
 from core.dia2.transcribe import TranscriptionModelUnavailable
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from tests.ui.conftest import SPEAKER1_TEXT, SPEAKER1_WAV, VOICES, WordsTranscriber, press
 
 EXAMPLE_VOICES = Path(__file__).resolve().parents[2] / "resources" / "example" / "voices"

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QComboBox, QLabel, QLineEdit,
                                QScrollArea, QWidget)
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.params import GenerationParams
 from tests.ui.conftest import FakeRuntime, write_dialogue
 

@@ -2,7 +2,10 @@
 
 import numpy as np
 
-from core.dialogue import AudioClip, DialogueLine, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.studio.exporting import Segment, assembled
 

@@ -9,7 +9,11 @@ import torch
 
 from core.dia2.events import TakeResult, TakeStarted
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, Dialogue, DialogueLine, LineStatus, Speaker, VoiceReference
+from core.document.clips import AudioClip
+from core.document.content import LineStatus
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker, VoiceReference
 from core.params import GenerationParams
 from core.project import open_project, save_project
 from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration, lines_to_generate

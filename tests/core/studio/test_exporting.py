@@ -7,7 +7,10 @@ import soundfile
 
 from core.audio.formats import ExportSettings
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import AudioClip, Dialogue, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.dialogue import Dialogue
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.studio.exporting import ExportChoice, export_dialogue, segments, srt_cues
 

@@ -8,7 +8,11 @@ import pytest
 import torch
 
 from core.dia2.events import TakeResult
-from core.dialogue import AudioClip, Dialogue, DialogueLine, Speaker, Take
+from core.document.clips import AudioClip
+from core.document.dialogue import Dialogue
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.studio.lines_before import lines_before, spoken_context
 from core.studio.take_assembly import take_from_result

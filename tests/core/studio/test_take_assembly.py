@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from core.dia2.events import TakeResult
-from core.dialogue import DialogueLine, Speaker
+from core.document.lines import DialogueLine
+from core.document.speakers import Speaker
 from core.params import GenerationParams
 from core.studio.take_assembly import take_from_result
 

@@ -1,7 +1,7 @@
 """What a line being typed gives its live take: whole words only, appended; an edit of what was
 given restarts from the line as it reads."""
 
-from core.dialogue import Speaker
+from core.document.speakers import Speaker
 from core.studio.typed_line import Push, Restart, TypedLine, settled
 
 

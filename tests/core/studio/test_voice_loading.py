@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from core.dia2.transcript_alignment import TimedWord
-from core.dialogue import Dialogue, Speaker
+from core.document.dialogue import Dialogue
+from core.document.speakers import Speaker
 from core.project import open_project, save_project
 from core.studio.voice_loading import trimmed_voice, voice_from_file
 

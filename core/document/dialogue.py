@@ -1,424 +1,21 @@
-"""The dialogue document: lines, speakers, takes, and every edit as one undoable step.
-
-Plain Python, no Qt: the studio window, the command line and tests edit the same object. The
-document's content is a snapshot of immutable values (lines, speaker profiles, takes); an edit
-builds the next snapshot and pushes (before, after) onto the undo stack, so undo is exact and a
-"modified" check is an identity test against the snapshot last saved.
-"""
+"""The undoable document: ordered lines, two speaker profiles, the generation settings and the
+takes; every edit one undo step."""
 
 from __future__ import annotations
 
-import math
-import re
-import uuid
-from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timezone
-from enum import Enum, Flag, auto
-from pathlib import Path
+from dataclasses import fields, replace
 from types import MappingProxyType
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import Callable, Iterable, Mapping
 
-import numpy as np
-
-from core.dia2.script import (BREAK_TAG, MAX_BREAK_SECONDS, SPEAKER_TAG, SPEAKER_TAGS, TAG_LIKE,
-                              UnknownSpeakerTag, check_speaker_tags)
-from core.dia2.transcript_alignment import TimedWord
-from core.errors import DiaStudioError
+from core.dia2.script import TAG_LIKE
+from core.document.content import CHANGE_OF_FIELD, Change, Content, ContentChange, LineStatus, check_content
+from core.document.errors import DialogueError
+from core.document.lines import DialogueLine, split_turns
+from core.document.script_text import build_script, parse_script
+from core.document.speakers import DEFAULT_SPEAKERS, Speaker, SpeakerProfile, VoiceReference
+from core.document.takes import Take
 from core.params import GenerationParams
 from core.undo import UndoStack
-
-
-class DialogueError(DiaStudioError, ValueError):
-    """An edit or a value the document cannot accept; the message says why."""
-
-
-class InvalidScript(DialogueError):
-    """A script (``[S1] ... [S2] ...``) that cannot be read into lines."""
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-class Speaker(Enum):
-    S1 = "S1"
-    S2 = "S2"
-
-    @property
-    def tag(self) -> str:
-        """The script tag, ``[S1]`` or ``[S2]``."""
-        return SPEAKER_TAGS[list(Speaker).index(self)]
-
-    @property
-    def other(self) -> Speaker:
-        return Speaker.S2 if self is Speaker.S1 else Speaker.S1
-
-
-# Non-verbal cues Dia2 knows, in the order the cue palette shows them.
-NONVERBAL_CUES = (
-    "(laughs)", "(chuckle)", "(sighs)", "(gasps)", "(coughs)", "(clears throat)", "(sniffs)",
-    "(groans)", "(inhales)", "(exhales)", "(mumbles)", "(humming)", "(whistles)", "(singing)",
-    "(screams)", "(applause)", "(beep)",
-)
-
-
-def pause_markup(seconds: float) -> str:
-    """The script markup for a pause: ``pause_markup(1.5)`` is ``<break time="1.5s"/>``."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
-        raise DialogueError(f"A pause must be a number of seconds, not {seconds!r}.")
-    rounded = round(seconds, 3)
-    if not 0 < rounded <= MAX_BREAK_SECONDS:
-        raise DialogueError(f"A pause lasts more than 0 and at most {MAX_BREAK_SECONDS:g} seconds, "
-                            f"not {seconds!r}.")
-    return f'<break time="{rounded:g}s"/>'
-
-
-def insert_markup(text: str, position: int, markup: str) -> tuple[str, int]:
-    """``text`` with a cue or pause put in at ``position``, with a space on each side where it would
-    touch a word (none before punctuation); returns the new text and the position after what went in."""
-    before, after = text[:position], text[position:]
-    lead = " " if before and not before[-1].isspace() else ""
-    trail = " " if after and not after[0].isspace() and after[0] not in ".,;:!?…)" else ""
-    inserted = lead + markup + trail
-    return before + inserted + after, position + len(inserted)
-
-
-class LineSpan(NamedTuple):
-    """Where a line is spoken within a take, in seconds from the take's start."""
-
-    start_s: float
-    end_s: float
-
-
-def _check_times(start_s: object, end_s: object, what: str) -> None:
-    for value in (start_s, end_s):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise DialogueError(f"{what}: {value!r} is not a time in seconds.")
-    if not 0 <= start_s <= end_s:
-        raise DialogueError(f"{what}: it starts at {start_s} s and ends at {end_s} s; "
-                            "times must be ≥ 0 and the start not after the end.")
-
-
-def timed_words(words: Iterable[TimedWord | Iterable]) -> tuple[TimedWord, ...]:
-    """Checked :class:`TimedWord` values (a word heard in a clip, with where it starts and ends,
-    in seconds from the clip's start), from timed words or ``(word, start_s, end_s)`` triples."""
-    checked = []
-    for number, item in enumerate(words, 1):
-        if isinstance(item, TimedWord):
-            item = (item.text, item.start_s, item.end_s)
-        try:
-            word, start_s, end_s = item
-        except (TypeError, ValueError):
-            raise DialogueError(f"Word {number}: expected (word, start_s, end_s), found {item!r}.") from None
-        if not isinstance(word, str):
-            raise DialogueError(f"Word {number}: {word!r} is not text.")
-        _check_times(start_s, end_s, f"Word {number} ({word!r})")
-        checked.append(TimedWord(word, float(start_s), float(end_s)))
-    return tuple(checked)
-
-
-class AudioClip:
-    """Mono float32 audio of a take or a voice; its content never changes once made.
-
-    It is held in memory (just generated or recorded) or read on demand from the project file
-    it is stored in. Clips are equal when they have the same id, so a take reopened from disk
-    equals the take that was saved.
-    """
-
-    def __init__(self, sample_rate: int, frame_count: int, load: Callable[[], np.ndarray],
-                 *, clip_id: str | None = None, file: Path | None = None):
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-            raise DialogueError(f"A sample rate must be a positive whole number of Hz, not {sample_rate!r}.")
-        self.id = clip_id or new_id()
-        self.sample_rate = sample_rate
-        self.frame_count = frame_count
-        self.file = file  # where the samples are stored; None while they only live in memory
-        self._load = load
-
-    @classmethod
-    def from_samples(cls, samples: np.ndarray, sample_rate: int) -> AudioClip:
-        """A clip holding a private, read-only copy of ``samples``."""
-        array = np.array(samples, dtype=np.float32)
-        if array.ndim != 1:
-            raise DialogueError(f"Audio must be mono (one channel); got an array of shape {array.shape}.")
-        array.flags.writeable = False
-        return cls(sample_rate, len(array), lambda: array)
-
-    @property
-    def duration_s(self) -> float:
-        return self.frame_count / self.sample_rate
-
-    def samples(self) -> np.ndarray:
-        """The samples, mono float32 in [-1, 1]; read from the file each time when stored in one."""
-        return self._load()
-
-    def between(self, start_s: float, end_s: float, samples: np.ndarray | None = None) -> np.ndarray:
-        """The samples from ``start_s`` to ``end_s``: cut from ``samples`` when the caller has
-        already read them (a file is decoded each time it is read)."""
-        samples = self.samples() if samples is None else samples
-        return samples[round(start_s * self.sample_rate):round(end_s * self.sample_rate)]
-
-    def keep_in_memory(self) -> None:
-        """Hold the samples in memory from now on, so the file they came from may be deleted."""
-        if self.file is not None:
-            array = self._load()
-            self._load = lambda: array
-            self.file = None
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AudioClip):
-            return NotImplemented
-        return ((self.id, self.sample_rate, self.frame_count)
-                == (other.id, other.sample_rate, other.frame_count))
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-    def __repr__(self) -> str:
-        where = f", file={str(self.file)!r}" if self.file else ""
-        return f"AudioClip(id={self.id!r}, {self.duration_s:.2f} s at {self.sample_rate} Hz{where})"
-
-
-@dataclass(frozen=True)
-class VoiceReference:
-    """A clip of the voice a speaker should sound like, stored in the project, with its transcript."""
-
-    audio: AudioClip
-    words: tuple[TimedWord, ...] = ()  # what speech recognition heard, aligning clip and text
-    transcript: str = ""  # the words spoken in the clip, as corrected by the person
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "words", timed_words(self.words))
-
-
-_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-
-
-@dataclass(frozen=True)
-class SpeakerProfile:
-    """How one speaker is shown (name, colour) and sounds (an optional voice reference)."""
-
-    name: str
-    colour: str  # "#rrggbb"
-    voice: VoiceReference | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise DialogueError("A speaker needs a name.")
-        if not isinstance(self.colour, str) or not _COLOUR.fullmatch(self.colour):
-            raise DialogueError(f"A speaker colour is written #rrggbb, not {self.colour!r}.")
-
-
-DEFAULT_SPEAKERS: Mapping[Speaker, SpeakerProfile] = MappingProxyType({
-    Speaker.S1: SpeakerProfile("Speaker 1", "#2f80ed"),
-    Speaker.S2: SpeakerProfile("Speaker 2", "#e2673a"),
-})
-
-
-@dataclass(frozen=True)
-class DialogueLine:
-    """One line of the dialogue: who says what. ``id`` stays the same through every edit."""
-
-    speaker: Speaker
-    text: str = ""
-    id: str = field(default_factory=new_id)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.speaker, Speaker):
-            raise DialogueError(f"A line is spoken by S1 or S2, not {self.speaker!r}.")
-        if not isinstance(self.text, str):
-            raise DialogueError(f"A line's text must be text, not {self.text!r}.")
-        _, turns = split_turns(self.text)
-        if turns:
-            raise DialogueError(f"A line cannot contain the speaker tag {turns[0][0].tag}; "
-                                "start a new line for the other speaker instead.")
-
-    @property
-    def spoken_text(self) -> str:
-        """The text as it goes into the script: runs of spaces and line breaks become one space."""
-        return " ".join(self.text.split())
-
-    @property
-    def read_text(self) -> str:
-        """The text as a person reads it (a file's title, a subtitle): its pauses left out."""
-        return " ".join(BREAK_TAG.sub(" ", self.text).split())
-
-
-def build_script(lines: Iterable[DialogueLine]) -> str:
-    """The Dia2 script of ``lines``: ``[S1] text [S2] text ...``.
-
-    A speaker tag is written only where the speaker changes (Dia expects the speakers to
-    alternate); lines with no text are left out.
-    """
-    parts: list[str] = []
-    current = None
-    for line in lines:
-        if not line.spoken_text:
-            continue
-        if line.speaker is not current:
-            parts.append(line.speaker.tag)
-            current = line.speaker
-        parts.append(line.spoken_text)
-    return " ".join(parts)
-
-
-def split_turns(text: str) -> tuple[str, tuple[tuple[Speaker, str], ...]]:
-    """The text before the first speaker tag, then each tag's speaker with the text after it
-    (up to the next tag). A tag for a speaker Dia2 does not have, such as [S3], is refused."""
-    try:
-        check_speaker_tags(text)
-    except UnknownSpeakerTag as error:
-        raise InvalidScript(str(error)) from None
-    pieces = SPEAKER_TAG.split(text)
-    speakers = [Speaker(tag[1:-1]) for tag in SPEAKER_TAG.findall(text)]
-    return pieces[0], tuple(zip(speakers, pieces[1:]))
-
-
-def parse_script(script: str) -> tuple[DialogueLine, ...]:
-    """Lines from a script. A tag switches the speaker; each non-blank text line is a line."""
-    before_first_tag, turns = split_turns(script)
-    before_first_tag = " ".join(before_first_tag.split())
-    if before_first_tag:
-        raise InvalidScript(f"The script must start with a speaker tag, [S1] or [S2]; "
-                            f"it starts with {before_first_tag[:40]!r}.")
-    lines = []
-    for speaker, text in turns:
-        lines.extend(DialogueLine(speaker, " ".join(row.split()))
-                     for row in text.splitlines() if row.strip())
-    if not lines:
-        raise InvalidScript("The script has no text to speak.")
-    return tuple(lines)
-
-
-@dataclass(frozen=True)
-class Take:
-    """One generated rendition of some lines: its audio, and exactly how it was made."""
-
-    params: GenerationParams  # as used, with the concrete seed
-    audio: AudioClip
-    source_lines: tuple[DialogueLine, ...]  # the lines as they were when this take was made
-    words: tuple[TimedWord, ...] = ()
-    line_times: Mapping[str, LineSpan] = field(default_factory=dict)  # line id -> span
-    id: str = field(default_factory=new_id)
-    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    # The Mimi codes [codebooks, frames] the audio was decoded from, so later lines can carry on
-    # from it exactly; None for takes saved before codes were kept.
-    codes: np.ndarray | None = field(default=None, compare=False, repr=False)
-    # The model that made it, as loaded: a Hub id or a local folder's path (params.model names only
-    # the model asked for); None for takes saved before it was kept.
-    model: str | None = None
-    # source_lines by id: the status of every line asks every take, so look-ups must be quick
-    _source_by_id: Mapping[str, DialogueLine] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.params.seed is None:
-            raise DialogueError("A take records the seed it was made with; its parameters have none.")
-        object.__setattr__(self, "source_lines", tuple(self.source_lines))
-        object.__setattr__(self, "_source_by_id", {line.id: line for line in self.source_lines})
-        object.__setattr__(self, "words", timed_words(self.words))
-        spans = {}
-        for line_id, span in dict(self.line_times).items():
-            if line_id not in self._source_by_id:
-                raise DialogueError(f"The take has times for line {line_id!r}, which it was not made from.")
-            try:
-                start_s, end_s = span
-            except (TypeError, ValueError):
-                raise DialogueError(f"Line {line_id!r} in the take: expected (start_s, end_s), "
-                                    f"found {span!r}.") from None
-            _check_times(start_s, end_s, f"Line {line_id!r} in the take")
-            spans[line_id] = LineSpan(float(start_s), float(end_s))
-        object.__setattr__(self, "line_times", spans)
-        if self.created.tzinfo is None:
-            raise DialogueError("A take's creation time must carry its time zone.")
-        if self.codes is not None:
-            object.__setattr__(self, "codes", _audio_codes(self.codes))
-
-    @property
-    def seed(self) -> int:
-        return self.params.seed
-
-    @property
-    def script(self) -> str:
-        return build_script(self.source_lines)
-
-    @property
-    def duration_s(self) -> float:
-        return self.audio.duration_s
-
-    def source_line(self, line_id: str) -> DialogueLine | None:
-        """The line ``line_id`` as it was when this take was made; None if the take lacks it."""
-        return self._source_by_id.get(line_id)
-
-
-def _audio_codes(codes: object) -> np.ndarray:
-    """A private, read-only int16 copy of a take's codes, checked to be code indices."""
-    array = np.asarray(codes)
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.integer):
-        raise DialogueError(f"A take's codes are whole numbers in [codebooks, frames], not an array of "
-                            f"{array.dtype} with shape {array.shape}.")
-    if array.size and not 0 <= array.min() <= array.max() <= np.iinfo(np.int16).max:
-        raise DialogueError(f"A take's codes are indices from 0 to {np.iinfo(np.int16).max}; these run from "
-                            f"{array.min()} to {array.max()}.")
-    array = array.astype(np.int16)  # astype copies
-    array.flags.writeable = False
-    return array
-
-
-class LineStatus(Enum):
-    NOT_GENERATED = "not generated"
-    GENERATING = "generating"
-    GENERATED = "generated"
-    OUTDATED = "outdated"  # its text or speaker changed since its take was made
-
-
-class Change(Flag):
-    """What a change touched, passed to listeners so a view refreshes only what it shows."""
-
-    LINES = auto()
-    SPEAKERS = auto()
-    PARAMS = auto()
-    TAKES = auto()  # the takes or which ones are kept
-    GENERATING = auto()
-    SAVED = auto()  # the document was saved, or marked unsaved
-
-
-@dataclass(frozen=True)
-class _Content:
-    """Everything an edit can change: one snapshot of the document."""
-
-    lines: tuple[DialogueLine, ...]
-    speakers: Mapping[Speaker, SpeakerProfile]
-    params: GenerationParams
-    takes: tuple[Take, ...]
-    kept_takes: Mapping[str, str]  # line id -> the id of the take kept for it
-
-
-_CHANGE_OF_FIELD = {"lines": Change.LINES, "speakers": Change.SPEAKERS, "params": Change.PARAMS,
-                    "takes": Change.TAKES, "kept_takes": Change.TAKES}
-
-
-class _ContentChange:
-    """The undo command behind every edit: swap one snapshot for another."""
-
-    def __init__(self, dialogue: Dialogue, description: str, before: _Content, after: _Content,
-                 merge_key: object):
-        self.text = description
-        self._dialogue = dialogue
-        self._before = before
-        self._after = after
-        self._merge_key = merge_key
-
-    def redo(self) -> None:
-        self._dialogue._show(self._after)
-
-    def undo(self) -> None:
-        self._dialogue._show(self._before)
-
-    def merge(self, newer: _ContentChange) -> bool:
-        if self._merge_key is None or newer._merge_key != self._merge_key or newer._before is not self._after:
-            return False
-        self._after = newer._after
-        return True
 
 
 Listener = Callable[[Change], None]
@@ -441,10 +38,10 @@ class Dialogue:
         line_ids = {line.id for line in lines}
         kept = _kept_filled(lines, takes, {line_id: take_id for line_id, take_id in dict(kept_takes).items()
                                            if line_id in line_ids})
-        content = _Content(lines, MappingProxyType(dict(speakers)), params or GenerationParams(), takes, kept)
-        _check(content)
+        content = Content(lines, MappingProxyType(dict(speakers)), params or GenerationParams(), takes, kept)
+        check_content(content)
         self._content = content
-        self._saved_content: _Content | None = content
+        self._saved_content: Content | None = content
         self._generating: frozenset[str] = frozenset()
         self._listeners: list[Listener] = []
         self.revision = 0  # counts every change, undo and redo included
@@ -549,12 +146,12 @@ class Dialogue:
         for listener in list(self._listeners):
             listener(change)
 
-    def _show(self, content: _Content) -> None:
+    def _show(self, content: Content) -> None:
         """Make ``content`` current; only the undo commands call this."""
         before, self._content = self._content, content
         self.revision += 1
         change = Change(0)
-        for name, flag in _CHANGE_OF_FIELD.items():
+        for name, flag in CHANGE_OF_FIELD.items():
             if getattr(before, name) != getattr(content, name):
                 change |= flag
         self._notify(change)
@@ -562,7 +159,7 @@ class Dialogue:
     def _edit(self, description: str, merge_key: object = None, **changes) -> None:
         after = replace(self._content, **changes)
         if after != self._content:
-            self.undo_stack.push(_ContentChange(self, description, self._content, after, merge_key))
+            self.undo_stack.push(ContentChange(self, description, self._content, after, merge_key))
 
     # --- editing lines ---------------------------------------------------------------------
 
@@ -787,32 +384,6 @@ class Dialogue:
         takes = tuple(take for take in self.takes if take.id != take_id)
         kept = {line_id: kept_id for line_id, kept_id in self.kept_takes.items() if kept_id != take_id}
         self._edit("Delete take", takes=takes, kept_takes=_kept_filled(self.lines, takes, kept))
-
-
-def _check(content: _Content) -> None:
-    """The invariants every snapshot keeps; the edits keep them by construction."""
-    for line in content.lines:
-        if not isinstance(line, DialogueLine):
-            raise DialogueError(f"A dialogue holds DialogueLine values, not {line!r}.")
-    if len({line.id for line in content.lines}) != len(content.lines):
-        raise DialogueError("Two lines have the same id.")
-    if set(content.speakers) != set(Speaker):
-        raise DialogueError("A dialogue needs a profile for each of S1 and S2.")
-    for profile in content.speakers.values():
-        if not isinstance(profile, SpeakerProfile):
-            raise DialogueError(f"A speaker is described by a SpeakerProfile, not {profile!r}.")
-    if not isinstance(content.params, GenerationParams):
-        raise DialogueError("Generation settings must be GenerationParams.")
-    take_ids = [take.id for take in content.takes]
-    if len(set(take_ids)) != len(take_ids):
-        raise DialogueError("Two takes have the same id.")
-    takes = {take.id: take for take in content.takes}
-    for line_id, take_id in content.kept_takes.items():
-        if take_id not in takes:
-            raise DialogueError(f"The take {take_id!r} kept for line {line_id!r} is not one of the dialogue's takes.")
-        if takes[take_id].source_line(line_id) is None:
-            raise DialogueError(f"The take {take_id!r} is kept for line {line_id!r}, which it does not speak.")
-
 
 def _speaks_as_written(take: Take, line: DialogueLine) -> bool:
     """Whether the take was made from the line as it reads now (the same speaker and words)."""
