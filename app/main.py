@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # run as the program (tests call main with arguments of their own)
         import multiprocessing
 
-        # In a bundled build, the model's own process (core/engine/own_process.py) is this program
+        # In a bundled build, the model's own process (core/engine/own_process/child.py) is this program
         # started again: it runs the engine and never gets past here.
         multiprocessing.freeze_support()
         from app.stderr_filter import drop_leak_reports

@@ -98,7 +98,7 @@ class OwnProcessLiveTake(RelayedLiveTake):
         self._engine = engine
 
     def _take_events(self) -> Iterator[GenerationEvent]:
-        from core.engine.own_process import _ChildEnded
+        from core.engine.own_process.child_ended import ChildEnded
 
         engine = self._engine
         engine._start_if_stopped()
@@ -110,8 +110,8 @@ class OwnProcessLiveTake(RelayedLiveTake):
             try:
                 for event in exchange:
                     yield streamed.watch(event)
-            except _ChildEnded as ended:
-                take = streamed.unfinished(f"Cut short: the model's process {ended.reason}.")
+            except ChildEnded as ended:
+                take = streamed.unfinished(ended.notice())
                 if take is not None:
                     yield take
                 raise ended.failure() from None

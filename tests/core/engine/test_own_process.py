@@ -20,7 +20,9 @@ from core.dia2.events import AudioChunk, GenerationRequest, Progress, TakeResult
 from core.dia2.script import UnknownSpeakerTag
 from core.engine.engine import EngineFailed, NoModelLoaded
 from core.engine.in_process import model_info
-from core.engine.own_process import OwnProcessEngine, _packed, _unpacked, ending
+from core.engine.own_process import OwnProcessEngine
+from core.engine.own_process.child_ended import ending
+from core.engine.own_process.pickled_errors import packed, unpacked
 from core.errors import InvalidParameter
 from core.params import GenerationParams
 from tests.core.dia2.golden import CHECKPOINT
@@ -126,12 +128,12 @@ def test_errors_raised_in_the_child_arrive_as_the_same_type_and_message(engine, 
 
 def test_cuda_out_of_memory_crosses_as_torchs_own_error():
     error = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-    crossed = _unpacked(*_packed(error))
+    crossed = unpacked(*packed(error))
     assert type(crossed) is torch.OutOfMemoryError and str(crossed) == str(error)
 
 
 def test_an_error_of_a_type_the_studio_cannot_import_still_says_what_happened():
-    crossed = _unpacked("nowhere.to.be.found", "StrangeError", ("the words",), {}, "")
+    crossed = unpacked("nowhere.to.be.found", "StrangeError", ("the words",), {}, "")
     assert isinstance(crossed, EngineFailed) and "StrangeError: the words" in str(crossed)
 
 

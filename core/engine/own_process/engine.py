@@ -1,59 +1,35 @@
-"""The engine in a process of its own on this machine: the model runs in a child process (started
-with 'spawn', so it shares nothing with the studio but the files), which runs an
-``InProcessEngine`` and streams what it makes back over a pipe.
-
-Whatever the model does (runs out of memory, faults in a driver, is killed by the system), the
-studio's process lives on: a generation cut short yields the take as far as it was streamed
-(incomplete, with a notice saying what happened), then raises ``EngineFailed`` naming the exit
-code or the signal; the next call starts a fresh child and loads the same model again.
-
-Between the studio and its own child, messages are pickled: both ends are this program, on this
-machine, started by this program. Nothing from another machine is ever unpickled (the remote
-engine speaks the server's JSON).
-"""
+"""The studio's end of the pipe to the model's own process (see the package's docstring): each
+call sent, what the child streams read back, a cancel forwarded, and a child that died noticed at
+once and started again at the next call."""
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
-import os
 import pickle
-import queue
-import signal
-import sys
 import threading
-import time
-import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 
 import numpy as np
 import torch
 
-from core.dia2.checkpoint import ProgressCallback, cancellable
+from core.dia2.checkpoint import ProgressCallback
 from core.dia2.events import GenerationEvent, GenerationRequest
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
-from core.engine.engine import EngineFailed, EngineKind, MemoryReport, ModelInfo, NoModelLoaded
-from core.engine.live_relay import CHILD_LIVE_INPUT, OwnProcessLiveTake, child_live_take
+from core.engine.engine import EngineKind, MemoryReport, ModelInfo, NoModelLoaded
+from core.engine.live_relay import OwnProcessLiveTake
 from core.engine.memory import process_bytes
+from core.engine.own_process.child import serve
+from core.engine.own_process.child_ended import ChildEnded, ending
+from core.engine.own_process.pickled_errors import unpacked
 from core.engine.streamed_takes import StreamedTakes
 from core.params import GenerationParams
 
 # How often a pending cancel is looked for while waiting on the child: it is forwarded within this.
 CANCEL_POLL_S = 0.01
-# How often the child reports its device memory while it generates (the status bar's figure).
-MEMORY_REPORT_S = 1.0
 # How long a child asked to close may take before it is killed.
 CLOSE_WAIT_S = 5.0
-# What a signal that ended the child most often means, for the person reading the message.
-_SIGNAL_CAUSES = {
-    "SIGKILL": "was killed by SIGKILL (often: out of memory)",
-    "SIGSEGV": "crashed with SIGSEGV (a fault in native code, such as a GPU driver)",
-    "SIGBUS": "crashed with SIGBUS (a fault in native code, such as a GPU driver)",
-    "SIGABRT": "was aborted with SIGABRT (a native library gave up)",
-    "SIGTERM": "was stopped with SIGTERM",
-}
 
 
 class OwnProcessEngine:
@@ -99,7 +75,7 @@ class OwnProcessEngine:
             self._start_if_stopped(reload=False)
             try:
                 info = self._answer(("load", (model, device, precision, progress is not None)), progress=progress)
-            except _ChildEnded as ended:
+            except ChildEnded as ended:
                 raise ended.failure() from None
             self._info, self._loaded_with = info, (model, device, precision, progress)
             return info
@@ -148,10 +124,10 @@ class OwnProcessEngine:
                         heard = True
                         yield streamed.watch(event)
                     return
-                except _ChildEnded as ended:
+                except ChildEnded as ended:
                     if not (heard or fresh or attempt):
                         continue  # it had died unnoticed before the request: once more, on a fresh one
-                    take = streamed.unfinished(f"Cut short: the model's process {ended.reason}.")
+                    take = streamed.unfinished(ended.notice())
                     if take is not None:
                         yield take
                     raise ended.failure() from None
@@ -185,7 +161,7 @@ class OwnProcessEngine:
                 self._start_if_stopped()
                 try:
                     return self._answer((method, args))
-                except _ChildEnded as ended:
+                except ChildEnded as ended:
                     if fresh or attempt:
                         raise ended.failure() from None
 
@@ -204,7 +180,7 @@ class OwnProcessEngine:
     def _exchange(self, call: tuple, cancel: threading.Event | None = None,
                   progress: ProgressCallback | None = None) -> Iterator[GenerationEvent]:
         """Send ``call``, then yield the events the child streams until it answers, and return its
-        answer; an error the child raised is raised here, as it was. Raises ``_ChildEnded`` when
+        answer; an error the child raised is raised here, as it was. Raises ``ChildEnded`` when
         the child dies first."""
         cancel = cancel or threading.Event()
         self._cancel_forwarded = False
@@ -237,7 +213,7 @@ class OwnProcessEngine:
                     return message[1]
                 else:  # "raise"
                     answered = True
-                    raise _unpacked(*message[1])
+                    raise unpacked(*message[1])
         finally:
             if not answered and self._process is not None:
                 self._drain()
@@ -251,7 +227,7 @@ class OwnProcessEngine:
         try:
             while self._receive(cancel)[0] not in ("return", "raise"):
                 pass
-        except _ChildEnded:
+        except ChildEnded:
             pass  # it died meanwhile: the next call starts another
 
     def _send(self, message: tuple) -> None:
@@ -306,12 +282,12 @@ class OwnProcessEngine:
             try:
                 self._info = self._answer(("load", (model, device, precision, progress is not None)),
                                           progress=progress)
-            except _ChildEnded as ended:
+            except ChildEnded as ended:
                 raise ended.failure() from None
 
     def _ended(self):
-        """The child died: forget it, and raise ``_ChildEnded`` with how it ended."""
-        raise _ChildEnded(ending(self._forget_dead_child()))
+        """The child died: forget it, and raise ``ChildEnded`` with how it ended."""
+        raise ChildEnded(ending(self._forget_dead_child()))
 
     def _forget_dead_child(self) -> int | None:
         """Its exit code, once the system has reaped it."""
@@ -338,145 +314,3 @@ class OwnProcessEngine:
             process.kill()
             process.join()
         connection.close()
-
-
-class _ChildEnded(Exception):
-    """The child died during a call (internal: callers raise ``failure()``)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-    def failure(self) -> EngineFailed:
-        return EngineFailed(f"The model's process {self.reason}. It starts again, with the same model, "
-                            "at the next generation.")
-
-
-def ending(exitcode: int | None) -> str:
-    """How a child ended, from its exit code (negative: the signal that ended it)."""
-    if exitcode is None:
-        return "stopped answering"
-    if exitcode >= 0:
-        return f"exited with code {exitcode}"
-    try:
-        name = signal.Signals(-exitcode).name
-    except ValueError:
-        return f"was ended by signal {-exitcode}"
-    return _SIGNAL_CAUSES.get(name, f"was ended by {name}")
-
-
-# --- errors across the pipe ----------------------------------------------------------------------
-
-
-def _packed(error: BaseException) -> tuple:
-    """An exception as its type's name, arguments and attributes: rebuilt in the parent without
-    calling its ``__init__`` (whose signature its arguments need not fit, e.g. InvalidParameter)."""
-    kind = type(error)
-    args = error.args if _picklable(error.args) else (str(error),)
-    state = {name: value for name, value in vars(error).items() if _picklable(value)}
-    return kind.__module__, kind.__qualname__, args, state, "".join(traceback.format_exception(error))
-
-
-def _unpacked(module: str, qualname: str, args: tuple, state: dict, child_traceback: str) -> BaseException:
-    try:
-        kind = importlib.import_module(module)
-        for part in qualname.split("."):
-            kind = getattr(kind, part)
-        if not (isinstance(kind, type) and issubclass(kind, Exception)):
-            raise TypeError(qualname)
-        error = kind.__new__(kind, *args)
-        Exception.__init__(error, *args)
-        error.__dict__.update(state)
-    except Exception:  # a type the studio's process cannot import or rebuild: the words still arrive
-        error = EngineFailed(f"The model's process failed: {qualname}: {', '.join(map(str, args))}")
-    error.add_note(f"Raised in the model's process:\n{child_traceback}")
-    return error
-
-
-def _picklable(value) -> bool:
-    try:
-        pickle.dumps(value)
-    except Exception:
-        return False
-    return True
-
-
-# --- the child -----------------------------------------------------------------------------------
-
-
-def serve(connection: Connection, threads: int | None) -> None:
-    """The child's main: run calls on an ``InProcessEngine`` one at a time, as they arrive. A
-    reader thread takes cancels at once (while a call runs); the parent's end closing ends it."""
-    from core.engine.in_process import InProcessEngine
-
-    sending = threading.Lock()  # downloads report progress from several threads
-
-    def send(message: tuple) -> None:
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        with sending:
-            connection.send_bytes(data)
-
-    calls: queue.Queue = queue.Queue()
-    cancel = [threading.Event()]  # the running call's
-
-    def read() -> None:
-        try:
-            while True:
-                message = pickle.loads(connection.recv_bytes())
-                if message[0] == "cancel":
-                    cancel[0].set()
-                elif message[0] == "live":  # a live take's text: the take in progress reads it
-                    CHILD_LIVE_INPUT.put(message[1:])
-                else:
-                    calls.put(message)
-        except (EOFError, OSError):  # the studio is gone: nothing here is of use to anyone
-            os._exit(0)
-
-    threading.Thread(target=read, name="engine requests", daemon=True).start()
-    engine = InProcessEngine(on_speech_model_load=lambda name: send(("speech_model_loading", name)), threads=threads)
-    while (message := calls.get())[0] != "close":
-        _, method, args = message
-        cancel[0] = threading.Event()
-        try:
-            answer = _CHILD_CALLS[method](engine, args, cancel[0], send)
-        except Exception as error:
-            send(("raise", _packed(error)))
-        else:
-            send(("return", answer, engine.memory().device_bytes))
-    engine.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Done: no interpreter teardown (seconds for a model's libraries, and triton's exit noise).
-    os._exit(0)
-
-
-def _load(engine, args, cancel: threading.Event, send) -> ModelInfo:
-    model, device, precision, reports = args
-    progress = cancellable(lambda done, total, what: send(("progress", done, total, what)), cancel) if reports else None
-    return engine.load(model, device, precision, progress)
-
-
-def _generate(engine, request: GenerationRequest, cancel: threading.Event, send) -> None:
-    reported = time.monotonic()
-    for event in engine.generate(request, cancel):
-        send(("event", event))
-        if time.monotonic() - reported > MEMORY_REPORT_S:
-            reported = time.monotonic()
-            send(("memory", engine.memory().device_bytes))
-
-
-def _transcribe(engine, args, cancel: threading.Event, send) -> list[TimedWord]:
-    samples, sample_rate, speech_model = args
-    engine.speech_model = speech_model
-    return engine.transcribe(samples, sample_rate)
-
-
-_CHILD_CALLS = {
-    "load": _load,
-    "generate": _generate,
-    "transcribe": _transcribe,
-    "parse": lambda engine, script, cancel, send: engine.parse(script),
-    "encode_voice": lambda engine, samples, cancel, send: engine.encode_voice(samples),
-    "release_memory": lambda engine, args, cancel, send: engine.release_memory(),
-    "live": child_live_take,
-}

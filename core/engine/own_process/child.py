@@ -1,0 +1,100 @@
+"""The model's own process: its main (``serve``) runs the parent's calls on an
+``InProcessEngine``, one at a time, and sends back what they stream and answer, pickled."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+
+from core.dia2.checkpoint import cancellable
+from core.dia2.events import GenerationRequest
+from core.dia2.transcript_alignment import TimedWord
+from core.engine.engine import ModelInfo
+from core.engine.live_relay import CHILD_LIVE_INPUT, child_live_take
+from core.engine.own_process.pickled_errors import packed
+
+# How often the child reports its device memory while it generates (the status bar's figure).
+MEMORY_REPORT_S = 1.0
+
+
+def serve(connection: Connection, threads: int | None) -> None:
+    """The child's main: run calls on an ``InProcessEngine`` one at a time, as they arrive. A
+    reader thread takes cancels at once (while a call runs); the parent's end closing ends it."""
+    from core.engine.in_process import InProcessEngine
+
+    sending = threading.Lock()  # downloads report progress from several threads
+
+    def send(message: tuple) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        with sending:
+            connection.send_bytes(data)
+
+    calls: queue.Queue = queue.Queue()
+    cancel = [threading.Event()]  # the running call's
+
+    def read() -> None:
+        try:
+            while True:
+                message = pickle.loads(connection.recv_bytes())
+                if message[0] == "cancel":
+                    cancel[0].set()
+                elif message[0] == "live":  # a live take's text: the take in progress reads it
+                    CHILD_LIVE_INPUT.put(message[1:])
+                else:
+                    calls.put(message)
+        except (EOFError, OSError):  # the studio is gone: nothing here is of use to anyone
+            os._exit(0)
+
+    threading.Thread(target=read, name="engine requests", daemon=True).start()
+    engine = InProcessEngine(on_speech_model_load=lambda name: send(("speech_model_loading", name)), threads=threads)
+    while (message := calls.get())[0] != "close":
+        _, method, args = message
+        cancel[0] = threading.Event()
+        try:
+            answer = _CALLS[method](engine, args, cancel[0], send)
+        except Exception as error:
+            send(("raise", packed(error)))
+        else:
+            send(("return", answer, engine.memory().device_bytes))
+    engine.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Done: no interpreter teardown (seconds for a model's libraries, and triton's exit noise).
+    os._exit(0)
+
+
+def _load(engine, args, cancel: threading.Event, send) -> ModelInfo:
+    model, device, precision, reports = args
+    progress = cancellable(lambda done, total, what: send(("progress", done, total, what)), cancel) if reports else None
+    return engine.load(model, device, precision, progress)
+
+
+def _generate(engine, request: GenerationRequest, cancel: threading.Event, send) -> None:
+    reported = time.monotonic()
+    for event in engine.generate(request, cancel):
+        send(("event", event))
+        if time.monotonic() - reported > MEMORY_REPORT_S:
+            reported = time.monotonic()
+            send(("memory", engine.memory().device_bytes))
+
+
+def _transcribe(engine, args, cancel: threading.Event, send) -> list[TimedWord]:
+    samples, sample_rate, speech_model = args
+    engine.speech_model = speech_model
+    return engine.transcribe(samples, sample_rate)
+
+
+_CALLS = {
+    "load": _load,
+    "generate": _generate,
+    "transcribe": _transcribe,
+    "parse": lambda engine, script, cancel, send: engine.parse(script),
+    "encode_voice": lambda engine, samples, cancel, send: engine.encode_voice(samples),
+    "release_memory": lambda engine, args, cancel, send: engine.release_memory(),
+    "live": child_live_take,
+}
