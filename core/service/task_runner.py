@@ -4,8 +4,8 @@ The model's caches serve one generation at a time, so one thread takes the oldes
 from the store, renders its takes and stores each finished take as soon as it is encoded (a
 getResponse sees the first of four results while the second is being made). On a cluster
 (``app.cluster``) the runtime is a pool of replicas and ``workers`` threads run that many tasks
-at once. Waiters (a sync request, a getResponse) read the store; ``version`` tells them cheaply
-when to look again.
+at once. Each task runs as it was validated on arrival (``tasks``), never parsed again. Waiters
+(a sync request, a getResponse) read the store; ``version`` tells them cheaply when to look again.
 
 A task whose generation was lost with the process making it (``EngineFailed``: a replica that
 died) goes back to the front of the queue, its finished results kept, and is failed only when
@@ -23,11 +23,11 @@ from core.audio.tags import ExportMetadata, as_made
 from core.dia2.events import GenerationRequest, TakeResult
 from core.engine.engine import EngineFailed
 from core.errors import describe_error
-from core.params import GenerationParams
 from core.service.api_errors import ApiError
 from core.service.model_turn import TASK, ModelTurn
-from core.service.protocol import AudioInferenceTask, parse_task
+from core.service.protocol import AudioInferenceTask
 from core.service.task_store import StoredTask, TaskStore
+from core.service.validated_tasks import ValidatedTasks
 from core.service.wakeable_thread import WakeableThread
 
 log = logging.getLogger("dia_studio.service")
@@ -47,6 +47,7 @@ class TaskRunner(WakeableThread):
         self.transcriber = transcriber
         self.on_result = lambda task, result: None  # called with each result once it is stored
         self.runtime = None  # set by ``model_ready`` once the model has loaded
+        self.tasks = ValidatedTasks()  # the service keeps each task it queues here
         self.turn = ModelTurn(workers)  # shared with the studios generating over /v1/engine
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
         self._versions: dict[str, int] = {}
@@ -118,9 +119,7 @@ class TaskRunner(WakeableThread):
     def _run_task(self, stored: StoredTask) -> None:
         started = time.monotonic()
         try:
-            task = parse_task(stored.body)
-            assert isinstance(task, AudioInferenceTask)
-            self._render(task, stored)
+            self._render(self.tasks.of(stored), stored)
         except ApiError as error:
             self._settle(stored, "failed", error.for_task("audioInference", stored.task_uuid).item())
         except EngineFailed as error:
@@ -148,8 +147,7 @@ class TaskRunner(WakeableThread):
             task_type="audioInference", task_uuid=stored.task_uuid).item())
 
     def _render(self, task: AudioInferenceTask, stored: StoredTask) -> None:
-
-        params = GenerationParams.from_dict(stored.params)
+        params = task.params
         done = len(self.store.results(stored.task_uuid))  # kept from before a crash
         if done >= params.number_results:
             return

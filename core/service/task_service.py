@@ -15,7 +15,7 @@ from typing import Any
 
 from core.service.api_errors import ApiError
 from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
-                                   PingTask, Task, parse_request, parse_task)
+                                   PingTask, Task, parse_request)
 from core.service.responses import (ack_item, authenticated_item, failed_item, media_url_maker, pending_items,
                                     pong_item, result_item, upload_fields)
 from core.service.safe_fetch import FetchError, check_destination
@@ -188,8 +188,9 @@ class TaskService:
                 voices = await asyncio.to_thread(self._keep_voices, task)
             else:
                 voices = known.voices
-            self.store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results,
-                              self.config.queue_limit, voices, base_url)
+            if self.store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results,
+                                 self.config.queue_limit, voices, base_url):
+                self.runner.tasks.keep(task)  # a retry's seed may differ: the first one's stays
         except ApiError as error:
             raise error.for_task("audioInference", task.task_uuid)
         self.runner.wake()
@@ -292,7 +293,7 @@ class TaskService:
                            task_uuid=task_uuid, http_status=404)
         if stored.status == "failed":
             return [failed_item(stored)]
-        task = parse_task(stored.body)
+        task = self.runner.tasks.of(stored)
         url = media_url_maker(base_url or stored.base_url)
         results = self.store.results(task_uuid)
         items = []

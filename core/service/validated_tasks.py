@@ -1,0 +1,53 @@
+"""The audioInference tasks the server holds, each parsed and checked once, on arrival.
+
+The request handler validates a task and hands that object here; the runner and the result
+items use it as it is. The store keeps what a restart needs to rebuild it: the task as sent and
+its parameters with the seed chosen on arrival. So a task stored by an earlier run of the server
+is rebuilt from its row (once, the first time it is needed), with that seed, not a new one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+
+from core.params import GenerationParams
+from core.service.protocol import AudioInferenceTask, parse_task
+from core.service.task_store import StoredTask
+
+KEPT = 1024  # tasks kept parsed; an older one is rebuilt from its row if asked for again
+
+
+class ValidatedTasks:
+    def __init__(self, kept: int = KEPT):
+        self._kept = kept
+        self._tasks: OrderedDict[str, AudioInferenceTask] = OrderedDict()
+        self._lock = threading.Lock()  # the event loop keeps, the runner's threads read
+
+    def keep(self, task: AudioInferenceTask) -> None:
+        """A task just stored, as validated (its seed is the one stored with it)."""
+        with self._lock:
+            self._tasks[task.task_uuid] = task
+            self._tasks.move_to_end(task.task_uuid)
+            while len(self._tasks) > self._kept:
+                self._tasks.popitem(last=False)
+
+    def of(self, stored: StoredTask) -> AudioInferenceTask:
+        """The validated task of a stored row; raises ApiError if a row from before no longer
+        passes (it fails, as any task refused by the model would)."""
+        with self._lock:
+            task = self._tasks.get(stored.task_uuid)
+            if task is not None:
+                self._tasks.move_to_end(stored.task_uuid)
+        if task is None:
+            task = rebuilt(stored)
+            self.keep(task)
+        return task
+
+
+def rebuilt(stored: StoredTask) -> AudioInferenceTask:
+    """A stored task as it was validated on arrival: the seed is the one chosen then."""
+    task = parse_task(stored.body)
+    assert isinstance(task, AudioInferenceTask)
+    return replace(task, params=GenerationParams.from_dict(stored.params))

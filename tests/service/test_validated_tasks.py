@@ -1,0 +1,48 @@
+"""A task is parsed once, on arrival: the runner and the result items use that object, and a
+task stored by an earlier run of the server is rebuilt from its row with the seed chosen then."""
+
+import uuid
+
+import pytest
+
+from core.service import validated_tasks
+from core.service.protocol import parse_task
+from core.service.task_store import TaskStore
+from core.service.validated_tasks import ValidatedTasks
+
+
+def _stored(tmp_path, body: dict):
+    store = TaskStore(tmp_path)
+    task = parse_task(body)
+    store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results, queue_limit=10)
+    return task, store.task(task.task_uuid)
+
+
+def _body() -> dict:  # no seed: one is chosen on arrival
+    return {"taskType": "audioInference", "taskUUID": str(uuid.uuid4()), "speech": {"text": "[S1] Hello."}}
+
+
+def test_a_kept_task_is_used_as_validated_not_parsed_again(tmp_path, monkeypatch):
+    task, stored = _stored(tmp_path, _body())
+    tasks = ValidatedTasks()
+    tasks.keep(task)
+    monkeypatch.setattr(validated_tasks, "parse_task", lambda body: pytest.fail("parsed again"))
+    assert tasks.of(stored) is task
+
+
+def test_a_task_from_before_a_restart_is_rebuilt_once_with_its_arrival_seed(tmp_path, monkeypatch):
+    task, stored = _stored(tmp_path, _body())
+    tasks = ValidatedTasks()  # a new server: nothing kept
+    rebuilt = tasks.of(stored)
+    assert rebuilt.params == task.params and rebuilt.script == task.script
+    monkeypatch.setattr(validated_tasks, "parse_task", lambda body: pytest.fail("parsed again"))
+    assert tasks.of(stored) is rebuilt
+
+
+def test_the_oldest_task_is_forgotten_past_the_bound_and_rebuilt_if_asked_for(tmp_path):
+    first, stored = _stored(tmp_path, _body())
+    tasks = ValidatedTasks(kept=1)
+    tasks.keep(first)
+    tasks.keep(parse_task(_body()))
+    again = tasks.of(stored)
+    assert again is not first and again.params == first.params
