@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Qt, Signal
 
 from core.errors import describe_error
-from core.project import PendingAutosave, RecoveryCopy, write_autosave
+from core.project.recovery import PendingAutosave, RecoveryCopy, write_autosave
 
 
 @dataclass

@@ -10,8 +10,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.autosave import Autosaver
 from core.document.content import Change
 from core.document.dialogue import Dialogue
-from core.project import (RecentProjects, RecoveryCopy, discard_recovery, find_recoverable, open_project,
-                          prepare_autosave, project_folder, project_name, recover, save_project)
+from core.project.layout import project_folder, project_name
+from core.project.opening import open_project
+from core.project.recent import RecentProjects
+from core.project.recovery import RecoveryCopy, discard_recovery, find_recoverable, prepare_autosave, recover
+from core.project.saving import save_project
 
 UNTITLED = "Untitled"
 

@@ -26,7 +26,7 @@ from core.dia2.events import AudioChunk, GenerationBusy, TakeResult, TakeStarted
 from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.errors import DiaStudioError, describe_error
-from core.project import as_stored
+from core.audio.stored_audio import as_stored
 from core.studio.dialogue_generation import SpeakingWith
 from core.studio.take_assembly import take_from_result
 from core.studio.typed_line import Push, Restart, TypedLine

@@ -18,7 +18,9 @@ from app.cli import CommandLineError, GenerationReport, _say, check_writable, gi
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.projects import LinesLeftOut, generate_runs, line_numbers
 from core.document.dialogue import Dialogue
-from core.project import open_project, project_folder, project_name, save_project
+from core.project.layout import project_folder, project_name
+from core.project.opening import open_project
+from core.project.saving import save_project
 from core.studio.dialogue_generation import lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice, export_dialogue
 

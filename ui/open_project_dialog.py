@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
-from core.project import PROJECT_FILE, PROJECT_SUFFIX, project_folder
+from core.project.layout import PROJECT_FILE, PROJECT_SUFFIX, project_folder
 
 
 class OpenProjectDialog(QFileDialog):

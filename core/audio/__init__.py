@@ -2,7 +2,8 @@
 
 - ``formats``       the export format tables and validated ``ExportSettings`` (the one source of those facts)
 - ``export``        write MP3/WAV/FLAC/OGG files (atomically, with tags) or encode to bytes
-- ``atomic_write``  replace a file all at once or not at all
+- ``atomic_write``  replace a file all at once or not at all (every file the studio keeps)
+- ``stored_audio``  audio as a project stores it (24-bit FLAC), and what it sounds like read back
 - ``tags``          what a file says about how it was made (title, speakers, seed, parameters)
 - ``io``            read any common audio file or clip into a checked 24 kHz mono ``VoiceClip``
 - ``processing``    resampling, channel mixing, levels, loudness, silence bounds

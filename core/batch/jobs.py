@@ -18,7 +18,8 @@ from core.dia2.events import GenerationRequest, TakeResult, TakeStarted
 from core.dia2.transcript_alignment import TimedWord
 from core.errors import Cancelled, DiaStudioError
 from core.params import GenerationParams
-from core.project import open_project, project_name
+from core.project.layout import project_name
+from core.project.opening import open_project
 from core.studio.dialogue_generation import lines_to_generate
 from core.studio.exporting import ExportChoice, export_dialogue
 

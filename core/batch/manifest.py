@@ -33,7 +33,8 @@ from core.batch.scripts import check_script
 from core.dia2.script import UnspeakableScript
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
-from core.project import PROJECT_SUFFIX, ProjectFileError, open_project, project_name
+from core.project.layout import PROJECT_SUFFIX, ProjectFileError, project_name
+from core.project.opening import open_project
 from core.service.protocol import MAX_VOICES
 from core.studio.dialogue_generation import CannotGenerate, lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice

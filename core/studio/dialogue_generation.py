@@ -26,7 +26,7 @@ from core.document.dialogue import Dialogue
 from core.document.speakers import Speaker, VoiceReference
 from core.document.takes import Take
 from core.errors import DiaStudioError
-from core.project import as_stored
+from core.audio.stored_audio import as_stored
 from core.studio.lines_before import HeardLine, lines_before, spoken_context
 from core.studio.take_assembly import spoken_words, take_from_result
 from core.studio.voice_loading import voice_prompts

@@ -26,7 +26,7 @@ from core.dia2.transcript_alignment import TimedWord, load_words_json
 from core.dia2.voices import words_of_transcript, words_within_clip
 from core.document.clips import AudioClip
 from core.document.speakers import VoiceReference
-from core.project import as_stored
+from core.audio.stored_audio import as_stored
 
 WORDS_SUFFIX = ".words.json"
 TYPE_THE_WORDS = "Type what is said in the clip and press Apply correction to use this voice."

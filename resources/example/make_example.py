@@ -23,7 +23,7 @@ from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.markup import pause_markup
 from core.document.speakers import Speaker, SpeakerProfile
-from core.project import save_project
+from core.project.saving import save_project
 from core.studio.voice_loading import voice_from_file, word_list_beside
 
 HERE = Path(__file__).resolve().parent

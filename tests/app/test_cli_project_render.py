@@ -17,7 +17,8 @@ from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker
 from core.params import GenerationParams
-from core.project import open_project, save_project
+from core.project.opening import open_project
+from core.project.saving import save_project
 from core.studio.dialogue_generation import DialogueGeneration
 from tests.app.test_cli_render import UNWRITABLE, needs_unwritable
 from tests.core.dia2.golden import CHECKPOINT

@@ -13,7 +13,7 @@ import pytest
 import app.gui
 from app.main import main
 from core.document.dialogue import Dialogue
-from core.project import save_project
+from core.project.saving import save_project
 
 REPO = Path(__file__).parents[2]
 

@@ -9,15 +9,18 @@ import numpy as np
 import pytest
 import soundfile
 
-import core.project as project
 from core.dia2.transcript_alignment import TimedWord
 from core.document.clips import AudioClip
 from core.document.dialogue import Dialogue
 from core.document.speakers import Speaker, VoiceReference
 from core.document.takes import Take
 from core.params import GenerationParams
-from core.project import (ProjectFileError, RecentProjects, discard_recovery, find_recoverable, open_project,
-                          prepare_autosave, recover, save_project, write_autosave)
+from core.project import layout, migrations, saving
+from core.project.layout import ProjectFileError
+from core.project.opening import open_project
+from core.project.recent import RecentProjects
+from core.project.recovery import discard_recovery, find_recoverable, prepare_autosave, recover, write_autosave
+from core.project.saving import save_project
 from tests.full_disk import fill_disk
 
 RATE = 24_000
@@ -149,7 +152,8 @@ def test_save_as_copies_the_audio_to_the_new_project(dialogue, tmp_path):
 def test_a_save_removes_temp_files_of_an_interrupted_save(dialogue, tmp_path):
     folder = tmp_path / "Talk.diastudio"
     save_project(dialogue, folder)
-    (folder / ".project.json.0123.tmp").write_text("{half")
+    (folder / ".project.json.0123abcd.part").write_text("{half")
+    (folder / ".project.json.0123.tmp").write_text("{half")  # as older builds named it
     (folder / "audio" / ".abc.flac.partial").write_bytes(b"half")
     save_project(dialogue, folder)
     assert leftovers(folder) == []
@@ -179,7 +183,7 @@ def test_failure_in_the_json_dump_keeps_the_previous_save(dialogue, tmp_path, mo
     def crash(*args, **kwargs):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(project.json, "dumps", crash)
+    monkeypatch.setattr(saving.json, "dumps", crash)
     with pytest.raises(RuntimeError, match="power cut"):
         save_project(dialogue, folder)
     monkeypatch.undo()
@@ -242,7 +246,7 @@ def test_disk_full_while_writing_the_json_keeps_the_previous_save(dialogue, tmp_
     save_project(dialogue, folder)
     saved = content(dialogue)
     dialogue.set_text(dialogue.lines[0].id, "Changed.")  # no new audio: the json is the only write
-    monkeypatch.setattr(project.os, "fsync", no_space_for_files)
+    monkeypatch.setattr(saving.os, "fsync", no_space_for_files)
     with pytest.raises(ProjectFileError, match="Could not save .*No space left on device"):
         save_project(dialogue, folder)
     monkeypatch.undo()
@@ -266,7 +270,7 @@ def rewrite(folder, change):
 
 
 def test_a_newer_format_asks_to_update(saved):
-    rewrite(saved, lambda data: data.update(format_version=project.FORMAT_VERSION + 1))
+    rewrite(saved, lambda data: data.update(format_version=layout.FORMAT_VERSION + 1))
     with pytest.raises(ProjectFileError, match="newer Dia Studio .* update Dia Studio"):
         open_project(saved)
 
@@ -308,7 +312,7 @@ def test_migrations_run_in_turn(saved, dialogue, monkeypatch):
     rewrite(saved, to_v0)
     with pytest.raises(ProjectFileError, match="format_version is 0"):
         open_project(saved)
-    monkeypatch.setitem(project.MIGRATIONS, 0, v0_to_v1)
+    monkeypatch.setitem(migrations.MIGRATIONS, 0, v0_to_v1)
     assert open_project(saved).kept_takes == {line.id: dialogue.takes[1].id for line in dialogue.lines}
 
 

@@ -10,7 +10,9 @@ from core.document.dialogue import Dialogue
 from core.document.errors import DialogueError
 from core.document.takes import Take
 from core.params import GenerationParams
-from core.project import ProjectFileError, open_project, save_project
+from core.project.layout import ProjectFileError
+from core.project.opening import open_project
+from core.project.saving import save_project
 
 RATE = 24_000
 

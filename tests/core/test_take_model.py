@@ -11,7 +11,9 @@ from core.document.clips import AudioClip
 from core.document.dialogue import Dialogue
 from core.document.takes import Take
 from core.params import GenerationParams
-from core.project import ProjectFileError, open_project, save_project
+from core.project.layout import ProjectFileError
+from core.project.opening import open_project
+from core.project.saving import save_project
 from core.studio.take_assembly import take_from_result
 
 RATE = 24_000

@@ -13,7 +13,7 @@ from core.dia2.events import AudioChunk
 from core.document.speakers import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
-from core.project import as_stored
+from core.audio.stored_audio import as_stored
 from tests.ui.conftest import TINY_CHECKPOINT, generate_past_a_failure, write_dialogue
 
 LINES = ((Speaker.S1, "Hello there, how are you today?"), (Speaker.S2, "Fine, thank you."))  # ~50 chunks

@@ -17,13 +17,15 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QListView, QWidget
 
 from app.controller import EXAMPLE_PROJECT
 
-from core import project
+from core.project import layout, saving
 from core.dia2.transcript_alignment import TimedWord
 from core.document.clips import AudioClip
 from core.document.speakers import Speaker
 from core.document.takes import Take
 from core.params import GenerationParams
-from core.project import write_autosave
+from core.project.opening import open_project
+from core.project.recovery import recover, write_autosave
+from core.project.saving import save_project
 from tests.full_disk import fill_disk
 from tests.ui.conftest import write_dialogue
 from ui.open_project_dialog import OpenProjectDialog
@@ -146,7 +148,7 @@ def test_a_slow_disk_never_stalls_the_window_while_autosaving(studio, qtbot):
     assert len(beats) > 30  # the write took long enough to say something
     assert gaps.max() < 0.100, f"the GUI thread stalled for {gaps.max() * 1000:.0f} ms"
     [copy] = studio.document.recoverable()
-    assert texts(project.recover(copy)) == ["Hello there.", "Hi."]
+    assert texts(recover(copy)) == ["Hello there.", "Hi."]
 
 
 def test_autosaves_asked_for_while_one_is_written_become_one_more(studio, qtbot):
@@ -169,11 +171,11 @@ def test_autosaves_asked_for_while_one_is_written_become_one_more(studio, qtbot)
     studio.document.autosave_now()  # nothing changed since: nothing to write
     assert len(disk.writes) == 2
     [copy] = studio.document.recoverable()
-    assert texts(project.recover(copy)) == ["One.", "Two.", "Three."]
+    assert texts(recover(copy)) == ["One.", "Two.", "Three."]
 
 
 def test_a_crash_in_the_middle_of_an_autosave_leaves_the_last_copy_recoverable(make_studio, prompts, qtbot,
-                                                                                  monkeypatch):
+                                                                               monkeypatch):
     studio = make_studio()
     write_dialogue(studio, (Speaker.S1, "Autosaved."))
     with qtbot.waitSignal(studio.document.autosaver.saved):
@@ -183,15 +185,15 @@ def test_a_crash_in_the_middle_of_an_autosave_leaves_the_last_copy_recoverable(m
 
     # The next copy gets as far as storing the take's audio; the power goes before project.json.
     power_cut, resume = threading.Event(), threading.Event()
-    replace = project._replace
+    replace = saving.write_bytes_atomically
 
-    def write_until_the_power_goes(path, data):
-        if path.name == project.PROJECT_FILE:
+    def write_until_the_power_goes(path, data, **flags):
+        if path.name == layout.PROJECT_FILE:
             power_cut.set()
             resume.wait(30)
-        replace(path, data)
+        replace(path, data, **flags)
 
-    monkeypatch.setattr(project, "_replace", write_until_the_power_goes)
+    monkeypatch.setattr(saving, "write_bytes_atomically", write_until_the_power_goes)
     studio.document.autosave_now()
     qtbot.waitUntil(power_cut.is_set)
     try:
@@ -220,7 +222,7 @@ def test_a_full_disk_is_reported_and_the_document_stays(studio, qtbot, monkeypat
     with qtbot.waitSignal(studio.document.autosaver.saved):
         studio.document.autosave_now()
     [copy] = studio.document.recoverable()
-    assert texts(project.recover(copy)) == ["Precious."]
+    assert texts(recover(copy)) == ["Precious."]
 
 
 def test_a_failed_save_says_so_and_quit_keeps_the_window_open(studio, prompts, tmp_path, monkeypatch):
@@ -240,8 +242,8 @@ def test_a_failed_save_says_so_and_quit_keeps_the_window_open(studio, prompts, t
     assert studio.window.isWindowModified() and texts(studio.dialogue) == ["Saved before.", "Not saved."]
 
     monkeypatch.undo()
-    assert texts(project.open_project(target)) == ["Saved before."]
-    assert project.open_project(target).takes == ()
+    assert texts(open_project(target)) == ["Saved before."]
+    assert open_project(target).takes == ()
 
 
 def test_save_as_on_a_full_disk_leaves_no_folder_behind(studio, prompts, tmp_path, monkeypatch):
@@ -263,7 +265,7 @@ def test_a_save_failing_for_any_reason_keeps_the_window_open(studio, prompts, tm
     def crash(*args, **kwargs):
         raise RuntimeError("an unexpected failure")
 
-    monkeypatch.setattr(project.json, "dumps", crash)
+    monkeypatch.setattr(saving.json, "dumps", crash)
     prompts.answers["save_changes"] = "save"
     studio.window.actions.quit.trigger()
     assert studio.window.isVisible()
@@ -328,7 +330,7 @@ def answer_the_open_dialog(qtbot, *keys) -> list:
 
 @pytest.mark.parametrize("typed", ["Talk.diastudio", "Talk.diastudio/project.json"])
 def test_open_project_opens_a_project_folder_as_one_document(window, qtbot, tmp_path, typed):
-    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    save_project(open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
     answer_the_open_dialog(qtbot, typed, Qt.Key.Key_Return)
     assert Prompts(window).open_project_path(str(tmp_path)) == tmp_path / "Talk.diastudio"
 
@@ -347,7 +349,7 @@ def test_open_project_starts_in_the_home_folder_before_any_project_was_saved(stu
 
 
 def test_a_project_opens_by_its_project_json_too(studio, tmp_path):
-    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    save_project(open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
     assert studio.open_project(tmp_path / "Talk.diastudio" / "project.json")  # dia-studio Talk.diastudio/project.json
     assert studio.document.path == tmp_path / "Talk.diastudio"
     assert studio.window.windowTitle().startswith("Talk[*]")
@@ -355,7 +357,7 @@ def test_a_project_opens_by_its_project_json_too(studio, tmp_path):
 
 
 def test_a_double_clicked_project_folder_opens(qtbot, tmp_path):
-    project.save_project(project.open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
+    save_project(open_project(EXAMPLE_PROJECT), tmp_path / "Talk.diastudio")
     dialog = OpenProjectDialog(str(tmp_path))
     qtbot.addWidget(dialog)
     dialog.open()

@@ -12,7 +12,7 @@ import pytest
 from core.document.speakers import Speaker
 from core.engine.engine import EngineKind
 from core.params import GenerationParams
-from core.project import as_stored
+from core.audio.stored_audio import as_stored
 from tests.service.remote_engine import KEY, TcpProxy
 from tests.ui.conftest import TINY_CHECKPOINT, generate_past_a_failure, write_dialogue
 

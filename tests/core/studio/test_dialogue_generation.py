@@ -15,7 +15,8 @@ from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker, VoiceReference
 from core.params import GenerationParams
-from core.project import open_project, save_project
+from core.project.opening import open_project
+from core.project.saving import save_project
 from core.studio.dialogue_generation import CannotGenerate, DialogueGeneration, lines_to_generate
 
 RATE = 24000

@@ -8,7 +8,8 @@ import numpy as np
 from core.dia2.transcript_alignment import TimedWord
 from core.document.dialogue import Dialogue
 from core.document.speakers import Speaker
-from core.project import open_project, save_project
+from core.project.opening import open_project
+from core.project.saving import save_project
 from core.studio.voice_loading import trimmed_voice, voice_from_file
 
 VOICE = Path(__file__).parents[2] / "fixtures" / "voices" / "speaker2_44k_stereo.wav"
