@@ -5,7 +5,7 @@ from the store, renders its takes and stores each finished take as soon as it is
 getResponse sees the first of four results while the second is being made). On a cluster
 (``app.cluster``) the runtime is a pool of replicas and ``workers`` threads run that many tasks
 at once. Each task runs as it was validated on arrival (``tasks``), never parsed again. Waiters
-(a sync request, a getResponse) read the store; ``version`` tells them cheaply when to look again.
+(a sync request, a getResponse) read the store; ``changes`` tells them when to look again.
 
 A task whose generation was lost with the process making it (``EngineFailed``: a replica that
 died) goes back to the front of the queue, its finished results kept, and is failed only when
@@ -26,6 +26,7 @@ from core.errors import describe_error
 from core.service.api_errors import ApiError
 from core.service.model_turn import TASK, ModelTurn
 from core.service.protocol import AudioInferenceTask
+from core.service.task_changes import TaskChanges
 from core.service.task_store import StoredTask, TaskStore
 from core.service.validated_tasks import ValidatedTasks
 from core.service.wakeable_thread import WakeableThread
@@ -50,7 +51,7 @@ class TaskRunner(WakeableThread):
         self.tasks = ValidatedTasks()  # the service keeps each task it queues here
         self.turn = ModelTurn(workers)  # shared with the studios generating over /v1/engine
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
-        self._versions: dict[str, int] = {}
+        self.changes = TaskChanges()
         self._losses: dict[str, int] = {}  # task → how often its generation was lost
         self.clock = time.monotonic
         self._next_sweep = 0.0
@@ -69,11 +70,12 @@ class TaskRunner(WakeableThread):
 
     def model_failed(self, reason: str) -> None:
         self.load_error = reason
+        self.changes.touch_all()  # every waiting request answers modelUnavailable now
         self.wake()
 
     def version(self, task_uuid: str) -> int:
         """Changes whenever what is known of the task changes (see ``touch``)."""
-        return self._versions.get(task_uuid, 0)
+        return self.changes.version(task_uuid)
 
     # ---- the loop -----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -203,4 +205,4 @@ class TaskRunner(WakeableThread):
 
     def touch(self, task_uuid: str) -> None:
         """Note that what is known of the task changed (a result, its end, an expiry, a delivery)."""
-        self._versions[task_uuid] = self._versions.get(task_uuid, 0) + 1
+        self.changes.touch(task_uuid)

@@ -25,7 +25,6 @@ from core.service.task_store import StoredResult, TaskStore
 from core.service.voice_inputs import FetchPolicy, audio_bytes, check_voice, extension_of, keep_voice
 
 ITEMS_CACHED = 1024  # tasks whose items are kept built
-SYNC_POLL_S = 0.05  # how often a waiting sync request looks at its task's version (in memory)
 
 
 @dataclass
@@ -204,17 +203,20 @@ class TaskService:
     async def _changes(self, task_uuid: str):
         """The stored task each time what is known of it changes, until it settles."""
         seen = -1
-        while True:
-            if self.runner.load_error:
-                raise self._unavailable(task_uuid)
-            version = self.runner.version(task_uuid)
-            if version != seen:
-                seen = version
-                stored = self.store.task(task_uuid)  # read before its items: results come before the end
-                yield stored
-                if stored.status in ("done", "failed"):
-                    return
-            await asyncio.sleep(SYNC_POLL_S)
+        with self.runner.changes.watching(task_uuid) as changed:
+            while True:
+                changed.clear()  # before reading: a change from here on wakes the wait below
+                if self.runner.load_error:
+                    raise self._unavailable(task_uuid)
+                version = self.runner.version(task_uuid)
+                if version != seen:
+                    seen = version
+                    stored = self.store.task(task_uuid)  # read before its items: results come before the end
+                    yield stored
+                    if stored.status in ("done", "failed"):
+                        return
+                    continue  # it may have changed again while the caller worked
+                await changed.wait()
 
     async def results_as_they_come(self, task_uuid: str, base_url: str | None = None):
         """Each finished result item of a task once, as it is stored, until the task settles;
