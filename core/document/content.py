@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, Flag, auto
-from typing import TYPE_CHECKING, Mapping
+from typing import Callable, Mapping
 
 from core.document.errors import DialogueError
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker, SpeakerProfile
 from core.document.takes import Take
 from core.params import GenerationParams
-
-if TYPE_CHECKING:
-    from core.document.dialogue import Dialogue
 
 
 class LineStatus(Enum):
@@ -34,6 +31,7 @@ class Change(Flag):
     GENERATING = auto()
     SAVED = auto()  # the document was saved, or marked unsaved
 
+
 @dataclass(frozen=True)
 class Content:
     """Everything an edit can change: one snapshot of the document."""
@@ -52,25 +50,26 @@ CHANGE_OF_FIELD = {"lines": Change.LINES, "speakers": Change.SPEAKERS, "params":
 class ContentChange:
     """The undo command behind every edit: swap one snapshot for another."""
 
-    def __init__(self, dialogue: Dialogue, description: str, before: Content, after: Content,
+    def __init__(self, show: Callable[[Content], None], description: str, before: Content, after: Content,
                  merge_key: object):
         self.text = description
-        self._dialogue = dialogue
+        self._show = show  # puts a snapshot in the document
         self._before = before
         self._after = after
         self._merge_key = merge_key
 
     def redo(self) -> None:
-        self._dialogue._show(self._after)
+        self._show(self._after)
 
     def undo(self) -> None:
-        self._dialogue._show(self._before)
+        self._show(self._before)
 
     def merge(self, newer: ContentChange) -> bool:
         if self._merge_key is None or newer._merge_key != self._merge_key or newer._before is not self._after:
             return False
         self._after = newer._after
         return True
+
 
 def check_content(content: Content) -> None:
     """The invariants every snapshot keeps; the edits keep them by construction."""

@@ -159,7 +159,7 @@ class Dialogue:
     def _edit(self, description: str, merge_key: object = None, **changes) -> None:
         after = replace(self._content, **changes)
         if after != self._content:
-            self.undo_stack.push(ContentChange(self, description, self._content, after, merge_key))
+            self.undo_stack.push(ContentChange(self._show, description, self._content, after, merge_key))
 
     # --- editing lines ---------------------------------------------------------------------
 
@@ -384,6 +384,7 @@ class Dialogue:
         takes = tuple(take for take in self.takes if take.id != take_id)
         kept = {line_id: kept_id for line_id, kept_id in self.kept_takes.items() if kept_id != take_id}
         self._edit("Delete take", takes=takes, kept_takes=_kept_filled(self.lines, takes, kept))
+
 
 def _speaks_as_written(take: Take, line: DialogueLine) -> bool:
     """Whether the take was made from the line as it reads now (the same speaker and words)."""

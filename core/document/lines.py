@@ -38,6 +38,7 @@ class DialogueLine:
         """The text as a person reads it (a file's title, a subtitle): its pauses left out."""
         return " ".join(BREAK_TAG.sub(" ", self.text).split())
 
+
 def split_turns(text: str) -> tuple[str, tuple[tuple[Speaker, str], ...]]:
     """The text before the first speaker tag, then each tag's speaker with the text after it
     (up to the next tag). A tag for a speaker Dia2 does not have, such as [S3], is refused."""

@@ -25,6 +25,7 @@ def build_script(lines: Iterable[DialogueLine]) -> str:
         parts.append(line.spoken_text)
     return " ".join(parts)
 
+
 def parse_script(script: str) -> tuple[DialogueLine, ...]:
     """Lines from a script. A tag switches the speaker; each non-blank text line is a line."""
     before_first_tag, turns = split_turns(script)

@@ -27,6 +27,7 @@ class Speaker(Enum):
     def other(self) -> Speaker:
         return Speaker.S2 if self is Speaker.S1 else Speaker.S1
 
+
 @dataclass(frozen=True)
 class VoiceReference:
     """A clip of the voice a speaker should sound like, stored in the project, with its transcript."""

@@ -23,6 +23,7 @@ class LineSpan(NamedTuple):
     start_s: float
     end_s: float
 
+
 @dataclass(frozen=True)
 class Take:
     """One generated rendition of some lines: its audio, and exactly how it was made."""
