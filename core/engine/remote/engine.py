@@ -1,49 +1,32 @@
-"""The engine on another machine: a ``dia-studio serve`` by URL and key, over its ``/v1/engine``
-WebSocket (``core.engine.wire``; the server side is ``core.service.engine_endpoint``).
-
-The server loads its model when it starts; ``load`` checks that it is the one asked for. Chunks,
-word timings, progress and codes stream as they arrive, so the preview, follow-along and lines
-regenerated with context work as they do locally. A voice goes up once: it is named by the hash
-of its samples and its audio is sent only when the server does not know it.
-
-A connection that drops is reported as ``EngineFailed`` with the reason (after the unfinished
-take, kept from what was streamed); the next call connects again (a few tries, with backoff).
-No call waits forever: the server sends a heartbeat while it works, so ``SILENCE_S`` without a
-word means the link is dead, and a cancel is sent at once and given ``CANCEL_GRACE_S``.
-"""
+"""The engine on a serve (see the package's docstring): the model's calls, a generation's
+messages and its retries, the server's memory read in the background, and live takes there."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import socket
-import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import torch
 
 from core.dia2.checkpoint import ProgressCallback
-from core.dia2.events import GenerationEvent, GenerationRequest, TakeResult
+from core.dia2.events import GenerationEvent, GenerationRequest
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
 from core.engine import wire
 from core.engine.engine import EngineFailed, EngineKind, MemoryReport, ModelInfo
 from core.engine.live_relay import RelayedLiveTake
+from core.engine.remote.address import engine_url, server_name
+from core.engine.remote.connect import Unreachable, connect
+from core.engine.remote.link import SILENCE_S, Link, LinkLost, RemoteError
+from core.engine.remote.stream import streamed_events
 from core.engine.streamed_takes import StreamedTakes
 from core.errors import DiaStudioError
 from core.params import MODEL_IDS, GenerationParams
 
-CONNECT_TIMEOUT_S = 10.0
-SILENCE_S = 30.0  # no message (not even a heartbeat) for this long: the link is dead
-CANCEL_GRACE_S = 5.0  # a cancelled generation not ended by then is cut off here
-POLL_S = 0.1  # how often a generation looks at its cancel
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0)  # between the tries of one connect
 LOADING_POLL_S = 1.0  # how often load asks a server whose model is still loading
 UNREACHABLE_PAUSE_S = 15.0  # after a memory read found the server out of reach, the next one waits this long
@@ -54,10 +37,10 @@ class RemoteEngine:
 
     def __init__(self, url: str | None, api_key: str | None, *, silence_s: float = SILENCE_S):
         self.url = engine_url(url)
-        self.server = _server_name(self.url)
+        self.server = server_name(self.url)
         self._key = api_key or ""
         self._silence_s = silence_s
-        self._link: _Link | None = None
+        self._link: Link | None = None
         self._status: dict[str, Any] = {}
         self._info: ModelInfo | None = None
         self._voices: dict[str, str] = {}  # digest of a voice's codes → the server's name for it
@@ -192,15 +175,16 @@ class RemoteEngine:
                 if link is None:
                     return
                 link.send(message, arrays)
-                streamed = self._stream(link, cancel, takes, live.send_pending if live is not None else None)
+                streamed = streamed_events(link, cancel, takes, self._silence_s, self._drop,
+                                           live.send_pending if live is not None else None)
                 first = next(streamed, None)
                 break
-            except _RemoteError as error:
+            except RemoteError as error:
                 if error.code != "unknownVoice" or inline_voices:
                     raise error.as_studio_error(self.server) from None
                 self._voices.clear()  # the server forgot them (its cache is bounded): send the codes
                 inline_voices = True
-            except _LinkLost as lost:  # nothing streamed yet: nothing lost by asking again
+            except LinkLost as lost:  # nothing streamed yet: nothing lost by asking again
                 self._drop()
                 if reconnected:
                     raise EngineFailed(f"The connection to {self.server} was lost ({lost}); the next "
@@ -213,14 +197,14 @@ class RemoteEngine:
         try:
             yield first
             yield from streamed
-        except _LinkLost as lost:
+        except LinkLost as lost:
             self._drop()
             reason = f"The connection to {self.server} was lost during the generation ({lost})."
             unfinished = takes.unfinished(f"{reason} What was streamed before is kept.")
             if unfinished is not None:
                 yield unfinished
             raise EngineFailed(f"{reason} The next generation connects again.") from None
-        except _RemoteError as error:
+        except RemoteError as error:
             unfinished = takes.unfinished(f"The server stopped the take: {error.message}")
             if unfinished is not None:
                 yield unfinished
@@ -228,41 +212,6 @@ class RemoteEngine:
         except GeneratorExit:  # the caller stopped reading: the server stops when the link goes
             self._drop()
             raise
-
-    def _stream(self, link: _Link, cancel: threading.Event, takes: StreamedTakes,
-                between=None) -> Iterator[GenerationEvent]:
-        """``between(link)``: sends what a live take was given since (before each read)."""
-        heard, cancelled_at = time.monotonic(), None
-        while True:
-            if between is not None:
-                between(link)
-            if cancel.is_set() and cancelled_at is None:
-                link.send({"type": "cancel"})
-                cancelled_at = time.monotonic()
-            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
-                self._drop()  # the server stops when the link goes; what was made is kept here
-                unfinished = takes.unfinished("Cancelled.")
-                if unfinished is not None:
-                    yield unfinished
-                return
-            got = link.receive(POLL_S)
-            if got is None:
-                if time.monotonic() - heard > self._silence_s:
-                    raise _LinkLost(f"no word from the server for {self._silence_s:.0f} s")
-                continue
-            heard = time.monotonic()
-            message, arrays = got
-            kind = message["type"]
-            if kind == "working":
-                continue
-            if kind == "done":
-                return
-            if kind == "error":
-                raise _RemoteError(message)
-            if kind == "take":
-                yield takes.watch(_take_result(message, takes))
-            else:
-                yield takes.watch(wire.streamed_event(message, arrays))
 
     def _generate_message(self, request: GenerationRequest,
                           inline_voices: bool) -> tuple[dict[str, Any], tuple[np.ndarray, ...]]:
@@ -301,25 +250,25 @@ class RemoteEngine:
         try:
             try:
                 return self._ask(self._connected(delays=reconnect_delays), message, arrays)
-            except _LinkLost:  # found dead (the server restarted, the network changed): once more
+            except LinkLost:  # found dead (the server restarted, the network changed): once more
                 self._drop()
                 return self._ask(self._connected(delays=reconnect_delays), message, arrays)
-        except _LinkLost as lost:
+        except LinkLost as lost:
             self._drop()
             raise EngineFailed(f"The connection to {self.server} was lost ({lost}); the next call "
                                "connects again.") from None
-        except _RemoteError as error:
+        except RemoteError as error:
             raise error.as_studio_error(self.server) from None
 
-    def _ask(self, link: _Link, message: dict[str, Any],
+    def _ask(self, link: Link, message: dict[str, Any],
              arrays: tuple[np.ndarray, ...]) -> tuple[dict[str, Any], list[np.ndarray]]:
         link.send(message, arrays)
         while True:
             got = link.receive(self._silence_s)
             if got is None:
-                raise _LinkLost(f"no word from the server for {self._silence_s:.0f} s")
+                raise LinkLost(f"no word from the server for {self._silence_s:.0f} s")
             if got[0]["type"] == "error":
-                raise _RemoteError(got[0])
+                raise RemoteError(got[0])
             if got[0]["type"] != "working":
                 if got[0]["type"] == "info":
                     self._status = got[0]
@@ -337,7 +286,7 @@ class RemoteEngine:
 
     # ---- the connection ---------------------------------------------------------------------------
     def _connected(self, cancel: threading.Event | None = None,
-                   delays: tuple[float, ...] = RECONNECT_DELAYS_S) -> _Link | None:
+                   delays: tuple[float, ...] = RECONNECT_DELAYS_S) -> Link | None:
         """The open link, or a new one (tried again after each of ``delays`` where that can help);
         None when ``cancel`` is set meanwhile."""
         if self._link is not None:
@@ -349,89 +298,13 @@ class RemoteEngine:
             try:
                 self._link = self._open()
                 return self._link
-            except _Unreachable as error:
+            except Unreachable as error:
                 if not error.retry or attempt == len(delays):
                     raise EngineFailed(str(error)) from None
 
-    def _open(self) -> _Link:
-        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
-        from websockets.sync.client import connect
-
-        parts = urlsplit(self.url)
-        where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'wss' else 80)}"
-        try:
-            connection = connect(self.url, open_timeout=CONNECT_TIMEOUT_S, close_timeout=1.0, compression=None,
-                                 max_size=wire.MAX_MESSAGE_BYTES, ping_interval=10.0, ping_timeout=10.0,
-                                 user_agent_header="dia-studio", legacy=True)
-        except InvalidStatus as error:
-            raise _Unreachable(self._refused_upgrade(error.response.status_code), retry=False) from None
-        except InvalidURI as error:
-            raise _Unreachable(f"{self.url} is not a server address ({error}).", retry=False) from None
-        except ssl.SSLCertVerificationError as error:
-            raise _Unreachable(f"The TLS certificate of {parts.hostname} could not be verified "
-                               f"({error.verify_message}); check the address, or the certificate the server "
-                               "uses.", retry=False) from None
-        except ssl.SSLError as error:
-            raise _Unreachable(f"{where} did not answer in TLS ({error.reason or error}): if the server is a "
-                               "plain dia-studio serve, use ws:// or http:// for it.", retry=False) from None
-        except InvalidHandshake as error:
-            raise _Unreachable(f"{where} did not answer as a WebSocket server ({error}); if it uses TLS, use "
-                               "wss:// or https:// for it.", retry=False) from None
-        except ConnectionRefusedError:
-            raise _Unreachable(f"Nothing answers at {where} (connection refused): is dia-studio serve running "
-                               "there, on that port?", retry=True) from None
-        except socket.gaierror:
-            raise _Unreachable(f"The host {parts.hostname} is not known; check the server's address.",
-                               retry=False) from None
-        except (TimeoutError, socket.timeout):
-            raise _Unreachable(f"{where} did not answer within {CONNECT_TIMEOUT_S:.0f} s (a wrong address, or a "
-                               "firewall in between?).", retry=False) from None
-        except OSError as error:
-            raise _Unreachable(f"{where} could not be reached ({error.strerror or error}).", retry=True) from None
-        link = _Link(connection)
-        try:
-            link.send({"type": "hello", "protocol": wire.PROTOCOL, "apiKey": self._key})
-            got = link.receive(self._silence_s)
-        except _LinkLost as lost:
-            link.close()
-            raise _Unreachable(f"{where} closed the connection before greeting the studio ({lost}).",
-                               retry=True) from None
-        if got is None or got[0]["type"] not in ("welcome", "error"):
-            link.close()
-            raise _Unreachable(f"{where} did not greet the studio as a dia-studio serve does.", retry=False)
-        reply = got[0]
-        if reply["type"] == "error":
-            link.close()
-            if reply.get("code") == "invalidApiKey":
-                raise _Unreachable(f"The server at {self.server} refused the API key: give one of the keys of "
-                                   "its --api-keys file.", retry=False)
-            if reply.get("code") == "unsupportedProtocol":
-                raise _Unreachable(f"The server at {self.server} speaks version {reply.get('protocol')} of the "
-                                   f"engine protocol and this studio version {wire.PROTOCOL}: update the older of "
-                                   "the two.", retry=False)
-            raise _Unreachable(f"The server at {self.server} refused the studio: {reply.get('message')}",
-                               retry=False)
-        self._status = reply
+    def _open(self) -> Link:
+        link, self._status = connect(self.url, self.server, self._key, self._silence_s)
         return link
-
-    def _refused_upgrade(self, status: int) -> str:
-        """Why a server answered the engine's address with an HTTP status: too old a serve, or
-        something else there."""
-        try:
-            with urllib.request.urlopen(self.server + "/health", timeout=CONNECT_TIMEOUT_S) as reply:
-                body = reply.read(1024)
-        except urllib.error.HTTPError as error:
-            body = error.read(1024)
-        except (OSError, ValueError):
-            body = b""
-        try:
-            is_serve = "status" in json.loads(body)
-        except ValueError:
-            is_serve = False
-        if is_serve:
-            return (f"The dia-studio serve at {self.server} is too old to be the studio's engine (it has no "
-                    f"{wire.PATH}, HTTP {status}): update it.")
-        return f"The server at {self.server} is not a dia-studio serve (it answered {wire.PATH} with HTTP {status})."
 
     def _drop(self) -> None:
         link, self._link = self._link, None
@@ -453,113 +326,9 @@ class RemoteLiveTake(RelayedLiveTake):
         request = GenerationRequest("", self.params, self.voices, self.context)
         yield from self._engine._generate(request, self.cancelled, self._info, live=self)
 
-    def send_pending(self, link: _Link) -> None:
+    def send_pending(self, link: Link) -> None:
         for message in self.pending():
             link.send({"type": "text", "text": message[1]} if message[0] == "text" else {"type": "end"})
-
-
-class _Link:
-    """One WebSocket, in the framing of ``core.engine.wire``."""
-
-    def __init__(self, connection):
-        self._connection = connection
-
-    def send(self, message: dict[str, Any], arrays: tuple[np.ndarray, ...] = ()) -> None:
-        from websockets.exceptions import ConnectionClosed
-
-        text, blob = wire.encode(message, arrays)
-        try:
-            self._connection.send(text)
-            if blob is not None:
-                self._connection.send(blob)
-        except (ConnectionClosed, OSError) as error:
-            raise _LinkLost(_closed_reason(error)) from None
-
-    def receive(self, timeout: float) -> tuple[dict[str, Any], list[np.ndarray]] | None:
-        """The next message and its arrays; None when nothing came within ``timeout``."""
-        from websockets.exceptions import ConnectionClosed
-
-        try:
-            text = self._connection.recv(timeout=timeout)
-            message = wire.decode(text)
-            if not wire.expects_arrays(message):
-                return message, []
-            return message, wire.arrays_of(message, self._connection.recv(timeout=SILENCE_S))
-        except TimeoutError:
-            return None
-        except (ConnectionClosed, OSError) as error:
-            raise _LinkLost(_closed_reason(error)) from None
-
-    def close(self) -> None:
-        try:
-            self._connection.close()
-        except Exception:  # already gone: nothing more to do
-            pass
-
-
-class _LinkLost(Exception):
-    """The connection went (internal: it becomes an EngineFailed or a retry)."""
-
-
-class _Unreachable(Exception):
-    def __init__(self, message: str, retry: bool):
-        super().__init__(message)
-        self.retry = retry
-
-
-class _RemoteError(Exception):
-    """An error message from the server."""
-
-    def __init__(self, message: dict[str, Any]):
-        super().__init__(message.get("message"))
-        self.code, self.message = message.get("code", ""), str(message.get("message", ""))
-
-    def as_studio_error(self, server: str) -> DiaStudioError:
-        if self.code == "transcriptionFailed":
-            from core.dia2.transcribe import TranscriptionError  # imports Whisper: only when needed
-
-            return TranscriptionError(self.message)
-        kind = wire.ERRORS.get(self.code)
-        return kind(self.message) if kind else EngineFailed(f"The server at {server} failed: {self.message}")
-
-
-def _take_result(message: dict[str, Any], takes: StreamedTakes) -> TakeResult:
-    """A finished take from its metadata and the chunks streamed of it."""
-    audio, codes = takes.so_far()
-    frames = message.get("frames")
-    if frames == 0:  # a take cancelled before its first frame
-        codes = np.zeros((message["codebooks"], 0), np.int64)
-    streamed_frames = None if codes is None else codes.shape[1]
-    if len(audio) != message["samples"] or (frames is not None and streamed_frames != frames):
-        raise wire.WireError("A take's audio does not match the chunks streamed of it.")
-    return TakeResult(take=message["take"], seed=message["seed"], params=GenerationParams.from_dict(message["params"]),
-                      audio=audio, sample_rate=message["sampleRate"], codes=codes if frames is not None else None,
-                      words=[(str(word), float(start)) for word, start in message["words"]],
-                      complete=message["complete"], notices=list(message["notices"]), model=message["model"])
-
-
-def engine_url(url: str | None) -> str:
-    """The engine's WebSocket address from what a person types: ``http://box:8000``,
-    ``https://box``, ``ws://box:8000/v1/engine``, or a bare ``box:8000``."""
-    if not url or not url.strip():
-        raise EngineFailed("Give the address of the dia-studio serve to generate on, such as http://gpu-box:8000.")
-    url = url.strip()
-    if "://" not in url:
-        url = "ws://" + url
-    parts = urlsplit(url)
-    schemes = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
-    if parts.scheme not in schemes or not parts.hostname:
-        raise EngineFailed(f"{url} is not a server address: give one such as http://gpu-box:8000 "
-                           "(or https://, ws://, wss://).")
-    path = parts.path.rstrip("/")
-    if not path.endswith(wire.PATH):
-        path = (path.removesuffix("/v1") + wire.PATH)
-    return urlunsplit((schemes[parts.scheme], parts.netloc, path, "", ""))
-
-
-def _server_name(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.replace('ws', 'http')}://{parts.netloc}"
 
 
 def _named(info: ModelInfo, served: set[str]) -> str:
@@ -570,13 +339,3 @@ def _named(info: ModelInfo, served: set[str]) -> str:
 def _codes_digest(codes) -> str:
     array = wire.codes_array(codes)
     return hashlib.sha256(repr(array.shape).encode() + array.tobytes()).hexdigest()
-
-
-def _closed_reason(error: BaseException) -> str:
-    from websockets.exceptions import ConnectionClosed
-
-    if isinstance(error, ConnectionClosed):
-        if error.rcvd is None:
-            return "the connection was cut"
-        return f"the server closed it: {error.rcvd.reason or error.rcvd.code}"
-    return getattr(error, "strerror", None) or str(error) or type(error).__name__
