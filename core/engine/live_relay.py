@@ -11,7 +11,6 @@ end with the take as made, then the refusal is raised, as ``push_text`` raises i
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 from collections.abc import Callable, Iterator
 
@@ -22,11 +21,7 @@ from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine.streamed_takes import StreamedTakes
 from core.params import GenerationParams
 
-# In the model's own process: the live takes' text, as the child's reader gets it (the take in
-# progress picks out its own by serial number: what was sent to a take that ended is dropped).
-CHILD_LIVE_INPUT: queue.Queue = queue.Queue()
-CHILD_POLL_S = 0.01  # how soon a cancel reaches the take in the child
-_serials = itertools.count(1)
+_serials = itertools.count(1)  # a take's number, for the far end to tell its messages from an ended one's
 
 
 class RelayedLiveTake(LiveTakeHandle):
@@ -81,64 +76,6 @@ class RelayedLiveTake(LiveTakeHandle):
 
     def _let_go(self) -> None:
         self._engine_lock.release()
-
-
-class OwnProcessLiveTake(RelayedLiveTake):
-    """A live take in the model's own process (``OwnProcessEngine.open_live_take``); a child that
-    dies mid-take ends the events with the take as streamed, then raises ``EngineFailed``."""
-
-    def __init__(self, engine, params: GenerationParams, voices: tuple[VoicePrompt, ...],
-                 context: SpokenContext | None):
-        super().__init__(engine._calls, params, voices, context)
-        try:
-            engine._needs_model()
-        except Exception:
-            self._release()
-            raise
-        self._engine = engine
-
-    def _take_events(self) -> Iterator[GenerationEvent]:
-        from core.engine.own_process.child_ended import ChildEnded
-
-        engine = self._engine
-        engine._start_if_stopped()
-        streamed = self.streamed_takes(engine.info.sample_rate, engine.info.name)
-        engine._relay = self._messages
-        try:
-            exchange = engine._exchange(("live", (self.serial, self.params, self.voices, self.context)),
-                                        self.cancelled)
-            try:
-                for event in exchange:
-                    yield streamed.watch(event)
-            except ChildEnded as ended:
-                take = streamed.unfinished(ended.notice())
-                if take is not None:
-                    yield take
-                raise ended.failure() from None
-            finally:
-                exchange.close()
-        finally:
-            engine._relay = None
-
-    def _messages(self) -> list[tuple]:
-        return [("live", self.serial, *message) for message in self.pending()]
-
-
-def child_live_take(engine, args, cancel: threading.Event, send) -> None:
-    """In the child: make the take, streaming its events; the text comes from the reader
-    (``CHILD_LIVE_INPUT``) while it is made."""
-    serial, params, voices, context = args
-    take = engine.open_live_take(params, voices, context)
-
-    def messages() -> list[tuple]:
-        try:
-            message = CHILD_LIVE_INPUT.get(timeout=CHILD_POLL_S)
-        except queue.Empty:
-            return []
-        return [message[1:]] if message[0] == serial else []  # else: sent to a take that has ended
-
-    for event in fed_events(take, messages, cancel):
-        send(("event", event))
 
 
 def fed_events(take, messages: Callable[[], list[tuple]],

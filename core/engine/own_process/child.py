@@ -15,11 +15,15 @@ from core.dia2.checkpoint import cancellable
 from core.dia2.events import GenerationRequest
 from core.dia2.transcript_alignment import TimedWord
 from core.engine.engine import ModelInfo
-from core.engine.live_relay import CHILD_LIVE_INPUT, child_live_take
+from core.engine.live_relay import fed_events
 from core.engine.own_process.pickled_errors import packed
 
 # How often the child reports its device memory while it generates (the status bar's figure).
 MEMORY_REPORT_S = 1.0
+LIVE_POLL_S = 0.01  # how soon a cancel reaches a live take
+# The live takes' text, as the reader gets it (the take in progress picks out its own by serial
+# number: what was sent to a take that ended is dropped).
+_live_input: queue.Queue = queue.Queue()
 
 
 def serve(connection: Connection, threads: int | None) -> None:
@@ -44,7 +48,7 @@ def serve(connection: Connection, threads: int | None) -> None:
                 if message[0] == "cancel":
                     cancel[0].set()
                 elif message[0] == "live":  # a live take's text: the take in progress reads it
-                    CHILD_LIVE_INPUT.put(message[1:])
+                    _live_input.put(message[1:])
                 else:
                     calls.put(message)
         except (EOFError, OSError):  # the studio is gone: nothing here is of use to anyone
@@ -89,6 +93,22 @@ def _transcribe(engine, args, cancel: threading.Event, send) -> list[TimedWord]:
     return engine.transcribe(samples, sample_rate)
 
 
+def _live_take(engine, args, cancel: threading.Event, send) -> None:
+    """Make a live take, streaming its events; its text comes from the reader while it is made."""
+    serial, params, voices, context = args
+    take = engine.open_live_take(params, voices, context)
+
+    def messages() -> list[tuple]:
+        try:
+            message = _live_input.get(timeout=LIVE_POLL_S)
+        except queue.Empty:
+            return []
+        return [message[1:]] if message[0] == serial else []  # else: sent to a take that has ended
+
+    for event in fed_events(take, messages, cancel):
+        send(("event", event))
+
+
 _CALLS = {
     "load": _load,
     "generate": _generate,
@@ -96,5 +116,5 @@ _CALLS = {
     "parse": lambda engine, script, cancel, send: engine.parse(script),
     "encode_voice": lambda engine, samples, cancel, send: engine.encode_voice(samples),
     "release_memory": lambda engine, args, cancel, send: engine.release_memory(),
-    "live": child_live_take,
+    "live": _live_take,
 }

@@ -18,7 +18,7 @@ from core.dia2.events import GenerationEvent, GenerationRequest
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.transcript_alignment import TimedWord
 from core.engine.engine import EngineKind, MemoryReport, ModelInfo, NoModelLoaded
-from core.engine.live_relay import OwnProcessLiveTake
+from core.engine.live_relay import RelayedLiveTake
 from core.engine.memory import process_bytes
 from core.engine.own_process.child import serve
 from core.engine.own_process.child_ended import ChildEnded, ending
@@ -137,6 +137,27 @@ class OwnProcessEngine:
     def open_live_take(self, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
                        context: SpokenContext | None = None) -> OwnProcessLiveTake:
         return OwnProcessLiveTake(self, params, voices, context)
+
+    def _live_events(self, take: OwnProcessLiveTake) -> Iterator[GenerationEvent]:
+        """A live take's events, its text relayed to the child between two of them."""
+        self._start_if_stopped()
+        streamed = take.streamed_takes(self._info.sample_rate, self._info.name)
+        self._relay = lambda: [("live", take.serial, *message) for message in take.pending()]
+        try:
+            exchange = self._exchange(("live", (take.serial, take.params, take.voices, take.context)),
+                                      take.cancelled)
+            try:
+                for event in exchange:
+                    yield streamed.watch(event)
+            except ChildEnded as ended:
+                unfinished = streamed.unfinished(ended.notice())
+                if unfinished is not None:
+                    yield unfinished
+                raise ended.failure() from None
+            finally:
+                exchange.close()
+        finally:
+            self._relay = None
 
     def close(self) -> None:
         if self._calls.acquire(blocking=False):
@@ -314,3 +335,21 @@ class OwnProcessEngine:
             process.kill()
             process.join()
         connection.close()
+
+
+class OwnProcessLiveTake(RelayedLiveTake):
+    """A live take in the model's own process (``OwnProcessEngine.open_live_take``); a child that
+    dies mid-take ends the events with the take as streamed, then raises ``EngineFailed``."""
+
+    def __init__(self, engine: OwnProcessEngine, params: GenerationParams, voices: tuple[VoicePrompt, ...],
+                 context: SpokenContext | None):
+        super().__init__(engine._calls, params, voices, context)
+        try:
+            engine._needs_model()
+        except Exception:
+            self._release()
+            raise
+        self._engine = engine
+
+    def _take_events(self) -> Iterator[GenerationEvent]:
+        return self._engine._live_events(self)
