@@ -5,18 +5,17 @@ Each finished result with a ``webhookURL`` gets one POST of ``{"data": [its item
 A delivery is a row in the store, written with the result, so a restart delivers what was
 pending. An attempt that fails (no connection, a time-out, an answer other than 2xx) is retried
 after RETRY_DELAYS_S (the last delay repeating) until GIVE_UP_S (serve --retry-deliveries-for)
-after the first attempt; every
-attempt is recorded. A failed upload is reported on its result item; the result stays
-retrievable either way.
+after the first attempt; every attempt is recorded. A failed upload is reported on its result
+item; the result stays retrievable either way. Time is the injected ``Clock``'s (real by default).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 
 from core.audio.formats import format_from_path
+from core.service.clock import Clock
 from core.service.responses import MIME_TYPES
 from core.service.safe_fetch import FetchError, request
 from core.service.task_store import Delivery, TaskStore
@@ -32,7 +31,7 @@ MAX_REPLY_BYTES = 64 * 1024  # what we read of the receiver's answer (we only ne
 
 class Deliverer(WakeableThread):
     def __init__(self, store: TaskStore, item_of, on_change=lambda audio_uuid: None, *, allow_private: bool = False,
-                 give_up_s: float = GIVE_UP_S):
+                 give_up_s: float = GIVE_UP_S, clock: Clock | None = None):
         """``item_of(audio_uuid)``: the result item a webhook sends; ``on_change(audio_uuid)``:
         a delivery of that result changed state."""
         super().__init__("deliveries")
@@ -41,15 +40,25 @@ class Deliverer(WakeableThread):
         self.on_change = on_change
         self.allow_private = allow_private
         self.give_up_s = give_up_s
+        self.clock = clock or Clock()
+
+    def deliver(self, audio_uuid: str, webhook_url: str | None, upload_endpoint: str | None) -> None:
+        """A finished result's webhook and upload, each first attempted at once."""
+        now = self.clock.time()
+        for kind, url in (("webhook", webhook_url), ("upload", upload_endpoint)):
+            if url:
+                self.store.add_delivery(audio_uuid, kind, url, now)
+        if webhook_url or upload_endpoint:
+            self.wake()
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 if self._stopping:
                     return
-                due = self.store.due_deliveries(time.time())
+                due = self.store.due_deliveries(self.clock.time())
                 if not due:
-                    self._wake.wait(timeout=0.5)
+                    self.clock.wait(self._wake, 0.5)
                     continue
             for delivery in due:
                 self._attempt(delivery)
@@ -63,7 +72,7 @@ class Deliverer(WakeableThread):
             outcome, landed = str(error), False
         except Exception as error:  # e.g. the result's file is gone: recorded, retried, never fatal
             outcome, landed = f"{type(error).__name__}: {error}", False
-        now = time.time()
+        now = self.clock.time()
         first = delivery.first_attempt or now
         if landed:
             status, next_attempt = "done", now
@@ -72,7 +81,7 @@ class Deliverer(WakeableThread):
         else:
             delay = RETRY_DELAYS_S[min(delivery.attempts, len(RETRY_DELAYS_S) - 1)]
             status, next_attempt = "pending", now + delay
-        self.store.record_attempt(delivery, outcome, status, next_attempt)
+        self.store.record_attempt(delivery, outcome, status, next_attempt, now)
         if status != delivery.status:
             self.on_change(delivery.audio_uuid)
         log.info("%s of %s to %s: %s%s", delivery.kind, delivery.audio_uuid, delivery.url, outcome,

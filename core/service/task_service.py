@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.service.api_errors import ApiError
+from core.service.clock import Clock
 from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
                                    PingTask, Task, parse_request)
 from core.service.responses import (ack_item, authenticated_item, failed_item, media_url_maker, pending_items,
@@ -52,12 +53,14 @@ class ServiceConfig:
 
 
 class TaskService:
-    def __init__(self, store: TaskStore, runner: TaskRunner, config: ServiceConfig):
+    def __init__(self, store: TaskStore, runner: TaskRunner, config: ServiceConfig, clock: Clock | None = None):
+        """``clock``: the time the deliveries' retries wait on (the wall clock unless given)."""
         self.store = store
         self.runner = runner
         self.config = config
         self.deliverer = Deliverer(store, self.item_of_audio, self._delivery_changed,
-                                   allow_private=config.fetch.allow_private, give_up_s=config.retry_deliveries_for_s)
+                                   allow_private=config.fetch.allow_private, give_up_s=config.retry_deliveries_for_s,
+                                   clock=clock)
         # getResponse is polled hard: a task's items are built once per change, not per call.
         self._items: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
         runner.on_result = self._result_stored
@@ -76,11 +79,7 @@ class TaskService:
             self.runner.touch(result.task_uuid)
 
     def _result_stored(self, task: AudioInferenceTask, result: StoredResult) -> None:
-        for kind, url in (("webhook", task.webhook_url), ("upload", task.upload_endpoint)):
-            if url:
-                self.store.add_delivery(result.audio_uuid, kind, url)
-        if task.webhook_url or task.upload_endpoint:
-            self.deliverer.wake()
+        self.deliverer.deliver(result.audio_uuid, task.webhook_url, task.upload_endpoint)
 
     @property
     def ready(self) -> bool:

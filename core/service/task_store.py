@@ -263,10 +263,11 @@ class TaskStore:
         return sorted({task_uuid for _, _, task_uuid in rows})
 
     # ---- deliveries (webhooks, uploads) ---------------------------------------------------------
-    def add_delivery(self, audio_uuid: str, kind: str, url: str) -> None:
+    # Their times are the deliverer's clock's (``now``), which a test may move on itself.
+    def add_delivery(self, audio_uuid: str, kind: str, url: str, now: float) -> None:
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO deliveries (audio_uuid, kind, url, status, attempts, next_attempt) "
-                             "VALUES (?, ?, ?, 'pending', 0, ?)", (audio_uuid, kind, url, time.time()))
+                             "VALUES (?, ?, ?, 'pending', 0, ?)", (audio_uuid, kind, url, now))
 
     def due_deliveries(self, now: float) -> list[Delivery]:
         with self._lock:
@@ -280,8 +281,7 @@ class TaskStore:
                                     (audio_uuid,)).fetchall()
         return [Delivery(*row) for row in rows]
 
-    def record_attempt(self, delivery: Delivery, outcome: str, status: str, next_attempt: float) -> None:
-        now = time.time()
+    def record_attempt(self, delivery: Delivery, outcome: str, status: str, next_attempt: float, now: float) -> None:
         with self._lock:
             self._db.execute("INSERT INTO delivery_attempts VALUES (?, ?, ?)", (delivery.id, now, outcome))
             self._db.execute("UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt = ?, "
