@@ -84,10 +84,8 @@ class ClusterRuntime(ScriptCodec):
                 yield streamed.watch(event)
         except REPLICA_LOST as error:
             reason = _first_line(error)
-            take = streamed.unfinished(f"Cut short: the replica generating it was lost ({reason}).")
-            if take is not None:
-                yield take
-            raise EngineFailed(f"the Ray replica generating it was lost: {reason}") from None
+            yield from streamed.cut_short(f"Cut short: the replica generating it was lost ({reason}).",
+                                          EngineFailed(f"the Ray replica generating it was lost: {reason}"))
         except ray.exceptions.RayTaskError as error:
             cause = error.cause
             raise (cause if isinstance(cause, Exception) else EngineFailed(_first_line(error))) from None

@@ -4,6 +4,8 @@ cancelled take is."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from core.dia2.events import (AudioChunk, GenerationEvent, GenerationRequest, TakeResult, TakeStarted,
@@ -52,3 +54,12 @@ class StreamedTakes:
                           audio=audio, sample_rate=self._sample_rate,
                           codes=codes, words=sorted(self._words, key=lambda word: word[1]), complete=False,
                           notices=[notice], model=self._model)
+
+    def cut_short(self, notice: str, failure: Exception) -> Iterator[TakeResult]:
+        """What a relayed engine (its own process, a serve, a cluster's replica) does when it loses
+        its other end mid-take: the take as far as it was streamed (``unfinished(notice)``), then
+        ``failure`` raised. ``yield from`` it in the handler of the loss."""
+        unfinished = self.unfinished(notice)
+        if unfinished is not None:
+            yield unfinished
+        raise failure from None

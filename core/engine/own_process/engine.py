@@ -127,10 +127,7 @@ class OwnProcessEngine:
                 except ChildEnded as ended:
                     if not (heard or fresh or attempt):
                         continue  # it had died unnoticed before the request: once more, on a fresh one
-                    take = streamed.unfinished(ended.notice())
-                    if take is not None:
-                        yield take
-                    raise ended.failure() from None
+                    yield from streamed.cut_short(ended.notice(), ended.failure())
                 finally:
                     exchange.close()  # abandoned mid-stream: the child is cancelled and its rest read
 
@@ -150,10 +147,7 @@ class OwnProcessEngine:
                 for event in exchange:
                     yield streamed.watch(event)
             except ChildEnded as ended:
-                unfinished = streamed.unfinished(ended.notice())
-                if unfinished is not None:
-                    yield unfinished
-                raise ended.failure() from None
+                yield from streamed.cut_short(ended.notice(), ended.failure())
             finally:
                 exchange.close()
         finally:

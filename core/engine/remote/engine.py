@@ -200,15 +200,11 @@ class RemoteEngine:
         except LinkLost as lost:
             self._drop()
             reason = f"The connection to {self.server} was lost during the generation ({lost})."
-            unfinished = takes.unfinished(f"{reason} What was streamed before is kept.")
-            if unfinished is not None:
-                yield unfinished
-            raise EngineFailed(f"{reason} The next generation connects again.") from None
+            yield from takes.cut_short(f"{reason} What was streamed before is kept.",
+                                       EngineFailed(f"{reason} The next generation connects again."))
         except RemoteError as error:
-            unfinished = takes.unfinished(f"The server stopped the take: {error.message}")
-            if unfinished is not None:
-                yield unfinished
-            raise error.as_studio_error(self.server) from None
+            yield from takes.cut_short(f"The server stopped the take: {error.message}",
+                                       error.as_studio_error(self.server))
         except GeneratorExit:  # the caller stopped reading: the server stops when the link goes
             self._drop()
             raise

@@ -4,8 +4,10 @@ complete run streamed up to that point."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from core.dia2.events import AudioChunk, GenerationRequest, TakeResult, WordTiming
+from core.engine.engine import EngineFailed
 from core.engine.streamed_takes import StreamedTakes
 from core.params import GenerationParams
 
@@ -43,3 +45,23 @@ def test_nothing_is_unfinished_between_takes_or_before_audio(tiny_runtime):
     for event in events:
         takes.watch(event)
     assert takes.unfinished("gone") is None
+
+
+def test_a_lost_other_end_yields_the_take_as_streamed_then_raises_why(tiny_runtime):
+    request = GenerationRequest("[S1] Hello there.", GenerationParams(seed=1))
+    events = list(tiny_runtime.generate(request))
+    first_chunk = next(i for i, e in enumerate(events) if isinstance(e, AudioChunk))
+    takes = StreamedTakes(request, tiny_runtime.sample_rate, tiny_runtime.name)
+    for event in events[:first_chunk + 1]:
+        takes.watch(event)
+    kept = []
+    with pytest.raises(EngineFailed, match="the process died") as failed:
+        kept.extend(takes.cut_short("Cut short.", EngineFailed("the process died")))
+    assert [take.notices for take in kept] == [["Cut short."]] and not kept[0].complete
+    assert failed.value.__suppress_context__
+
+    nothing_streamed = StreamedTakes(request, tiny_runtime.sample_rate, tiny_runtime.name)
+    kept = []
+    with pytest.raises(EngineFailed):
+        kept.extend(nothing_streamed.cut_short("Cut short.", EngineFailed("the process died")))
+    assert kept == []
