@@ -19,7 +19,7 @@ import ray.exceptions
 import torch
 
 from core.dia2.events import GenerationEvent, GenerationRequest
-from core.dia2.live_take_handle import LiveTakeHandle
+from core.dia2.live_take_base import LiveTakeBase
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.script_codec import ScriptCodec
 from core.engine.engine import EngineFailed
@@ -98,7 +98,7 @@ class ClusterRuntime(ScriptCodec):
                 return
 
 
-class ClusterLiveTake(LiveTakeHandle):
+class ClusterLiveTake(LiveTakeBase):
     """A live take on whichever replica Serve chose, as ``core.dia2.live_take.LiveTake`` behaves:
     text, end and cancel from any thread, never waiting (they go to the mailbox); the take starts
     on its replica at once, before any text. The text is parsed here as well, as it comes, so a

@@ -21,13 +21,13 @@ from collections.abc import Iterator
 
 from core.dia2.events import GenerationBusy, GenerationEvent, TakeStarted
 from core.dia2.generator import TakeRenderer
-from core.dia2.live_take_handle import LiveTakeHandle
+from core.dia2.live_take_base import LiveTakeBase
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.dia2.text_feed import TextFeed
 from core.params import GenerationParams
 
 
-class LiveTake(LiveTakeHandle):
+class LiveTake(LiveTakeBase):
     def __init__(self, runtime, params: GenerationParams, voices: tuple[VoicePrompt, ...] = (),
                  context: SpokenContext | None = None):
         """Use ``Dia2Runtime.open_live_take``. Holds the model (its caches serve one generation

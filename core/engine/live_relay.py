@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 from core.dia2.events import GenerationBusy, GenerationEvent, GenerationRequest
 from core.dia2.incremental_script import TextAfterEnd
-from core.dia2.live_take_handle import LiveTakeHandle
+from core.dia2.live_take_base import LiveTakeBase
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine.streamed_takes import StreamedTakes
 from core.params import GenerationParams
@@ -24,7 +24,7 @@ from core.params import GenerationParams
 _serials = itertools.count(1)  # a take's number, for the far end to tell its messages from an ended one's
 
 
-class RelayedLiveTake(LiveTakeHandle):
+class RelayedLiveTake(LiveTakeBase):
     """The outbox of a live take made elsewhere. ``lock`` is the engine's lock of one call at a
     time, taken here and held until the take's events end."""
 

@@ -11,7 +11,11 @@ from collections.abc import Iterator
 from core.dia2.events import GenerationEvent
 
 
-class LiveTakeHandle:
+class LiveTakeBase:
+    """The base of every live take's class: ``events()``, ``close()`` and ``with`` on top of the
+    subclass's ``_take_events``, ``cancel`` and ``_let_go``; what engines promise of a live take
+    is ``core.engine.engine.LiveTakeHandle``, which these fulfil."""
+
     def __init__(self):
         self._state = threading.Lock()  # also serialises a subclass's text, end and cancel
         self._iterating = False
