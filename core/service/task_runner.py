@@ -123,30 +123,30 @@ class TaskRunner(WakeableThread):
         try:
             self._render(self.tasks.of(stored), stored)
         except ApiError as error:
-            self._settle(stored, "failed", error.for_task("audioInference", stored.task_uuid).item())
+            self._settle(stored, "failed", error.for_task("audioInference", stored.task_uuid).item(), started)
         except EngineFailed as error:
-            self._lost(stored, error)
+            self._lost(stored, error, started)
         except Exception as error:  # the model failed: the task says why, the server goes on
             log.exception("task %s failed", stored.task_uuid)
             self._settle(stored, "failed", ApiError("inferenceError", describe_error(error, "The generation failed"),
-                                                    task_type="audioInference", task_uuid=stored.task_uuid).item())
+                                                    task_type="audioInference", task_uuid=stored.task_uuid).item(),
+                         started)
         else:
-            self._settle(stored, "done")
-        log.info("task %s %s in %.1f s", stored.task_uuid, self.store.task(stored.task_uuid).status,
-                 time.monotonic() - started)
+            self._settle(stored, "done", started=started)
 
-    def _lost(self, stored: StoredTask, error: EngineFailed) -> None:
+    def _lost(self, stored: StoredTask, error: EngineFailed, started: float) -> None:
         losses = self._losses[stored.task_uuid] = self._losses.get(stored.task_uuid, 0) + 1
         if losses < MAX_LOSSES:
             log.warning("task %s: its generation was lost (%s); it runs again", stored.task_uuid,
                         describe_error(error))
             self.store.set_status(stored.task_uuid, "queued")  # at its place: the front of the queue
+            _log_end(stored.task_uuid, "queued", started)
             self.touch(stored.task_uuid)
             self.wake()
             return
         self._settle(stored, "failed", ApiError(
             "inferenceError", f"The generation was lost {losses} times, the last time: {describe_error(error)}",
-            task_type="audioInference", task_uuid=stored.task_uuid).item())
+            task_type="audioInference", task_uuid=stored.task_uuid).item(), started)
 
     def _render(self, task: AudioInferenceTask, stored: StoredTask) -> None:
         params = task.params
@@ -198,11 +198,18 @@ class TaskRunner(WakeableThread):
             words = [TimedWord(text, start, end) for text, start, end in media.words]
         return prepare_voice(self.runtime, clip, words=words).prompt
 
-    def _settle(self, stored: StoredTask, status: str, error: dict | None = None) -> None:
+    def _settle(self, stored: StoredTask, status: str, error: dict | None = None,
+                started: float | None = None) -> None:
         self._losses.pop(stored.task_uuid, None)
         self.store.set_status(stored.task_uuid, status, error)
+        if started is not None:  # logged before the waiters wake: a task's answer comes after its log line
+            _log_end(stored.task_uuid, status, started)
         self.touch(stored.task_uuid)
 
     def touch(self, task_uuid: str) -> None:
         """Note that what is known of the task changed (a result, its end, an expiry, a delivery)."""
         self.changes.touch(task_uuid)
+
+
+def _log_end(task_uuid: str, status: str, started: float) -> None:
+    log.info("task %s %s in %.1f s", task_uuid, status, time.monotonic() - started)
