@@ -33,6 +33,7 @@ from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
 from core.service.protocol import invalid_parameter
+from core.service.socket_session import SocketSession
 from core.service.task_service import TaskService
 
 log = logging.getLogger("dia_studio.service")
@@ -41,58 +42,42 @@ HELLO_TIMEOUT_S = 30.0
 _END = object()  # the generation's thread is done
 
 
-class EngineSession:
+class EngineSession(SocketSession):
     """One studio's connection. ``socket`` is Starlette's WebSocket, already accepted."""
 
     def __init__(self, service: TaskService, socket):
+        super().__init__(socket)
         self.service = service
-        self.socket = socket
         client = socket.client
         self.studio = f"a studio at {client.host}" if client else "a studio"
-        self._inbox: asyncio.Queue = asyncio.Queue()
         self._cancel = threading.Event()  # of the generation running now; set when the studio leaves
         self._live = LiveInput()  # a live take's text, from the socket to the take
 
-    async def run(self) -> None:
-        reader = asyncio.ensure_future(self._read())
+    async def _serve(self) -> None:
         try:
             if await self._greet():
                 while (message := await self._next()) is not None:
                     await self._answer(message)
-        except (ConnectionError, asyncio.TimeoutError):
+        except asyncio.TimeoutError:
             pass
         except wire.WireError as error:  # the studio broke the protocol: it hears why, then goes
             await self._send_quietly(wire.error_message("invalidMessage", str(error)))
-        finally:
-            self._cancel.set()
-            reader.cancel()
-            try:
-                await self.socket.close()
-            except Exception:  # already closed by the other side
-                pass
 
     # ---- the socket ------------------------------------------------------------------------------
-    async def _read(self) -> None:
-        """Every frame the studio sends, into the inbox; a cancel acts at once."""
-        try:
-            while True:
-                frame = await self.socket.receive()
-                if frame["type"] == "websocket.disconnect":
-                    break
-                data = frame.get("text") if frame.get("text") is not None else frame.get("bytes")
-                if isinstance(data, str) and _is_cancel(data):
-                    self._cancel.set()
-                    self._live.cancel()
-                    continue
-                if isinstance(data, str) and self._live.takes(data):
-                    continue
-                await self._inbox.put(data)
-        except Exception:  # a connection torn down under us is a studio gone
-            pass
-        finally:
-            self._cancel.set()  # a studio gone frees the model now, not at the next send
+    async def _received(self, frame: dict[str, Any]) -> None:
+        """A frame the studio sent, into the inbox; a cancel, and a live take's text, act at once."""
+        data = frame.get("text") if frame.get("text") is not None else frame.get("bytes")
+        if isinstance(data, str) and _is_cancel(data):
+            self._cancel.set()
             self._live.cancel()
-            self._inbox.put_nowait(None)
+            return
+        if isinstance(data, str) and self._live.takes(data):
+            return
+        await self._inbox.put(data)
+
+    def _gone(self) -> None:
+        self._cancel.set()
+        self._live.cancel()
 
     async def _next(self, timeout: float | None = None) -> tuple[dict[str, Any], list[np.ndarray]] | None:
         """The next message and its arrays; None once the studio has gone."""
@@ -108,13 +93,8 @@ class EngineSession:
         return message, wire.arrays_of(message, blob)
 
     async def _send(self, message: dict[str, Any], arrays: tuple[np.ndarray, ...] = ()) -> None:
-        text, blob = wire.encode(message, arrays)  # sent by the request loop alone: never two at once
-        try:
-            await self.socket.send_text(text)
-            if blob is not None:
-                await self.socket.send_bytes(blob)
-        except Exception as error:  # Starlette raises several kinds for a closed socket
-            raise ConnectionError("the studio left") from error
+        text, blob = wire.encode(message, arrays)
+        await self._send_frames(text, *(() if blob is None else (blob,)))
 
     async def _send_quietly(self, message: dict[str, Any]) -> None:
         try:

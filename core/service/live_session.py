@@ -42,6 +42,7 @@ from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
 from core.service.protocol import MAX_SCRIPT_CHARS, generation_params, invalid_parameter, parse_voices
+from core.service.socket_session import SocketSession
 from core.service.task_service import TaskService
 from core.service.voice_inputs import keep_voice
 from core.service.ws_session import IDLE_TIMEOUT_S as CONNECTION_IDLE_S
@@ -101,69 +102,50 @@ class _Take:
     result: TakeResult | None = None
 
 
-class LiveSession:
+class LiveSession(SocketSession):
     """One client's connection. ``socket`` is Starlette's WebSocket, already accepted;
     ``bearer`` the key its handshake gave, if any."""
 
     def __init__(self, service: TaskService, socket, bearer: str | None, idle_timeout_s: float):
+        super().__init__(socket)
         self.service = service
-        self.socket = socket
         self.idle_timeout_s = idle_timeout_s
         client = socket.client
         self.holder = f"a live take from {client.host}:{client.port}" if client else "a live take"
         self._authenticated = bearer is not None and service.key_is_valid(bearer)
-        self._inbox: asyncio.Queue = asyncio.Queue()
-        self._send_lock = asyncio.Lock()
         self._give_up = threading.Event()  # a start being prepared stops (a cancel, the client gone)
         self._take: _Take | None = None
         self._pump: asyncio.Future | None = None
         self._closing = False
 
-    async def run(self) -> None:
-        reader = asyncio.ensure_future(self._read())
-        try:
-            while not self._closing and (got := await self._next()) is not None:
-                message, received_at = got
-                try:
-                    await self._handle(message, received_at)
-                except ConnectionError:
-                    raise
-                except Exception as error:  # the client hears why; the connection goes on
-                    await self._send(_error_of(error, message.get("type")))
-        except ConnectionError:
-            pass
-        finally:
-            self._cancel_now()
-            reader.cancel()
-            if self._pump is not None:
-                self._pump.cancel()
+    async def _serve(self) -> None:
+        while not self._closing and (got := await self._next()) is not None:
+            message, received_at = got
             try:
-                await self.socket.close()
-            except Exception:  # already closed by the other side
-                pass
+                await self._handle(message, received_at)
+            except ConnectionError:
+                raise
+            except Exception as error:  # the client hears why; the connection goes on
+                await self._send(_error_of(error, message.get("type")))
 
     # ---- the socket ------------------------------------------------------------------------------
-    async def _read(self) -> None:
-        """Every message into the inbox with the moment it came; a cancel acts at once, a ping is
-        answered at once, and a client gone cancels its take now (the model is free within a frame)."""
-        try:
-            while True:
-                frame = await self.socket.receive()
-                if frame["type"] == "websocket.disconnect":
-                    break
-                received_at = time.monotonic()
-                message = _decode(frame.get("text"))
-                if message.get("type") == "cancel":
-                    self._cancel_now()
-                elif message.get("type") == "ping":
-                    await self._send({"type": "pong"})
-                    continue
-                await self._inbox.put((message, received_at))
-        except Exception:  # a connection torn down under us is a client gone
-            pass
-        finally:
+    async def _received(self, frame: dict[str, Any]) -> None:
+        """A message into the inbox with the moment it came; a cancel acts at once, a ping is
+        answered at once."""
+        received_at = time.monotonic()
+        message = _decode(frame.get("text"))
+        if message.get("type") == "cancel":
             self._cancel_now()
-            self._inbox.put_nowait(None)
+        elif message.get("type") == "ping":
+            await self._send({"type": "pong"})
+            return
+        await self._inbox.put((message, received_at))
+
+    def _gone(self) -> None:
+        """The client left (its take is cancelled: the model is free within a frame), or the session ended."""
+        self._cancel_now()
+        if self._pump is not None:
+            self._pump.cancel()
 
     async def _next(self) -> tuple[dict[str, Any], float] | None:
         """The next message; meanwhile, a take whose text stopped coming is ended (idle)."""
@@ -182,14 +164,7 @@ class LiveSession:
                     self._end_idle(take)
 
     async def _send(self, message: dict[str, Any] | bytes) -> None:
-        async with self._send_lock:
-            try:
-                if isinstance(message, bytes):
-                    await self.socket.send_bytes(message)
-                else:
-                    await self.socket.send_text(json.dumps(message))
-            except Exception as error:  # Starlette raises several kinds for a closed socket
-                raise ConnectionError("the client left") from error
+        await self._send_frames(message if isinstance(message, bytes) else json.dumps(message))
 
     def _cancel_now(self) -> None:
         self._give_up.set()
