@@ -19,8 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from app.cli import (EXIT_CANCELLED, CommandLineError, _say, add_export_arguments, add_format_argument,
-                     add_model_arguments, check_loudness, check_threads, download_progress, given_flags, run_command)
+from app.command_line import (EXIT_CANCELLED, CommandLineError, add_export_arguments, add_format_argument,
+                              add_model_arguments, check_loudness, check_threads, download_progress,
+                              given_flags, run_command, say)
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
@@ -82,7 +83,7 @@ def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
         jobs = _without(args, jobs, _untaken(_pending(args, jobs, forced_ns)))
     pending = _pending(args, jobs, forced_ns)
     if len(pending) < len(jobs):
-        _say(f"skipped {len(jobs) - len(pending)} already rendered (--force renders them again)")
+        say(f"skipped {len(jobs) - len(pending)} already rendered (--force renders them again)")
     engines = _open_engines(args) if any(job.needs_model for job in pending) else []
     try:
         jobs = _without(args, jobs, _unspeakable(pending, engines))
@@ -94,7 +95,7 @@ def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
         for engine in engines:
             engine.close()
     _write_report(report_path, args.manifest, report)
-    _say(f"{report.summary()}; report: {report_path}")
+    say(f"{report.summary()}; report: {report_path}")
     if report.interrupted:
         return EXIT_CANCELLED
     return EXIT_FAILED if report.failed else 0
@@ -141,7 +142,7 @@ def _make_out_dir(out_dir: Path | None) -> None:
         out_dir.mkdir(parents=True)
     except OSError as error:
         raise CommandLineError(f"--out-dir {out_dir} could not be made: {describe_error(error)}") from None
-    _say(f"made the folder {out_dir} (--out-dir)")
+    say(f"made the folder {out_dir} (--out-dir)")
 
 
 def _mark_forced_run(manifest: Path) -> None:
@@ -182,15 +183,15 @@ def _open_engines(args: argparse.Namespace) -> list:
     else:
         from core.engine.in_process import InProcessEngine as Engine
     engine = Engine(speech_model=args.whisper_model, threads=args.threads,
-                    on_speech_model_load=lambda model: _say(f"loading Whisper {model} …"))
+                    on_speech_model_load=lambda model: say(f"loading Whisper {model} …"))
     model = args.model or DEFAULT_MODEL
-    _say(f"loading {model} …")
+    say(f"loading {model} …")
     try:
         info = engine.load(model, device=args.device, precision=args.dtype, progress=download_progress())
     except BaseException:
         engine.close()
         raise
-    _say(f"model ready on {info.device} ({info.precision})")
+    say(f"model ready on {info.device} ({info.precision})")
     return [engine]
 
 

@@ -14,7 +14,8 @@ import argparse
 import re
 import threading
 
-from app.cli import CommandLineError, GenerationReport, _say, check_writable, given_flags, load_runtime, output_paths
+from app.command_line import (CommandLineError, GenerationReport, check_writable, given_flags, load_runtime,
+                              output_paths, say)
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.projects import LinesLeftOut, generate_runs, line_numbers
 from core.document.dialogue import Dialogue
@@ -47,13 +48,13 @@ def render_project(args: argparse.Namespace, cancel: threading.Event) -> int:
         _generate(args, dialogue, runs, cancel)
         if args.keep_takes:
             save_project(dialogue, folder)
-            _say(f"saved the new takes in {folder}")
+            say(f"saved the new takes in {folder}")
     elif args.keep_takes:
-        _say("note: every line rendered has its take already: there is no new take to keep")
+        say("note: every line rendered has its take already: there is no new take to keep")
     if args.per_line:
         args.out.mkdir(exist_ok=True)
     for path in export_dialogue(dialogue, choice, project_name(folder)):
-        _say(f"wrote {path}")
+        say(f"wrote {path}")
     return 0
 
 
@@ -110,7 +111,7 @@ def _generate(args: argparse.Namespace, dialogue: Dialogue, runs: list[list[str]
         raise CommandLineError(needs_a_model(dialogue, runs, args.regenerate))
     report = GenerationReport(dialogue.params.number_results)
     try:
-        generate_runs(load_runtime(args), dialogue, runs, cancel, _say, report)
+        generate_runs(load_runtime(args), dialogue, runs, cancel, say, report)
     except LinesLeftOut as error:
         raise CommandLineError(str(error)) from None
 

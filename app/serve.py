@@ -126,7 +126,7 @@ def say_serving(args: argparse.Namespace, config) -> None:
 
 
 def _load_model(args: argparse.Namespace, runner) -> None:
-    from app.cli import download_progress
+    from app.command_line import download_progress
     from core.dia2.runtime import Dia2Runtime
 
     say(f"loading {args.model} …")

@@ -18,11 +18,13 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from app.cli import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, GenerationReport, add_export_arguments,
-                     add_format_argument, add_generation_arguments, add_model_arguments, add_voice_arguments,
-                     check_loudness, check_threads, export_settings, generation_params, load_runtime, output_paths,
-                     prepare_voices, read_voices, take_metadata)
+from app.command_line import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, GenerationReport,
+                              add_export_arguments, add_format_argument, add_generation_arguments,
+                              add_model_arguments, check_loudness, check_threads, export_settings,
+                              generation_params, load_runtime, output_paths)
+from app.voice_flags import add_voice_arguments, prepare_voices, read_voices
 from core.audio.pcm_stream import ENCODINGS, PcmStream
+from core.batch.outputs import take_metadata
 from core.dia2.events import AudioChunk, Progress, Stalled, TakeResult
 from core.errors import DiaStudioError
 
@@ -76,7 +78,7 @@ def _speak(args: argparse.Namespace, sound_system, stdin: BinaryIO, stdout: Bina
     voices = read_voices(args)
     runtime = load_runtime(args)
     take = runtime.open_live_take(params, prepare_voices(args, runtime, voices))
-    _say(f"seed {take.seed}: speaking stdin as it comes (its end finishes the take; Ctrl-C stops)")
+    say(f"seed {take.seed}: speaking stdin as it comes (its end finishes the take; Ctrl-C stops)")
     feed = _StdinFeed(stdin, take)
     events: queue.Queue = queue.Queue()
     threading.Thread(target=_run_take, args=(take, events), name="live-take", daemon=True).start()
@@ -85,7 +87,7 @@ def _speak(args: argparse.Namespace, sound_system, stdin: BinaryIO, stdout: Bina
     except KeyboardInterrupt:
         take.cancel()
         sink.interrupt()
-        _say("\nstopping …")
+        say("\nstopping …")
         result = _follow(events, sink)
         sink.finish(result, feed.text)
         return EXIT_CANCELLED
@@ -127,7 +129,7 @@ def _follow(events: queue.Queue, sink) -> object:
             report(event)
             audio_s = event.audio_s
         elif isinstance(event, Stalled) and event.waiting_s == 0:  # said once a wait: the text ran behind
-            _say(f"  waiting for more text: {audio_s:.1f} s of audio so far")
+            say(f"  waiting for more text: {audio_s:.1f} s of audio so far")
         elif isinstance(event, TakeResult):
             result = event
 
@@ -172,13 +174,13 @@ class _StdinFeed:
         # (one piece may be the whole of stdin), and one last is not held to fail the end.
         text, unknown = without_unknown_speaker_tags(text)
         for tag in unknown:
-            _say(f"note: left out {tag}: {unknown_speaker_tag(tag)}")
+            say(f"note: left out {tag}: {unknown_speaker_tag(tag)}")
         if not text:
             return
         try:
             self.take.push_text(text)
         except UnspeakableScript as error:  # a piece the model cannot follow (a bad pause): said, left out
-            _say(f"note: left out {text.strip()[:40]!r}: {error}")
+            say(f"note: left out {text.strip()[:40]!r}: {error}")
             return
         self.pieces.append(text)
 
@@ -227,11 +229,11 @@ class _FileSink:
         from core.audio.export import export_audio
 
         if take is None or not len(take.audio):
-            _say(f"nothing was spoken yet: {self.path} not written")
+            say(f"nothing was spoken yet: {self.path} not written")
             return
         export_audio(take.audio, self.path, self.settings, take_metadata(text, take), loudness_lufs=self.loudness)
         what = "" if take.complete else ", what was made before the stop"
-        _say(f"wrote {self.path} ({len(take.audio) / take.sample_rate:.2f} s, seed {take.seed}{what})")
+        say(f"wrote {self.path} ({len(take.audio) / take.sample_rate:.2f} s, seed {take.seed}{what})")
 
 
 class _RawSink:
@@ -288,8 +290,8 @@ class _PlayerSink:
         if self.player.error is not None:
             raise self.player.error
         if take is not None:
-            _say(f"played {len(take.audio) / take.sample_rate:.2f} s (seed {take.seed})")
+            say(f"played {len(take.audio) / take.sample_rate:.2f} s (seed {take.seed})")
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)

@@ -17,7 +17,7 @@ import threading
 
 import ray
 
-from app.cli import CommandLineError, _say
+from app.command_line import CommandLineError, say
 from app.cluster.cluster_runtime import ClusterRuntime
 from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster, last_exception
 from app.cluster.mailbox import TextMailbox
@@ -101,7 +101,7 @@ def _open(args: argparse.Namespace, where: str, actors: list, leave) -> list[Clu
     count = args.replicas or 1
     gpus = default_gpus_per_replica() if args.gpus_per_replica is None else args.gpus_per_replica
     cpus = 1.0 if args.cpus_per_replica is None else args.cpus_per_replica
-    _say(f"on {where}: starting {count} replica(s) of {model}, {gpus:g} GPU and {cpus:g} CPU each …")
+    say(f"on {where}: starting {count} replica(s) of {model}, {gpus:g} GPU and {cpus:g} CPU each …")
     replica = ray.remote(ModelReplica).options(num_gpus=gpus, num_cpus=cpus, max_restarts=RESTARTS)
     actors += [replica.remote(model, device=args.device, dtype=args.dtype, threads=args.threads or max(1, int(cpus)))
                for _ in range(count)]
@@ -117,7 +117,7 @@ def _open(args: argparse.Namespace, where: str, actors: list, leave) -> list[Clu
         engine = ClusterEngine(runtime, args.whisper_model, leave, engines[0] if engines else None)
         engine.load(model)
         engines.append(engine)
-    _say(f"rendering on {count} replica(s): {', '.join(sorted({about['device'] for about in described}))}")
+    say(f"rendering on {count} replica(s): {', '.join(sorted({about['device'] for about in described}))}")
     return engines
 
 

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 # Modules whose import must stay free of torch, with the events imported at their top.
 LIGHT = ("core.dia2.events", "core.engine.engine", "core.service.protocol", "core.service.task_runner",
-         "app.cli", "app.speak", "app.main")
+         "app.render", "app.command_line", "app.voice_flags", "app.speak", "app.main")
 
 PROBE = r"""
 import importlib, json, sys

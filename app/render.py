@@ -1,0 +1,135 @@
+"""``dia-studio render``: a script to an audio file, with flags named after the API parameters,
+or a saved project as the window exports it (``--project``, see ``app.project_render``).
+
+Progress goes to stderr; any bad input ends with one clear line and exit status 2, a cancelled
+run with 130."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from app.command_line import (CommandLineError, GenerationReport, add_export_arguments, add_format_argument,
+                              add_generation_arguments, add_model_arguments, check_loudness, check_threads,
+                              export_settings, generation_params, given_flags, load_runtime, output_paths,
+                              run_command, say)
+from app.voice_flags import add_voice_arguments, prepare_voices, read_voices
+from core.audio.export import export_audio
+from core.batch.outputs import take_metadata
+from core.batch.scripts import check_script
+from core.dia2.events import GenerationRequest, TakeResult
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dia-studio render",
+        description="Render a Dia2 dialogue script to an audio file, or a saved project as the studio "
+                    "window exports it.",
+        epilog="Speakers are marked [S1] and [S2]; cues like (laughs) and pauses like "
+               '<break time="1s"/> are allowed. With --number-results N > 1 the takes are written '
+               "as NAME_take1.EXT … NAME_takeN.EXT. With --project, the lines are spoken by the takes "
+               "kept for them; lines without a take (or changed since theirs) are generated first with "
+               "the project's voices and parameters, after the lines before them, as the window does; "
+               "the project itself is left as it is unless --keep-takes.")
+    script = parser.add_mutually_exclusive_group(required=True)
+    script.add_argument("--script", help="the dialogue text")
+    script.add_argument("--script-file", type=Path, help="a UTF-8 text file holding the dialogue")
+    script.add_argument("--project", type=Path, metavar="NAME.diastudio",
+                        help="a project saved by the studio window (its folder, or its project.json)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output file (.mp3, .wav, .flac, .ogg); with --per-line, the folder for the files")
+    add_format_argument(parser, "from the extension of --out; with --per-line, MP3")
+    add_model_arguments(parser, None, "; with --project, needed only for lines without a take")
+    add_voice_arguments(parser)
+    add_generation_arguments(parser)
+    parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
+    add_export_arguments(parser)
+    parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
+    parser.add_argument("--subtitles", action="store_true",
+                        help="also write subtitles (.srt) beside each file, from the take's word timings")
+    project = parser.add_argument_group("with --project")
+    project.add_argument("--lines", metavar="1-3,5",
+                         help="only these lines, numbered as the window shows them (default: all)")
+    project.add_argument("--per-line", action="store_true",
+                         help="one file per line in the folder --out (\"003 Ada.mp3\"), as the export does")
+    project.add_argument("--regenerate", action="store_true",
+                         help="generate the chosen lines again, even those whose take is current")
+    project.add_argument("--keep-takes", action="store_true",
+                         help="save the takes generated into the project (default: the project is not changed)")
+    return parser
+
+
+def run_render(argv: list[str]) -> int:
+    return run_command("render", build_parser(), _render, argv)
+
+
+def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
+    check_threads(args)
+    check_loudness(args)
+    if args.project is not None:
+        from app.project_render import render_project
+
+        return render_project(args, cancel)
+    given = given_flags(args, PROJECT_FLAGS)
+    if given:
+        raise CommandLineError(f"{given[0]} applies only to --project (a project saved by the studio window)")
+    script = _read_script(args)
+    check_script(script)  # the tokenizer's checks wait for the model; the tags and words do not
+    params = generation_params(args)
+    settings = export_settings(args)
+    outputs = output_paths(args.out, settings, params.number_results)
+    codes_outputs = output_paths(args.codes_out, None, params.number_results) if args.codes_out else None
+    voices = read_voices(args)
+    runtime = load_runtime(args)
+    runtime.parse(script)  # refuse an unspeakable script before transcribing anything
+    request = GenerationRequest(script, params, prepare_voices(args, runtime, voices))
+    report = GenerationReport(params.number_results)
+    for event in runtime.generate(request, cancel):
+        report(event)
+        if isinstance(event, TakeResult):
+            for notice in event.notices:
+                say(f"  note: {notice}")
+            path = outputs[event.take]
+            export_audio(event.audio, path, settings, take_metadata(script, event), loudness_lufs=args.loudness)
+            say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
+            if args.subtitles:
+                _write_subtitles(script, event, path)
+            if codes_outputs:
+                np.save(codes_outputs[event.take], event.codes)
+                say(f"  wrote {codes_outputs[event.take]}")
+    return 0
+
+
+def _write_subtitles(script: str, take, path: Path) -> None:
+    """The take's subtitles beside ``path``, as a project's export writes them: one cue per line
+    of the script, timed by the take's words."""
+    from core.dia2.script import SPEAKER_TAGS
+    from core.document.dialogue import Dialogue
+    from core.studio.exporting import _write_srt, segments
+    from core.studio.take_assembly import take_from_result
+
+    # The model speaks words before the first tag as [S1]; the document wants the tag written.
+    tagged = script if script.lstrip().startswith(SPEAKER_TAGS) else f"{SPEAKER_TAGS[0]} {script}"
+    dialogue = Dialogue.from_script(tagged)
+    heard = take_from_result(take, dialogue.lines)
+    if heard is None or not heard.line_times:
+        say(f"  note: no subtitles for {path.name}: the take has no word timings")
+        return
+    dialogue.add_takes([heard])
+    say(f"  wrote {_write_srt(path.with_suffix('.srt'), dialogue, segments(dialogue))}")
+
+
+# The flags that choose what of a project is rendered, and how (see app.project_render).
+PROJECT_FLAGS = ("--lines", "--per-line", "--regenerate", "--keep-takes")
+
+
+def _read_script(args: argparse.Namespace) -> str:
+    if args.script is not None:
+        return args.script
+    try:
+        return args.script_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandLineError(f"cannot read the script file {args.script_file}: {error}") from None
