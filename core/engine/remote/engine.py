@@ -30,10 +30,6 @@ from core.params import MODEL_IDS, GenerationParams
 RECONNECT_DELAYS_S = (0.5, 1.0, 2.0)  # between the tries of one connect
 LOADING_POLL_S = 1.0  # how often load asks a server whose model is still loading
 UNREACHABLE_PAUSE_S = 15.0  # after a memory read found the server out of reach, the next one waits this long
-# A generation this engine let go of (its link cut, dropped) holds the server's model until the
-# server notices, within this; a "busy" meanwhile is that generation, asked again every BUSY_RETRY_S.
-LEFT_GENERATION_S = 10.0
-BUSY_RETRY_S = 0.2
 
 
 class RemoteEngine:
@@ -54,7 +50,6 @@ class RemoteEngine:
         self._next_memory_read = 0.0  # monotonic time
         self._memory_guard = threading.Lock()  # a read is started, or a live take waits for it to end
         self._opening_live_takes = 0  # no read starts while a take waits to take the connection
-        self._left_generation_until = 0.0  # monotonic time: see LEFT_GENERATION_S
 
     # ---- the model --------------------------------------------------------------------------------
     @property
@@ -171,9 +166,7 @@ class RemoteEngine:
         """``live``: a live take's request (its text sent while its events stream)."""
         takes = StreamedTakes(request, info.sample_rate, info.name)
         inline_voices, reconnected = False, False
-        # Asked again at most once for each of a voice forgotten and a link found dead, and while
-        # the server is busy with a generation this engine has just left (see LEFT_GENERATION_S).
-        while True:
+        while True:  # asked again at most once for each: a voice forgotten, a link found dead
             message, arrays = self._generate_message(request, inline_voices)
             if live is not None:
                 message = {key: value for key, value in message.items() if key != "script"} | {"type": "live"}
@@ -182,19 +175,17 @@ class RemoteEngine:
                 if link is None:
                     return
                 link.send(message, arrays)
-                streamed = streamed_events(link, cancel, takes, self._silence_s, self._leave_generation,
+                streamed = streamed_events(link, cancel, takes, self._silence_s, self._drop,
                                            live.send_pending if live is not None else None)
                 first = next(streamed, None)
                 break
             except RemoteError as error:
-                if error.code == "modelBusy" and self._left_generation_stopping(cancel):
-                    continue
                 if error.code != "unknownVoice" or inline_voices:
                     raise error.as_studio_error(self.server) from None
                 self._voices.clear()  # the server forgot them (its cache is bounded): send the codes
                 inline_voices = True
             except LinkLost as lost:  # nothing streamed yet: nothing lost by asking again
-                self._leave_generation()
+                self._drop()
                 if reconnected:
                     raise EngineFailed(f"The connection to {self.server} was lost ({lost}); the next "
                                        "generation connects again.") from None
@@ -207,7 +198,7 @@ class RemoteEngine:
             yield first
             yield from streamed
         except LinkLost as lost:
-            self._leave_generation()
+            self._drop()
             reason = f"The connection to {self.server} was lost during the generation ({lost})."
             yield from takes.cut_short(f"{reason} What was streamed before is kept.",
                                        EngineFailed(f"{reason} The next generation connects again."))
@@ -215,18 +206,8 @@ class RemoteEngine:
             yield from takes.cut_short(f"The server stopped the take: {error.message}",
                                        error.as_studio_error(self.server))
         except GeneratorExit:  # the caller stopped reading: the server stops when the link goes
-            self._leave_generation()
+            self._drop()
             raise
-
-    def _leave_generation(self) -> None:
-        """Drop the link a generation streams on: the server stops it once it notices."""
-        self._drop()
-        self._left_generation_until = time.monotonic() + LEFT_GENERATION_S
-
-    def _left_generation_stopping(self, cancel: threading.Event) -> bool:
-        """Whether a "busy" may be the generation this engine just left, not yet stopped on the
-        server: then, after a moment, it is asked again (else: the model is someone else's)."""
-        return time.monotonic() < self._left_generation_until and not cancel.wait(BUSY_RETRY_S)
 
     def _generate_message(self, request: GenerationRequest,
                           inline_voices: bool) -> tuple[dict[str, Any], tuple[np.ndarray, ...]]:
