@@ -52,6 +52,7 @@ class EngineSession(SocketSession):
         self.studio = f"a studio at {client.host}" if client else "a studio"
         self._cancel = threading.Event()  # of the generation running now; set when the studio leaves
         self._live = LiveInput()  # a live take's text, from the socket to the take
+        self._holding = threading.Event()  # the running generation holds a slot on the model
 
     async def _serve(self) -> None:
         try:
@@ -68,16 +69,24 @@ class EngineSession(SocketSession):
         """A frame the studio sent, into the inbox; a cancel, and a live take's text, act at once."""
         data = frame.get("text") if frame.get("text") is not None else frame.get("bytes")
         if isinstance(data, str) and _is_cancel(data):
-            self._cancel.set()
-            self._live.cancel()
+            self._stop_generation()
             return
         if isinstance(data, str) and self._live.takes(data):
             return
         await self._inbox.put(data)
 
     def _gone(self) -> None:
+        self._stop_generation()
+
+    def _stop_generation(self) -> None:
+        """Stop the generation running now (it stops within a frame). Its slot on the model is
+        marked as being given back, so that this studio's next generation, which may arrive before
+        the slot is free (a studio reconnects at once after a cut link), waits for it instead of
+        being told the model is busy with its own old generation."""
         self._cancel.set()
         self._live.cancel()
+        if self._holding.is_set():
+            self.service.runner.turn.leaving(self.studio)
 
     async def _next(self, timeout: float | None = None) -> tuple[dict[str, Any], list[np.ndarray]] | None:
         """The next message and its arrays; None once the studio has gone."""
@@ -225,6 +234,7 @@ class EngineSession(SocketSession):
         def produce() -> None:
             try:
                 if turn.take_for_studio(self.studio, cancel.is_set):
+                    self._holding.set()
                     takes = 0
                     try:
                         log.info("engine: %s generates (%d characters)", self.studio, len(request.script))
@@ -234,6 +244,7 @@ class EngineSession(SocketSession):
                             takes += isinstance(event, TakeResult) and event.complete
                             put(event)
                     finally:
+                        self._holding.clear()
                         turn.give_back(self.studio)
                         log.info("engine: %s's generation %s after %d of %d take(s)", self.studio,
                                  "was stopped" if cancel.is_set() else "ended", takes, request.params.number_results)
@@ -255,9 +266,7 @@ class EngineSession(SocketSession):
                     raise event
                 await self._send(*wire.event_message(event))
         finally:
-            cancel.set()  # ended, failed or the studio left: the thread stops within a frame
-            if live:
-                self._live.cancel()
+            self._stop_generation()  # ended, failed or the studio left
         await self._send({"type": "done"})
 
     def _request(self, runtime, message: dict[str, Any], arrays: list[np.ndarray]) -> GenerationRequest:

@@ -66,6 +66,43 @@ for event in engine.generate(GenerationRequest({LONG!r}, GenerationParams(seed=3
     assert stopped[-1] == ("was stopped", "0")  # given back within its first take
 
 
+def _hello(socket) -> None:
+    socket.send(json.dumps({"type": "hello", "protocol": wire.PROTOCOL, "apiKey": KEY}))
+    assert _receive(socket)["type"] == "welcome"
+
+
+def _generate(socket, script: str, params: GenerationParams) -> None:
+    socket.send(json.dumps({"type": "generate", "script": script, "params": params.to_dict()}))
+
+
+def _next_event(socket) -> dict:
+    """The next message of a generation's stream (an audio chunk's samples frame skipped)."""
+    while isinstance(frame := socket.recv(timeout=60), bytes) or wire.decode(frame)["type"] == "working":
+        pass
+    return wire.decode(frame)
+
+
+def test_a_studio_that_cut_its_link_mid_generation_is_not_refused_by_its_own_old_generation(remote_engine_server):
+    """A studio whose link is cut while it generates connects again and asks at once: the server,
+    still stopping the old generation (within a frame), lets the new one wait for its slot instead
+    of telling the studio the model is busy with the studio's own generation. The race is a frame
+    wide, so it is run a few times."""
+    for seed in range(5):
+        with _socket(remote_engine_server) as cut:
+            _hello(cut)
+            _generate(cut, LONG, GenerationParams(seed=seed, number_results=4))
+            while _next_event(cut)["type"] != "audio":
+                pass
+        with _socket(remote_engine_server) as again:
+            _hello(again)
+            _generate(again, "[S1] Hi.", GenerationParams(seed=seed))
+            events = [_next_event(again)]
+            assert events[0]["type"] != "error", events[0]
+            while events[-1]["type"] != "done":
+                events.append(_next_event(again))
+            assert [event["type"] for event in events].count("take") == 1
+
+
 def test_an_api_task_that_comes_while_a_studio_generates_waits_for_it(remote_engine_server):
     engine = remote_engine_server.engine()
     engine.load("dia2-2b")
