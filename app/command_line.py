@@ -13,8 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from core.audio.export import _LOUDNESS_RANGE_LUFS
-from core.audio.formats import ExportSettings, format_from_path
+from core.audio.formats import LOUDNESS_RANGE_LUFS, ExportSettings, format_from_path
 from core.batch.outputs import take_paths
 from core.dia2.events import Progress, TakeStarted
 from core.errors import DiaStudioError
@@ -102,7 +101,7 @@ def check_threads(args: argparse.Namespace) -> None:
 
 def check_loudness(args: argparse.Namespace) -> None:
     """The export would refuse it only once the audio is made: refused before the model loads."""
-    low, high = _LOUDNESS_RANGE_LUFS
+    low, high = LOUDNESS_RANGE_LUFS
     if args.loudness is not None and not low <= args.loudness <= high:
         raise CommandLineError(f"--loudness {args.loudness:g}: give {low:g} to {high:g} LUFS, e.g. -16")
 
@@ -170,6 +169,13 @@ def download_progress():
             say(f"  downloading {what}: {done / 1e6:.0f} / {total / 1e6:.0f} MB")
 
     return report
+
+
+def say_serving(args: argparse.Namespace, config) -> None:
+    """What ``serve`` says once it serves, on this machine or on a Ray cluster."""
+    # What runs (a folder, a Hub id or a known id), and the model ids a task may name for it.
+    say(f"serving {args.model} as model {' or '.join(config.served_models)} on http://{args.host}:{args.port}/v1, "
+        f"and to studios at http://{args.host}:{args.port} (data in {args.data_dir})")
 
 
 def say(message: str) -> None:

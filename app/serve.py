@@ -17,11 +17,9 @@ import threading
 from pathlib import Path
 
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
+from app.command_line import EXIT_BAD_INPUT, download_progress, say, say_serving
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
-
-EXIT_BAD_INPUT = 2
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dia-studio serve", description="Serve the Dia2 task API (POST /v1).")
@@ -119,14 +117,7 @@ def service_config(args: argparse.Namespace, keys: tuple[str, ...]):
                          retry_deliveries_for_s=args.retry_deliveries_for, live_idle_timeout_s=args.live_idle_timeout)
 
 
-def say_serving(args: argparse.Namespace, config) -> None:
-    # What runs (a folder, a Hub id or a known id), and the model ids a task may name for it.
-    say(f"serving {args.model} as model {' or '.join(config.served_models)} on http://{args.host}:{args.port}/v1, "
-        f"and to studios at http://{args.host}:{args.port} (data in {args.data_dir})")
-
-
 def _load_model(args: argparse.Namespace, runner) -> None:
-    from app.command_line import download_progress
     from core.dia2.runtime import Dia2Runtime
 
     say(f"loading {args.model} …")
@@ -172,7 +163,3 @@ def default_data_dir(platform: str = sys.platform, environ=os.environ) -> Path:
     else:
         base = Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "dia-studio" / "service"
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QPushButton, QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from core.audio.errors import InvalidExportSettings
-from core.audio.formats import AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates, format_from_path
+from core.audio.formats import LOUDNESS_RANGE_LUFS, AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates, format_from_path
 from core.studio.exporting import ExportChoice
 
 DEFAULT_LOUDNESS_LUFS = -16.0  # podcast loudness; broadcast would be -23
@@ -83,7 +83,7 @@ class ExportDialog(QDialog):
 
         self.normalise = QCheckBox("Normalise loudness to")
         self.loudness = QDoubleSpinBox()
-        self.loudness.setRange(-70.0, 0.0)
+        self.loudness.setRange(*LOUDNESS_RANGE_LUFS)
         self.loudness.setSuffix(" LUFS")
         self.loudness.setValue(initial.loudness_lufs if initial.loudness_lufs is not None else DEFAULT_LOUDNESS_LUFS)
         self.normalise.setChecked(initial.loudness_lufs is not None)

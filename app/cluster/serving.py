@@ -19,7 +19,7 @@ from ray import serve
 from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster, deployment_failure
 from app.cluster.ingress import IngressSettings, ServiceIngress
 from app.cluster.replica import QUIET, ModelReplica
-from app.serve import EXIT_BAD_INPUT, say, say_serving
+from app.command_line import EXIT_BAD_INPUT, say, say_serving
 from core.errors import describe_error
 
 APPLICATION = "dia-studio"

@@ -21,7 +21,7 @@ import numpy as np
 from core.audio import MODEL_SAMPLE_RATE
 from core.audio.atomic_write import write_atomically
 from core.audio.errors import ExportFailed, InvalidExportSettings
-from core.audio.formats import AudioFormat, ExportSettings, format_from_path
+from core.audio.formats import LOUDNESS_RANGE_LUFS, AudioFormat, ExportSettings, format_from_path
 from core.audio.processing import limit_peak, normalize_loudness, resample, upmix
 from core.audio.tags import ExportMetadata
 from core.errors import InvalidParameter
@@ -41,7 +41,6 @@ _FORMAT_OPTIONS = {
     # bitexact numbers the Ogg stream 0, which ogginfo notes "may cause problems with some tools"
     AudioFormat.OGG: {"serial_offset": "1"},
 }
-_LOUDNESS_RANGE_LUFS = (-70.0, 0.0)
 # Audio is handed to the encoder a second at a time: bounded memory for long dialogues.
 _CHUNK_SECONDS = 1
 
@@ -96,7 +95,7 @@ def _prepare(samples: np.ndarray, settings: ExportSettings, loudness_lufs: float
     if not np.all(np.isfinite(samples)):
         raise InvalidParameter("samples", "audio with NaN or infinite values", "finite sample values")
     if loudness_lufs is not None:
-        low, high = _LOUDNESS_RANGE_LUFS
+        low, high = LOUDNESS_RANGE_LUFS
         is_number = isinstance(loudness_lufs, (int, float)) and not isinstance(loudness_lufs, bool)
         if not (is_number and low <= loudness_lufs <= high):
             raise InvalidParameter("loudness", loudness_lufs, f"{low:g} to {high:g} LUFS")

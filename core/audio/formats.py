@@ -75,6 +75,8 @@ DEFAULT_CHANNELS = 2
 # The model's own output: what WAV and FLAC always hold.
 LOSSLESS_SAMPLE_RATE = MODEL_SAMPLE_RATE
 LOSSLESS_CHANNELS = 1
+# What --loudness and the export dialog's normalisation accept.
+LOUDNESS_RANGE_LUFS = (-70.0, 0.0)
 
 _API_FIELDS = {"sampleRate": "sample_rate", "bitrate": "bitrate", "channels": "channels"}
 _CHANNEL_NAMES = {1: "mono", 2: "stereo"}
