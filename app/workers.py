@@ -42,6 +42,9 @@ class _Runner(QObject):
             self.failed.emit(error)
         finally:
             self.done.emit()
+            # The thread ends here, not only once the GUI thread hears "done": a GUI thread that
+            # waits for it (the window closing during a generation) would otherwise wait in vain.
+            self.thread().quit()
 
 
 class Worker(QObject):

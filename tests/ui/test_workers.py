@@ -65,3 +65,22 @@ def test_run_in_background_returns_the_result_or_the_error(qtbot):
     with qtbot.waitSignal(run_in_background(lambda: 1 / 0, results.append, failures.append).finished):
         pass
     assert results == [42] and [type(error) for error in failures] == [ZeroDivisionError]
+
+
+def test_a_gui_thread_that_waits_for_a_cancelled_job_sees_its_thread_end(qtbot):
+    """The window closing during a generation cancels it and waits on the GUI thread: the
+    thread must end without the GUI thread's help (it hears "done" only after the wait)."""
+    started = threading.Event()
+
+    def job(cancel):
+        started.set()
+        while not cancel.wait(0.01):
+            yield None
+
+    worker = Worker(job)
+    worker.start()
+    assert started.wait(10)
+    worker.cancel()
+    assert worker.wait(10_000)  # False: it waited the whole 10 s for a thread that never ended
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        pass
