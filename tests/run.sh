@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Set up (first time) and run every test, plus the check that core/ never imports Qt.
+#   tests/run.sh            everything, then the bundle is built and smoke-tested
+#   tests/run.sh --fast     the tests that start no model process, server, Ray, sound server or
+#                           command (markers set in tests/conftest.py): a few minutes on 2 cores
+#   tests/run.sh PATH/ARGS  chosen tests (pytest's arguments), no bundle
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--fast" ]; then
+    shift
+    set -- -m "not (process or server or ray or sound or subprocess or slow or bundle)" "$@"
+fi
 installer/setup.sh --test
 # The official Runware SDKs the server is checked against; both are the module `runware`, so each
 # gets a folder of its own (tests/service/test_official_sdks.py puts one at a time on the path).
@@ -23,7 +31,7 @@ trap 'tests/pulse/stop_null_sink.sh || true; rm -rf "$DIA_PULSE_DIR"' EXIT
 # triton (which transformers imports) prints nanobind "leak" reports at interpreter exit; they are
 # not ours and would bury pytest's summary, so only those lines are dropped from stderr.
 run_pytest() {
-    .venv/bin/python -m pytest -q "$@" \
+    .venv/bin/python -m pytest -q --durations=15 -n "${DIA_TEST_WORKERS:-auto}" --dist loadgroup "$@" \
         2> >(grep -vE '^(nanobind: | - leaked | - \.\.\. skipped remainder|See https://nanobind)' >&2)
 }
 run_pytest "$@"

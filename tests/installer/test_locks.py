@@ -37,10 +37,10 @@ def test_each_lock_agrees_with_pyproject(environment, target):
 def test_a_dependency_added_to_pyproject_without_locking_it_is_found():
     changed = tomllib.loads((ROOT / "pyproject.toml").read_text())
     changed["project"]["dependencies"].append("polars>=1")
-    changed["project"]["optional-dependencies"]["test"].append("pytest-xdist>=3")
+    changed["project"]["optional-dependencies"]["test"].append("pytest-randomly>=3")
     assert lockfiles.disagreements("app", "linux-x86_64-cpu", changed) == ["polars>=1 is not in the lock"]
     assert lockfiles.disagreements("test", "linux-x86_64-cpu", changed) == [
-        "polars>=1 is not in the lock", "pytest-xdist>=3 is not in the lock"]
+        "polars>=1 is not in the lock", "pytest-randomly>=3 is not in the lock"]
 
 
 def test_a_range_the_lock_is_outside_of_and_a_dependency_dropped_are_found():
