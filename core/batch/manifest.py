@@ -30,12 +30,11 @@ from core.batch.jobs import ProjectRender, RefusedRender, ScriptRender, VoiceInp
 from core.batch.outputs import take_paths
 from core.batch.projects import line_numbers
 from core.batch.scripts import check_script
-from core.dia2.script import UnspeakableScript
+from core.dia2.script import SPEAKER_TAGS, UnspeakableScript
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.project.layout import PROJECT_SUFFIX, ProjectFileError, project_name
 from core.project.opening import open_project
-from core.service.protocol import MAX_VOICES
 from core.studio.dialogue_generation import CannotGenerate, lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice
 
@@ -250,8 +249,8 @@ class _Reading:
         return script
 
     def _voices_of(self, voices: Any, place: "_Place") -> tuple[VoiceInput, ...]:
-        if not isinstance(voices, list) or len(voices) > MAX_VOICES:
-            raise _Problem(f"give a list of at most {MAX_VOICES} voices, [S1]'s first")
+        if not isinstance(voices, list) or len(voices) > len(SPEAKER_TAGS):
+            raise _Problem(f"give a list of at most {len(SPEAKER_TAGS)} voices, [S1]'s first")
         found, problems = [], []
         for index, voice in enumerate(voices):
             try:

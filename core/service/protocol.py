@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from core.audio.formats import AudioFormat, ExportSettings
+from core.dia2.script import SPEAKER_TAGS
 from core.errors import InvalidParameter
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
@@ -30,7 +31,7 @@ _DELIVERY_FIELDS = ("taskType", "taskUUID", "speech", "inputs", "outputType", "o
 # What "settings" takes, as the API names it (GenerationParams' settings.* fields).
 SETTINGS = tuple(name.split(".", 1)[1] for name in GenerationParams.API_NAMES if name.startswith("settings."))
 MAX_URL_CHARS = 4096
-MAX_VOICES = 2  # [S1] and [S2]
+MAX_VOICES = len(SPEAKER_TAGS)  # one per speaker of the model: [S1] and [S2]
 
 
 @dataclass(frozen=True)
