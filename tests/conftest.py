@@ -30,12 +30,14 @@ def _one_core_per_worker() -> None:
 def pytest_collection_modifyitems(config, items):
     from tests.cost_markers import costs_of, worker_group
 
+    parallel = config.pluginmanager.hasplugin("xdist")
     for item in items:
         if hasattr(item, "function"):
             costs = costs_of(item)
             for cost in sorted(costs):
                 item.add_marker(cost)
-            item.add_marker(pytest.mark.xdist_group(worker_group(item, costs)))
+            if parallel:
+                item.add_marker(pytest.mark.xdist_group(worker_group(item, costs)))
 
 
 @pytest.fixture(scope="session")

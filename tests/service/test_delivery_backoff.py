@@ -2,10 +2,17 @@
 once. An in-process service with the tiny model; real receivers (or none) on loopback."""
 
 import asyncio
+import contextlib
 import logging
+import threading
+import urllib.parse
+import urllib.request
 import uuid
 
 import pytest
+import uvicorn
+
+from core.service.http_app import create_app
 
 from core.service.task_runner import TaskRunner
 from core.service.task_service import ServiceConfig, TaskService
@@ -88,6 +95,24 @@ def test_a_failed_upload_is_reported_on_its_result_which_stays_retrievable(serve
     assert item["status"] == "success" and item["uploadStatus"] == "failed"
     assert item["uploadError"]["code"] == "uploadFailed" and "could not be reached" in item["uploadError"]["message"]
     assert not {"code", "error"} & set(item)
-    result = service.store.result_by_audio(item["audioUUID"])  # what GET audioURL serves
-    assert item["audioURL"].endswith(result.file) and service.store.read_media(result)
+    with _served_over_http(service) as base:
+        with urllib.request.urlopen(base + urllib.parse.urlsplit(item["audioURL"]).path, timeout=30) as answer:
+            assert answer.status == 200 and answer.read()
     assert caplog.text.count("upload of") >= 2  # retried, every attempt logged
+
+
+@contextlib.contextmanager
+def _served_over_http(service: TaskService):
+    """The service's HTTP app on a loopback port, as serve runs it; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=free_port(),
+                                           log_level="warning", http="h11", loop="asyncio"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the HTTP server did not start"
+            threading.Event().wait(0.02)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
