@@ -18,6 +18,7 @@ from core.dia2.events import GenerationBusy, GenerationEvent, GenerationRequest
 from core.dia2.incremental_script import TextAfterEnd
 from core.dia2.live_take_base import LiveTakeBase
 from core.dia2.prefix import SpokenContext, VoicePrompt
+from core.engine.live_text import LiveText
 from core.engine.streamed_takes import StreamedTakes
 from core.params import GenerationParams
 
@@ -84,25 +85,15 @@ def fed_events(take, messages: Callable[[], list[tuple]],
     gives it what ``messages()`` returns, waiting a short while for it: ``("text", str)``,
     ``("end",)`` or ``("cancel",)``. Text the model refuses cancels the take, and the refusal is
     raised after the take's last event (the near end hears why)."""
-    finished, refused = threading.Event(), []
+    finished, text = threading.Event(), LiveText(take)
 
     def feed() -> None:
         while not finished.is_set():
             if cancel is not None and cancel.is_set():
                 take.cancel()
                 return
-            for message in messages():
-                try:
-                    if message[0] == "text":
-                        take.push_text(message[1])
-                    elif message[0] == "end":
-                        take.end_text()
-                    else:
-                        take.cancel()
-                except Exception as error:  # markup the model cannot follow
-                    refused.append(error)
-                    take.cancel()
-                    return
+            if not all(text.apply(*message) for message in messages()):
+                return
 
     feeder = threading.Thread(target=feed, name="live take text", daemon=True)
     feeder.start()
@@ -111,5 +102,4 @@ def fed_events(take, messages: Callable[[], list[tuple]],
     finally:
         finished.set()
         feeder.join()
-    if refused:
-        raise refused[0]
+    text.raise_refusal()

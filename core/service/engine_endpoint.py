@@ -28,6 +28,7 @@ from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine import wire
 from core.engine.in_process import model_info
+from core.engine.live_text import LiveText
 from core.engine.memory import device_bytes, process_bytes
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
@@ -310,8 +311,7 @@ class LiveInput:
         self._lock = threading.Lock()
         self._active = False
         self._held: list[dict[str, Any]] = []
-        self._take = None
-        self._refused: Exception | None = None
+        self._text: LiveText | None = None  # the open take's
 
     def takes(self, text: str) -> bool:
         """True when ``text`` is a live take's message (used, or dropped if its take has ended).
@@ -322,11 +322,11 @@ class LiveInput:
             return False  # the request loop reports it
         if message["type"] == "live":
             with self._lock:
-                self._active, self._held, self._take, self._refused = True, [], None, None
+                self._active, self._held, self._text = True, [], None
         if message["type"] not in ("text", "end"):
             return False
         with self._lock:
-            if self._take is not None:
+            if self._text is not None:
                 self._give(message)
             elif self._active:
                 self._held.append(message)
@@ -336,9 +336,10 @@ class LiveInput:
         """The take's events (on the generation's thread); raises what the take refused after
         its events end."""
         take = runtime.open_live_take(request.params, request.voices, request.context)
+        text = LiveText(take)
         try:
             with self._lock:
-                self._take = take
+                self._text = text
                 for message in self._held:
                     self._give(message)
                 self._held = []
@@ -347,26 +348,18 @@ class LiveInput:
             yield from take.events()
         finally:
             with self._lock:
-                self._take, self._active = None, False
+                self._text, self._active = None, False
             take.close()
-        if self._refused is not None:
-            raise self._refused
+        text.raise_refusal()
 
     def cancel(self) -> None:
         with self._lock:
             self._active = False
-            if self._take is not None:
-                self._take.cancel()
+            if self._text is not None:
+                self._text.take.cancel()
 
     def _give(self, message: dict[str, Any]) -> None:
-        try:
-            if message["type"] == "text":
-                self._take.push_text(str(message.get("text", "")))
-            else:
-                self._take.end_text()
-        except DiaStudioError as error:  # markup the model cannot follow: the take ends, the studio hears why
-            self._refused = error
-            self._take.cancel()
+        self._text.apply(message["type"], str(message.get("text", "")))
 
 
 def _is_cancel(text: str) -> bool:
