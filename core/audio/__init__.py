@@ -7,7 +7,8 @@
 - ``tags``          what a file says about how it was made (title, speakers, seed, parameters)
 - ``io``            read any common audio file or clip into a checked 24 kHz mono ``VoiceClip``
 - ``processing``    resampling, channel mixing, levels, loudness, silence bounds
-- ``backend``       the small interface to a sound system; ``sounddevice_backend`` and ``fake_backend``
+- ``backend``       the small interface to a sound system; ``sounddevice_backend`` (the tests' fake sound
+                    card is ``tests/fake_sound_card.py``)
 - ``capture``       microphone recording into a ``ring`` buffer, with a live level
 - ``playback``      a player that plays chunks while they are still being appended
 - ``errors``        what can go wrong, as types the GUI and CLI turn into messages

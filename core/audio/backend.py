@@ -1,7 +1,8 @@
 """The small interface between the studio and a sound system.
 
 Capture and playback talk only to an ``AudioBackend``: ``SoundDeviceBackend`` (PortAudio, the real
-thing) or ``FakeBackend`` (a thread with a virtual clock, so tests run without a sound card).
+thing) or the tests' ``FakeBackend`` (``tests/fake_sound_card.py``: a thread with a virtual clock, so
+tests run without a sound card).
 Callbacks run on the sound system's thread: they must only copy samples, never block or allocate.
 """
 

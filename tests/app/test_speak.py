@@ -23,12 +23,12 @@ import soundfile
 from app.main import main
 from app.speak import run_speak
 from core.audio.capture import Recorder
-from core.audio.fake_backend import FakeBackend
 from core.dia2.events import GenerationRequest
 from core.params import GenerationParams
 from tests.app.test_cli_render import UNWRITABLE, needs_unwritable
 from tests.core.audio.conftest import pulse_null_sink, sound_system  # noqa: F401 (fixtures)
 from tests.core.dia2.golden import CHECKPOINT
+from tests.fake_sound_card import FakeBackend
 
 REPO = Path(__file__).parents[2]
 MODEL = ["--model", str(CHECKPOINT), "--device", "cpu", "--dtype", "float32", "--threads", "1"]

@@ -13,7 +13,6 @@ from PySide6.QtCore import QSettings, QTimer
 
 from app.controller import StudioController
 from app.settings import Settings, WindowLayout
-from core.audio.fake_backend import FakeBackend
 from core.dia2.events import AudioChunk, Progress, TakeResult, TakeStarted, WordTiming
 from core.dia2.script import BREAK_TAG
 from core.dia2.transcript_alignment import TimedWord
@@ -21,6 +20,7 @@ from core.document.speakers import Speaker
 from core.engine.choice import EngineChoice
 from core.engine.engine import EngineKind
 from core.engine.in_process import InProcessEngine
+from tests.fake_sound_card import FakeBackend
 
 VOICES = Path(__file__).resolve().parents[1] / "fixtures" / "voices"
 SPEAKER1_WAV = VOICES / "speaker1_24k_mono.wav"

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.audio.fake_backend import FakeBackend
 from core.document.clips import AudioClip
 from core.document.speakers import Speaker
 from core.document.takes import Take
 from core.params import GenerationParams
 from core.studio.heard_dialogue import DIALOGUE
+from tests.fake_sound_card import FakeBackend
 from tests.ui.conftest import FakeRuntime, use_runtime, write_dialogue
 
 

@@ -12,10 +12,10 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 from core.audio.backend import AudioDevice
-from core.audio.fake_backend import FAKE_MICROPHONE, FakeBackend
 from core.audio.processing import resample
 from core.dia2.transcribe import TranscriptionModelUnavailable
 from core.document.speakers import Speaker
+from tests.fake_sound_card import FAKE_MICROPHONE, FakeBackend
 from tests.ui.conftest import SPEAKER1_TEXT, SPEAKER1_WAV, VOICES, WordsTranscriber, press
 
 EXAMPLE_VOICES = Path(__file__).resolve().parents[2] / "resources" / "example" / "voices"

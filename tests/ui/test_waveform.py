@@ -9,12 +9,12 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from core.audio.envelope import Envelope
-from core.audio.fake_backend import FakeBackend
 from core.document.clips import AudioClip
 from core.document.speakers import Speaker
 from core.document.takes import Take
 from core.params import GenerationParams
 from core.studio.heard_dialogue import DIALOGUE
+from tests.fake_sound_card import FakeBackend
 from tests.ui.conftest import FakeRuntime, use_runtime, write_dialogue
 from tests.ui.test_takes import tone_take
 from ui.waveform import WaveformView

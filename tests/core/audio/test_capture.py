@@ -9,9 +9,9 @@ import soundfile
 from core.audio.backend import AudioDevice
 from core.audio.capture import Recorder
 from core.audio.errors import AudioDeviceError, NoAudioDevice
-from core.audio.fake_backend import FAKE_MICROPHONE, FakeBackend
 from core.audio.io import load_voice_clip
 from tests.core.audio.conftest import VOICES
+from tests.fake_sound_card import FAKE_MICROPHONE, FakeBackend
 
 RATE = 48000
 

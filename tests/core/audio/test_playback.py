@@ -9,8 +9,8 @@ import pytest
 
 from core.audio.backend import AudioDevice
 from core.audio.errors import AudioDeviceError, NoAudioDevice
-from core.audio.fake_backend import FakeBackend
 from core.audio.playback import PlayerState, StreamingPlayer
+from tests.fake_sound_card import FakeBackend
 
 RATE = 24000
 BLOCK = 240  # 10 ms: positions in these tests fall on whole blocks
