@@ -17,8 +17,9 @@ import threading
 from app.command_line import (CommandLineError, GenerationReport, check_writable, given_flags, load_runtime,
                               output_paths, say)
 from core.audio.formats import ExportSettings, format_from_path
-from core.batch.projects import LinesLeftOut, generate_runs, line_numbers
+from core.batch.projects import LinesLeftOut, generate_runs
 from core.document.dialogue import Dialogue
+from core.document.line_numbers import line_numbers, rows_of
 from core.project.layout import project_folder, project_name
 from core.project.opening import open_project
 from core.project.saving import save_project
@@ -120,7 +121,7 @@ def needs_a_model(dialogue: Dialogue, runs: list[list[str]], regenerate: bool = 
     """Why the lines of ``runs`` need ``--model``, and how to go without it."""
     needed = [line_id for run in runs for line_id in run]
     it = "it" if len(needed) == 1 else "them"
-    why = (f"--regenerate makes {line_numbers(dialogue, needed)} again" if regenerate else
-           f"{line_numbers(dialogue, needed)} {'has' if len(needed) == 1 else 'have'} no current take")
+    why = (f"--regenerate makes {line_numbers(rows_of(dialogue, needed))} again" if regenerate else
+           f"{line_numbers(rows_of(dialogue, needed))} {'has' if len(needed) == 1 else 'have'} no current take")
     return (f"{why}: give the model to generate {it} with --model (dia2-2b, dia2-1b, a Hub id or a local folder)"
             + ("" if regenerate else f", or leave {it} out with --lines"))

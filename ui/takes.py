@@ -6,14 +6,13 @@ exported: each line from the take that speaks it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QToolButton,
                                QVBoxLayout, QWidget)
 
 from core.document.content import Change
 from core.document.dialogue import Dialogue
+from core.document.line_numbers import line_numbers, rows_of
 from core.document.takes import Take
 from ui.parameters import LABELS
 
@@ -30,23 +29,6 @@ def take_title(dialogue: Dialogue, take: Take) -> str:
     return f"Take {take_number(dialogue, take)} (seed {take.seed})"
 
 
-def line_numbers(rows: Iterable[int]) -> str:
-    """"line 2", "lines 1–3", "lines 1, 3, 5–7": runs of rows (numbered from 1) as ranges."""
-    rows = sorted(rows)
-    runs: list[list[int]] = []
-    for row in rows:
-        if runs and row == runs[-1][-1] + 1:
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs]
-    return f"{'line' if len(rows) == 1 else 'lines'} {', '.join(parts)}"
-
-
-def _rows(dialogue: Dialogue, line_ids: Iterable[str]) -> list[int]:
-    return [dialogue.index_of(line_id) + 1 for line_id in line_ids]
-
-
 def _spoken_rows(dialogue: Dialogue, take: Take) -> list[int]:
     """The rows of the lines this take speaks that are still in the dialogue."""
     return [row for row, line in enumerate(dialogue.lines, 1) if take.source_line(line.id) is not None]
@@ -58,7 +40,7 @@ def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
         lines = line_numbers(rows)
     else:
         lines = "lines since deleted" if take.source_lines else "no line finished"
-    kept_rows = _rows(dialogue, dialogue.lines_kept_by(take.id))
+    kept_rows = rows_of(dialogue, dialogue.lines_kept_by(take.id))
     if not kept_rows:
         kept = ""
     elif kept_rows == rows:
@@ -276,5 +258,5 @@ class TakesPanel(QWidget):
         self.play_button.setEnabled(chosen)
         self.delete_button.setEnabled(chosen)
         # Keep does something while a line of the take keeps another take.
-        self.keep_button.setEnabled(chosen and _rows(self._dialogue, self._dialogue.lines_kept_by(take_id))
+        self.keep_button.setEnabled(chosen and rows_of(self._dialogue, self._dialogue.lines_kept_by(take_id))
                                     != _spoken_rows(self._dialogue, self._dialogue.take(take_id)))

@@ -28,9 +28,9 @@ from core.audio.formats import ExportSettings, format_from_path
 from core.audio.io import load_voice_clip
 from core.batch.jobs import ProjectRender, RefusedRender, ScriptRender, VoiceInput
 from core.batch.outputs import take_paths
-from core.batch.projects import line_numbers
 from core.batch.scripts import check_script
 from core.dia2.script import SPEAKER_TAGS, UnspeakableScript
+from core.document.line_numbers import line_numbers, rows_of
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.project.layout import PROJECT_SUFFIX, ProjectFileError, project_name
@@ -195,7 +195,7 @@ class _Reading:
             except _Problem as error:
                 jobs.append(self.refused(folder.name, str(error)))
                 continue
-            untaken = line_numbers(dialogue, [line_id for run in runs for line_id in run]) if runs else None
+            untaken = line_numbers(rows_of(dialogue, [line_id for run in runs for line_id in run])) if runs else None
             jobs.append(ProjectRender(folder.name, folder, choice, untaken))
         return jobs
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from core.dia2.events import TakeResult
 from core.document.content import LineStatus
 from core.document.dialogue import Dialogue
+from core.document.line_numbers import line_numbers, rows_of
 from core.errors import Cancelled, DiaStudioError
 from core.studio.dialogue_generation import DialogueGeneration
 
@@ -26,7 +27,8 @@ def generate_runs(engine, dialogue: Dialogue, runs: list[list[str]], cancel: thr
     does not speak its lines in full."""
     for number, run in enumerate(runs):
         generation = DialogueGeneration(dialogue, run)
-        say(f"generating {line_numbers(dialogue, run)}" + (f" ({number + 1} of {len(runs)})" if len(runs) > 1 else ""))
+        of_runs = f" ({number + 1} of {len(runs)})" if len(runs) > 1 else ""
+        say(f"generating {line_numbers(rows_of(dialogue, run))}{of_runs}")
         for event in generation.events(engine, cancel):
             on_event(event)
             if isinstance(event, TakeResult):
@@ -36,15 +38,5 @@ def generate_runs(engine, dialogue: Dialogue, runs: list[list[str]], cancel: thr
             raise Cancelled("cancelled")
         unspoken = [line_id for line_id in run if dialogue.status(line_id) is not LineStatus.GENERATED]
         if unspoken:
-            raise LinesLeftOut(f"the new take does not speak {line_numbers(dialogue, unspoken)} in full (the "
-                               "model left words out): nothing was written")
-
-
-def line_numbers(dialogue: Dialogue, line_ids: list[str]) -> str:
-    """ "line 3", "lines 3–5", or "lines 2, 4 and 6", as the person counts them."""
-    numbers = [dialogue.index_of(line_id) + 1 for line_id in line_ids]
-    if len(numbers) == 1:
-        return f"line {numbers[0]}"
-    if numbers == list(range(numbers[0], numbers[-1] + 1)):
-        return f"lines {numbers[0]}–{numbers[-1]}"
-    return f"lines {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
+            raise LinesLeftOut(f"the new take does not speak {line_numbers(rows_of(dialogue, unspoken))} in full "
+                               "(the model left words out): nothing was written")

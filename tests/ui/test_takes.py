@@ -6,14 +6,14 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from core.audio.backend import AudioDevice
-from core.audio.fake_backend import FAKE_SPEAKERS, FakeBackend
 from core.document.clips import AudioClip
 from core.document.content import LineStatus
 from core.document.speakers import Speaker
 from core.document.takes import Take
 from core.params import GenerationParams
+from tests.fake_sound_card import FAKE_SPEAKERS, FakeBackend
 from tests.ui.conftest import press, write_dialogue
-from ui.takes import TAKE_ID_ROLE, line_numbers
+from ui.takes import TAKE_ID_ROLE
 from ui.timeline_model import Column
 
 
@@ -222,11 +222,6 @@ def test_a_take_added_or_deleted_is_listed_anew_and_the_new_one_selected(studio)
     assert panel.selected_take_id() is None and told[-1] is None and not panel.play_button.isEnabled()
     dialogue.delete_take(first.id)
     assert panel.list.count() == 0 and panel.empty_hint.isVisibleTo(panel)
-
-
-def test_line_numbers_read_as_ranges():
-    assert [line_numbers(rows) for rows in ([2], [1, 2, 3], [3, 1], [1, 2, 3, 5, 7, 8])] == [
-        "line 2", "lines 1–3", "lines 1, 3", "lines 1–3, 5, 7–8"]
 
 
 def test_choosing_another_take_while_one_is_paused_names_the_chosen_one_in_the_playback_bar(studio, qtbot, sound):
