@@ -14,8 +14,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 
 from app.document_session import DocumentSession
-from app.follow_along import FollowAlong, line_markers
 from app.generation import GenerationSession
+from app.listening import Listening
 from app.live_preview import KEPT as PREVIEW_KEPT, LivePreview
 from app.model_manager_actions import ModelManagerActions
 from core.engine import memory
@@ -27,24 +27,20 @@ from app.voice_library_session import VoiceLibrarySession
 from app.workers import run_in_background
 from core.audio.backend import AudioBackend
 from core.audio.capture import Recording
-from core.audio.envelope import Envelope
 from core.audio.formats import ExportSettings
-from core.document.content import Change
 from core.document.dialogue import Dialogue
 from core.document.speakers import Speaker
-from core.document.takes import Take
 from core.engine.choice import EngineChoice, open_engine
 from core.engine.engine import Engine, EngineKind
 from core.errors import DiaStudioError, describe_error
 from core.studio.exporting import ExportChoice, export_dialogue, planned_paths, summary
-from core.studio.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
 from core.studio.voice_loading import (Transcriber, corrected_voice, transcribed_voice, trimmed_voice, voice_from_file,
                                        voice_from_recording)
 from core.voice_library import VoiceLibrary
 from ui.main_window import MainWindow
 from ui.model_manager import ModelManagerDialog
 from ui.prompts import Prompts
-from ui.takes import describe_keeping, take_title
+from ui.takes import describe_keeping
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "example" / "Example.diastudio"
 VOICE_LIBRARY_FOLDER = "voice_library"  # in the studio's data folder, shared by every project
@@ -82,17 +78,11 @@ class StudioController(QObject):
         self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self._prepare_voice, self)
-        self._dialogue_audio = DialogueAudio()  # the whole dialogue, as exported
-        self.follow_along = FollowAlong(self.window, self.playback, self.generation, lambda: self.dialogue,
-                                        self._dialogue_audio)
+        # Made before the wiring below: what is heard ends a stream before the window says the rest.
+        self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
+                                   settings, lambda: self.models.info.sample_rate, self)
         self.model_manager: ModelManagerDialog | None = None
-        self._preview_started = False
-        self._preview_heard = False  # the line previewed as typed has begun to play
-        self._preview_streaming = False  # the waveform shows that preview as it comes
         self._generation_waits = False  # a Generate waits for the preview to let go of the model
-        self._envelopes: dict[str, Envelope] = {}  # take id -> its waveform, computed once
-        self._streamed_take: int | None = None  # the take of the generation the waveform grows with
-        self._unsubscribe_takes = None
         self._said_unavailable: str | None = None  # why the engine's memory is out of reach, once said
         self._status_timer = QTimer(self.window)  # it updates the window: it goes with it
         self._status_timer.setInterval(STATUS_INTERVAL_MS)
@@ -120,7 +110,7 @@ class StudioController(QObject):
         a.generate.triggered.connect(lambda: self.generate())
         a.generate_selected.triggered.connect(lambda: self.generate(w.timeline.selected_line_ids()))
         a.cancel.triggered.connect(self.cancel_generation)
-        a.play_pause.triggered.connect(self.play_pause)
+        a.play_pause.triggered.connect(self.listening.play_pause)
         a.stop.triggered.connect(self.playback.stop)
         a.play_while_generating.setChecked(self.settings.play_while_generating)
         a.play_while_generating.toggled.connect(
@@ -133,12 +123,6 @@ class StudioController(QObject):
         a.reset_layout.triggered.connect(self._reset_layout)
         w.close_requested.connect(self._close)
         w.generation_progress.cancel_requested.connect(self.cancel_generation)
-        w.playback_bar.play_pause_requested.connect(self.play_pause)
-        w.playback_bar.stop_requested.connect(self.playback.stop)
-        w.playback_bar.output_chosen.connect(self._use_output)
-        w.takes.play_requested.connect(self.play_take)
-        w.takes.selected_take_changed.connect(self._take_selected)
-        w.waveform.seekRequested.connect(self.seek)
         w.voices.load_requested.connect(self.load_voice)
         w.voices.recording_finished.connect(self.use_recording)
         w.voices.play_requested.connect(self.play_voice)
@@ -155,24 +139,18 @@ class StudioController(QObject):
         self.models.engine_changed.connect(lambda choice: self._engine_changed())
         self.models.failed.connect(self._model_failed)
         self.generation.started.connect(w.generation_progress.start)
-        self.generation.take_started.connect(self._take_started)
-        self.generation.chunk.connect(self._chunk)
         self.generation.progress.connect(w.generation_progress.report)
-        self.generation.take_added.connect(self._take_added)
         self.generation.finished.connect(self._generation_finished)
         self.generation.failed.connect(lambda message: self.prompts.error("Generation failed", message))
         self.generation.notice.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self._speech_model_loading.connect(self._show_speech_model_loading)
         w.timeline.line_typed.connect(self.live_preview.edited)
         w.timeline.line_left.connect(self.live_preview.left)
-        self.live_preview.take_started.connect(self._preview_started_line)
-        self.live_preview.chunk.connect(self._preview_chunk)
-        self.live_preview.take_finished.connect(lambda result: self._preview_ended())
+        self.live_preview.take_finished.connect(lambda result: self._update_actions())
         self.live_preview.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.live_preview.keepable_changed.connect(lambda _: self._update_actions())
         self.live_preview.take_started.connect(lambda *_: self._update_actions())  # Keep may be asked ahead
         self.live_preview.idle.connect(self._update_actions)
-        self.playback.changed.connect(self._playback_changed)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
 
     # --- start and end ---------------------------------------------------------------------------
@@ -183,7 +161,7 @@ class StudioController(QObject):
         if self._own_window:
             self.layout.restore(self.window)
         self.window.voices.refresh_devices(self.settings.input_device)
-        self._show_outputs()
+        self.listening.show_outputs()
         if self._own_window:
             self.window.show()
         # The hint says "Start typing": the keys go to the lines at once. (The window was disabled
@@ -299,12 +277,7 @@ class StudioController(QObject):
         return True
 
     def _show_document(self, dialogue: Dialogue) -> None:
-        self.playback.clear()
-        if self._unsubscribe_takes is not None:
-            self._unsubscribe_takes()
-        self._unsubscribe_takes = dialogue.subscribe(
-            lambda change: self._follow_playing_take() if change & Change.TAKES else None)
-        self._envelopes.clear()
+        self.listening.show_document(dialogue)
         self.live_preview.stop()
         self.live_preview.dialogue = dialogue
         self.window.set_dialogue(dialogue)
@@ -405,7 +378,7 @@ class StudioController(QObject):
             self.playback.play_samples(voice.audio.samples(), voice.audio.sample_rate,
                                        f"Voice of {self.dialogue.speakers[speaker].name}")
 
-    # --- generating and listening ---------------------------------------------------------------
+    # --- generating -----------------------------------------------------------------------------
 
     def generate(self, line_ids: list[str] | None = None) -> bool:
         """Generate the lines (default: the whole dialogue); False when it could not start."""
@@ -433,6 +406,22 @@ class StudioController(QObject):
             return False
         self._update_actions()
         return True
+
+    def cancel_generation(self) -> None:
+        if self.generation.is_running:
+            self.generation.cancel()
+            self.window.generation_progress.cancelling()
+
+    def _generation_finished(self, cancelled: bool) -> None:
+        self.window.generation_progress.hide()
+        # What the generation changed (its takes may have been undone since, or be another document's).
+        present = {take.id for take in self.dialogue.takes}
+        takes = [take for take in self.generation.takes if take.id in present]
+        said = [describe_keeping(self.dialogue, takes[0]) if takes else "Nothing was made."] + self.generation.notices
+        if cancelled:
+            said.insert(0, "Generation cancelled.")
+        self.window.statusBar().showMessage(" ".join(said), 15000)
+        self._update_actions()
 
     # --- speak as I type ---------------------------------------------------------------------------
 
@@ -463,214 +452,6 @@ class StudioController(QObject):
         if self.generation.is_running:
             return "A generation is running: the line is heard as you type once it has ended."
         return None
-
-    def _preview_started_line(self, line_id: str, sample_rate: int) -> None:
-        row = self.dialogue.index_of(line_id) + 1
-        self.window.waveform.begin_stream(sample_rate, key=None)
-        self._preview_heard, self._preview_streaming = False, True
-        if self.playback.available:
-            self.playback.begin_stream(f"Preview of line {row}, as typed", sample_rate)
-
-    def _preview_chunk(self, samples) -> None:
-        self.window.waveform.append(samples)
-        if self.playback.available and self.playback.label.startswith("Preview"):
-            self.playback.append(samples)
-            if not self._preview_heard:  # it plays from the first sound
-                self._preview_heard = True
-                self.playback.resume()
-
-    def _preview_ended(self) -> None:
-        self._preview_streaming = False
-        self.window.waveform.end_stream()
-        if self.playback.label.startswith("Preview"):
-            self.playback.end_stream()
-        self._update_actions()
-
-    def cancel_generation(self) -> None:
-        if self.generation.is_running:
-            self.generation.cancel()
-            self.window.generation_progress.cancelling()
-
-    def _previewing(self, take: int) -> bool:
-        """The first take of a generation is heard while it is made (if wanted and possible)."""
-        return take == 0 and self.settings.play_while_generating and self.playback.available
-
-    def _take_started(self, take: int, seed: int) -> None:
-        self._streamed_take = take
-        sample_rate = self.models.info.sample_rate
-        self.window.waveform.begin_stream(sample_rate, key=None)
-        if self._previewing(take):
-            self.playback.begin_stream(f"Generating (seed {seed})", sample_rate)
-            self._preview_started = False
-        self.follow_along.begin_take(take, self._previewing(take))
-
-    def _chunk(self, take: int, samples) -> None:
-        if take == self._streamed_take:
-            self.window.waveform.append(samples)
-        if not self._previewing(take):
-            return
-        self.playback.append(samples)
-        if not self._preview_started:  # the preview starts with the first sound
-            self._preview_started = True
-            self.playback.resume()
-
-    def _take_added(self, take) -> None:
-        if self.playback.take_id is None and self.playback.label.startswith("Generating"):
-            self.playback.end_stream()
-            self.playback.retitle(take_title(self.dialogue, take), take.id)
-        self._streamed_take = None
-        if self.window.takes.selected_take_id() == take.id:
-            self._show_waveform_of(take)
-        self.window.takes.select_take(take.id)
-
-    def _generation_finished(self, cancelled: bool) -> None:
-        self.playback.end_stream()
-        if self.playback.take_id is None and self.playback.label.startswith("Generating"):
-            self.playback.clear()  # no take came of the preview (a crash before any audio): not "Generating … 0:00"
-        if self._streamed_take is not None:  # nothing was made of the last take
-            self._streamed_take = None
-            selected = self.window.takes.selected_take_id()
-            self._show_waveform_of(self.dialogue.take(selected) if selected else None)
-        self.window.generation_progress.hide()
-        # What the generation changed (its takes may have been undone since, or be another document's).
-        present = {take.id for take in self.dialogue.takes}
-        takes = [take for take in self.generation.takes if take.id in present]
-        said = [describe_keeping(self.dialogue, takes[0]) if takes else "Nothing was made."] + self.generation.notices
-        if cancelled:
-            said.insert(0, "Generation cancelled.")
-        self.window.statusBar().showMessage(" ".join(said), 15000)
-        self._update_actions()
-
-    def _show_outputs(self) -> None:
-        """List the sound outputs; the one chosen last time is used while it is there."""
-        devices = self.playback.output_devices()
-        self.playback.device = next((d for d in devices if d.name == self.settings.output_device), None)
-        self.window.playback_bar.set_outputs(devices, self.playback.device or next(
-            (d for d in devices if d.is_default), None))
-
-    def _use_output(self, device) -> None:
-        self.playback.stop()
-        self.playback.device = device
-        self.settings.output_device = device.name
-
-    def play_pause(self) -> None:
-        """Pause what plays; else go on with what the waveform shows, or start it (the selected take,
-        or with none selected the whole dialogue)."""
-        playback, shown = self.playback, self.window.waveform.key
-        if playback.player is not None and (playback.is_playing or playback.take_id == shown
-                                            or self.window.waveform.streaming or shown is None):
-            playback.toggle()
-        elif shown is None or shown == DIALOGUE:
-            self.play_dialogue()
-        else:
-            self.play_take(shown)
-
-    def play_dialogue(self) -> None:
-        heard = self._show_dialogue_waveform()
-        if heard is None:
-            self.window.statusBar().showMessage("Nothing to play yet: generate the dialogue first.", 8000)
-            return
-        self.playback.play_samples(heard.samples, heard.sample_rate, "The dialogue, as exported", take_id=DIALOGUE)
-
-    def play_take(self, take_id: str) -> None:
-        take = self.dialogue.take(take_id)
-        if self._streamed_take is None:
-            self._show_waveform_of(take)
-        self.playback.play_samples(take.audio.samples(), take.audio.sample_rate, take_title(self.dialogue, take),
-                                   take_id=take.id)
-
-    def _follow_playing_take(self) -> None:
-        """The playback bar names the take playing by its number, which an undo or a deletion may
-        change; a take that is gone is let go."""
-        take_id = self.playback.take_id
-        if take_id is None or take_id == DIALOGUE:
-            return
-        take = next((take for take in self.dialogue.takes if take.id == take_id), None)
-        if take is None:
-            self.playback.clear()
-        else:
-            self.playback.retitle(take_title(self.dialogue, take), take.id)
-
-    def seek(self, seconds: float) -> None:
-        """Play from ``seconds`` into what the waveform shows (loading its take if need be)."""
-        waveform = self.window.waveform
-        if waveform.streaming:  # the generation being previewed, if it is what plays
-            if self.playback.take_id is None and self.playback.player is not None and self._preview_started:
-                self.playback.seek(seconds)
-            return
-        key = waveform.key
-        is_take = key is not None and any(take.id == key for take in self.dialogue.takes)
-        if key != DIALOGUE and not is_take:
-            return
-        if self.playback.take_id != key or self.playback.player is None:
-            if is_take:
-                self.play_take(key)
-            else:
-                self.play_dialogue()
-        self.playback.seek(seconds)
-
-    def _take_selected(self, take: Take | None) -> None:
-        """The waveform shows the take chosen; with another one paused or stopped in the playback
-        bar, the bar lets go of it and names the take its Play now starts (it named the last one)."""
-        self._show_waveform_of(take)
-        playback = self.playback
-        if (take is None or playback.is_playing or playback.take_id in (None, take.id)
-                or self._streamed_take is not None):
-            return
-        playback.clear()
-        self.window.playback_bar.show_state(take_title(self.dialogue, take), False, 0.0, take.audio.duration_s, False)
-
-    def _show_waveform_of(self, take: Take | None) -> None:
-        """The waveform shows the selected take, or with none the whole dialogue (not while a
-        generation streams in)."""
-        waveform = self.window.waveform
-        if self._streamed_take is not None or self._preview_streaming:
-            return
-        if take is None:
-            self._show_dialogue_waveform()
-            return
-        markers = line_markers(((line_id, span.start_s) for line_id, span in take.line_times.items()),
-                               self.dialogue.lines)
-        if waveform.key == take.id and not waveform.streaming:
-            waveform.set_markers(markers)  # the lines may have moved
-            return
-        envelope = self._envelopes.get(take.id)
-        if envelope is None:
-            envelope = self._envelopes[take.id] = Envelope.of(take.audio.samples(), take.audio.sample_rate)
-        waveform.set_envelope(envelope, markers, key=take.id)
-        self._show_playhead()
-
-    def _show_dialogue_waveform(self) -> HeardDialogue | None:
-        heard = self._dialogue_audio.of(self.dialogue)
-        waveform = self.window.waveform
-        if self._streamed_take is not None or self._preview_streaming:
-            return heard
-        if heard is None:
-            waveform.clear()
-            return None
-        markers = line_markers(heard.line_starts, self.dialogue.lines)
-        if waveform.envelope is heard.envelope and waveform.key == DIALOGUE:
-            waveform.set_markers(markers)
-        else:
-            waveform.set_envelope(heard.envelope, markers, key=DIALOGUE)
-            self._show_playhead()
-        return heard
-
-    def _show_playhead(self) -> None:
-        waveform, playback = self.window.waveform, self.playback
-        if playback.player is None:
-            shown = False
-        elif waveform.streaming:
-            shown = playback.take_id is None and self._preview_started
-        else:
-            shown = waveform.key is not None and playback.take_id == waveform.key
-        waveform.set_playhead(playback.position_s if shown else None)
-
-    def _playback_changed(self, label: str, playing: bool, position: float, duration: float,
-                          buffering: bool) -> None:
-        self.window.playback_bar.show_state(label, playing, position, duration, buffering)
-        self.follow_along.show_heard(position if playing else None)
-        self._show_playhead()
 
     # --- editing helpers that ask something -------------------------------------------------------
 

@@ -39,7 +39,7 @@ def test_the_word_being_heard_follows_the_playhead_and_clears_when_stopped(studi
     first, second = write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four  five"))
     take = worded_take(studio.dialogue)
     studio.dialogue.add_takes([take])
-    studio.play_take(take.id)
+    studio.listening.play_take(take.id)
     assert heard(studio) == (first, None)  # at 0 s: the first line, before its first word
 
     sound.advance(0.6)
@@ -89,7 +89,7 @@ def test_the_whole_dialogue_highlights_each_line_from_the_take_that_speaks_it(st
     assert heard(studio) == (third, (4, 9))  # the words follow the audio that plays
     studio.window.actions.stop.trigger()
     assert heard(studio) == (None, None)
-    studio.play_dialogue()  # played again: assembled again
+    studio.listening.play_dialogue()  # played again: assembled again
     studio.playback.seek(5.5)
     assert heard(studio) == (third, (4, 9))
 
@@ -99,7 +99,7 @@ def test_a_line_reworded_since_the_take_keeps_its_highlight_but_not_its_word(stu
     take = worded_take(studio.dialogue)
     studio.dialogue.add_takes([take])
     studio.dialogue.set_text(first, "one two three and more")
-    studio.play_take(take.id)
+    studio.listening.play_take(take.id)
     studio.playback.seek(0.6)
     assert heard(studio) == (first, None)
 
@@ -131,7 +131,7 @@ def test_deleting_the_line_being_heard_clears_its_highlight(studio, qtbot, sound
     first, second = write_dialogue(studio, (Speaker.S1, "one two three"), (Speaker.S2, "four five"))
     take = worded_take(studio.dialogue)
     studio.dialogue.add_takes([take])
-    studio.play_take(take.id)
+    studio.listening.play_take(take.id)
     studio.playback.seek(0.6)
     assert heard(studio) == (first, (4, 7))
     studio.dialogue.delete_lines([first])

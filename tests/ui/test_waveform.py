@@ -123,7 +123,7 @@ def test_picking_a_take_shows_its_waveform_and_a_click_plays_from_there(studio, 
     window.takes.list.setCurrentRow(1)
     assert waveform.key == quiet.id and waveform.envelope.maxs.max() == pytest.approx(0.1)
     window.takes.list.setCurrentRow(0)
-    assert waveform.envelope is studio._envelopes[loud.id]  # computed once per take
+    assert waveform.envelope is studio.listening._envelopes[loud.id]  # computed once per take
 
     x = round(waveform.x_for_seconds(3.0))
     qtbot.mouseClick(waveform, Qt.MouseButton.LeftButton, pos=QPoint(x, waveform.height() // 2))
