@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from app.command_line import (EXIT_CANCELLED, CommandLineError, add_export_arguments, add_format_argument,
-                              add_model_arguments, check_loudness, check_threads, download_progress,
-                              given_flags, run_command, say)
+                              add_model_arguments, check_loudness, check_threads, given_flags, load_engine,
+                              run_command, say)
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
@@ -176,23 +176,7 @@ def _open_engines(args: argparse.Namespace) -> list:
         except ImportError:
             raise CommandLineError("--ray needs the cluster extra: pip install 'dia-studio[cluster]'") from None
         return open_cluster_engines(args)
-    from core.engine.engine import EngineKind
-
-    if args.engine == EngineKind.OWN_PROCESS.value:
-        from core.engine.own_process import OwnProcessEngine as Engine
-    else:
-        from core.engine.in_process import InProcessEngine as Engine
-    engine = Engine(speech_model=args.whisper_model, threads=args.threads,
-                    on_speech_model_load=lambda model: say(f"loading Whisper {model} …"))
-    model = args.model or DEFAULT_MODEL
-    say(f"loading {model} …")
-    try:
-        info = engine.load(model, device=args.device, precision=args.dtype, progress=download_progress())
-    except BaseException:
-        engine.close()
-        raise
-    say(f"model ready on {info.device} ({info.precision})")
-    return [engine]
+    return [load_engine(args, args.engine)]
 
 
 def _untaken(jobs: list) -> dict[str, str]:

@@ -53,7 +53,7 @@ def add_format_argument(parser: argparse.ArgumentParser, default: str = "from th
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, default: str | None = DEFAULT_MODEL, note: str = "") -> None:
-    """``default`` None: no model unless one is given (``load_runtime`` then loads the default)."""
+    """``default`` None: no model unless one is given (``load_engine`` then loads the default)."""
     parser.add_argument("--model", default=default,
                         help=f"{', '.join(MODEL_IDS)}, a Hub id, or a local model folder (default {DEFAULT_MODEL}{note})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -111,16 +111,24 @@ def given_flags(args: argparse.Namespace, flags: tuple[str, ...]) -> list[str]:
     return [flag for flag in flags if getattr(args, flag.removeprefix("--").replace("-", "_")) not in (None, False)]
 
 
-def load_runtime(args: argparse.Namespace):
-    """The model of ``--model`` (or the default), ``--device``, ``--dtype`` and ``--threads``, saying so on stderr."""
-    from core.dia2.runtime import Dia2Runtime
+def load_engine(args: argparse.Namespace, kind: str = "in-process"):
+    """The engine of a command (``kind``: in-process, or own-process for ``batch --engine``) with the
+    model of ``--model`` (or the default), ``--device``, ``--dtype`` and ``--threads`` loaded, and
+    the Whisper model of ``--whisper-model`` where the command has it; saying so on stderr."""
+    from core.engine.choice import EngineChoice, open_engine
+    from core.engine.engine import EngineKind
 
+    engine = open_engine(EngineChoice(EngineKind(kind)), on_speech_model_load=lambda name: say(f"loading Whisper {name} …"),
+                         speech_model=getattr(args, "whisper_model", None), threads=args.threads)
     model = args.model or DEFAULT_MODEL
     say(f"loading {model} …")
-    runtime = Dia2Runtime.load(model, device=args.device, dtype=args.dtype, progress=download_progress(),
-                               threads=args.threads)
-    say(f"model ready on {runtime.device} ({runtime.precision})")
-    return runtime
+    try:
+        info = engine.load(model, device=args.device, precision=args.dtype, progress=download_progress())
+    except BaseException:
+        engine.close()
+        raise
+    say(f"model ready on {info.device} ({info.precision})")
+    return engine
 
 
 def output_paths(path: Path, settings: ExportSettings | None, count: int) -> list[Path]:

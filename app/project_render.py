@@ -14,7 +14,7 @@ import argparse
 import re
 import threading
 
-from app.command_line import (CommandLineError, GenerationReport, check_writable, given_flags, load_runtime,
+from app.command_line import (CommandLineError, GenerationReport, check_writable, given_flags, load_engine,
                               output_paths, say)
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.projects import LinesLeftOut, generate_runs
@@ -112,7 +112,7 @@ def _generate(args: argparse.Namespace, dialogue: Dialogue, runs: list[list[str]
         raise CommandLineError(needs_a_model(dialogue, runs, args.regenerate))
     report = GenerationReport(dialogue.params.number_results)
     try:
-        generate_runs(load_runtime(args), dialogue, runs, cancel, say, report)
+        generate_runs(load_engine(args), dialogue, runs, cancel, say, report)
     except LinesLeftOut as error:
         raise CommandLineError(str(error)) from None
 

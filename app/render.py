@@ -14,7 +14,7 @@ import numpy as np
 
 from app.command_line import (CommandLineError, GenerationReport, add_export_arguments, add_format_argument,
                               add_generation_arguments, add_model_arguments, check_loudness, check_threads,
-                              export_settings, generation_params, given_flags, load_runtime, output_paths,
+                              export_settings, generation_params, given_flags, load_engine, output_paths,
                               run_command, say)
 from app.voice_flags import add_voice_arguments, prepare_voices, read_voices
 from core.audio.export import export_audio
@@ -83,11 +83,11 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     outputs = output_paths(args.out, settings, params.number_results)
     codes_outputs = output_paths(args.codes_out, None, params.number_results) if args.codes_out else None
     voices = read_voices(args)
-    runtime = load_runtime(args)
-    runtime.parse(script)  # refuse an unspeakable script before transcribing anything
-    request = GenerationRequest(script, params, prepare_voices(args, runtime, voices))
+    engine = load_engine(args)
+    engine.parse(script)  # refuse an unspeakable script before transcribing anything
+    request = GenerationRequest(script, params, prepare_voices(engine, voices))
     report = GenerationReport(params.number_results)
-    for event in runtime.generate(request, cancel):
+    for event in engine.generate(request, cancel):
         report(event)
         if isinstance(event, TakeResult):
             for notice in event.notices:

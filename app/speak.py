@@ -21,7 +21,7 @@ from typing import BinaryIO
 from app.command_line import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, GenerationReport,
                               add_export_arguments, add_format_argument, add_generation_arguments,
                               add_model_arguments, check_loudness, check_threads, export_settings,
-                              generation_params, load_runtime, output_paths)
+                              generation_params, load_engine, output_paths)
 from app.voice_flags import add_voice_arguments, prepare_voices, read_voices
 from core.audio.pcm_stream import ENCODINGS, PcmStream
 from core.batch.outputs import take_metadata
@@ -76,8 +76,8 @@ def _speak(args: argparse.Namespace, sound_system, stdin: BinaryIO, stdout: Bina
     params = generation_params(args)
     sink = _sink(args, sound_system, stdout)  # every flag checked before the model loads
     voices = read_voices(args)
-    runtime = load_runtime(args)
-    take = runtime.open_live_take(params, prepare_voices(args, runtime, voices))
+    engine = load_engine(args)
+    take = engine.open_live_take(params, prepare_voices(engine, voices))
     say(f"seed {take.seed}: speaking stdin as it comes (its end finishes the take; Ctrl-C stops)")
     feed = _StdinFeed(stdin, take)
     events: queue.Queue = queue.Queue()

@@ -64,16 +64,12 @@ def read_voices(args: argparse.Namespace) -> list[VoiceInput]:
     return voices
 
 
-def prepare_voices(args: argparse.Namespace, runtime, voices: list[VoiceInput]) -> tuple:
-    transcriber = None
+def prepare_voices(engine, voices: list[VoiceInput]) -> tuple:
+    """The voice prompts of ``voices``, made on ``engine``: encoded by its codec, and the words of a
+    voice given neither words nor text heard by its Whisper (loaded the first time one needs it)."""
     prompts = []
     for voice in voices:
-        if voice.words is None and transcriber is None:
-            from core.dia2.transcribe import WhisperTranscriber
-
-            transcriber = WhisperTranscriber(args.whisper_model, device=runtime.device,
-                                             on_model_load=lambda model: say(f"loading Whisper {model} …"))
-        prepared = _prepared_voice(runtime, voice, transcriber)
+        prepared = _prepared_voice(engine, voice)
         for notice in prepared.notices:
             say(f"note: {notice}")
         heard = " ".join(word.text for word in prepared.words)
@@ -82,15 +78,14 @@ def prepare_voices(args: argparse.Namespace, runtime, voices: list[VoiceInput]) 
     return tuple(prompts)
 
 
-def _prepared_voice(runtime, voice: VoiceInput, transcriber):
+def _prepared_voice(engine, voice: VoiceInput):
     """The voice prompt; with neither words nor text a failed Whisper ends the run, saying how
     to go without it."""
     from core.dia2.transcribe import TranscriptionError
     from core.dia2.voices import prepare_voice
 
     try:
-        return prepare_voice(runtime, voice.clip, words=voice.words, corrected_text=voice.text,
-                             transcriber=transcriber)
+        return prepare_voice(engine, voice.clip, words=voice.words, corrected_text=voice.text, transcriber=engine)
     except TranscriptionError as error:
         flag = f"--{voice.speaker}"
         raise CommandLineError(f"{error} Without Whisper, give the words of {flag} with {flag}-words "

@@ -32,18 +32,21 @@ class EngineChoice:
     api_key: str | None = None  # remote: one of that server's keys
 
 
-def open_engine(choice: EngineChoice, on_speech_model_load: Callable[[str], None] | None = None) -> Engine:
-    """The engine of ``choice``, not yet loaded. Imported here, by kind: each pulls in what it
-    alone needs (torch and the model for in-process, a WebSocket client for remote).
-    ``on_speech_model_load``: told the Whisper model's name as a local engine starts loading it."""
+def open_engine(choice: EngineChoice, on_speech_model_load: Callable[[str], None] | None = None,
+                speech_model: str | None = None, threads: int | None = None) -> Engine:
+    """The engine of ``choice``, not yet loaded: the one place every face (the window, render,
+    speak, batch) opens its engine. Imported here, by kind: each pulls in what it alone needs
+    (torch and the model for in-process, a WebSocket client for remote).
+    ``on_speech_model_load``: told the Whisper model's name as a local engine starts loading it;
+    ``speech_model`` and ``threads``: a local engine's Whisper model and processor threads."""
     if choice.kind is EngineKind.IN_PROCESS:
         from core.engine.in_process import InProcessEngine
 
-        return InProcessEngine(on_speech_model_load=on_speech_model_load)
+        return InProcessEngine(speech_model=speech_model, on_speech_model_load=on_speech_model_load, threads=threads)
     if choice.kind is EngineKind.OWN_PROCESS:
         from core.engine.own_process import OwnProcessEngine
 
-        return OwnProcessEngine(on_speech_model_load=on_speech_model_load)
+        return OwnProcessEngine(speech_model=speech_model, on_speech_model_load=on_speech_model_load, threads=threads)
     from core.engine.remote import RemoteEngine
 
     return RemoteEngine(choice.url, choice.api_key)

@@ -2,7 +2,7 @@
 
 An engine loads one model at a time and runs one generation at a time. Every call may block
 (model work, a child process, the network): call them off the GUI thread. Requests and events are
-those of ``core.dia2.generator``, so the studio logic (``core.studio``) works the same against
+those of ``core.dia2.events``, so the studio logic (``core.studio``) works the same against
 every kind.
 """
 
