@@ -24,18 +24,16 @@ from app.model_session import (ENGINE_LABELS, ModelList, ModelSession, available
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_library_session import VoiceLibrarySession
+from app.voice_session import VoiceSession
 from app.workers import run_in_background
 from core.audio.backend import AudioBackend
-from core.audio.capture import Recording
 from core.audio.formats import ExportSettings
 from core.document.dialogue import Dialogue
-from core.document.speakers import Speaker
 from core.engine.choice import EngineChoice, open_engine
 from core.engine.engine import Engine, EngineKind
 from core.errors import DiaStudioError, describe_error
 from core.studio.exporting import ExportChoice, export_dialogue, planned_paths, summary
-from core.studio.voice_loading import (Transcriber, corrected_voice, transcribed_voice, trimmed_voice, voice_from_file,
-                                       voice_from_recording)
+from core.studio.voice_loading import Transcriber
 from core.voice_library import VoiceLibrary
 from ui.main_window import MainWindow
 from ui.model_manager import ModelManagerDialog
@@ -50,9 +48,6 @@ NO_MODEL = ("No model is loaded yet. Open the model manager to download Dia2 (on
 
 
 class StudioController(QObject):
-    voice_prepared = Signal(object)  # Speaker: its voice job ended (the card says how)
-    # Emitted on a worker thread when Whisper starts loading (minutes, the first time: a download).
-    _speech_model_loading = Signal(str)
     exported = Signal(list)  # the paths written
     export_failed = Signal(str)
 
@@ -65,19 +60,20 @@ class StudioController(QObject):
         super().__init__()
         self.settings = settings
         self.layout = layout
-        self._transcriber = transcriber
         self._model_loader = model_loader
         # Given: shown already, its layout restored, while this was imported.
         self._own_window = window is None
         self.window = window or MainWindow(backend)
         self.prompts = Prompts(self.window)
         self.document = DocumentSession(config_dir, settings.autosave_seconds, self)
+        self.playback = Playback(backend, self)
+        self.voices = VoiceSession(self.window.voices, self.document, self.playback, settings,
+                                   lambda: self.models.engine, transcriber, self)
         self.models = ModelSession(settings, self._open_engine, engine or settings_choice(settings), self)
         self.generation = GenerationSession(self)
         self.live_preview = LivePreview(self._engine_for_preview, self._preview_blocked, self)
-        self.playback = Playback(backend, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
-                                                 self.document, self.playback, self._prepare_voice, self)
+                                                 self.document, self.playback, self.voices.prepare, self)
         # Made before the wiring below: what is heard ends a stream before the window says the rest.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
@@ -123,14 +119,6 @@ class StudioController(QObject):
         a.reset_layout.triggered.connect(self._reset_layout)
         w.close_requested.connect(self._close)
         w.generation_progress.cancel_requested.connect(self.cancel_generation)
-        w.voices.load_requested.connect(self.load_voice)
-        w.voices.recording_finished.connect(self.use_recording)
-        w.voices.play_requested.connect(self.play_voice)
-        w.voices.transcript_corrected.connect(self.correct_transcript)
-        w.voices.trim_requested.connect(self.trim_voice)
-        w.voices.transcribe_requested.connect(self.transcribe_voice_again)
-        w.voices.microphone.currentTextChanged.connect(
-            lambda name: setattr(self.settings, "input_device", name) if w.voices.microphone.isEnabled() else None)
 
         self.document.document_replaced.connect(self._show_document)
         self.document.state_changed.connect(self._show_title)
@@ -143,7 +131,6 @@ class StudioController(QObject):
         self.generation.finished.connect(self._generation_finished)
         self.generation.failed.connect(lambda message: self.prompts.error("Generation failed", message))
         self.generation.notice.connect(lambda message: w.statusBar().showMessage(message, 8000))
-        self._speech_model_loading.connect(self._show_speech_model_loading)
         w.timeline.line_typed.connect(self.live_preview.edited)
         w.timeline.line_left.connect(self.live_preview.left)
         self.live_preview.take_finished.connect(lambda result: self._update_actions())
@@ -295,88 +282,17 @@ class StudioController(QObject):
             menu.addAction(str(path), lambda path=path: self.open_project(path))
         menu.setEnabled(not menu.isEmpty())
 
-    # --- voices ----------------------------------------------------------------------------------
+    # --- the engine ------------------------------------------------------------------------------
 
     def _open_engine(self, choice: EngineChoice) -> Engine:
         if self._model_loader is not None:
             from core.engine.in_process import InProcessEngine
 
-            engine = InProcessEngine(self._model_loader, on_speech_model_load=self._speech_model_loading.emit)
+            engine = InProcessEngine(self._model_loader, on_speech_model_load=self.voices.speech_model_loading.emit)
         else:
-            engine = open_engine(choice, on_speech_model_load=self._speech_model_loading.emit)
+            engine = open_engine(choice, on_speech_model_load=self.voices.speech_model_loading.emit)
         engine.speech_model = self.settings.whisper_model or None  # no choice made: the device's default
         return engine
-
-    def _use_speech_model(self, name: str) -> None:
-        """The person's choice: from now on the engine transcribes with it (a transcriber given at
-        the start goes too)."""
-        self._transcriber = None
-        self.models.engine.speech_model = name
-
-    def transcriber(self) -> Transcriber:
-        """Speech recognition runs where the model runs (the engine)."""
-        return self._transcriber or self.models.engine
-
-    def _show_speech_model_loading(self, name: str) -> None:
-        for card in self.window.voices.cards.values():
-            if not card.load_button.isEnabled():  # busy with a voice
-                card.set_busy(f"Loading speech recognition (Whisper {name}); the first time it is "
-                              "downloaded, which can take minutes…")
-
-    def load_voice(self, speaker: Speaker, path: str) -> None:
-        self._prepare_voice(speaker, lambda: voice_from_file(Path(path), self.transcriber()),
-                            f"Reading {Path(path).name} and finding its words…")
-
-    def use_recording(self, speaker: Speaker, recording: Recording) -> None:
-        self._prepare_voice(speaker, lambda: voice_from_recording(recording, self.transcriber()),
-                            "Finding the words of the recording…")
-
-    def _prepare_voice(self, speaker: Speaker, work, message: str) -> None:
-        card = self.window.voices.cards[speaker]
-        card.set_busy(message)
-        dialogue = self.dialogue  # the voice belongs to this document, even if another opens meanwhile
-
-        def done(result) -> None:
-            voice, notices = result
-            dialogue.set_voice(speaker, voice)
-            card.set_busy(None)
-            card.show_message(" ".join(notices), about=voice.audio)  # it goes when the voice does
-            self.voice_prepared.emit(speaker)
-
-        def failed(error: Exception) -> None:
-            card.set_busy(None)
-            card.show_message(describe_error(error, "Could not use this voice"), error=True)
-            self.voice_prepared.emit(speaker)
-
-        run_in_background(work, done, failed, "voice", self)
-
-    def correct_transcript(self, speaker: Speaker, text: str) -> None:
-        card = self.window.voices.cards[speaker]
-        try:
-            voice = corrected_voice(self.dialogue.speakers[speaker].voice, text)
-        except DiaStudioError as error:
-            card.show_message(str(error), error=True)
-            return
-        self.dialogue.set_voice(speaker, voice)
-        card.show_message("")
-
-    def trim_voice(self, speaker: Speaker, start_s: float, end_s: float) -> None:
-        """Keep the part of the voice from start_s to end_s, with its words (undoable)."""
-        voice = self.dialogue.speakers[speaker].voice
-        if voice is not None:
-            self._prepare_voice(speaker, lambda: trimmed_voice(voice, start_s, end_s), "Trimming the voice…")
-
-    def transcribe_voice_again(self, speaker: Speaker) -> None:
-        voice = self.dialogue.speakers[speaker].voice
-        if voice is not None:
-            self._prepare_voice(speaker, lambda: transcribed_voice(voice, self.transcriber()),
-                                "Finding the words of the voice…")
-
-    def play_voice(self, speaker: Speaker) -> None:
-        voice = self.dialogue.speakers[speaker].voice
-        if voice is not None:
-            self.playback.play_samples(voice.audio.samples(), voice.audio.sample_rate,
-                                       f"Voice of {self.dialogue.speakers[speaker].name}")
 
     # --- generating -----------------------------------------------------------------------------
 
@@ -527,7 +443,7 @@ class StudioController(QObject):
             self.model_list = ModelList(dialog, self)
             self.model_actions = ModelManagerActions(dialog, self.models, self.settings,
                                                      self._refresh_model_manager, self)
-            self.model_actions.speech_model_changed.connect(self._use_speech_model)
+            self.model_actions.speech_model_changed.connect(self.voices.use_speech_model)
         self._refresh_model_manager()
         self.model_manager.set_choice(self.settings.device, self.settings.precision)
         self._show_engine_in_model_manager()

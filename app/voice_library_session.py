@@ -16,7 +16,7 @@ from core.errors import DiaStudioError, describe_error
 from core.voice_library import LibraryListing, LibraryVoice, VoiceLibrary
 from ui.voices import VoicesPanel
 
-# (speaker, work returning (voice, notices), busy message): the controller's way of setting a voice
+# (speaker, work returning (voice, notices), busy message): how a voice is set (VoiceSession.prepare)
 PrepareVoice = Callable[[Speaker, Callable, str], None]
 
 

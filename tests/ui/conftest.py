@@ -228,8 +228,8 @@ def transcriber() -> WordsTranscriber:
 def voiced(make_studio, transcriber, qtbot):
     """A studio whose speaker 1 has the fixture voice (its words spread evenly over the clip)."""
     studio = make_studio(transcriber=transcriber)
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     return studio
 
 

@@ -80,7 +80,7 @@ def test_the_tiny_model_generates_the_dialogue_into_a_take(studio, qtbot, sound)
 def test_a_voice_from_a_file_conditions_the_selected_line(studio, qtbot):
     load_tiny_model(studio, qtbot)
     first, second = write_dialogue(studio, (Speaker.S1, "Hi."), (Speaker.S2, "Yes."))
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
         studio.window.voices.cards[Speaker.S1].load_requested.emit(Speaker.S1, str(SPEAKER1_WAV))
     assert studio.dialogue.speakers[Speaker.S1].voice is not None
 
@@ -204,8 +204,8 @@ def test_without_a_model_generate_points_to_the_model_manager(studio, prompts):
 def test_a_second_voice_alone_is_refused_with_a_reason(fake_studio, qtbot, prompts):
     studio = fake_studio(FakeRuntime())
     write_dialogue(studio, (Speaker.S1, "Hi."))
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S2, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S2, str(SPEAKER1_WAV))
     assert not studio.generate()
     assert "first voice" in prompts.errors()[0][1]
 

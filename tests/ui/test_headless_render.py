@@ -107,8 +107,8 @@ def test_one_file_per_line_renders_as_the_window_exports_it(studio, qtbot, promp
 def test_a_line_without_a_take_is_generated_headlessly_as_the_window_generates_it(voiced, qtbot, prompts,
                                                                                  tmp_path):
     studio = voiced  # speaker 1 speaks with a part of the fixture's voice (short: a quicker prompt)
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.trim_voice(Speaker.S1, 0.5, 2.0)
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.trim(Speaker.S1, 0.5, 2.0)
     load_tiny_model(studio, qtbot)
     first, _ = write_dialogue(studio, (Speaker.S1, "Hello there."), (Speaker.S2, "Fine, thanks."))
     studio.dialogue.set_params(GenerationParams(seed=5))

@@ -437,7 +437,7 @@ def test_a_named_whisper_model_is_chosen_and_kept(make_studio, qtbot):
 
     choose_speech_model(qtbot, dialog, "medium")
     assert studio.settings.whisper_model == "medium"
-    assert studio.transcriber().speech_model == "medium"  # the injected one was dropped; not loaded yet
+    assert studio.voices.transcriber().speech_model == "medium"  # the injected one was dropped; not loaded yet
     assert "Whisper medium" in dialog.status.text()
 
     again = make_studio()
@@ -459,8 +459,8 @@ def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio
         assert dialog.speech_model.currentText() == name
 
     def heard_in_a_voice() -> list[str]:
-        with qtbot.waitSignal(studio.voice_prepared, timeout=60_000):
-            studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))  # loads the model off the GUI thread
+        with qtbot.waitSignal(studio.voices.prepared, timeout=60_000):
+            studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))  # loads the model off the GUI thread
         return [word.text for word in studio.dialogue.speakers[Speaker.S1].voice.words]
 
     use_model_file(["Hello", "world"], "hello.pt")
@@ -511,7 +511,7 @@ def test_on_a_gpu_the_default_is_large_v3_and_a_choice_is_kept_on_either(make_st
     assert speech_model_texts(qtbot, again.model_manager)["small"] == "small (default)"
     assert again.model_manager.speech_model.currentData() == "medium"  # the person's choice stays
     choose_speech_model(qtbot, again.model_manager, "large-v3")  # slow here, but wanted
-    assert again.transcriber().speech_model == "large-v3"
+    assert again.voices.transcriber().speech_model == "large-v3"
     third = make_studio()
     third.show_model_manager()
     speech_model_texts(qtbot, third.model_manager)

@@ -60,7 +60,7 @@ def test_a_saved_voice_is_given_to_the_other_speaker_without_recognition(voiced,
     assert rows(dialog) == ["Maya   (6.5 s)"]
     assert dialog.use_button.text() == "Use for Speaker 2"
     assert SPEAKER1_TEXT in dialog.details.text() and "From Maya in Untitled" in dialog.details.text()
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
         qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
 
     s2 = voiced.dialogue.speakers[Speaker.S2].voice
@@ -156,7 +156,7 @@ def test_a_damaged_entry_is_shown_apart_and_can_be_deleted(voiced, qtbot, tmp_pa
     dialog.confirm_box.button(QMessageBox.StandardButton.Yes).click()
     assert rows(dialog) == ["Maya   (6.5 s)"]
 
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
         qtbot.keyClick(dialog.voice_list, Qt.Key.Key_Return)  # Enter on a voice uses it
     assert voiced.dialogue.speakers[Speaker.S2].voice is not None
 
@@ -166,7 +166,7 @@ def test_a_voice_deleted_behind_the_dialogs_back_is_reported(voiced, qtbot):
     dialog = open_library(voiced, qtbot, Speaker.S2)
     library = voiced.voice_library.library
     library.delete(library.listing().voices[0].id)  # e.g. by another studio window
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
         dialog.use_button.click()
     card = voiced.window.voices.cards[Speaker.S2]
     assert "has no voice" in card.message_label.text() and card.from_library_button.isEnabled()

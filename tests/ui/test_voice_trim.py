@@ -53,7 +53,7 @@ def test_typed_times_trim_the_clip_and_keep_its_words(voiced, transcriber, qtbot
     type_seconds(qtbot, trimmer.end_field, "4")
     assert (trimmer.view.start_s, trimmer.view.end_s) == (1.5, 4.0)
     assert trimmer.length_label.text() == f"Keeps 2.50 s of {before.audio.duration_s:.2f} s."
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
         qtbot.mouseClick(trimmer.trim_button, Qt.MouseButton.LeftButton)
 
     after = voiced.dialogue.speakers[Speaker.S1].voice
@@ -103,7 +103,7 @@ def test_dragging_the_handles_chooses_the_part_to_keep(voiced, qtbot):
     drag(0, round(width * 1.0 / duration))
     drag(width - 1, round(width * 3.5 / duration))
     start, end = view.start_s, view.end_s
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
         trimmer.trim_button.click()
     after = voiced.dialogue.speakers[Speaker.S1].voice
     assert after.audio.frame_count == round(end * RATE) - round(start * RATE)
@@ -123,8 +123,8 @@ def test_a_part_too_short_is_refused_with_the_reason(voiced, qtbot):
     assert not trimmer.trim_button.isEnabled()
 
     # the application refuses it too, whoever asks
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
-        voiced.trim_voice(Speaker.S1, 2.0, 2.6)
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
+        voiced.voices.trim(Speaker.S1, 2.0, 2.6)
     assert voiced.dialogue.speakers[Speaker.S1].voice is before
     assert "lasts 0.60 s; a voice needs at least 1 s" in card.message_label.text()
 
@@ -137,21 +137,21 @@ def test_a_part_without_speech_is_refused(make_studio, qtbot, tmp_path):
     soundfile.write(quiet_then_speech, np.concatenate([speech[:rate], np.zeros(3 * rate, np.float32),
                                                        speech[rate:]]), rate)
     studio = make_studio()
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(quiet_then_speech))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(quiet_then_speech))
     before = studio.dialogue.speakers[Speaker.S1].voice
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.trim_voice(Speaker.S1, 1.2, 3.8)
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.trim(Speaker.S1, 1.2, 3.8)
     assert studio.dialogue.speakers[Speaker.S1].voice is before
     assert "The part to keep is silent" in studio.window.voices.cards[Speaker.S1].message_label.text()
 
 
 def test_transcribe_again_hears_the_trimmed_clip(voiced, transcriber, qtbot):
     card = voiced.window.voices.cards[Speaker.S1]
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
-        voiced.trim_voice(Speaker.S1, 1.0, 3.0)
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
+        voiced.voices.trim(Speaker.S1, 1.0, 3.0)
     trimmed = voiced.dialogue.speakers[Speaker.S1].voice
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
         qtbot.mouseClick(card.transcribe_button, Qt.MouseButton.LeftButton)
 
     heard = voiced.dialogue.speakers[Speaker.S1].voice
@@ -171,11 +171,11 @@ def test_when_recognition_fails_the_voice_keeps_its_words(make_studio, qtbot):
             return super().transcribe(audio, sample_rate)
 
     studio = make_studio(transcriber=GoesOffline(SPEAKER1_TEXT))
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     before = studio.dialogue.speakers[Speaker.S1].voice
     card = studio.window.voices.cards[Speaker.S1]
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
         card.transcribe_button.click()
     assert studio.dialogue.speakers[Speaker.S1].voice is before
     assert card.message_label.text().startswith("Whisper large-v3 is not downloaded")
@@ -186,8 +186,8 @@ def test_a_trim_that_keeps_no_word_says_to_type_them(voiced, qtbot):
     card = voiced.window.voices.cards[Speaker.S1]
     card.transcript_edit.setPlainText("Hello there.")  # the rest was left out: silence in the words
     card.apply_button.click()
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
-        voiced.trim_voice(Speaker.S1, 3.0, 5.0)
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
+        voiced.voices.trim(Speaker.S1, 3.0, 5.0)
     voice = voiced.dialogue.speakers[Speaker.S1].voice
     assert voice.audio.duration_s == pytest.approx(2.0) and voice.words == () and voice.transcript == ""
     assert "No recognised word is in the part kept" in card.message_label.text()
@@ -195,8 +195,8 @@ def test_a_trim_that_keeps_no_word_says_to_type_them(voiced, qtbot):
 
 
 def test_a_trimmed_voice_is_saved_with_the_project(voiced, make_studio, qtbot, tmp_path):
-    with qtbot.waitSignal(voiced.voice_prepared, timeout=30_000):
-        voiced.trim_voice(Speaker.S1, 0.5, 2.5)
+    with qtbot.waitSignal(voiced.voices.prepared, timeout=30_000):
+        voiced.voices.trim(Speaker.S1, 0.5, 2.5)
     trimmed = voiced.dialogue.speakers[Speaker.S1].voice
     assert voiced.save_as(tmp_path / "Trimmed.diastudio")
     reopened = make_studio()

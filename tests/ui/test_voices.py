@@ -34,7 +34,7 @@ def drop_file(widget, path: Path) -> None:
 
 def test_a_dropped_file_becomes_the_speakers_voice(studio, qtbot):
     card = studio.window.voices.cards[Speaker.S1]
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
         drop_file(card, VOICES / "speaker1_16k.flac")
 
     voice = studio.dialogue.speakers[Speaker.S1].voice
@@ -53,8 +53,8 @@ def test_a_word_list_beside_the_file_is_used_instead_of_recognition(make_studio,
     studio = make_studio(transcriber=transcriber)
     for name in ("theo.flac", "theo.words.json"):
         shutil.copy(EXAMPLE_VOICES / name, tmp_path / name)
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S2, str(tmp_path / "theo.flac"))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S2, str(tmp_path / "theo.flac"))
 
     voice = studio.dialogue.speakers[Speaker.S2].voice
     assert transcriber.calls == 0
@@ -63,8 +63,8 @@ def test_a_word_list_beside_the_file_is_used_instead_of_recognition(make_studio,
 
 
 def test_a_corrected_transcript_keeps_the_timings(studio, qtbot):
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     card = studio.window.voices.cards[Speaker.S1]
     before = studio.dialogue.speakers[Speaker.S1].voice
     assert card.apply_button.isHidden()
@@ -86,8 +86,8 @@ def test_without_recognition_the_typed_transcript_makes_the_voice_usable(make_st
 
     studio = make_studio(transcriber=Offline())
     card = studio.window.voices.cards[Speaker.S1]
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     assert studio.dialogue.speakers[Speaker.S1].voice.words == ()
     message = card.message_label.text()
     assert "Type what is said" in message and "speaker1_24k_mono.words.json beside the file" in message
@@ -101,8 +101,8 @@ def test_without_recognition_the_typed_transcript_makes_the_voice_usable(make_st
 
 def test_an_unreadable_file_is_refused_on_the_card(studio, qtbot):
     card = studio.window.voices.cards[Speaker.S2]
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S2, str(VOICES / "not_audio.wav"))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S2, str(VOICES / "not_audio.wav"))
     assert studio.dialogue.speakers[Speaker.S2].voice is None
     assert "not_audio.wav" in card.message_label.text() and card.load_button.isEnabled()
 
@@ -120,7 +120,7 @@ def test_recording_from_the_microphone(make_studio, qtbot):
     assert not voices.cards[Speaker.S2].record_button.isEnabled()
     microphone.advance(3.0)
     qtbot.waitUntil(lambda: card.meter.dbfs > -30)
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
         card.record_button.click()
 
     voice = studio.dialogue.speakers[Speaker.S1].voice
@@ -136,8 +136,8 @@ def test_without_a_microphone_recording_is_off_until_one_is_plugged_in(make_stud
     voices = studio.window.voices
     card = voices.cards[Speaker.S1]
     assert voices.microphone.currentText() == "No microphone found"
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):  # the card is busy, then free again
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):  # the card is busy, then free again
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     for each in voices.cards.values():
         assert not each.record_button.isEnabled()
         assert each.record_button.toolTip().startswith("No microphone found.")
@@ -168,8 +168,8 @@ def test_a_notice_about_a_voice_goes_with_it(studio, qtbot, tmp_path):
     long_voice = tmp_path / "long.wav"
     soundfile.write(long_voice, np.tile(speech, 4), rate)  # more than the 20 s a voice uses
     card = studio.window.voices.cards[Speaker.S1]
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(long_voice))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(long_voice))
     assert "only its first 20 s are used" in card.message_label.text() and card.message_label.isVisibleTo(card)
 
     press(qtbot, studio.window.actions.undo)  # the voice goes, and what was said about it
@@ -181,8 +181,8 @@ def test_a_notice_about_a_voice_goes_with_it(studio, qtbot, tmp_path):
 
 
 def test_play_sends_the_voice_to_the_speakers(studio, qtbot, sound):
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     voice = studio.dialogue.speakers[Speaker.S1].voice
     studio.window.voices.cards[Speaker.S1].play_button.click()
     stream = sound.streams[-1]
@@ -204,8 +204,8 @@ def test_name_and_colour_edits_are_undoable(studio, qtbot):
 
 
 def test_clear_removes_the_voice_and_undo_brings_it_back(studio, qtbot):
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     card = studio.window.voices.cards[Speaker.S1]
     voice = studio.dialogue.speakers[Speaker.S1].voice
     assert card.clear_button.isEnabled()
@@ -233,7 +233,7 @@ def test_the_chosen_microphone_is_the_one_recorded_from(make_studio, qtbot):
     card.record_button.click()
     assert sound.streams[-1].device == headset
     sound.advance(2.0)
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
         card.record_button.click()
     assert 1.5 < studio.dialogue.speakers[Speaker.S2].voice.audio.duration_s <= 2.0
     # and next time the studio starts, it is still the one chosen
@@ -248,8 +248,8 @@ def test_after_a_correction_is_applied_the_focus_stays_on_the_card_and_its_messa
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
-    with qtbot.waitSignal(studio.voice_prepared, timeout=30_000):
-        studio.load_voice(Speaker.S1, str(SPEAKER1_WAV))
+    with qtbot.waitSignal(studio.voices.prepared, timeout=30_000):
+        studio.voices.load(Speaker.S1, str(SPEAKER1_WAV))
     card = window.voices.cards[Speaker.S1]
     card.transcript_edit.setPlainText(SPEAKER1_TEXT.replace("Hello there.", "Hullo there."))
     card.apply_button.setFocus()
