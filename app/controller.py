@@ -7,13 +7,13 @@ worker and its result comes back to the GUI thread (``app.workers``). Questions 
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QCloseEvent
 
 from app.document_session import DocumentSession
+from app.export_session import ExportSession
 from app.generation import GenerationSession
 from app.listening import Listening
 from app.live_preview import KEPT as PREVIEW_KEPT, LivePreview
@@ -25,14 +25,11 @@ from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_library_session import VoiceLibrarySession
 from app.voice_session import VoiceSession
-from app.workers import run_in_background
 from core.audio.backend import AudioBackend
-from core.audio.formats import ExportSettings
 from core.document.dialogue import Dialogue
 from core.engine.choice import EngineChoice, open_engine
 from core.engine.engine import Engine, EngineKind
 from core.errors import DiaStudioError, describe_error
-from core.studio.exporting import ExportChoice, export_dialogue, planned_paths, summary
 from core.studio.voice_loading import Transcriber
 from core.voice_library import VoiceLibrary
 from ui.main_window import MainWindow
@@ -48,8 +45,6 @@ NO_MODEL = ("No model is loaded yet. Open the model manager to download Dia2 (on
 
 
 class StudioController(QObject):
-    exported = Signal(list)  # the paths written
-    export_failed = Signal(str)
 
     def __init__(self, settings: Settings, layout: WindowLayout, config_dir: Path,
                  backend: AudioBackend | None, transcriber: Transcriber | None = None,
@@ -72,6 +67,7 @@ class StudioController(QObject):
         self.models = ModelSession(settings, self._open_engine, engine or settings_choice(settings), self)
         self.generation = GenerationSession(self)
         self.live_preview = LivePreview(self._engine_for_preview, self._preview_blocked, self)
+        self.exports = ExportSession(self.window, self.document, settings, lambda: self.prompts, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self.voices.prepare, self)
         # Made before the wiring below: what is heard ends a stream before the window says the rest.
@@ -99,7 +95,7 @@ class StudioController(QObject):
         a.open_project.triggered.connect(lambda: self.open_project())
         a.save.triggered.connect(self.save)
         a.save_as.triggered.connect(lambda: self.save_as())
-        a.export.triggered.connect(lambda: self.export())
+        a.export.triggered.connect(lambda: self.exports.export())
         a.models.triggered.connect(self.show_model_manager)
         a.quit.triggered.connect(w.close)
         a.insert_pause.triggered.connect(self.insert_pause)
@@ -375,62 +371,6 @@ class StudioController(QObject):
         markup = self.prompts.pause_markup()
         if markup:
             self.window.timeline.insert_at_cursor(markup)
-
-    # --- export ----------------------------------------------------------------------------------
-
-    def export(self, choice: ExportChoice | None = None) -> bool:
-        """Ask how (unless ``choice`` is given), then export off the GUI thread."""
-        if not any(self.dialogue.take_for(line.id) for line in self.dialogue.lines):
-            # Said before the dialog asks anything, not as "Export failed" after it.
-            self.window.statusBar().showMessage("Nothing to export yet: generate the dialogue first (F5).", 8000)
-            return False
-        if choice is None:
-            choice = self.prompts.export(self._last_export_choice(), summary(self.dialogue),
-                                         tuple(self.window.timeline.selected_line_ids()),
-                                         partial(planned_paths, self.dialogue))
-        if choice is None:
-            return False
-        self._remember_export_choice(choice)
-        dialogue, title = self.dialogue, self.document.name
-        self.window.statusBar().showMessage("Exporting…")
-
-        def done(paths: list[Path]) -> None:
-            self.window.statusBar().showMessage(f"Exported {', '.join(p.name for p in paths[:3])}"
-                                                + (" …" if len(paths) > 3 else ""), 8000)
-            self.exported.emit(paths)
-
-        def failed(error: Exception) -> None:
-            self.window.statusBar().clearMessage()
-            self.prompts.error("Export failed", str(error))
-            self.export_failed.emit(str(error))
-
-        run_in_background(lambda: export_dialogue(dialogue, choice, title), done, failed, "export", self)
-        return True
-
-    def _last_export_choice(self) -> ExportChoice:
-        s = self.settings
-        try:
-            settings = ExportSettings.create(s.export_format, s.export_sample_rate, s.export_bitrate,
-                                             s.export_channels)
-        except DiaStudioError:  # WAV/FLAC take no settings; an old value may be out of range
-            try:
-                settings = ExportSettings.create(s.export_format)
-            except DiaStudioError:
-                settings = ExportSettings.create()
-        folder = Path(s.export_folder or s.project_folder or Path.home())
-        path = folder if s.export_per_line else folder / f"{self.document.name}{settings.format.extension}"
-        return ExportChoice(settings, path, s.export_per_line, s.export_subtitles, None)
-
-    def _remember_export_choice(self, choice: ExportChoice) -> None:
-        s = self.settings
-        s.export_format = choice.settings.format.value
-        if choice.settings.format.lossy:
-            s.export_sample_rate = choice.settings.sample_rate
-            s.export_bitrate = choice.settings.bitrate_kbps
-            s.export_channels = choice.settings.channels
-        s.export_per_line = choice.per_line
-        s.export_subtitles = choice.subtitles
-        s.export_folder = str(choice.path if choice.per_line else choice.path.parent)
 
     # --- the model -------------------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ def main() -> int:
 
     from core.studio.exporting import summary
 
-    export = ExportDialog(studio._last_export_choice(), summary(studio.dialogue), parent=window)
+    export = ExportDialog(studio.exports.last_choice(), summary(studio.dialogue), parent=window)
     export.show()
     shoot(export, "export.png")
     export.close()

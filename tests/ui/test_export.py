@@ -188,8 +188,8 @@ def two_takes(studio) -> tuple[Take, Take]:
 
 def export_with(studio, qtbot, prompts, choice: ExportChoice) -> list[Path]:
     prompts.answers["export"] = choice
-    with qtbot.waitSignal(studio.exported, timeout=30_000) as exported:
-        assert studio.export()
+    with qtbot.waitSignal(studio.exports.exported, timeout=30_000) as exported:
+        assert studio.exports.export()
     return exported.args[0]
 
 
@@ -227,12 +227,12 @@ def test_lines_changed_since_their_take_are_named_before_export(studio, qtbot, p
     first, second, third = studio.dialogue.lines
     prompts.answers["export"] = None
     studio.dialogue.set_text(second.id, "Hi again.")
-    assert not studio.export()
+    assert not studio.exports.export()
     assert prompts.asked[-1][1][1] == ("All 3 lines are generated. Line 2 changed since its take: the export has "
                                        "its old audio. Generate it again to update it.")
     studio.dialogue.set_speaker(first.id, Speaker.S2)
     studio.dialogue.set_text(third.id, "Bye.")
-    assert not studio.export()
+    assert not studio.exports.export()
     assert prompts.asked[-1][1][1].endswith("Lines 1, 2 and 3 changed since their takes: the export has their "
                                             "old audio. Generate them again to update them.")
 
@@ -268,7 +268,7 @@ def test_files_that_would_be_replaced_are_asked_about_first(studio, qtbot, promp
     subtitles = tmp_path / "talk.srt"
     subtitles.write_text("my own subtitles", encoding="utf-8")
     prompts.answers["export"] = None
-    studio.export()
+    studio.exports.export()
     planned = prompts.asked[-1][1][3]  # the studio's own: the files its export would write
     export = ExportDialog(ExportChoice(ExportSettings.create("WAV"), tmp_path / "talk.wav", False, True, None),
                           "", planned=planned)
@@ -323,7 +323,7 @@ def test_the_choice_is_remembered_for_next_time(studio, qtbot, prompts, tmp_path
     two_takes(studio)
     export_with(studio, qtbot, prompts,
                 ExportChoice(ExportSettings.create("OGG", 24000, 64, 1), tmp_path / "a.ogg", False, False, None))
-    initial = studio._last_export_choice()
+    initial = studio.exports.last_choice()
     assert initial.settings == ExportSettings.create("OGG", 24000, 64, 1)
     assert initial.path.parent == tmp_path
 
@@ -353,7 +353,7 @@ def test_the_selected_lines_export_alone_in_dialogue_order(studio, qtbot, prompt
     timeline.selectionModel().select(timeline.timeline.index(0, 0),
                                      QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
     prompts.answers["export"] = None  # see what the dialog is offered, then answer it as a person would
-    assert not studio.export()
+    assert not studio.exports.export()
     initial, told, selection, planned = prompts.asked[-1][1]
     assert selection == (first.id, third.id)
     export = ExportDialog(replace(initial, path=tmp_path / "two.wav", settings=ExportSettings.create("WAV")),
@@ -378,8 +378,8 @@ def test_selected_lines_not_generated_are_refused_with_a_reason(studio, qtbot, p
     two_takes(studio)
     studio.dialogue.add_line(Speaker.S2, "Not yet.")
     new = studio.dialogue.lines[-1].id
-    with qtbot.waitSignal(studio.export_failed, timeout=30_000) as failed:
-        studio.export(ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None, (new,)))
+    with qtbot.waitSignal(studio.exports.failed, timeout=30_000) as failed:
+        studio.exports.export(ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None, (new,)))
     assert "None of the selected lines is generated" in failed.args[0]
     assert not (tmp_path / "a.wav").exists()
 
@@ -389,6 +389,6 @@ def test_export_with_nothing_generated_says_so_before_asking_anything(studio, pr
     write_dialogue(studio, (Speaker.S1, "Not generated yet."))
     asked = []
     prompts.export = lambda *args: asked.append(args)
-    assert not studio.export()
+    assert not studio.exports.export()
     assert not asked
     assert studio.window.statusBar().currentMessage() == "Nothing to export yet: generate the dialogue first (F5)."
