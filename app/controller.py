@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QCloseEvent
 
 from app.document_session import DocumentSession
@@ -17,10 +17,8 @@ from app.export_session import ExportSession
 from app.generation import GenerationSession
 from app.listening import Listening
 from app.live_preview import KEPT as PREVIEW_KEPT, LivePreview
-from app.model_manager_actions import ModelManagerActions
-from core.engine import memory
-from app.model_session import (ENGINE_LABELS, ModelList, ModelSession, available_devices, describe, model_label,
-                               settings_choice)
+from app.model_controls import NO_MODEL, ModelControls
+from app.model_session import ModelSession, settings_choice
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
 from app.voice_library_session import VoiceLibrarySession
@@ -28,20 +26,16 @@ from app.voice_session import VoiceSession
 from core.audio.backend import AudioBackend
 from core.document.dialogue import Dialogue
 from core.engine.choice import EngineChoice, open_engine
-from core.engine.engine import Engine, EngineKind
+from core.engine.engine import Engine
 from core.errors import DiaStudioError, describe_error
 from core.studio.voice_loading import Transcriber
 from core.voice_library import VoiceLibrary
 from ui.main_window import MainWindow
-from ui.model_manager import ModelManagerDialog
 from ui.prompts import Prompts
 from ui.takes import describe_keeping
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "example" / "Example.diastudio"
 VOICE_LIBRARY_FOLDER = "voice_library"  # in the studio's data folder, shared by every project
-STATUS_INTERVAL_MS = 2000
-NO_MODEL = ("No model is loaded yet. Open the model manager to download Dia2 (once, a few GB) "
-            "or to open a model folder; until then you can write and prepare your dialogue.")
 
 
 class StudioController(QObject):
@@ -67,21 +61,17 @@ class StudioController(QObject):
         self.models = ModelSession(settings, self._open_engine, engine or settings_choice(settings), self)
         self.generation = GenerationSession(self)
         self.live_preview = LivePreview(self._engine_for_preview, self._preview_blocked, self)
+        self.model_controls = ModelControls(self.window, self.models, settings, self.generation, self.live_preview,
+                                            self)
         self.exports = ExportSession(self.window, self.document, settings, lambda: self.prompts, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self.voices.prepare, self)
         # Made before the wiring below: what is heard ends a stream before the window says the rest.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
-        self.model_manager: ModelManagerDialog | None = None
         self._generation_waits = False  # a Generate waits for the preview to let go of the model
-        self._said_unavailable: str | None = None  # why the engine's memory is out of reach, once said
-        self._status_timer = QTimer(self.window)  # it updates the window: it goes with it
-        self._status_timer.setInterval(STATUS_INTERVAL_MS)
-        self._status_timer.timeout.connect(self._show_status)
         self._connect()
         self._show_document(self.document.dialogue)
-        self._show_model()
 
     @property
     def dialogue(self) -> Dialogue:
@@ -96,7 +86,7 @@ class StudioController(QObject):
         a.save.triggered.connect(self.save)
         a.save_as.triggered.connect(lambda: self.save_as())
         a.export.triggered.connect(lambda: self.exports.export())
-        a.models.triggered.connect(self.show_model_manager)
+        a.models.triggered.connect(self.model_controls.show_manager)
         a.quit.triggered.connect(w.close)
         a.insert_pause.triggered.connect(self.insert_pause)
         a.generate.triggered.connect(lambda: self.generate())
@@ -119,9 +109,9 @@ class StudioController(QObject):
         self.document.document_replaced.connect(self._show_document)
         self.document.state_changed.connect(self._show_title)
         self.document.autosave_failed.connect(w.statusBar().showMessage)
-        self.models.loaded.connect(lambda info: self._show_model())
-        self.models.engine_changed.connect(lambda choice: self._engine_changed())
-        self.models.failed.connect(self._model_failed)
+        self.model_controls.speech_model_changed.connect(self.voices.use_speech_model)
+        for shown in (self.models.loaded, self.models.engine_changed, self.models.failed):
+            shown.connect(lambda _: self._update_actions())  # after the model controls show the model
         self.generation.started.connect(w.generation_progress.start)
         self.generation.progress.connect(w.generation_progress.report)
         self.generation.finished.connect(self._generation_finished)
@@ -151,14 +141,14 @@ class StudioController(QObject):
         # while the studio loaded, which took the focus from them.)
         self.window.activateWindow()
         self.window.timeline.setFocus()
-        self._status_timer.start()
+        self.model_controls.status_timer.start()
         if not self._offer_recovery() and not self.settings.first_start_done and EXAMPLE_PROJECT.is_dir():
             self.document.open_copy(EXAMPLE_PROJECT)
         self.settings.first_start_done = True
         if self.models.start_problem:
             self.window.statusBar().showMessage(self.models.start_problem, 15000)
         if self.settings.model and self.settings.load_model_on_start:
-            self.load_model(self.settings.model, self.settings.device, self.settings.precision)
+            self.model_controls.load(self.settings.model, self.settings.device, self.settings.precision)
 
     def _offer_recovery(self) -> bool:
         copies = self.document.recoverable()
@@ -191,7 +181,7 @@ class StudioController(QObject):
         if self.window.voices.is_recording:
             self.window.voices.cancel_recording()
         self.playback.stop()
-        self._status_timer.stop()
+        self.model_controls.status_timer.stop()
         self.models.close()
         self.document.close()
         self.layout.save(self.window)
@@ -296,7 +286,7 @@ class StudioController(QObject):
         """Generate the lines (default: the whole dialogue); False when it could not start."""
         if self.models.info is None:
             self.prompts.error("No model loaded", NO_MODEL)
-            self.show_model_manager()
+            self.model_controls.show_manager()
             return False
         if self._generation_waits:
             return True
@@ -371,114 +361,6 @@ class StudioController(QObject):
         markup = self.prompts.pause_markup()
         if markup:
             self.window.timeline.insert_at_cursor(markup)
-
-    # --- the model -------------------------------------------------------------------------------
-
-    def show_model_manager(self) -> None:
-        if self.model_manager is None:
-            dialog = ModelManagerDialog(available_devices(), self.window)
-            dialog.load_requested.connect(self.load_model)
-            dialog.engine_chosen.connect(self.choose_engine)
-            self.model_manager = dialog
-            self.model_list = ModelList(dialog, self)
-            self.model_actions = ModelManagerActions(dialog, self.models, self.settings,
-                                                     self._refresh_model_manager, self)
-            self.model_actions.speech_model_changed.connect(self.voices.use_speech_model)
-        self._refresh_model_manager()
-        self.model_manager.set_choice(self.settings.device, self.settings.precision)
-        self._show_engine_in_model_manager()
-        self.model_manager.show()
-        self.model_manager.raise_()
-
-    def _show_engine_in_model_manager(self) -> None:
-        """Where the model runs, and the last server's address and key (kept while another engine
-        runs it, so coming back to the server needs no retyping)."""
-        self.model_manager.set_engine(self.models.choice.kind.value, self.settings.engine_url,
-                                      self.settings.engine_key)
-
-    def _refresh_model_manager(self) -> None:
-        dialog = self.model_manager
-        info = self.models.info
-        dialog.set_loaded(self.models.model, f"Loaded: {self._where(info)}" if info else "No model loaded.")
-        self.model_list.refresh(self.settings.local_models, self.models.model or self.settings.model)
-        self.model_actions.list_speech_models()
-
-    def choose_engine(self, kind: str, url: str = "", api_key: str = "") -> bool:
-        """Run the model in the studio, in its own process, or on a server from now on (the model
-        loaded goes with it); False when it cannot be done now, said in the model manager."""
-        choice = EngineChoice(EngineKind(kind), url.strip() or None, api_key.strip() or None)
-        if choice.kind is EngineKind.REMOTE and not choice.url:
-            problem = "Type the address of the server (its dia-studio serve), e.g. http://gpu-box:8000."
-        elif self.generation.is_running or self.models.is_loading:
-            problem = "Wait for the generation or the load to end (or cancel it), then choose again."
-        else:
-            problem = None
-        if problem is not None:
-            self._say_in_model_manager(problem)
-            return False
-        self.live_preview.stop()  # its take is on the engine left
-        return self.models.use_engine(choice)
-
-    def _say_in_model_manager(self, message: str) -> None:
-        if self.model_manager is not None and self.model_manager.isVisible():
-            self._show_engine_in_model_manager()
-            self.model_manager.show_error(message)
-        else:
-            self.window.statusBar().showMessage(message, 15000)
-
-    def load_model(self, model: str, device: str = "auto", precision: str = "auto") -> None:
-        self.live_preview.stop()  # the model it speaks with is replaced
-        self.window.model_status.setText(f"Loading {model_label(model)}…")
-        self.models.load(model, device, precision)
-
-    def _model_failed(self, message: str) -> None:
-        self._show_model()
-        if self.model_manager is not None:  # a choice of engine that failed is undone there
-            self._show_engine_in_model_manager()
-        if self.model_manager is None or not self.model_manager.isVisible():
-            self.window.statusBar().showMessage(message, 15000)
-
-    def _engine_changed(self) -> None:
-        """Nothing is loaded on the new engine yet (the model follows it): the window and the model
-        manager say so, not "loaded on the server" before any connection."""
-        self._show_model()
-        if self.model_manager is not None:
-            self._show_engine_in_model_manager()
-            self._refresh_model_manager()
-
-    def _show_model(self) -> None:
-        info = self.models.info
-        self.window.banner.show_message(None if info else NO_MODEL)
-        self.window.model_status.setText(f"Model: {self._where(info)}" if info else "No model loaded")
-        self._show_status()
-        self._update_actions()
-
-    def _where(self, info) -> str:
-        """The model, and where it runs unless in the studio: "Dia2-2B · cuda · bfloat16 · in its own process"."""
-        kind = self.models.engine.kind
-        return describe(info) + ("" if kind is EngineKind.IN_PROCESS else f" · {ENGINE_LABELS[kind].lower()}")
-
-    def _show_status(self) -> None:
-        info = self.models.info
-        parts = []
-        if info is not None:
-            parts.append(f"weights {info.weights_bytes / 2**20:,.0f} MB")
-            engine = self.models.engine.memory()  # never waits: read, or as last reported
-            if engine.unavailable:
-                parts.append("the model's server out of reach")
-                if engine.unavailable != self._said_unavailable:  # said once, not every read
-                    self.window.statusBar().showMessage(engine.unavailable, 15000)
-            else:
-                if engine.device_bytes is not None:
-                    parts.append(f"GPU {engine.device_bytes / 2**20:,.0f} MB in use")
-                if self.models.engine.kind is not EngineKind.IN_PROCESS and engine.process_bytes is not None:
-                    process = "server" if self.models.engine.kind is EngineKind.REMOTE else "model's process"
-                    parts.append(f"{process} {engine.process_bytes / 2**20:,.0f} MB")
-            self._said_unavailable = engine.unavailable
-        used = memory.process_bytes()
-        if used is not None:
-            parts.append(f"app {used / 2**20:,.0f} MB")
-        self.window.memory_status.setText("Memory: " + ", ".join(parts) if parts else "")
 
     def _update_actions(self) -> None:
         a = self.window.actions

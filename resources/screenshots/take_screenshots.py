@@ -59,11 +59,11 @@ def main() -> int:
     window.resize(1280, 800)  # the window's own default size
     shoot(window, "first-start.png")
 
-    studio.show_model_manager()
-    shoot(studio.model_manager, "model-manager.png")
-    studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+    studio.model_controls.show_manager()
+    shoot(studio.model_controls.manager, "model-manager.png")
+    studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
     wait_for(studio.models.loaded)
-    studio.model_manager.hide()
+    studio.model_controls.manager.hide()
 
     timeline = window.timeline
     timeline.select_line(studio.dialogue.lines[1].id)

@@ -209,7 +209,7 @@ def engine_studio(request, make_studio, engine_kind) -> StudioController:
 
     server = request.getfixturevalue("remote_engine_server")
     studio = make_studio(engine=EngineKind.IN_PROCESS)
-    assert studio.choose_engine(engine_kind.value, server.url, KEY)
+    assert studio.model_controls.choose_engine(engine_kind.value, server.url, KEY)
     return studio
 
 

@@ -22,7 +22,7 @@ def test_a_killed_engine_process_leaves_a_living_window_the_streamed_take_and_a_
         make_studio, qtbot, prompts):
     studio = make_studio(engine=EngineKind.OWN_PROCESS)
     with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
     write_dialogue(studio, *LINES)
     studio.dialogue.set_params(GenerationParams(seed=11))
     engine = studio.models.engine

@@ -379,7 +379,8 @@ def test_selected_lines_not_generated_are_refused_with_a_reason(studio, qtbot, p
     studio.dialogue.add_line(Speaker.S2, "Not yet.")
     new = studio.dialogue.lines[-1].id
     with qtbot.waitSignal(studio.exports.failed, timeout=30_000) as failed:
-        studio.exports.export(ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None, (new,)))
+        studio.exports.export(ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None,
+                                           (new,)))
     assert "None of the selected lines is generated" in failed.args[0]
     assert not (tmp_path / "a.wav").exists()
 

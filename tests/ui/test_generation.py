@@ -33,7 +33,7 @@ def studio(engine_studio):
 
 def load_tiny_model(studio, qtbot) -> None:
     with qtbot.waitSignal(studio.models.loaded, timeout=60_000):  # own process: started, then loaded
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
 
 
 def generate_and_wait(studio, qtbot, line_ids=None, timeout=60_000) -> bool:
@@ -49,7 +49,7 @@ def fake_studio(make_studio, qtbot):
     def make(fake: FakeRuntime):
         studio = make_studio(model_loader=lambda *args, **kwargs: fake)
         with qtbot.waitSignal(studio.models.loaded):
-            studio.load_model("fake")
+            studio.model_controls.load("fake")
         return studio
     return make
 
@@ -198,7 +198,7 @@ def test_without_a_model_generate_points_to_the_model_manager(studio, prompts):
     assert studio.window.banner.isVisible()
     assert not studio.generate()
     assert prompts.errors()[0][0] == "No model loaded"
-    assert studio.model_manager is not None and studio.model_manager.isVisible()
+    assert studio.model_controls.manager is not None and studio.model_controls.manager.isVisible()
 
 
 def test_a_second_voice_alone_is_refused_with_a_reason(fake_studio, qtbot, prompts):

@@ -27,9 +27,9 @@ def studio(request, make_studio, qtbot):
         server = request.getfixturevalue("remote_engine_server")
         from tests.service.remote_engine import KEY
 
-        assert studio.choose_engine(kind.value, server.url, KEY)
+        assert studio.model_controls.choose_engine(kind.value, server.url, KEY)
     with qtbot.waitSignal(studio.models.loaded, timeout=120_000):
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
     studio.dialogue.set_params(GenerationParams(seed=5))
     press(qtbot, studio.window.actions.speak_as_i_type)
     assert studio.live_preview.on and studio.settings.speak_as_i_type
@@ -169,7 +169,7 @@ def test_keep_pressed_while_the_preview_is_made_keeps_it_once_finished(make_stud
     """Shift+F6 before the preview had finished did nothing and said nothing."""
     studio = make_studio()
     with qtbot.waitSignal(studio.models.loaded, timeout=120_000):
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
     press(qtbot, studio.window.actions.speak_as_i_type)
     heard = Heard(studio.live_preview)
     line_id, editor = open_line(studio, qtbot)

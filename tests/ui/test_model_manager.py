@@ -33,7 +33,7 @@ from ui.model_manager import LOCAL_SPEECH_FILE, MODEL_ROLE, size_text
 
 def test_the_hub_models_are_listed_with_where_they_come_from(studio):
     studio.window.actions.models.trigger()
-    dialog = studio.model_manager
+    dialog = studio.model_controls.manager
     assert dialog.isVisible()
     texts = [dialog.models.item(i).text() for i in range(dialog.models.count())]
     assert texts[0].startswith("Dia2 2B — ") and "nari-labs/Dia2-2B" in texts[0]
@@ -43,8 +43,8 @@ def test_the_hub_models_are_listed_with_where_they_come_from(studio):
 
 def test_a_local_model_folder_loads_and_is_remembered(make_studio, qtbot, monkeypatch):
     studio = make_studio()
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     monkeypatch.setattr(model_manager_module.QFileDialog, "getExistingDirectory",
                         lambda *args: str(TINY_CHECKPOINT))
     with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
@@ -65,11 +65,11 @@ def test_a_local_model_folder_loads_and_is_remembered(make_studio, qtbot, monkey
 
 
 def test_a_folder_that_is_not_a_model_says_why(studio, qtbot, tmp_path):
-    studio.show_model_manager()
+    studio.model_controls.show_manager()
     with qtbot.waitSignal(studio.models.failed, timeout=30_000) as failed:
-        studio.model_manager.load_requested.emit(str(tmp_path), "cpu", "auto")
+        studio.model_controls.manager.load_requested.emit(str(tmp_path), "cpu", "auto")
     assert "config.json" in failed.args[0]
-    assert "config.json" in studio.model_manager.status.text()
+    assert "config.json" in studio.model_controls.manager.status.text()
     assert studio.models.info is None and studio.window.banner.isVisibleTo(studio.window)
 
 
@@ -80,8 +80,8 @@ def test_only_a_folder_that_loaded_is_remembered_for_the_next_start(make_studio,
     shutil.copytree(TINY_CHECKPOINT, damaged)
     (damaged / WEIGHTS_FILE).write_bytes(b"cut short")
     studio = make_studio()
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     chosen = []
     monkeypatch.setattr(model_manager_module.QFileDialog, "getExistingDirectory", lambda *args: chosen[-1])
     chosen.append(str(TINY_CHECKPOINT))
@@ -98,8 +98,8 @@ def test_only_a_folder_that_loaded_is_remembered_for_the_next_start(make_studio,
         again.start()
     assert again.models.model == str(TINY_CHECKPOINT)
     assert again.window.model_status.text().startswith("Model: checkpoint")
-    again.show_model_manager()
-    listed = sized_row_texts(qtbot, again.model_manager)
+    again.model_controls.show_manager()
+    listed = sized_row_texts(qtbot, again.model_controls.manager)
     assert [text.split(" — ")[0] for text in listed] == ["Dia2 2B", "Dia2 1B", "checkpoint"]
 
 
@@ -108,8 +108,8 @@ def test_a_folder_whose_model_is_gone_offers_forget_not_a_download(make_studio, 
     gone.mkdir()
     studio = make_studio(start=False)
     studio.settings.local_models = [str(gone)]
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     dialog.models.setCurrentRow(2)
     assert row_texts(dialog)[2].startswith("moved-away — no model in this folder")
     assert dialog.load_button.text() == "Load" and not dialog.load_button.isEnabled()
@@ -121,8 +121,8 @@ def test_a_folder_whose_model_is_gone_offers_forget_not_a_download(make_studio, 
 def test_a_load_error_names_its_model_and_the_list_stays_put(studio, qtbot, tmp_path, monkeypatch):
     empty = tmp_path / "empty"
     empty.mkdir()
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     qtbot.waitExposed(dialog)
     dialog.models.setCurrentRow(1)  # Dia2 1B selected, then a folder opened
     where = dialog.models.geometry()
@@ -151,8 +151,8 @@ def test_a_download_says_at_once_that_it_is_connecting_and_can_be_cancelled_befo
         return tiny_runtime
 
     studio = make_studio(model_loader=slow_hub)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     dialog.models.setCurrentRow(0)
     dialog.load_button.click()  # Dia2 2B, not downloaded
     assert dialog.status.text() == "Connecting to the Hugging Face Hub to download Dia2 2B…"
@@ -170,8 +170,8 @@ def test_the_dialog_opened_while_the_last_model_loads_at_start_says_so(make_stud
     studio = make_studio(start=False, model_loader=lambda *args, **kwargs: go_on.wait(30) and tiny_runtime)
     studio.settings.model = "dia2-1b"
     studio.start()
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     assert dialog.status.text() == "Loading Dia2 1B…" and dialog.progress.isVisibleTo(dialog)
     assert not dialog.load_button.isEnabled()  # pressing it would do nothing
     assert dialog.models.currentItem().text().startswith("Dia2 1B")
@@ -187,8 +187,8 @@ def test_download_progress_reaches_the_dialog(make_studio, qtbot, tiny_runtime):
         return tiny_runtime
 
     studio = make_studio(model_loader=downloading_loader)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     seen = []  # what the dialog showed at each report (it is told first)
     studio.models.download_progress.connect(
         lambda done, total, what: seen.append((dialog.progress.value(), dialog.status.text())))
@@ -212,8 +212,8 @@ def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio,
                     monkeypatch, seconds_per_piece=0.02)
     try:
         studio = make_studio()
-        studio.show_model_manager()
-        dialog = studio.model_manager
+        studio.model_controls.show_manager()
+        dialog = studio.model_controls.manager
         assert not dialog.cancel_button.isVisible()
         dialog.load_button.click()  # Dia2 2B, not downloaded: Download and load
         qtbot.waitUntil(dialog.cancel_button.isVisible, timeout=10_000)
@@ -255,8 +255,8 @@ def test_a_download_that_fills_the_disk_says_so_in_the_dialog(make_studio, qtbot
                         lambda url, temp_file, *args, **kwargs: real_get(url, FillingDisk(temp_file), *args, **kwargs))
     try:
         studio = make_studio()
-        studio.show_model_manager()
-        dialog = studio.model_manager
+        studio.model_controls.show_manager()
+        dialog = studio.model_controls.manager
         with qtbot.waitSignal(studio.models.failed, timeout=30_000) as failed:
             dialog.load_button.click()  # Dia2 2B, not downloaded: Download and load
     finally:
@@ -296,8 +296,8 @@ def test_the_sizes_are_measured_off_the_gui_thread_then_shown(studio, qtbot, hub
 
     real_scan = huggingface_hub.scan_cache_dir
     monkeypatch.setattr(huggingface_hub, "scan_cache_dir", scan)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     assert row_texts(dialog)[1].startswith("Dia2 1B — on this computer, …\n")  # listed before it is measured
     assert dialog.models.currentRow() == 0 and not dialog.remove_button.isEnabled()  # size unknown yet
     assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — on this computer, 3.0 MB\n")
@@ -306,15 +306,15 @@ def test_the_sizes_are_measured_off_the_gui_thread_then_shown(studio, qtbot, hub
 
 def test_a_downloaded_model_shows_its_size_and_is_deleted_after_asking(studio, qtbot, hub_cache, monkeypatch):
     put_dia2_1b(hub_cache)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     assert sized_row_texts(qtbot, dialog)[1].startswith("Dia2 1B — on this computer, 3.0 MB\n")
     assert row_texts(dialog)[0].startswith("Dia2 2B — not downloaded\n")
     dialog.models.setCurrentRow(0)
     assert not dialog.remove_button.isEnabled()  # nothing to delete
 
     put_in_hub_cache(hub_cache, "nari-labs/Dia2-2B", {"config.json": bytes(4000)})  # a cancelled download
-    studio.show_model_manager()
+    studio.model_controls.show_manager()
     assert sized_row_texts(qtbot, dialog)[0].startswith("Dia2 2B — partly downloaded, 4 kB\n")
     assert dialog.remove_button.isEnabled()  # its files can go too
     dialog.models.setCurrentRow(1)
@@ -339,8 +339,8 @@ def test_a_downloaded_model_shows_its_size_and_is_deleted_after_asking(studio, q
 
 def test_a_deletion_that_fails_says_what_failed(studio, qtbot, hub_cache, monkeypatch):
     put_dia2_1b(hub_cache)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     sized_row_texts(qtbot, dialog)
     dialog.models.setCurrentRow(1)
     monkeypatch.setattr(model_manager_module.QMessageBox, "question",
@@ -362,8 +362,8 @@ def test_a_deletion_that_fails_says_what_failed(studio, qtbot, hub_cache, monkey
 def test_the_loaded_model_is_not_deleted(make_studio, qtbot, hub_cache, tiny_runtime, monkeypatch):
     put_dia2_1b(hub_cache)
     studio = make_studio(model_loader=lambda model, device, dtype, progress: tiny_runtime)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     dialog.models.setCurrentRow(1)
     with qtbot.waitSignal(studio.models.loaded, timeout=10_000):
         dialog.load_button.click()
@@ -381,8 +381,8 @@ def test_a_model_folder_is_forgotten_never_deleted(make_studio, qtbot, tmp_path)
     studio = make_studio(start=False)
     studio.settings.local_models = [str(folder)]
     studio.settings.model = str(folder)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     dialog.models.setCurrentRow(2)
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     assert sized_row_texts(qtbot, dialog)[2].startswith(f"my-dia2 — on this computer, {size_text(size)}\n")
@@ -419,8 +419,8 @@ def test_whisper_is_asked_for_its_model_names_off_the_gui_thread(studio, qtbot, 
     monkeypatch.setattr(whisper, "available_models",
                         lambda: asked_on.append(threading.current_thread()) or real_names())
     studio.settings.whisper_model = "small"
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     assert not dialog.speech_model.isEnabled() and dialog.speech_model.currentText() == "…"
     qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
     assert dialog.speech_model.currentData() == "small"  # the saved choice, once the names are in
@@ -429,8 +429,8 @@ def test_whisper_is_asked_for_its_model_names_off_the_gui_thread(studio, qtbot, 
 
 def test_a_named_whisper_model_is_chosen_and_kept(make_studio, qtbot):
     studio = make_studio()
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     qtbot.waitUntil(dialog.speech_model.isEnabled, timeout=10_000)
     offered = [dialog.speech_model.itemData(i) for i in range(dialog.speech_model.count())]
     assert offered == whisper.available_models() + [None]  # and "Local file…"
@@ -441,14 +441,14 @@ def test_a_named_whisper_model_is_chosen_and_kept(make_studio, qtbot):
     assert "Whisper medium" in dialog.status.text()
 
     again = make_studio()
-    again.show_model_manager()
-    qtbot.waitUntil(again.model_manager.speech_model.isEnabled, timeout=10_000)
-    assert again.model_manager.speech_model.currentData() == "medium"
+    again.model_controls.show_manager()
+    qtbot.waitUntil(again.model_controls.manager.speech_model.isEnabled, timeout=10_000)
+    assert again.model_controls.manager.speech_model.currentData() == "medium"
 
 
 def test_a_whisper_model_file_is_checked_then_transcribes_the_next_voices(studio, qtbot, tmp_path, monkeypatch):
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
 
     def use_model_file(words: list[str], name: str) -> None:
         model_file = scripted_whisper_checkpoint(words, tmp_path / name)
@@ -479,8 +479,8 @@ def test_the_speech_models_on_this_computer_and_the_default_are_shown(studio, qt
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a processor
     whisper_cache.mkdir(parents=True)
     (whisper_cache / "large-v3.pt").write_bytes(bytes(3_000_000))
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     texts = speech_model_texts(qtbot, dialog)
     assert texts["small"] == "small (default)" and dialog.speech_model.currentData() == "small"
     assert texts["large-v3"] == "large-v3 (on this computer, 3.0 MB)"
@@ -489,7 +489,7 @@ def test_the_speech_models_on_this_computer_and_the_default_are_shown(studio, qt
 
     (whisper_cache / "small.pt").write_bytes(bytes(5000))  # downloaded by a transcription meanwhile
     dialog.close()
-    studio.show_model_manager()
+    studio.model_controls.show_manager()
     qtbot.waitUntil(lambda: speech_model_texts(qtbot, dialog)["small"] == "small (default, on this computer, 5 kB)",
                     timeout=10_000)
 
@@ -499,30 +499,30 @@ def test_on_a_gpu_the_default_is_large_v3_and_a_choice_is_kept_on_either(make_st
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: gpu)
     studio = make_studio()
-    studio.show_model_manager()
-    assert speech_model_texts(qtbot, studio.model_manager)["large-v3"] == "large-v3 (default)"
-    assert studio.model_manager.speech_model.currentData() == "large-v3"
+    studio.model_controls.show_manager()
+    assert speech_model_texts(qtbot, studio.model_controls.manager)["large-v3"] == "large-v3 (default)"
+    assert studio.model_controls.manager.speech_model.currentData() == "large-v3"
 
-    choose_speech_model(qtbot, studio.model_manager, "medium")
+    choose_speech_model(qtbot, studio.model_controls.manager, "medium")
 
     gpu = False  # the settings taken to a computer without one
     again = make_studio()
-    again.show_model_manager()
-    assert speech_model_texts(qtbot, again.model_manager)["small"] == "small (default)"
-    assert again.model_manager.speech_model.currentData() == "medium"  # the person's choice stays
-    choose_speech_model(qtbot, again.model_manager, "large-v3")  # slow here, but wanted
+    again.model_controls.show_manager()
+    assert speech_model_texts(qtbot, again.model_controls.manager)["small"] == "small (default)"
+    assert again.model_controls.manager.speech_model.currentData() == "medium"  # the person's choice stays
+    choose_speech_model(qtbot, again.model_controls.manager, "large-v3")  # slow here, but wanted
     assert again.voices.transcriber().speech_model == "large-v3"
     third = make_studio()
-    third.show_model_manager()
-    speech_model_texts(qtbot, third.model_manager)
-    assert third.model_manager.speech_model.currentData() == "large-v3"
+    third.model_controls.show_manager()
+    speech_model_texts(qtbot, third.model_controls.manager)
+    assert third.model_controls.manager.speech_model.currentData() == "large-v3"
 
 
 def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtbot, tmp_path, monkeypatch):
     not_whisper = tmp_path / "notes.pt"
     torch.save({"weights": torch.zeros(3)}, not_whisper)
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     monkeypatch.setattr(model_manager_module.QFileDialog, "getOpenFileName",
                         lambda *args: (str(not_whisper), ""))
     choose_speech_model(qtbot, dialog, LOCAL_SPEECH_FILE)
@@ -537,9 +537,9 @@ def test_a_file_that_is_not_a_whisper_model_is_refused_with_a_reason(studio, qtb
 def test_choosing_its_own_process_moves_the_loaded_model_there_and_is_remembered(make_studio, qtbot):
     studio = make_studio()  # in the studio
     with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
-    studio.show_model_manager()
-    dialog = studio.model_manager
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     assert dialog.engine.currentText() == "In the studio" and not dialog.server.isVisibleTo(dialog)
     dialog.engine.setFocus()
     with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
@@ -559,8 +559,8 @@ def test_a_server_is_used_once_its_address_is_given_and_an_engine_that_cannot_be
         make_studio, qtbot, monkeypatch):
     monkeypatch.setitem(sys.modules, "core.engine.remote", None)  # a studio built without the remote engine
     studio = make_studio()
-    studio.show_model_manager()
-    dialog = studio.model_manager
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
     dialog.engine.setFocus()
     assert dialog.device.isEnabled() and dialog.precision.isEnabled()
     qtbot.keyClick(dialog.engine, Qt.Key.Key_End)  # "On a server": its address first
@@ -593,22 +593,22 @@ def test_a_server_chosen_shows_its_model_only_once_loaded_there_and_its_address_
 
     studio = make_studio()
     with qtbot.waitSignal(studio.models.loaded, timeout=30_000):
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
-    studio.show_model_manager()
-    dialog = studio.model_manager
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
+    studio.model_controls.show_manager()
+    dialog = studio.model_controls.manager
 
     def listed() -> str:
         return "\n".join(dialog.models.item(row).text() for row in range(dialog.models.count()))
 
     with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
-        assert studio.choose_engine(EngineKind.REMOTE.value, remote_engine_server.url, KEY)
+        assert studio.model_controls.choose_engine(EngineKind.REMOTE.value, remote_engine_server.url, KEY)
         assert "loaded on the server" not in listed()  # nothing connected yet: said "loaded" before
     assert "loaded on the server" in listed()
     qtbot.waitUntil(lambda: "server " in studio.window.memory_status.text(), timeout=10_000)
     assert "model's process" not in studio.window.memory_status.text()  # the server's figure, named so
 
     with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
-        assert studio.choose_engine(EngineKind.IN_PROCESS.value)
+        assert studio.model_controls.choose_engine(EngineKind.IN_PROCESS.value)
     assert (dialog.server_url.text(), dialog.server_key.text()) == (remote_engine_server.url, KEY)
     again = make_studio(start=False, engine=None)  # started again: the address and key are still there
     assert (again.settings.engine_url, again.settings.engine_key) == (remote_engine_server.url, KEY)

@@ -27,9 +27,9 @@ def proxy(remote_engine_server):
 def test_a_cut_link_leaves_a_living_window_the_streamed_take_and_a_working_next_generation(
         make_studio, remote_engine_server, proxy, qtbot, prompts):
     studio = make_studio(engine=EngineKind.IN_PROCESS)
-    assert studio.choose_engine(EngineKind.REMOTE.value, proxy.url, KEY)
+    assert studio.model_controls.choose_engine(EngineKind.REMOTE.value, proxy.url, KEY)
     with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
     write_dialogue(studio, *LINES)
     studio.dialogue.set_params(GenerationParams(seed=12))
     streamed: list[np.ndarray] = []
@@ -66,9 +66,9 @@ def test_a_server_gone_while_idle_is_said_once_and_the_window_never_waits_on_it(
     from core.engine.remote import RemoteEngine
 
     studio = make_studio(engine=EngineKind.IN_PROCESS)
-    assert studio.choose_engine(EngineKind.REMOTE.value, proxy.url, KEY)
+    assert studio.model_controls.choose_engine(EngineKind.REMOTE.value, proxy.url, KEY)
     with qtbot.waitSignal(studio.models.loaded, timeout=60_000):
-        studio.load_model(str(TINY_CHECKPOINT), "cpu", "float32")
+        studio.model_controls.load(str(TINY_CHECKPOINT), "cpu", "float32")
     opened_on = []
     real_open = RemoteEngine._open
     monkeypatch.setattr(RemoteEngine, "_open", lambda self: opened_on.append(threading.current_thread()) or

@@ -155,7 +155,7 @@ def test_nothing_moves_when_a_generation_starts(make_studio, qtbot, size):
     fake = FakeRuntime(hold_after=2)
     studio = make_studio(model_loader=lambda *args, **kwargs: fake)
     with qtbot.waitSignal(studio.models.loaded):
-        studio.load_model("fake")
+        studio.model_controls.load("fake")
     write_dialogue(studio, (Speaker.S1, "one two three four five six seven eight nine ten"),
                    (Speaker.S2, "eleven twelve"))
     studio.dialogue.set_params(GenerationParams(number_results=3))
