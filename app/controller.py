@@ -1,8 +1,10 @@
-"""The studio: the window wired to the document, the model, generation, playback and export.
+"""The studio: the window wired to the document, the model, generation and speak as I type, and
+the rooms made here for the rest: what is heard (``listening``), the voices (``voices``), export
+(``exports``), the model as the window shows it (``model_controls``), the voice library.
 
-Each command of the window is one method here, readable as a sentence; long work goes to a
-worker and its result comes back to the GUI thread (``app.workers``). Questions go through
-``self.prompts``, so tests answer them.
+Each command of the window is one method, here or in its room, readable as a sentence; long work
+goes to a worker and its result comes back to the GUI thread (``app.workers``). Questions go
+through ``self.prompts``, so tests answer them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ VOICE_LIBRARY_FOLDER = "voice_library"  # in the studio's data folder, shared by
 
 
 class StudioController(QObject):
-
     def __init__(self, settings: Settings, layout: WindowLayout, config_dir: Path,
                  backend: AudioBackend | None, transcriber: Transcriber | None = None,
                  model_loader=None, window: MainWindow | None = None, engine: EngineChoice | None = None):
@@ -66,7 +67,7 @@ class StudioController(QObject):
         self.exports = ExportSession(self.window, self.document, settings, lambda: self.prompts, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self.voices.prepare, self)
-        # Made before the wiring below: what is heard ends a stream before the window says the rest.
+        # Made before the wiring below, so a stream has ended before the window says how a job went.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
         self._generation_waits = False  # a Generate waits for the preview to let go of the model
@@ -361,6 +362,8 @@ class StudioController(QObject):
         markup = self.prompts.pause_markup()
         if markup:
             self.window.timeline.insert_at_cursor(markup)
+
+    # --- what can be done now ----------------------------------------------------------------------
 
     def _update_actions(self) -> None:
         a = self.window.actions
