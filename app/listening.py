@@ -65,6 +65,7 @@ class Listening(QObject):
         live_preview.take_started.connect(self._preview_started)
         live_preview.chunk.connect(self._preview_chunk)
         live_preview.take_finished.connect(lambda result: self._preview_ended())
+        live_preview.idle.connect(self._preview_gone)
         playback.changed.connect(self._playback_changed)
 
     @property
@@ -203,6 +204,12 @@ class Listening(QObject):
         self.window.waveform.end_stream()
         if self.playback.label.startswith("Preview"):
             self.playback.end_stream()
+
+    def _preview_gone(self) -> None:
+        """No preview runs any more: one that failed before its result (so never finished) lets go
+        of the waveform and the player too."""
+        if self._stream is not None and self._stream.take is None:
+            self._preview_ended()
 
     def _append(self, stream: Stream, samples, heard: bool) -> None:
         self.window.waveform.append(samples)

@@ -185,3 +185,48 @@ def test_keep_pressed_while_the_preview_is_made_keeps_it_once_finished(make_stud
     assert studio.dialogue.lines_kept_by(take.id) == (line_id,)
     assert studio.window.statusBar().currentMessage() == "The preview is kept as a take of its line."
     stopped(studio, qtbot)
+
+
+class _TakeThatFails:
+    """A live take that sends its start and one chunk, then fails before any result."""
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = sample_rate
+
+    def push_text(self, text: str) -> None:
+        pass
+
+    def end_text(self) -> None:
+        pass
+
+    def cancel(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def events(self):
+        from core.dia2.events import AudioChunk, TakeStarted
+        from core.engine.engine import EngineFailed
+
+        yield TakeStarted(0, 5)
+        yield AudioChunk(0, np.zeros(1920, np.float32), 0.0)
+        raise EngineFailed("the model's process ended")
+
+
+def test_a_preview_that_fails_before_its_result_lets_go_of_the_waveform(make_studio, qtbot):
+    """It never finishes, so only the preview's end can free the waveform for what comes next."""
+    from tests.ui.conftest import FakeRuntime, use_runtime
+
+    runtime = FakeRuntime()
+    runtime.open_live_take = lambda params, voices=(), context=None: _TakeThatFails(runtime.sample_rate)
+    studio = make_studio()
+    use_runtime(studio, runtime)
+    press(qtbot, studio.window.actions.speak_as_i_type)
+    _, editor = open_line(studio, qtbot)
+    started = []
+    studio.live_preview.take_started.connect(lambda *_: started.append(studio.window.waveform.streaming))
+    with qtbot.waitSignal(studio.live_preview.idle, timeout=30_000):
+        qtbot.keyClicks(editor, "Hello there, how are you ")
+    assert started == [True]  # its audio held the waveform
+    assert not studio.window.waveform.streaming
