@@ -26,7 +26,7 @@ _COST_OF_NAME = {
     "OwnProcessEngine": "process", "OWN_PROCESS": "process",
     "subprocess": "subprocess", "Popen": "subprocess", "executable": "subprocess",
 }
-# A test parametrized over the engines (its parameter "engine_kind" or "engine"): the engine it runs on.
+# A test parametrized over the engines (an EngineKind or its name as a parameter): the engine it runs on.
 _COST_OF_ENGINE = {"own-process": "process", "remote": "server"}
 _DEPTH = 4  # helpers calling helpers: deep enough for the suite's, bounded for speed
 
@@ -36,9 +36,8 @@ def costs_of(item) -> set[str]:
     found: set[str] = set()
     if "/tests/cluster/" in str(item.path):
         found.add("ray")
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    for name in ("engine_kind", "engine"):
-        engine = getattr(params.get(name), "value", params.get(name))
+    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
+        engine = getattr(value, "value", value)  # an EngineKind, or its name
         if isinstance(engine, str) and engine in _COST_OF_ENGINE:
             found.add(_COST_OF_ENGINE[engine])
     seen: set[object] = set()
