@@ -1,8 +1,9 @@
-"""Keeps triton's exit noise out of the terminal. triton (which transformers imports) reports
-nanobind "leaks" as the interpreter shuts down, after every run that loaded a model: a reference
-count bug in triton's own bindings (fixed upstream in later triton releases), nothing of ours and
-nothing a user can act on. The studio cannot free triton's objects for it, so those lines, and
-only those, are dropped from this process's stderr, as tests/run.sh drops them from the tests'."""
+"""Keeps triton's exit noise out of the terminal. triton (installed with torch's CUDA
+builds, imported by transformers) reports nanobind "leaks" as the interpreter shuts down, after
+every run that loaded a model: a reference count bug in triton's own bindings (fixed upstream in
+later triton releases), nothing of ours and nothing a user can act on. The studio cannot free
+triton's objects for it, so those lines, and only those, are dropped from this process's stderr,
+as tests/run.sh drops them from the tests'."""
 
 from __future__ import annotations
 

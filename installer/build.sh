@@ -28,6 +28,7 @@ echo "build environment ready in $((SECONDS - started)) s"
 chmod -R u+w "dist/Dia Studio" 2>/dev/null || true  # left read-only by an interrupted tests/bundle run
 "$python" -m PyInstaller --noconfirm --clean --log-level WARN \
     --workpath build/pyinstaller --distpath dist installer/dia_studio.spec
+rm -rf build/pyinstaller  # PyInstaller's work folder: --clean never reuses it, and it takes 0.25 GB
 echo "built dist/Dia Studio/ in $((SECONDS - started)) s: $(du -sh 'dist/Dia Studio' | cut -f1)"
 
 if [ "${1:-}" = "--archive" ]; then

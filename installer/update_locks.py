@@ -26,9 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lockfiles import ENVIRONMENTS, LOCKS, PYPROJECT, PYTHON, REFERENCE, ROOT, TARGETS, lock_path, read_lock  # noqa: E402
 
 TESTED_VERSIONS = LOCKS / "tested-versions.txt"
-# Releases that go with torch's build, not with the tests: its CUDA builds pin their own triton
-# (the processor build needs none; Whisper asks for any).
-TORCH_BUILD = {"triton"}
 COMMAND = "installer/lock.sh"
 
 
@@ -64,6 +61,10 @@ def compile_lock(environment: str, target: str | None, upgrade: list[str]) -> bo
     else:
         platform = TARGETS[target]
         command += ["--python-platform", platform.uv_platform]
+        if platform.torch == "cpu":
+            # Whisper asks for triton on Linux x86-64, but runs its kernels only on CUDA tensors:
+            # with the processor build it is 1 GB never loaded, in every environment and the bundle.
+            command += ["--no-emit-package", "triton"]
         if spec.project and platform.torch_index:
             more.append(f"torch=={torch_pin()}+{platform.torch}")  # the build, by its label
             wheels = os.environ.get("DIA_TORCH_WHEELS") or f"https://download.pytorch.org/whl/{platform.torch_index}/torch/"
@@ -80,7 +81,7 @@ def write_tested_versions() -> None:
     """The reference lock's versions as constraints, without build labels (torch 2.13.0+cpu and
     PyPI's 2.13.0 are the same release), for every other lock of the project."""
     pins = read_lock(lock_path(*REFERENCE))
-    lines = [f"{pin.name}=={pin.version.split('+')[0]}" for pin in pins if pin.name not in TORCH_BUILD]
+    lines = [f"{pin.name}=={pin.version.split('+')[0]}" for pin in pins]
     TESTED_VERSIONS.write_text(
         f"# The versions of {lock_path(*REFERENCE).name}, which CI tests: every other lock of the\n"
         f"# project agrees with them where they share a package. Written by {COMMAND}.\n" + "\n".join(lines) + "\n")

@@ -28,8 +28,9 @@ DIA_PULSE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/dia-studio-pulse.XXXXXX")"
 export DIA_PULSE_DIR
 trap 'tests/pulse/stop_null_sink.sh || true; rm -rf "$DIA_PULSE_DIR"' EXIT
 .venv/bin/lint-imports
-# triton (which transformers imports) prints nanobind "leak" reports at interpreter exit; they are
-# not ours and would bury pytest's summary, so only those lines are dropped from stderr.
+# triton (installed with torch's CUDA builds; transformers imports it) prints nanobind "leak"
+# reports at interpreter exit; they are not ours and would bury pytest's summary, so only those
+# lines are dropped from stderr.
 run_pytest() {
     .venv/bin/python -m pytest -q --durations=15 -n "${DIA_TEST_WORKERS:-auto}" --dist loadgroup "$@" \
         2> >(grep -vE '^(nanobind: | - leaked | - \.\.\. skipped remainder|See https://nanobind)' >&2)
