@@ -9,8 +9,9 @@ The first take of a generation is kept for the lines that had no take (or an out
 for the selected lines when it is complete (they were asked for again); every other line keeps the
 take chosen for it (see ``Dialogue.add_takes``).
 
-The runtime is anything with ``generate(request, cancel)`` yielding the events of
-``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices or lines before are given).
+The engine (``core.engine.engine.Engine``) needs only ``generate(request, cancel)`` yielding the
+events of ``core.dia2.generator`` (and ``encode_voice``/``sample_rate`` when voices or lines before
+are given), so a test may give a stand-in with just those.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
@@ -30,6 +32,9 @@ from core.audio.stored_audio import as_stored
 from core.studio.lines_before import HeardLine, lines_before, spoken_context
 from core.studio.take_assembly import spoken_words, take_from_result
 from core.studio.voice_loading import voice_prompts
+
+if TYPE_CHECKING:
+    from core.engine.engine import Engine
 
 
 class CannotGenerate(DiaStudioError):
@@ -49,11 +54,11 @@ class SpeakingWith:
     def at(cls, dialogue: Dialogue, line_id: str) -> "SpeakingWith":
         return cls(voices_in_order(dialogue), lines_before(dialogue, line_id))
 
-    def encoded(self, runtime) -> tuple[tuple[VoicePrompt, ...], SpokenContext | None]:
-        """The voice prompts and the spoken context for the runtime: model work, so off the GUI
-        thread."""
-        prompts = voice_prompts(runtime, self.voices) if self.voices else ()
-        return prompts, spoken_context(runtime, self.before)
+    def encoded(self, engine: Engine) -> tuple[tuple[VoicePrompt, ...], SpokenContext | None]:
+        """The voice prompts and the spoken context, encoded on the engine: model work, so off the
+        GUI thread."""
+        prompts = voice_prompts(engine, self.voices) if self.voices else ()
+        return prompts, spoken_context(engine, self.before)
 
 
 class DialogueGeneration:
@@ -78,11 +83,11 @@ class DialogueGeneration:
     def words_per_take(self) -> int:
         return sum(len(spoken_words(line)) for line in self.lines)
 
-    def events(self, runtime, cancel: threading.Event) -> Iterator:
-        """The runtime's events for these lines, each take's audio as a saved project holds it.
+    def events(self, engine: Engine, cancel: threading.Event) -> Iterator:
+        """The engine's events for these lines, each take's audio as a saved project holds it.
         Encodes the voices and the lines before first: model work, so off the GUI thread."""
-        prompts, context = self.speaking_with.encoded(runtime)
-        for event in runtime.generate(GenerationRequest(self.script, self.params, prompts, context), cancel):
+        prompts, context = self.speaking_with.encoded(engine)
+        for event in engine.generate(GenerationRequest(self.script, self.params, prompts, context), cancel):
             if isinstance(event, TakeResult):  # its audio as the project will keep it, encoded here, off the GUI thread
                 event = replace(event, audio=as_stored(event.audio, event.sample_rate))
             yield event

@@ -1,4 +1,4 @@
-"""The lines spoken just before the selected ones, from their kept takes → the context the runtime
+"""The lines spoken just before the selected ones, from their kept takes → the context the model
 continues from, so regenerated lines keep the voices and the flow of the conversation.
 
 Their codes are the ones their takes were decoded from (exact); for takes that have none (saved
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ from core.document.lines import DialogueLine
 from core.document.script_text import build_script
 from core.document.takes import LineSpan
 from core.studio.take_assembly import spoken_words
+
+if TYPE_CHECKING:
+    from core.engine.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class HeardLine:
 def lines_before(dialogue: Dialogue, line_id: str, max_seconds: float = REPLAY_SECONDS) -> tuple[HeardLine, ...]:
     """The lines right before ``line_id`` whose takes speak them as they are written now, in
     dialogue order: back to the nearest line without such a take, and no more than ``max_seconds``
-    of them (the nearest line always, however long: the runtime cuts it to what fits)."""
+    of them (the nearest line always, however long: the Dia2 runtime cuts it to what fits)."""
     heard: list[HeardLine] = []
     seconds = 0.0
     for line in reversed(dialogue.lines[:dialogue.index_of(line_id)]):
@@ -88,9 +92,9 @@ def _heard(dialogue: Dialogue, line: DialogueLine) -> HeardLine | None:
     return HeardLine(take.source_line(line.id), take.audio, span, words, codes)
 
 
-def spoken_context(runtime, heard: Sequence[HeardLine]) -> SpokenContext | None:
+def spoken_context(engine: Engine, heard: Sequence[HeardLine]) -> SpokenContext | None:
     """The heard lines one after the other: their codes (their takes' own, or else their audio
-    encoded again), their script, and when each word starts. May read files and run the codec:
+    encoded again on ``engine``), their script, and when each word starts. May read files and run the codec:
     call it on a worker thread."""
     if not heard:
         return None
@@ -99,10 +103,10 @@ def spoken_context(runtime, heard: Sequence[HeardLine]) -> SpokenContext | None:
         codes = torch.from_numpy(np.concatenate(line_codes, axis=1).astype(np.int64))
         lengths = [frames.shape[1] / item.codes_per_second for frames, item in zip(line_codes, heard)]
     else:
-        line_audio = [resample(item.samples(), item.audio.sample_rate, runtime.sample_rate) for item in heard]
+        line_audio = [resample(item.samples(), item.audio.sample_rate, engine.sample_rate) for item in heard]
         audio = np.concatenate(line_audio)
-        codes = runtime.encode_voice(audio) if len(audio) else None
-        lengths = [len(samples) / runtime.sample_rate for samples in line_audio]
+        codes = engine.encode_voice(audio) if len(audio) else None
+        lengths = [len(samples) / engine.sample_rate for samples in line_audio]
     if codes is None or codes.shape[1] == 0:
         return None
     starts, at = [], 0.0

@@ -1,7 +1,7 @@
-"""A finished (or cancelled) take from the runtime → a ``Take`` of the document, with each line's
+"""A finished (or cancelled) take from an engine → a ``Take`` of the document, with each line's
 place in the audio worked out from the word timings.
 
-The runtime times every word of the script in order (it splits words the way its script parser
+The Dia2 runtime times every word of the script in order (it splits words the way its script parser
 does: on whitespace and pause tags, colons counting as spaces), so the first word of each line marks
 where that line begins; a line ends where the next one begins, the last at the end of the audio.
 
@@ -24,7 +24,7 @@ from core.speech_timeline import word_spans
 
 
 def spoken_words(line: DialogueLine) -> list[str]:
-    """The words of a line as the runtime counts them (pause tags are not words)."""
+    """The words of a line as the Dia2 runtime counts them (pause tags are not words)."""
     text = normalize(line.spoken_text)
     return [text[start:end] for start, end in word_spans(text)]
 
@@ -59,7 +59,7 @@ def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take 
         end = line_starts[index + 1] if index + 1 < len(spoken) else (
             duration if result.complete else starts[first_word])
         line_times[line.id] = (start, max(start, min(end, duration)))
-    # A word lasts until the next one starts (the runtime reports starts only).
+    # A word lasts until the next one starts (the Dia2 runtime reports starts only).
     ends = [start for _, start in result.words[1:]] + [duration]
     words = [TimedWord(word, start, max(start, min(end, duration))) for (word, start), end in zip(result.words, ends)]
     return Take(params=result.params, audio=AudioClip.from_samples(result.audio, result.sample_rate),

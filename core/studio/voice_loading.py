@@ -1,5 +1,5 @@
 """A speaker's voice: from a file or a recording to a ``VoiceReference`` with timed words, and
-from a reference to the voice prompt the runtime continues from.
+from a reference to the voice prompt the model continues from (encoded on an engine).
 
 The words come from a word list beside the file (``voice.words.json``: ``[[word, start_s, end_s],
 …]``, timed against the file) when there is one, else from the transcriber (Whisper). The clip is
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from core.dia2.voices import words_of_transcript, words_within_clip
 from core.document.clips import AudioClip
 from core.document.speakers import VoiceReference
 from core.audio.stored_audio import as_stored
+
+if TYPE_CHECKING:
+    from core.engine.engine import Engine
 
 WORDS_SUFFIX = ".words.json"
 TYPE_THE_WORDS = "Type what is said in the clip and press Apply correction to use this voice."
@@ -132,11 +135,11 @@ def corrected_voice(voice: VoiceReference, text: str) -> VoiceReference:
     return VoiceReference(voice.audio, words, " ".join(text.split()))
 
 
-def voice_prompts(runtime, voices: Sequence[VoiceReference]) -> tuple[VoicePrompt, ...]:
-    """Encode the voices (speaker 1's first) for the runtime; model work, so off the GUI thread."""
+def voice_prompts(engine: Engine, voices: Sequence[VoiceReference]) -> tuple[VoicePrompt, ...]:
+    """Encode the voices (speaker 1's first) on the engine; model work, so off the GUI thread."""
     prompts = []
     for voice in voices:
         # A private copy: stored clips are read-only, and torch wants to own what it wraps.
-        samples = np.array(resample(voice.audio.samples(), voice.audio.sample_rate, runtime.sample_rate))
-        prompts.append(VoicePrompt(runtime.encode_voice(samples), list(voice.words)))
+        samples = np.array(resample(voice.audio.samples(), voice.audio.sample_rate, engine.sample_rate))
+        prompts.append(VoicePrompt(engine.encode_voice(samples), list(voice.words)))
     return tuple(prompts)

@@ -23,9 +23,9 @@ RATE = 24000
 WORD_S = 0.08
 
 
-class ScriptedRuntime:
-    """Says each word of the script in 80 ms, a code a word; take 1 is cancelled after
-    ``cancel_after_words`` words when given (the later takes are made in full)."""
+class ScriptedEngine:
+    """An engine's stand-in: says each word of the script in 80 ms, a code a word; take 1 is
+    cancelled after ``cancel_after_words`` words when given (the later takes are made in full)."""
 
     sample_rate = RATE
 
@@ -51,9 +51,12 @@ class ScriptedRuntime:
                              complete=not cancelled, notices=list(self.notices))
 
 
-def run(generation: DialogueGeneration, runtime) -> list:
+ScriptedRuntime = ScriptedEngine  # its old name, still imported by tests/app and tests/core/batch
+
+
+def run(generation: DialogueGeneration, engine) -> list:
     added = []
-    for event in generation.events(runtime, threading.Event()):
+    for event in generation.events(engine, threading.Event()):
         if isinstance(event, TakeResult):
             added.append(generation.add_result(event))
     return added
@@ -80,9 +83,9 @@ def test_the_lines_as_they_read_when_it_starts_empty_ones_left_out(dialogue):
     assert [line.id for line in chosen.lines] == [three] and chosen.regenerated == (three,)
     dialogue.set_text(three, "changed")
     dialogue.set_params(GenerationParams(seed=9))
-    runtime = ScriptedRuntime()
-    run(chosen, runtime)
-    assert runtime.requests[0].script == "[S2] three" and runtime.requests[0].params.seed is None
+    engine = ScriptedEngine()
+    run(chosen, engine)
+    assert engine.requests[0].script == "[S2] three" and engine.requests[0].params.seed is None
 
     with pytest.raises(CannotGenerate, match="no text to speak"):
         DialogueGeneration(dialogue, [empty])
@@ -99,22 +102,22 @@ def test_the_voices_go_speaker_1_first_and_unusable_ones_are_refused(dialogue):
     dialogue.set_voice(Speaker.S1, first)
     generation = DialogueGeneration(dialogue)
     assert generation.speaking_with.voices == (first, dialogue.speakers[Speaker.S2].voice)
-    runtime = ScriptedRuntime()
-    run(generation, runtime)
-    assert [[word for word in prompt.words] for prompt in runtime.requests[0].voices] == [
+    engine = ScriptedEngine()
+    run(generation, engine)
+    assert [[word for word in prompt.words] for prompt in engine.requests[0].voices] == [
         list(first.words), list(dialogue.speakers[Speaker.S2].voice.words)]
-    assert len(runtime.encoded) == 2
+    assert len(engine.encoded) == 2
 
 
 def test_a_line_is_generated_after_the_lines_before_it_and_its_new_take_kept(dialogue):
     one, _, three, four = (line.id for line in dialogue.lines)
-    runtime = ScriptedRuntime()
-    ((_, whole),) = run(DialogueGeneration(dialogue), runtime)
-    assert runtime.requests[0].context is None
+    engine = ScriptedEngine()
+    ((_, whole),) = run(DialogueGeneration(dialogue), engine)
+    assert engine.requests[0].context is None
     assert [dialogue.status(i) for i in (one, three, four)] == [LineStatus.GENERATED] * 3
 
-    ((_, again),) = run(DialogueGeneration(dialogue, [four]), runtime)
-    context = runtime.requests[1].context
+    ((_, again),) = run(DialogueGeneration(dialogue, [four]), engine)
+    context = engine.requests[1].context
     assert context.script == "[S1] one two [S2] three" and context.word_starts == pytest.approx((0, 0.08, 0.16))
     np.testing.assert_array_equal(context.codes, np.tile([0, 1, 2], (32, 1)))
     assert dialogue.take_for(four) is again and dialogue.take_for(one) is whole
@@ -122,10 +125,10 @@ def test_a_line_is_generated_after_the_lines_before_it_and_its_new_take_kept(dia
 
 def test_only_the_first_complete_take_replaces_the_lines_asked_for_again(dialogue):
     one, _, three, four = (line.id for line in dialogue.lines)
-    (_, first), = run(DialogueGeneration(dialogue), ScriptedRuntime())
+    (_, first), = run(DialogueGeneration(dialogue), ScriptedEngine())
     dialogue.set_params(GenerationParams(number_results=2))
 
-    added = run(DialogueGeneration(dialogue, [three, four]), ScriptedRuntime())
+    added = run(DialogueGeneration(dialogue, [three, four]), ScriptedEngine())
     assert [dialogue.take_for(i) for i in (one, three, four)] == [first, added[0][1], added[0][1]]
 
     cancelled = run(DialogueGeneration(dialogue, [three, four]), ScriptedRuntime(cancel_after_words=2))
@@ -145,7 +148,7 @@ def test_each_notice_is_said_once_and_an_empty_take_is_not_added(dialogue):
 
 
 def test_a_take_holds_its_audio_as_the_saved_project_gives_it_back(dialogue, tmp_path):
-    (_, take), = run(DialogueGeneration(dialogue), ScriptedRuntime())
+    (_, take), = run(DialogueGeneration(dialogue), ScriptedEngine())
     assert not np.array_equal(take.audio.samples(), np.full(take.audio.frame_count, 0.1, np.float32))  # 24-bit
     save_project(dialogue, tmp_path / "Talk.diastudio")
     (reopened,) = open_project(tmp_path / "Talk.diastudio").takes
@@ -155,7 +158,7 @@ def test_a_take_holds_its_audio_as_the_saved_project_gives_it_back(dialogue, tmp
 def test_lines_to_generate_go_in_runs_of_lines_that_follow_each_other():
     dialogue = Dialogue([DialogueLine(Speaker.S1, text) for text in ("a", "", "b", "c", "d", "e")])
     a, _, b, c, d, e = (line.id for line in dialogue.lines)
-    run(DialogueGeneration(dialogue, [c]), ScriptedRuntime())
+    run(DialogueGeneration(dialogue, [c]), ScriptedEngine())
     every = [line.id for line in dialogue.lines]
     assert lines_to_generate(dialogue, every) == [[a, b], [d, e]]  # the empty line breaks no run
     assert lines_to_generate(dialogue, [b, d]) == [[b], [d]]

@@ -55,7 +55,7 @@ def test_the_lines_before_go_back_to_the_cap_skipping_empty_lines(dialogue):
     assert [item.line.id for item in lines_before(dialogue, seven)] == [one, three, four]
     # 0.24 s of line 4, then 0.08 s of line 3 would pass 0.3 s: line 4 alone.
     assert [item.line.id for item in lines_before(dialogue, seven, max_seconds=0.3)] == [four]
-    # The nearest line comes however long it is: the runtime cuts it to what fits.
+    # The nearest line comes however long it is: the Dia2 runtime cuts it to what fits.
     assert [item.line.id for item in lines_before(dialogue, seven, max_seconds=0.1)] == [four]
     assert lines_before(dialogue, one) == ()
 

@@ -1,4 +1,4 @@
-"""A runtime's result as a take of the document: which lines it speaks, and where."""
+"""An engine's result as a take of the document: which lines it speaks, and where."""
 
 import numpy as np
 import pytest
