@@ -4,12 +4,10 @@ read and checked before the model loads, then made into voice prompts."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
 from app.command_line import CommandLineError, say
-from core.audio.io import VoiceClip, load_voice_clip
-from core.dia2.transcript_alignment import TimedWord, load_words_json
+from core.studio.voice_input import VoiceInput
 
 
 def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,24 +25,13 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
                              "processor)")
 
 
-@dataclass(frozen=True)
-class VoiceInput:
-    """A voice reference as the flags give it, read and checked before the model loads."""
-
-    speaker: str  # "s1" or "s2", as in the flags
-    clip: VoiceClip
-    words: list[TimedWord] | None  # from --sN-words, timed against the file
-    text: str | None  # from --sN-text
-
-
-def read_voices(args: argparse.Namespace) -> list[VoiceInput]:
-    """Check the voice flags and read the voice files and word lists (unreadable, silent, too
-    short, words outside the clip): a bad voice costs a second, not the model's loading."""
-    from core.dia2.voices import words_within_clip  # torch: seconds to import, so not for --help
-
+def read_voices(args: argparse.Namespace) -> dict[str, VoiceInput]:
+    """The voices by flag ("s1", "s2"): the flags checked, the voice files and word lists read
+    (unreadable, silent, too short, words outside the clip): a bad voice costs a second, not the
+    model's loading."""
     if args.s2 and not args.s1:
         raise CommandLineError("--s2 needs --s1: the first voice reference is always speaker [S1]")
-    voices = []
+    voices = {}
     for speaker in ("s1", "s2"):
         audio, text, word_file = (getattr(args, speaker), getattr(args, f"{speaker}_text"),
                                   getattr(args, f"{speaker}_words"))
@@ -56,37 +43,26 @@ def read_voices(args: argparse.Namespace) -> list[VoiceInput]:
             continue
         if not audio.is_file():
             raise CommandLineError(f"the voice reference {audio} does not exist")
-        clip = load_voice_clip(audio)
-        words = load_words_json(word_file) if word_file else None
-        if words is not None:
-            words_within_clip(words, clip)  # only to refuse them now; prepare_voice places them
-        voices.append(VoiceInput(speaker, clip, words, text))
+        voices[speaker] = VoiceInput.read(audio, word_file, text)
     return voices
 
 
-def prepare_voices(engine, voices: list[VoiceInput]) -> tuple:
-    """The voice prompts of ``voices``, made on ``engine``: encoded by its codec, and the words of a
-    voice given neither words nor text heard by its Whisper (loaded the first time one needs it)."""
+def prepare_voices(engine, voices: dict[str, VoiceInput]) -> tuple:
+    """The voice prompts of ``voices``, made on ``engine``; with neither words nor text, a failed
+    Whisper ends the run, saying how to go without it."""
+    from core.dia2.transcribe import TranscriptionError
+
     prompts = []
-    for voice in voices:
-        prepared = _prepared_voice(engine, voice)
+    for speaker, voice in voices.items():
+        try:
+            prepared = voice.prepared(engine)
+        except TranscriptionError as error:
+            flag = f"--{speaker}"
+            raise CommandLineError(f"{error} Without Whisper, give the words of {flag} with {flag}-words "
+                                   f'FILE.json, or {flag}-text "what is said" (timed by word length).') from None
         for notice in prepared.notices:
             say(f"note: {notice}")
         heard = " ".join(word.text for word in prepared.words)
-        say(f"[{voice.speaker.upper()}] voice: {prepared.clip.duration_s:.1f} s, words: {heard}")
+        say(f"[{speaker.upper()}] voice: {prepared.clip.duration_s:.1f} s, words: {heard}")
         prompts.append(prepared.prompt)
     return tuple(prompts)
-
-
-def _prepared_voice(engine, voice: VoiceInput):
-    """The voice prompt; with neither words nor text a failed Whisper ends the run, saying how
-    to go without it."""
-    from core.dia2.transcribe import TranscriptionError
-    from core.dia2.voices import prepare_voice
-
-    try:
-        return prepare_voice(engine, voice.clip, words=voice.words, corrected_text=voice.text, transcriber=engine)
-    except TranscriptionError as error:
-        flag = f"--{voice.speaker}"
-        raise CommandLineError(f"{error} Without Whisper, give the words of {flag} with {flag}-words "
-                               f'FILE.json, or {flag}-text "what is said" (timed by word length).') from None

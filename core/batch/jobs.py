@@ -11,17 +11,16 @@ from pathlib import Path
 
 from core.audio.export import export_audio
 from core.audio.formats import ExportSettings
-from core.audio.io import VoiceClip
 from core.batch.outputs import remove_leftovers, take_metadata
 from core.batch.projects import generate_runs
 from core.dia2.events import GenerationRequest, TakeResult, TakeStarted
-from core.dia2.transcript_alignment import TimedWord
 from core.errors import Cancelled, DiaStudioError
 from core.params import GenerationParams
 from core.project.layout import project_name
 from core.project.opening import open_project
 from core.studio.dialogue_generation import lines_to_generate
 from core.studio.exporting import ExportChoice, export_dialogue
+from core.studio.voice_input import VoiceInput
 
 
 @dataclass
@@ -31,28 +30,6 @@ class Rendered:
     outputs: list[Path] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-
-
-class VoiceInput:
-    """A voice reference of the manifest, read and checked; renders that name the same file with
-    the same words share one, so Whisper hears it and the codec encodes it once per batch."""
-
-    def __init__(self, path: Path, clip: VoiceClip, words: list[TimedWord] | None, text: str | None):
-        self.path, self.clip, self.words, self.text = path, clip, words, text
-        self._lock = threading.Lock()
-        self._prepared = None  # the PreparedVoice, once made (codes on the processor: any engine can use them)
-
-    def prompt(self, engine, notices: list[str]):
-        from core.dia2.voices import prepare_voice  # torch: not for reading a manifest
-
-        with self._lock:
-            if self._prepared is None:
-                # With no word list, the engine's Whisper finds the words (the text given corrects them).
-                transcriber = engine if self.words is None else None
-                self._prepared = prepare_voice(engine, self.clip, words=self.words, corrected_text=self.text,
-                                               transcriber=transcriber)
-                notices += [f"{self.path.name}: {notice}" for notice in self._prepared.notices]
-            return self._prepared.prompt
 
 
 @dataclass
@@ -68,9 +45,14 @@ class ScriptRender:
     def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
 
         made.seeds += self.params.take_seeds()  # chosen when the manifest was read
-        prompts = tuple(voice.prompt(engine, made.notices) for voice in self.voices)
+        prompts = []
+        for voice in self.voices:  # a voice several renders share is prepared once, for all
+            prepared = voice.prepared(engine)
+            prompts.append(prepared.prompt)
+            made.notices += [f"{voice.path.name}: {notice}" for notice in prepared.notices]
         self.outputs[0].parent.mkdir(parents=True, exist_ok=True)
-        for event in engine.generate(GenerationRequest(self.script, self.params, prompts, takes_only=True), cancel):
+        request = GenerationRequest(self.script, self.params, tuple(prompts), takes_only=True)
+        for event in engine.generate(request, cancel):
             if not isinstance(event, TakeResult):
                 continue
             if cancel.is_set():

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from core.audio.formats import ExportSettings, format_from_path
-from core.audio.io import load_voice_clip
-from core.batch.jobs import ProjectRender, RefusedRender, ScriptRender, VoiceInput
+from core.batch.jobs import ProjectRender, RefusedRender, ScriptRender
 from core.batch.outputs import take_paths
 from core.batch.scripts import check_script
 from core.dia2.script import SPEAKER_TAGS, UnspeakableScript
@@ -37,6 +36,7 @@ from core.project.layout import PROJECT_SUFFIX, ProjectFileError, project_name
 from core.project.opening import open_project
 from core.studio.dialogue_generation import CannotGenerate, lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice
+from core.studio.voice_input import VoiceInput
 
 MAX_PROBLEMS_SHOWN = 20
 _RENDER_FIELDS = ("script", "scriptFile", "voices", "output", "audioSettings")
@@ -263,9 +263,6 @@ class _Reading:
         return tuple(found)
 
     def _voice(self, voice: Any) -> VoiceInput:
-        from core.dia2.transcript_alignment import load_words_json
-        from core.dia2.voices import words_within_clip  # torch: seconds to import
-
         if isinstance(voice, str):
             voice = {"audio": voice}
         if not isinstance(voice, dict) or not isinstance(voice.get("audio"), str):
@@ -283,14 +280,12 @@ class _Reading:
             audio = self._path(voice["audio"], "audio")
             if not audio.is_file():
                 raise _Problem(self._no_file(voice["audio"]))
-            clip = load_voice_clip(audio)
-            words = None
+            words_path = None
             if words_file is not None:
                 words_path = self._path(words_file, "words")
                 if not words_path.is_file():
                     raise _Problem(f"words: {self._no_file(words_file)}")
-                words = words_within_clip(load_words_json(words_path), clip)
-            self._voices[key] = VoiceInput(audio, clip, words, text)
+            self._voices[key] = VoiceInput.read(audio, words_path, text)
         return self._voices[key]
 
     def _params(self, entry: dict) -> GenerationParams:
