@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lockfiles import ENVIRONMENTS, LOCKS, PYPROJECT, PYTHON, REFERENCE, ROOT, TARGETS, lock_path, read_lock  # noqa: E402
 
 TESTED_VERSIONS = LOCKS / "tested-versions.txt"
+OVERRIDES = LOCKS / "overrides.txt"  # requirements of packages whose code is never imported, left out
 COMMAND = "installer/lock.sh"
 
 
@@ -54,6 +55,7 @@ def compile_lock(environment: str, target: str | None, upgrade: list[str]) -> bo
         command += ["pyproject.toml", "-"]
         command += [arg for extra in spec.extras for arg in ("--extra", extra)]
         command += [arg for group in spec.groups for arg in ("--group", group)]
+        command += ["--override", str(OVERRIDES.relative_to(ROOT))]
     else:
         command += [arg for group in spec.groups for arg in ("--group", f"pyproject.toml:{group}")]
     if target is None:

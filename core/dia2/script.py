@@ -130,7 +130,8 @@ def with_first_speaker(entry: Entry, first_speaker_id: int) -> Entry:
     return Entry(entry.text, tokens, len(tokens))
 
 
-def _break_frames(duration: str, frame_rate: float) -> int:
+def pause_seconds(duration: str) -> float:
+    """The seconds of a pause tag's ``time`` ("1.5s")."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*s\s*", duration)
     if not match:
         raise UnspeakableScript(f'The pause <break time="{duration}"/> needs a duration in seconds, '
@@ -138,4 +139,8 @@ def _break_frames(duration: str, frame_rate: float) -> int:
     seconds = float(match.group(1))
     if seconds > MAX_BREAK_SECONDS:
         raise UnspeakableScript(f"A pause of {seconds:g} s is too long; the longest is {MAX_BREAK_SECONDS:g} s.")
-    return round(seconds * frame_rate)  # Python rounds half to even, as the reference does
+    return seconds
+
+
+def _break_frames(duration: str, frame_rate: float) -> int:
+    return round(pause_seconds(duration) * frame_rate)  # Python rounds half to even, as the reference does

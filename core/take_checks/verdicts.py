@@ -1,0 +1,88 @@
+"""What the checks say of a take: flags on its lines, each line's verdict, the take's score, and
+the thresholds they are judged by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+FLAG_KINDS = ("speaker", "missing_words", "misheard_words", "silence", "overrun", "pace", "clipping", "quiet")
+
+
+class Verdict(str, Enum):
+    GOOD = "good"
+    CHECK = "check"  # worth a listen
+    BAD = "bad"  # remake it
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str  # one of FLAG_KINDS
+    detail: str  # in plain words, quoting what is wrong
+    severity: Verdict  # CHECK or BAD
+    at_s: float | None = None  # where in the take to listen
+
+
+@dataclass(frozen=True)
+class LineReport:
+    number: int  # as the person counts the lines: 1 is the first
+    speaker: str  # "S1", "S2"
+    span: tuple[float, float] | None  # where the take speaks it; None: the take ends before it
+    flags: tuple[Flag, ...] = ()
+    not_checked: tuple[str, ...] = ()  # flag kinds that could not be checked, never counted as passed
+
+    @property
+    def verdict(self) -> Verdict:
+        if any(flag.severity is Verdict.BAD for flag in self.flags):
+            return Verdict.BAD
+        return Verdict.CHECK if self.flags else Verdict.GOOD
+
+    def as_json(self) -> dict:
+        return {"line": self.number, "speaker": self.speaker, "verdict": self.verdict.value,
+                "start": None if self.span is None else round(self.span[0], 3),
+                "end": None if self.span is None else round(self.span[1], 3),
+                "flags": [{"kind": flag.kind, "detail": flag.detail, "severity": flag.severity.value,
+                           "at": None if flag.at_s is None else round(flag.at_s, 3)} for flag in self.flags],
+                "notChecked": list(self.not_checked)}
+
+
+LINE_SCORES = {Verdict.GOOD: 1.0, Verdict.CHECK: 0.6, Verdict.BAD: 0.0}
+
+
+@dataclass(frozen=True)
+class TakeReport:
+    lines: tuple[LineReport, ...]
+    notices: tuple[str, ...] = ()  # about the take as a whole ("the two voices are too alike …")
+
+    @property
+    def score(self) -> int:
+        """0–100: a good line counts 1, one worth a listen 0.6, a bad one 0; ranks takes best first."""
+        if not self.lines:
+            return 0
+        return round(100 * sum(LINE_SCORES[line.verdict] for line in self.lines) / len(self.lines))
+
+    @property
+    def flagged(self) -> tuple[LineReport, ...]:
+        return tuple(line for line in self.lines if line.flags)
+
+    def as_json(self) -> dict:
+        return {"score": self.score, "lines": [line.as_json() for line in self.lines], "notices": list(self.notices)}
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """The thresholds, calibrated on espeak-ng speech (docs/studio.md: Checked takes)."""
+
+    speaker_margin: float = 0.05  # a line this much nearer the other voice than its own is flagged
+    voices_too_alike: float = 0.85  # references at least this similar cannot be told apart
+    speaker_min_s: float = 0.8  # shorter lines are too short to judge a voice by
+    misheard_check_rate: float = 0.15  # word error rate worth a listen
+    misheard_bad_rate: float = 0.4  # word error rate to remake
+    silence_s: float = 0.9  # a silence inside a line longer than this (plus a written pause) is flagged
+    silence_bad_s: float = 2.0  # … and this much longer is bad
+    overrun_s: float = 1.5  # speech this long after the last word's expected end is flagged
+    pace_ratio: float = 1.8  # a line this many times slower (or faster) than the take's pace
+    clipped_share: float = 0.001  # share of a line's samples at full scale
+    quiet_dbfs: float = -40.0  # a line's speech quieter than this …
+    quiet_below_take_db: float = 18.0  # … or this far below the take's other lines
+    silent_below_peak_db: float = 35.0  # a 10 ms frame this far below the line's loudest is silence
