@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
-from app.command_line import EXIT_BAD_INPUT, download_progress, say, say_serving
+from app.command_line import EXIT_BAD_INPUT, load_engine, say, say_serving
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
@@ -118,23 +118,19 @@ def service_config(args: argparse.Namespace, keys: tuple[str, ...]):
 
 
 def _load_model(args: argparse.Namespace, runner) -> None:
-    from core.dia2.runtime import Dia2Runtime
-
-    say(f"loading {args.model} …")
+    """The model loaded on the in-process engine, as ``render`` loads its own (``load_engine``:
+    --model, --device, --dtype, --threads and --whisper-model), then given to the task runner."""
     try:
-        runtime = Dia2Runtime.load(args.model, device=args.device, dtype=args.dtype, threads=args.threads,
-                                   progress=download_progress())
+        engine = load_engine(args)
     except Exception as error:  # the server goes on answering: /health 503 with the reason
         runner.model_failed(describe_error(error))
         say(f"dia-studio serve: the model could not be loaded: {describe_error(error)}")
         return
-    from core.dia2.transcribe import WhisperTranscriber
-
-    # Whisper loads on first use only: a server whose voices all have words never loads it.
-    runner.transcriber = WhisperTranscriber(args.whisper_model, device=runtime.device,
-                                            on_model_load=lambda model: say(f"loading Whisper {model} …"))
-    runner.model_ready(runtime)
-    say(f"model ready on {runtime.generates_on} ({runtime.precision}); /health answers 200")
+    # The engine hears voices given without words; its Whisper loads on first use only, so a
+    # server whose voices all have words never loads it.
+    runner.transcriber = engine
+    runner.model_ready(engine)
+    say("/health answers 200")
 
 
 def _read_keys(path: Path) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ class InProcessEngine:
         self._speech_model = speech_model
         self._on_speech_model_load = on_speech_model_load
         self._transcriber = None
+        self._transcriber_made = threading.Lock()  # a server transcribes from several threads: one Whisper
         self.runtime = None
         self._info: ModelInfo | None = None
 
@@ -82,14 +83,16 @@ class InProcessEngine:
         return self._loaded().encode_voice(samples)
 
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> list[TimedWord]:
-        if self._transcriber is None:
-            from core.dia2.transcribe import WhisperTranscriber  # imports Whisper: only when a voice needs it
+        with self._transcriber_made:
+            if self._transcriber is None:
+                from core.dia2.transcribe import WhisperTranscriber  # imports Whisper: only when a voice needs it
 
-            # On the model's device once one is loaded; before, the default (CUDA when there is one).
-            device = self.runtime.device if self.runtime is not None else None
-            self._transcriber = WhisperTranscriber(self._speech_model, device=device,
-                                                   on_model_load=self._on_speech_model_load)
-        return self._transcriber.transcribe(samples, sample_rate)
+                # On the model's device once one is loaded; before, the default (CUDA when there is one).
+                device = self.runtime.device if self.runtime is not None else None
+                self._transcriber = WhisperTranscriber(self._speech_model, device=device,
+                                                       on_model_load=self._on_speech_model_load)
+            transcriber = self._transcriber
+        return transcriber.transcribe(samples, sample_rate)
 
     def generate(self, request: GenerationRequest,
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:

@@ -1,5 +1,6 @@
-"""``/v1/engine``: the server's model as a studio's engine (``core.engine.remote.RemoteEngine``),
-over one WebSocket per studio, in the protocol of ``core.engine.wire``.
+"""``/v1/engine``: the server's engine (the task runner's) as a studio's engine
+(``core.engine.remote.RemoteEngine``), over one WebSocket per studio, in the protocol of
+``core.engine.wire``.
 
 The first message is ``hello`` with the protocol version and an API key, checked as the task
 API checks its keys; the answer is ``welcome`` with the model the server runs. Then one request
@@ -19,7 +20,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,15 +28,16 @@ import torch
 from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
 from core.engine import wire
-from core.engine.in_process import model_info
 from core.engine.live_text import LiveText
-from core.engine.memory import device_bytes, process_bytes
 from core.errors import DiaStudioError, InvalidParameter, describe_error
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
 from core.service.protocol import invalid_parameter
 from core.service.socket_session import SocketSession
 from core.service.task_service import TaskService
+
+if TYPE_CHECKING:
+    from core.engine.engine import Engine
 
 log = logging.getLogger("dia_studio.service")
 
@@ -141,9 +143,9 @@ class EngineSession(SocketSession):
         return True
 
     def _status(self) -> dict[str, Any]:
-        runtime, runner = self.service.runner.runtime, self.service.runner
-        if runtime is not None:
-            return {"status": "ready", "model": wire.info_message(model_info(runtime)),
+        engine, runner = self.service.runner.engine, self.service.runner
+        if engine is not None:
+            return {"status": "ready", "model": wire.info_message(engine.info),
                     "served": list(self.service.config.served_models)}
         if runner.load_error:
             return {"status": "failed", "reason": runner.load_error}
@@ -171,22 +173,23 @@ class EngineSession(SocketSession):
             log.exception("an engine request (%s) failed", kind)
             await self._send(wire.error_message("inferenceError", describe_error(error, f"The server's {kind} failed")))
 
-    def _runtime(self):
-        runtime = self.service.runner.runtime
-        if runtime is None:
+    def _engine(self) -> Engine:
+        engine = self.service.runner.engine
+        if engine is None:
             reason = self.service.runner.load_error
             raise ApiError("modelUnavailable", f"The server's model could not be loaded: {reason}" if reason
                            else "The server's model is still loading; try again in a moment.")
-        return runtime
+        return engine
 
     async def _parse(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
-        self._runtime().parse(str(message.get("script", "")))
+        self._engine().parse(str(message.get("script", "")))
         await self._send({"type": "parsed"})
 
     async def _encode_voice(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
-        runtime = self._runtime()
+        engine = self._engine()
+        model = engine.info.name
         digest = str(message.get("sha256", ""))
-        codes = self.service.store.engine_voice(digest, runtime.name)
+        codes = self.service.store.engine_voice(digest, model)
         if codes is None and not arrays:
             await self._send({"type": "voiceUnknown", "sha256": digest})
             return
@@ -194,15 +197,15 @@ class EngineSession(SocketSession):
             samples = _one_array(arrays, "encodeVoice")
             if wire.voice_digest(samples) != digest:
                 raise ApiError("invalidVoice", "The voice's audio does not match the hash it was sent with.")
-            codes = (await self._blocking(runtime.encode_voice, samples)).numpy()
-            self.service.store.keep_engine_voice(digest, runtime.name, codes)
-            log.info("engine: a voice of %.1f s encoded for %s", len(samples) / runtime.sample_rate, self.studio)
+            codes = (await self._blocking(engine.encode_voice, samples)).numpy()
+            self.service.store.keep_engine_voice(digest, model, codes)
+            log.info("engine: a voice of %.1f s encoded for %s", len(samples) / engine.sample_rate, self.studio)
         await self._send({"type": "voice", "sha256": digest}, (wire.codes_array(codes),))
 
     async def _transcribe(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
         transcriber = self.service.runner.transcriber
         if transcriber is None:
-            self._runtime()  # no Whisper before the model: say why
+            self._engine()  # no Whisper before the model: say why
             raise ApiError("transcriptionFailed", "This server has no Whisper model.")
         from core.dia2.transcribe import TranscriptionError
 
@@ -214,17 +217,17 @@ class EngineSession(SocketSession):
         await self._send({"type": "words", "words": wire.words_message(words)})
 
     async def _memory(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
-        device = self._runtime().device
-        await self._send({"type": "memory", "processBytes": process_bytes(), "deviceBytes": device_bytes(device)})
+        report = self._engine().memory()
+        await self._send({"type": "memory", "processBytes": report.process_bytes, "deviceBytes": report.device_bytes})
 
     async def _release_memory(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
-        await self._blocking(self._runtime().release_memory)
+        await self._blocking(self._engine().release_memory)
         await self._send({"type": "released"})
 
     async def _generate(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
         """A ``generate``, or a ``live`` take (its text arriving meanwhile, see ``LiveInput``)."""
-        runtime = self._runtime()
-        request = self._request(runtime, message, arrays)
+        engine = self._engine()
+        request = self._request(engine, message, arrays)
         live = message["type"] == "live"
         self._cancel = cancel = threading.Event()
         loop = asyncio.get_running_loop()
@@ -239,8 +242,8 @@ class EngineSession(SocketSession):
                     takes = 0
                     try:
                         log.info("engine: %s generates (%d characters)", self.studio, len(request.script))
-                        events = (self._live.events(runtime, request, cancel) if live
-                                  else runtime.generate(request, cancel))
+                        events = (self._live.events(engine, request, cancel) if live
+                                  else engine.generate(request, cancel))
                         for event in events:
                             takes += isinstance(event, TakeResult) and event.complete
                             put(event)
@@ -270,7 +273,7 @@ class EngineSession(SocketSession):
             self._stop_generation()  # ended, failed or the studio left
         await self._send({"type": "done"})
 
-    def _request(self, runtime, message: dict[str, Any], arrays: list[np.ndarray]) -> GenerationRequest:
+    def _request(self, engine: Engine, message: dict[str, Any], arrays: list[np.ndarray]) -> GenerationRequest:
         def codes(index: Any, what: str) -> torch.Tensor:
             if not isinstance(index, int) or not 0 <= index < len(arrays):
                 raise ApiError("invalidMessage", f"{what}: no codes sent with index {index!r}.")
@@ -286,7 +289,7 @@ class EngineSession(SocketSession):
             if "codes" in voice:
                 voices.append(VoicePrompt(codes(voice["codes"], f"voices[{index}]"), words))
                 continue
-            kept = self.service.store.engine_voice(str(voice.get("sha256")), runtime.name)
+            kept = self.service.store.engine_voice(str(voice.get("sha256")), engine.info.name)
             if kept is None:
                 raise ApiError("unknownVoice", f"voices[{index}]: this server does not keep that voice (any more); "
                                "send its codes.", parameter=f"voices[{index}]")
@@ -332,10 +335,10 @@ class LiveInput:
                 self._held.append(message)
         return True
 
-    def events(self, runtime, request: GenerationRequest, cancel: threading.Event):
+    def events(self, engine: Engine, request: GenerationRequest, cancel: threading.Event):
         """The take's events (on the generation's thread); raises what the take refused after
         its events end."""
-        take = runtime.open_live_take(request.params, request.voices, request.context)
+        take = engine.open_live_take(request.params, request.voices, request.context)
         text = LiveText(take)
         try:
             with self._lock:

@@ -90,7 +90,7 @@ def parse_start(message: dict[str, Any]) -> LiveRequest:
 class _Take:
     """What the session knows of its take while it runs."""
 
-    live: Any  # core.dia2.live_take.LiveTake
+    live: Any  # the engine's live take (in process a core.dia2.live_take.LiveTake): its seed and text_ended read too
     pcm: PcmStream
     idle_deadline: float
     first_text_at: float | None = None
@@ -229,8 +229,8 @@ class LiveSession(SocketSession):
                 return
             self._authenticated = True
         request = parse_start(message)
-        runtime = self.service.runner.runtime
-        if runtime is None:
+        engine = self.service.runner.engine
+        if engine is None:
             reason = self.service.runner.load_error
             raise ApiError("modelUnavailable", f"The server's model could not be loaded: {reason}" if reason
                            else "The server's model is still loading; try again in a moment.")
@@ -245,7 +245,7 @@ class LiveSession(SocketSession):
             await self._send(_done("cancelled", None, request.params.seed))
             return
         try:
-            live = runtime.open_live_take(request.params, prompts)
+            live = engine.open_live_take(request.params, prompts)
         except BaseException:
             turn.give_back(self.holder)
             raise
@@ -261,7 +261,7 @@ class LiveSession(SocketSession):
         loop = asyncio.get_running_loop()
         threading.Thread(target=self._produce, args=(live, lambda item: loop.call_soon_threadsafe(
             events.put_nowait, item)), name="live-take", daemon=True).start()
-        await self._send({"type": "ready", "seed": live.seed, "model": runtime.name,
+        await self._send({"type": "ready", "seed": live.seed, "model": engine.info.name,
                           "outputFormat": request.encoding, "sampleRate": request.sample_rate})
         self._pump = asyncio.ensure_future(self._relay(take, events))
 

@@ -2,9 +2,10 @@
 
 The model's caches serve one generation at a time, so one thread takes the oldest queued task
 from the store, renders its takes and stores each finished take as soon as it is encoded (a
-getResponse sees the first of four results while the second is being made). On a cluster
-(``app.cluster``) the runtime is a pool of replicas and ``workers`` threads run that many tasks
-at once. Each task runs as it was validated on arrival (``tasks``), never parsed again. Waiters
+getResponse sees the first of four results while the second is being made). The model is an
+engine (``core.engine.engine.Engine``): the in-process engine of ``dia-studio serve``, or on a
+cluster (``app.cluster``) a pool of replicas, where ``workers`` threads run that many tasks at
+once. Each task runs as it was validated on arrival (``tasks``), never parsed again. Waiters
 (a sync request, a getResponse) read the store; ``changes`` tells them when to look again.
 
 A task whose generation was lost with the process making it (``EngineFailed``: a replica that
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from core.audio.export import encode_audio
 from core.audio.tags import ExportMetadata, as_made
@@ -31,6 +33,9 @@ from core.service.task_store import StoredTask, TaskStore
 from core.service.validated_tasks import ValidatedTasks
 from core.service.wakeable_thread import WakeableThread
 
+if TYPE_CHECKING:
+    from core.engine.engine import Engine
+
 log = logging.getLogger("dia_studio.service")
 
 DEFAULT_KEEP_S = 24 * 3600  # how long a result stays when the task gave no ttl
@@ -40,14 +45,15 @@ EXPIRY_SWEEP_S = 1.0  # how often expired results are removed (by whichever work
 
 class TaskRunner(WakeableThread):
     def __init__(self, store: TaskStore, *, cost_per_minute: float = 0.0, transcriber=None, workers: int = 1):
-        """``transcriber``: a WhisperTranscriber for voices without words (None: such voices are
-        refused with a clear error). ``workers``: generations the runtime runs at once."""
+        """``transcriber``: what hears voices given without words, anything with
+        ``transcribe(samples, sample_rate)`` (a server gives its engine; None: such voices are
+        refused with a clear error). ``workers``: generations the engine runs at once."""
         super().__init__("task-runner", threads=workers)
         self.store = store
         self.cost_per_minute = cost_per_minute
         self.transcriber = transcriber
         self.on_result = lambda task, result: None  # called with each result once it is stored
-        self.runtime = None  # set by ``model_ready`` once the model has loaded
+        self.engine: Engine | None = None  # set by ``model_ready`` once the model has loaded
         self.tasks = ValidatedTasks()  # the service keeps each task it queues here
         self.turn = ModelTurn(workers)  # shared with the studios generating over /v1/engine
         self.load_error: str | None = None  # why the model could not be loaded, if it could not
@@ -64,8 +70,9 @@ class TaskRunner(WakeableThread):
                      ", ".join(interrupted))
         super().start()
 
-    def model_ready(self, runtime) -> None:
-        self.runtime = runtime
+    def model_ready(self, engine: Engine) -> None:
+        """``engine``, its model loaded, runs the tasks from now on."""
+        self.engine = engine
         self.wake()
 
     def model_failed(self, reason: str) -> None:
@@ -81,7 +88,7 @@ class TaskRunner(WakeableThread):
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._stopping and (self.runtime is None or self.store.next_queued() is None):
+                while not self._stopping and (self.engine is None or self.store.next_queued() is None):
                     self._wake.wait(timeout=EXPIRY_SWEEP_S)
                     self._sweep_expired()
                 if self._stopping:
@@ -157,7 +164,7 @@ class TaskRunner(WakeableThread):
         keep_s = task.ttl_s if task.ttl_s is not None else DEFAULT_KEEP_S
         take_started = time.monotonic()
         voices = tuple(self.voice_prompt(media_uuid, index) for index, media_uuid in enumerate(stored.voices))
-        for event in self.runtime.generate(GenerationRequest(task.script, remaining, voices, takes_only=True)):
+        for event in self.engine.generate(GenerationRequest(task.script, remaining, voices, takes_only=True)):
             # A take cut short (its replica lost) is no result: the task runs again from it.
             if not isinstance(event, TakeResult) or not event.complete:
                 continue
@@ -196,7 +203,7 @@ class TaskRunner(WakeableThread):
             log.info("voice %s transcribed: %s", media_uuid, " ".join(w.text for w in words))
         else:
             words = [TimedWord(text, start, end) for text, start, end in media.words]
-        return prepare_voice(self.runtime, clip, words=words).prompt
+        return prepare_voice(self.engine, clip, words=words).prompt  # encoded on the engine
 
     def _settle(self, stored: StoredTask, status: str, error: dict | None = None,
                 started: float | None = None) -> None:

@@ -83,7 +83,7 @@ class TaskService:
 
     @property
     def ready(self) -> bool:
-        return self.runner.runtime is not None
+        return self.runner.engine is not None
 
     def key_is_valid(self, key: str | None) -> bool:
         if not self.config.api_keys:
@@ -258,7 +258,7 @@ class TaskService:
         from core.dia2.script import UnspeakableScript
 
         try:
-            self.runner.runtime.parse(task.script)
+            self.runner.engine.parse(task.script)
         except UnspeakableScript as error:
             raise ApiError("invalidSpeechText", str(error), parameter="speech.text", task_type="audioInference",
                            task_uuid=task.task_uuid) from None

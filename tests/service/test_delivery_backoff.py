@@ -31,7 +31,7 @@ def clock():
 
 
 @pytest.fixture
-def serve(tmp_path, tiny_runtime, clock):
+def serve(tmp_path, tiny_engine, clock):
     services = []
 
     def serve(**config) -> TaskService:
@@ -39,7 +39,7 @@ def serve(tmp_path, tiny_runtime, clock):
         runner = TaskRunner(store)
         service = TaskService(store, runner, ServiceConfig(fetch=FetchPolicy(allow_private=True), **config), clock)
         service.start()
-        runner.model_ready(tiny_runtime)
+        runner.model_ready(tiny_engine)
         services.append(service)
         return service
 

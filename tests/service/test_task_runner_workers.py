@@ -16,27 +16,27 @@ from core.service.task_service import ServiceConfig, TaskService
 from core.service.task_store import TaskStore
 
 
-class _LosingRuntime:
-    """The tiny model, whose generations are lost (as a killed replica's) ``losses`` times, each
-    after its first take and a little of the second (the cluster's runtime gives the take cut
-    short, as streamed, before it raises); ``together`` generations must have started at once or they fail (and
-    then take the one model in turn, as replicas would each take their own)."""
+class _LosingEngine:
+    """The tiny model's engine, whose generations are lost (as a killed replica's) ``losses``
+    times, each after its first take and a little of the second (the cluster's engine gives the
+    take cut short, as streamed, before it raises); ``together`` generations must have started at
+    once or they fail (and then take the one model in turn, as replicas would each take their own)."""
 
-    def __init__(self, runtime, losses: int = 0, together: int = 1):
-        self._runtime = runtime
+    def __init__(self, engine, losses: int = 0, together: int = 1):
+        self._engine = engine
         self.losses = losses
         self._barrier = threading.Barrier(together, timeout=60)
         self.seeds_asked: list[int] = []
         self._model = threading.Lock()
 
     def __getattr__(self, name):
-        return getattr(self._runtime, name)
+        return getattr(self._engine, name)
 
     def generate(self, request, cancel=None):
         self.seeds_asked.append(request.params.seed)
         self._barrier.wait()
         with self._model:
-            events = self._runtime.generate(request, cancel)
+            events = self._engine.generate(request, cancel)
             if self.losses > 0:
                 self.losses -= 1
                 first = yield from _until_first_take(events)
@@ -56,12 +56,12 @@ def _until_first_take(events):
             return event
 
 
-def _served(tmp_path, runtime, workers: int) -> TaskService:
+def _served(tmp_path, engine, workers: int) -> TaskService:
     store = TaskStore(tmp_path)
     runner = TaskRunner(store, workers=workers)
     service = TaskService(store, runner, ServiceConfig())
     service.start()
-    runner.model_ready(runtime)
+    runner.model_ready(engine)
     return service
 
 
@@ -75,8 +75,8 @@ def _task(seed: int, results: int = 1) -> dict:
             "seed": seed, "numberResults": results, "deliveryMethod": "sync", "outputFormat": "WAV"}
 
 
-def test_two_workers_run_two_tasks_at_once(tmp_path, tiny_runtime):
-    service = _served(tmp_path, _LosingRuntime(tiny_runtime, together=2), workers=2)
+def test_two_workers_run_two_tasks_at_once(tmp_path, tiny_engine):
+    service = _served(tmp_path, _LosingEngine(tiny_engine, together=2), workers=2)
     try:
         answer = _run(service, _task(1), _task(2))  # each waits at the barrier for the other
     finally:
@@ -84,9 +84,9 @@ def test_two_workers_run_two_tasks_at_once(tmp_path, tiny_runtime):
     assert not answer.get("errors") and sorted(item["seed"] for item in answer["data"]) == [1, 2]
 
 
-def test_a_lost_generation_runs_again_from_the_results_it_kept(tmp_path, tiny_runtime):
-    runtime = _LosingRuntime(tiny_runtime, losses=1)
-    service = _served(tmp_path, runtime, workers=1)
+def test_a_lost_generation_runs_again_from_the_results_it_kept(tmp_path, tiny_engine):
+    engine = _LosingEngine(tiny_engine, losses=1)
+    service = _served(tmp_path, engine, workers=1)
     task = _task(40, results=3)
     try:
         answer = _run(service, task)
@@ -94,15 +94,15 @@ def test_a_lost_generation_runs_again_from_the_results_it_kept(tmp_path, tiny_ru
         service.stop()
     assert not answer.get("errors")
     assert [item["seed"] for item in answer["data"]] == [40, 41, 42]
-    assert runtime.seeds_asked == [40, 41]  # the second run made only the two takes missing
+    assert engine.seeds_asked == [40, 41]  # the second run made only the two takes missing
     # The take cut short is not a result: 41 is the one made again, whole.
     assert min(result.duration_s for result in service.store.results(task["taskUUID"])) > 0.5
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_task_lost_every_time_is_failed_with_why(tmp_path, tiny_runtime, workers):
-    runtime = _LosingRuntime(tiny_runtime, losses=10 * MAX_LOSSES)
-    service = _served(tmp_path, runtime, workers=workers)
+def test_a_task_lost_every_time_is_failed_with_why(tmp_path, tiny_engine, workers):
+    engine = _LosingEngine(tiny_engine, losses=10 * MAX_LOSSES)
+    service = _served(tmp_path, engine, workers=workers)
     try:
         answer = _run(service, _task(7, results=4))
     finally:
@@ -110,7 +110,7 @@ def test_a_task_lost_every_time_is_failed_with_why(tmp_path, tiny_runtime, worke
     (error,) = answer["errors"]
     assert error["code"] == "inferenceError"
     assert f"lost {MAX_LOSSES} times" in error["message"] and "the replica's process died" in error["message"]
-    assert len(runtime.seeds_asked) == MAX_LOSSES
+    assert len(engine.seeds_asked) == MAX_LOSSES
 
 
 def test_expired_results_are_swept_once_an_interval_however_many_workers_wait(tmp_path):
