@@ -14,6 +14,7 @@ from pathlib import Path
 # name -> (module, function taking the command's own arguments, what it does)
 COMMANDS = {
     "batch": ("app.batch", "run_batch_command", "render a JSON/CSV manifest, or a folder of projects, resumably"),
+    "check": ("app.check", "run_check", "check a take line by line: a swapped speaker, dropped words, silences, …"),
     "render": ("app.render", "run_render", "render a script, or a saved project, to audio files"),
     "serve": ("app.serve", "run_serve", "serve the Dia2 task API over HTTP and WebSocket"),
     "speak": ("app.speak", "run_speak", "speak text from stdin as it arrives (play it, or write a file or PCM)"),

@@ -154,7 +154,7 @@ def _timed_word(number: int, item: object) -> TimedWord:
         isinstance(item, list)
         and len(item) == 3
         and isinstance(item[0], str)
-        and all(_is_number(t) for t in item[1:])
+        and all(is_number(t) for t in item[1:])
     )
     if not shape_ok:
         raise InvalidWordTimings(
@@ -164,7 +164,7 @@ def _timed_word(number: int, item: object) -> TimedWord:
     return TimedWord(item[0], float(item[1]), float(item[2]))
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
