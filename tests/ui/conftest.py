@@ -17,8 +17,8 @@ from core.dia2.events import AudioChunk, Progress, TakeResult, TakeStarted, Word
 from core.dia2.script import BREAK_TAG
 from core.dia2.transcript_alignment import TimedWord
 from core.document.speakers import Speaker
-from core.engine.choice import EngineChoice
-from core.engine.engine import EngineKind
+from core.engine.choice import EngineChoice, open_engine
+from core.engine.engine import EngineFailed, EngineKind
 from core.engine.in_process import InProcessEngine
 from tests.fake_sound_card import FakeBackend
 
@@ -149,9 +149,151 @@ def sound() -> FakeBackend:
     return FakeBackend(speed=4.0)
 
 
+# The engine whose process a test module's studios share. Named by its value: the pool starts
+# nothing by itself (only a test that asks for this engine does, and that test is marked "process"
+# by its own code), and tests/cost_markers.py marks every test whose fixtures name the engine.
+SHARED_KIND = EngineKind("own-process")
+BUSY_WAIT_S = 5.0  # how long a hand-out waits for the test before to let go of the engine
+
+
+class SharedEngines:
+    """One model process for a test module's studios instead of a cold one per test: the studios
+    open their own-process engine here (``open``, in place of ``open_engine``), and closing it
+    gives it back with its child still running. Each studio gets it as a fresh engine is: no model
+    loaded (the child keeps its runtime until the test's load replaces it), no call or live take
+    running, a child alive and answering. One the test before left busy (a call or a live take
+    still holding it) or unclean (unread messages on its pipe) is closed, and a new engine opened;
+    a child killed or crashed is replaced by the engine itself at the hand-out's check. A second
+    studio asking while the engine is lent (the app started again) gets an engine of its own."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._engine = None  # the shared one, when opened
+        self._threads = None
+        self._lent = False
+        self.opened = 0  # shared engines opened in the module
+
+    def open(self, choice: EngineChoice, on_speech_model_load=None, speech_model=None, threads=None):
+        with self._lock:
+            shared = choice.kind is SHARED_KIND and not self._lent
+            if shared:
+                self._lent = True
+        if not shared:
+            return open_engine(choice, on_speech_model_load, speech_model, threads)
+        try:
+            engine = self._ready(threads)
+        except BaseException:
+            with self._lock:
+                self._lent = False
+            raise
+        engine._on_speech_model_load = on_speech_model_load
+        engine.speech_model = speech_model
+        return LentEngine(engine, self)
+
+    def _ready(self, threads):
+        """The shared engine as a fresh one is (see the class's docstring)."""
+        engine = self._engine
+        if engine is not None and (threads != self._threads or not self._reset(engine)):
+            engine.close()  # a child still in a call is killed, as a studio quitting mid-call does
+            engine = None
+        if engine is not None:
+            try:
+                engine.release_memory()  # a round trip: a child that died since is replaced, without a model
+            except Exception:
+                engine.close()
+                engine = None
+        if engine is None:
+            engine = open_engine(EngineChoice(SHARED_KIND), threads=threads)
+            self._engine, self._threads = engine, threads
+            self.opened += 1
+        return engine
+
+    @staticmethod
+    def _reset(engine) -> bool:
+        """No model loaded, nothing pending; False when the engine is still busy or its pipe unclean."""
+        if not engine._calls.acquire(timeout=BUSY_WAIT_S):  # a call or a live take holds it
+            return False
+        try:
+            connection, process = engine._connection, engine._process
+            if connection is not None and connection.poll():  # something to read, or the end of a dead child's pipe
+                process.join(1.0)
+                if process.is_alive():
+                    return False  # it sent what nobody read: the pipe is not at a call's start
+            engine._info, engine._loaded_with = None, None
+            engine._relay, engine._cancel_forwarded = None, False
+            return True
+        finally:
+            engine._calls.release()
+
+    def give_back(self, engine) -> None:
+        """A studio closed it: it keeps running for the next test, none of the studio's callbacks
+        kept; a studio closing while a call runs ends the child (as ``close`` does) and the engine
+        is not lent again."""
+        engine._on_speech_model_load = None
+        if engine._calls.acquire(blocking=False):
+            try:
+                engine._loaded_with = None if engine._loaded_with is None else (*engine._loaded_with[:3], None)
+            finally:
+                engine._calls.release()
+        else:
+            engine.close()
+            with self._lock:
+                if self._engine is engine:
+                    self._engine = None
+        with self._lock:
+            self._lent = False
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+class LentEngine:
+    """The shared engine as one studio holds it: everything is the engine's, except ``close``
+    (it gives the engine back) and what a test sets on it (a wrapped ``generate``: gone with the
+    test). Once closed, its work is refused: a late call from a studio's thread never reaches
+    the next test's engine."""
+
+    _WORK = frozenset({"load", "unload", "parse", "encode_voice", "transcribe", "generate", "open_live_take",
+                       "release_memory"})
+
+    def __init__(self, engine, pool: SharedEngines):
+        self._engine, self._pool, self._closed = engine, pool, False
+
+    @property
+    def speech_model(self):
+        return self._engine.speech_model
+
+    @speech_model.setter
+    def speech_model(self, value) -> None:
+        if not self._closed:
+            self._engine.speech_model = value
+
+    def __getattr__(self, name: str):
+        if name in self._WORK and self.__dict__.get("_closed"):
+            raise EngineFailed("This studio's engine was closed.")
+        return getattr(self.__dict__["_engine"], name)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._pool.give_back(self._engine)
+
+
+@pytest.fixture(scope="module")
+def shared_engines():
+    """The model process a module's studios share (started by the first that loads a model there)."""
+    engines = SharedEngines()
+    yield engines
+    engines.close()
+
+
 @pytest.fixture
-def make_studio(qtbot, tmp_path, prompts, sound):
-    """Build studios on the same folders (a second one is the app started again)."""
+def make_studio(qtbot, tmp_path, prompts, sound, shared_engines, monkeypatch):
+    """Build studios on the same folders (a second one is the app started again). A studio whose
+    model runs in its own process shares that process with the module's other tests."""
+    monkeypatch.setattr("app.controller.open_engine", shared_engines.open)
     store_path = tmp_path / "settings.ini"
     config_dir = tmp_path / "config"
     made = []
@@ -182,7 +324,7 @@ def make_studio(qtbot, tmp_path, prompts, sound):
                 pass
         studio.playback.stop()
         studio.document.autosave_timer.stop()
-        studio.models.close()  # an engine's own process ends with its test
+        studio.models.close()  # an engine's own process ends with its test (a shared one is given back)
 
 
 @pytest.fixture
