@@ -4,7 +4,9 @@ Each replica is a Ray actor (``replica.ModelReplica``, as the server's replicas 
 GPU, and the batch runner's workers have one each: a render goes to the worker whose replica is
 free. Plain actors rather than a Serve application: a batch needs no HTTP, and starting Serve
 would fix the cluster's HTTP port for a ``serve --ray`` to come. This machine keeps the
-tokenizer and codec (``ScriptCodec``: scripts checked, voices encoded once) and Whisper.
+tokenizer and codec (``ScriptCodec``: scripts checked, voices encoded once) and Whisper: each
+replica is a ``ClusterEngine`` over its actor, all sharing one Whisper; closing any stops the
+replicas and leaves the cluster, once (the batch closes them all when it is done).
 
 A replica lost mid-render (killed, out of memory, its node gone) fails that render with
 ``EngineFailed``; Ray starts the actor again and the runner tries the render once more.
@@ -18,18 +20,17 @@ import threading
 import ray
 
 from app.command_line import CommandLineError, say
-from app.cluster.cluster_runtime import ClusterRuntime
+from app.cluster.cluster_engine import ClusterEngine, CpuWhisper
 from app.cluster.connect import ClusterUnreachable, default_gpus_per_replica, join_cluster, last_exception
 from app.cluster.mailbox import TextMailbox
 from app.cluster.replica import ModelReplica
-from core.engine.in_process import InProcessEngine
 from core.params import DEFAULT_MODEL
 
 RESTARTS = 3  # how often Ray starts a lost replica again before its worker's renders fail
 
 
 class ActorReplica:
-    """A replica actor called as ``ClusterRuntime`` calls a Serve handle:
+    """A replica actor called as ``ClusterEngine`` calls a Serve handle:
     ``options(method_name=…, stream=True).remote(…)`` streams a method's events."""
 
     def __init__(self, actor):
@@ -60,24 +61,6 @@ class _Stream:
 
     def cancel(self) -> None:
         ray.cancel(self._refs)
-
-
-class ClusterEngine(InProcessEngine):
-    """One replica as an engine. Whisper is the first engine's for all (it loads once); closing
-    any leaves the cluster, once (the batch closes them all when it is done)."""
-
-    def __init__(self, runtime: ClusterRuntime, speech_model: str | None, leave, first: "ClusterEngine | None"):
-        super().__init__(loader=lambda *_, **__: runtime, speech_model=speech_model)
-        self._leave, self._first = leave, first
-
-    def transcribe(self, samples, sample_rate: int):
-        if self._first is not None:
-            return self._first.transcribe(samples, sample_rate)
-        return super().transcribe(samples, sample_rate)
-
-    def close(self) -> None:
-        super().close()
-        self._leave()
 
 
 def open_cluster_engines(args: argparse.Namespace) -> list[ClusterEngine]:
@@ -111,12 +94,10 @@ def _open(args: argparse.Namespace, where: str, actors: list, leave) -> list[Clu
     except ray.exceptions.RayActorError as error:  # a replica that cannot load its model
         raise CommandLineError(f"the replicas could not start: {_cause(error)}") from None
     script_codec, mailbox = ScriptCodec.load(model), TextMailbox.remote()
-    engines: list[ClusterEngine] = []
-    for number, (one, about) in enumerate(zip(replicas, described), start=1):
-        runtime = ClusterRuntime(script_codec, one, mailbox, about, f"Ray replica {number} of {count}")
-        engine = ClusterEngine(runtime, args.whisper_model, leave, engines[0] if engines else None)
-        engine.load(model)
-        engines.append(engine)
+    whisper = CpuWhisper(args.whisper_model)  # one for all the engines: it loads once
+    engines = [ClusterEngine(script_codec, one, mailbox, about, f"Ray replica {number} of {count}", whisper,
+                             on_close=leave)
+               for number, (one, about) in enumerate(zip(replicas, described), start=1)]
     say(f"rendering on {count} replica(s): {', '.join(sorted({about['device'] for about in described}))}")
     return engines
 

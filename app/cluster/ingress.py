@@ -1,6 +1,6 @@
 """The task API as the ingress of the Serve application: the same FastAPI app as a single
-``dia-studio serve`` (``core.service.http_app``), over a task service whose runtime is the model
-replicas (``ClusterRuntime``). It is one replica, on the machine the command was started on: the
+``dia-studio serve`` (``core.service.http_app``), over a task service whose engine is the model
+replicas (``ClusterEngine``). It is one replica, on the machine the command was started on: the
 task store's one writer, its files on that machine's disk."""
 
 from __future__ import annotations
@@ -53,23 +53,22 @@ class ServiceIngress:
     def _connect(self, replicas, settings: IngressSettings) -> None:
         """Ready (``/health`` 200) once the checkpoint's text and codec are here and a replica
         answers; until then ``/health`` says loading, or why it failed."""
-        from app.cluster.cluster_runtime import ClusterRuntime
+        from app.cluster.cluster_engine import ClusterEngine, CpuWhisper
         from app.cluster.mailbox import TextMailbox
         from core.dia2.script_codec import ScriptCodec
-        from core.dia2.transcribe import WhisperTranscriber
 
         try:
             script_codec = ScriptCodec.load(settings.model)
             described = replicas.describe.remote().result()
-            runtime = ClusterRuntime(script_codec, replicas, TextMailbox.remote(), described,
-                                     f"{settings.replica_count} Ray Serve replica(s)")
+            engine = ClusterEngine(script_codec, replicas, TextMailbox.remote(), described,
+                                   f"{settings.replica_count} Ray Serve replica(s)", CpuWhisper(settings.whisper_model))
         except Exception as error:  # /health answers 503 with the reason
             self.runner.model_failed(describe_error(error))
             log.error("the replicas cannot be used: %s", describe_error(error))
             return
-        self.runner.transcriber = WhisperTranscriber(settings.whisper_model, device="cpu")
-        self.runner.model_ready(runtime)
-        log.info("ingress ready: %s on %s", runtime.name, runtime.generates_on)
+        self.runner.transcriber = engine  # Whisper here, on the processor, at the first voice without words
+        self.runner.model_ready(engine)
+        log.info("ingress ready: %s on %s", engine.info.name, engine.info.device)
 
     def __del__(self):
         service = getattr(self, "service", None)
