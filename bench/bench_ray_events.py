@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import ray  # noqa: E402
 
 from app.cluster.batch_engines import ActorReplica  # noqa: E402
-from app.cluster.cluster_runtime import ClusterRuntime  # noqa: E402
+from app.cluster.cluster_engine import ClusterEngine  # noqa: E402
 from app.cluster.mailbox import TextMailbox  # noqa: E402
 from app.cluster.replica import ModelReplica  # noqa: E402
 from bench.bench_cluster import SCRIPT, TINY  # noqa: E402
@@ -65,7 +65,7 @@ def main() -> int:
         actor = ray.remote(ModelReplica).options(num_cpus=1).remote(args.model, device=args.device,
                                                                     threads=args.threads)
         replica = ActorReplica(actor)
-        cluster = ClusterRuntime(ScriptCodec.load(args.model), replica, TextMailbox.remote(), replica.describe(),
+        cluster = ClusterEngine(ScriptCodec.load(args.model), replica, TextMailbox.remote(), replica.describe(),
                                  "1 Ray replica")
         ways = {"no Ray, every event": (here, False), "Ray, every event": (cluster, False),
                 "Ray, takes only": (cluster, True)}

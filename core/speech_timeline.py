@@ -12,29 +12,12 @@ far last until further notice.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from core.dia2.script import BREAK_TAG, normalize
+from core.dia2.script import word_spans
 from core.document.lines import DialogueLine
 from core.document.takes import Take
-
-_WORD = re.compile(r"\S+")
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """Where each spoken word of a line's text lies, as (first character, one past the last).
-
-    The runtime splits on whitespace and pause tags, colons counting as spaces; a pause tag is
-    not a word."""
-    normal = normalize(text)  # one character for one, so the places hold in ``text``
-    spans, start = [], 0
-    for tag in BREAK_TAG.finditer(normal):
-        spans += [word.span() for word in _WORD.finditer(normal, start, tag.start())]
-        start = tag.end()
-    return spans + [word.span() for word in _WORD.finditer(normal, start)]
-
 
 @dataclass(frozen=True)
 class Heard:

@@ -23,6 +23,7 @@ SPEAKER_TAGS = ("[S1]", "[S2]")
 SPEAKER_TAG = re.compile("|".join(re.escape(tag) for tag in SPEAKER_TAGS))
 # Anything written like a speaker tag, known or not: [S3] would otherwise be read out as text.
 TAG_LIKE = re.compile(r"\[S\d+\]")
+_WORD = re.compile(r"\S+")
 MAX_BREAK_SECONDS = 10.0  # a longer silence is better made in an editor than by the model
 
 
@@ -71,6 +72,26 @@ class Entry:
 
 def normalize(text: str) -> str:
     return text.replace("\u2019", "'").replace(":", " ")
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Where each spoken word of a line's text lies, as (first character, one past the last).
+
+    The runtime splits on whitespace and pause tags, colons counting as spaces; a pause tag is
+    not a word."""
+    normal = normalize(text)  # one character for one, so the places hold in ``text``
+    spans, start = [], 0
+    for tag in BREAK_TAG.finditer(normal):
+        spans += [word.span() for word in _WORD.finditer(normal, start, tag.start())]
+        start = tag.end()
+    return spans + [word.span() for word in _WORD.finditer(normal, start)]
+
+
+def spoken_words(text: str) -> list[str]:
+    """The words of a text as the runtime counts them, and so times them (pause tags are not
+    words; a cue such as ``(laughs)`` is)."""
+    normal = normalize(text)
+    return [normal[start:end] for start, end in word_spans(normal)]
 
 
 def parse_script(script: str, encode: Callable[[str], list[int]], first_speaker_id: int,

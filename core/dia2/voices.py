@@ -24,9 +24,10 @@ class PreparedVoice:
     notices: list[str] = field(default_factory=list)
 
 
-def prepare_voice(runtime, source: AudioSource | VoiceClip, *, words: Sequence[TimedWord] | None = None,
+def prepare_voice(codec, source: AudioSource | VoiceClip, *, words: Sequence[TimedWord] | None = None,
                   corrected_text: str | None = None, transcriber=None) -> PreparedVoice:
-    """Read, check and encode one reference. ``words`` are timed against the clip as given
+    """Read, check and encode one reference with ``codec`` (an engine, or the runtime: anything with
+    ``sample_rate`` and ``encode_voice``). ``words`` are timed against the clip as given
     (before silence is trimmed); otherwise ``transcriber`` (a WhisperTranscriber) finds them.
     ``corrected_text`` replaces the recognised words, keeping their timings; without recognition
     (no ``transcriber``, or it failed) it is spread over the clip, as the window does."""
@@ -42,8 +43,8 @@ def prepare_voice(runtime, source: AudioSource | VoiceClip, *, words: Sequence[T
                                  "is said, or give a Whisper model to transcribe it.")
     if text:
         words = words_of_transcript(text, words or [], clip.duration_s)
-    samples = resample(clip.samples, clip.sample_rate, runtime.sample_rate)
-    codes = runtime.encode_voice(samples)
+    samples = resample(clip.samples, clip.sample_rate, codec.sample_rate)
+    codes = codec.encode_voice(samples)
     return PreparedVoice(VoicePrompt(codes, words), clip, words, notices)
 
 

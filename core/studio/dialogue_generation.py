@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
+from core.dia2.script import spoken_words
 from core.document.content import LineStatus
 from core.document.dialogue import Dialogue
 from core.document.speakers import Speaker, VoiceReference
@@ -30,7 +31,7 @@ from core.document.takes import Take
 from core.errors import DiaStudioError
 from core.audio.stored_audio import as_stored
 from core.studio.lines_before import HeardLine, lines_before, spoken_context
-from core.studio.take_assembly import spoken_words, take_from_result
+from core.studio.take_assembly import take_from_result
 from core.studio.voice_loading import voice_prompts
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class DialogueGeneration:
 
     @property
     def words_per_take(self) -> int:
-        return sum(len(spoken_words(line)) for line in self.lines)
+        return sum(len(spoken_words(line.spoken_text)) for line in self.lines)
 
     def events(self, engine: Engine, cancel: threading.Event) -> Iterator:
         """The engine's events for these lines, each take's audio as a saved project holds it.

@@ -19,6 +19,7 @@ import torch
 from core.audio.processing import resample
 from core.dia2.generator import REPLAY_SECONDS
 from core.dia2.prefix import SpokenContext
+from core.dia2.script import spoken_words
 from core.dia2.transcript_alignment import TimedWord
 from core.document.clips import AudioClip
 from core.document.content import LineStatus
@@ -26,7 +27,6 @@ from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.script_text import build_script
 from core.document.takes import LineSpan
-from core.studio.take_assembly import spoken_words
 
 if TYPE_CHECKING:
     from core.engine.engine import Engine
@@ -82,7 +82,7 @@ def _heard(dialogue: Dialogue, line: DialogueLine) -> HeardLine | None:
     span = take.line_times.get(line.id)
     if span is None:
         return None
-    count = len(spoken_words(line))
+    count = len(spoken_words(line.spoken_text))
     # The line's words are the last ones in its span (kept voice clips' words come before line 1's).
     words = tuple(word for word in take.words if span.start_s <= word.start_s < span.end_s)
     words = words[len(words) - count:] if count else ()

@@ -15,18 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.dia2.events import TakeResult
-from core.dia2.script import normalize
+from core.dia2.script import spoken_words
 from core.dia2.transcript_alignment import TimedWord
 from core.document.clips import AudioClip
 from core.document.lines import DialogueLine
 from core.document.takes import Take
-from core.speech_timeline import word_spans
-
-
-def spoken_words(line: DialogueLine) -> list[str]:
-    """The words of a line as the Dia2 runtime counts them (pause tags are not words)."""
-    text = normalize(line.spoken_text)
-    return [text[start:end] for start, end in word_spans(text)]
 
 
 def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take | None:
@@ -37,7 +30,7 @@ def take_from_result(result: TakeResult, lines: Sequence[DialogueLine]) -> Take 
     lines = [line for line in lines if line.spoken_text]
     duration = len(result.audio) / result.sample_rate
     starts = [word_start for _, word_start in result.words]
-    counts = [len(spoken_words(line)) for line in lines]
+    counts = [len(spoken_words(line.spoken_text)) for line in lines]
     # With the voice clips kept, their words come first: they are not the script's.
     extra = len(starts) - sum(counts)
     if result.complete and extra > 0:

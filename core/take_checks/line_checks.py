@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.dia2.script import spoken_words
 from core.dia2.transcript_alignment import TimedWord
 from core.take_checks.loudness import Frames, clipped_samples
 from core.take_checks.verdicts import CheckSettings, Flag, Verdict
-from core.take_checks.words import (break_seconds, comparable, compare_words, listener_words, quoted,
-                                    written_words)
+from core.take_checks.words import break_seconds, comparable, compare_words, listener_words, quoted
 
 # A word takes about this long to say, plus this much per letter: how long the last word of a
 # line may sound after it starts before the speech counts as running on.
@@ -41,7 +41,7 @@ class SpokenLine:
 
 def missing_words(line: SpokenLine) -> list[Flag]:
     """Written words the model never timed: the context ran out, or the take was cut."""
-    written = written_words(line.text)
+    written = spoken_words(line.text)
     timed = [comparable(word.text) for word in line.words]
     diff = compare_words([comparable(word) for word in written], timed)
     if not diff.missing:
@@ -109,7 +109,7 @@ def overrun(line: SpokenLine, settings: CheckSettings) -> list[Flag]:
 def seconds_per_word(line: SpokenLine) -> float | None:
     """The line's pace: its speaking time (pauses of a third of a second or more left out) per word
     said (per written word, cues apart, when the timings are unknown); None for lines too short to tell."""
-    said = len(line.words) if line.words else len([word for word in written_words(line.text)
+    said = len(line.words) if line.words else len([word for word in spoken_words(line.text)
                                                    if not word.startswith("(")])
     bounds = line.frames.first_and_last_sound_s()
     if said < 3 or bounds is None:

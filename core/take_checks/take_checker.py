@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.dia2.script import spoken_words
 from core.dia2.transcript_alignment import TimedWord
 from core.take_checks import line_checks
 from core.take_checks.line_checks import SpokenLine
@@ -19,7 +20,6 @@ from core.take_checks.loudness import Frames
 from core.take_checks.speaker_encoder import SpeakerEncoder
 from core.take_checks.speakers import speaker_flags
 from core.take_checks.verdicts import CheckSettings, Flag, LineReport, TakeReport, Verdict
-from core.take_checks.words import written_words
 
 TYPICAL_S_PER_WORD = 0.4  # the pace a take of one line is held to
 
@@ -110,7 +110,7 @@ def _spoken(number: int, line: WrittenLine, take: TakeToCheck, settings: CheckSe
 
 def _unspoken(number: int, line: WrittenLine, take: TakeToCheck) -> LineReport:
     end = len(take.samples) / take.sample_rate
-    words = written_words(line.text)
+    words = spoken_words(line.text)
     flag = Flag("missing_words", f"the take ends before this line: none of its {len(words)} words were said",
                 Verdict.BAD, end)
     return LineReport(number, line.speaker, None, (flag,))

@@ -7,18 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.dia2.script import BREAK_TAG, normalize, pause_seconds
-from core.speech_timeline import word_spans
+from core.dia2.script import BREAK_TAG, pause_seconds
 
 _CUE = re.compile(r"\([^)]*\)")  # (laughs), (sighs): sounds, not words
 _NOT_IN_WORD = re.compile(r"[^\w']+")
-
-
-def written_words(text: str) -> list[str]:
-    """The words of a line as the Dia2 runtime counts them, and so times them (pause tags are not
-    words; a cue such as ``(laughs)`` is)."""
-    normal = normalize(text)
-    return [normal[start:end] for start, end in word_spans(normal)]
 
 
 def comparable(word: str) -> str:

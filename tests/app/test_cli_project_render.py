@@ -22,7 +22,7 @@ from core.project.saving import save_project
 from core.studio.dialogue_generation import DialogueGeneration
 from tests.app.test_cli_render import UNWRITABLE, needs_unwritable
 from tests.core.dia2.golden import CHECKPOINT
-from tests.core.studio.test_dialogue_generation import ScriptedRuntime
+from tests.core.studio.test_dialogue_generation import ScriptedEngine
 
 MODEL = ["--model", str(CHECKPOINT), "--device", "cpu", "--threads", "1"]
 
@@ -33,7 +33,7 @@ def project_with(tmp_path: Path, texts: list[str], generated: int) -> Path:
                         params=GenerationParams(seed=4))
     if generated:
         generation = DialogueGeneration(dialogue, [line.id for line in dialogue.lines[:generated]])
-        for event in generation.events(ScriptedRuntime(), threading.Event()):
+        for event in generation.events(ScriptedEngine(), threading.Event()):
             if isinstance(event, TakeResult):
                 generation.add_result(event)
     folder = tmp_path / "Talk.diastudio"

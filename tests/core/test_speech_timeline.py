@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from core.dia2.events import TakeResult
+from core.dia2.script import word_spans
 from core.document.clips import AudioClip
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker
 from core.document.takes import Take
 from core.params import GenerationParams
-from core.speech_timeline import SpeechTimeline, word_spans
+from core.speech_timeline import SpeechTimeline
 from core.studio.take_assembly import take_from_result
 
 

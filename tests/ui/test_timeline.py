@@ -7,9 +7,9 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QToolButton
 
+from core.dia2.script import word_spans
 from core.document.markup import NONVERBAL_CUES
 from core.document.speakers import Speaker
-from core.speech_timeline import word_spans
 from core.studio.heard_dialogue import DIALOGUE
 from tests.ui.conftest import FakeRuntime, press, use_runtime, write_dialogue
 from ui.prompts import Prompts

@@ -16,7 +16,7 @@ from core.batch.runner import run_batch
 from core.dia2.events import TakeResult, TakeStarted
 from core.dia2.transcribe import NoSpeechFound
 from core.engine.engine import EngineFailed
-from tests.core.studio.test_dialogue_generation import ScriptedRuntime
+from tests.core.studio.test_dialogue_generation import ScriptedEngine
 
 
 class Recorder:
@@ -38,7 +38,7 @@ class Recorder:
         self.calls.append(("finished", outcome.name, outcome.status))
 
 
-class DyingEngine(ScriptedRuntime):
+class DyingEngine(ScriptedEngine):
     """Its process dies part way through its first ``deaths`` generations (then it is started
     again): as a relayed engine does, it gives the take cut short, as streamed, then raises."""
 
@@ -69,7 +69,7 @@ def three(folder):
 
 
 def test_the_renders_run_one_at_a_time_on_one_engine_and_write_their_files(here):
-    engine, progress = ScriptedRuntime(), Recorder()
+    engine, progress = ScriptedEngine(), Recorder()
     report = run_batch(three(here), [engine], progress, threading.Event())
     assert [o.status for o in report.outcomes] == ["done"] * 3 and not report.failed and not report.interrupted
     assert [request.script for request in engine.requests] == [f"[S1] Render number {n}." for n in range(3)]
@@ -85,7 +85,7 @@ def test_the_renders_run_one_at_a_time_on_one_engine_and_write_their_files(here)
 def test_with_several_engines_the_renders_run_side_by_side(here):
     both_generating = threading.Barrier(2, timeout=30)
 
-    class Meeting(ScriptedRuntime):
+    class Meeting(ScriptedEngine):
         def generate(self, request, cancel):
             both_generating.wait()  # passes only while the other engine generates too
             yield from super().generate(request, cancel)
@@ -117,7 +117,7 @@ def test_a_render_whose_engine_dies_twice_is_reported_and_the_batch_goes_on(here
 
 
 def test_any_other_error_fails_its_render_alone(here):
-    class Deaf(ScriptedRuntime):
+    class Deaf(ScriptedEngine):
         def transcribe(self, samples, sample_rate):
             raise NoSpeechFound("Whisper heard no words in the voice reference.")
 
@@ -133,20 +133,20 @@ def test_any_other_error_fails_its_render_alone(here):
 
 def test_renders_already_rendered_are_skipped_unless_forced(here):
     jobs = three(here)
-    run_batch(jobs, [ScriptedRuntime()], Recorder(), threading.Event())
+    run_batch(jobs, [ScriptedEngine()], Recorder(), threading.Event())
     (here / "out" / "1.wav").unlink()
-    engine, progress = ScriptedRuntime(), Recorder()
+    engine, progress = ScriptedEngine(), Recorder()
     report = run_batch(jobs, [engine], progress, threading.Event())
     assert [o.status for o in report.outcomes] == ["skipped", "done", "skipped"]
     assert progress.calls[0] == ("begin", 3, 2, 1) and len(engine.requests) == 1
-    forced = run_batch(jobs, [ScriptedRuntime()], Recorder(), threading.Event(), force=True)
+    forced = run_batch(jobs, [ScriptedEngine()], Recorder(), threading.Event(), force=True)
     assert [o.status for o in forced.outcomes] == ["done"] * 3
 
 
 def test_a_cancel_writes_nothing_unfinished_and_leaves_the_rest_pending(here):
     cancel = threading.Event()
 
-    class Interrupted(ScriptedRuntime):
+    class Interrupted(ScriptedEngine):
         def generate(self, request, cancel_event):
             cancel.set()  # Ctrl-C while the take is made: the engine ends it with what was made
             yield TakeStarted(0, request.params.seed)
@@ -164,7 +164,7 @@ def test_a_killed_write_s_leftover_is_cleared_when_the_render_runs_again(here):
     (here / "out").mkdir()
     leftover = here / "out" / ".0.wav.1a2b3c4d.part"  # what write_atomically had begun when killed
     leftover.write_bytes(b"half a file")
-    report = run_batch(jobs, [ScriptedRuntime()], Recorder(), threading.Event())
+    report = run_batch(jobs, [ScriptedEngine()], Recorder(), threading.Event())
     assert report.outcomes[0].status == "done" and not leftover.exists()
     assert sorted(path.name for path in (here / "out").iterdir()) == ["0.wav"]
 

@@ -51,7 +51,6 @@ class ScriptedEngine:
                              complete=not cancelled, notices=list(self.notices))
 
 
-ScriptedRuntime = ScriptedEngine  # its old name, still imported by tests/app and tests/core/batch
 
 
 def run(generation: DialogueGeneration, engine) -> list:
@@ -131,7 +130,7 @@ def test_only_the_first_complete_take_replaces_the_lines_asked_for_again(dialogu
     added = run(DialogueGeneration(dialogue, [three, four]), ScriptedEngine())
     assert [dialogue.take_for(i) for i in (one, three, four)] == [first, added[0][1], added[0][1]]
 
-    cancelled = run(DialogueGeneration(dialogue, [three, four]), ScriptedRuntime(cancel_after_words=2))
+    cancelled = run(DialogueGeneration(dialogue, [three, four]), ScriptedEngine(cancel_after_words=2))
     assert list(cancelled[0][1].line_times) == [three]  # cancelled in line 4: line 3 was finished
     assert [dialogue.take_for(i) for i in (three, four)] == [added[0][1]] * 2  # neither take replaced them
 
@@ -139,7 +138,7 @@ def test_only_the_first_complete_take_replaces_the_lines_asked_for_again(dialogu
 def test_each_notice_is_said_once_and_an_empty_take_is_not_added(dialogue):
     dialogue.set_params(GenerationParams(number_results=3))
     generation = DialogueGeneration(dialogue)
-    said = run(generation, ScriptedRuntime(notices=["The lines before were cut.", "The lines before were cut."]))
+    said = run(generation, ScriptedEngine(notices=["The lines before were cut.", "The lines before were cut."]))
     assert [notices for notices, _ in said] == [["The lines before were cut."], [], []]
     assert generation.notices == ["The lines before were cut."] and len(generation.takes) == 3
 

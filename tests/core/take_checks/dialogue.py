@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from core.dia2.script import spoken_words
 from core.dia2.transcript_alignment import TimedWord
 from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine
-from core.take_checks.words import written_words
 
 FOLDER = Path(__file__).parents[2] / "fixtures" / "dialogue"
 RATE = 16000
@@ -50,7 +50,7 @@ def spread_words(text: str, audio: np.ndarray) -> tuple[TimedWord, ...]:
     """The line's words over its sound, each as long as its letters."""
     sound = np.flatnonzero(np.abs(audio) > 0.01)
     first, last = (sound[0], sound[-1]) if len(sound) else (0, len(audio))
-    words = written_words(text)
+    words = spoken_words(text)
     lengths = np.array([len(word) + 1 for word in words], dtype=float)
     starts = first / RATE + np.concatenate([[0], np.cumsum(lengths)[:-1]]) / lengths.sum() * (last - first) / RATE
     ends = list(starts[1:]) + [last / RATE]

@@ -3,11 +3,12 @@ edits between two lists of words."""
 
 import pytest
 
-from core.take_checks.words import break_seconds, compare_words, listener_words, written_words
+from core.dia2.script import spoken_words
+from core.take_checks.words import break_seconds, compare_words, listener_words
 
 
 def test_the_runtime_counts_cues_as_words_and_pauses_not():
-    assert written_words('Well: (laughs) I <break time="1s"/>know.') == ["Well", "(laughs)", "I", "know."]
+    assert spoken_words('Well: (laughs) I <break time="1s"/>know.') == ["Well", "(laughs)", "I", "know."]
     assert break_seconds('One <break time="1.5s"/> two <break time=".5s"/>') == [1.5, 0.5]
 
 
