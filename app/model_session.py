@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.settings import Settings
@@ -86,6 +87,7 @@ class ModelList(QObject):
         super().__init__(parent)
         self._dialog = dialog
         self._refreshes = 0
+        self.measuring: Worker | None = None  # the latest measure of the sizes
 
     def refresh(self, local_folders: list[str], selected: str | None) -> None:
         self._dialog.set_models(model_entries(local_folders), selected)
@@ -93,15 +95,20 @@ class ModelList(QObject):
         refresh = self._refreshes
         folders = list(local_folders)
 
+        def current() -> bool:
+            # An older measure may end after a newer one (a deletion), or after the window closed
+            # and took the dialog with it.
+            return refresh == self._refreshes and shiboken6.isValid(self._dialog)
+
         def measured(sizes: dict[str, int | None]) -> None:
-            if refresh == self._refreshes:  # an older measure may end after a newer one (a deletion)
+            if current():
                 self._dialog.set_sizes(sizes)
 
         def failed(error: Exception) -> None:
-            if refresh == self._refreshes:  # said on the rows: the status may tell of what failed first
+            if current():  # said on the rows: the status may tell of what failed first
                 self._dialog.set_sizes({}, describe_error(error, "Measuring the models failed"))
 
-        run_in_background(lambda: model_sizes(folders), measured, failed, "model sizes", self)
+        self.measuring = run_in_background(lambda: model_sizes(folders), measured, failed, "model sizes", self)
 
 
 def describe(info) -> str:

@@ -625,3 +625,22 @@ def test_a_server_kept_from_before_that_cannot_be_had_at_the_start_leaves_the_mo
     assert studio.window.statusBar().currentMessage() == (
         "On a server is not available in this version of the studio. Until then the model runs in the studio.")
     assert studio.settings.engine_kind == "remote"  # kept for when it can be had
+
+
+def test_sizes_measured_after_the_dialog_is_gone_are_dropped(studio, qtbot, monkeypatch):
+    # The window closed (its dialogs deleted) while the sizes were still being measured.
+    measuring, finish = threading.Event(), threading.Event()
+
+    def slow_sizes(folders):
+        measuring.set()
+        finish.wait(10)
+        return {}
+
+    monkeypatch.setattr("app.model_session.model_sizes", slow_sizes)
+    studio.model_controls.show_manager()
+    qtbot.waitUntil(measuring.is_set)
+    dialog = studio.model_controls.manager
+    with qtbot.waitSignal(dialog.destroyed):
+        dialog.deleteLater()
+    with qtbot.waitSignal(studio.model_controls.model_list.measuring.finished, timeout=10_000):
+        finish.set()  # the measure's result reaches no deleted dialog (a RuntimeError in a slot)
