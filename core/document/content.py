@@ -30,6 +30,7 @@ class Change(Flag):
     TAKES = auto()  # the takes or which ones are kept
     GENERATING = auto()
     SAVED = auto()  # the document was saved, or marked unsaved
+    CHECKS = auto()  # a take's checks arrived
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from core.document.script_text import build_script, parse_script
 from core.document.speakers import DEFAULT_SPEAKERS, Speaker, SpeakerProfile, VoiceReference
 from core.document.takes import Take
 from core.params import GenerationParams
+from core.take_checks.verdicts import CheckedTake
 from core.undo import UndoStack
 
 
@@ -31,9 +32,11 @@ class Dialogue:
     def __init__(self, lines: Iterable[DialogueLine] = (),
                  speakers: Mapping[Speaker, SpeakerProfile] = DEFAULT_SPEAKERS,
                  params: GenerationParams | None = None, takes: Iterable[Take] = (),
-                 kept_takes: Mapping[str, str] = MappingProxyType({})):
+                 kept_takes: Mapping[str, str] = MappingProxyType({}),
+                 checks: Mapping[str, CheckedTake] = MappingProxyType({})):
         """``kept_takes`` maps line ids to the take kept for each; a line that a take speaks but
-        that has none there gets the newest take that speaks it."""
+        that has none there gets the newest take that speaks it. ``checks``: the takes' checks, by
+        take id."""
         lines, takes = tuple(lines), tuple(takes)
         line_ids = {line.id for line in lines}
         kept = _kept_filled(lines, takes, {line_id: take_id for line_id, take_id in dict(kept_takes).items()
@@ -43,6 +46,7 @@ class Dialogue:
         self._content = content
         self._saved_content: Content | None = content
         self._generating: frozenset[str] = frozenset()
+        self._checks = dict(checks)
         self._listeners: list[Listener] = []
         self.revision = 0  # counts every change, undo and redo included
         self.undo_stack = UndoStack()
@@ -106,7 +110,7 @@ class Dialogue:
         take = self.take_for(line_id)
         if take is None:
             return LineStatus.NOT_GENERATED
-        return LineStatus.GENERATED if _speaks_as_written(take, line) else LineStatus.OUTDATED
+        return LineStatus.GENERATED if speaks_as_written(take, line) else LineStatus.OUTDATED
 
     def to_script(self, lines: Iterable[DialogueLine] | None = None) -> str:
         """The Dia2 script of all lines, or of the given ones (e.g. the selected lines)."""
@@ -136,6 +140,16 @@ class Dialogue:
         """Mark the lines being generated now (empty to clear). Not an edit: not undone, not saved."""
         self._generating = frozenset(line_ids)
         self._notify(Change.GENERATING)
+
+    @property
+    def checks(self) -> Mapping[str, CheckedTake]:
+        """The takes' checks, by take id (a deleted take's stay, for its undo)."""
+        return MappingProxyType(self._checks)
+
+    def set_checks(self, take_id: str, checked: CheckedTake) -> None:
+        """A take's checks, made off the GUI thread. Not an edit: not undone; saved with the project."""
+        self._checks[take_id] = checked
+        self._notify(Change.CHECKS)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(change)`` after every change; returns a function that unsubscribes."""
@@ -359,7 +373,7 @@ class Dialogue:
                     continue
                 current = takes.get(kept.get(line.id))
                 if (current is None or (number == 0 and line.id in again)
-                        or (not _speaks_as_written(current, line) and _speaks_as_written(take, line))):
+                        or (not speaks_as_written(current, line) and speaks_as_written(take, line))):
                     kept[line.id] = take.id
         self._edit("Add take" if len(new) == 1 else "Add takes", takes=self.takes + new,
                    kept_takes=MappingProxyType(kept))
@@ -370,13 +384,17 @@ class Dialogue:
         take = self.take(take_id)
         if line_ids is None:
             line_ids = [line.id for line in self.lines if take.source_line(line.id) is not None]
+        self.keep_takes({line_id: take_id for line_id in line_ids})
+
+    def keep_takes(self, chosen: Mapping[str, str], description: str = "Keep take") -> None:
+        """Keep, for each line id of ``chosen``, the take given for it: one undo step."""
         kept = dict(self.kept_takes)
-        for line_id in line_ids:
-            row = self.index_of(line_id) + 1
-            if take.source_line(line_id) is None:
+        for line_id, take_id in chosen.items():
+            if self.take(take_id).source_line(line_id) is None:
+                row = self.index_of(line_id) + 1
                 raise DialogueError(f"This take does not speak line {row}, so it cannot be kept for it.")
             kept[line_id] = take_id
-        self._edit("Keep take", kept_takes=MappingProxyType(kept))
+        self._edit(description, kept_takes=MappingProxyType(kept))
 
     def delete_take(self, take_id: str) -> None:
         """Delete a take; the lines it was kept for get the newest other take that speaks them."""
@@ -386,7 +404,7 @@ class Dialogue:
         self._edit("Delete take", takes=takes, kept_takes=_kept_filled(self.lines, takes, kept))
 
 
-def _speaks_as_written(take: Take, line: DialogueLine) -> bool:
+def speaks_as_written(take: Take, line: DialogueLine) -> bool:
     """Whether the take was made from the line as it reads now (the same speaker and words)."""
     made_from = take.source_line(line.id)
     return made_from is not None and (made_from.speaker, made_from.spoken_text) == (line.speaker, line.spoken_text)

@@ -6,15 +6,16 @@ A project is a folder ``Name.diastudio/``::
     audio/          one FLAC file per clip (voice references and takes): <clip id>.flac, and the
                     codes a take was decoded from: <its clip id>.codes.npy
 
-``project.json``, format_version 2 (times in seconds from the start of their clip)::
+``project.json``, format_version 3 (times in seconds from the start of their clip)::
 
     {
-      "format_version": 2,
+      "format_version": 3,
       "speakers": {"S1": SPEAKER, "S2": SPEAKER},
       "params": {...},                  GenerationParams.to_dict(): the API's own field names
       "lines": [LINE, ...],             in dialogue order
       "takes": [TAKE, ...],             oldest first
       "kept_takes": {"<line id>": "<take id>", ...}   the take kept for each line (that speaks it)
+      "take_checks": {"<take id>": {"depends_on": str, "report": REPORT}, ...}
     }
     SPEAKER = {"name": str, "colour": "#rrggbb",
                "voice": null or {"audio": AUDIO, "words": WORDS, "transcript": str}}
@@ -32,6 +33,12 @@ A project is a folder ``Name.diastudio/``::
               frames], so that selected lines continue from the lines before them exactly; a
               missing or damaged codes file only loses the codes (the audio is encoded again)
 
+REPORT is a take's checks as ``dia-studio check --json`` prints them (docs/take-checks.md);
+``depends_on`` names what they were made from (the take, the voices, the checks' version), so the
+studio makes them again when that changes. Checks that cannot be read are left out (the studio
+checks that take again): they must never cost the project.
+
+Format 2 had no ``take_checks``: it is read as takes not checked yet.
 Format 1 kept one take for the whole dialogue (``"picked_take": "<take id>" or null``): it is read
 as that take kept for the lines it speaks, and the newest take that speaks it for every other line.
 

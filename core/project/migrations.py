@@ -24,8 +24,13 @@ def _kept_takes_of_picked(data: dict[str, Any]) -> dict[str, Any]:
     return migrated
 
 
+def _unchecked_takes(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 2 → 3: the takes' checks are kept; an older project has none (the studio makes them)."""
+    return {**data, "take_checks": {}}
+
+
 # format_version N -> N + 1, applied in turn to files older than FORMAT_VERSION.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _kept_takes_of_picked}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _kept_takes_of_picked, 2: _unchecked_takes}
 
 
 def migrate(data: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from core.project.clips_on_disk import track
 from core.project.json_fields import InvalidField, checked, refused_at
 from core.project.layout import AUDIO_DIR, AUDIO_NAME, CODES_NAME, PROJECT_FILE, ProjectFileError, os_problem
 from core.project.migrations import migrate
+from core.take_checks.verdicts import CheckedTake, report_from_json
 
 
 def open_project(folder: Path | str) -> Dialogue:
@@ -53,8 +54,23 @@ def _read_dialogue(data: dict[str, Any], folder: Path) -> Dialogue:
     takes = [_read_take(item, f"takes[{i}]", folder) for i, item in enumerate(checked(data, "takes", list, ""))]
     kept = checked(data, "kept_takes", dict, "")
     kept = {line_id: checked(kept, line_id, str, "kept_takes") for line_id in kept}
+    take_ids = {take.id for take in takes}
+    checks = {take_id: found for take_id, found in _read_checks(checked(data, "take_checks", dict, "")).items()
+              if take_id in take_ids}
     with refused_at("the document"):
-        return Dialogue(lines, profiles, params, takes, kept)
+        return Dialogue(lines, profiles, params, takes, kept, checks)
+
+
+def _read_checks(data: dict[str, Any]) -> dict[str, CheckedTake]:
+    """The takes' checks; one that cannot be read is left out: the studio checks that take again,
+    so damaged checks must not lose the project."""
+    found = {}
+    for take_id, entry in data.items():
+        try:
+            found[take_id] = CheckedTake(str(entry["depends_on"]), report_from_json(entry["report"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found
 
 
 def _read_speaker(data: dict[str, Any], where: str, folder: Path) -> SpeakerProfile:

@@ -23,6 +23,7 @@ from core.params import GenerationParams
 from core.project.clips_on_disk import clips_reading, release
 from core.project.layout import (AUDIO_DIR, FORMAT_VERSION, PROJECT_FILE, ProjectFileError, audio_file_name,
                                  codes_file_name, saving)
+from core.take_checks.verdicts import CheckedTake
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,12 @@ class DocumentContent:
     params: GenerationParams
     takes: tuple[Take, ...]
     kept_takes: Mapping[str, str]
+    checks: Mapping[str, CheckedTake]
 
     @classmethod
     def of(cls, dialogue: Dialogue) -> DocumentContent:
-        return cls(dialogue.lines, dialogue.speakers, dialogue.params, dialogue.takes, dialogue.kept_takes)
+        return cls(dialogue.lines, dialogue.speakers, dialogue.params, dialogue.takes, dialogue.kept_takes,
+                   dict(dialogue.checks))
 
 
 def save_project(dialogue: Dialogue, folder: Path | str) -> None:
@@ -154,6 +157,9 @@ def _document_json(document: DocumentContent) -> dict[str, Any]:
         # Only the lines of the document: a deleted line's take matters to undo, not to the file.
         "kept_takes": {line.id: document.kept_takes[line.id] for line in document.lines
                        if line.id in document.kept_takes},
+        "take_checks": {take.id: {"depends_on": document.checks[take.id].depends_on,
+                                  "report": document.checks[take.id].report.as_json()}
+                        for take in document.takes if take.id in document.checks},
     }
 
 

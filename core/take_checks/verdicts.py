@@ -86,3 +86,31 @@ class CheckSettings:
     quiet_dbfs: float = -40.0  # a line's speech quieter than this …
     quiet_below_take_db: float = 18.0  # … or this far below the take's other lines
     silent_below_peak_db: float = 35.0  # a 10 ms frame this far below the line's loudest is silence
+
+
+def report_from_json(data: dict) -> TakeReport:
+    """A report as ``TakeReport.as_json`` wrote it (a project's); raises ValueError, KeyError or
+    TypeError when it is not one."""
+    lines = []
+    for line in data["lines"]:
+        span = None if line["start"] is None else (float(line["start"]), float(line["end"]))
+        flags = tuple(Flag(_kind(flag["kind"]), str(flag["detail"]), Verdict(flag["severity"]),
+                           None if flag["at"] is None else float(flag["at"])) for flag in line["flags"])
+        lines.append(LineReport(int(line["line"]), str(line["speaker"]), span, flags,
+                                tuple(_kind(kind) for kind in line["notChecked"])))
+    return TakeReport(tuple(lines), tuple(str(notice) for notice in data["notices"]))
+
+
+def _kind(kind: object) -> str:
+    if kind not in FLAG_KINDS:
+        raise ValueError(f"{kind!r} is not a kind of flag")
+    return kind
+
+
+@dataclass(frozen=True)
+class CheckedTake:
+    """A take's report, with what it was made from (the take, the voices, the checks' version):
+    made again when that changes."""
+
+    depends_on: str
+    report: TakeReport

@@ -17,6 +17,7 @@ from core.document.script_text import build_script
 from core.document.speakers import Speaker, SpeakerProfile, VoiceReference
 from core.document.takes import Take
 from core.params import GenerationParams
+from core.take_checks.verdicts import CheckedTake, TakeReport
 from core.undo import UndoStack
 
 RATE = 24_000
@@ -611,6 +612,32 @@ def test_deleting_a_kept_take_gives_its_lines_the_newest_other_take(dialogue):
     assert dialogue.takes == () and dialogue.kept_takes == {}
     with pytest.raises(DialogueError, match="already has a take"):
         dialogue.add_takes([newer, newer])
+
+
+def test_several_lines_keep_takes_of_their_own_in_one_undo_step(dialogue):
+    a, b, c = dialogue.lines
+    first, second = take_of([a, b, c], seed=1), take_of([a, b, c], seed=2)
+    dialogue.add_takes([first, second])
+    dialogue.keep_takes({a.id: second.id, c.id: second.id}, "Keep the best takes")
+    assert [dialogue.take_for(line.id) for line in (a, b, c)] == [second, first, second]
+    assert dialogue.undo_stack.undo_text == "Keep the best takes"
+    dialogue.undo_stack.undo()
+    assert [dialogue.take_for(line.id) for line in (a, b, c)] == [first] * 3
+    only_a = take_of([a], seed=3)
+    dialogue.add_takes([only_a])
+    with pytest.raises(DialogueError, match="does not speak line 2"):
+        dialogue.keep_takes({b.id: only_a.id})
+
+
+def test_checks_arrive_beside_the_edits_not_as_one(dialogue):
+    take = take_of(dialogue.lines)
+    dialogue.add_takes([take])
+    changes = []
+    dialogue.subscribe(changes.append)
+    checked = CheckedTake("v1", TakeReport(()))
+    dialogue.set_checks(take.id, checked)
+    assert dialogue.checks == {take.id: checked} and changes == [Change.CHECKS]
+    assert dialogue.undo_stack.undo_text == "Add take"
 
 
 def test_a_document_given_takes_keeps_the_newest_for_lines_without_a_kept_one():

@@ -21,6 +21,7 @@ from core.project.opening import open_project
 from core.project.recent import RecentProjects
 from core.project.recovery import discard_recovery, find_recoverable, prepare_autosave, recover, write_autosave
 from core.project.saving import save_project
+from core.take_checks.verdicts import CheckedTake, Flag, LineReport, TakeReport, Verdict
 from tests.full_disk import fill_disk
 
 RATE = 24_000
@@ -82,8 +83,8 @@ def test_project_json_is_the_documented_schema(dialogue, tmp_path):
     folder = tmp_path / "Talk.diastudio"
     save_project(dialogue, folder)
     data = json.loads((folder / "project.json").read_text("utf-8"))
-    assert data["format_version"] == 2
-    assert list(data) == ["format_version", "speakers", "params", "lines", "takes", "kept_takes"]
+    assert data["format_version"] == 3
+    assert list(data) == ["format_version", "speakers", "params", "lines", "takes", "kept_takes", "take_checks"]
     first, second = dialogue.takes
     assert data["kept_takes"] == {line.id: take.id for line, take in zip(dialogue.lines, (second, first, first))}
     assert data["params"] == {"model": "dia2-2b", "negativePrompt": "muffled", "CFGScale": 3.0,
@@ -297,6 +298,47 @@ def test_a_format_1_project_keeps_its_picked_take_for_its_lines_and_the_newest_f
     rewrite(saved, lambda data: data.update(picked_take="nope"))
     with pytest.raises(ProjectFileError, match="picked_take is 'nope', which is not one of the takes"):
         open_project(saved)
+
+
+def checked_take(depends_on="v1"):
+    flag = Flag("speaker", "sounds like Bea (S2): 0.70 to Ann, 0.91 to Bea", Verdict.BAD, 0.31)
+    return CheckedTake(depends_on, TakeReport((LineReport(1, "S1", (0.0, 0.3)),
+                                                LineReport(2, "S2", (0.3, 0.5), (flag,), ("misheard_words",)),
+                                                LineReport(3, "S1", None)), ("No Whisper model.",)))
+
+
+def test_the_takes_checks_are_saved_and_opened_with_the_project(dialogue, tmp_path):
+    first, second = dialogue.takes
+    dialogue.set_checks(first.id, checked_take())
+    dialogue.set_checks("a-deleted-take", checked_take())
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    opened = open_project(folder)
+    assert dict(opened.checks) == {first.id: checked_take()}
+    assert opened.checks[first.id].report.score == 67
+
+
+def test_a_format_2_project_opens_with_no_checks(saved, dialogue):
+    dialogue.set_checks(dialogue.takes[0].id, checked_take())
+    rewrite(saved, lambda data: (data.update(format_version=2), data.pop("take_checks")))
+    opened = open_project(saved)
+    assert dict(opened.checks) == {} and opened.kept_takes == dialogue.kept_takes
+
+
+@pytest.mark.parametrize("damage", [
+    lambda entry: entry.pop("report"),
+    lambda entry: entry["report"]["lines"][0].update(verdict="fine", flags=[{"kind": "mystery"}]),
+    lambda entry: entry["report"]["lines"][1]["flags"][0].update(kind="mystery"),
+    lambda entry: entry["report"].update(lines="not a list of lines"),
+])
+def test_damaged_checks_are_left_out_and_the_project_opens(dialogue, tmp_path, damage):
+    first, second = dialogue.takes
+    dialogue.set_checks(first.id, checked_take())
+    dialogue.set_checks(second.id, checked_take("v2"))
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    rewrite(folder, lambda data: damage(data["take_checks"][first.id]))
+    assert dict(open_project(folder).checks) == {second.id: checked_take("v2")}
 
 
 def test_migrations_run_in_turn(saved, dialogue, monkeypatch):
