@@ -23,6 +23,7 @@ from app.model_controls import NO_MODEL, ModelControls
 from app.model_session import ModelSession, settings_choice
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
+from app.take_checking import TakeChecking
 from app.voice_library_session import VoiceLibrarySession
 from app.voice_session import VoiceSession
 from core.audio.backend import AudioBackend
@@ -70,6 +71,7 @@ class StudioController(QObject):
         # Made before the wiring below, so a stream has ended before the window says how a job went.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
+        self.take_checking = TakeChecking(self)
         self._generation_waits = False  # a Generate waits for the preview to let go of the model
         self._connect()
         self._show_document(self.document.dialogue)
@@ -126,6 +128,8 @@ class StudioController(QObject):
         self.live_preview.take_started.connect(lambda *_: self._update_actions())  # Keep may be asked ahead
         self.live_preview.idle.connect(self._update_actions)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
+        self.take_checking.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
+        w.takes.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
 
     # --- start and end ---------------------------------------------------------------------------
 
@@ -182,6 +186,7 @@ class StudioController(QObject):
         if self.window.voices.is_recording:
             self.window.voices.cancel_recording()
         self.playback.stop()
+        self.take_checking.stop()
         self.model_controls.status_timer.stop()
         self.models.close()
         self.document.close()
@@ -255,6 +260,7 @@ class StudioController(QObject):
         self.live_preview.stop()
         self.live_preview.dialogue = dialogue
         self.window.set_dialogue(dialogue)
+        self.take_checking.set_dialogue(dialogue)
         self._fill_recent_menu()
         self._show_title()
 

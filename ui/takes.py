@@ -7,13 +7,14 @@ exported: each line from the take that speaks it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from core.document.content import Change
 from core.document.dialogue import Dialogue
 from core.document.line_numbers import line_numbers, rows_of
 from core.document.takes import Take
+from core.studio.take_checking import best_takes, current_report, line_report, spoken_lines
 from ui.parameters import LABELS
 
 TAKE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -48,7 +49,55 @@ def describe_take(dialogue: Dialogue, take: Take, number: int) -> str:
     else:
         kept = f" · ✓ kept for {line_numbers(kept_rows)}"
     made = take.created.astimezone().strftime("%H:%M")
-    return f"Take {number} · {lines} · {_length(take)}{kept}\n    seed {take.seed} · made {made}"
+    return (f"Take {number} · {lines} · {_length(take)}{kept}\n    seed {take.seed} · made {made}\n"
+            f"    {describe_checks(dialogue, take)}")
+
+
+def _line_reports(dialogue: Dialogue, take: Take) -> list[tuple[int, object]]:
+    """(row in the dialogue, the line's report) for each checked line of the take still in it."""
+    rows = {line.id: row for row, line in enumerate(dialogue.lines, 1)}
+    found = []
+    for line in spoken_lines(take):
+        report = line_report(dialogue, take, line.id)
+        if report is not None and line.id in rows:
+            found.append((rows[line.id], report))
+    return found
+
+
+def take_score(dialogue: Dialogue, take: Take) -> int | None:
+    """The take's score while its checks are current; None while it waits to be checked."""
+    report = current_report(dialogue, take)
+    return None if report is None else report.score
+
+
+def describe_checks(dialogue: Dialogue, take: Take) -> str:
+    """"score 75 · line 3 bad: speaker", "score 100 · every line good", or "checking…"."""
+    score = take_score(dialogue, take)
+    if score is None:
+        return "checking…" if spoken_lines(take) else "nothing to check"
+    flagged = [(row, report) for row, report in _line_reports(dialogue, take) if report.flags]
+    if not flagged:
+        return f"score {score} · every line good"
+    said = [f"line {row} {report.verdict.value}: " + ", ".join(sorted({flag.kind.replace("_", " ")
+                                                                      for flag in report.flags}))
+            for row, report in flagged[:2]]
+    more = f" · {len(flagged) - 2} more" if len(flagged) > 2 else ""
+    return f"score {score} · " + " · ".join(said) + more
+
+
+def checks_tooltip(dialogue: Dialogue, take: Take) -> str:
+    """Every flag of the take, in plain words, line by line."""
+    rows = []
+    for row, report in _line_reports(dialogue, take):
+        for flag in report.flags:
+            at = "" if flag.at_s is None else f" (at {flag.at_s:.1f} s)"
+            rows.append(f"Line {row}, {flag.severity.value}: {flag.detail}{at}")
+    report = current_report(dialogue, take)
+    if report is not None:
+        unchecked = sorted({kind.replace("_", " ") for line in report.lines for kind in line.not_checked})
+        if unchecked:
+            rows.append("Not checked: " + ", ".join(unchecked))
+    return "\n".join(rows)
 
 
 def _length(take: Take) -> str:
@@ -62,8 +111,10 @@ def _length(take: Take) -> str:
 
 def shown_of(dialogue: Dialogue) -> tuple:
     """All that describe_take, the bold fonts and the buttons read: the takes, the order of the
-    lines (their numbers) and which take each keeps. Not the lines' text, so typing changes none."""
-    return dialogue.takes, tuple(line.id for line in dialogue.lines), dialogue.kept_takes
+    lines (their numbers), which take each keeps, the checks and the speakers they were made with.
+    Not the lines' text, so typing changes none."""
+    return (dialogue.takes, tuple(line.id for line in dialogue.lines), dialogue.kept_takes, dict(dialogue.checks),
+            dialogue.speakers)
 
 
 def describe_keeping(dialogue: Dialogue, take: Take) -> str:
@@ -101,9 +152,16 @@ def take_tooltip(take: Take) -> str:
     return "\n".join(rows + ["", "Double-click to hear it"])
 
 
+def keep_best_changes(dialogue: Dialogue) -> dict[str, str]:
+    """The lines whose best checked take is not the one they keep: line id → that take's id."""
+    return {line_id: take_id for line_id, take_id in best_takes(dialogue).items()
+            if dialogue.kept_takes.get(line_id) != take_id}
+
+
 class TakesPanel(QWidget):
     play_requested = Signal(str)  # take id
     selected_take_changed = Signal(object)  # Take or None
+    said = Signal(str)  # for the status bar
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -126,6 +184,13 @@ class TakesPanel(QWidget):
         self.whole_button.setToolTip("See and hear the dialogue as it will be exported: each line from "
                                      "the take that speaks it")
         self.whole_button.clicked.connect(self.show_whole_dialogue)
+        self.best_first = QCheckBox("Best first")
+        self.best_first.setToolTip("List the takes by their checks' score, best first (else newest first)")
+        self.best_first.toggled.connect(lambda _: self._fill())
+        self.keep_best_button = QPushButton("Keep best")
+        self.keep_best_button.setToolTip("For each line, keep the take that checks best among those made from "
+                                         "its text as it reads now")
+        self.keep_best_button.clicked.connect(self.keep_best)
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.play_requested.emit(self.selected_take_id()))
         # Keep: the take for all its lines; its menu: for one of them only.
@@ -144,12 +209,18 @@ class TakesPanel(QWidget):
         buttons = QHBoxLayout()
         for button in (self.play_button, self.keep_button, self.delete_button):
             buttons.addWidget(button)
+        ranking = QHBoxLayout()
+        ranking.addWidget(self.best_first)
+        ranking.addStretch()
+        ranking.addWidget(self.keep_best_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.whole_button)
+        layout.addLayout(ranking)
         layout.addWidget(self.empty_hint)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
-        for button in (self.whole_button, self.play_button, self.keep_button, self.delete_button):
+        for button in (self.whole_button, self.play_button, self.keep_button, self.delete_button,
+                       self.keep_best_button):
             button.setEnabled(False)
 
     def set_dialogue(self, dialogue: Dialogue) -> None:
@@ -177,6 +248,17 @@ class TakesPanel(QWidget):
                 self.list.setCurrentRow(row)
                 return
 
+    def keep_best(self) -> None:
+        """Each line keeps the take that checks best for it (one undo step)."""
+        dialogue = self._dialogue
+        changes = keep_best_changes(dialogue)
+        if not changes:
+            self.said.emit("Every line keeps its best checked take already." if best_takes(dialogue)
+                           else "No take is checked yet.")
+            return
+        dialogue.keep_takes(changes, "Keep the best takes")
+        self.said.emit(f"Kept the best take for {line_numbers(rows_of(dialogue, changes))}.")
+
     def _on_change(self, change: Change) -> None:
         shown = shown_of(self._dialogue)
         if shown != self._shown:  # not while a line is typed in: its text is not shown here
@@ -196,8 +278,13 @@ class TakesPanel(QWidget):
         self._selection_changed()  # the same take, but the window redraws it or the whole dialogue
 
     def _newest_first(self) -> list[tuple[int, Take]]:
-        """The takes as listed, each with its number."""
-        return list(reversed(list(enumerate(self._dialogue.takes, 1))))
+        """The takes as listed, each with its number: newest first, or by score (best first,
+        unchecked takes last, newest first among equals)."""
+        numbered = list(reversed(list(enumerate(self._dialogue.takes, 1))))
+        if self.best_first.isChecked():
+            scores = {take.id: take_score(self._dialogue, take) for _, take in numbered}
+            numbered.sort(key=lambda item: (scores[item[1].id] is None, -(scores[item[1].id] or 0)))
+        return numbered
 
     def _fill(self) -> None:
         selected = self.selected_take_id()
@@ -207,7 +294,6 @@ class TakesPanel(QWidget):
         for number, take in self._newest_first():
             item = QListWidgetItem()
             item.setData(TAKE_ID_ROLE, take.id)
-            item.setToolTip(take_tooltip(take))  # of the take alone, which never changes
             self._show_take(item, take, number)
             self.list.addItem(item)
         self.list.blockSignals(False)
@@ -225,6 +311,8 @@ class TakesPanel(QWidget):
         text = describe_take(self._dialogue, take, number)
         if item.text() != text:
             item.setText(text)
+            checks = checks_tooltip(self._dialogue, take)
+            item.setToolTip((f"{checks}\n\n" if checks else "") + take_tooltip(take))
         kept = bool(self._dialogue.lines_kept_by(take.id))
         if item.font().bold() != kept:
             font = item.font()
@@ -260,3 +348,4 @@ class TakesPanel(QWidget):
         # Keep does something while a line of the take keeps another take.
         self.keep_button.setEnabled(chosen and rows_of(self._dialogue, self._dialogue.lines_kept_by(take_id))
                                     != _spoken_rows(self._dialogue, self._dialogue.take(take_id)))
+        self.keep_best_button.setEnabled(bool(keep_best_changes(self._dialogue)))

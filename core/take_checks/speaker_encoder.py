@@ -102,12 +102,11 @@ def partial_starts(frames: int) -> list[int]:
 
 
 class LstmVoiceEncoder:
-    """The encoder, loaded once on first use (a second or so), then safe to share between threads."""
+    """The encoder, loaded on first use (a fraction of a second) and shared by every encoder of the
+    process reading the same weights; safe to use from several threads."""
 
     def __init__(self, path: Path | None = None):
         self._path = path
-        self._model = None
-        self._lock = threading.Lock()
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         import torch
@@ -122,27 +121,32 @@ class LstmVoiceEncoder:
         starts = partial_starts(len(frames))
         frames = np.pad(frames, ((0, max(0, starts[-1] + PARTIAL_FRAMES - len(frames))), (0, 0)))
         batch = torch.from_numpy(np.stack([frames[start:start + PARTIAL_FRAMES] for start in starts]))
-        model = self._loaded()
+        lstm, linear = _loaded(self._path or weights_path())
         with torch.inference_mode():
-            _, (hidden, _) = model["lstm"](batch)
-            partials = torch.relu(model["linear"](hidden[-1]))
-        partials = torch.nn.functional.normalize(partials, dim=1)
+            _, (hidden, _) = lstm(batch)
+            partials = torch.nn.functional.normalize(torch.relu(linear(hidden[-1])), dim=1)
         mean = partials.mean(dim=0)
         return (mean / mean.norm()).numpy()
 
-    def _loaded(self) -> dict:
-        import torch
 
-        with self._lock:
-            if self._model is None:
-                path = self._path or weights_path()
-                try:
-                    state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
-                    lstm = torch.nn.LSTM(MEL_BANDS, HIDDEN, LAYERS, batch_first=True)
-                    linear = torch.nn.Linear(HIDDEN, HIDDEN)
-                    lstm.load_state_dict({k[len("lstm."):]: v for k, v in state.items() if k.startswith("lstm.")})
-                    linear.load_state_dict({k[len("linear."):]: v for k, v in state.items() if k.startswith("linear.")})
-                except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:
-                    raise SpeakerModelMissing(f"The speaker encoder {path} cannot be read: {str(error).splitlines()[0]}") from None
-                self._model = {"lstm": lstm.eval(), "linear": linear.eval()}
-            return self._model
+_LOADED: dict[Path, tuple] = {}
+_LOADING = threading.Lock()
+
+
+def _loaded(path: Path) -> tuple:
+    """The LSTM and the projection of the weights at ``path``, loaded once a process."""
+    import torch
+
+    with _LOADING:
+        if path not in _LOADED:
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
+                lstm = torch.nn.LSTM(MEL_BANDS, HIDDEN, LAYERS, batch_first=True)
+                linear = torch.nn.Linear(HIDDEN, HIDDEN)
+                lstm.load_state_dict({k[len("lstm."):]: v for k, v in state.items() if k.startswith("lstm.")})
+                linear.load_state_dict({k[len("linear."):]: v for k, v in state.items() if k.startswith("linear.")})
+            except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:
+                raise SpeakerModelMissing(f"The speaker encoder {path} cannot be read: "
+                                          f"{str(error).splitlines()[0]}") from None
+            _LOADED[path] = (lstm.eval(), linear.eval())
+        return _LOADED[path]

@@ -323,6 +323,7 @@ def make_studio(qtbot, tmp_path, prompts, sound, shared_engines, monkeypatch):
             with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
                 pass
         studio.playback.stop()
+        studio.take_checking.stop()
         studio.document.autosave_timer.stop()
         studio.models.close()  # an engine's own process ends with its test (a shared one is given back)
 

@@ -1,0 +1,105 @@
+"""Every take checked in the background as it arrives, and the takes of an opened project that
+have no checks (core/take_checks): the checks reach the document on the GUI thread, one take at
+a time, newest first. A take is checked again when its voices change (core.studio.take_checking).
+
+One worker at a time; what arrives while it runs waits for it. The speaker encoder is loaded on
+first use and kept. Whisper is not run here: the words a listener hears are "not checked".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from PySide6.QtCore import QObject, Signal
+
+from app.workers import Worker
+from core.document.content import Change
+from core.document.dialogue import Dialogue
+from core.errors import describe_error
+from core.studio.take_checking import depends_on, to_check, unchecked
+from core.take_checks.speaker_encoder import LstmVoiceEncoder
+from core.take_checks.take_checker import check_take
+from core.take_checks.verdicts import CheckedTake
+
+
+class TakeChecking(QObject):
+    failed = Signal(str)  # a take could not be checked: why, for the status bar
+    idle = Signal()  # every take is checked (or could not be)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._encoder = LstmVoiceEncoder()
+        self._dialogue: Dialogue | None = None
+        self._unsubscribe = None
+        self.worker: Worker | None = None
+        self._again = False  # something changed while the worker ran
+        self._failed: set[str] = set()  # depends_on of checks that failed: not tried again and again
+
+    @property
+    def is_running(self) -> bool:
+        return self.worker is not None and self.worker.is_running
+
+    def set_dialogue(self, dialogue: Dialogue) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self.worker is not None:
+            self.worker.cancel()  # the other document's takes: what it yields is dropped
+        self._dialogue = dialogue
+        self._unsubscribe = dialogue.subscribe(self._changed)
+        self.check_what_is_new()
+
+    def stop(self) -> None:
+        """Before the window closes: cancel, and wait for the take being checked."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait()
+
+    def _changed(self, change: Change) -> None:
+        if change & (Change.TAKES | Change.SPEAKERS):
+            self.check_what_is_new()
+
+    def check_what_is_new(self) -> None:
+        if self.is_running:
+            self._again = True
+            return
+        dialogue = self._dialogue
+        speakers = dialogue.speakers
+        todo = [(take, depends_on(speakers, take)) for take in unchecked(dialogue)]
+        todo = [(take, key) for take, key in todo if key not in self._failed]
+        if not todo:
+            self.idle.emit()
+            return
+
+        def job(cancel: threading.Event) -> Iterator:
+            for take, key in todo:
+                if cancel.is_set():
+                    return
+                try:
+                    yield take.id, CheckedTake(key, check_take(to_check(speakers, take), encoder=self._encoder))
+                except Exception as error:  # noqa: BLE001 — one take's failure must not stop the others
+                    yield take.id, (key, describe_error(error, "Checking the take failed"))
+
+        self._again = False
+        self.worker = Worker(job, "take checks", self)
+        self.worker.yielded.connect(lambda item, dialogue=dialogue: self._arrived(dialogue, *item))
+        self.worker.finished.connect(self._finished)
+        self.worker.start()
+
+    def _arrived(self, dialogue: Dialogue, take_id: str, result) -> None:
+        if dialogue is not self._dialogue or take_id not in {take.id for take in dialogue.takes}:
+            return  # another document, or a take deleted meanwhile
+        if isinstance(result, CheckedTake):
+            if result.depends_on == depends_on(dialogue.speakers, dialogue.take(take_id)):
+                dialogue.set_checks(take_id, result)
+            return
+        key, message = result
+        self._failed.add(key)
+        self.failed.emit(message)
+
+    def _finished(self) -> None:
+        if self._again or unchecked(self._dialogue):
+            self._again = False
+            self.check_what_is_new()
+        else:
+            self.idle.emit()

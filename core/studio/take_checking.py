@@ -1,0 +1,86 @@
+"""The document's takes as the checks read them (core/take_checks), which takes need checking, and
+which take checks best for each line.
+
+A take's checks depend on the take (its audio, lines and timings never change), the speakers'
+voices and names, and the checks' own version: when one of these changes, the take is checked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from core.document.dialogue import Dialogue, speaks_as_written
+from core.document.speakers import Speaker, SpeakerProfile
+from core.document.takes import Take
+from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine
+from core.take_checks.verdicts import LineReport, TakeReport, Verdict
+
+CHECKS_VERSION = 1  # raise it when a check or a threshold changes: every take is checked again
+VERDICT_RANK = {Verdict.GOOD: 2, Verdict.CHECK: 1, Verdict.BAD: 0}
+
+
+def depends_on(speakers: Mapping[Speaker, SpeakerProfile], take: Take) -> str:
+    """What ``take``'s checks are made from, as one string."""
+    voices = ",".join(f"{speaker.value}={profile.voice.audio.id if profile.voice else '-'}:{profile.name}"
+                      for speaker, profile in sorted(speakers.items(), key=lambda item: item[0].value))
+    return f"checks {CHECKS_VERSION}; take {take.id}; {voices}"
+
+
+def to_check(speakers: Mapping[Speaker, SpeakerProfile], take: Take) -> TakeToCheck:
+    """The take as the checks read it. Reads its audio and the voices' (from the project's files,
+    perhaps): off the GUI thread."""
+    lines = tuple(WrittenLine(line.speaker.value, line.spoken_text, take.line_times.get(line.id))
+                  for line in spoken_lines(take))
+    voices = {speaker.value: Voice(profile.voice.audio.samples(), profile.voice.audio.sample_rate)
+              for speaker, profile in speakers.items() if profile.voice is not None}
+    names = {speaker.value: profile.name for speaker, profile in speakers.items()}
+    # Takes saved before word timings were kept have none: those checks say "not checked".
+    words = take.words or None
+    return TakeToCheck(take.audio.samples(), take.audio.sample_rate, lines, words, voices, names)
+
+
+def spoken_lines(take: Take) -> list:
+    """The lines a take was made from that have words to speak, in order: its report's lines."""
+    return [line for line in take.source_lines if line.spoken_text]
+
+
+def unchecked(dialogue: Dialogue) -> list[Take]:
+    """The takes with no checks, or checks made from something that has changed since, newest first."""
+    return [take for take in reversed(dialogue.takes) if current_report(dialogue, take) is None]
+
+
+def current_report(dialogue: Dialogue, take: Take) -> TakeReport | None:
+    """The take's checks, unless they are missing or were made from what has changed since."""
+    checked = dialogue.checks.get(take.id)
+    if checked is None or checked.depends_on != depends_on(dialogue.speakers, take):
+        return None
+    return checked.report
+
+
+def line_report(dialogue: Dialogue, take: Take, line_id: str) -> LineReport | None:
+    """The take's checks of one line; None while unchecked, or when the take does not speak it."""
+    report = current_report(dialogue, take)
+    if report is None:
+        return None
+    for line, checked in zip(spoken_lines(take), report.lines):
+        if line.id == line_id:
+            return checked
+    return None
+
+
+def best_takes(dialogue: Dialogue) -> dict[str, str]:
+    """For each line, the take that checks best among those made from its text as it reads now:
+    the best verdict for that line, then the best score for the take, then the take kept now (no
+    change for nothing), then the newest. Lines with no such checked take are left out."""
+    best: dict[str, str] = {}
+    for line in dialogue.lines:
+        ranked = []
+        for order, take in enumerate(dialogue.takes):
+            report = line_report(dialogue, take, line.id) if speaks_as_written(take, line) else None
+            if report is not None:
+                score = current_report(dialogue, take).score
+                kept = dialogue.kept_takes.get(line.id) == take.id
+                ranked.append(((VERDICT_RANK[report.verdict], score, kept, order), take.id))
+        if ranked:
+            best[line.id] = max(ranked)[1]
+    return best

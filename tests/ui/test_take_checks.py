@@ -1,0 +1,141 @@
+"""Checked takes in the window: every take checked in the background as it arrives (typing goes on),
+its score and flags in the takes panel, best first, Keep best, and the checks kept with the project."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import Qt
+
+from core.document.clips import AudioClip
+from core.document.speakers import Speaker, VoiceReference
+from core.document.takes import Take
+from core.params import GenerationParams
+from core.take_checks import speaker_encoder
+from tests.core.take_checks import dialogue as speech
+from tests.ui.conftest import write_dialogue
+from ui.takes import TAKE_ID_ROLE
+
+
+def speech_take(studio, parts, seed: int) -> Take:
+    """A take of the window's four lines made of real speech (tests/fixtures/dialogue)."""
+    made = speech.take_of(parts)
+    lines = studio.dialogue.lines
+    return Take(GenerationParams(seed=seed), AudioClip.from_samples(made.samples, made.sample_rate), lines,
+                words=made.words, line_times={line.id: written.span for line, written in zip(lines, made.lines)})
+
+
+def write_the_dialogue(studio) -> None:
+    write_dialogue(studio, *[(Speaker(tag), text) for tag, text in zip(speech.SPEAKERS, speech.TEXTS)])
+    for tag, voice in speech.voices().items():
+        studio.dialogue.set_voice(Speaker(tag), VoiceReference(AudioClip.from_samples(voice.samples, voice.sample_rate)))
+
+
+def checked(studio, qtbot) -> None:
+    qtbot.waitUntil(lambda: not studio.take_checking.is_running and all(
+        take.id in studio.dialogue.checks for take in studio.dialogue.takes), timeout=30_000)
+
+
+def listed(studio) -> list[str]:
+    items = studio.window.takes.list
+    return [items.item(row).text() for row in range(items.count())]
+
+
+def test_a_new_take_is_checked_and_its_flags_shown(studio, qtbot):
+    write_the_dialogue(studio)
+    studio.dialogue.add_takes([speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)])
+    assert "checking…" in listed(studio)[0]
+    checked(studio, qtbot)
+    assert listed(studio)[0].splitlines()[-1].strip() == "score 75 · line 3 bad: speaker"
+    tooltip = studio.window.takes.list.item(0).toolTip()
+    assert tooltip.startswith("Line 3, bad: sounds like Speaker 2 (S2): 0.")
+    assert "Not checked: misheard words" in tooltip
+
+
+def test_typing_goes_on_while_a_take_is_checked(studio, qtbot, monkeypatch):
+    slow, release = threading.Event(), threading.Event()
+    real = speaker_encoder.LstmVoiceEncoder.embed
+
+    def slow_embed(self, samples, sample_rate):
+        slow.set()
+        release.wait(10)
+        return real(self, samples, sample_rate)
+
+    monkeypatch.setattr(speaker_encoder.LstmVoiceEncoder, "embed", slow_embed)
+    write_the_dialogue(studio)
+    studio.dialogue.add_takes([speech_take(studio, speech.clean_parts(), seed=1)])
+    qtbot.waitUntil(slow.is_set)
+    timeline = studio.window.timeline
+    timeline.setCurrentIndex(timeline.model().index(0, 2))
+    started = time.perf_counter()
+    qtbot.keyClick(timeline, Qt.Key.Key_End)
+    qtbot.keyClicks(timeline, " Yes")
+    typed = time.perf_counter() - started
+    release.set()
+    assert studio.take_checking.is_running or studio.dialogue.checks  # it was checking all along
+    assert typed < 5  # not held up by the check, which waits for release
+    checked(studio, qtbot)
+
+
+def test_best_first_and_keep_best(studio, qtbot):
+    write_the_dialogue(studio)
+    clean = speech_take(studio, speech.clean_parts(), seed=1)
+    swapped = speech_take(studio, speech.swapped(speech.clean_parts()), seed=2)
+    studio.dialogue.add_takes([clean])
+    studio.dialogue.add_takes([swapped])
+    studio.dialogue.keep_take(swapped.id)
+    checked(studio, qtbot)
+    panel = studio.window.takes
+    assert [text.split(" · ")[0] for text in listed(studio)] == ["Take 2", "Take 1"]  # newest first
+    panel.best_first.setChecked(True)
+    assert [text.split(" · ")[0] for text in listed(studio)] == ["Take 1", "Take 2"]  # 100 before 75
+    assert panel.list.item(0).data(TAKE_ID_ROLE) == clean.id
+
+    # Line 3 is bad in take 2 and good in take 1; the other lines are good in both, and take 1
+    # scores better: every line keeps take 1.
+    assert panel.keep_best_button.isEnabled()
+    messages = []
+    panel.said.connect(messages.append)
+    qtbot.mouseClick(panel.keep_best_button, Qt.MouseButton.LeftButton)
+    lines = studio.dialogue.lines
+    assert [studio.dialogue.take_for(line.id) for line in lines] == [clean] * 4
+    assert messages == ["Kept the best take for lines 1–4."]
+    assert not panel.keep_best_button.isEnabled()
+    studio.dialogue.undo_stack.undo()
+    assert [studio.dialogue.take_for(line.id) for line in lines] == [swapped] * 4
+
+    # A line rewritten since: neither take was made from it as it reads now, so it keeps its take.
+    studio.dialogue.set_text(lines[3].id, "That sounds like a plan.")
+    panel.keep_best()
+    assert [studio.dialogue.take_for(line.id) for line in lines] == [clean, clean, clean, swapped]
+
+
+def test_the_checks_are_saved_with_the_project_and_not_made_again(make_studio, qtbot, tmp_path, monkeypatch):
+    studio = make_studio()
+    write_the_dialogue(studio)
+    studio.dialogue.add_takes([speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)])
+    checked(studio, qtbot)
+    folder = tmp_path / "Checked.diastudio"
+    assert studio.save_as(folder)
+    shown = listed(studio)
+
+    def no_check(*args):
+        raise AssertionError("an opened take with current checks is not checked again")
+
+    monkeypatch.setattr(speaker_encoder.LstmVoiceEncoder, "embed", no_check)
+    again = make_studio()
+    again.open_project(folder)
+    assert not again.take_checking.is_running
+    assert listed(again) == shown and "score 75" in shown[0]
+
+
+def test_new_voices_check_the_takes_again(studio, qtbot):
+    write_the_dialogue(studio)
+    studio.dialogue.add_takes([speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)])
+    checked(studio, qtbot)
+    first = studio.dialogue.checks[studio.dialogue.takes[0].id]
+    studio.dialogue.edit_speaker(Speaker.S2, name="Bob")
+    assert "checking…" in listed(studio)[0]
+    qtbot.waitUntil(lambda: studio.dialogue.checks[studio.dialogue.takes[0].id] != first, timeout=30_000)
+    assert "sounds like Bob (S2)" in studio.window.takes.list.item(0).toolTip()
