@@ -19,6 +19,7 @@ from app.export_session import ExportSession
 from app.generation import GenerationSession
 from app.listening import Listening
 from app.live_preview import KEPT as PREVIEW_KEPT, LivePreview
+from app.make_until_good import MakeUntilGood
 from app.model_controls import NO_MODEL, ModelControls
 from app.model_session import ModelSession, settings_choice
 from app.playback import Playback
@@ -31,6 +32,7 @@ from core.document.dialogue import Dialogue
 from core.engine.choice import EngineChoice, open_engine
 from core.engine.engine import Engine
 from core.errors import DiaStudioError, describe_error
+from core.studio.take_checking import flagged_lines
 from core.studio.voice_loading import Transcriber
 from core.voice_library import VoiceLibrary
 from ui.main_window import MainWindow
@@ -72,6 +74,8 @@ class StudioController(QObject):
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
         self.take_checking = TakeChecking(self)
+        self.make_until_good = MakeUntilGood(self.generate, self.generation, self.take_checking,
+                                             lambda: self.dialogue, self)
         self._generation_waits = False  # a Generate waits for the preview to let go of the model
         self._connect()
         self._show_document(self.document.dialogue)
@@ -94,6 +98,8 @@ class StudioController(QObject):
         a.insert_pause.triggered.connect(self.insert_pause)
         a.generate.triggered.connect(lambda: self.generate())
         a.generate_selected.triggered.connect(lambda: self.generate(w.timeline.selected_line_ids()))
+        a.make_until_good.triggered.connect(self.make_lines_until_good)
+        a.cancel.triggered.connect(self.make_until_good.cancel)  # before the generation's: no next try
         a.cancel.triggered.connect(self.cancel_generation)
         a.play_pause.triggered.connect(self.listening.play_pause)
         a.stop.triggered.connect(self.playback.stop)
@@ -130,6 +136,9 @@ class StudioController(QObject):
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.take_checking.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
         w.takes.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
+        self.make_until_good.said.connect(lambda message: w.statusBar().showMessage(message, 15000))
+        self.make_until_good.said.connect(lambda _: self._update_actions())
+        self.make_until_good.finished.connect(self._update_actions)
 
     # --- start and end ---------------------------------------------------------------------------
 
@@ -316,6 +325,14 @@ class StudioController(QObject):
         self._update_actions()
         return True
 
+    def make_lines_until_good(self) -> None:
+        """The selected lines, or else every flagged line, generated until a take passes its checks."""
+        line_ids = self.window.timeline.selected_line_ids() or flagged_lines(self.dialogue)
+        if not line_ids:
+            self.window.statusBar().showMessage("No line is flagged: select the lines to make until good.", 8000)
+            return
+        self.make_until_good.start(line_ids, self.settings.make_until_good_tries)
+
     def cancel_generation(self) -> None:
         if self.generation.is_running:
             self.generation.cancel()
@@ -374,8 +391,9 @@ class StudioController(QObject):
     def _update_actions(self) -> None:
         a = self.window.actions
         running = self.generation.is_running or self._generation_waits
-        a.generate.setEnabled(not running)
-        a.generate_selected.setEnabled(not running)
-        a.cancel.setEnabled(running)
+        making = self.make_until_good.is_running
+        for action in (a.generate, a.generate_selected, a.make_until_good):
+            action.setEnabled(not running and not making)
+        a.cancel.setEnabled(running or making)
         a.keep_preview.setEnabled(self.live_preview.keepable() or self.live_preview.making)
 

@@ -69,6 +69,8 @@ class Settings:
     input_device: Setting[str] = Setting("audio/input_device", "")
     play_while_generating: Setting[bool] = Setting("audio/play_while_generating", True)
     speak_as_i_type: Setting[bool] = Setting("audio/speak_as_i_type", False)  # the line edited, heard live
+    # Make until good: the most generations of a line before it keeps its best take, flagged
+    make_until_good_tries: Setting[int] = Setting("generate/make_until_good_tries", 3)
     # Export
     export_format: Setting[str] = Setting("export/format", "MP3")
     export_sample_rate: Setting[int] = Setting("export/sample_rate", 44100)

@@ -48,6 +48,8 @@ class StudioActions:
         # Generate and listen
         self.generate = action("&Generate", "F5", "Generate the whole dialogue")
         self.generate_selected = action("Generate &selected lines", "Shift+F5")
+        self.make_until_good = action("Make &until good", "Ctrl+F5", "Generate the selected lines (or every flagged "
+                                      "line) again until a take passes its checks, keeping the best")
         self.cancel = action("&Cancel generation", "Esc", "Stop after the current frame, keeping what was made")
         self.play_pause = action("&Play / pause", "Ctrl+Space")
         self.stop = action("S&top playback", "Ctrl+.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.document.dialogue import Dialogue, speaks_as_written
+from core.document.lines import DialogueLine
 from core.document.speakers import Speaker, SpeakerProfile
 from core.document.takes import Take
 from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine
@@ -68,19 +69,35 @@ def line_report(dialogue: Dialogue, take: Take, line_id: str) -> LineReport | No
     return None
 
 
+def best_take_for(dialogue: Dialogue, line: DialogueLine) -> tuple[str, LineReport] | None:
+    """The take that checks best for ``line`` among those made from its text as it reads now, with
+    its report of the line: the best verdict for that line, then the best score for the take, then
+    the take kept now (no change for nothing), then the newest. None while no such take is checked."""
+    ranked = []
+    for order, take in enumerate(dialogue.takes):
+        report = line_report(dialogue, take, line.id) if speaks_as_written(take, line) else None
+        if report is not None:
+            kept = dialogue.kept_takes.get(line.id) == take.id
+            rank = (VERDICT_RANK[report.verdict], current_report(dialogue, take).score, kept, order)
+            ranked.append((rank, take.id, report))
+    if not ranked:
+        return None
+    _, take_id, report = max(ranked, key=lambda item: item[0])
+    return take_id, report
+
+
 def best_takes(dialogue: Dialogue) -> dict[str, str]:
-    """For each line, the take that checks best among those made from its text as it reads now:
-    the best verdict for that line, then the best score for the take, then the take kept now (no
-    change for nothing), then the newest. Lines with no such checked take are left out."""
-    best: dict[str, str] = {}
+    """For each line with a checked take made from its text as it reads now, the best one."""
+    best = {line.id: best_take_for(dialogue, line) for line in dialogue.lines}
+    return {line_id: found[0] for line_id, found in best.items() if found is not None}
+
+
+def flagged_lines(dialogue: Dialogue) -> list[str]:
+    """The lines whose kept take's checks flag them."""
+    flagged = []
     for line in dialogue.lines:
-        ranked = []
-        for order, take in enumerate(dialogue.takes):
-            report = line_report(dialogue, take, line.id) if speaks_as_written(take, line) else None
-            if report is not None:
-                score = current_report(dialogue, take).score
-                kept = dialogue.kept_takes.get(line.id) == take.id
-                ranked.append(((VERDICT_RANK[report.verdict], score, kept, order), take.id))
-        if ranked:
-            best[line.id] = max(ranked)[1]
-    return best
+        take = dialogue.take_for(line.id)
+        report = line_report(dialogue, take, line.id) if take is not None else None
+        if report is not None and report.flags:
+            flagged.append(line.id)
+    return flagged

@@ -6,15 +6,20 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 from PySide6.QtCore import Qt
 
+from core.audio.processing import resample
+from core.dia2.events import AudioChunk, TakeResult, TakeStarted
 from core.document.clips import AudioClip
 from core.document.speakers import Speaker, VoiceReference
 from core.document.takes import Take
 from core.params import GenerationParams
+from core.studio.take_checking import line_report
 from core.take_checks import speaker_encoder
+from core.take_checks.verdicts import Verdict
 from tests.core.take_checks import dialogue as speech
-from tests.ui.conftest import write_dialogue
+from tests.ui.conftest import FakeRuntime, use_runtime, write_dialogue
 from ui.takes import TAKE_ID_ROLE
 
 
@@ -29,7 +34,9 @@ def speech_take(studio, parts, seed: int) -> Take:
 def write_the_dialogue(studio) -> None:
     write_dialogue(studio, *[(Speaker(tag), text) for tag, text in zip(speech.SPEAKERS, speech.TEXTS)])
     for tag, voice in speech.voices().items():
-        studio.dialogue.set_voice(Speaker(tag), VoiceReference(AudioClip.from_samples(voice.samples, voice.sample_rate)))
+        text = speech.REFERENCE_TEXTS[tag]
+        studio.dialogue.set_voice(Speaker(tag), VoiceReference(AudioClip.from_samples(voice.samples, voice.sample_rate),
+                                                               speech.spread_words(text, voice.samples), text))
 
 
 def checked(studio, qtbot) -> None:
@@ -139,3 +146,91 @@ def test_new_voices_check_the_takes_again(studio, qtbot):
     assert "checking…" in listed(studio)[0]
     qtbot.waitUntil(lambda: studio.dialogue.checks[studio.dialogue.takes[0].id] != first, timeout=30_000)
     assert "sounds like Bob (S2)" in studio.window.takes.list.item(0).toolTip()
+
+
+class SpeechRuntime(FakeRuntime):
+    """Generates each line from the next of ``clips`` (tests/fixtures/dialogue), in order; the
+    words are spread over it as the model would time them. ``hold`` waits in the last clip's take
+    until cancelled, so a test can press Esc while it runs."""
+
+    def __init__(self, clips: list[str], hold: bool = False):
+        super().__init__()
+        self.clips, self.hold = list(clips), hold
+
+    def generate(self, request, cancel):
+        self.requests.append(request)
+        params = request.params.with_seed()
+        text = request.script.replace("[S1]", "").replace("[S2]", "").strip()
+        audio = resample(speech.clip(self.clips.pop(0)), speech.RATE, self.sample_rate)
+        seed = params.take_seeds()[0]
+        yield TakeStarted(0, seed)
+        if self.hold and not self.clips:
+            self.holding.set()
+            cancel.wait(30)
+        words = speech.spread_words(text, resample(audio, self.sample_rate, speech.RATE))
+        timings = [(word.text, word.start_s) for word in words]
+        yield AudioChunk(0, audio, 0.0)
+        yield TakeResult(0, seed, params.with_seed(seed), audio, self.sample_rate, np.zeros((32, 4), np.int64),
+                         timings, not cancel.is_set())
+
+
+def make_line_3(studio, qtbot, runtime) -> list[str]:
+    """Make until good with line 3 selected; what the status bar was told."""
+    use_runtime(studio, runtime)
+    studio.window.timeline.select_line(studio.dialogue.lines[2].id)
+    said = []
+    studio.make_until_good.said.connect(said.append)
+    with qtbot.waitSignal(studio.make_until_good.finished, timeout=60_000):
+        studio.window.actions.make_until_good.trigger()
+    return said
+
+
+def line_3_verdict(studio) -> Verdict:
+    line = studio.dialogue.lines[2]
+    return line_report(studio.dialogue, studio.dialogue.take_for(line.id), line.id).verdict
+
+
+def test_make_until_good_stops_at_the_first_take_that_passes_and_keeps_it(studio, qtbot):
+    write_the_dialogue(studio)
+    runtime = SpeechRuntime(["s2-line3", "s1-line3", "s1-line3"])
+    said = make_line_3(studio, qtbot, runtime)
+    assert len(runtime.requests) == 2  # the second take passed: no third
+    assert line_3_verdict(studio) is Verdict.GOOD
+    assert said[0] == "Make until good: line 3, take 1 of up to 3…" and said[-1] == "Make until good: line 3 passed."
+
+
+def test_make_until_good_keeps_the_best_after_its_last_try(studio, qtbot):
+    write_the_dialogue(studio)
+    studio.settings.make_until_good_tries = 2
+    runtime = SpeechRuntime(["s2-line3", "s2-line3", "s1-line3"])
+    said = make_line_3(studio, qtbot, runtime)
+    assert len(runtime.requests) == 2 and len(studio.dialogue.takes) == 2
+    assert line_3_verdict(studio) is Verdict.BAD
+    assert said[-1] == "Make until good: line 3 kept the best of 2 takes, still flagged."
+
+
+def test_without_a_selection_the_flagged_lines_are_made(studio, qtbot):
+    write_the_dialogue(studio)
+    studio.dialogue.add_takes([speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)])
+    checked(studio, qtbot)
+    runtime = SpeechRuntime(["s1-line3"])
+    use_runtime(studio, runtime)
+    studio.window.timeline.clearSelection()
+    with qtbot.waitSignal(studio.make_until_good.finished, timeout=60_000):
+        studio.window.actions.make_until_good.trigger()
+    assert [request.script for request in runtime.requests] == [f"[S1] {speech.TEXTS[2]}"]
+    assert line_3_verdict(studio) is Verdict.GOOD
+
+
+def test_esc_stops_making_until_good_and_keeps_what_was_made(studio, qtbot):
+    write_the_dialogue(studio)
+    runtime = SpeechRuntime(["s2-line3", "s2-line3"], hold=True)
+    use_runtime(studio, runtime)
+    studio.window.timeline.select_line(studio.dialogue.lines[2].id)
+    studio.window.actions.make_until_good.trigger()
+    qtbot.waitUntil(runtime.holding.is_set, timeout=30_000)
+    assert not studio.window.actions.generate.isEnabled()
+    with qtbot.waitSignal(studio.make_until_good.finished, timeout=30_000):
+        studio.window.actions.cancel.trigger()
+    assert len(runtime.requests) == 2 and len(studio.dialogue.takes) >= 1
+    assert studio.window.actions.generate.isEnabled()

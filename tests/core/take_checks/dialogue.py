@@ -24,6 +24,8 @@ TEXTS = ("The weather is lovely today, shall we go for a walk in the park?",
          "Bring the book along, we can read it together on the bench.",
          "That sounds like a wonderful plan, let me find my coat.")
 SPEAKERS = ("S1", "S2", "S1", "S2")
+REFERENCE_TEXTS = {"S1": "Hello there. This is the first speaker, talking for a few seconds so you can learn my voice.",
+                   "S2": "Hi! I am the second speaker. I speak a little higher, and I like long walks."}
 
 
 def clip(name: str) -> np.ndarray:
