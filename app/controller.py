@@ -134,7 +134,7 @@ class StudioController(QObject):
         self.live_preview.take_started.connect(lambda *_: self._update_actions())  # Keep may be asked ahead
         self.live_preview.idle.connect(self._update_actions)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
-        self.take_checking.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
+        self.take_checking.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         w.takes.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.make_until_good.said.connect(lambda message: w.statusBar().showMessage(message, 15000))
         self.make_until_good.said.connect(lambda _: self._update_actions())

@@ -21,10 +21,11 @@ from core.studio.take_checking import depends_on, to_check, unchecked
 from core.take_checks.speaker_encoder import LstmVoiceEncoder
 from core.take_checks.take_checker import check_take
 from core.take_checks.verdicts import CheckedTake
+from ui.takes import describe_checks, take_number
 
 
 class TakeChecking(QObject):
-    failed = Signal(str)  # a take could not be checked: why, for the status bar
+    said = Signal(str)  # a take checked, or why it could not be: for the status bar
     idle = Signal()  # every take is checked (or could not be)
 
     def __init__(self, parent: QObject | None = None):
@@ -90,12 +91,15 @@ class TakeChecking(QObject):
         if dialogue is not self._dialogue or take_id not in {take.id for take in dialogue.takes}:
             return  # another document, or a take deleted meanwhile
         if isinstance(result, CheckedTake):
-            if result.depends_on == depends_on(dialogue.speakers, dialogue.take(take_id)):
+            take = dialogue.take(take_id)
+            if result.depends_on == depends_on(dialogue.speakers, take):
                 dialogue.set_checks(take_id, result)
+                checks = describe_checks(dialogue, take).replace(" · ", "; ")
+                self.said.emit(f"Take {take_number(dialogue, take)} checked: {checks}.")
             return
         key, message = result
         self._failed.add(key)
-        self.failed.emit(message)
+        self.said.emit(message)
 
     def _finished(self) -> None:
         if self._again or unchecked(self._dialogue):

@@ -21,9 +21,11 @@ from core.audio.formats import ExportSettings
 from core.audio.tags import ExportMetadata, as_made
 from core.document.content import LineStatus
 from core.document.dialogue import Dialogue
+from core.document.line_numbers import line_numbers, rows_of
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker
 from core.document.takes import Take
+from core.studio.take_checking import flagged_lines
 
 CUE_WORDS = 8
 
@@ -114,6 +116,10 @@ def summary(dialogue: Dialogue) -> str:
     elif outdated:
         told += (f" Lines {', '.join(outdated[:-1])} and {outdated[-1]} changed since their takes: the export "
                  "has their old audio. Generate them again to update them.")
+    flagged = flagged_lines(dialogue)
+    if flagged:
+        told += (f" The checks flag {line_numbers(rows_of(dialogue, flagged))} in the takes kept: listen to "
+                 f"{'it' if len(flagged) == 1 else 'them'}, or Make until good (Ctrl+F5).")
     return told
 
 

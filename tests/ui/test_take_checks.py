@@ -234,3 +234,14 @@ def test_esc_stops_making_until_good_and_keeps_what_was_made(studio, qtbot):
         studio.window.actions.cancel.trigger()
     assert len(runtime.requests) == 2 and len(studio.dialogue.takes) >= 1
     assert studio.window.actions.generate.isEnabled()
+
+
+def test_the_export_dialog_and_the_status_bar_name_the_flagged_lines(studio, qtbot, prompts):
+    write_the_dialogue(studio)
+    studio.dialogue.add_takes([speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)])
+    checked(studio, qtbot)
+    assert studio.window.statusBar().currentMessage() == "Take 1 checked: score 75; line 3 bad: speaker."
+    prompts.answers["export"] = None  # cancel the dialog: only its summary is read
+    studio.exports.export()
+    (summary,) = [details[1] for question, details in prompts.asked if question == "export"]
+    assert summary.endswith("The checks flag line 3 in the takes kept: listen to it, or Make until good (Ctrl+F5).")
