@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_voice_arguments(parser)
     add_generation_arguments(parser)
     parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
+    parser.add_argument("--best-of", type=int, metavar="N",
+                        help="make N takes (2 … 4), check each (a swapped speaker, dropped words, silences, "
+                             "babble …) and write only the best-scoring one to --out")
     add_export_arguments(parser)
     parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
     parser.add_argument("--subtitles", action="store_true",
@@ -76,50 +79,98 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     given = given_flags(args, PROJECT_FLAGS)
     if given:
         raise CommandLineError(f"{given[0]} applies only to --project (a project saved by the studio window)")
+    if args.best_of is not None:
+        if args.number_results is not None:
+            raise CommandLineError("give --best-of or --number-results, not both")
+        if not 2 <= args.best_of <= 4:
+            raise CommandLineError(f"--best-of is {args.best_of}: give 2, 3 or 4 takes to choose from")
+        args.number_results = args.best_of
     script = _read_script(args)
     check_script(script)  # the tokenizer's checks wait for the model; the tags and words do not
     params = generation_params(args)
     settings = export_settings(args)
-    outputs = output_paths(args.out, settings, params.number_results)
-    codes_outputs = output_paths(args.codes_out, None, params.number_results) if args.codes_out else None
+    outputs = output_paths(args.out, settings, 1 if args.best_of else params.number_results)
+    codes_outputs = output_paths(args.codes_out, None, len(outputs)) if args.codes_out else None
     voices = read_voices(args)
     engine = load_engine(args)
     engine.parse(script)  # refuse an unspeakable script before transcribing anything
     request = GenerationRequest(script, params, prepare_voices(engine, voices))
     report = GenerationReport(params.number_results)
+    made = []
     for event in engine.generate(request, cancel):
         report(event)
         if isinstance(event, TakeResult):
             for notice in event.notices:
                 say(f"  note: {notice}")
-            path = outputs[event.take]
-            export_audio(event.audio, path, settings, take_metadata(script, event), loudness_lufs=args.loudness)
-            say(f"  wrote {path} ({len(event.audio) / event.sample_rate:.2f} s, seed {event.seed})")
-            if args.subtitles:
-                _write_subtitles(script, event, path)
-            if codes_outputs:
-                np.save(codes_outputs[event.take], event.codes)
-                say(f"  wrote {codes_outputs[event.take]}")
+            if args.best_of:
+                made.append(event)
+            else:
+                _write_take(args, script, event, outputs[event.take], codes_outputs and codes_outputs[event.take])
+    if args.best_of:
+        best = best_of(script, made, voices)
+        _write_take(args, script, best, outputs[0], codes_outputs and codes_outputs[0])
     return 0
+
+
+def _write_take(args: argparse.Namespace, script: str, take: TakeResult, path: Path, codes_path: Path | None) -> None:
+    export_audio(take.audio, path, export_settings(args), take_metadata(script, take), loudness_lufs=args.loudness)
+    say(f"  wrote {path} ({len(take.audio) / take.sample_rate:.2f} s, seed {take.seed})")
+    if args.subtitles:
+        _write_subtitles(script, take, path)
+    if codes_path:
+        np.save(codes_path, take.codes)
+        say(f"  wrote {codes_path}")
+
+
+def best_of(script: str, results: list[TakeResult], voices: dict) -> TakeResult:
+    """The take that checks best (the highest score; the first among equals), each take's checks said."""
+    from core.studio.take_assembly import take_from_result
+    from core.studio.take_checking import to_check
+    from core.take_checks.speaker_encoder import LstmVoiceEncoder
+    from core.take_checks.take_checker import Voice, check_take
+
+    lines = _script_lines(script)
+    references = {speaker.upper(): Voice(voice.clip.samples, voice.clip.sample_rate) for speaker, voice in voices.items()}
+    encoder, scored = LstmVoiceEncoder(), []
+    for result in results:
+        take = take_from_result(result, lines) if result.complete else None
+        if take is None:
+            continue
+        checks = check_take(to_check(take, references, {}), encoder=encoder)
+        flagged = "; ".join(f"line {line.number} {line.verdict.value}: {flag.detail}"
+                            for line in checks.flagged for flag in line.flags)
+        say(f"  take {result.take + 1} (seed {result.seed}): score {checks.score}" + (f"; {flagged}" if flagged else ""))
+        scored.append((checks.score, -result.take, result))
+    if not scored:
+        raise CommandLineError("no take was finished: nothing to choose from")
+    score, _, best = max(scored, key=lambda item: item[:2])
+    say(f"  best of {len(results)}: take {best.take + 1} (score {score})")
+    return best
 
 
 def _write_subtitles(script: str, take, path: Path) -> None:
     """The take's subtitles beside ``path``, as a project's export writes them: one cue per line
     of the script, timed by the take's words."""
-    from core.dia2.script import SPEAKER_TAGS
     from core.document.dialogue import Dialogue
     from core.studio.exporting import _write_srt, segments
     from core.studio.take_assembly import take_from_result
 
-    # The model speaks words before the first tag as [S1]; the document wants the tag written.
-    tagged = script if script.lstrip().startswith(SPEAKER_TAGS) else f"{SPEAKER_TAGS[0]} {script}"
-    dialogue = Dialogue.from_script(tagged)
+    dialogue = Dialogue(_script_lines(script))
     heard = take_from_result(take, dialogue.lines)
     if heard is None or not heard.line_times:
         say(f"  note: no subtitles for {path.name}: the take has no word timings")
         return
     dialogue.add_takes([heard])
     say(f"  wrote {_write_srt(path.with_suffix('.srt'), dialogue, segments(dialogue))}")
+
+
+def _script_lines(script: str) -> tuple:
+    """The script's lines, as a document holds them."""
+    from core.dia2.script import SPEAKER_TAGS
+    from core.document.script_text import parse_script
+
+    # The model speaks words before the first tag as [S1]; the document wants the tag written.
+    return parse_script(script if script.lstrip().startswith(SPEAKER_TAGS) else f"{SPEAKER_TAGS[0]} {script}")
 
 
 # The flags that choose what of a project is rendered, and how (see app.project_render).

@@ -17,7 +17,7 @@ from app.workers import Worker
 from core.document.content import Change
 from core.document.dialogue import Dialogue
 from core.errors import describe_error
-from core.studio.take_checking import depends_on, to_check, unchecked
+from core.studio.take_checking import depends_on, document_voices, to_check, unchecked
 from core.take_checks.speaker_encoder import LstmVoiceEncoder
 from core.take_checks.take_checker import check_take
 from core.take_checks.verdicts import CheckedTake
@@ -77,7 +77,8 @@ class TakeChecking(QObject):
                 if cancel.is_set():
                     return
                 try:
-                    yield take.id, CheckedTake(key, check_take(to_check(speakers, take), encoder=self._encoder))
+                    take_to_check = to_check(take, *document_voices(speakers))
+                    yield take.id, CheckedTake(key, check_take(take_to_check, encoder=self._encoder))
                 except Exception as error:  # noqa: BLE001 — one take's failure must not stop the others
                     yield take.id, (key, describe_error(error, "Checking the take failed"))
 

@@ -27,17 +27,22 @@ def depends_on(speakers: Mapping[Speaker, SpeakerProfile], take: Take) -> str:
     return f"checks {CHECKS_VERSION}; take {take.id}; {voices}"
 
 
-def to_check(speakers: Mapping[Speaker, SpeakerProfile], take: Take) -> TakeToCheck:
-    """The take as the checks read it. Reads its audio and the voices' (from the project's files,
-    perhaps): off the GUI thread."""
+def to_check(take: Take, voices: Mapping[str, Voice], names: Mapping[str, str]) -> TakeToCheck:
+    """The take as the checks read it, with the voices and names by speaker tag. Reads its audio
+    (from the project's files, perhaps): off the GUI thread."""
     lines = tuple(WrittenLine(line.speaker.value, line.spoken_text, take.line_times.get(line.id))
                   for line in spoken_lines(take))
-    voices = {speaker.value: Voice(profile.voice.audio.samples(), profile.voice.audio.sample_rate)
-              for speaker, profile in speakers.items() if profile.voice is not None}
-    names = {speaker.value: profile.name for speaker, profile in speakers.items()}
     # Takes saved before word timings were kept have none: those checks say "not checked".
     words = take.words or None
     return TakeToCheck(take.audio.samples(), take.audio.sample_rate, lines, words, voices, names)
+
+
+def document_voices(speakers: Mapping[Speaker, SpeakerProfile]) -> tuple[dict[str, Voice], dict[str, str]]:
+    """The speakers' voices (read from the project's files, perhaps: off the GUI thread) and names,
+    by tag, as ``to_check`` takes them."""
+    voices = {speaker.value: Voice(profile.voice.audio.samples(), profile.voice.audio.sample_rate)
+              for speaker, profile in speakers.items() if profile.voice is not None}
+    return voices, {speaker.value: profile.name for speaker, profile in speakers.items()}
 
 
 def spoken_lines(take: Take) -> list:

@@ -233,3 +233,29 @@ def _seconds(timestamp: str) -> float:
     """An SRT time ("00:01:02,500") in seconds."""
     hours, minutes, seconds = timestamp.replace(",", ".").split(":")
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def test_best_of_checks_every_take_and_writes_only_the_best(tmp_path, capsys):
+    script = "[S1] Hello there, how are you today? [S2] Fine, thanks."
+    assert _render("--script", script, "--seed", "5", "--best-of", "3", "--out", str(tmp_path / "best.wav"),
+                   "--codes-out", str(tmp_path / "best.npy")) == 0
+    err = capsys.readouterr().err
+    said = [line.strip() for line in err.splitlines() if line.strip().startswith(("take 1 (", "take 2 (", "take 3 ("))]
+    assert [line.split(" (")[0] for line in said] == ["take 1", "take 2", "take 3"]
+    scores = [int(line.split("score ")[1].split(";")[0]) for line in said]
+    best = max(range(3), key=lambda index: (scores[index], -index))
+    assert f"best of 3: take {best + 1} (score {scores[best]})" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best.npy", "best.wav"]
+    # The file is that take, as --number-results writes it.
+    assert _render("--script", script, "--seed", "5", "--number-results", "3", "--out", str(tmp_path / "all.wav"),
+                   "--codes-out", str(tmp_path / "all.npy")) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "best.npy"), np.load(tmp_path / f"all_take{best + 1}.npy"))
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--best-of", "5"], "--best-of is 5: give 2, 3 or 4 takes to choose from"),
+    (["--best-of", "2", "--number-results", "2"], "give --best-of or --number-results, not both"),
+])
+def test_best_of_outside_its_range_is_refused(tmp_path, capsys, flags, message):
+    assert _render("--script", "[S1] Hi.", *flags, "--out", str(tmp_path / "x.wav")) == 2
+    assert message in capsys.readouterr().err
