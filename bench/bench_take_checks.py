@@ -1,6 +1,7 @@
-"""How long checking one minute of a take takes on one processor core, Whisper apart.
+"""How long checking one minute of a take takes on one processor core, Whisper apart; and what
+checking a take beside a generation costs that generation.
 
-    python bench/bench_take_checks.py [--minutes 1] [--repeat 3]
+    python bench/bench_take_checks.py [--minutes 1] [--repeat 3] [--generations 5]
 
 The take is the tests' espeak-ng dialogue (tests/fixtures/dialogue) repeated to the length asked,
 at the model's 24 kHz, with its word timings, both voice references and the speaker check on.
@@ -9,6 +10,11 @@ the speaker check's share, the whole, and the whole per minute of audio against 
 minute on one core). torch runs on one thread; the encoder's first load is timed apart. CPU
 seconds are shown beside wall-clock ones: a busy machine (load average printed first) stretches
 only the latter.
+
+Beside a generation: the tiny checkpoint generates a two-line script in the studio's own process
+(the in-process engine, torch on the machine's default threads), alone and then with one take
+checked on another thread as it starts, as the studio checks the take before it; the generations
+alternate, and the medians and their ratio are printed (goal: under 5 % more).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine, check
 from tests.core.take_checks import dialogue  # noqa: E402
 
 GOAL_S_PER_MINUTE = 2.0
+TINY_CHECKPOINT = ROOT / "tests" / "fixtures" / "dia2_parity" / "checkpoint"
+SCRIPT = "[S1] Hello there, how are you today? [S2] Fine, thanks, and you?"
 
 
 def long_take(minutes: float) -> TakeToCheck:
@@ -64,17 +72,57 @@ def timed(run, repeat: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def beside_a_generation(take: TakeToCheck, encoder: LstmVoiceEncoder, generations: int) -> None:
+    import threading
+
+    from core.dia2.events import GenerationRequest
+    from core.engine.in_process import InProcessEngine
+    from core.params import GenerationParams
+
+    engine = InProcessEngine()
+    engine.load(str(TINY_CHECKPOINT), device="cpu")
+    request = GenerationRequest(SCRIPT, GenerationParams(seed=3))
+
+    def generation(with_check: bool) -> float:
+        checker = threading.Thread(target=lambda: check_take(take, encoder=encoder)) if with_check else None
+        started = time.perf_counter()
+        if checker:
+            checker.start()
+        for _ in engine.generate(request, threading.Event()):
+            pass
+        elapsed = time.perf_counter() - started
+        if checker:
+            checker.join()
+        return elapsed
+
+    generation(False)  # warm-up
+    alone, beside = [], []
+    for _ in range(generations):
+        alone.append(generation(False))
+        beside.append(generation(True))
+    alone_s, beside_s = statistics.median(alone), statistics.median(beside)
+    print(f"generation of the tiny checkpoint, alone: {alone_s:.2f} s; with a {take_minutes(take):.2f}-minute take "
+          f"checked beside it: {beside_s:.2f} s ({beside_s / alone_s:.2f}×; goal under 1.05×)")
+    engine.close()
+
+
+def take_minutes(take: TakeToCheck) -> float:
+    return len(take.samples) / take.sample_rate / 60
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--generations", type=int, default=5)
     args = parser.parse_args()
     import torch
 
+    default_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}; torch threads: 1")
     take = long_take(args.minutes)
-    minutes = len(take.samples) / take.sample_rate / 60
+    minutes = take_minutes(take)
     print(f"take: {minutes:.2f} min, {len(take.lines)} lines, 24 kHz")
     encoder = LstmVoiceEncoder()
     wall, cpu = timed(lambda: encoder.embed(take.voices["S1"].samples, MODEL_SAMPLE_RATE), 1)
@@ -89,6 +137,8 @@ def main() -> None:
     per_minute = whole[1] / minutes
     print(f"all checks: {per_minute:.2f} CPU s per minute of audio; goal {GOAL_S_PER_MINUTE:.1f}: "
           f"{per_minute / GOAL_S_PER_MINUTE:.2f}× the goal ({'within' if per_minute <= GOAL_S_PER_MINUTE else 'over'})")
+    torch.set_num_threads(default_threads)
+    beside_a_generation(long_take(0.25), encoder, args.generations)  # one round: the four lines
 
 
 if __name__ == "__main__":
