@@ -124,26 +124,19 @@ def _write_take(args: argparse.Namespace, script: str, take: TakeResult, path: P
 
 def best_of(script: str, results: list[TakeResult], voices: dict) -> TakeResult:
     """The take that checks best (the highest score; the first among equals), each take's checks said."""
-    from core.studio.take_assembly import take_from_result
-    from core.studio.take_checking import to_check
+    from core.studio.take_checking import best_result
     from core.take_checks.speaker_encoder import LstmVoiceEncoder
-    from core.take_checks.take_checker import Voice, check_take
+    from core.take_checks.take_checker import Voice
 
-    lines = _script_lines(script)
     references = {speaker.upper(): Voice(voice.clip.samples, voice.clip.sample_rate) for speaker, voice in voices.items()}
-    encoder, scored = LstmVoiceEncoder(), []
-    for result in results:
-        take = take_from_result(result, lines) if result.complete else None
-        if take is None:
-            continue
-        checks = check_take(to_check(take, references, {}), encoder=encoder)
+    best, checked = best_result(script, results, references, LstmVoiceEncoder())
+    for result, checks in checked:
         flagged = "; ".join(f"line {line.number} {line.verdict.value}: {flag.detail}"
                             for line in checks.flagged for flag in line.flags)
         say(f"  take {result.take + 1} (seed {result.seed}): score {checks.score}" + (f"; {flagged}" if flagged else ""))
-        scored.append((checks.score, -result.take, result))
-    if not scored:
+    if best is None:
         raise CommandLineError("no take was finished: nothing to choose from")
-    score, _, best = max(scored, key=lambda item: item[:2])
+    score = next(checks.score for result, checks in checked if result is best)
     say(f"  best of {len(results)}: take {best.take + 1} (score {score})")
     return best
 
@@ -152,25 +145,17 @@ def _write_subtitles(script: str, take, path: Path) -> None:
     """The take's subtitles beside ``path``, as a project's export writes them: one cue per line
     of the script, timed by the take's words."""
     from core.document.dialogue import Dialogue
+    from core.document.script_text import spoken_script_lines
     from core.studio.exporting import _write_srt, segments
     from core.studio.take_assembly import take_from_result
 
-    dialogue = Dialogue(_script_lines(script))
+    dialogue = Dialogue(spoken_script_lines(script))
     heard = take_from_result(take, dialogue.lines)
     if heard is None or not heard.line_times:
         say(f"  note: no subtitles for {path.name}: the take has no word timings")
         return
     dialogue.add_takes([heard])
     say(f"  wrote {_write_srt(path.with_suffix('.srt'), dialogue, segments(dialogue))}")
-
-
-def _script_lines(script: str) -> tuple:
-    """The script's lines, as a document holds them."""
-    from core.dia2.script import SPEAKER_TAGS
-    from core.document.script_text import parse_script
-
-    # The model speaks words before the first tag as [S1]; the document wants the tag written.
-    return parse_script(script if script.lstrip().startswith(SPEAKER_TAGS) else f"{SPEAKER_TAGS[0]} {script}")
 
 
 # The flags that choose what of a project is rendered, and how (see app.project_render).

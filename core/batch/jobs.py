@@ -30,6 +30,7 @@ class Rendered:
     outputs: list[Path] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)  # of each take of a best-of render, as the report says them
 
 
 @dataclass
@@ -39,7 +40,8 @@ class ScriptRender:
     params: GenerationParams  # with the seed of its first take
     voices: tuple[VoiceInput, ...]
     settings: ExportSettings
-    outputs: tuple[Path, ...]  # one per take
+    outputs: tuple[Path, ...]  # one per take; with best_of, the one for the best
+    best_of: int | None = None  # make this many takes (params.number_results) and write the best-checked
     needs_model = True
 
     def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
@@ -52,6 +54,7 @@ class ScriptRender:
             made.notices += [f"{voice.path.name}: {notice}" for notice in prepared.notices]
         self.outputs[0].parent.mkdir(parents=True, exist_ok=True)
         request = GenerationRequest(self.script, self.params, tuple(prompts), takes_only=True)
+        finished = []
         for event in engine.generate(request, cancel):
             if not isinstance(event, TakeResult):
                 continue
@@ -60,9 +63,31 @@ class ScriptRender:
             if not event.complete:
                 continue  # cut short with its engine: the EngineFailed that follows says why
             made.notices += [notice for notice in event.notices if notice not in made.notices]
-            path = self.outputs[event.take]
-            remove_leftovers(path)
-            made.outputs.append(export_audio(event.audio, path, self.settings, take_metadata(self.script, event)))
+            if self.best_of:
+                finished.append(event)
+            else:
+                self._write(event, self.outputs[event.take], made)
+        if self.best_of:
+            self._write(self._best(finished, made), self.outputs[0], made)
+
+    def _write(self, take: TakeResult, path: Path, made: Rendered) -> None:
+        remove_leftovers(path)
+        made.outputs.append(export_audio(take.audio, path, self.settings, take_metadata(self.script, take)))
+
+    def _best(self, finished: list[TakeResult], made: Rendered) -> TakeResult:
+        """The take that checks best; every take's checks go into the report."""
+        from core.studio.take_checking import best_result
+        from core.take_checks.speaker_encoder import LstmVoiceEncoder
+        from core.take_checks.take_checker import Voice
+
+        voices = {f"S{number}": Voice(voice.clip.samples, voice.clip.sample_rate)
+                  for number, voice in enumerate(self.voices, start=1)}
+        best, checked = best_result(self.script, finished, voices, LstmVoiceEncoder())
+        made.checks = [{"take": result.take + 1, "seed": result.seed, "kept": result is best, **checks.as_json()}
+                       for result, checks in checked]
+        if best is None:
+            raise DiaStudioError("no take was finished: nothing to choose from")
+        return best
 
 
 @dataclass

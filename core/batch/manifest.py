@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import difflib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from core.studio.exporting import ExportChoice
 from core.studio.voice_input import VoiceInput
 
 MAX_PROBLEMS_SHOWN = 20
-_RENDER_FIELDS = ("script", "scriptFile", "voices", "output", "audioSettings")
+_RENDER_FIELDS = ("script", "scriptFile", "voices", "output", "audioSettings", "bestOf")
 _VOICE_FIELDS = ("audio", "text", "words")
 # CSV column → the JSON render's field ("settings.topK": inside "settings"). One name per column:
 # the command line's flags, with underscores (--cfg-scale → cfg_scale).
@@ -50,7 +50,7 @@ CSV_COLUMNS = {
     "seed": "seed", "cfg_scale": "CFGScale", "temperature": "settings.temperature",
     "audio_temperature": "settings.audioTemperature", "top_k": "settings.topK",
     "include_prefix": "settings.includePrefix", "negative_prompt": "negativePrompt",
-    "number_results": "numberResults", "sample_rate": "audioSettings.sampleRate",
+    "number_results": "numberResults", "best_of": "bestOf", "sample_rate": "audioSettings.sampleRate",
     "bitrate": "audioSettings.bitrate", "channels": "audioSettings.channels",
 }
 _TEXT_COLUMNS = {"script", "script_file", "output", "voice1", "voice1_text", "voice1_words", "voice2", "voice2_text",
@@ -219,14 +219,27 @@ class _Reading:
         output = checked("output", lambda: self._output(entry))
         voices = checked("voices", lambda: self._voices_of(entry.get("voices", []), place))
         params = checked("", lambda: self._params(entry))
+        best_of = checked("bestOf", lambda: self._best_of(entry))
+        files = 1 if best_of else params.number_results if params else 1
         if output is not None:
-            for path in take_paths(output, params.number_results if params else 1):
+            for path in take_paths(output, files):
                 checked("output", lambda: self._claim(path, place.where))
         settings = checked("audioSettings", lambda: self._settings(entry, output)) if output else None
         if len(self.problems) > before:
             return RefusedRender(place.where, self.problems[before:])
-        return ScriptRender(place.where, script, params, voices, settings,
-                            tuple(take_paths(output, params.number_results)))
+        if best_of:
+            params = replace(params, number_results=best_of)
+        return ScriptRender(place.where, script, params, voices, settings, tuple(take_paths(output, files)), best_of)
+
+    def _best_of(self, entry: dict) -> int | None:
+        best_of = entry.get("bestOf")
+        if best_of is None:
+            return None
+        if isinstance(best_of, bool) or not isinstance(best_of, int) or not 2 <= best_of <= 4:
+            raise _Problem(f"{best_of!r} is not 2, 3 or 4: give how many takes to choose the best-checked from")
+        if "numberResults" in entry:
+            raise _Problem("give bestOf or numberResults, not both")
+        return best_of
 
     def _script(self, entry: dict) -> str:
         script, script_file = entry.get("script"), entry.get("scriptFile")

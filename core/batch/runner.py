@@ -49,6 +49,7 @@ class Outcome:
     seeds: list[int] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     attempts: int = 0
+    checks: list[dict] = field(default_factory=list)  # a best-of render's takes, each with its checks
 
 
 @dataclass
@@ -75,7 +76,8 @@ class BatchReport:
         return {"interrupted": self.interrupted, "seconds": round(self.seconds, 2), "counts": counts,
                 "renders": [{"name": o.name, "status": o.status, "outputs": [str(path) for path in o.outputs],
                              "seconds": None if o.seconds is None else round(o.seconds, 2), "error": o.error,
-                             "seeds": o.seeds, "notices": o.notices, "attempts": o.attempts}
+                             "seeds": o.seeds, "notices": o.notices, "attempts": o.attempts,
+                             **({"checks": o.checks} if o.checks else {})}
                             for o in self.outcomes]}
 
 
@@ -155,7 +157,8 @@ def run_batch(jobs: Sequence[Job], engines: Sequence[Engine], progress: BatchPro
             except Exception as error:
                 failure = error
             outcome.seconds = time.monotonic() - began
-            outcome.seeds, outcome.notices = made.seeds, made.notices  # of a failed render: as far as it got
+            # of a failed render: as far as it got
+            outcome.seeds, outcome.notices, outcome.checks = made.seeds, made.notices, made.checks
             if failure is None:
                 outcome.status, outcome.outputs = "done", made.outputs
             elif cancel.is_set():

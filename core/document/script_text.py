@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from core.dia2.script import SPEAKER_TAGS
 from core.document.errors import InvalidScript
 from core.document.lines import DialogueLine, split_turns
 
@@ -40,3 +41,8 @@ def parse_script(script: str) -> tuple[DialogueLine, ...]:
     if not lines:
         raise InvalidScript("The script has no text to speak.")
     return tuple(lines)
+
+
+def spoken_script_lines(script: str) -> tuple[DialogueLine, ...]:
+    """The lines of a script as the model speaks it: words before the first tag are [S1]'s."""
+    return parse_script(script if script.lstrip().startswith(SPEAKER_TAGS) else f"{SPEAKER_TAGS[0]} {script}")

@@ -7,13 +7,16 @@ voices and names, and the checks' own version: when one of these changes, the ta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from core.dia2.events import TakeResult
 from core.document.dialogue import Dialogue, speaks_as_written
 from core.document.lines import DialogueLine
+from core.document.script_text import spoken_script_lines
 from core.document.speakers import Speaker, SpeakerProfile
 from core.document.takes import Take
-from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine
+from core.studio.take_assembly import take_from_result
+from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine, check_take
 from core.take_checks.verdicts import LineReport, TakeReport, Verdict
 
 CHECKS_VERSION = 1  # raise it when a check or a threshold changes: every take is checked again
@@ -106,3 +109,17 @@ def flagged_lines(dialogue: Dialogue) -> list[str]:
         if report is not None and report.flags:
             flagged.append(line.id)
     return flagged
+
+
+def best_result(script: str, results: Sequence[TakeResult], voices: Mapping[str, Voice],
+                encoder) -> tuple[TakeResult | None, list[tuple[TakeResult, TakeReport]]]:
+    """Of the finished takes of one script, the one that checks best (the highest score, the first
+    among equals), and each finished take with its checks."""
+    lines = spoken_script_lines(script)
+    checked = []
+    for result in results:
+        take = take_from_result(result, lines) if result.complete else None
+        if take is not None:
+            checked.append((result, check_take(to_check(take, voices, {}), encoder=encoder)))
+    best = max(checked, key=lambda item: (item[1].score, -item[0].take), default=(None, None))[0]
+    return best, checked

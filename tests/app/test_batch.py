@@ -294,3 +294,20 @@ def test_on_a_terminal_the_progress_is_one_line_redrawn():
     drawn = stream.getvalue()
     assert "\n" not in drawn.replace("renders[2]: failed: Whisper heard no words.\n", "")  # redrawn, not scrolled
     assert drawn.endswith("\r\x1b[K[###############.....] 3/4 renders · 1 failed · eta 30 s")
+
+
+def test_best_of_writes_the_best_checked_take_and_reports_every_takes_checks(tmp_path, capsys):
+    path = manifest(tmp_path, [{"script": "[S1] Hello there, how are you? [S2] Fine, thanks.", "seed": 4,
+                                "bestOf": 3, "output": "best.flac"}])
+    assert main(["batch", str(path), *MODEL]) == 0
+    (render,) = report_of(tmp_path / "batch-report.json")["renders"]
+    assert render["outputs"] == [str(tmp_path / "best.flac")] and render["seeds"] == [4, 5, 6]
+    checks = render["checks"]
+    assert [take["take"] for take in checks] == [1, 2, 3] and [take["seed"] for take in checks] == [4, 5, 6]
+    (kept,) = [take for take in checks if take["kept"]]
+    assert kept["score"] == max(take["score"] for take in checks)
+    assert [line["line"] for line in kept["lines"]] == [1, 2]
+    with av.open(str(tmp_path / "best.flac")) as container:
+        tags = {key.lower(): value for key, value in container.metadata.items()}
+    assert ExportMetadata.from_tags(tags).seed == kept["seed"]
+    assert sorted(file.name for file in tmp_path.glob("best*")) == ["best.flac"]
