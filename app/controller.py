@@ -128,6 +128,7 @@ class StudioController(QObject):
         self.generation.notice.connect(lambda message: w.statusBar().showMessage(message, 8000))
         w.timeline.line_typed.connect(self.live_preview.edited)
         w.timeline.line_left.connect(self.live_preview.left)
+        w.timeline.flag_play_requested.connect(self.listening.hear_flag)
         self.live_preview.take_finished.connect(lambda result: self._update_actions())
         self.live_preview.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.live_preview.keepable_changed.connect(lambda _: self._update_actions())

@@ -28,6 +28,8 @@ from core.studio.heard_dialogue import DIALOGUE, DialogueAudio, HeardDialogue
 from ui.main_window import MainWindow
 from ui.takes import take_title
 
+LEAD_IN_S = 0.5  # a flag is heard from this much before it, to hear what leads into it
+
 
 @dataclass
 class Stream:
@@ -121,6 +123,12 @@ class Listening(QObject):
         self._show_waveform_of(take)
         self.playback.play_samples(take.audio.samples(), take.audio.sample_rate, take_title(self.dialogue, take),
                                    take_id=take.id)
+
+    def hear_flag(self, take_id: str, seconds: float) -> None:
+        """Play a take from just before the spot its checks flag."""
+        if any(take.id == take_id for take in self.dialogue.takes):
+            self.play_take(take_id)
+            self.playback.seek(max(0.0, seconds - LEAD_IN_S))
 
     def seek(self, seconds: float) -> None:
         """Play from ``seconds`` into what the waveform shows (loading its take if need be)."""

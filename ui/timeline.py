@@ -25,7 +25,7 @@ from core.document.markup import insert_markup
 from core.document.speakers import Speaker
 from ui.line_editor import LineEditor
 from ui.timeline_delegate import LineDelegate
-from ui.timeline_model import SPOKEN_WORD_ROLE, STATUS_TEXT, Column, TimelineModel
+from ui.timeline_model import FLAG_ROLE, SPOKEN_WORD_ROLE, STATUS_TEXT, Column, TimelineModel
 
 # The columns as wide as their content; the status column is as wide as its widest word from the
 # start ("generating…" never shifts the lines), and the line's text takes the rest.
@@ -40,6 +40,7 @@ class TimelineView(QTableView):
     notice = Signal(str)  # why an edit was refused, for the status bar
     line_typed = Signal(str)  # line id: the person changed its text in its editor (the document has it)
     line_left = Signal(str)  # line id: its editor closed (another line, Enter, a click elsewhere)
+    flag_play_requested = Signal(str, float)  # a flagged line's status double-clicked: take id, seconds into it
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -48,6 +49,7 @@ class TimelineView(QTableView):
         self._row_of_line_gone: int | None = None  # where the current line was, as an undo took it
         self.setItemDelegate(self._delegate)
         self._delegate.text_edited.connect(self._enter_text)
+        self.doubleClicked.connect(self._hear_flag)
         self._delegate.editor_height_changed.connect(self._fit_editor_row)
         self._delegate.split_requested.connect(self._split)
         self._delegate.join_requested.connect(self._join_with_previous)
@@ -172,6 +174,11 @@ class TimelineView(QTableView):
     def current_line_id(self) -> str | None:
         index = self.currentIndex()
         return self.timeline.line_id(index.row()) if index.isValid() else None
+
+    def _hear_flag(self, index) -> None:
+        flag = index.data(FLAG_ROLE) if index.column() == Column.STATUS else None
+        if flag is not None:
+            self.flag_play_requested.emit(*flag)
 
     def selected_line_ids(self) -> list[str]:
         """The selected lines in dialogue order (the current line when nothing is selected)."""

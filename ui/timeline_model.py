@@ -15,6 +15,8 @@ from core.document.content import Change, LineStatus
 from core.document.dialogue import Dialogue
 from core.document.errors import DialogueError
 from core.document.speakers import Speaker
+from core.studio.take_checking import line_report
+from core.take_checks.verdicts import LineReport, Verdict
 
 LINE_IDS_MIME = "application/x-dia-studio-line-ids"
 
@@ -43,6 +45,10 @@ HEADERS = {Column.SPEAKER: "Speaker", Column.TEXT: "Line", Column.STATUS: "Statu
 LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SPEAKER_ROLE = Qt.ItemDataRole.UserRole + 2
 SPOKEN_WORD_ROLE = Qt.ItemDataRole.UserRole + 3  # the text column: (start, end) of the word being heard
+FLAG_ROLE = Qt.ItemDataRole.UserRole + 4  # the status column of a flagged line: (take id, seconds into it)
+# A generated line its kept take's checks flag: worth a listen, or to remake.
+FLAGGED_TEXT = {Verdict.CHECK: "⚠ listen", Verdict.BAD: "⚠ remake"}
+FLAGGED_COLOUR = {Verdict.CHECK: "#b07d00", Verdict.BAD: "#c62828"}
 SPEAKING_BACKGROUND = QColor("#fff3c4")
 
 
@@ -132,6 +138,9 @@ class TimelineModel(QAbstractTableModel):
                 return line.text
         elif column is Column.STATUS:
             status = self._dialogue.status(line.id)
+            flagged = self._flagged(line.id) if status is LineStatus.GENERATED else None
+            if flagged is not None:
+                return _flagged_data(flagged, role)
             if role == Qt.ItemDataRole.DisplayRole:
                 return STATUS_TEXT[status]
             if role == Qt.ItemDataRole.ForegroundRole:
@@ -143,6 +152,12 @@ class TimelineModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.STATUS, Column.LENGTH):
             return int(Qt.AlignmentFlag.AlignCenter)
         return None
+
+    def _flagged(self, line_id: str) -> tuple[str, LineReport] | None:
+        """The kept take's id and its checks of the line, when they flag it."""
+        take = self._dialogue.take_for(line_id)
+        report = line_report(self._dialogue, take, line_id) if take is not None else None
+        return (take.id, report) if report is not None and report.flags else None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         base = super().flags(index) | Qt.ItemFlag.ItemIsDropEnabled
@@ -234,12 +249,31 @@ class TimelineModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
         elif change & (Change.SPEAKERS | Change.TAKES | Change.GENERATING) and ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(ids) - 1, len(Column) - 1))
+        elif change & Change.CHECKS and ids:
+            self.dataChanged.emit(self.index(0, Column.STATUS), self.index(len(ids) - 1, Column.STATUS))
         elif change & Change.LINES:
             # Typing changes one line: redraw (and re-measure) only the lines that changed.
             for row, (before, after) in enumerate(zip(self._lines, lines)):
                 if before is not after:
                     self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
         self._lines = lines
+
+
+def _flagged_data(flagged: tuple[str, LineReport], role: int):
+    """The status cell of a line its kept take's checks flag: what to do, in the verdict's colour,
+    each flag in the tooltip, and where the first one is (FLAG_ROLE), to hear it."""
+    take_id, report = flagged
+    if role == Qt.ItemDataRole.DisplayRole:
+        return FLAGGED_TEXT[report.verdict]
+    if role == Qt.ItemDataRole.ForegroundRole:
+        return QBrush(QColor(FLAGGED_COLOUR[report.verdict]))
+    if role == Qt.ItemDataRole.ToolTipRole:
+        flags = "\n".join(f"• {flag.kind.replace('_', ' ')}: {flag.detail}" for flag in report.flags)
+        return f"The checks flag this line in its take:\n{flags}\nDouble-click to hear it."
+    if role == FLAG_ROLE:
+        first = report.flags[0]
+        return take_id, first.at_s if first.at_s is not None else report.span[0]
+    return None
 
 
 def _length_text(dialogue: Dialogue, line_id: str) -> str:

@@ -21,6 +21,7 @@ from core.take_checks.verdicts import Verdict
 from tests.core.take_checks import dialogue as speech
 from tests.ui.conftest import FakeRuntime, use_runtime, write_dialogue
 from ui.takes import TAKE_ID_ROLE
+from ui.timeline_model import Column
 
 
 def speech_take(studio, parts, seed: int) -> Take:
@@ -245,3 +246,23 @@ def test_the_export_dialog_and_the_status_bar_name_the_flagged_lines(studio, qtb
     studio.exports.export()
     (summary,) = [details[1] for question, details in prompts.asked if question == "export"]
     assert summary.endswith("The checks flag line 3 in the takes kept: listen to it, or Make until good (Ctrl+F5).")
+
+
+def test_the_timeline_marks_a_flagged_line_and_a_double_click_plays_its_flag(studio, qtbot, sound):
+    write_the_dialogue(studio)
+    take = speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)
+    studio.dialogue.add_takes([take])
+    checked(studio, qtbot)
+    model = studio.window.timeline.timeline
+    statuses = [model.index(row, Column.STATUS).data() for row in range(4)]
+    assert statuses == ["generated", "generated", "⚠ remake", "generated"]
+    tooltip = model.index(2, Column.STATUS).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.startswith("The checks flag this line in its take:\n• speaker: sounds like Speaker 2 (S2)")
+    timeline = studio.window.timeline
+    cell = timeline.visualRect(model.index(2, Column.STATUS)).center()
+    qtbot.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=cell)  # a double-click's first press
+    qtbot.mouseDClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert studio.playback.take_id == take.id
+    flag_at = take.line_times[studio.dialogue.lines[2].id][0]
+    qtbot.waitUntil(lambda: studio.playback.position_s >= flag_at - 0.5 - 0.01, timeout=5_000)
+    assert studio.playback.position_s < flag_at + 1.0
