@@ -51,7 +51,12 @@ class TakeChecking(QObject):
         self.check_what_is_new()
 
     def stop(self) -> None:
-        """Before the window closes: cancel, and wait for the take being checked."""
+        """Before the window closes: cancel, wait for the take being checked, and let go of the
+        document (checks still on their way to the GUI thread are dropped)."""
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._dialogue = None
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait()
@@ -61,6 +66,8 @@ class TakeChecking(QObject):
             self.check_what_is_new()
 
     def check_what_is_new(self) -> None:
+        if self._dialogue is None:
+            return  # stopped
         if self.is_running:
             self._again = True
             return
@@ -103,6 +110,8 @@ class TakeChecking(QObject):
         self.said.emit(message)
 
     def _finished(self) -> None:
+        if self._dialogue is None:
+            return
         if self._again or unchecked(self._dialogue):
             self._again = False
             self.check_what_is_new()

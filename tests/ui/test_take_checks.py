@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import Qt
 
 from core.audio.processing import resample
@@ -266,3 +267,23 @@ def test_the_timeline_marks_a_flagged_line_and_a_double_click_plays_its_flag(stu
     flag_at = take.line_times[studio.dialogue.lines[2].id][0]
     qtbot.waitUntil(lambda: studio.playback.position_s >= flag_at - 0.5 - 0.01, timeout=5_000)
     assert studio.playback.position_s < flag_at + 1.0
+
+
+def test_checks_on_their_way_when_the_window_closes_are_dropped(studio, qtbot, monkeypatch):
+    arriving = threading.Event()
+    real = speaker_encoder.LstmVoiceEncoder.embed
+
+    def embed_then_close(self, samples, sample_rate):
+        arriving.set()
+        return real(self, samples, sample_rate)
+
+    monkeypatch.setattr(speaker_encoder.LstmVoiceEncoder, "embed", embed_then_close)
+    write_the_dialogue(studio)
+    studio.dialogue.add_takes([speech_take(studio, speech.clean_parts(), seed=1)])
+    qtbot.waitUntil(arriving.is_set)
+    studio.window.close()  # waits for the take being checked; its checks reach no deleted widget
+    panel = studio.window.takes
+    panel.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(panel))
+    qtbot.wait(200)
+    assert studio.dialogue.checks == {}
