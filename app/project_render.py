@@ -25,11 +25,12 @@ from core.project.opening import open_project
 from core.project.saving import save_project
 from core.studio.dialogue_generation import lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice, export_dialogue
+from core.studio.take_checking import flagged_lines
 
 # The flags of a script's render: a project has its own voices and parameters.
 SCRIPT_FLAGS = ("--s1", "--s1-text", "--s1-words", "--s2", "--s2-text", "--s2-words", "--whisper-model", "--seed",
                 "--cfg-scale", "--temperature", "--audio-temperature", "--top-k", "--negative-prompt",
-                "--include-prefix", "--number-results", "--codes-out")
+                "--include-prefix", "--number-results", "--best-of", "--codes-out")
 _LINE_RANGE = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
 
 
@@ -56,7 +57,17 @@ def render_project(args: argparse.Namespace, cancel: threading.Event) -> int:
         args.out.mkdir(exist_ok=True)
     for path in export_dialogue(dialogue, choice, project_name(folder)):
         say(f"wrote {path}")
+    _say_flagged(dialogue, chosen)
     return 0
+
+
+def _say_flagged(dialogue: Dialogue, chosen: list[str]) -> None:
+    """What the kept takes' checks (saved with the project) flag among the lines rendered."""
+    flagged = [line_id for line_id in flagged_lines(dialogue) if line_id in chosen]
+    if flagged:
+        say(f"note: the checks flag {line_numbers(rows_of(dialogue, flagged))} in the takes kept: listen to "
+            f"{'it' if len(flagged) == 1 else 'them'}, or make {'it' if len(flagged) == 1 else 'them'} until good "
+            "in the studio (Ctrl+F5)")
 
 
 def chosen_lines(dialogue: Dialogue, lines: str | None) -> list[str]:

@@ -20,6 +20,8 @@ from core.params import GenerationParams
 from core.project.opening import open_project
 from core.project.saving import save_project
 from core.studio.dialogue_generation import DialogueGeneration
+from core.studio.take_checking import depends_on
+from core.take_checks.verdicts import CheckedTake, Flag, LineReport, TakeReport, Verdict
 from tests.app.test_cli_render import UNWRITABLE, needs_unwritable
 from tests.core.dia2.golden import CHECKPOINT
 from tests.core.studio.test_dialogue_generation import ScriptedEngine
@@ -150,3 +152,19 @@ def test_the_project_flags_are_refused_with_a_script(tmp_path, capsys, flag):
     flags = [flag, "1"] if flag == "--lines" else [flag]
     assert main(["render", "--script", "[S1] Hi.", "--out", str(tmp_path / "x.wav"), *flags]) == 2
     assert f"{flag} applies only to --project" in capsys.readouterr().err
+
+
+def test_the_lines_the_kept_takes_checks_flag_are_named(tmp_path, capsys):
+    folder = project_with(tmp_path, ["one two", "three", "four"], generated=3)
+    dialogue = open_project(folder)
+    take = dialogue.takes[0]
+    flag = Flag("speaker", "sounds like Speaker 1 (S1): 0.70 to Speaker 2, 0.91 to Speaker 1", Verdict.BAD, 0.1)
+    report = TakeReport((LineReport(1, "S1", (0.0, 0.16)), LineReport(2, "S2", (0.16, 0.24), (flag,)),
+                         LineReport(3, "S1", (0.24, 0.32))))
+    dialogue.set_checks(take.id, CheckedTake(depends_on(dialogue.speakers, take), report))
+    save_project(dialogue, folder)
+    assert main(["render", "--project", str(folder), "--out", str(tmp_path / "all.wav")]) == 0
+    assert ("note: the checks flag line 2 in the takes kept: listen to it, or make it until good in the studio "
+            "(Ctrl+F5)") in capsys.readouterr().err
+    assert main(["render", "--project", str(folder), "--out", str(tmp_path / "some.wav"), "--lines", "3"]) == 0
+    assert "checks flag" not in capsys.readouterr().err
