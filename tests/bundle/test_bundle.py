@@ -141,3 +141,15 @@ def test_lists_the_sound_devices(run_bundle, pulse_null_sink):
     assert result.returncode == 0, result.stderr
     inputs, outputs = json.loads(result.stdout)
     assert "pulse" in inputs and "pulse" in outputs  # PortAudio → ALSA → the PulseAudio null sink
+
+
+def test_checks_a_take_with_the_speaker_encoder_it_carries(run_bundle, home):
+    from tests.app.test_check import write_take
+    from tests.core.take_checks import dialogue
+
+    flags = write_take(home, dialogue.take_of(dialogue.swapped(dialogue.clean_parts())))
+    result = run_bundle("check", *flags, "--json")
+    assert result.returncode == 1, result.stderr  # 1: a line is bad
+    report = json.loads(result.stdout)
+    assert [line["verdict"] for line in report["lines"]] == ["good", "good", "bad", "good"]
+    assert report["lines"][2]["flags"][0]["kind"] == "speaker"
