@@ -73,7 +73,7 @@ class StudioController(QObject):
         # Made before the wiring below, so a stream has ended before the window says how a job went.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
-        self.take_checking = TakeChecking(self)
+        self.take_checking = TakeChecking(self.window.checks_status, self)
         self.make_until_good = MakeUntilGood(self.generate, self.generation, self.take_checking,
                                              lambda: self.dialogue, self)
         self._generation_waits = False  # a Generate waits for the preview to let go of the model
@@ -135,7 +135,6 @@ class StudioController(QObject):
         self.live_preview.take_started.connect(lambda *_: self._update_actions())  # Keep may be asked ahead
         self.live_preview.idle.connect(self._update_actions)
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
-        self.take_checking.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         w.takes.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.make_until_good.said.connect(lambda message: w.statusBar().showMessage(message, 15000))
         self.make_until_good.said.connect(lambda _: self._update_actions())

@@ -12,24 +12,28 @@ import threading
 from collections.abc import Iterator
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QLabel
 
 from app.workers import Worker
 from core.document.content import Change
 from core.document.dialogue import Dialogue
 from core.errors import describe_error
-from core.studio.take_checking import depends_on, document_voices, to_check, unchecked
+from core.document.line_numbers import line_numbers, rows_of
+from core.studio.take_checking import depends_on, document_voices, flagged_lines, to_check, unchecked
 from core.take_checks.speaker_encoder import LstmVoiceEncoder
 from core.take_checks.take_checker import check_take
 from core.take_checks.verdicts import CheckedTake
-from ui.takes import describe_checks, take_number
 
 
 class TakeChecking(QObject):
-    said = Signal(str)  # a take checked, or why it could not be: for the status bar
     idle = Signal()  # every take is checked (or could not be)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, status: QLabel, parent: QObject | None = None):
+        """``status``: the status bar's word on the checks, kept up to date here (a label, so it
+        never takes the place of a message about what just happened)."""
         super().__init__(parent)
+        self._status = status
+        self._problem = ""  # why the last take that could not be checked could not be
         self._encoder = LstmVoiceEncoder()
         self._dialogue: Dialogue | None = None
         self._unsubscribe = None
@@ -64,6 +68,8 @@ class TakeChecking(QObject):
     def _changed(self, change: Change) -> None:
         if change & (Change.TAKES | Change.SPEAKERS):
             self.check_what_is_new()
+        elif change & (Change.LINES | Change.CHECKS):
+            self._show()  # a line changed or gone, or a take's checks in: what is flagged may differ
 
     def check_what_is_new(self) -> None:
         if self._dialogue is None:
@@ -76,6 +82,7 @@ class TakeChecking(QObject):
         todo = [(take, depends_on(speakers, take)) for take in unchecked(dialogue)]
         todo = [(take, key) for take, key in todo if key not in self._failed]
         if not todo:
+            self._show()
             self.idle.emit()
             return
 
@@ -94,20 +101,18 @@ class TakeChecking(QObject):
         self.worker.yielded.connect(lambda item, dialogue=dialogue: self._arrived(dialogue, *item))
         self.worker.finished.connect(self._finished)
         self.worker.start()
+        self._show()
 
     def _arrived(self, dialogue: Dialogue, take_id: str, result) -> None:
         if dialogue is not self._dialogue or take_id not in {take.id for take in dialogue.takes}:
             return  # another document, or a take deleted meanwhile
         if isinstance(result, CheckedTake):
-            take = dialogue.take(take_id)
-            if result.depends_on == depends_on(dialogue.speakers, take):
+            if result.depends_on == depends_on(dialogue.speakers, dialogue.take(take_id)):
                 dialogue.set_checks(take_id, result)
-                checks = describe_checks(dialogue, take).replace(" · ", "; ")
-                self.said.emit(f"Take {take_number(dialogue, take)} checked: {checks}.")
             return
-        key, message = result
+        key, self._problem = result
         self._failed.add(key)
-        self.said.emit(message)
+        self._show()
 
     def _finished(self) -> None:
         if self._dialogue is None:
@@ -116,4 +121,19 @@ class TakeChecking(QObject):
             self._again = False
             self.check_what_is_new()
         else:
+            self._show()
             self.idle.emit()
+
+    def _show(self) -> None:
+        """The status bar's word: checking, what the checks flag in the takes kept, or nothing."""
+        dialogue = self._dialogue
+        flagged = flagged_lines(dialogue)
+        if self.is_running:
+            text = "Checking takes…"
+        elif flagged:
+            text = f"⚠ The checks flag {line_numbers(rows_of(dialogue, flagged))}"
+        else:
+            text = "⚠ A take could not be checked" if self._problem else ""
+        self._status.setText(text)
+        self._status.setToolTip(self._problem or ("Double-click a flagged line's status to hear it; Make until "
+                                                  "good (Ctrl+F5) makes the flagged lines again" if flagged else ""))

@@ -196,8 +196,10 @@ class MainWindow(QMainWindow):
             action.setIconText(text)
 
     def _build_status_bar(self) -> None:
+        self.checks_status = QLabel()  # what the checks flag in the takes kept (app/take_checking.py)
         self.model_status = QLabel()
         self.memory_status = QLabel()
+        self.statusBar().addPermanentWidget(self.checks_status)
         self.statusBar().addPermanentWidget(self.model_status)
         self.statusBar().addPermanentWidget(self.memory_status)
         # A message (what just happened) needs the room more than the memory figures, back after it.

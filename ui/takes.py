@@ -72,9 +72,11 @@ def take_score(dialogue: Dialogue, take: Take) -> int | None:
 
 def describe_checks(dialogue: Dialogue, take: Take) -> str:
     """"score 75 · line 3 bad: speaker", "score 100 · every line good", or "checking…"."""
+    if not spoken_lines(take):
+        return "no line finished: nothing to check"
     score = take_score(dialogue, take)
     if score is None:
-        return "checking…" if spoken_lines(take) else "nothing to check"
+        return "checking…"
     flagged = [(row, report) for row, report in _line_reports(dialogue, take) if report.flags]
     if not flagged:
         return f"score {score} · every line good"

@@ -101,11 +101,12 @@ def best_takes(dialogue: Dialogue) -> dict[str, str]:
 
 
 def flagged_lines(dialogue: Dialogue) -> list[str]:
-    """The lines whose kept take's checks flag them."""
+    """The lines whose kept take's checks flag them (a line changed since its take is not its
+    take's any more: it needs making again whatever the checks said)."""
     flagged = []
     for line in dialogue.lines:
         take = dialogue.take_for(line.id)
-        report = line_report(dialogue, take, line.id) if take is not None else None
+        report = line_report(dialogue, take, line.id) if take is not None and speaks_as_written(take, line) else None
         if report is not None and report.flags:
             flagged.append(line.id)
     return flagged

@@ -242,7 +242,11 @@ def test_the_export_dialog_and_the_status_bar_name_the_flagged_lines(studio, qtb
     write_the_dialogue(studio)
     studio.dialogue.add_takes([speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)])
     checked(studio, qtbot)
-    assert studio.window.statusBar().currentMessage() == "Take 1 checked: score 75; line 3 bad: speaker."
+    status = studio.window.checks_status
+    assert status.text() == "⚠ The checks flag line 3"  # a label: it never hides a message
+    studio.dialogue.set_text(studio.dialogue.lines[2].id, "Bring the book.")  # no take speaks it as written now
+    assert status.text() == ""
+    studio.dialogue.undo_stack.undo()
     prompts.answers["export"] = None  # cancel the dialog: only its summary is read
     studio.exports.export()
     (summary,) = [details[1] for question, details in prompts.asked if question == "export"]
