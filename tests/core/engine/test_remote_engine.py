@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,25 @@ def test_a_link_gone_silent_fails_instead_of_hanging(remote_engine_server, proxy
     proxy.cut()
     proxy.thaw()
     engine.parse("[S1] Hello.")  # a new connection
+    engine.close()
+    free_again(remote_engine_server)
+
+
+def free_again(server) -> None:
+    """Wait until the shared server has heard that a cut client's generation is gone and let go of
+    its model (within a frame once it hears; a loaded machine may take a moment to hear), so the
+    next test finds the model free."""
+    engine = server.engine()
+    engine.load("dia2-2b")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            list(engine.generate(GenerationRequest("[S1] Hi.", GenerationParams(seed=1))))
+            break
+        except GenerationBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
     engine.close()
 
 
