@@ -50,14 +50,20 @@ def test_writing_allocates_no_sample_memory():
     ring = RingBuffer(48000)
     block = np.ones((1024, 1), dtype=np.float32)[:, 0]  # a column of a callback's block
     ring.write(block)
+    # tracemalloc counts every thread's allocations, and a test worker's own threads allocate
+    # now and then; a copy of the block would show in every trial, so the quietest one decides.
+    peaks = []
     tracemalloc.start()
     try:
-        for _ in range(200):  # wraps around several times
-            ring.write(block)
-        _, peak = tracemalloc.get_traced_memory()
+        for _ in range(5):
+            before, _ = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            for _ in range(200):  # wraps around several times
+                ring.write(block)
+            peaks.append(tracemalloc.get_traced_memory()[1] - before)
     finally:
         tracemalloc.stop()
-    assert peak < 1024  # a few view objects, not a 4 kB copy of the block
+    assert min(peaks) < 1024  # a few view objects, not a 4 kB copy of the block
 
 
 def test_needs_room():
