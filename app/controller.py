@@ -30,7 +30,7 @@ from app.voice_session import VoiceSession
 from core.audio.backend import AudioBackend
 from core.document.dialogue import Dialogue
 from core.engine.choice import EngineChoice, open_engine
-from core.engine.engine import Engine
+from core.engine.engine import Engine, EngineKind
 from core.errors import DiaStudioError, describe_error
 from core.studio.take_checking import flagged_lines
 from core.studio.voice_loading import Transcriber
@@ -73,7 +73,12 @@ class StudioController(QObject):
         # Made before the wiring below, so a stream has ended before the window says how a job went.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
-        self.take_checking = TakeChecking(self.window.checks_status, self)
+        self.take_checking = TakeChecking(self.window.checks_status, self._hearing, self)
+        # Before Make until good's: a finished generation's takes are heard before they are judged.
+        for busy_or_not in (self.generation.started, self.generation.finished, self.live_preview.take_started,
+                            self.live_preview.idle):
+            busy_or_not.connect(lambda *_: self.take_checking.set_quiet(
+                not self.generation.is_running and not self.live_preview.is_running))
         self.make_until_good = MakeUntilGood(self.generate, self.generation, self.take_checking,
                                              lambda: self.dialogue, self)
         self._generation_waits = False  # a Generate waits for the preview to let go of the model
@@ -119,6 +124,8 @@ class StudioController(QObject):
         self.document.state_changed.connect(self._show_title)
         self.document.autosave_failed.connect(w.statusBar().showMessage)
         self.model_controls.speech_model_changed.connect(self.voices.use_speech_model)
+        self.model_controls.speech_model_changed.connect(lambda _: self.take_checking.look_for_hearing())
+        self.models.engine_changed.connect(lambda _: self.take_checking.look_for_hearing())
         for shown in (self.models.loaded, self.models.engine_changed, self.models.failed):
             shown.connect(lambda _: self._update_actions())  # after the model controls show the model
         self.generation.started.connect(w.generation_progress.start)
@@ -295,6 +302,17 @@ class StudioController(QObject):
             engine = open_engine(choice, on_speech_model_load=self.voices.speech_model_loading.emit)
         engine.speech_model = self.settings.whisper_model or None  # no choice made: the device's default
         return engine
+
+    def _hearing(self) -> tuple[str, object] | None:
+        """Off the GUI thread: the Whisper model the checks hear lines with, and what hears with it:
+        the engine's (where voices are heard), when it runs on this computer and its model is on
+        disk already."""
+        if self.models.choice.kind is EngineKind.REMOTE:
+            return None  # the server's Whisper is its own affair
+        from core.dia2.transcribe import model_on_disk  # imports Whisper: off the GUI thread
+
+        model = model_on_disk(self.settings.whisper_model or None)
+        return (model, self.voices.transcriber()) if model else None
 
     # --- generating -----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from app.generation import GenerationSession
 from app.take_checking import TakeChecking
 from core.document.dialogue import Dialogue
 from core.document.line_numbers import line_numbers, rows_of
-from core.studio.take_checking import best_take_for, unchecked
+from core.studio.take_checking import best_take_for
 from core.take_checks.verdicts import Verdict
 
 
@@ -75,7 +75,7 @@ class MakeUntilGood(QObject):
             self._end("Make until good cancelled; the takes made are kept.")
             return
         self._state = "checking"
-        if not self._checking.is_running and not unchecked(self._dialogue()):
+        if self._checking.settled:
             self._judge()
         # else: the checks' idle signal judges once they are in
 

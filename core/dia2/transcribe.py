@@ -58,6 +58,16 @@ def downloaded_models(download_root: str | PathLike[str] | None = None) -> dict[
     return found
 
 
+def model_on_disk(model: str | None, device: str | torch.device | None = None) -> str | None:
+    """The Whisper model transcribing with ``model`` uses (None: the device's default), when it is
+    on this computer: a model file, or a named model already downloaded. None when using it would
+    download it first: what runs on its own (the studio's checks) never starts a download."""
+    name = model or default_whisper_model(device)
+    if name in whisper.available_models():
+        return name if name in downloaded_models() else None
+    return name if Path(name).is_file() else None
+
+
 class TranscriptionError(DiaStudioError):
     """Transcribing a voice reference failed."""
 

@@ -20,14 +20,17 @@ from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine, check
 from core.take_checks.verdicts import LineReport, TakeReport, Verdict
 
 CHECKS_VERSION = 1  # raise it when a check or a threshold changes: every take is checked again
+HEARD_BY = "; heard by "  # in ``depends_on``: the Whisper model that heard the lines
 VERDICT_RANK = {Verdict.GOOD: 2, Verdict.CHECK: 1, Verdict.BAD: 0}
 
 
-def depends_on(speakers: Mapping[Speaker, SpeakerProfile], take: Take) -> str:
-    """What ``take``'s checks are made from, as one string."""
+def depends_on(speakers: Mapping[Speaker, SpeakerProfile], take: Take, heard_by: str | None = None) -> str:
+    """What ``take``'s checks are made from, as one string; ``heard_by``: the Whisper model that
+    heard its lines (None: the words a listener hears were not checked)."""
     voices = ",".join(f"{speaker.value}={profile.voice.audio.id if profile.voice else '-'}:{profile.name}"
                       for speaker, profile in sorted(speakers.items(), key=lambda item: item[0].value))
-    return f"checks {CHECKS_VERSION}; take {take.id}; {voices}"
+    made_from = f"checks {CHECKS_VERSION}; take {take.id}; {voices}"
+    return made_from if heard_by is None else f"{made_from}{HEARD_BY}{heard_by}"
 
 
 def to_check(take: Take, voices: Mapping[str, Voice], names: Mapping[str, str]) -> TakeToCheck:
@@ -53,15 +56,20 @@ def spoken_lines(take: Take) -> list:
     return [line for line in take.source_lines if line.spoken_text]
 
 
-def unchecked(dialogue: Dialogue) -> list[Take]:
-    """The takes with no checks, or checks made from something that has changed since, newest first."""
-    return [take for take in reversed(dialogue.takes) if current_report(dialogue, take) is None]
+def unchecked(dialogue: Dialogue, heard_by: str | None = None) -> list[Take]:
+    """The takes with no checks, or checks made from something that has changed since, newest
+    first; with ``heard_by`` (a Whisper model that can hear the lines now) also those whose lines
+    it has not heard."""
+    return [take for take in reversed(dialogue.takes) if current_report(dialogue, take) is None or (
+        heard_by is not None and dialogue.checks[take.id].depends_on != depends_on(dialogue.speakers, take, heard_by))]
 
 
 def current_report(dialogue: Dialogue, take: Take) -> TakeReport | None:
-    """The take's checks, unless they are missing or were made from what has changed since."""
+    """The take's checks, unless they are missing or were made from what has changed since
+    (whether Whisper heard its lines or not, and with which model)."""
     checked = dialogue.checks.get(take.id)
-    if checked is None or checked.depends_on != depends_on(dialogue.speakers, take):
+    made_from = depends_on(dialogue.speakers, take)
+    if checked is None or checked.depends_on.partition(HEARD_BY)[0] != made_from:
         return None
     return checked.report
 

@@ -60,7 +60,15 @@ def missing_words(line: SpokenLine) -> list[Flag]:
 
 def misheard_words(line: SpokenLine, transcriber, settings: CheckSettings) -> list[Flag]:
     """Whisper's hearing of the line against its text, both as a listener would write them."""
-    heard = " ".join(word.text for word in transcriber.transcribe(line.samples, line.sample_rate))
+    try:
+        words = transcriber.transcribe(line.samples, line.sample_rate)
+    except Exception as error:
+        from core.dia2.transcribe import NoSpeechFound  # Whisper's module: loaded already when it raised
+
+        if not isinstance(error, NoSpeechFound):
+            raise
+        words = []  # a line it hears nothing of: every word unheard
+    heard = " ".join(word.text for word in words)
     diff = compare_words(listener_words(line.text), listener_words(heard))
     rate = diff.error_rate
     if rate < settings.misheard_check_rate:

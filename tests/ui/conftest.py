@@ -294,6 +294,9 @@ def make_studio(qtbot, tmp_path, prompts, sound, shared_engines, monkeypatch):
     """Build studios on the same folders (a second one is the app started again). A studio whose
     model runs in its own process shares that process with the module's other tests."""
     monkeypatch.setattr("app.controller.open_engine", shared_engines.open)
+    # Whisper's models are looked for here (none, unless a test puts one): the checks hear lines
+    # only with a model on disk.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     store_path = tmp_path / "settings.ini"
     config_dir = tmp_path / "config"
     made = []

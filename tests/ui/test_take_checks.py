@@ -20,7 +20,7 @@ from core.studio.take_checking import line_report
 from core.take_checks import speaker_encoder
 from core.take_checks.verdicts import Verdict
 from tests.core.take_checks import dialogue as speech
-from tests.ui.conftest import FakeRuntime, use_runtime, write_dialogue
+from tests.ui.conftest import FakeRuntime, WordsTranscriber, use_runtime, write_dialogue
 from ui.takes import TAKE_ID_ROLE
 from ui.timeline_model import Column
 
@@ -291,3 +291,62 @@ def test_checks_on_their_way_when_the_window_closes_are_dropped(studio, qtbot, m
     qtbot.waitUntil(lambda: not shiboken6.isValid(panel))
     qtbot.wait(200)
     assert studio.dialogue.checks == {}
+
+
+def whisper_on_disk(tmp_path) -> None:
+    """Whisper's default model on a processor, as if downloaded (the checks only look for it: the
+    window's stand-in transcriber does the hearing)."""
+    folder = tmp_path / "cache" / "whisper"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "small.pt").write_bytes(b"weights")
+
+
+MISHEARD = "Completely different words"
+
+
+def heard_by(studio, take) -> str:
+    return studio.dialogue.checks[take.id].depends_on.rpartition("; heard by ")[2]
+
+
+def test_with_whisper_on_disk_the_lines_are_heard(make_studio, qtbot, tmp_path):
+    whisper_on_disk(tmp_path)
+    hearing = WordsTranscriber(MISHEARD)
+    studio = make_studio(transcriber=hearing)
+    write_the_dialogue(studio)
+    take = speech_take(studio, speech.clean_parts(), seed=1)
+    studio.dialogue.add_takes([take])
+    qtbot.waitUntil(lambda: take.id in studio.dialogue.checks and heard_by(studio, take) == "small"
+                    and not studio.take_checking.is_running, timeout=30_000)
+    assert hearing.calls == 4  # each line once
+    tooltip = studio.window.takes.list.item(0).toolTip()
+    assert "Not checked" not in tooltip
+    assert "Line 1, bad: not heard “" in tooltip and "(word error rate" in tooltip
+    assert listed(studio)[0].splitlines()[-1].strip() == ("score 0 · line 1 bad: misheard words · "
+                                                          "line 2 bad: misheard words · 2 more")
+
+
+def test_lines_are_heard_once_the_model_is_quiet(make_studio, qtbot, tmp_path):
+    hearing = WordsTranscriber(MISHEARD)
+    studio = make_studio(transcriber=hearing)
+    write_the_dialogue(studio)
+    take = speech_take(studio, speech.clean_parts(), seed=1)
+    studio.dialogue.add_takes([take])
+    checked(studio, qtbot)
+    assert "Not checked: misheard words" in studio.window.takes.list.item(0).toolTip()  # no Whisper model
+
+    whisper_on_disk(tmp_path)  # downloaded since, say for a voice
+    runtime = FakeRuntime(hold_after=1)
+    use_runtime(studio, runtime)
+    studio.generate([studio.dialogue.lines[0].id])
+    qtbot.waitUntil(runtime.holding.is_set, timeout=30_000)
+    later = speech_take(studio, speech.clean_parts(), seed=2)
+    studio.dialogue.add_takes([later])  # arrives while the model generates: checked, not heard
+    qtbot.waitUntil(lambda: later.id in studio.dialogue.checks and not studio.take_checking.is_running,
+                    timeout=30_000)
+    assert hearing.calls == 0 and heard_by(studio, later) == studio.dialogue.checks[later.id].depends_on
+
+    with qtbot.waitSignal(studio.generation.finished, timeout=30_000):
+        runtime.release.set()
+    qtbot.waitUntil(lambda: all(heard_by(studio, made) == "small" for made in (take, later))
+                    and not studio.take_checking.is_running, timeout=60_000)
+    assert "not heard" in studio.window.takes.list.item(0).toolTip()

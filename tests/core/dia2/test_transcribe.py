@@ -24,6 +24,7 @@ from core.dia2.transcribe import (
     _official_model_name,
     default_whisper_model,
     downloaded_models,
+    model_on_disk,
     whisper_cache_folder,
 )
 from core.dia2.transcript_alignment import (
@@ -194,6 +195,20 @@ def test_the_downloaded_models_are_found_where_whisper_keeps_them(tmp_path, monk
     root.mkdir()
     (root / "tiny.en.pt").write_bytes(bytes(10))
     assert downloaded_models(root) == {"tiny.en": 10}
+
+
+def test_a_model_counts_as_on_disk_only_once_downloaded_or_chosen_as_a_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert model_on_disk(None, "cpu") is None and model_on_disk("base", "cpu") is None  # would download
+    whisper_cache_folder().mkdir(parents=True)
+    (whisper_cache_folder() / "small.pt").write_bytes(bytes(10))
+    assert model_on_disk(None, "cpu") == "small"  # the processor's default
+    assert model_on_disk(None, "cuda") is None  # large-v3 is not there
+    assert model_on_disk("base", "cpu") is None
+    chosen = tmp_path / "mine.pt"
+    assert model_on_disk(str(chosen), "cpu") is None
+    chosen.write_bytes(bytes(10))
+    assert model_on_disk(str(chosen), "cpu") == str(chosen)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ nothing on the clean take; what a check lacks is said as "not checked", never pa
 
 import pytest
 
+from core.dia2.transcribe import NoSpeechFound
 from core.dia2.transcript_alignment import TimedWord
 from core.take_checks.speaker_encoder import LstmVoiceEncoder
 from core.take_checks.take_checker import check_take
@@ -130,6 +131,20 @@ def test_whisper_hearing_other_words_flags_the_line_with_what_it_heard():
     assert "word error rate 33%" in detail
     assert report.lines[2].verdict is Verdict.CHECK
     assert all("misheard_words" not in line.not_checked for line in report.lines)
+
+
+def test_a_line_whisper_hears_no_speech_in_is_bad():
+    class DeafToLine2(ScriptedTranscriber):
+        def transcribe(self, samples, sample_rate):
+            if len(self.heard) == 3:
+                self.heard.pop(0)
+                raise NoSpeechFound("No speech was found")
+            return super().transcribe(samples, sample_rate)
+
+    report = check_take(dialogue.take_of(dialogue.clean_parts()), transcriber=DeafToLine2(*dialogue.TEXTS))
+    assert flags_by_line(report) == {2: ["misheard_words"]}
+    assert report.lines[1].flags[0].detail.startswith("not heard “")
+    assert report.lines[1].verdict is Verdict.BAD
 
 
 def test_a_line_whisper_barely_recognises_is_bad():
