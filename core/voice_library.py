@@ -12,6 +12,9 @@ A voice is written into a hidden staging folder and renamed into place once whol
 holds a complete voice or none (a crash leaves only a hidden folder, which listing skips). Names
 are the person's, unique ignoring case; a taken name gets a number: "Maya (2)". A damaged entry
 is listed apart with what is wrong, so the other voices stay usable.
+
+A voice goes to another studio as one file (``export`` and ``import_package``: core/voice_package.py
+says what the file holds); an import is checked whole before it is saved as any other voice is.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from core.document.clips import AudioClip, timed_words
 from core.document.ids import new_id
 from core.document.speakers import VoiceReference
 from core.errors import DiaStudioError
+from core.voice_package import read_voice_package, write_voice_package
 
 FORMAT_VERSION = 1
 AUDIO_FILE = "voice.flac"
@@ -144,8 +148,10 @@ class VoiceLibrary:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def save(self, name: str, voice: VoiceReference, source: str = "") -> LibraryVoice:
-        """Save a copy of ``voice`` under ``name`` (numbered if taken); returns it as listed."""
+    def save(self, name: str, voice: VoiceReference, source: str = "",
+             created: datetime | None = None) -> LibraryVoice:
+        """Save a copy of ``voice`` under ``name`` (numbered if taken); returns it as listed.
+        ``created``: when the voice was first saved (an imported one keeps its own), else now."""
         name = self.free_name(name)
         voice_id = f"{_slug(name)}-{new_id()[:8]}"
         staging = self.folder / f".{voice_id}{_STAGING_SUFFIX}"
@@ -156,7 +162,7 @@ class VoiceLibrary:
             "transcript": voice.transcript,
             "words": [[word.text, word.start_s, word.end_s] for word in voice.words],
             "source": source,
-            "created": datetime.now(UTC).isoformat(),
+            "created": (created or datetime.now(UTC)).isoformat(),
             "sample_rate": voice.audio.sample_rate,
             "frames": len(samples),
         }
@@ -172,6 +178,26 @@ class VoiceLibrary:
             raise VoiceLibraryError(f"Could not save “{name}” to the voice library in {self.folder}: "
                                     f"{getattr(error, 'strerror', None) or error}.") from error
         return self._read_entry(self.folder / voice_id)[0]
+
+    def export(self, voice_id: str, path: Path) -> None:
+        """Write the saved voice as a voice package at ``path`` (its clip's FLAC as saved, unchanged)."""
+        entry = self._entry(voice_id)
+        voice, _ = self._read_entry(entry)
+        try:
+            flac = (entry / AUDIO_FILE).read_bytes()
+            write_voice_package(path, name=voice.name, transcript=voice.transcript, words=voice.words,
+                                source=voice.source, created=voice.created, flac=flac)
+        except OSError as error:
+            raise VoiceLibraryError(f"Could not export “{voice.name}” to {path}: "
+                                    f"{error.strerror or error}.") from error
+
+    def import_package(self, path: Path) -> LibraryVoice:
+        """Save the voice of the package at ``path`` (its name numbered if taken). The whole package
+        is checked in memory first, so a refused one (a VoicePackageError) changes nothing here."""
+        packaged = read_voice_package(path)
+        voice = VoiceReference(AudioClip.from_samples(packaged.samples, packaged.sample_rate), packaged.words,
+                               packaged.transcript)
+        return self.save(packaged.name, voice, packaged.source, packaged.created)
 
     def delete(self, voice_id: str) -> None:
         """Remove a saved voice (a damaged one too)."""
