@@ -12,7 +12,7 @@ from pathlib import Path
 
 from app.command_line import CommandLineError, run_command, say
 from core.audio.io import load_voice_clip, read_audio
-from core.take_checks.verdicts import TakeReport, Verdict
+from core.take_checks.verdicts import THRESHOLDS, CheckSettings, InvalidThreshold, TakeReport, Verdict, tuned
 
 EXIT_BAD_LINE = 1  # the check ran and found a line to remake (as diff and grep say "found")
 
@@ -38,8 +38,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--whisper-model", metavar="NAME|FILE",
                         help="hear each line with this Whisper model (tiny … large-v3, or a .pt file; a name is "
                              "downloaded the first time); default: the processor's model when it is downloaded")
+    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                        help="judge by another threshold (repeatable): " + ", ".join(
+                            f"{name} ({getattr(CheckSettings(), name):g})" for name in THRESHOLDS))
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
+
+
+def thresholds(pairs: list[str]) -> CheckSettings:
+    """``--threshold`` as given: NAME=VALUE pairs, each name and value checked."""
+    values = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            raise CommandLineError(f"--threshold {pair}: give NAME=VALUE, the value a number") from None
+        if not equals:
+            raise CommandLineError(f"--threshold {pair}: give NAME=VALUE")
+    try:
+        return tuned(values)
+    except InvalidThreshold as error:
+        raise CommandLineError(f"--threshold: {error}") from None
 
 
 def run_check(argv: list[str]) -> int:
@@ -52,6 +72,7 @@ def _check(args: argparse.Namespace, cancel: threading.Event) -> int:
     from core.take_checks.speaker_encoder import LstmVoiceEncoder
     from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine, check_take
 
+    settings = thresholds(args.threshold)
     samples, rate = read_audio(args.audio)
     samples = samples.mean(axis=1)
     try:
@@ -72,7 +93,7 @@ def _check(args: argparse.Namespace, cancel: threading.Event) -> int:
     transcriber = _transcriber(args.whisper_model)
     if transcriber is None:
         say("note: no Whisper model is downloaded: give --whisper-model (tiny, base, small, …) to hear the lines")
-    report = check_take(take, encoder=LstmVoiceEncoder(), transcriber=transcriber)
+    report = check_take(take, settings, LstmVoiceEncoder(), transcriber)
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -89,12 +110,11 @@ def _words(path: Path | None):
 
 def _transcriber(model: str | None):
     """Whisper as asked; by default the processor's model where it is downloaded, else none."""
-    from core.dia2.transcribe import WhisperTranscriber, default_whisper_model, downloaded_models
+    from core.dia2.transcribe import WhisperTranscriber, model_on_disk
 
+    model = model or model_on_disk(None, "cpu")
     if model is None:
-        model = default_whisper_model("cpu")
-        if model not in downloaded_models():
-            return None
+        return None
     say(f"hearing the lines with Whisper {model}")
     return WhisperTranscriber(model, device="cpu", on_model_load=lambda name: say(f"loading Whisper {name} …"))
 

@@ -24,6 +24,7 @@ from app.model_controls import NO_MODEL, ModelControls
 from app.model_session import ModelSession, settings_choice
 from app.playback import Playback
 from app.settings import Settings, WindowLayout
+from app.take_check_settings import edit_take_checks, thresholds
 from app.take_checking import TakeChecking
 from app.voice_library_session import VoiceLibrarySession
 from app.voice_session import VoiceSession
@@ -73,7 +74,8 @@ class StudioController(QObject):
         # Made before the wiring below, so a stream has ended before the window says how a job went.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
-        self.take_checking = TakeChecking(self.window.checks_status, self._hearing, self)
+        self.take_checking = TakeChecking(self.window.checks_status, self._hearing, lambda: thresholds(settings),
+                                          self)
         # Before Make until good's: a finished generation's takes are heard before they are judged.
         for busy_or_not in (self.generation.started, self.generation.finished, self.live_preview.take_started,
                             self.live_preview.idle):
@@ -104,6 +106,8 @@ class StudioController(QObject):
         a.generate.triggered.connect(lambda: self.generate())
         a.generate_selected.triggered.connect(lambda: self.generate(w.timeline.selected_line_ids()))
         a.make_until_good.triggered.connect(self.make_lines_until_good)
+        a.take_checks.triggered.connect(
+            lambda: edit_take_checks(self.settings, w) and self.take_checking.check_what_is_new())
         a.cancel.triggered.connect(self.make_until_good.cancel)  # before the generation's: no next try
         a.cancel.triggered.connect(self.cancel_generation)
         a.play_pause.triggered.connect(self.listening.play_pause)

@@ -71,6 +71,7 @@ class Settings:
     speak_as_i_type: Setting[bool] = Setting("audio/speak_as_i_type", False)  # the line edited, heard live
     # Make until good: the most generations of a line before it keeps its best take, flagged
     make_until_good_tries: Setting[int] = Setting("generate/make_until_good_tries", 3)
+    check_thresholds: Setting[str] = Setting("checks/thresholds", "")  # JSON: those set apart from the defaults
     # Export
     export_format: Setting[str] = Setting("export/format", "MP3")
     export_sample_rate: Setting[int] = Setting("export/sample_rate", 44100)

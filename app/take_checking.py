@@ -22,11 +22,11 @@ from core.document.content import Change
 from core.document.dialogue import Dialogue
 from core.errors import describe_error
 from core.document.line_numbers import line_numbers, rows_of
-from core.studio.take_checking import (HEARD_BY, depends_on, document_voices, flagged_lines, to_check,
+from core.studio.take_checking import (depends_on, made_from, document_voices, flagged_lines, to_check,
                                        unchecked)
 from core.take_checks.speaker_encoder import LstmVoiceEncoder
 from core.take_checks.take_checker import check_take
-from core.take_checks.verdicts import CheckedTake
+from core.take_checks.verdicts import CheckSettings, CheckedTake
 
 
 Hearing = tuple[str, object]  # a Whisper model's name, and what hears with it (``transcribe(samples, rate)``)
@@ -36,14 +36,15 @@ class TakeChecking(QObject):
     idle = Signal()  # every take is checked (or could not be)
 
     def __init__(self, status: QLabel, hearing: Callable[[], Hearing | None] = lambda: None,
-                 parent: QObject | None = None):
+                 thresholds: Callable[[], CheckSettings] = CheckSettings, parent: QObject | None = None):
         """``status``: the status bar's word on the checks, kept up to date here (a label, so it
         never takes the place of a message about what just happened). ``hearing()``, called off
         the GUI thread: the Whisper model that can hear lines now, with what hears with it, or
-        None."""
+        None. ``thresholds()``: the thresholds the person set (a change: ``check_what_is_new``)."""
         super().__init__(parent)
         self._status = status
         self._hearing = hearing
+        self._thresholds = thresholds
         self._heard_by: str | None = None  # the Whisper model found, None: lines are not heard
         self._ears = None  # what hears with it
         self._quiet = True  # no generation runs: Whisper may
@@ -132,7 +133,7 @@ class TakeChecking(QObject):
             self._show()
             self.idle.emit()
             return
-        speakers, ears = dialogue.speakers, self._ears if self._heard_now else None
+        speakers, ears, settings = dialogue.speakers, self._ears if self._heard_now else None, self._thresholds()
 
         def job(cancel: threading.Event) -> Iterator:
             for take, key in todo:
@@ -141,14 +142,14 @@ class TakeChecking(QObject):
                 try:
                     take_to_check = to_check(take, *document_voices(speakers))
                     if ears is None:
-                        yield take.id, CheckedTake(key, check_take(take_to_check, encoder=self._encoder))
+                        yield take.id, CheckedTake(key, check_take(take_to_check, settings, self._encoder))
                         continue
                     try:
-                        report = check_take(take_to_check, encoder=self._encoder, transcriber=ears)
+                        report = check_take(take_to_check, settings, self._encoder, ears)
                     except Exception as error:  # noqa: BLE001 — Whisper failing leaves the other checks
                         yield None, describe_error(error, "Whisper could not hear the lines")
-                        key = depends_on(speakers, take)
-                        report = check_take(take_to_check, encoder=self._encoder)
+                        key = depends_on(speakers, take, settings=settings)
+                        report = check_take(take_to_check, settings, self._encoder)
                     yield take.id, CheckedTake(key, report)
                 except Exception as error:  # noqa: BLE001 — one take's failure must not stop the others
                     yield take.id, (key, describe_error(error, "Checking the take failed"))
@@ -168,7 +169,9 @@ class TakeChecking(QObject):
     def _todo(self, dialogue: Dialogue) -> list:
         """The takes to check now, each with what its checks will be made from."""
         heard_by = self._heard_by if self._heard_now else None
-        todo = [(take, depends_on(dialogue.speakers, take, heard_by)) for take in unchecked(dialogue, heard_by)]
+        settings = self._thresholds()
+        todo = [(take, depends_on(dialogue.speakers, take, heard_by, settings))
+                for take in unchecked(dialogue, heard_by, settings)]
         return [(take, key) for take, key in todo if key not in self._failed]
 
     def _arrived(self, dialogue: Dialogue, take_id: str | None, result) -> None:
@@ -178,8 +181,7 @@ class TakeChecking(QObject):
         if dialogue is not self._dialogue or take_id not in {take.id for take in dialogue.takes}:
             return  # another document, or a take deleted meanwhile
         if isinstance(result, CheckedTake):
-            made_from = result.depends_on.partition(HEARD_BY)[0]
-            if made_from == depends_on(dialogue.speakers, dialogue.take(take_id)):  # the voices are as they were
+            if made_from(result.depends_on) == made_from(depends_on(dialogue.speakers, dialogue.take(take_id))):
                 dialogue.set_checks(take_id, result)
             return
         key, self._problem = result

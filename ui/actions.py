@@ -50,6 +50,8 @@ class StudioActions:
         self.generate_selected = action("Generate &selected lines", "Shift+F5")
         self.make_until_good = action("Make &until good", "Ctrl+F5", "Generate the selected lines (or every flagged "
                                       "line) again until a take passes its checks, keeping the best")
+        self.take_checks = action("Take c&hecks…", None, "How many tries Make until good makes, and the "
+                                  "thresholds the checks judge takes by")
         self.cancel = action("&Cancel generation", "Esc", "Stop after the current frame, keeping what was made")
         self.play_pause = action("&Play / pause", "Ctrl+Space")
         self.stop = action("S&top playback", "Ctrl+.")

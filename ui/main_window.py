@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
         edit_menu.addMenu(self.cue_menu)
         edit_menu.addAction(a.insert_pause)
         generate_menu = menu_bar.addMenu("&Generate")
-        generate_menu.addActions([a.generate, a.generate_selected, a.make_until_good, a.cancel])
+        generate_menu.addActions([a.generate, a.generate_selected, a.make_until_good, a.take_checks, a.cancel])
         generate_menu.addSeparator()
         generate_menu.addActions([a.play_pause, a.stop, a.play_while_generating])
         generate_menu.addSeparator()

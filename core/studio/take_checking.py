@@ -17,20 +17,29 @@ from core.document.speakers import Speaker, SpeakerProfile
 from core.document.takes import Take
 from core.studio.take_assembly import take_from_result
 from core.take_checks.take_checker import TakeToCheck, Voice, WrittenLine, check_take
-from core.take_checks.verdicts import LineReport, TakeReport, Verdict
+from core.take_checks.verdicts import CheckSettings, LineReport, TakeReport, Verdict, tuning
 
-CHECKS_VERSION = 1  # raise it when a check or a threshold changes: every take is checked again
+CHECKS_VERSION = 1  # raise it when a check or a default threshold changes: every take is checked again
+TUNED = "; thresholds "  # in ``depends_on``: thresholds set apart from the defaults
 HEARD_BY = "; heard by "  # in ``depends_on``: the Whisper model that heard the lines
 VERDICT_RANK = {Verdict.GOOD: 2, Verdict.CHECK: 1, Verdict.BAD: 0}
 
 
-def depends_on(speakers: Mapping[Speaker, SpeakerProfile], take: Take, heard_by: str | None = None) -> str:
-    """What ``take``'s checks are made from, as one string; ``heard_by``: the Whisper model that
-    heard its lines (None: the words a listener hears were not checked)."""
+def depends_on(speakers: Mapping[Speaker, SpeakerProfile], take: Take, heard_by: str | None = None,
+               settings: CheckSettings = CheckSettings()) -> str:
+    """What ``take``'s checks are made from, as one string: the take, the voices and the checks'
+    version, then the thresholds set apart from the defaults and ``heard_by``, the Whisper model
+    that heard its lines (None: the words a listener hears were not checked)."""
     voices = ",".join(f"{speaker.value}={profile.voice.audio.id if profile.voice else '-'}:{profile.name}"
                       for speaker, profile in sorted(speakers.items(), key=lambda item: item[0].value))
-    made_from = f"checks {CHECKS_VERSION}; take {take.id}; {voices}"
-    return made_from if heard_by is None else f"{made_from}{HEARD_BY}{heard_by}"
+    tuned = ",".join(f"{name}={value:g}" for name, value in tuning(settings).items())
+    return (f"checks {CHECKS_VERSION}; take {take.id}; {voices}" + (f"{TUNED}{tuned}" if tuned else "")
+            + (f"{HEARD_BY}{heard_by}" if heard_by else ""))
+
+
+def made_from(depends_on: str) -> str:
+    """The part of ``depends_on`` without which a take's checks are not its checks any more."""
+    return depends_on.partition(TUNED)[0].partition(HEARD_BY)[0]
 
 
 def to_check(take: Take, voices: Mapping[str, Voice], names: Mapping[str, str]) -> TakeToCheck:
@@ -56,20 +65,26 @@ def spoken_lines(take: Take) -> list:
     return [line for line in take.source_lines if line.spoken_text]
 
 
-def unchecked(dialogue: Dialogue, heard_by: str | None = None) -> list[Take]:
-    """The takes with no checks, or checks made from something that has changed since, newest
-    first; with ``heard_by`` (a Whisper model that can hear the lines now) also those whose lines
-    it has not heard."""
-    return [take for take in reversed(dialogue.takes) if current_report(dialogue, take) is None or (
-        heard_by is not None and dialogue.checks[take.id].depends_on != depends_on(dialogue.speakers, take, heard_by))]
+def unchecked(dialogue: Dialogue, heard_by: str | None = None,
+              settings: CheckSettings = CheckSettings()) -> list[Take]:
+    """The takes to check, newest first: those with no checks, or checks made from what has
+    changed since, or with other thresholds than ``settings``; with ``heard_by`` (a Whisper model
+    that can hear the lines now) also those whose lines it has not heard."""
+    todo = []
+    for take in reversed(dialogue.takes):
+        checked = dialogue.checks.get(take.id)
+        wanted = depends_on(dialogue.speakers, take, heard_by, settings)
+        if checked is None or checked.depends_on.partition(HEARD_BY)[0] != wanted.partition(HEARD_BY)[0] or (
+                heard_by is not None and checked.depends_on != wanted):
+            todo.append(take)
+    return todo
 
 
 def current_report(dialogue: Dialogue, take: Take) -> TakeReport | None:
-    """The take's checks, unless they are missing or were made from what has changed since
-    (whether Whisper heard its lines or not, and with which model)."""
+    """The take's checks, unless they are missing or were made from what has changed since (the
+    thresholds and whether Whisper heard the lines aside: the checks are still the take's)."""
     checked = dialogue.checks.get(take.id)
-    made_from = depends_on(dialogue.speakers, take)
-    if checked is None or checked.depends_on.partition(HEARD_BY)[0] != made_from:
+    if checked is None or made_from(checked.depends_on) != made_from(depends_on(dialogue.speakers, take)):
         return None
     return checked.report
 

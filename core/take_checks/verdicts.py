@@ -3,8 +3,12 @@ the thresholds they are judged by."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from enum import Enum
+
+from core.errors import DiaStudioError
 
 FLAG_KINDS = ("speaker", "missing_words", "misheard_words", "silence", "overrun", "pace", "clipping", "quiet")
 
@@ -71,7 +75,8 @@ class TakeReport:
 
 @dataclass(frozen=True)
 class CheckSettings:
-    """The thresholds, calibrated on espeak-ng speech (docs/studio.md: Checked takes)."""
+    """The thresholds, calibrated on espeak-ng speech (docs/take-checks.md); a person may set
+    them (``tuned``), each within its range in ``THRESHOLDS``."""
 
     speaker_margin: float = 0.05  # a line this much nearer the other voice than its own is flagged
     voices_too_alike: float = 0.85  # references at least this similar cannot be told apart
@@ -86,6 +91,60 @@ class CheckSettings:
     quiet_dbfs: float = -40.0  # a line's speech quieter than this …
     quiet_below_take_db: float = 18.0  # … or this far below the take's other lines
     silent_below_peak_db: float = 35.0  # a 10 ms frame this far below the line's loudest is silence
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How a person sees and sets one of ``CheckSettings``' thresholds."""
+
+    label: str
+    minimum: float
+    maximum: float
+    unit: str = ""
+
+
+THRESHOLDS = {
+    "speaker_margin": Threshold("A line nearer the other voice than its own by", 0.0, 0.5),
+    "voices_too_alike": Threshold("Voices this alike are not told apart", 0.5, 1.0),
+    "speaker_min_s": Threshold("Lines shorter than this are not judged by voice", 0.0, 10.0, "s"),
+    "misheard_check_rate": Threshold("Word error rate worth a listen", 0.0, 1.0),
+    "misheard_bad_rate": Threshold("Word error rate to remake", 0.0, 1.0),
+    "silence_s": Threshold("Silence inside a line (besides written pauses)", 0.1, 10.0, "s"),
+    "silence_bad_s": Threshold("… bad when longer still by", 0.0, 30.0, "s"),
+    "overrun_s": Threshold("Sound after the last word", 0.1, 30.0, "s"),
+    "pace_ratio": Threshold("Pace this many times the take's", 1.1, 10.0, "×"),
+    "clipped_share": Threshold("Share of samples at full scale", 0.0, 0.1),
+    "quiet_dbfs": Threshold("A line's speech quieter than", -90.0, 0.0, "dBFS"),
+    "quiet_below_take_db": Threshold("… or below the take's other lines by", 1.0, 60.0, "dB"),
+    "silent_below_peak_db": Threshold("Silence is this far below the line's loudest", 10.0, 80.0, "dB"),
+}
+
+
+class InvalidThreshold(DiaStudioError, ValueError):
+    """A threshold the checks do not have, or a value out of its range."""
+
+
+def tuned(values: Mapping[str, object]) -> CheckSettings:
+    """The default thresholds with ``values`` (by name) in their place; each one checked."""
+    for name, value in values.items():
+        threshold = THRESHOLDS.get(name)
+        if threshold is None:
+            raise InvalidThreshold(f"The checks have no threshold {name!r}; they have: {', '.join(THRESHOLDS)}.")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not threshold.minimum <= value <= threshold.maximum:
+            raise InvalidThreshold(f"{name} must be a number from {threshold.minimum:g} to "
+                                   f"{threshold.maximum:g}{' ' + threshold.unit if threshold.unit else ''}, "
+                                   f"not {value!r}.")
+    settings = replace(CheckSettings(), **{name: float(value) for name, value in values.items()})
+    if settings.misheard_bad_rate < settings.misheard_check_rate:
+        raise InvalidThreshold("misheard_bad_rate must be at least misheard_check_rate.")
+    return settings
+
+
+def tuning(settings: CheckSettings) -> dict[str, float]:
+    """The thresholds of ``settings`` that differ from the defaults, by name."""
+    defaults = CheckSettings()
+    return {name: getattr(settings, name) for name in THRESHOLDS if getattr(settings, name) != getattr(defaults, name)}
 
 
 def report_from_json(data: dict) -> TakeReport:

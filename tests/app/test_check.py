@@ -48,6 +48,32 @@ def test_a_clean_take_reads_as_a_table_and_exits_0(tmp_path, capsys):
     assert "--whisper-model" in err
 
 
+def test_a_threshold_set_on_the_command_line_is_judged_by(tmp_path, capsys):
+    flags = write_take(tmp_path, dialogue.take_of(dialogue.silence_inside(dialogue.clean_parts(), seconds=2.5)))
+
+    def verdicts(*thresholds: str) -> tuple[int, list[str]]:
+        status = run_check(flags + ["--json"] + [arg for pair in thresholds for arg in ("--threshold", pair)])
+        return status, [line["verdict"] for line in json.loads(capsys.readouterr().out)["lines"]]
+
+    assert verdicts() == (0, ["good", "good", "check", "good"])  # 2.5 s inside line 3: worth a listen
+    assert verdicts("silence_bad_s=1") == (1, ["good", "good", "bad", "good"])
+    assert verdicts("silence_s=3") == (0, ["good"] * 4)
+
+
+@pytest.mark.parametrize("threshold, message", [
+    ("silence=3", "The checks have no threshold 'silence'; they have: speaker_margin,"),
+    ("silence_s=0", "silence_s must be a number from 0.1 to 10 s, not 0.0."),
+    ("silence_s=soon", "--threshold silence_s=soon: give NAME=VALUE, the value a number"),
+    ("silence_s", "--threshold silence_s: give NAME=VALUE"),
+    ("misheard_bad_rate=0.1", "misheard_bad_rate must be at least misheard_check_rate."),
+])
+def test_a_threshold_it_cannot_use_is_refused_saying_what(tmp_path, capsys, threshold, message):
+    flags = write_take(tmp_path, dialogue.take_of(dialogue.clean_parts()))
+    assert run_check(flags + ["--threshold", threshold]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dia-studio check: error: ") and message in err, err
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda folder: (folder / "times.json").write_text("[[0, 1], [1, 2]]"),
      "the script has 4 lines but the line times give 2 spans"),

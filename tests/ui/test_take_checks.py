@@ -3,12 +3,14 @@ its score and flags in the takes panel, best first, Keep best, and the checks ke
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
 from core.audio.processing import resample
 from core.dia2.events import AudioChunk, TakeResult, TakeStarted
@@ -21,6 +23,7 @@ from core.take_checks import speaker_encoder
 from core.take_checks.verdicts import Verdict
 from tests.core.take_checks import dialogue as speech
 from tests.ui.conftest import FakeRuntime, WordsTranscriber, use_runtime, write_dialogue
+from ui.take_checks_dialog import TakeChecksDialog
 from ui.takes import TAKE_ID_ROLE
 from ui.timeline_model import Column
 
@@ -350,3 +353,63 @@ def test_lines_are_heard_once_the_model_is_quiet(make_studio, qtbot, tmp_path):
     qtbot.waitUntil(lambda: all(heard_by(studio, made) == "small" for made in (take, later))
                     and not studio.take_checking.is_running, timeout=60_000)
     assert "not heard" in studio.window.takes.list.item(0).toolTip()
+
+
+def answer_the_take_checks_dialog(qtbot, answer) -> list:
+    """Once the Take checks dialog shows, ``answer(dialog)``; returns the messages it showed."""
+    shown = []
+
+    def answered():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, TakeChecksDialog):
+            dialog.reject()  # another dialog: end it, so the test fails rather than hangs
+            return
+        answer(dialog)
+        shown.append(dialog.message.text())
+        if dialog.isVisible():
+            dialog.reject()
+
+    QTimer.singleShot(0, answered)
+    return shown
+
+
+def test_thresholds_set_in_the_take_checks_dialog_check_the_takes_again(studio, qtbot):
+    write_the_dialogue(studio)
+    take = speech_take(studio, speech.silence_inside(speech.clean_parts(), seconds=2.5), seed=1)
+    studio.dialogue.add_takes([take])
+    checked(studio, qtbot)
+    assert line_report(studio.dialogue, take, studio.dialogue.lines[2].id).verdict is Verdict.CHECK
+
+    def stricter(dialog):
+        box = dialog.thresholds["silence_bad_s"]
+        box.selectAll()
+        qtbot.keyClicks(box, "1")
+        dialog.tries.setValue(5)
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+    answer_the_take_checks_dialog(qtbot, stricter)
+    studio.window.actions.take_checks.trigger()
+    assert studio.settings.make_until_good_tries == 5
+    assert json.loads(studio.settings.check_thresholds) == {"silence_bad_s": 1.0}
+    qtbot.waitUntil(lambda: "thresholds silence_bad_s=1" in studio.dialogue.checks[take.id].depends_on
+                    and not studio.take_checking.is_running, timeout=30_000)
+    assert line_report(studio.dialogue, take, studio.dialogue.lines[2].id).verdict is Verdict.BAD
+
+    def contradicting(dialog):
+        dialog.thresholds["misheard_bad_rate"].setValue(0.1)
+        dialog.accept()
+
+    said = answer_the_take_checks_dialog(qtbot, contradicting)
+    studio.window.actions.take_checks.trigger()
+    assert said == ["misheard_bad_rate must be at least misheard_check_rate."]  # the dialog stayed open
+
+    def defaults(dialog):
+        qtbot.mouseClick(dialog.restore_defaults, Qt.MouseButton.LeftButton)
+        dialog.accept()
+
+    answer_the_take_checks_dialog(qtbot, defaults)
+    studio.window.actions.take_checks.trigger()
+    assert studio.settings.check_thresholds == ""
+    qtbot.waitUntil(lambda: "thresholds" not in studio.dialogue.checks[take.id].depends_on
+                    and not studio.take_checking.is_running, timeout=30_000)
+    assert line_report(studio.dialogue, take, studio.dialogue.lines[2].id).verdict is Verdict.CHECK
