@@ -222,18 +222,18 @@ def _check_path(member: str, package: str) -> None:
 
 def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, package: str) -> bytes:
     """The member's content, decompressed in chunks and given up past its limit: the size its
-    header declares is checked first, and the bytes actually read too, as a header can lie."""
+    header declares is checked first, then the bytes actually unpacked (zipfile stops at the
+    declared size and fails the CRC of a header that lies; counting here keeps the limit ours)."""
     limit = MEMBER_LIMITS[info.filename]
     if info.file_size > limit:
-        raise _oversized(info.filename, f"declares {info.file_size} bytes", limit, package)
+        raise _oversized(info.filename, f"would unpack to {info.file_size} bytes", limit, package)
     read = bytearray()
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(_CHUNK):
                 read += chunk
                 if len(read) > limit:
-                    raise _oversized(info.filename, f"decompresses to more than {len(read) - len(chunk)} bytes",
-                                     limit, package)
+                    raise _oversized(info.filename, f"unpacks to more than {limit} bytes", limit, package)
     except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, OSError) as error:
         # a bad CRC, a truncated archive, an unknown compression method, an encrypted member
         raise DamagedVoicePackage(f"{package} is damaged: “{info.filename}” cannot be read ({error}).") from None
@@ -283,7 +283,7 @@ def _declared_files(manifest: dict[str, Any], package: str) -> dict[str, tuple[s
             raise DamagedVoicePackage(f"{package} is damaged: its {MANIFEST} gives “{member}” no valid "
                                       "\"sha256\" and \"bytes\".")
         if length > MEMBER_LIMITS[member]:
-            raise _oversized(member, f"is declared as {length} bytes", MEMBER_LIMITS[member], package)
+            raise _oversized(member, f"is listed in {MANIFEST} as {length} bytes", MEMBER_LIMITS[member], package)
         declared[member] = (sha256, length)
     if AUDIO_MEMBER not in declared:
         raise DamagedVoicePackage(f"{package} is damaged: its {MANIFEST} lists no {AUDIO_MEMBER}.")

@@ -39,10 +39,12 @@ class VoiceInput:
         packaged = read_voice_package(path) if is_voice_package(path) else None
         clip = _clip_of(packaged, path) if packaged is not None else load_voice_clip(path)
         words = load_words_json(words_file) if words_file is not None else None
-        if packaged is not None and words is None and text is None:
-            # Its own words; a voice saved without them gives its transcript, so no Whisper is needed.
+        if packaged is not None and words is None:
+            # Its own words (a text given replaces them, keeping their timings); a voice saved
+            # without words gives its transcript, as --s1-text would (Whisper only times it).
             words = list(packaged.words) or None
-            text = None if words else (packaged.transcript or None)
+            if words is None and text is None:
+                text = packaged.transcript or None
         if words is not None:
             words_within_clip(words, clip)  # only to refuse them now: preparing places them
         return cls(path, clip, words, text)

@@ -10,9 +10,16 @@ import pytest
 import soundfile
 
 from core.audio.formats import ExportSettings
+from core.audio.io import load_voice_clip
 from core.batch.manifest import FolderOptions, read_manifest
+from core.dia2.transcribe import TranscriptionModelUnavailable
+from core.dia2.transcript_alignment import TimedWord
 from core.dia2.voices import InvalidVoicePrompt
+from core.document.clips import AudioClip
+from core.document.speakers import VoiceReference
 from core.studio.voice_input import VoiceInput
+from core.voice_library import AUDIO_FILE, VoiceLibrary
+from core.voice_package import NotAVoicePackage
 
 VOICES = Path(__file__).parents[2] / "fixtures" / "voices"
 LEAD_S = 1.0  # silence before the speech, trimmed from the clip
@@ -79,3 +86,69 @@ def test_words_all_outside_the_clip_are_refused_when_read(tmp_path):
     words.write_text(json.dumps([["Hello", 30.0, 30.5]]))
     with pytest.raises(InvalidVoicePrompt, match="None of the given words falls inside the voice clip"):
         VoiceInput.read(VOICES / "speaker1_24k_mono.wav", words)
+
+
+# --- voice packages (.diavoice) ------------------------------------------------------------------
+
+
+@pytest.fixture
+def package(tmp_path) -> tuple[Path, Path, Path]:
+    """A library voice exported as a package, and its clip and words as files of their own."""
+
+    library = VoiceLibrary(tmp_path / "library")
+    clip = load_voice_clip(VOICES / "speaker1_24k_mono.wav")
+    words = [TimedWord("Hello", 0.3, 0.7), TimedWord("there.", 0.8, 1.2)]
+    entry = library.save("Maya", VoiceReference(AudioClip.from_samples(clip.samples, 24000), words, "Hello there."))
+    library.export(entry.id, tmp_path / "maya.diavoice")
+    words_file = tmp_path / "maya.words.json"
+    words_file.write_text(json.dumps([[w.text, w.start_s, w.end_s] for w in words]))
+    return tmp_path / "maya.diavoice", library.folder / entry.id / AUDIO_FILE, words_file
+
+
+def test_a_voice_package_is_the_same_input_as_its_clip_and_words(package):
+    path, clip, words = package
+    from_package, from_files = VoiceInput.read(path), VoiceInput.read(clip, words)
+    np.testing.assert_array_equal(from_package.clip.samples, from_files.clip.samples)
+    assert from_package.words == from_files.words and from_package.text is None
+    assert from_package.prepared(CountingCodec()).words == from_files.prepared(CountingCodec()).words
+
+
+def test_words_or_a_text_given_with_a_package_replace_its_words(package, tmp_path):
+    path, _, _ = package
+    other_words = tmp_path / "other.json"
+    other_words.write_text(json.dumps([["Hi", 0.5, 0.9]]))
+    assert [w.text for w in VoiceInput.read(path, other_words).words] == ["Hi"]
+    corrected = VoiceInput.read(path, text="Hullo there.")
+    assert corrected.text == "Hullo there." and [w.text for w in corrected.words] == ["Hello", "there."]
+    # the text takes the package's timings: no Whisper is asked (CountingCodec refuses to transcribe)
+    assert [w.text for w in corrected.prepared(CountingCodec()).words] == ["Hullo", "there."]
+
+
+def test_a_package_saved_without_words_gives_its_transcript(tmp_path):
+    library = VoiceLibrary(tmp_path / "library")
+    clip = load_voice_clip(VOICES / "speaker1_24k_mono.wav")
+    entry = library.save("Quiet", VoiceReference(AudioClip.from_samples(clip.samples, 24000), (), "Hello there."))
+    library.export(entry.id, tmp_path / "quiet.diavoice")
+    voice = VoiceInput.read(tmp_path / "quiet.diavoice")
+    assert voice.words is None and voice.text == "Hello there."  # as --s1-text would give it
+
+    class WithoutWhisper(CountingCodec):
+        def transcribe(self, samples, sample_rate):
+            raise TranscriptionModelUnavailable("No Whisper model here.")
+
+    assert [w.text for w in voice.prepared(WithoutWhisper()).words] == ["Hello", "there."]
+
+
+def test_a_batch_voice_can_be_a_package(package):
+    path, clip, words = package
+    manifest = path.parent / "batch.json"
+    manifest.write_text(json.dumps([{"script": "[S1] Hi.", "output": "a.wav", "voices": [path.name]}]))
+    (render,) = read_manifest(manifest, "dia2-2b", FolderOptions(None, ExportSettings.create("WAV")))
+    assert render.voices[0].words == VoiceInput.read(clip, words).words
+
+
+def test_a_bad_package_is_refused_when_read(tmp_path):
+    not_a_package = tmp_path / "voice.diavoice"
+    not_a_package.write_bytes((VOICES / "speaker1_24k_mono.wav").read_bytes())
+    with pytest.raises(NotAVoicePackage, match="“voice.diavoice” is not a Dia Studio voice package"):
+        VoiceInput.read(not_a_package)
