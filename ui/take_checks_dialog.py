@@ -3,6 +3,7 @@ judge by, each in its range (core.take_checks.verdicts.THRESHOLDS), with the def
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox,
@@ -33,9 +34,10 @@ class TakeChecksDialog(QDialog):
             threshold = THRESHOLDS[field.name]
             box = QDoubleSpinBox()
             box.setObjectName(field.name)
-            box.setDecimals(3)
+            step = _step(threshold.maximum - threshold.minimum)
+            box.setDecimals(max(1, round(-math.log10(step))))
             box.setRange(threshold.minimum, threshold.maximum)
-            box.setSingleStep(_step(threshold.maximum - threshold.minimum))
+            box.setSingleStep(step)
             box.setSuffix(f" {threshold.unit}" if threshold.unit else "")
             box.setValue(getattr(settings, field.name))
             box.setToolTip(field.name)  # as `dia-studio check --threshold` names it
