@@ -1,5 +1,6 @@
 """The voice flags (``--s1``/``--s2`` with ``-text`` or ``-words``) of render and speak: declared,
-read and checked before the model loads, then made into voice prompts."""
+read and checked before the model loads, then made into voice prompts. A voice may be a voice
+package (``.diavoice``): ``VoiceInput.read`` takes its clip and words."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from core.studio.voice_input import VoiceInput
 def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     for speaker in ("s1", "s2"):
         tag = speaker.upper()
-        parser.add_argument(f"--{speaker}", type=Path, metavar="AUDIO", help=f"voice reference for [{tag}]")
+        parser.add_argument(f"--{speaker}", type=Path, metavar="AUDIO",
+                            help=f"voice reference for [{tag}]: an audio file, or a voice exported from the "
+                                 "studio's voice library (.diavoice, its words inside)")
         parser.add_argument(f"--{speaker}-text", metavar="TEXT",
-                            help=f"what is said in --{speaker}: replaces Whisper's words, keeps its timings")
+                            help=f"what is said in --{speaker}: replaces Whisper's words (or a voice package's), "
+                                 "keeps their timings")
         parser.add_argument(f"--{speaker}-words", type=Path, metavar="JSON",
                             help=f"words of --{speaker} as a JSON list of [word, start_s, end_s]; "
                                  "no Whisper is run")
