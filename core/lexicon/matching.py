@@ -81,9 +81,10 @@ class Matcher:
                   first: int) -> Match | None:
         for compiled in self._candidates(normal[slice(*spans[first])]):
             last = first + len(compiled.patterns) - 1
-            if last >= len(spans) or any(locked[first:last + 1]) or not _one_run(normal, spans[first:last + 1]):
+            words = spans[first:last + 1]
+            if last >= len(spans) or any(locked[first:last + 1]) or not _one_run(normal, words):
                 continue
-            found = [pattern.fullmatch(normal, *spans[first + index]) for index, pattern in enumerate(compiled.patterns)]
+            found = [pattern.fullmatch(normal, *span) for pattern, span in zip(compiled.patterns, words)]
             if all(found):
                 return Match(compiled.entry, first, last, found[0].end("lead"), found[-1].start("trail"))
         return None

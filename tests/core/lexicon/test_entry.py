@@ -10,7 +10,8 @@ from core.lexicon.lexicon import Lexicon
 
 def test_an_entry_keeps_its_words_with_runs_of_spaces_made_one():
     entry = LexiconEntry("  New \t York ", "Noo  Yawk", note="the city")
-    assert (entry.written, entry.spoken, entry.case_sensitive, entry.note) == ("New York", "Noo Yawk", False, "the city")
+    assert (entry.written, entry.spoken, entry.case_sensitive, entry.note) == \
+        ("New York", "Noo Yawk", False, "the city")
     assert entry.words == ("New", "York")
     with pytest.raises(dataclasses.FrozenInstanceError):
         entry.spoken = "York"
