@@ -1,4 +1,5 @@
-"""Replace a file all at once, or not at all; and the durable writes that build on it.
+"""Replace a file (or several that belong together) all at once, or not at all; and the durable
+writes that build on it.
 
 The new content is written to a temporary file in the same folder (so the final rename stays on
 one file system), flushed to the disk, then renamed over the target with ``os.replace``. A crash,
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 
@@ -23,20 +24,34 @@ def write_atomically(path: Path, write: Callable[[Path], None], *, sync_folder: 
     ``sync_folder=False`` leaves the rename's own flush to a caller that renames several files
     into one folder and flushes it once (``flush_folder``).
     """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    # 0o666 minus the umask, like a file the program had written directly
-    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    write_all_atomically([(path, write)], sync_folder=sync_folder)
+
+
+def write_all_atomically(writes: Sequence[tuple[Path, Callable[[Path], None]]], *, sync_folder: bool = True) -> None:
+    """Several files that belong together (a mix and its stems): each written as ``write_atomically``
+    writes one, and renamed over its name only once every one is written and on the disk. A failure
+    in any write (a full disk, an encoder error) removes every temporary file and leaves every name
+    as it was. Only the renames come after, and a rename within a folder takes no room."""
+    temporaries: list[Path] = []
     try:
-        if path.exists():
-            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
-        write(temporary)
-        _flush_to_disk(temporary)
-        os.replace(temporary, path)
+        for path, write in writes:
+            temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+            # 0o666 minus the umask, like a file the program had written directly
+            os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            temporaries.append(temporary)
+            if path.exists():
+                os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
+            write(temporary)
+            _flush_to_disk(temporary)
+        for (path, _), temporary in zip(writes, temporaries):
+            os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
         raise
     if sync_folder:
-        flush_folder(path.parent)
+        for folder in dict.fromkeys(path.parent for path, _ in writes):
+            flush_folder(folder)
 
 
 def write_bytes_atomically(path: Path, data: bytes, *, sync_folder: bool = True) -> None:

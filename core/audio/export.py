@@ -1,4 +1,5 @@
-"""Write the model's audio as an MP3, WAV, FLAC or OGG file, or encode it to bytes.
+"""Write the model's audio as an MP3, WAV, FLAC or OGG file (with its stems, one per speaker, if
+asked), or encode it to bytes.
 
 One path for every format: model audio (24 kHz mono float) → resampled (soxr VHQ) → up-mixed →
 optionally loudness-normalised → kept under the peak ceiling → encoded by PyAV (FFmpeg) with tags.
@@ -11,18 +12,20 @@ from __future__ import annotations
 import errno
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import av
 import numpy as np
 
 from core.audio import MODEL_SAMPLE_RATE
-from core.audio.atomic_write import write_atomically
+from core.audio.atomic_write import write_all_atomically
 from core.audio.errors import ExportFailed, InvalidExportSettings
 from core.audio.formats import LOUDNESS_RANGE_LUFS, AudioFormat, ExportSettings, format_from_path
-from core.audio.processing import limit_peak, normalize_loudness, resample, upmix
+from core.audio.processing import apply_gain, loudness_gain, peak_gain, resample, upmix
 from core.audio.tags import ExportMetadata
 from core.errors import InvalidParameter
 
@@ -45,6 +48,16 @@ _FORMAT_OPTIONS = {
 _CHUNK_SECONDS = 1
 
 
+@dataclass(frozen=True)
+class Stem:
+    """A part of a mix written beside it (one speaker's lines: ``core.audio.stems``), as long as the
+    mix, in model audio as the mix is."""
+
+    samples: np.ndarray
+    path: Path
+    metadata: ExportMetadata | None = None
+
+
 def export_audio(
     samples: np.ndarray,
     path: str | os.PathLike[str],
@@ -59,17 +72,59 @@ def export_audio(
     stay below -1 dBFS either way, which can leave a loud target a little short.
     Raises InvalidExportSettings (before anything is written) or ExportFailed.
     """
-    path = Path(path)
-    if format_from_path(path) is not settings.format:
-        raise InvalidExportSettings(
-            "file name", path.name, f"a {settings.format.value} file's name ends in {settings.format.extension}"
-        )
-    audio = _prepare(samples, settings, loudness_lufs)
+    return export_with_stems(samples, path, (), settings, metadata, loudness_lufs)[0]
+
+
+def export_with_stems(
+    samples: np.ndarray,
+    path: str | os.PathLike[str],
+    stems: Sequence[Stem],
+    settings: ExportSettings,
+    metadata: ExportMetadata | None = None,
+    loudness_lufs: float | None = None,
+) -> list[Path]:
+    """The mix as :func:`export_audio` writes it, and each stem to its own file in the same settings.
+    Returns the paths written, the mix's first.
+
+    The stems are scaled by the mix's own gain (to the loudness target, then under the peak ceiling,
+    both measured on the mix), never by gains of their own, so that they still add up to the mix. A
+    stem's peak is then at most the mix's, save for the resampler's ringing where a stem begins or
+    ends mid-sound (MP3 and OGG at another rate than the model's): the 1 dB under full scale the
+    ceiling keeps takes it. The files replace those under their names together, once all are complete
+    and on the disk: a failure in any (a full disk part way) leaves every name as it was.
+    """
+    paths = [Path(path), *(Path(stem.path) for stem in stems)]
+    for named in paths:
+        if format_from_path(named) is not settings.format:
+            raise InvalidExportSettings(
+                "file name", named.name, f"a {settings.format.value} file's name ends in {settings.format.extension}"
+            )
+    if len(set(paths)) < len(paths):
+        raise InvalidExportSettings("file name", [p.name for p in paths], "the mix and each stem need a name of their own")
+    samples = _checked(samples)
+    for stem in stems:
+        if len(_checked(stem.samples)) != len(samples):
+            raise InvalidParameter("stem", f"{len(stem.samples)} samples for {stem.path.name}",
+                                   f"as many as the mix: {len(samples)}")
+    _check_loudness(loudness_lufs)
+    audio = _converted(samples, settings)
+    gain = _gain(audio, settings.sample_rate, loudness_lufs)
+    being_written = [paths[0]]
+
+    def write(path: Path, part: Callable[[], np.ndarray], metadata: ExportMetadata | None) -> tuple:
+        def to(temporary: Path) -> None:
+            being_written.append(path)
+            _encode(apply_gain(part(), gain), settings, metadata, str(temporary))
+        return path, to
+
+    writes = [write(paths[0], lambda: audio, metadata)]
+    # a stem is resampled when its turn comes: one part of a long dialogue in memory at a time
+    writes += [write(stem.path, partial(_converted, stem.samples, settings), stem.metadata) for stem in stems]
     try:
-        write_atomically(path, lambda temporary: _encode(audio, settings, metadata, str(temporary)))
+        write_all_atomically(writes)
     except (OSError, av.FFmpegError, ValueError) as error:
-        raise ExportFailed(f"Could not write {path}: {_explain(error)}.") from error
-    return path
+        raise ExportFailed(f"Could not write {being_written[-1]}: {_explain(error)}.") from error
+    return paths
 
 
 def encode_audio(
@@ -79,30 +134,41 @@ def encode_audio(
     loudness_lufs: float | None = None,
 ) -> bytes:
     """The bytes of the file :func:`export_audio` would write (for base64 or data-URI results)."""
-    audio = _prepare(samples, settings, loudness_lufs)
+    _check_loudness(loudness_lufs)
+    audio = _converted(_checked(samples), settings)
     buffer = io.BytesIO()
     try:
-        _encode(audio, settings, metadata, buffer)
+        _encode(apply_gain(audio, _gain(audio, settings.sample_rate, loudness_lufs)), settings, metadata, buffer)
     except (av.FFmpegError, ValueError) as error:
         raise ExportFailed(f"Could not encode {settings.format.value}: {_explain(error)}.") from error
     return buffer.getvalue()
 
 
-def _prepare(samples: np.ndarray, settings: ExportSettings, loudness_lufs: float | None) -> np.ndarray:
+def _checked(samples: np.ndarray) -> np.ndarray:
     samples = np.asarray(samples)
     if samples.ndim != 1 or samples.size == 0:
         raise InvalidParameter("samples", f"an array of shape {samples.shape}", "mono audio: a non-empty 1-D array")
     if not np.all(np.isfinite(samples)):
         raise InvalidParameter("samples", "audio with NaN or infinite values", "finite sample values")
+    return samples
+
+
+def _check_loudness(loudness_lufs: float | None) -> None:
     if loudness_lufs is not None:
         low, high = LOUDNESS_RANGE_LUFS
         is_number = isinstance(loudness_lufs, (int, float)) and not isinstance(loudness_lufs, bool)
         if not (is_number and low <= loudness_lufs <= high):
             raise InvalidParameter("loudness", loudness_lufs, f"{low:g} to {high:g} LUFS")
-    audio = upmix(resample(samples, MODEL_SAMPLE_RATE, settings.sample_rate), settings.channels)
-    if loudness_lufs is not None:
-        audio = normalize_loudness(audio, settings.sample_rate, loudness_lufs)
-    return limit_peak(audio)
+
+
+def _converted(samples: np.ndarray, settings: ExportSettings) -> np.ndarray:
+    return upmix(resample(samples, MODEL_SAMPLE_RATE, settings.sample_rate), settings.channels)
+
+
+def _gain(audio: np.ndarray, sample_rate: int, loudness_lufs: float | None) -> float:
+    """What the export multiplies ``audio`` by: to the loudness target (if any), then under the peak ceiling."""
+    gain = 1.0 if loudness_lufs is None else loudness_gain(audio, sample_rate, loudness_lufs)
+    return gain * peak_gain(apply_gain(audio, gain))
 
 
 def _encode(

@@ -58,24 +58,37 @@ def normalize_loudness(samples: np.ndarray, sample_rate: int, target_lufs: float
     Audio too short (< 0.4 s) or too quiet to measure is returned unchanged. Combine with
     :func:`limit_peak`: loud targets can push peaks past full scale.
     """
+    return apply_gain(samples, loudness_gain(samples, sample_rate, target_lufs))
+
+
+def loudness_gain(samples: np.ndarray, sample_rate: int, target_lufs: float) -> float:
+    """The gain :func:`normalize_loudness` applies: 1.0 for audio too short or too quiet to measure.
+    Apart from the scaling, so that one gain can be measured on a mix and applied to its parts."""
     if len(samples) < _LOUDNESS_MIN_SECONDS * sample_rate:
-        return samples
+        return 1.0
     import pyloudnorm  # here: it brings scipy (a second), which the window need not wait for at start
 
     loudness = pyloudnorm.Meter(sample_rate).integrated_loudness(samples)
     if not math.isfinite(loudness):
-        return samples
-    gain = 10.0 ** ((target_lufs - loudness) / 20.0)
-    return (samples * gain).astype(np.float32)
+        return 1.0
+    return 10.0 ** ((target_lufs - loudness) / 20.0)
 
 
 def limit_peak(samples: np.ndarray, ceiling_dbfs: float = PEAK_CEILING_DBFS) -> np.ndarray:
     """Scale the whole clip down when its peak is above the ceiling (no clipping, no distortion)."""
+    return apply_gain(samples, peak_gain(samples, ceiling_dbfs))
+
+
+def peak_gain(samples: np.ndarray, ceiling_dbfs: float = PEAK_CEILING_DBFS) -> float:
+    """The gain :func:`limit_peak` applies: 1.0 when the peak is at or below the ceiling."""
     peak = float(np.max(np.abs(samples))) if np.size(samples) else 0.0
     ceiling = 10.0 ** (ceiling_dbfs / 20.0)
-    if peak <= ceiling:
-        return samples
-    return (samples * (ceiling / peak)).astype(np.float32)
+    return 1.0 if peak <= ceiling else ceiling / peak
+
+
+def apply_gain(samples: np.ndarray, gain: float) -> np.ndarray:
+    """``samples`` times ``gain`` as float32; the same array when the gain is 1."""
+    return samples if gain == 1.0 else (samples * gain).astype(np.float32)
 
 
 def sound_bounds(samples: np.ndarray, sample_rate: int, threshold_dbfs: float) -> tuple[int, int]:
