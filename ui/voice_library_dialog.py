@@ -1,33 +1,51 @@
 """The voice library, opened from a speaker's card: the saved voices by name, what each says and
-where it came from; hear one, give it to the speaker, or delete it (after a question).
+where it came from; hear one, give it to the speaker, or delete it (after a question). A voice goes
+to another studio as one file: Export voice… writes the selected one as a ``.diavoice``; Import
+voice…, or ``.diavoice`` files dropped on the dialog, bring voices in.
 
 Widgets only: the application lists the library (``set_listing``) and does what is asked.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
                                QPushButton, QVBoxLayout, QWidget)
 
 from core.document.speakers import Speaker
 from core.voice_library import DamagedVoice, LibraryListing, LibraryVoice
+from core.voice_package import PACKAGE_SUFFIX
 
-EMPTY_TEXT = "No voice saved yet. Give a speaker a voice, then press “Save to library…” on its card."
+EMPTY_TEXT = ("No voice saved yet. Give a speaker a voice, then press “Save to library…” on its card, "
+              "or import a voice (.diavoice).")
 DAMAGED = QColor("#9a9a9a")
+PACKAGE_FILTER = f"Dia Studio voices (*{PACKAGE_SUFFIX});;All files (*)"
+_NOT_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')  # what no system's file names may hold
+
+
+def dropped_packages(data: QMimeData) -> list[str]:
+    """The dropped local files that are voice packages."""
+    return [url.toLocalFile() for url in data.urls()
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(PACKAGE_SUFFIX)]
 
 
 class VoiceLibraryDialog(QDialog):
     use_requested = Signal(object, object)  # Speaker, LibraryVoice
     play_requested = Signal(object)  # LibraryVoice
     delete_requested = Signal(str)  # the id of a saved (or damaged) voice, once confirmed
+    export_requested = Signal(object, str)  # LibraryVoice, the .diavoice file to write
+    import_requested = Signal(list)  # the .diavoice files to import
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("voice_library")
         self.setWindowTitle("Voice library")
-        self.resize(420, 360)
+        self.resize(460, 360)
+        self.setAcceptDrops(True)
         self.speaker = Speaker.S1
         self.confirm_box: QMessageBox | None = None
 
@@ -39,7 +57,6 @@ class VoiceLibraryDialog(QDialog):
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color: #c62828;")
         self.message_label.hide()
         self.play_button = QPushButton("Play")
         self.play_button.clicked.connect(lambda: self.play_requested.emit(self.selected()))
@@ -50,7 +67,18 @@ class VoiceLibraryDialog(QDialog):
         self.use_button.clicked.connect(self._use)
         close_button = QPushButton("Close")
         close_button.clicked.connect(self.reject)
+        self.export_button = QPushButton("&Export voice…")
+        self.export_button.setToolTip("Write the selected voice as one .diavoice file, for another studio "
+                                      "or the command line (--s1 voice.diavoice)")
+        self.export_button.clicked.connect(self._export)
+        self.import_button = QPushButton("&Import voice…")
+        self.import_button.setToolTip("Add voices from .diavoice files (or drop the files here)")
+        self.import_button.clicked.connect(self._import)
 
+        files = QHBoxLayout()
+        files.addWidget(self.export_button)
+        files.addWidget(self.import_button)
+        files.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.play_button)
         buttons.addWidget(self.delete_button)
@@ -61,6 +89,7 @@ class VoiceLibraryDialog(QDialog):
         layout.addWidget(self.voice_list, 1)
         layout.addWidget(self.details)
         layout.addWidget(self.message_label)
+        layout.addLayout(files)
         layout.addLayout(buttons)
 
     def show_for(self, speaker: Speaker, speaker_name: str, listing: LibraryListing) -> None:
@@ -71,10 +100,11 @@ class VoiceLibraryDialog(QDialog):
         self.set_listing(listing)
         self.open()
 
-    def set_listing(self, listing: LibraryListing) -> None:
-        """Show these entries, keeping the selected one selected while it is there."""
+    def set_listing(self, listing: LibraryListing, select: str | None = None) -> None:
+        """Show these entries, selecting the one whose id is ``select`` (by default the one
+        selected, while it is there)."""
         chosen = self.selected()
-        chosen_id = chosen.id if chosen is not None else None
+        chosen_id = select or (chosen.id if chosen is not None else None)
         self.voice_list.clear()
         for voice in listing.voices:
             item = QListWidgetItem(f"{voice.name}   ({voice.duration_s:.1f} s)")
@@ -96,9 +126,11 @@ class VoiceLibraryDialog(QDialog):
         item = self.voice_list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
-    def show_message(self, text: str) -> None:
-        """Say what went wrong (reading, playing or deleting a voice)."""
+    def show_message(self, text: str, error: bool = True) -> None:
+        """Say what went wrong (reading, playing, deleting, importing or exporting a voice), or,
+        with ``error`` False, what was done."""
         self.message_label.setText(text)
+        self.message_label.setStyleSheet("color: #c62828;" if error else "color: palette(text);")
         self.message_label.setVisible(bool(text))
 
     def _show_selected(self) -> None:
@@ -114,6 +146,7 @@ class VoiceLibraryDialog(QDialog):
             self.details.setText(f"{entry.problem} Delete it, or repair its folder in the library.")
         self.play_button.setEnabled(usable)
         self.use_button.setEnabled(usable)
+        self.export_button.setEnabled(usable)
         self.delete_button.setEnabled(entry is not None)
 
     def _use(self) -> None:
@@ -138,3 +171,30 @@ class VoiceLibraryDialog(QDialog):
         self.confirm_box = None
         if box.standardButton(button) == QMessageBox.StandardButton.Yes:
             self.delete_requested.emit(voice_id)
+
+    def _export(self) -> None:
+        entry = self.selected()
+        if not isinstance(entry, LibraryVoice):
+            return
+        file_name = _NOT_IN_FILE_NAMES.sub("-", entry.name).strip(" .") or "voice"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export “{entry.name}”",
+                                              str(Path.home() / f"{file_name}{PACKAGE_SUFFIX}"), PACKAGE_FILTER)
+        if path:
+            if not path.lower().endswith(PACKAGE_SUFFIX):
+                path += PACKAGE_SUFFIX
+            self.export_requested.emit(entry, path)
+
+    def _import(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import voices", str(Path.home()), PACKAGE_FILTER)
+        if paths:
+            self.import_requested.emit(paths)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_packages(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_packages(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.import_requested.emit(paths)

@@ -1,7 +1,8 @@
 """The voices panel: for each speaker a name, a colour and a voice reference with its transcript.
 
 A voice comes from a file (the Load button or a file dropped on the speaker's card), from the
-microphone or from the voice library. The panel records by itself (a Recorder on the chosen input,
+microphone or from the voice library (a ``.diavoice`` dropped on a card goes into the library,
+which opens for that speaker). The panel records by itself (a Recorder on the chosen input,
 its level polled by a timer, as the audio rules say); reading files, transcribing, trimming and the
 library are long jobs, so the panel asks for them with signals and the application answers with
 ``set_busy`` / ``show_message`` (and ``show_library``).
@@ -27,7 +28,7 @@ from core.document.speakers import Speaker
 from core.voice_library import LibraryListing
 from ui.level_meter import LevelMeter
 from ui.playback_bar import MENU_WIDTH_CHARACTERS
-from ui.voice_library_dialog import VoiceLibraryDialog
+from ui.voice_library_dialog import VoiceLibraryDialog, dropped_packages
 from ui.voice_waveform import VoiceTrimmer
 
 AUDIO_FILE_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus *.aac);;All files (*)"
@@ -41,7 +42,7 @@ NO_MICROPHONE = ("No microphone found. Connect one (it is found within seconds),
 
 
 class SpeakerCard(QGroupBox):
-    """One speaker: name, colour, voice, transcript. Accepts dropped audio files."""
+    """One speaker: name, colour, voice, transcript. Accepts dropped audio files and voice packages."""
 
     load_requested = Signal(object, str)  # Speaker, file path
     record_toggled = Signal(object)  # Speaker
@@ -51,6 +52,7 @@ class SpeakerCard(QGroupBox):
     transcribe_requested = Signal(object)  # Speaker
     save_to_library_requested = Signal(object)  # Speaker
     library_requested = Signal(object)  # Speaker
+    packages_dropped = Signal(object, list)  # Speaker, the .diavoice files dropped
 
     def __init__(self, speaker: Speaker, parent: QWidget | None = None):
         super().__init__(parent)
@@ -237,12 +239,15 @@ class SpeakerCard(QGroupBox):
         self.apply_button.setVisible(changed)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _dropped_audio(event) is not None:
+        if _dropped_audio(event) is not None or dropped_packages(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        path = _dropped_audio(event)
-        if path is not None:
+        path, packages = _dropped_audio(event), dropped_packages(event.mimeData())
+        if packages:
+            event.acceptProposedAction()
+            self.packages_dropped.emit(self.speaker, packages)
+        elif path is not None:
             event.acceptProposedAction()
             self.load_requested.emit(self.speaker, path)
 
@@ -266,6 +271,7 @@ class VoicesPanel(QWidget):
     transcribe_requested = Signal(object)  # Speaker
     save_to_library_requested = Signal(object, str)  # Speaker, the name asked for
     library_requested = Signal(object)  # Speaker: answer with show_library
+    packages_dropped = Signal(object, list)  # Speaker, .diavoice files dropped on its card
 
     def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -300,6 +306,7 @@ class VoicesPanel(QWidget):
             card.transcribe_requested.connect(self.transcribe_requested)
             card.save_to_library_requested.connect(self._ask_library_name)
             card.library_requested.connect(self.library_requested)
+            card.packages_dropped.connect(self.packages_dropped)
             card.record_toggled.connect(self._toggle_recording)
             layout.addWidget(card)
         layout.addStretch(1)
