@@ -195,9 +195,13 @@ class VoiceLibrary:
         """Save the voice of the package at ``path`` (its name numbered if taken). The whole package
         is checked in memory first, so a refused one (a VoicePackageError) changes nothing here."""
         packaged = read_voice_package(path)
+        try:
+            name = checked_name(packaged.name)
+        except InvalidVoiceName as error:
+            raise InvalidVoiceName(f"The voice in “{Path(path).name}” cannot be imported: {error}") from None
         voice = VoiceReference(AudioClip.from_samples(packaged.samples, packaged.sample_rate), packaged.words,
                                packaged.transcript)
-        return self.save(packaged.name, voice, packaged.source, packaged.created)
+        return self.save(name, voice, packaged.source, packaged.created)
 
     def delete(self, voice_id: str) -> None:
         """Remove a saved voice (a damaged one too)."""

@@ -188,7 +188,7 @@ def read_voice_package(path: Path) -> PackagedVoice:
                     for member, (sha256, length) in declared.items()}
     samples, sample_rate = _decoded_audio(contents[AUDIO_MEMBER], package)
     words = _words(contents[WORDS_MEMBER], package) if WORDS_MEMBER in contents else ()
-    return PackagedVoice(manifest["name"], manifest.get("transcript", ""), words, manifest.get("source", ""),
+    return PackagedVoice(manifest["name"], manifest.get("transcript") or "", words, manifest.get("source") or "",
                          _created(manifest, package), samples, sample_rate)
 
 

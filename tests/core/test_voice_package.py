@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from core.voice_library import VoiceLibrary
+from core.voice_library import InvalidVoiceName, VoiceLibrary
 from core.voice_package import (AUDIO_MEMBER, FORMAT, MANIFEST, MAX_MEMBERS, MEMBER_LIMITS, WORDS_MEMBER,
                                 ContentMismatch, DamagedVoicePackage, MissingMember, NewerVoicePackage, NotAVoicePackage,
                                 OversizedMember, SymlinkMember, TooManyMembers, UnexpectedMember,
@@ -258,3 +258,10 @@ def test_a_stereo_clip_is_refused(exported, other_library, tmp_path):
     bad = write_package(tmp_path / "stereo.diavoice", manifest, [(AUDIO_MEMBER, audio),
                                                                 (WORDS_MEMBER, members[WORDS_MEMBER])])
     assert_refused(other_library, bad, UnreadablePackageAudio, "has 2 channels; a voice's clip is mono")
+
+
+def test_a_name_a_saved_voice_cannot_have_is_refused(exported, other_library, tmp_path):
+    manifest, members = members_of(exported[1])
+    bad = write_package(tmp_path / "blank.diavoice", {**manifest, "name": "  "}, list(members.items()))
+    assert_refused(other_library, bad, InvalidVoiceName, "The voice in “blank.diavoice” cannot be imported: Give "
+                                                         "the voice a name.")
