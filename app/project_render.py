@@ -1,6 +1,6 @@
 """``dia-studio render --project``: a saved project rendered without the window, through the
 window's own export (``core.studio.exporting``): the whole dialogue, the lines of ``--lines``, or
-one file per line.
+one file per line; with ``--stems`` also a file per speaker.
 
 Lines whose kept take speaks them as written are heard from it; the others are generated first,
 as the window would generate them when selected (``core.studio.dialogue_generation``): with the
@@ -113,7 +113,7 @@ def _export_choice(args: argparse.Namespace, chosen: list[str]) -> ExportChoice:
     if not args.per_line:
         output_paths(args.out, settings, 1)
     line_ids = None if args.lines is None else tuple(chosen)
-    return ExportChoice(settings, args.out, args.per_line, args.subtitles, args.loudness, line_ids)
+    return ExportChoice(settings, args.out, args.per_line, args.subtitles, args.loudness, line_ids, args.stems)
 
 
 def _generate(args: argparse.Namespace, dialogue: Dialogue, runs: list[list[str]], cancel: threading.Event) -> None:

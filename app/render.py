@@ -17,10 +17,10 @@ from app.command_line import (CommandLineError, GenerationReport, add_export_arg
                               export_settings, generation_params, given_flags, load_engine, output_paths,
                               run_command, say)
 from app.voice_flags import add_voice_arguments, prepare_voices, read_voices
-from core.audio.export import export_audio
-from core.batch.outputs import take_metadata
+from core.batch.outputs import export_take, heard_take, script_speakers
 from core.batch.scripts import check_script
 from core.dia2.events import GenerationRequest, TakeResult
+from core.studio.speaker_stems import stem_path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--codes-out", type=Path, metavar="FILE.npy", help="also save the audio code grid")
     parser.add_argument("--subtitles", action="store_true",
                         help="also write subtitles (.srt) beside each file, from the take's word timings")
+    parser.add_argument("--stems", action="store_true",
+                        help="also write one file per speaker beside each file (NAME.S1.EXT, NAME.S2.EXT; with "
+                             "--project NAME.S1-Ann.EXT): the whole length, that speaker's lines in place, silence "
+                             "elsewhere; together they add up to the file")
     project = parser.add_argument_group("with --project")
     project.add_argument("--lines", metavar="1-3,5",
                          help="only these lines, numbered as the window shows them (default: all)")
@@ -72,6 +76,9 @@ def run_render(argv: list[str]) -> int:
 def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
     check_threads(args)
     check_loudness(args)
+    if args.stems and args.per_line:
+        raise CommandLineError("--stems goes with one file, cut to its length: with --per-line each line is a "
+                               "file of its own already")
     if args.project is not None:
         from app.project_render import render_project
 
@@ -113,10 +120,12 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def _write_take(args: argparse.Namespace, script: str, take: TakeResult, path: Path, codes_path: Path | None) -> None:
-    export_audio(take.audio, path, export_settings(args), take_metadata(script, take), loudness_lufs=args.loudness)
+    written = export_take(script, take, path, export_settings(args), args.loudness, args.stems)
     say(f"  wrote {path} ({len(take.audio) / take.sample_rate:.2f} s, seed {take.seed})")
+    for stem in written[1:]:
+        say(f"  wrote {stem}")
     if args.subtitles:
-        _write_subtitles(script, take, path)
+        _write_subtitles(script, take, path, args.stems)
     if codes_path:
         np.save(codes_path, take.codes)
         say(f"  wrote {codes_path}")
@@ -141,21 +150,20 @@ def best_of(script: str, results: list[TakeResult], voices: dict) -> TakeResult:
     return best
 
 
-def _write_subtitles(script: str, take, path: Path) -> None:
+def _write_subtitles(script: str, take: TakeResult, path: Path, stems: bool) -> None:
     """The take's subtitles beside ``path``, as a project's export writes them: one cue per line
-    of the script, timed by the take's words."""
-    from core.document.dialogue import Dialogue
-    from core.document.script_text import spoken_script_lines
-    from core.studio.exporting import _write_srt, segments
-    from core.studio.take_assembly import take_from_result
+    of the script, timed by the take's words; with ``stems``, beside each stem its speaker's."""
+    from core.studio.exporting import segments, write_subtitles
 
-    dialogue = Dialogue(spoken_script_lines(script))
-    heard = take_from_result(take, dialogue.lines)
-    if heard is None or not heard.line_times:
+    heard = heard_take(script, take)
+    if heard is None:
         say(f"  note: no subtitles for {path.name}: the take has no word timings")
         return
-    dialogue.add_takes([heard])
-    say(f"  wrote {_write_srt(path.with_suffix('.srt'), dialogue, segments(dialogue))}")
+    dialogue, _ = heard
+    pieces = segments(dialogue)
+    say(f"  wrote {write_subtitles(path.with_suffix('.srt'), dialogue, pieces)}")
+    for speaker in script_speakers(script) if stems else ():
+        say(f"  wrote {write_subtitles(stem_path(path, speaker).with_suffix('.srt'), dialogue, pieces, speaker)}")
 
 
 # The flags that choose what of a project is rendered, and how (see app.project_render).

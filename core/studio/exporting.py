@@ -2,7 +2,9 @@
 
 Runs of lines that follow each other in one take are cut from it in one piece, so a dialogue
 generated in one go exports as exactly that take. Subtitles (SRT) come from the word timings:
-one cue per line, split into even pieces of at most ``CUE_WORDS`` words.
+one cue per line, split into even pieces of at most ``CUE_WORDS`` words. With stems, each speaker
+also gets a file of the export's length with their lines in place and silence elsewhere
+(``core.studio.speaker_stems``), and their own subtitles.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import math
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from core.audio.errors import ExportFailed
-from core.audio.export import export_audio
+from core.audio.atomic_write import write_bytes_atomically
+from core.audio.errors import ExportFailed, InvalidExportSettings
+from core.audio.export import Stem, export_audio, export_with_stems
 from core.audio.formats import ExportSettings
 from core.audio.tags import ExportMetadata, as_made
 from core.document.content import LineStatus
@@ -25,6 +28,7 @@ from core.document.line_numbers import line_numbers, rows_of
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker
 from core.document.takes import Take
+from core.studio.speaker_stems import speaker_stems, stem_path
 from core.studio.take_checking import flagged_lines
 
 CUE_WORDS = 8
@@ -40,6 +44,13 @@ class ExportChoice:
     subtitles: bool
     loudness_lufs: float | None
     line_ids: tuple[str, ...] | None = None  # only these lines (the selection), as one file; None: all
+    stems: bool = False  # also one file per speaker beside the file (not with per_line)
+
+    def __post_init__(self) -> None:
+        if self.stems and self.per_line:
+            raise InvalidExportSettings("stems", True, "a speaker's file is cut to the length of the whole file, "
+                                        "so stems go with one file (the dialogue or the selected lines), not with "
+                                        "one file per line")
 
 
 @dataclass(frozen=True)
@@ -75,19 +86,36 @@ def segments(dialogue: Dialogue, lines: list[DialogueLine] | None = None) -> lis
 def assembled(pieces: list[Segment]) -> np.ndarray:
     """The pieces end to end: the audio of the exported file (or of what the window plays).
     Each take is read once, however many pieces come from it."""
+    return _assembly(pieces)[0]
+
+
+def _assembly(pieces: list[Segment]) -> tuple[np.ndarray, list[tuple[int, Speaker]]]:
+    """The assembled audio, and the sample where each line begins in it, with its speaker."""
     read: dict[str, np.ndarray] = {}
+    parts, line_starts, at = [], [], 0
     for segment in pieces:
         if segment.take.id not in read:
             read[segment.take.id] = segment.take.audio.samples()
-    return np.concatenate([segment.samples(read[segment.take.id]) for segment in pieces])
+        part = segment.samples(read[segment.take.id])
+        rate = segment.take.audio.sample_rate
+        for line in segment.lines:
+            # rounded as the cut is (AudioClip.between), so a line begins on the sample its piece would
+            within = round(segment.take.line_times[line.id].start_s * rate) - round(segment.start_s * rate)
+            line_starts.append((at + min(max(within, 0), len(part)), line.speaker))
+        parts.append(part)
+        at += len(part)
+    return np.concatenate(parts), line_starts
 
 
-def placed_lines(pieces: list[Segment]) -> Iterator[tuple[Segment, DialogueLine, float]]:
-    """Each line of the pieces, with the shift from its take's clock to the assembled audio's."""
+def placed_lines(pieces: list[Segment], speaker: Speaker | None = None
+                 ) -> Iterator[tuple[Segment, DialogueLine, float]]:
+    """Each line of the pieces (only ``speaker``'s, if given), with the shift from its take's clock
+    to the assembled audio's."""
     offset = 0.0
     for segment in pieces:
         for line in segment.lines:
-            yield segment, line, offset - segment.start_s
+            if speaker is None or line.speaker is speaker:
+                yield segment, line, offset - segment.start_s
         offset += segment.end_s - segment.start_s
 
 
@@ -131,20 +159,48 @@ def export_dialogue(dialogue: Dialogue, choice: ExportChoice, title: str) -> lis
                            else "None of the selected lines is generated yet: generate them first.")
     if choice.per_line:
         return _export_lines(dialogue, pieces, choice)
-    written = [export_audio(assembled(pieces), choice.path, choice.settings, _metadata(dialogue, title, pieces),
-                            choice.loudness_lufs)]
+    mix, line_starts = _assembly(pieces)
+    files = dict(_stem_files(dialogue, pieces, choice))
+    stems = [Stem(samples, files[speaker], _metadata(dialogue, f"{title} ({dialogue.speakers[speaker].name})",
+                                                     _spoken_by(pieces, speaker)))
+             for speaker, samples in (speaker_stems(mix, line_starts) if files else [])]
+    written = export_with_stems(mix, choice.path, stems, choice.settings, _metadata(dialogue, title, pieces),
+                                choice.loudness_lufs)
     if choice.subtitles:
-        written.append(_write_srt(choice.path.with_suffix(".srt"), dialogue, pieces))
+        written.append(write_subtitles(choice.path.with_suffix(".srt"), dialogue, pieces))
+        written += [write_subtitles(path.with_suffix(".srt"), dialogue, pieces, speaker)
+                    for speaker, path in files.items()]
     return written
 
 
 def planned_paths(dialogue: Dialogue, choice: ExportChoice) -> list[Path]:
     """The files :func:`export_dialogue` would write for ``choice`` (to ask before replacing any)."""
+    pieces = _pieces(dialogue, choice)
     if not choice.per_line:
-        audio = [choice.path] if _pieces(dialogue, choice) else []
+        audio = ([choice.path] + [path for _, path in _stem_files(dialogue, pieces, choice)]) if pieces else []
     else:
-        audio = [_line_path(dialogue, line, choice) for _, line in _lines_of(_pieces(dialogue, choice))]
+        audio = [_line_path(dialogue, line, choice) for _, line in _lines_of(pieces)]
     return audio + ([path.with_suffix(".srt") for path in audio] if choice.subtitles else [])
+
+
+def stem_files(dialogue: Dialogue, choice: ExportChoice, lines: list[DialogueLine]) -> list[tuple[Speaker, Path]]:
+    """Each speaker of ``lines`` and the file of their stem beside ``choice.path``, [S1]'s first; none
+    unless the choice asks for stems."""
+    if not choice.stems:
+        return []
+    heard = {line.speaker for line in lines}
+    return [(speaker, stem_path(choice.path, speaker, dialogue.speakers[speaker].name))
+            for speaker in Speaker if speaker in heard]
+
+
+def _stem_files(dialogue: Dialogue, pieces: list[Segment], choice: ExportChoice) -> list[tuple[Speaker, Path]]:
+    return stem_files(dialogue, choice, [line for _, line in _lines_of(pieces)])
+
+
+def _spoken_by(pieces: list[Segment], speaker: Speaker) -> list[Segment]:
+    """The pieces with only ``speaker``'s lines, for what a stem's tags say of its takes."""
+    return [replace(segment, lines=tuple(line for line in segment.lines if line.speaker is speaker))
+            for segment in pieces]
 
 
 def _pieces(dialogue: Dialogue, choice: ExportChoice) -> list[Segment]:
@@ -167,7 +223,7 @@ def _export_lines(dialogue: Dialogue, pieces: list[Segment], choice: ExportChoic
         written.append(export_audio(one.samples(), path, choice.settings,
                                     _metadata(dialogue, line.read_text, [one]), choice.loudness_lufs))
         if choice.subtitles:
-            written.append(_write_srt(path.with_suffix(".srt"), dialogue, [one]))
+            written.append(write_subtitles(path.with_suffix(".srt"), dialogue, [one]))
     return written
 
 
@@ -195,10 +251,12 @@ def _safe(name: str) -> str:
 
 # --- subtitles ----------------------------------------------------------------------------------
 
-def srt_cues(dialogue: Dialogue, pieces: list[Segment]) -> list[tuple[float, float, str]]:
-    """(start_s, end_s, text) of each cue, on the exported file's clock."""
+def srt_cues(dialogue: Dialogue, pieces: list[Segment], speaker: Speaker | None = None
+             ) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, text) of each cue (of ``speaker``'s lines only, if given), on the exported
+    file's clock."""
     cues = []
-    for segment, line, shift in placed_lines(pieces):
+    for segment, line, shift in placed_lines(pieces, speaker):
         span = segment.take.line_times[line.id]
         words = [w for w in segment.take.words if span.start_s <= w.start_s < span.end_s]
         speaker = dialogue.speakers[line.speaker].name
@@ -241,6 +299,10 @@ def _srt_time(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
 
 
-def _write_srt(path: Path, dialogue: Dialogue, pieces: list[Segment]) -> Path:
-    path.write_text(srt_text(srt_cues(dialogue, pieces)), encoding="utf-8")
+def write_subtitles(path: Path, dialogue: Dialogue, pieces: list[Segment], speaker: Speaker | None = None) -> Path:
+    """The SRT of the pieces (of ``speaker``'s lines only, for their stem), written whole or not at all."""
+    try:
+        write_bytes_atomically(path, srt_text(srt_cues(dialogue, pieces, speaker)).encode("utf-8"))
+    except OSError as error:
+        raise ExportFailed(f"Could not write {path}: {error.strerror or error}.") from error
     return path

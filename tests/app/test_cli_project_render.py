@@ -168,3 +168,21 @@ def test_the_lines_the_kept_takes_checks_flag_are_named(tmp_path, capsys):
             "(Ctrl+F5)") in capsys.readouterr().err
     assert main(["render", "--project", str(folder), "--out", str(tmp_path / "some.wav"), "--lines", "3"]) == 0
     assert "checks flag" not in capsys.readouterr().err
+
+
+def test_stems_of_a_project_are_named_for_its_speakers_and_add_up_to_its_file(tmp_path, capsys):
+    folder = project_with(tmp_path, ["one two", "three", "four"], generated=3)
+    dialogue = open_project(folder)
+    dialogue.edit_speaker(Speaker.S2, name="Dr. Theo")
+    save_project(dialogue, folder)
+    out = tmp_path / "talk.wav"
+    assert main(["render", "--project", str(folder), "--out", str(out), "--stems"]) == 0
+    said = capsys.readouterr().err
+    stems = [tmp_path / "talk.S1-Speaker_1.wav", tmp_path / "talk.S2-Dr_Theo.wav"]
+    assert f"wrote {out}\nwrote {stems[0]}\nwrote {stems[1]}" in said
+    mix, first, second = (soundfile.read(path, dtype="int16")[0] for path in (out, *stems))
+    assert len(mix) == len(first) == len(second) == round(4 * 0.08 * 24000)
+    assert np.array_equal(first.astype(np.int32) + second, mix)
+    theirs = slice(round(2 * 0.08 * 24000), round(3 * 0.08 * 24000))  # "three", the third word of four
+    assert np.array_equal(np.flatnonzero(second), np.arange(len(mix))[theirs])
+    assert not first[theirs].any() and first[:theirs.start].all() and first[theirs.stop:].all()

@@ -259,3 +259,51 @@ def test_best_of_checks_every_take_and_writes_only_the_best(tmp_path, capsys):
 def test_best_of_outside_its_range_is_refused(tmp_path, capsys, flags, message):
     assert _render("--script", "[S1] Hi.", *flags, "--out", str(tmp_path / "x.wav")) == 2
     assert message in capsys.readouterr().err
+
+
+def _int16(path: Path) -> np.ndarray:
+    return soundfile.read(path, dtype="int16")[0]
+
+
+def test_stems_add_up_to_each_take_and_hold_each_speaker_s_lines_with_their_own_subtitles(tmp_path, capsys):
+    out = tmp_path / "scene.wav"
+    assert _render("--script", "Hello there.\n[S2] Hi! (laughs) How are you?", "--seed", "3", "--stems",
+                   "--subtitles", "--number-results", "2", "--out", str(out)) == 0
+    said = capsys.readouterr().err
+    for take in ("scene_take1", "scene_take2"):
+        mix, first, second = (_int16(tmp_path / f"{take}{part}.wav") for part in ("", ".S1", ".S2"))
+        assert f"wrote {tmp_path / f'{take}.S1.wav'}" in said and f"wrote {tmp_path / f'{take}.S2.srt'}" in said
+        assert len(mix) == len(first) == len(second)
+        assert np.array_equal(first.astype(np.int32) + second, mix)
+        # where [S2]'s line begins, as the take's subtitles time it: [S1]'s stem before it, [S2]'s after
+        cues = (tmp_path / f"{take}.srt").read_text(encoding="utf-8").strip().split("\n\n")
+        turn = round(_seconds(cues[1].split("\n")[1].split(" --> ")[0]) * 24000)
+        assert 0 < turn < len(mix) and np.abs(mix[:turn]).max() > 0 and np.abs(mix[turn:]).max() > 0
+        assert not first[turn:].any() and not second[:turn].any()
+        theirs = [(tmp_path / f"{take}.{tag}.srt").read_text(encoding="utf-8") for tag in ("S1", "S2")]
+        assert theirs[0] == cues[0] + "\n" and theirs[1].startswith("1\n") and "Speaker 2: Hi!" in theirs[1]
+        assert ExportMetadata.from_tags(_tags(tmp_path / f"{take}.S2.wav")).speakers == ("S2",)
+
+
+def test_lossy_stems_with_loudness_add_up_to_the_normalised_file(tmp_path, capsys):
+    out = tmp_path / "scene.mp3"
+    assert _render("--script", SCRIPT, "--seed", "3", "--stems", "--loudness", "-20", "--out", str(out)) == 0
+    decoded = []
+    for path in (out, tmp_path / "scene.S1.mp3", tmp_path / "scene.S2.mp3"):
+        with av.open(str(path)) as container:
+            decoded.append(np.concatenate([frame.to_ndarray() for frame in container.decode(audio=0)], axis=1))
+    mix, first, second = decoded
+    assert mix.shape == first.shape == second.shape
+    residual = mix - first - second
+    assert np.sqrt(np.mean(residual ** 2)) < 0.1 * np.sqrt(np.mean(mix ** 2))  # 20 dB under the sound
+    import pyloudnorm
+
+    assert pyloudnorm.Meter(44100).integrated_loudness(mix.T) == pytest.approx(-20, abs=1)
+
+
+def test_stems_with_one_file_per_line_are_refused_before_anything_loads(tmp_path, capsys):
+    assert main(["render", "--model", str(tmp_path / "no-model"), "--project", str(tmp_path / "Talk.diastudio"),
+                 "--per-line", "--stems", "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "--stems goes with one file, cut to its length: with --per-line each line is a file of its own" in error
+    assert error.count("\n") == 1
