@@ -27,7 +27,7 @@ from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
 EXIT_FAILED = 1
-FOLDER_FLAGS = ("--out-dir", "--format", "--sample-rate", "--bitrate", "--channels", "--loudness")
+FOLDER_FLAGS = ("--out-dir", "--format", "--sample-rate", "--bitrate", "--channels", "--loudness", "--stems")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the files go, made if missing (default: the folder itself)")
     add_format_argument(folder, "MP3")
     add_export_arguments(folder)
+    folder.add_argument("--stems", action="store_true",
+                        help="also write each speaker's file beside each project's (NAME.S1-Ann.mp3 …), as "
+                             "render --project --stems does; a manifest asks per render (\"stems\": true)")
     add_cluster_arguments(parser, scaling=False)
     return parser
 
@@ -76,7 +79,7 @@ def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
     folder = args.manifest.is_dir()
     report_path = args.report or (args.manifest / "batch-report.json" if folder else
                                   args.manifest.with_name(f"{args.manifest.stem}-report.json"))
-    options = FolderOptions(args.out_dir, _folder_settings(args), args.loudness)
+    options = FolderOptions(args.out_dir, _folder_settings(args), args.loudness, args.stems)
     jobs = read_manifest(args.manifest, _model_id(args), options, args.skip_bad)
     forced_ns = forced_since(args.manifest)
     if folder and args.model is None and args.ray is None:
@@ -108,6 +111,9 @@ def _check_flags(args: argparse.Namespace) -> None:
         check_cluster_flags(args)
     except ValueError as error:
         raise CommandLineError(str(error)) from None
+    if args.stems and not args.manifest.is_dir():
+        raise CommandLineError('--stems applies only to a folder of projects: a manifest asks for stems render by '
+                               'render, with "stems": true (the CSV column stems)')
     if not args.manifest.is_dir() and given_flags(args, FOLDER_FLAGS):
         raise CommandLineError(f"{given_flags(args, FOLDER_FLAGS)[0]} applies only to a folder of projects: a "
                                "manifest names each output file, its format by its extension and its audioSettings")

@@ -1,7 +1,8 @@
 """The renders of a batch, each read and checked from its manifest entry, run on whichever engine
 is free: a script with its voices and parameters (as ``dia-studio render`` renders one), or a saved
-project (as ``dia-studio render --project`` renders one); and, when the batch goes on without
-them (``--skip-bad``), an entry refused, which fails with its problems."""
+project (as ``dia-studio render --project`` renders one), each with its speakers' stems if asked;
+and, when the batch goes on without them (``--skip-bad``), an entry refused, which fails with its
+problems."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.audio.export import export_audio
 from core.audio.formats import ExportSettings
-from core.batch.outputs import remove_leftovers, take_metadata
+from core.batch.outputs import export_take, remove_leftovers, script_speakers, stem_paths
 from core.batch.projects import generate_runs
 from core.dia2.events import GenerationRequest, TakeResult, TakeStarted
 from core.errors import Cancelled, DiaStudioError
@@ -40,9 +40,16 @@ class ScriptRender:
     params: GenerationParams  # with the seed of its first take
     voices: tuple[VoiceInput, ...]
     settings: ExportSettings
-    outputs: tuple[Path, ...]  # one per take; with best_of, the one for the best
+    take_files: tuple[Path, ...]  # one per take; with best_of, the one for the best
     best_of: int | None = None  # make this many takes (params.number_results) and write the best-checked
+    stems: bool = False  # also each speaker's stem beside each take's file
     needs_model = True
+
+    @property
+    def outputs(self) -> tuple[Path, ...]:
+        """Every file the render writes: each take's, and its stems after it."""
+        speakers = script_speakers(self.script) if self.stems else ()
+        return tuple(path for take in self.take_files for path in (take, *stem_paths(take, speakers)))
 
     def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
 
@@ -52,7 +59,7 @@ class ScriptRender:
             prepared = voice.prepared(engine)
             prompts.append(prepared.prompt)
             made.notices += [f"{voice.path.name}: {notice}" for notice in prepared.notices]
-        self.outputs[0].parent.mkdir(parents=True, exist_ok=True)
+        self.take_files[0].parent.mkdir(parents=True, exist_ok=True)
         request = GenerationRequest(self.script, self.params, tuple(prompts), takes_only=True)
         finished = []
         for event in engine.generate(request, cancel):
@@ -66,13 +73,15 @@ class ScriptRender:
             if self.best_of:
                 finished.append(event)
             else:
-                self._write(event, self.outputs[event.take], made)
+                self._write(event, self.take_files[event.take], made)
         if self.best_of:
-            self._write(self._best(finished, made), self.outputs[0], made)
+            self._write(self._best(finished, made), self.take_files[0], made)
 
     def _write(self, take: TakeResult, path: Path, made: Rendered) -> None:
-        remove_leftovers(path)
-        made.outputs.append(export_audio(take.audio, path, self.settings, take_metadata(self.script, take)))
+        speakers = script_speakers(self.script) if self.stems else ()
+        for written in (path, *stem_paths(path, speakers)):
+            remove_leftovers(written)
+        made.outputs += export_take(self.script, take, path, self.settings, stems=self.stems)
 
     def _best(self, finished: list[TakeResult], made: Rendered) -> TakeResult:
         """The take that checks best; every take's checks go into the report."""
@@ -96,6 +105,7 @@ class ProjectRender:
     folder: Path
     choice: ExportChoice  # the whole dialogue, to one file
     untaken: str | None  # the lines without a current take, as "lines 1–4" (None: all have theirs)
+    stem_files: tuple[Path, ...] = ()  # with choice.stems: each speaker's, as the export names them
 
     @property
     def needs_model(self) -> bool:
@@ -103,7 +113,7 @@ class ProjectRender:
 
     @property
     def outputs(self) -> tuple[Path, ...]:
-        return (self.choice.path,)
+        return (self.choice.path, *self.stem_files)
 
     def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
         dialogue = open_project(self.folder)  # afresh: a retried render starts from the project as saved
@@ -111,7 +121,8 @@ class ProjectRender:
         generate_runs(engine, dialogue, runs, cancel, lambda said: None,
                       lambda event: _note_take(event, made))
         self.choice.path.parent.mkdir(parents=True, exist_ok=True)
-        remove_leftovers(self.choice.path)
+        for path in self.outputs:
+            remove_leftovers(path)
         made.outputs = export_dialogue(dialogue, self.choice, project_name(self.folder))
 
 

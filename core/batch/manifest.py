@@ -6,7 +6,8 @@ Three forms, paths inside resolved against the manifest's folder:
   ``scriptFile``, ``voices`` (up to two: a path, or ``{"audio", "text", "words"}``), ``output``
   (its format from its extension), ``audioSettings``, and the generation fields as the task API
   names them (``seed``, ``CFGScale``, ``negativePrompt``, ``numberResults``, ``settings``: …),
-  checked by the one parameter model.
+  checked by the one parameter model; ``bestOf`` and ``stems`` (true: each speaker's file beside
+  the output) are the render's own.
 - CSV with a header row: the same, one render a row, in the columns of ``CSV_COLUMNS``.
 - A folder: each ``*.diastudio`` project in it, rendered whole to ``<out dir>/<name>.<format>``.
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.jobs import ProjectRender, RefusedRender, ScriptRender
-from core.batch.outputs import take_paths
+from core.batch.outputs import script_speakers, stem_paths, take_paths
 from core.batch.scripts import check_script
 from core.dia2.script import SPEAKER_TAGS, UnspeakableScript
 from core.document.line_numbers import line_numbers, rows_of
@@ -35,11 +36,11 @@ from core.params import GenerationParams
 from core.project.layout import PROJECT_SUFFIX, ProjectFileError, project_name
 from core.project.opening import open_project
 from core.studio.dialogue_generation import CannotGenerate, lines_to_generate, voices_in_order
-from core.studio.exporting import ExportChoice
+from core.studio.exporting import ExportChoice, stem_files
 from core.studio.voice_input import VoiceInput
 
 MAX_PROBLEMS_SHOWN = 20
-_RENDER_FIELDS = ("script", "scriptFile", "voices", "output", "audioSettings", "bestOf")
+_RENDER_FIELDS = ("script", "scriptFile", "voices", "output", "audioSettings", "bestOf", "stems")
 _VOICE_FIELDS = ("audio", "text", "words")
 # CSV column → the JSON render's field ("settings.topK": inside "settings"). One name per column:
 # the command line's flags, with underscores (--cfg-scale → cfg_scale).
@@ -51,7 +52,7 @@ CSV_COLUMNS = {
     "audio_temperature": "settings.audioTemperature", "top_k": "settings.topK",
     "include_prefix": "settings.includePrefix", "negative_prompt": "negativePrompt",
     "number_results": "numberResults", "best_of": "bestOf", "sample_rate": "audioSettings.sampleRate",
-    "bitrate": "audioSettings.bitrate", "channels": "audioSettings.channels",
+    "bitrate": "audioSettings.bitrate", "channels": "audioSettings.channels", "stems": "stems",
 }
 _TEXT_COLUMNS = {"script", "script_file", "output", "voice1", "voice1_text", "voice1_words", "voice2", "voice2_text",
                  "voice2_words", "negative_prompt"}
@@ -75,6 +76,7 @@ class FolderOptions:
     out_dir: Path | None  # None: beside the projects
     settings: ExportSettings
     loudness_lufs: float | None = None  # None: as generated
+    stems: bool = False  # also each speaker's stem beside each project's file
 
 
 def read_manifest(path: Path, model: str, folder: FolderOptions, skip_bad: bool = False) -> list:
@@ -189,14 +191,18 @@ class _Reading:
                 continue
             path = out_dir / f"{project_name(folder)}{options.settings.format.extension}"
             choice = ExportChoice(options.settings, path, per_line=False, subtitles=False,
-                                  loudness_lufs=options.loudness_lufs)
+                                  loudness_lufs=options.loudness_lufs, stems=options.stems)
+            # every line is spoken once the render has generated those without a take
+            stems = tuple(file for _, file in stem_files(dialogue, choice, [line for line in dialogue.lines
+                                                                             if line.spoken_text]))
             try:
-                self._claim(path, folder.name)
+                for output in (path, *stems):
+                    self._claim(output, folder.name)
             except _Problem as error:
                 jobs.append(self.refused(folder.name, str(error)))
                 continue
             untaken = line_numbers(rows_of(dialogue, [line_id for run in runs for line_id in run])) if runs else None
-            jobs.append(ProjectRender(folder.name, folder, choice, untaken))
+            jobs.append(ProjectRender(folder.name, folder, choice, untaken, stems))
         return jobs
 
     # ---- one render ---------------------------------------------------------------------------
@@ -220,16 +226,20 @@ class _Reading:
         voices = checked("voices", lambda: self._voices_of(entry.get("voices", []), place))
         params = checked("", lambda: self._params(entry))
         best_of = checked("bestOf", lambda: self._best_of(entry))
+        stems = checked("stems", lambda: self._stems(entry))
         files = 1 if best_of else params.number_results if params else 1
         if output is not None:
-            for path in take_paths(output, files):
-                checked("output", lambda: self._claim(path, place.where))
+            speakers = script_speakers(script) if stems and script else ()
+            for take in take_paths(output, files):
+                for path in (take, *stem_paths(take, speakers)):
+                    checked("output", lambda: self._claim(path, place.where))
         settings = checked("audioSettings", lambda: self._settings(entry, output)) if output else None
         if len(self.problems) > before:
             return RefusedRender(place.where, self.problems[before:])
         if best_of:
             params = replace(params, number_results=best_of)
-        return ScriptRender(place.where, script, params, voices, settings, tuple(take_paths(output, files)), best_of)
+        return ScriptRender(place.where, script, params, voices, settings, tuple(take_paths(output, files)), best_of,
+                            stems)
 
     def _best_of(self, entry: dict) -> int | None:
         best_of = entry.get("bestOf")
@@ -240,6 +250,13 @@ class _Reading:
         if "numberResults" in entry:
             raise _Problem("give bestOf or numberResults, not both")
         return best_of
+
+    def _stems(self, entry: dict) -> bool:
+        stems = entry.get("stems", False)
+        if not isinstance(stems, bool):
+            raise _Problem(f"{stems!r} is not true or false: give true for one file per speaker beside the output "
+                           "(NAME.S1.EXT, NAME.S2.EXT)")
+        return stems
 
     def _script(self, entry: dict) -> str:
         script, script_file = entry.get("script"), entry.get("scriptFile")

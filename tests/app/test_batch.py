@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import av
+import numpy as np
 import pyloudnorm
 import pytest
 import soundfile
@@ -213,7 +214,43 @@ def test_a_folder_of_projects_renders_each_as_render_project_would(tmp_path, cap
     assert "skipped 1 already rendered" in capsys.readouterr().err
 
 
+def test_a_manifest_s_stems_add_up_to_each_render_and_a_rerun_misses_none(tmp_path, capsys):
+    path = manifest(tmp_path, [{"script": "[S1] Hello there. [S2] Hi!", "seed": 7, "output": "out/talk.wav",
+                                "stems": True},
+                               {"script": "[S1] No stems.", "seed": 8, "output": "out/plain.wav"}])
+    assert main(["batch", str(path), *MODEL]) == 0
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["plain.wav", "talk.S1.wav", "talk.S2.wav", "talk.wav"]
+    mix, first, second = (soundfile.read(out / name, dtype="int16")[0] for name in ("talk.wav", "talk.S1.wav",
+                                                                                    "talk.S2.wav"))
+    assert len(mix) == len(first) == len(second) and (first.astype(np.int32) + second == mix).all()
+    assert first.any() and second.any() and not (first.astype(bool) & second.astype(bool)).any()
+    report = report_of(tmp_path / "batch-report.json")
+    assert report["renders"][0]["outputs"] == [str(out / name) for name in ("talk.wav", "talk.S1.wav", "talk.S2.wav")]
+
+    (out / "talk.S2.wav").unlink()  # a stem missing: that render is rendered again, the other skipped
+    assert main(["batch", str(path), *MODEL]) == 0
+    assert "skipped 1 already rendered" in capsys.readouterr().err
+    assert np.array_equal(soundfile.read(out / "talk.S2.wav", dtype="int16")[0], second)  # the same seed
+
+
+def test_a_folder_of_projects_with_stems_writes_each_speaker_s_file_beside_each_project_s(tmp_path, capsys):
+    from tests.app.test_cli_project_render import project_with
+
+    projects = tmp_path / "season"
+    projects.mkdir()
+    project_with(projects, ["one two", "three", "four"], generated=3)  # every line has its take: no model
+    assert main(["batch", str(projects), "--format", "wav", "--stems"]) == 0
+    stems = [projects / "Talk.S1-Speaker_1.wav", projects / "Talk.S2-Speaker_2.wav"]
+    mix, first, second = (soundfile.read(path, dtype="int16")[0] for path in (projects / "Talk.wav", *stems))
+    assert np.array_equal(first.astype(np.int32) + second, mix) and first.any() and second.any()
+    assert report_of(projects / "batch-report.json")["renders"][0]["outputs"] == [
+        str(path) for path in (projects / "Talk.wav", *stems)]
+
+
 @pytest.mark.parametrize("flags, message", [
+    (["--stems"], '--stems applies only to a folder of projects: a manifest asks for stems render by render, with '
+                  '"stems": true (the CSV column stems)'),
     (["--replicas", "2"], "--replicas applies only with --ray"),
     (["--ray", "--replicas", "0"], "--replicas 0: give 1 or more"),
     (["--out-dir", "."], "--out-dir applies only to a folder of projects"),

@@ -82,6 +82,30 @@ def test_a_folder_gives_its_projects_each_to_its_own_file(tmp_path):
     assert jobs[0].outputs == (tmp_path / "renders" / "Example.ogg",) and jobs[0].choice.settings == settings
 
 
+def test_stems_are_asked_render_by_render_and_their_files_are_among_the_render_s(here):
+    jobs = read(here, {"defaults": {"stems": True}, "renders": [
+        {"script": "[S1] Hello. [S2] Hi!", "output": "a.wav", "numberResults": 2},
+        {"script": "[S2] Just me.", "output": "b.ogg"},
+        {"script": "[S1] Hello. [S2] Hi!", "output": "c.mp3", "stems": False}]})
+    assert [job.stems for job in jobs] == [True, True, False]
+    assert jobs[0].take_files == (here / "a_take1.wav", here / "a_take2.wav")
+    assert jobs[0].outputs == tuple(here / name for name in ("a_take1.wav", "a_take1.S1.wav", "a_take1.S2.wav",
+                                                               "a_take2.wav", "a_take2.S1.wav", "a_take2.S2.wav"))
+    assert jobs[1].outputs == (here / "b.ogg", here / "b.S2.ogg") and jobs[2].outputs == (here / "c.mp3",)
+    csv = read(here, "script,output,stems\n[S1] Hi. [S2] Ho.,d.flac,true\n[S1] Hi.,e.flac,\n", name="batch.csv")
+    assert [job.outputs for job in csv] == [(here / "d.flac", here / "d.S1.flac", here / "d.S2.flac"),
+                                            (here / "e.flac",)]
+
+
+def test_a_folder_s_stems_are_named_for_each_project_s_speakers(tmp_path):
+    shutil.copytree(EXAMPLE, tmp_path / "Example.diastudio")
+    options = FolderOptions(tmp_path / "renders", ExportSettings.create("WAV"), stems=True)
+    job, = read_manifest(tmp_path, "dia2-2b", options)
+    assert job.choice.stems
+    assert job.outputs == tuple(tmp_path / "renders" / name for name in ("Example.wav", "Example.S1-Maya.wav",
+                                                                         "Example.S2-Theo.wav"))
+
+
 @pytest.mark.parametrize("renders, expected", [
     ([{"script": "[S1] Hi.", "voices": ["s9.wav"], "output": "a.wav"}],
      ["renders[0].voices[0]: no file s9.wav beside the manifest"]),
@@ -120,6 +144,10 @@ def test_a_folder_gives_its_projects_each_to_its_own_file(tmp_path):
      ["renders[0].bestOf: 5 is not 2, 3 or 4: give how many takes to choose the best-checked from"]),
     ([{"script": "[S1] Hi.", "output": "a.wav", "bestOf": 2, "numberResults": 2}],
      ["renders[0].bestOf: give bestOf or numberResults, not both"]),
+    ([{"script": "[S1] Hi.", "output": "a.wav", "stems": "yes"}],
+     ["renders[0].stems: 'yes' is not true or false: give true for one file per speaker beside the output"]),
+    ([{"script": "[S1] Hi. [S2] Ho.", "output": "a.wav", "stems": True}, {"script": "[S1] Ho.", "output": "a.S2.wav"}],
+     ["renders[1].output: renders[0] writes {here}/a.S2.wav too: give each render its own output"]),
     (["[S1] Hi."], ["renders[0]: give an object with a script and an output"]),
     ([], ["there is nothing to render in it"]),
     ({"renders": [], "extra": 1}, ['extra: a manifest object holds "defaults" and "renders"']),
@@ -153,6 +181,7 @@ def test_every_problem_is_found_at_once(here):
     ("script,output,voice1\n[S1] Hi.,a.wav,s9.wav\n", "line 2, voice1: no file s9.wav beside the manifest"),
     ("script,output,voice2\n[S1] Hi.,a.wav,s1.wav\n", "line 2, voice1: give the voice's audio file"),
     ("script,output,bitrate\n[S1] Hi.,a.wav,64\n", "line 2, bitrate: audioSettings"),
+    ("script,output,stems\n[S1] Hi.,a.wav,1\n", "line 2, stems: 1 is not true or false"),
     ('script,output\n"[S1] Two\nlines.",a.wav\n[S1] Hi.,\n', "line 4, output: give the file to write"),
     ("script,output\n[S1] Hi.,a.wav,extra\n", "line 2: 3 cells, but the header names 2 columns"),
     ("script,output,cfg-scale\n[S1] Hi.,a.wav,2\n", "line 1: 'cfg-scale' is not a column; did you mean cfg_scale?"),
