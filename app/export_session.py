@@ -13,8 +13,9 @@ from app.document_session import DocumentSession
 from app.settings import Settings
 from app.workers import run_in_background
 from core.audio.formats import ExportSettings
+from core.document.dialogue import Dialogue
 from core.errors import DiaStudioError
-from core.studio.exporting import ExportChoice, export_dialogue, planned_paths, summary
+from core.studio.exporting import ExportChoice, export_dialogue, planned_paths, stem_files, summary
 from ui.main_window import MainWindow
 from ui.prompts import Prompts
 
@@ -47,8 +48,7 @@ class ExportSession(QObject):
         window.statusBar().showMessage("Exporting…")
 
         def done(paths: list[Path]) -> None:
-            window.statusBar().showMessage(f"Exported {', '.join(p.name for p in paths[:3])}"
-                                           + (" …" if len(paths) > 3 else ""), 8000)
+            window.statusBar().showMessage(exported_summary(dialogue, choice, paths), 8000)
             self.exported.emit(paths)
 
         def failed(error: Exception) -> None:
@@ -72,7 +72,8 @@ class ExportSession(QObject):
                 settings = ExportSettings.create()
         folder = Path(s.export_folder or s.project_folder or Path.home())
         path = folder if s.export_per_line else folder / f"{self._document.name}{settings.format.extension}"
-        return ExportChoice(settings, path, s.export_per_line, s.export_subtitles, None)
+        return ExportChoice(settings, path, s.export_per_line, s.export_subtitles, None,
+                            stems=s.export_stems and not s.export_per_line)
 
     def _remember(self, choice: ExportChoice) -> None:
         s = self._settings
@@ -83,4 +84,15 @@ class ExportSession(QObject):
             s.export_channels = choice.settings.channels
         s.export_per_line = choice.per_line
         s.export_subtitles = choice.subtitles
+        if not choice.per_line:  # one file per line has no stems: the choice made for one file stays
+            s.export_stems = choice.stems
         s.export_folder = str(choice.path if choice.per_line else choice.path.parent)
+
+
+def exported_summary(dialogue: Dialogue, choice: ExportChoice, paths: list[Path]) -> str:
+    """What the status bar says of an export: its first files, then every speaker's file (stems)."""
+    stems = [path for _, path in stem_files(dialogue, choice, dialogue.lines) if path in paths]
+    theirs = set(stems) | {path.with_suffix(".srt") for path in stems}
+    others = [path.name for path in paths if path not in theirs]
+    told = f"Exported {', '.join(others[:3])}" + (" …" if len(others) > 3 else "")
+    return told + (f"; stems: {', '.join(path.name for path in stems)}" if stems else "")

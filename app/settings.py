@@ -79,6 +79,7 @@ class Settings:
     export_channels: Setting[int] = Setting("export/channels", 2)
     export_per_line: Setting[bool] = Setting("export/one_file_per_line", False)
     export_subtitles: Setting[bool] = Setting("export/subtitles", False)
+    export_stems: Setting[bool] = Setting("export/stems", False)  # also one file per speaker
     export_folder: Setting[str] = Setting("export/folder", "")
     # Projects
     autosave_seconds: Setting[int] = Setting("project/autosave_seconds", 30)

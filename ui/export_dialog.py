@@ -1,4 +1,5 @@
-"""The export dialog: what to export, the format and its settings, checked live by ExportSettings.
+"""The export dialog: what to export (with subtitles, with one file per speaker: stems), the format and
+its settings, checked live by ExportSettings.
 
 The lossless formats (WAV, FLAC) take no settings, so theirs are hidden; for MP3 and OGG the sample
 rates come from the format table and the bitrate is checked against it as it is typed, with the
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
                                QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
-                               QPushButton, QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
+                               QPushButton, QRadioButton, QSizePolicy, QSpinBox, QStackedWidget, QStyle, QVBoxLayout,
+                               QWidget)
 
 from core.audio.errors import InvalidExportSettings
 from core.audio.formats import LOUDNESS_RANGE_LUFS, AudioFormat, ExportSettings, allowed_bitrates, allowed_sample_rates, format_from_path
@@ -53,6 +56,17 @@ class ExportDialog(QDialog):
         (self.per_line if initial.per_line else self.whole).setChecked(True)
         self.subtitles = QCheckBox("Subtitles (.srt) from the word timings")
         self.subtitles.setChecked(initial.subtitles)
+        self.stems = QCheckBox("Also export one file per speaker (stems)")
+        self.stems.setChecked(initial.stems)
+        self.stems_note = QLabel()  # the stems' files, or why there are none
+        self.stems_note.setWordWrap(True)
+        # under the box's text, not under its box
+        self.stems_note.setIndent(self.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth)
+                                  + self.style().pixelMetric(QStyle.PixelMetric.PM_CheckBoxLabelSpacing))
+        # room for two lines, there with or without them: the dialog does not jump as the box is ticked
+        self.stems_note.setMinimumHeight(2 * self.stems_note.fontMetrics().lineSpacing())
+        self.stems_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.stems_note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self.format = QComboBox()
         for audio_format in AudioFormat:
@@ -123,6 +137,8 @@ class ExportDialog(QDialog):
         layout.addWidget(self.selected)
         layout.addWidget(self.per_line)
         layout.addWidget(self.subtitles)
+        layout.addWidget(self.stems)
+        layout.addWidget(self.stems_note)
         layout.addLayout(form)
         layout.addWidget(self.format_settings)
         layout.addLayout(loudness_row)
@@ -135,7 +151,8 @@ class ExportDialog(QDialog):
         self.format.currentIndexChanged.connect(self._format_changed)
         for combo in (self.sample_rate, self.channels):
             combo.currentIndexChanged.connect(self._keep_bitrate_allowed)
-        for signal in (self.bitrate.valueChanged, self.normalise.toggled, self.path_edit.textChanged):
+        for signal in (self.bitrate.valueChanged, self.normalise.toggled, self.path_edit.textChanged,
+                       self.selected.toggled, self.stems.toggled, self.subtitles.toggled):
             signal.connect(self._validate)
         self.per_line.toggled.connect(self._target_changed)
         self._format_changed()
@@ -159,9 +176,11 @@ class ExportDialog(QDialog):
         return path.with_name(path.name + self.format.currentData().extension)
 
     def choice(self) -> ExportChoice:
-        return ExportChoice(self.settings(), self.target(), self.per_line.isChecked(), self.subtitles.isChecked(),
+        per_line = self.per_line.isChecked()
+        return ExportChoice(self.settings(), self.target(), per_line, self.subtitles.isChecked(),
                             self.loudness.value() if self.normalise.isChecked() else None,
-                            self._selection if self.selected.isChecked() else None)
+                            self._selection if self.selected.isChecked() else None,
+                            self.stems.isChecked() and not per_line)
 
     def accept(self) -> None:
         """Export, once the person agrees to replace the files that are there already."""
@@ -286,6 +305,22 @@ class ExportDialog(QDialog):
                        f"{audio_format.value}: change one of them.")
         self.error.setText(problem)
         self.export_button.setEnabled(not problem)
+        self._show_stems(problem)
+
+    def _show_stems(self, problem: str) -> None:
+        """Stems go with one file; ticked, the files they would be are listed under the box."""
+        per_line = self.per_line.isChecked()
+        self.stems.setEnabled(not per_line)
+        self.stems.setToolTip("Each line is a file of its own already: stems go with one file" if per_line else
+                              "Beside the file, one per speaker: as long as the file, that speaker's lines in "
+                              "place and silence elsewhere. Together they add up to the file")
+        if per_line or not self.stems.isChecked() or problem or self._planned is None:
+            self.stems_note.clear()
+            return
+        choice = self.choice()
+        audio = [path for path in self._planned(choice) if path.suffix == choice.settings.format.extension]
+        stems = [path.name for path in audio if path not in self._planned(replace(choice, stems=False))]
+        self.stems_note.setText(f"Stems: {', '.join(stems)}" if stems else "No line is generated yet: no stems.")
 
     def _browse(self) -> None:
         current = self.path_edit.text()

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 import soundfile
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
 from core.audio.formats import AudioFormat, ExportSettings
@@ -393,3 +393,55 @@ def test_export_with_nothing_generated_says_so_before_asking_anything(studio, pr
     assert not studio.exports.export()
     assert not asked
     assert studio.window.statusBar().currentMessage() == "Nothing to export yet: generate the dialogue first (F5)."
+
+
+def test_stems_go_with_one_file_and_are_named_under_the_box(qtbot, tmp_path):
+    export = ExportDialog(ExportChoice(ExportSettings.create("WAV"), tmp_path / "talk.wav", False, False, None),
+                          "", planned=lambda choice: [choice.path] + ([choice.path.with_name("talk.S1-Ann.wav")]
+                                                                      if choice.stems else []))
+    qtbot.addWidget(export)
+    assert export.stems.text() == "Also export one file per speaker (stems)"
+    assert not export.stems.isChecked() and export.stems_note.text() == "" and not export.choice().stems
+    export.stems.setChecked(True)
+    assert export.choice().stems and export.stems_note.text() == "Stems: talk.S1-Ann.wav"
+    export.per_line.setChecked(True)  # one file per line: no stems, and the box says why
+    assert not export.stems.isEnabled() and "a file of its own already" in export.stems.toolTip()
+    assert not export.choice().stems and export.stems_note.text() == ""
+    export.whole.setChecked(True)
+    assert export.stems.isEnabled() and export.choice().stems  # ticked as it was
+    initial = ExportDialog(ExportChoice(ExportSettings.create("WAV"), tmp_path / "a.wav", False, False, None,
+                                        stems=True), "")
+    qtbot.addWidget(initial)
+    assert initial.stems.isChecked()
+
+
+def test_ticking_stems_exports_each_speaker_s_file_beside_the_dialogue_s(studio, qtbot, prompts, tmp_path):
+    two_takes(studio)
+    studio.dialogue.edit_speaker(Speaker.S2, name="Theo")
+    prompts.answers["export"] = None  # see what the dialog is offered, then answer it as a person would
+    assert not studio.exports.export()
+    initial, told, selection, planned = prompts.asked[-1][1]
+    export = ExportDialog(replace(initial, path=tmp_path / "talk.wav", settings=ExportSettings.create("WAV")),
+                          told, selection, planned=planned)
+    qtbot.addWidget(export)
+    export.show()
+    qtbot.waitExposed(export)
+    export.subtitles.setChecked(True)
+    # on its box: the widget is as wide as the dialog, its middle beyond its text
+    qtbot.mouseClick(export.stems, Qt.MouseButton.LeftButton, pos=QPoint(8, export.stems.height() // 2))
+    assert export.stems.isChecked()
+    assert export.stems_note.text() == "Stems: talk.S1-Speaker_1.wav, talk.S2-Theo.wav"
+    paths = export_with(studio, qtbot, prompts, export.choice())
+
+    assert [p.name for p in paths] == ["talk.wav", "talk.S1-Speaker_1.wav", "talk.S2-Theo.wav",
+                                       "talk.srt", "talk.S1-Speaker_1.srt", "talk.S2-Theo.srt"]
+    mix, first, theo = (soundfile.read(str(path), dtype="int16")[0] for path in paths[:3])
+    assert len(mix) == len(first) == len(theo) == 3 * 24000
+    assert np.array_equal(first.astype(np.int32) + theo, mix)
+    line_2 = slice(round(1.3 * 24000), 2 * 24000)  # Theo's "Hi." in the first take
+    assert np.array_equal(theo[line_2], mix[line_2]) and theo[line_2].any()
+    assert not np.delete(theo, np.arange(len(theo))[line_2]).any() and not first[line_2].any()
+    assert paths[5].read_text(encoding="utf-8") == "1\n00:00:01,300 --> 00:00:02,000\nTheo: Hi.\n"
+    assert studio.window.statusBar().currentMessage() == (
+        "Exported talk.wav, talk.srt; stems: talk.S1-Speaker_1.wav, talk.S2-Theo.wav")
+    assert studio.exports.last_choice().stems  # offered again next time
