@@ -33,6 +33,9 @@ from core.dia2.script import Entry
 from core.dia2.state_machine import ACTION_NEW_WORD, ACTION_PAD, MAX_PADDING, TextStateMachine, TextStep
 
 
+UNKNOWN_TOKEN = -1  # stands for a text token not known yet (``reusable_steps``)
+
+
 @dataclass
 class StepRecord:
     """What one generation step decided (kept for word timing, parity checks and debugging)."""
@@ -125,11 +128,36 @@ class FrameLoop:
             self.text = [step.main, step.second]
         self.warmup_inputs = torch.stack(steps)
         self._warmup_steps = None
-        self.network.prefill(self.warmup_inputs.transpose(0, 1))
+        self.network.prefill(self.warmup_inputs.transpose(0, 1), self.reusable_steps())
         # Generation starts by processing the last prefix step again, as the reference does;
         # columns from there on are generated (the last prefix frames are re-sampled).
         self.grid[:, prefix.frames:] = self.config.data.audio_pad
         return True
+
+    def reusable_steps(self) -> list[int]:
+        """For each part of the prefix, how many warm-up steps' inputs depend on that part and
+        those before it alone (not on what follows: the next part, the script), so the caches
+        after them can be reused by any generation that starts the same way.
+
+        Found by running the warm-up's text steps with stand-ins for whatever follows the part:
+        the first step that reads one is where the part's steps end. The stand-ins reach the
+        text streams at the same step whatever they stand for (the look-ahead queue before them
+        holds the part's own tokens), so the count never depends on the script."""
+        data, prefix = self.config.data, self.prefix
+        forced = set(prefix.new_word_steps)
+        unknown = Entry("…", (UNKNOWN_TOKEN,), 1)
+        cuts = []
+        for end in prefix.part_ends:
+            machine = TextStateMachine(prefix.entries[:end] + [unknown] * data.second_stream_ahead, pad=data.text_pad,
+                                       new_word=data.text_new_word, lookahead=data.second_stream_ahead)
+            cut = prefix.frames
+            for t in range(prefix.frames):
+                step = machine.step(ACTION_NEW_WORD if t in forced else ACTION_PAD, forced=True)
+                if UNKNOWN_TOKEN in (step.main, step.second):
+                    cut = t + 1  # step t's text is step t + 1's input
+                    break
+            cuts.append(cut)
+        return cuts
 
     def _note_consumption(self, step: TextStep, t: int) -> None:
         if step.consumed is not None:

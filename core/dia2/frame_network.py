@@ -19,6 +19,7 @@ import torch
 from core.dia2.layers import RotaryTable, SlotCache, StepPlace
 from core.dia2.model import Dia2Model
 from core.dia2.sampling import Sampling, choose, skip_choice
+from core.dia2.warm_states import WarmState, WarmStates
 
 BATCH = 2  # conditional row, guidance row
 
@@ -56,6 +57,7 @@ class FrameNetwork:
         self.stage_places = [StepPlace.at(s, s, 1, self.stages, self.device) for s in range(self.stages)]
         self.hidden: torch.Tensor | None = None
         self.slot = 0
+        self.warm_states = WarmStates()  # the caches after voice prompts (and lines before) met before
 
     def generator(self, seed: int) -> torch.Generator:
         """The random numbers of one generation on this network's device, seeded."""
@@ -73,12 +75,32 @@ class FrameNetwork:
         return first
 
     @torch.inference_mode()
-    def prefill(self, tokens: torch.Tensor) -> None:
-        """Run the backbone over a whole prefix at once: tokens [batch, T, channels] at
-        positions 0..T-1. Always eager: it happens once per generation."""
+    def prefill(self, tokens: torch.Tensor, cuts: list[int] = ()) -> None:
+        """Run the backbone over a whole prefix: tokens [batch, T, channels] at positions
+        0..T-1, in pieces ending at ``cuts`` (steps whose caches depend on the prefix alone):
+        the caches at the longest cut already kept are copied back, and those at each cut
+        computed are kept (``warm_states``). Always eager: it happens once per generation."""
         count = tokens.shape[1]
-        place = StepPlace.at(0, self._take_slots(count), count, self.capacity, self.device, self.trim)
-        self.model.transformer(tokens.to(self.device), place, self.rope, self.caches)
+        cuts = sorted({cut for cut in cuts if 0 < cut <= count})
+        start = 0
+        warm = self.warm_states.find(tokens, cuts) if cuts and self.warm_states.max_bytes else None
+        if warm is not None:
+            self._take_slots(warm.steps)
+            for cache, keys, values in zip(self.caches, warm.keys, warm.values):
+                cache.keys[:, :, :warm.steps].copy_(keys)
+                cache.values[:, :, :warm.steps].copy_(values)
+            start = warm.steps
+        for end in [cut for cut in cuts if start < cut < count] + [count]:
+            if end == start:
+                break  # the whole prefix was kept
+            place = StepPlace.at(start, self._take_slots(end - start), end - start, self.capacity, self.device,
+                                 self.trim)
+            self.model.transformer(tokens[:, start:end].to(self.device), place, self.rope, self.caches)
+            if end in cuts and self.warm_states.max_bytes:
+                self.warm_states.keep(WarmState(tokens[:, :end].clone(),
+                                                tuple(cache.keys[:, :, :end].clone() for cache in self.caches),
+                                                tuple(cache.values[:, :, :end].clone() for cache in self.caches)))
+            start = end
 
     @torch.inference_mode()
     def backbone(self, tokens: torch.Tensor, position: int) -> BackboneOutputs:

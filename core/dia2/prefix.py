@@ -50,16 +50,22 @@ class Prefix:
     codes: torch.Tensor  # [codebooks, frames], speaker 1's then speaker 2's
     entries: list[Entry]
     new_word_steps: list[int]  # warm-up steps whose action is forced to "new word"
+    parts: tuple[int, ...] = ()  # where each part (the voices, the lines before) ends, in entries; () = one
 
     @property
     def frames(self) -> int:
         return int(self.codes.shape[1])
 
+    @property
+    def part_ends(self) -> tuple[int, ...]:
+        return self.parts or (len(self.entries),)
+
     def followed_by(self, other: Prefix) -> Prefix:
         """This prefix, then ``other`` (its steps counted from its own start)."""
         return Prefix(codes=torch.cat([self.codes, other.codes.to(self.codes.dtype)], dim=1),
                       entries=self.entries + other.entries,
-                      new_word_steps=self.new_word_steps + [step + self.frames for step in other.new_word_steps])
+                      new_word_steps=self.new_word_steps + [step + self.frames for step in other.new_word_steps],
+                      parts=self.part_ends + tuple(len(self.entries) + end for end in other.part_ends))
 
 
 @dataclass(frozen=True)
