@@ -17,7 +17,7 @@ from core.audio.formats import LOUDNESS_RANGE_LUFS, ExportSettings, format_from_
 from core.batch.outputs import take_paths
 from core.dia2.events import Progress, TakeStarted
 from core.errors import DiaStudioError
-from core.params import DEFAULT_MODEL, MODEL_IDS, GenerationParams
+from core.params import DEFAULT_MODEL, DEFAULT_WARM_VOICES_MB, MODEL_IDS, GenerationParams
 
 
 EXIT_BAD_INPUT = 2
@@ -60,6 +60,13 @@ def add_model_arguments(parser: argparse.ArgumentParser, default: str | None = D
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8 (int8 weights: fastest on a processor)")
     parser.add_argument("--threads", type=int, help="processor threads (default: every core of a machine with "
                                                      "up to 4, else all but one; fewer on a busy machine)")
+    add_warm_voices_argument(parser)
+
+
+def add_warm_voices_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warm-voices-mb", type=int, metavar="MB",
+                        help="memory for the model's state after voice prompts, kept so that the next generation "
+                             f"with the same voices skips their prefill (default {DEFAULT_WARM_VOICES_MB}; 0: keep none)")
 
 
 def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +104,8 @@ def export_settings(args: argparse.Namespace) -> ExportSettings:
 def check_threads(args: argparse.Namespace) -> None:
     if args.threads is not None and args.threads < 1:
         raise CommandLineError(f"--threads {args.threads}: give 1 or more")
+    if args.warm_voices_mb is not None and args.warm_voices_mb < 0:
+        raise CommandLineError(f"--warm-voices-mb {args.warm_voices_mb}: give 0 or more")
 
 
 def check_loudness(args: argparse.Namespace) -> None:
@@ -119,7 +128,8 @@ def load_engine(args: argparse.Namespace, kind: str = "in-process"):
     from core.engine.engine import EngineKind
 
     engine = open_engine(EngineChoice(EngineKind(kind)), on_speech_model_load=lambda name: say(f"loading Whisper {name} …"),
-                         speech_model=getattr(args, "whisper_model", None), threads=args.threads)
+                         speech_model=getattr(args, "whisper_model", None), threads=args.threads,
+                         warm_voices_bytes=None if args.warm_voices_mb is None else args.warm_voices_mb * 2**20)
     model = args.model or DEFAULT_MODEL
     say(f"loading {model} …")
     try:

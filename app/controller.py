@@ -301,9 +301,11 @@ class StudioController(QObject):
         if self._model_loader is not None:
             from core.engine.in_process import InProcessEngine
 
-            engine = InProcessEngine(self._model_loader, on_speech_model_load=self.voices.speech_model_loading.emit)
+            engine = InProcessEngine(self._model_loader, on_speech_model_load=self.voices.speech_model_loading.emit,
+                                     warm_voices_bytes=self.settings.warm_voices_mb * 2**20)
         else:
-            engine = open_engine(choice, on_speech_model_load=self.voices.speech_model_loading.emit)
+            engine = open_engine(choice, on_speech_model_load=self.voices.speech_model_loading.emit,
+                                 warm_voices_bytes=self.settings.warm_voices_mb * 2**20)
         engine.speech_model = self.settings.whisper_model or None  # no choice made: the device's default
         return engine
 

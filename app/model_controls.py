@@ -68,6 +68,8 @@ class ModelControls(QObject):
             else:
                 if engine.device_bytes is not None:
                     parts.append(f"GPU {engine.device_bytes / 2**20:,.0f} MB in use")
+                if engine.warm_voices_bytes:
+                    parts.append(f"voices kept warm {engine.warm_voices_bytes / 2**20:,.0f} MB")
                 if self._models.engine.kind is not EngineKind.IN_PROCESS and engine.process_bytes is not None:
                     process = "server" if self._models.engine.kind is EngineKind.REMOTE else "model's process"
                     parts.append(f"{process} {engine.process_bytes / 2**20:,.0f} MB")

@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
-from app.command_line import EXIT_BAD_INPUT, load_engine, say, say_serving
+from app.command_line import EXIT_BAD_INPUT, add_warm_voices_argument, load_engine, say, say_serving
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8")
     parser.add_argument("--threads", type=int, help="processor threads for the model")
+    add_warm_voices_argument(parser)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="tasks, results and media live here (default: %(default)s)")
     parser.add_argument("--api-keys", type=Path, metavar="FILE",
@@ -63,6 +64,8 @@ def run_serve(argv: list[str]) -> int:
             raise ValueError(f"--live-idle-timeout {args.live_idle_timeout:g}: give a number of seconds above 0")
         if args.queue_limit < 1:
             raise ValueError(f"--queue-limit {args.queue_limit}: give 1 or more")
+        if args.warm_voices_mb is not None and args.warm_voices_mb < 0:
+            raise ValueError(f"--warm-voices-mb {args.warm_voices_mb}: give 0 or more")
         check_cluster_flags(args)
         args.data_dir.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as error:

@@ -17,6 +17,8 @@ from typing import Any, Callable, Generic, TypeVar
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
+from core.params import DEFAULT_WARM_VOICES_MB
+
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class Settings:
     engine_key: Setting[str] = Setting("engine/api_key", "", secret=True)
     # Speech recognition: a Whisper model name or a model file (.pt); "" = Whisper's default for Dia2
     whisper_model: Setting[str] = Setting("speech/whisper_model", "")
+    warm_voices_mb: Setting[int] = Setting("model/warm_voices_mb", DEFAULT_WARM_VOICES_MB)
     # Sound
     output_device: Setting[str] = Setting("audio/output_device", "")  # "" = the system default
     input_device: Setting[str] = Setting("audio/input_device", "")

@@ -25,6 +25,9 @@ MODEL_IDS = {
     "dia2-1b": "nari-labs/Dia2-1B",
 }
 DEFAULT_MODEL = "dia2-2b"
+# The model's state after voice prompts, kept for the next generation with the same voices
+# (core/dia2/warm_states.py): two 10 s prompts hold about 55 MB on the 1B model, 110 MB on the 2B.
+DEFAULT_WARM_VOICES_MB = 512
 
 
 @dataclass(frozen=True)

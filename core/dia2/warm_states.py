@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-DEFAULT_MAX_BYTES = 512 * 2**20
+from core.params import DEFAULT_WARM_VOICES_MB
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class WarmState:
 
 
 class WarmStates:
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, max_bytes: int = DEFAULT_WARM_VOICES_MB * 2**20):
         self.max_bytes = max_bytes
         self._states: OrderedDict[bytes, WarmState] = OrderedDict()
         self._lock = threading.Lock()

@@ -33,20 +33,24 @@ class EngineChoice:
 
 
 def open_engine(choice: EngineChoice, on_speech_model_load: Callable[[str], None] | None = None,
-                speech_model: str | None = None, threads: int | None = None) -> Engine:
+                speech_model: str | None = None, threads: int | None = None,
+                warm_voices_bytes: int | None = None) -> Engine:
     """The engine of ``choice``, not yet loaded: the one place every face (the window, render,
     speak, batch) opens its engine. Imported here, by kind: each pulls in what it alone needs
     (torch and the model for in-process, a WebSocket client for remote).
     ``on_speech_model_load``: told the Whisper model's name as a local engine starts loading it;
-    ``speech_model`` and ``threads``: a local engine's Whisper model and processor threads."""
+    ``speech_model``, ``threads`` and ``warm_voices_bytes``: a local engine's Whisper model,
+    processor threads and bound on the voice states it keeps for reuse."""
     if choice.kind is EngineKind.IN_PROCESS:
         from core.engine.in_process import InProcessEngine
 
-        return InProcessEngine(speech_model=speech_model, on_speech_model_load=on_speech_model_load, threads=threads)
+        return InProcessEngine(speech_model=speech_model, on_speech_model_load=on_speech_model_load, threads=threads,
+                               warm_voices_bytes=warm_voices_bytes)
     if choice.kind is EngineKind.OWN_PROCESS:
         from core.engine.own_process import OwnProcessEngine
 
-        return OwnProcessEngine(speech_model=speech_model, on_speech_model_load=on_speech_model_load, threads=threads)
+        return OwnProcessEngine(speech_model=speech_model, on_speech_model_load=on_speech_model_load, threads=threads,
+                                warm_voices_bytes=warm_voices_bytes)
     from core.engine.remote import RemoteEngine
 
     return RemoteEngine(choice.url, choice.api_key)

@@ -53,6 +53,7 @@ class MemoryReport:
     process_bytes: int | None  # resident memory of the process the model runs in
     device_bytes: int | None  # allocated on the GPU (None on a processor)
     unavailable: str | None = None  # why the engine cannot say now (its server out of reach)
+    warm_voices_bytes: int | None = None  # held by voice states kept for reuse (core/dia2/warm_states.py)
 
 
 class NoModelLoaded(DiaStudioError):

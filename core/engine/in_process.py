@@ -26,13 +26,17 @@ class InProcessEngine:
     kind = EngineKind.IN_PROCESS
 
     def __init__(self, loader: RuntimeLoader | None = None, speech_model: str | None = None,
-                 on_speech_model_load: Callable[[str], None] | None = None, threads: int | None = None):
+                 on_speech_model_load: Callable[[str], None] | None = None, threads: int | None = None,
+                 warm_voices_bytes: int | None = None):
         """``loader``: what loads a runtime (default ``Dia2Runtime.load``); ``speech_model``: the
         Whisper model voices are transcribed with (None: the default for the device);
         ``on_speech_model_load`` is told its name just before it loads (minutes, when downloaded);
-        ``threads``: torch's threads on a processor (None: ``generation_threads()``)."""
+        ``threads``: torch's threads on a processor (None: ``generation_threads()``);
+        ``warm_voices_bytes``: the most the voice states kept for reuse may hold (None: the
+        runtime's default)."""
         self._loader = loader
         self._threads = threads
+        self._warm_voices_bytes = warm_voices_bytes
         self._speech_model = speech_model
         self._on_speech_model_load = on_speech_model_load
         self._transcriber = None
@@ -66,6 +70,8 @@ class InProcessEngine:
             loader = Dia2Runtime.load
         threads = {} if self._threads is None else {"threads": self._threads}
         runtime = loader(model, device=device, dtype=precision, progress=progress, **threads)
+        if self._warm_voices_bytes is not None and _warm_states(runtime) is not None:
+            _warm_states(runtime).max_bytes = self._warm_voices_bytes
         self.runtime, self._info = runtime, model_info(runtime)
         runtime.release_memory()  # collects the model this one replaces
         return self._info
@@ -109,8 +115,11 @@ class InProcessEngine:
             torch.cuda.empty_cache()
 
     def memory(self) -> MemoryReport:
-        device = self.runtime.device if self.runtime is not None else None
-        return MemoryReport(process_bytes(), device_bytes(device) if device is not None else None)
+        runtime = self.runtime
+        device = runtime.device if runtime is not None else None
+        warm = _warm_states(runtime)
+        return MemoryReport(process_bytes(), device_bytes(device) if device is not None else None,
+                            warm_voices_bytes=warm.held_bytes if warm is not None else None)
 
     def close(self) -> None:
         self.unload()
@@ -127,3 +136,8 @@ def model_info(runtime) -> ModelInfo:
     return ModelInfo(name=runtime.name, device=runtime.generates_on, precision=runtime.precision,
                      sample_rate=runtime.sample_rate, frame_rate=runtime.frame_rate,
                      weights_bytes=runtime.weights_bytes)
+
+
+def _warm_states(runtime):
+    """The runtime's kept voice states (a stand-in runtime in tests has none)."""
+    return getattr(getattr(runtime, "network", None), "warm_states", None)

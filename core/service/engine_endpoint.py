@@ -218,7 +218,8 @@ class EngineSession(SocketSession):
 
     async def _memory(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
         report = self._engine().memory()
-        await self._send({"type": "memory", "processBytes": report.process_bytes, "deviceBytes": report.device_bytes})
+        await self._send({"type": "memory", "processBytes": report.process_bytes, "deviceBytes": report.device_bytes,
+                          "warmVoicesBytes": report.warm_voices_bytes})
 
     async def _release_memory(self, message: dict[str, Any], arrays: list[np.ndarray]) -> None:
         await self._blocking(self._engine().release_memory)

@@ -258,6 +258,7 @@ def test_a_folder_of_projects_with_stems_writes_each_speaker_s_file_beside_each_
     (["--loudness", "-16"], "--loudness applies only to a folder of projects"),
     (["--loudness", "50"], "--loudness 50: give -70 to 0 LUFS"),
     (["--threads", "0"], "--threads 0: give 1 or more"),
+    (["--warm-voices-mb", "-1"], "--warm-voices-mb -1: give 0 or more"),
     (["--report", "missing/r.json"], "--report missing/r.json: the folder missing does not exist"),
 ])
 def test_bad_flags_are_refused_before_anything_loads(tmp_path, capsys, flags, message):

@@ -152,6 +152,7 @@ def test_voice_files_are_checked_before_the_model_loads(tmp_path, capsys, voice,
     (["--s1", str(VOICES / "missing.wav")], "does not exist"),
     (["--model", "/nonexistent/folder"], "is not a folder"),
     (["--threads", "0"], "--threads 0: give 1 or more"),
+    (["--warm-voices-mb", "-1"], "--warm-voices-mb -1: give 0 or more"),
 ])
 def test_bad_input_gives_one_clear_line_and_exit_status_2(tmp_path, capsys, flags, message):
     flags = [str(_words_file(tmp_path)) if flag == "WORDS" else flag for flag in flags]

@@ -19,6 +19,8 @@ from app.main import main
     (["--ray", "--min-replicas", "0", "--max-replicas", "4"], "--min-replicas 0: give 1 or more, up to"),
     (["--ray", "--min-replicas", "5", "--max-replicas", "4"], "--min-replicas 5: give 1 or more, up to"),
     (["--ray", "--gpus-per-replica", "-1"], "--gpus-per-replica -1: give 0 or more"),
+    (["--queue-limit", "0"], "--queue-limit 0: give 1 or more"),
+    (["--warm-voices-mb", "-1"], "--warm-voices-mb -1: give 0 or more"),
 ])
 def test_cluster_flags_that_cannot_go_together_are_refused(tmp_path, capsys, flags, message):
     assert main(["serve", "--data-dir", str(tmp_path), *flags]) == 2

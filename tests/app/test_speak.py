@@ -137,6 +137,7 @@ def test_speak_plays_the_take_on_the_sound_device_as_it_is_made(tiny_runtime):
     (["-o", "take.aiff"], "aiff"),
     (["--cfg-scale", "99"], "CFGScale = 99.0 is not allowed"),
     (["--threads", "0"], "--threads 0: give 1 or more"),
+    (["--warm-voices-mb", "-1"], "--warm-voices-mb -1: give 0 or more"),
     (["-o", "take.wav", "--loudness", "50"], "--loudness 50: give -70 to 0 LUFS"),
     pytest.param(["-o", str(UNWRITABLE / "take.wav")], f"the folder {UNWRITABLE} cannot be written to",
                  marks=needs_unwritable),

@@ -26,7 +26,7 @@ LIVE_POLL_S = 0.01  # how soon a cancel reaches a live take
 _live_input: queue.Queue = queue.Queue()
 
 
-def serve(connection: Connection, threads: int | None) -> None:
+def serve(connection: Connection, threads: int | None, warm_voices_bytes: int | None = None) -> None:
     """The child's main: run calls on an ``InProcessEngine`` one at a time, as they arrive. A
     reader thread takes cancels at once (while a call runs); the parent's end closing ends it."""
     from core.engine.in_process import InProcessEngine
@@ -55,7 +55,8 @@ def serve(connection: Connection, threads: int | None) -> None:
             os._exit(0)
 
     threading.Thread(target=read, name="engine requests", daemon=True).start()
-    engine = InProcessEngine(on_speech_model_load=lambda name: send(("speech_model_loading", name)), threads=threads)
+    engine = InProcessEngine(on_speech_model_load=lambda name: send(("speech_model_loading", name)), threads=threads,
+                             warm_voices_bytes=warm_voices_bytes)
     while (message := calls.get())[0] != "close":
         _, method, args = message
         cancel[0] = threading.Event()
@@ -64,7 +65,7 @@ def serve(connection: Connection, threads: int | None) -> None:
         except Exception as error:
             send(("raise", packed(error)))
         else:
-            send(("return", answer, engine.memory().device_bytes))
+            send(("return", answer, _memory(engine)))
     engine.close()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -84,7 +85,7 @@ def _generate(engine, request: GenerationRequest, cancel: threading.Event, send)
         send(("event", event))
         if time.monotonic() - reported > MEMORY_REPORT_S:
             reported = time.monotonic()
-            send(("memory", engine.memory().device_bytes))
+            send(("memory", _memory(engine)))
 
 
 def _transcribe(engine, args, cancel: threading.Event, send) -> list[TimedWord]:
@@ -118,3 +119,9 @@ _CALLS = {
     "release_memory": lambda engine, args, cancel, send: engine.release_memory(),
     "live": _live_take,
 }
+
+
+def _memory(engine) -> tuple[int | None, int | None]:
+    """What the parent cannot read from the system itself: device memory, kept voice states."""
+    report = engine.memory()
+    return report.device_bytes, report.warm_voices_bytes

@@ -36,9 +36,11 @@ class OwnProcessEngine:
     kind = EngineKind.OWN_PROCESS
 
     def __init__(self, speech_model: str | None = None,
-                 on_speech_model_load: Callable[[str], None] | None = None, threads: int | None = None):
+                 on_speech_model_load: Callable[[str], None] | None = None, threads: int | None = None,
+                 warm_voices_bytes: int | None = None):
         """As ``InProcessEngine``'s; ``on_speech_model_load`` is called in this process."""
         self._threads = threads
+        self._warm_voices_bytes = warm_voices_bytes
         self.speech_model = speech_model  # sent with each transcription
         self._on_speech_model_load = on_speech_model_load
         self._context = multiprocessing.get_context("spawn")
@@ -50,6 +52,7 @@ class OwnProcessEngine:
         # through the progress of the load it repeats.
         self._loaded_with: tuple[str, str, str, ProgressCallback | None] | None = None
         self._device_bytes: int | None = None  # as the child last said
+        self._warm_bytes: int | None = None  # likewise
         self._cancel_forwarded = False  # the call in progress was told to stop
         # While a live take runs: what was pushed to it meanwhile, sent between the child's messages.
         self._relay: Callable[[], list[tuple]] | None = None
@@ -106,7 +109,7 @@ class OwnProcessEngine:
         process = self._process
         if process is None:
             return MemoryReport(None, None)
-        return MemoryReport(process_bytes(process.pid), self._device_bytes)
+        return MemoryReport(process_bytes(process.pid), self._device_bytes, warm_voices_bytes=self._warm_bytes)
 
     def generate(self, request: GenerationRequest,
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
@@ -216,13 +219,13 @@ class OwnProcessEngine:
                             refused = error
                             cancel.set()
                 elif kind == "memory":
-                    self._device_bytes = message[1]
+                    self._device_bytes, self._warm_bytes = message[1]
                 elif kind == "speech_model_loading":
                     if self._on_speech_model_load is not None:
                         self._on_speech_model_load(message[1])
                 elif kind == "return":
                     answered = True
-                    self._device_bytes = message[2]
+                    self._device_bytes, self._warm_bytes = message[2]
                     if refused is not None:
                         raise refused
                     return message[1]
@@ -288,10 +291,11 @@ class OwnProcessEngine:
                 return
             self._forget_dead_child()  # it died between calls: nothing was lost, start another
         here, there = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=serve, args=(there, self._threads), name="dia-studio engine", daemon=True)
+        process = self._context.Process(target=serve, args=(there, self._threads, self._warm_voices_bytes),
+                                        name="dia-studio engine", daemon=True)
         process.start()
         there.close()  # the child's end: only the child holds it now, so its death closes the pipe
-        self._process, self._connection, self._device_bytes = process, here, None
+        self._process, self._connection, self._device_bytes, self._warm_bytes = process, here, None, None
         if reload and self._loaded_with is not None:  # after a crash: the same model, again
             model, device, precision, progress = self._loaded_with
             try:

@@ -126,9 +126,11 @@ class RemoteEngine:
             return  # a call holds the connection (a generation, a live take): as last said
         try:
             reply = self._call({"type": "memory"}, reconnect_delays=())  # one try: the next read comes soon
-            self._memory = MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"))
+            self._memory = MemoryReport(reply.get("processBytes"), reply.get("deviceBytes"),
+                                        warm_voices_bytes=reply.get("warmVoicesBytes"))
         except DiaStudioError as error:
-            self._memory = MemoryReport(self._memory.process_bytes, self._memory.device_bytes, str(error))
+            self._memory = MemoryReport(self._memory.process_bytes, self._memory.device_bytes, str(error),
+                                        self._memory.warm_voices_bytes)
             self._next_memory_read = time.monotonic() + UNREACHABLE_PAUSE_S
         finally:
             self._lock.release()

@@ -44,3 +44,23 @@ def test_whisper_is_loaded_at_the_first_transcription_and_again_when_another_is_
     engine.speech_model = str(scripted_whisper_checkpoint(["Good", "night"], tmp_path / "next.pt"))
     assert [word.text for word in engine.transcribe(samples, 24000)] == ["Good", "night"]
     assert loading == [str(first), engine.speech_model]
+
+
+def test_the_voices_kept_warm_are_bounded_as_asked_and_their_memory_said():
+    from tests.core.dia2.golden import GoldenCase
+
+    case = GoldenCase("clone_s1s2_cfg1_crop")
+    request = GenerationRequest(case.json["script"], GenerationParams(seed=2), case.voice_prompts())
+    engine = InProcessEngine(threads=1)
+    engine.load(str(CHECKPOINT), "cpu", "float32")
+    assert engine.memory().warm_voices_bytes == 0
+    list(engine.generate(request))
+    kept = engine.memory().warm_voices_bytes
+    assert kept > 0
+    engine.unload()  # dropped with the model
+    assert engine.memory().warm_voices_bytes is None
+
+    none_kept = InProcessEngine(threads=1, warm_voices_bytes=0)
+    none_kept.load(str(CHECKPOINT), "cpu", "float32")
+    list(none_kept.generate(request))
+    assert none_kept.memory().warm_voices_bytes == 0

@@ -257,3 +257,11 @@ def test_closing_while_a_call_runs_ends_the_child_instead_of_waiting_for_it():
     engine.close()  # the studio quits mid-generation
     generating.join(60)
     assert not generating.is_alive() and "was killed by SIGKILL" in str(outcome[0])
+
+
+def test_the_childs_voices_kept_warm_are_said_in_its_memory_report(engine):
+    from tests.core.dia2.golden import GoldenCase
+
+    case = GoldenCase("clone_s1_cfg1_crop")
+    list(engine.generate(GenerationRequest(case.json["script"], GenerationParams(seed=2), case.voice_prompts())))
+    assert engine.memory().warm_voices_bytes > 0  # as the child said with its answer

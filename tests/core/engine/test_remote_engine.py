@@ -262,7 +262,7 @@ def test_the_memory_read_never_touches_the_network_on_the_callers_thread(remote_
     monkeypatch.setattr(RemoteEngine, "_open", lambda self: opened_on.append(threading.current_thread()) or
                         real_open(self))
     known = memory_once_read(engine)
-    assert known.process_bytes > 0
+    assert known.process_bytes > 0 and known.warm_voices_bytes is not None  # the server says what it keeps
     proxy.close()  # the server out of reach: nothing listens at its address any more
     gone = memory_once_read(engine, ready=lambda memory: memory.unavailable is not None)
     assert gone.unavailable.startswith(f"Nothing answers at 127.0.0.1:{proxy.port} (connection refused)")
