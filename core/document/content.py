@@ -11,6 +11,7 @@ from core.document.errors import DialogueError
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker, SpeakerProfile
 from core.document.takes import Take
+from core.lexicon.lexicon import Lexicon
 from core.params import GenerationParams
 
 
@@ -31,6 +32,9 @@ class Change(Flag):
     GENERATING = auto()
     SAVED = auto()  # the document was saved, or marked unsaved
     CHECKS = auto()  # a take's checks arrived
+    # The project's or the shared lexicon, so what the model reads. Sent with TAKES: whether a
+    # take speaks its lines as they are read now may have changed with it.
+    LEXICON = auto()
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,11 @@ class Content:
     params: GenerationParams
     takes: tuple[Take, ...]
     kept_takes: Mapping[str, str]  # line id -> the id of the take kept for it
+    lexicon: Lexicon = Lexicon()  # the project's own (the shared one is the studio's, not the document's)
 
 
 CHANGE_OF_FIELD = {"lines": Change.LINES, "speakers": Change.SPEAKERS, "params": Change.PARAMS,
-                    "takes": Change.TAKES, "kept_takes": Change.TAKES}
+                    "takes": Change.TAKES, "kept_takes": Change.TAKES, "lexicon": Change.LEXICON | Change.TAKES}
 
 
 class ContentChange:
@@ -65,8 +70,9 @@ class ContentChange:
     def undo(self) -> None:
         self._show(self._before)
 
-    def merge(self, newer: ContentChange) -> bool:
-        if self._merge_key is None or newer._merge_key != self._merge_key or newer._before is not self._after:
+    def merge(self, newer) -> bool:
+        if (self._merge_key is None or not isinstance(newer, ContentChange) or newer._merge_key != self._merge_key
+                or newer._before is not self._after):
             return False
         self._after = newer._after
         return True
@@ -86,6 +92,8 @@ def check_content(content: Content) -> None:
             raise DialogueError(f"A speaker is described by a SpeakerProfile, not {profile!r}.")
     if not isinstance(content.params, GenerationParams):
         raise DialogueError("Generation settings must be GenerationParams.")
+    if not isinstance(content.lexicon, Lexicon):
+        raise DialogueError(f"A project's lexicon is a Lexicon, not {content.lexicon!r}.")
     take_ids = [take.id for take in content.takes]
     if len(set(take_ids)) != len(take_ids):
         raise DialogueError("Two takes have the same id.")

@@ -1,5 +1,5 @@
-"""The undoable document: ordered lines, two speaker profiles, the generation settings and the
-takes; every edit one undo step."""
+"""The undoable document: ordered lines, two speaker profiles, the generation settings, the takes
+and the project's pronunciation lexicon; every edit one undo step."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from core.document.lines import DialogueLine, split_turns
 from core.document.script_text import build_script, parse_script
 from core.document.speakers import DEFAULT_SPEAKERS, Speaker, SpeakerProfile, VoiceReference
 from core.document.takes import Take
+from core.lexicon.lexicon import Lexicon
+from core.lexicon.respelling import Respelling, respell
 from core.params import GenerationParams
 from core.take_checks.verdicts import CheckedTake
 from core.undo import UndoStack
@@ -23,31 +25,42 @@ Listener = Callable[[Change], None]
 
 
 class Dialogue:
-    """The document: ordered lines, two speaker profiles, the generation settings and the takes.
+    """The document: ordered lines, two speaker profiles, the generation settings, the takes and
+    the project's lexicon.
 
     Every edit method is one undo step on :attr:`undo_stack` and calls the listeners given to
     :meth:`subscribe`. Lines, profiles and takes are immutable values: read them freely.
+
+    Lines go to the model respelled by the lexicon in use (the project's entries over the shared
+    lexicon's, which the studio gives with :meth:`use_shared_lexicon`); a take speaks its line as
+    written only while the model would read the line as it read it then.
     """
 
     def __init__(self, lines: Iterable[DialogueLine] = (),
                  speakers: Mapping[Speaker, SpeakerProfile] = DEFAULT_SPEAKERS,
                  params: GenerationParams | None = None, takes: Iterable[Take] = (),
                  kept_takes: Mapping[str, str] = MappingProxyType({}),
-                 checks: Mapping[str, CheckedTake] = MappingProxyType({})):
+                 checks: Mapping[str, CheckedTake] = MappingProxyType({}),
+                 lexicon: Lexicon = Lexicon(), left_out: Iterable[str] = ()):
         """``kept_takes`` maps line ids to the take kept for each; a line that a take speaks but
         that has none there gets the newest take that speaks it. ``checks``: the takes' checks, by
-        take id."""
+        take id. ``lexicon``: the project's own. ``left_out``: what opening the project could not
+        read and left out (damaged lexicon entries), for the window to say."""
         lines, takes = tuple(lines), tuple(takes)
         line_ids = {line.id for line in lines}
         kept = _kept_filled(lines, takes, {line_id: take_id for line_id, take_id in dict(kept_takes).items()
                                            if line_id in line_ids})
-        content = Content(lines, MappingProxyType(dict(speakers)), params or GenerationParams(), takes, kept)
+        content = Content(lines, MappingProxyType(dict(speakers)), params or GenerationParams(), takes, kept, lexicon)
         check_content(content)
         self._content = content
         self._saved_content: Content | None = content
         self._generating: frozenset[str] = frozenset()
         self._checks = dict(checks)
+        self._shared_lexicon = Lexicon()
+        self._lexicon_in_use: Lexicon | None = None  # the merged lexicon, once asked for
+        self._respellings: dict[str, Respelling] = {}  # by a line's text, with the lexicon in use
         self._listeners: list[Listener] = []
+        self.left_out = tuple(left_out)
         self.revision = 0  # counts every change, undo and redo included
         self.undo_stack = UndoStack()
 
@@ -110,11 +123,68 @@ class Dialogue:
         take = self.take_for(line_id)
         if take is None:
             return LineStatus.NOT_GENERATED
-        return LineStatus.GENERATED if speaks_as_written(take, line) else LineStatus.OUTDATED
+        return LineStatus.GENERATED if self.speaks_as_written(take, line) else LineStatus.OUTDATED
+
+    def speaks_as_written(self, take: Take, line: DialogueLine) -> bool:
+        """Whether the take was made from the line as it reads now, and the model read it as it
+        would read it now (the lexicon in use may have changed how)."""
+        return speaks_as_written(take, line, self.respelling(line).spoken)
 
     def to_script(self, lines: Iterable[DialogueLine] | None = None) -> str:
         """The Dia2 script of all lines, or of the given ones (e.g. the selected lines)."""
         return build_script(self.lines if lines is None else lines)
+
+    # --- the lexicon ---------------------------------------------------------------------------
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The project's own lexicon."""
+        return self._content.lexicon
+
+    @property
+    def shared_lexicon(self) -> Lexicon:
+        return self._shared_lexicon
+
+    @property
+    def lexicon_in_use(self) -> Lexicon:
+        """What lines are respelled with: the project's entries, then the shared lexicon's for
+        words the project has no entry for."""
+        if self._lexicon_in_use is None:
+            self._lexicon_in_use = Lexicon.merged(self.lexicon, self._shared_lexicon)
+        return self._lexicon_in_use
+
+    def respelling(self, line: DialogueLine) -> Respelling:
+        """The line's text (``spoken_text``) as the model reads it with the lexicon in use."""
+        text = line.spoken_text
+        found = self._respellings.get(text)
+        if found is None:
+            found = self._respellings[text] = respell(text, self.lexicon_in_use)
+        return found
+
+    def set_lexicon(self, lexicon: Lexicon, description: str = "Edit lexicon") -> None:
+        """The project's lexicon becomes ``lexicon`` (one undo step, ``description`` naming it)."""
+        if not isinstance(lexicon, Lexicon):
+            raise DialogueError(f"A project's lexicon is a Lexicon, not {type(lexicon).__name__}.")
+        self._edit(description, lexicon=lexicon)
+
+    def use_shared_lexicon(self, lexicon: Lexicon) -> None:
+        """The studio's shared lexicon, as it is now (read at start, or another document shown).
+        Not an edit of the document: not undone, not saved with it."""
+        if lexicon != self._shared_lexicon:
+            self._shared_lexicon = lexicon
+            self._lexicon_changed()
+            self._notify(Change.LEXICON | Change.TAKES)
+
+    def set_shared_lexicon(self, lexicon: Lexicon, description: str = "Edit shared lexicon") -> None:
+        """An edit of the shared lexicon made in this document's window: one step of its undo
+        stack (the studio writes the shared lexicon's file when it changes), though not a change
+        to save with the project."""
+        if lexicon != self._shared_lexicon:
+            self.undo_stack.push(SharedLexiconChange(self, description, self._shared_lexicon, lexicon))
+
+    def _lexicon_changed(self) -> None:
+        self._lexicon_in_use = None
+        self._respellings = {}
 
     # --- unsaved changes, generating, listeners -------------------------------------------
 
@@ -164,6 +234,8 @@ class Dialogue:
         """Make ``content`` current; only the undo commands call this."""
         before, self._content = self._content, content
         self.revision += 1
+        if before.lexicon != content.lexicon:
+            self._lexicon_changed()
         change = Change(0)
         for name, flag in CHANGE_OF_FIELD.items():
             if getattr(before, name) != getattr(content, name):
@@ -373,7 +445,7 @@ class Dialogue:
                     continue
                 current = takes.get(kept.get(line.id))
                 if (current is None or (number == 0 and line.id in again)
-                        or (not speaks_as_written(current, line) and speaks_as_written(take, line))):
+                        or (not self.speaks_as_written(current, line) and self.speaks_as_written(take, line))):
                     kept[line.id] = take.id
         self._edit("Add take" if len(new) == 1 else "Add takes", takes=self.takes + new,
                    kept_takes=MappingProxyType(kept))
@@ -404,10 +476,34 @@ class Dialogue:
         self._edit("Delete take", takes=takes, kept_takes=_kept_filled(self.lines, takes, kept))
 
 
-def speaks_as_written(take: Take, line: DialogueLine) -> bool:
-    """Whether the take was made from the line as it reads now (the same speaker and words)."""
+class SharedLexiconChange:
+    """The undo command of an edit of the shared lexicon: swap one for the other."""
+
+    def __init__(self, dialogue: Dialogue, description: str, before: Lexicon, after: Lexicon):
+        self.text = description
+        self._dialogue, self._before, self._after = dialogue, before, after
+
+    def redo(self) -> None:
+        self._use(self._after)
+
+    def undo(self) -> None:
+        self._use(self._before)
+
+    def merge(self, newer) -> bool:
+        return False
+
+    def _use(self, lexicon: Lexicon) -> None:
+        self._dialogue.use_shared_lexicon(lexicon)
+
+
+def speaks_as_written(take: Take, line: DialogueLine, read_as: str | None = None) -> bool:
+    """Whether the take was made from the line as it reads now (the same speaker and words) and
+    the model read what it would read now: ``read_as``, the line respelled by the lexicon in use
+    (``Dialogue.speaks_as_written`` gives it; None: the line as written, no lexicon)."""
     made_from = take.source_line(line.id)
-    return made_from is not None and (made_from.speaker, made_from.spoken_text) == (line.speaker, line.spoken_text)
+    return (made_from is not None
+            and (made_from.speaker, made_from.spoken_text) == (line.speaker, line.spoken_text)
+            and take.text_read(line.id) == (line.spoken_text if read_as is None else read_as))
 
 
 def _kept_filled(lines: Iterable[DialogueLine], takes: tuple[Take, ...],

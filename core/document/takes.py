@@ -41,6 +41,9 @@ class Take:
     # The model that made it, as loaded: a Hub id or a local folder's path (params.model names only
     # the model asked for); None for takes saved before it was kept.
     model: str | None = None
+    # Line id -> what the model read for that line, where a lexicon respelled it ("Hello Win." for
+    # "Hello Nguyen."); a line not here was read as written.
+    respelled: Mapping[str, str] = field(default_factory=dict)
     # source_lines by id: the status of every line asks every take, so look-ups must be quick
     _source_by_id: Mapping[str, DialogueLine] = field(init=False, repr=False, compare=False)
 
@@ -62,6 +65,13 @@ class Take:
             check_times(start_s, end_s, f"Line {line_id!r} in the take")
             spans[line_id] = LineSpan(float(start_s), float(end_s))
         object.__setattr__(self, "line_times", spans)
+        respelled = dict(self.respelled)
+        for line_id, text in respelled.items():
+            if line_id not in self._source_by_id:
+                raise DialogueError(f"The take has a respelling of line {line_id!r}, which it was not made from.")
+            if not isinstance(text, str) or not text.strip():
+                raise DialogueError(f"What the model read for line {line_id!r} must be text, not {text!r}.")
+        object.__setattr__(self, "respelled", respelled)
         if self.created.tzinfo is None:
             raise DialogueError("A take's creation time must carry its time zone.")
         if self.codes is not None:
@@ -82,6 +92,12 @@ class Take:
     def source_line(self, line_id: str) -> DialogueLine | None:
         """The line ``line_id`` as it was when this take was made; None if the take lacks it."""
         return self._source_by_id.get(line_id)
+
+    def text_read(self, line_id: str) -> str | None:
+        """What the model read for the line: its text respelled by the lexicon the take was made
+        with, or as written (None if the take lacks the line)."""
+        line = self._source_by_id.get(line_id)
+        return None if line is None else self.respelled.get(line_id, line.spoken_text)
 
 
 def _audio_codes(codes: object) -> np.ndarray:

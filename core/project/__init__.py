@@ -6,16 +6,17 @@ A project is a folder ``Name.diastudio/``::
     audio/          one FLAC file per clip (voice references and takes): <clip id>.flac, and the
                     codes a take was decoded from: <its clip id>.codes.npy
 
-``project.json``, format_version 3 (times in seconds from the start of their clip)::
+``project.json``, format_version 4 (times in seconds from the start of their clip)::
 
     {
-      "format_version": 3,
+      "format_version": 4,
       "speakers": {"S1": SPEAKER, "S2": SPEAKER},
       "params": {...},                  GenerationParams.to_dict(): the API's own field names
       "lines": [LINE, ...],             in dialogue order
       "takes": [TAKE, ...],             oldest first
       "kept_takes": {"<line id>": "<take id>", ...}   the take kept for each line (that speaks it)
-      "take_checks": {"<take id>": {"depends_on": str, "report": REPORT}, ...}
+      "take_checks": {"<take id>": {"depends_on": str, "report": REPORT}, ...},
+      "lexicon": LEXICON                the project's pronunciation lexicon
     }
     SPEAKER = {"name": str, "colour": "#rrggbb",
                "voice": null or {"audio": AUDIO, "words": WORDS, "transcript": str}}
@@ -25,7 +26,9 @@ A project is a folder ``Name.diastudio/``::
                "words": WORDS, "line_times": {"<line id>": [start_s, end_s], ...},
                "codes": CODES (optional: absent in files saved before codes were kept),
                "model": the model that made it, a Hub id or a local folder's path (optional:
-               absent in files saved before it was kept, or null)}
+               absent in files saved before it was kept, or null),
+               "respelled": {"<line id>": str, ...} what the model read for each line a lexicon
+               respelled (optional: a line not there, or a file without it, was read as written)}
     AUDIO   = {"file": "audio/<clip id>.flac", "sample_rate": int, "frames": int}
     WORDS   = [[word, start_s, end_s], ...]
     CODES   = null, or {"file": "audio/<take's clip id>.codes.npy", "codebooks": int, "frames": int}:
@@ -38,6 +41,12 @@ REPORT is a take's checks as ``dia-studio check --json`` prints them (docs/take-
 studio makes them again when that changes. Checks that cannot be read are left out (the studio
 checks that take again): they must never cost the project.
 
+LEXICON is a lexicon file's own JSON (docs/lexicon.md): ``{"format": "dia-studio-lexicon",
+"version": 1, "entries": [{"written", "spoken", "caseSensitive", "note"}, ...]}``. An entry that
+cannot be read is left out and said (``Dialogue.left_out``), never fatal; so is a lexicon that
+cannot be read at all.
+
+Format 3 had no ``lexicon``: it is read as an empty one.
 Format 2 had no ``take_checks``: it is read as takes not checked yet.
 Format 1 kept one take for the whole dialogue (``"picked_take": "<take id>" or null``): it is read
 as that take kept for the lines it speaks, and the newest take that speaks it for every other line.

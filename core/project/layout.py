@@ -11,7 +11,7 @@ from core.document.clips import AudioClip
 from core.document.takes import Take
 from core.errors import DiaStudioError
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 PROJECT_SUFFIX = ".diastudio"
 PROJECT_FILE = "project.json"
 AUDIO_DIR = "audio"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from core.lexicon.json_file import to_document
+from core.lexicon.lexicon import Lexicon
 from core.project.json_fields import InvalidField, checked
 from core.project.layout import FORMAT_VERSION
 
@@ -29,8 +31,14 @@ def _unchecked_takes(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "take_checks": {}}
 
 
+def _empty_lexicon(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 3 → 4: a project keeps its pronunciation lexicon; an older one has none (and its
+    takes were read as written)."""
+    return {**data, "lexicon": to_document(Lexicon())}
+
+
 # format_version N -> N + 1, applied in turn to files older than FORMAT_VERSION.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _kept_takes_of_picked, 2: _unchecked_takes}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _kept_takes_of_picked, 2: _unchecked_takes, 3: _empty_lexicon}
 
 
 def migrate(data: Any) -> dict[str, Any]:

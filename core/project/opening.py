@@ -16,6 +16,9 @@ from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker, SpeakerProfile, VoiceReference
 from core.document.takes import Take
+from core.lexicon.errors import InvalidLexiconFile
+from core.lexicon.json_file import from_document
+from core.lexicon.lexicon import Lexicon, first_of_each
 from core.params import GenerationParams
 from core.project.clips_on_disk import track
 from core.project.json_fields import InvalidField, checked, refused_at
@@ -57,8 +60,36 @@ def _read_dialogue(data: dict[str, Any], folder: Path) -> Dialogue:
     take_ids = {take.id for take in takes}
     checks = {take_id: found for take_id, found in _read_checks(checked(data, "take_checks", dict, "")).items()
               if take_id in take_ids}
+    lexicon, left_out = _read_lexicon(data.get("lexicon"))
     with refused_at("the document"):
-        return Dialogue(lines, profiles, params, takes, kept, checks)
+        return Dialogue(lines, profiles, params, takes, kept, checks, lexicon, left_out)
+
+
+def _read_lexicon(data: Any) -> tuple[Lexicon, list[str]]:
+    """The project's lexicon, and what of it was left out: an entry that cannot be read is said,
+    never fatal (the lines and takes are still the project's), and the others are kept."""
+    where = f"in {PROJECT_FILE}"
+    try:
+        return from_document(data, where)
+    except InvalidLexiconFile as error:
+        damage = error.problem
+    entries = data.get("entries") if isinstance(data, dict) else None
+    placed = []
+    for number, item in enumerate(entries if isinstance(entries, list) else (), 1):
+        try:
+            (entry,) = from_document({**data, "entries": [item]}, where)[0].entries
+        except InvalidLexiconFile:
+            continue
+        placed.append((f"entry {number}", entry))
+    lexicon, problems = first_of_each(placed)
+    if not lexicon.entries:
+        said = (f"The project's lexicon cannot be read: {damage} The project opens without a lexicon; saving it "
+                "leaves the damaged lexicon out for good.")
+    else:
+        others = "entry is" if len(lexicon.entries) == 1 else "entries are"
+        said = (f"Part of the project's lexicon cannot be read: {damage} What cannot be read is left out (the "
+                f"{len(lexicon.entries)} other {others} kept); saving the project leaves it out for good.")
+    return lexicon, [said, *[f"In the project's lexicon, {problem}" for problem in problems]]
 
 
 def _read_checks(data: dict[str, Any]) -> dict[str, CheckedTake]:
@@ -105,10 +136,11 @@ def _read_take(data: Any, where: str, folder: Path) -> Take:
     audio = _read_audio(checked(data, "audio", dict, where), f"{where}.audio", folder)
     codes = data.get("codes") and _read_codes(checked(data, "codes", dict, where), f"{where}.codes", folder)
     model = checked(data, "model", (str, type(None)), where) if "model" in data else None
+    respelled = checked(data, "respelled", dict, where) if "respelled" in data else {}
     with refused_at(where):
         return Take(GenerationParams.from_dict(checked(data, "params", dict, where)), audio, source_lines,
                     checked(data, "words", list, where), checked(data, "line_times", dict, where),
-                    checked(data, "id", str, where), created_at, codes, model)
+                    checked(data, "id", str, where), created_at, codes, model, respelled)
 
 
 def _read_codes(data: dict[str, Any], where: str, folder: Path) -> np.ndarray | None:

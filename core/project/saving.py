@@ -19,6 +19,8 @@ from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker, SpeakerProfile
 from core.document.takes import Take
+from core.lexicon.json_file import to_document
+from core.lexicon.lexicon import Lexicon
 from core.params import GenerationParams
 from core.project.clips_on_disk import clips_reading, release
 from core.project.layout import (AUDIO_DIR, FORMAT_VERSION, PROJECT_FILE, ProjectFileError, audio_file_name,
@@ -37,11 +39,12 @@ class DocumentContent:
     takes: tuple[Take, ...]
     kept_takes: Mapping[str, str]
     checks: Mapping[str, CheckedTake]
+    lexicon: Lexicon = Lexicon()  # the project's own
 
     @classmethod
     def of(cls, dialogue: Dialogue) -> DocumentContent:
         return cls(dialogue.lines, dialogue.speakers, dialogue.params, dialogue.takes, dialogue.kept_takes,
-                   dict(dialogue.checks))
+                   dict(dialogue.checks), dialogue.lexicon)
 
 
 def save_project(dialogue: Dialogue, folder: Path | str) -> None:
@@ -160,6 +163,7 @@ def _document_json(document: DocumentContent) -> dict[str, Any]:
         "take_checks": {take.id: {"depends_on": document.checks[take.id].depends_on,
                                   "report": document.checks[take.id].report.as_json()}
                         for take in document.takes if take.id in document.checks},
+        "lexicon": to_document(document.lexicon),
     }
 
 
@@ -190,6 +194,7 @@ def _take_json(take: Take) -> dict[str, Any]:
                                                   "codebooks": int(take.codes.shape[0]),
                                                   "frames": int(take.codes.shape[1])},
         "model": take.model,
+        "respelled": dict(take.respelled),
     }
 
 

@@ -5,6 +5,9 @@ line in its own loop.
 Selected lines are generated after the lines before them (from their kept takes, see
 ``core.studio.lines_before``), so the voices and the conversation carry on into them.
 
+The lines go to the model respelled by the document's lexicon in use (each line on its own); the
+takes come back with the words as written (``core.studio.take_assembly``).
+
 The first take of a generation is kept for the lines that had no take (or an outdated one), and
 for the selected lines when it is complete (they were asked for again); every other line keeps the
 take chosen for it (see ``Dialogue.add_takes``).
@@ -23,13 +26,14 @@ from typing import TYPE_CHECKING
 
 from core.dia2.events import GenerationRequest, TakeResult
 from core.dia2.prefix import SpokenContext, VoicePrompt
-from core.dia2.script import spoken_words
 from core.document.content import LineStatus
 from core.document.dialogue import Dialogue
+from core.document.script_text import build_script
 from core.document.speakers import Speaker, VoiceReference
 from core.document.takes import Take
 from core.errors import DiaStudioError
 from core.audio.stored_audio import as_stored
+from core.lexicon.respelling import timed_words
 from core.studio.lines_before import HeardLine, lines_before, spoken_context
 from core.studio.take_assembly import take_from_result
 from core.studio.voice_loading import voice_prompts
@@ -73,7 +77,10 @@ class DialogueGeneration:
         if not self.lines:
             raise CannotGenerate("There is no text to speak: write a line first.")
         self.dialogue = dialogue
-        self.script, self.params = dialogue.to_script(self.lines), dialogue.params
+        self.respellings = tuple(dialogue.respelling(line) for line in self.lines)  # what the model reads
+        self.script = build_script(replace(line, text=respelling.spoken)
+                                   for line, respelling in zip(self.lines, self.respellings))
+        self.params = dialogue.params
         first = min(self.lines, key=lambda line: dialogue.index_of(line.id))
         self.speaking_with = SpeakingWith.at(dialogue, first.id)
         self.regenerated = tuple(line.id for line in self.lines) if line_ids else ()  # asked for again
@@ -82,7 +89,8 @@ class DialogueGeneration:
 
     @property
     def words_per_take(self) -> int:
-        return sum(len(spoken_words(line.spoken_text)) for line in self.lines)
+        """The words the model times in a take: those it reads."""
+        return sum(len(timed_words(respelling.spoken)) for respelling in self.respellings)
 
     def events(self, engine: Engine, cancel: threading.Event) -> Iterator:
         """The engine's events for these lines, each take's audio as a saved project holds it.
@@ -98,7 +106,7 @@ class DialogueGeneration:
         generation's takes (every take says the same), and the take (None: nothing was made)."""
         new_notices = [notice for notice in dict.fromkeys(result.notices) if notice not in self.notices]
         self.notices += new_notices
-        take = take_from_result(result, self.lines)
+        take = take_from_result(result, self.lines, self.respellings)
         if take is not None:
             regenerated = self.regenerated if result.complete and not self.takes else ()
             self.dialogue.add_takes([take], regenerated)

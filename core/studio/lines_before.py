@@ -2,7 +2,8 @@
 continues from, so regenerated lines keep the voices and the flow of the conversation.
 
 Their codes are the ones their takes were decoded from (exact); for takes that have none (saved
-before codes were kept) their audio is encoded again. Picking the lines is quick and happens when
+before codes were kept) their audio is encoded again. Their script is what the model read (the
+lines respelled by the lexicon, as their takes read them), with a start for each word it read. Picking the lines is quick and happens when
 the generation starts (the document may change afterwards); reading their audio and encoding it
 happens on the generation's worker thread.
 """
@@ -10,7 +11,7 @@ happens on the generation's worker thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,8 @@ from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.script_text import build_script
 from core.document.takes import LineSpan
+from core.lexicon.respelling import Respelling
+from core.studio.lexicon_use import spoken_starts
 
 if TYPE_CHECKING:
     from core.engine.engine import Engine
@@ -34,13 +37,25 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class HeardLine:
-    """A line as its kept take speaks it: where in the take's audio, and its timed words."""
+    """A line as its kept take speaks it: where in the take's audio, its timed words (as
+    written), and how the model read it."""
 
     line: DialogueLine
     audio: AudioClip
     span: LineSpan
     words: tuple[TimedWord, ...]  # in seconds from the take's start
     take_codes: np.ndarray | None  # all the take's codes, if it keeps them
+    respelling: Respelling  # the line's text as the model read it
+
+    @property
+    def line_read(self) -> DialogueLine:
+        """The line as the model read it (respelled)."""
+        return replace(self.line, text=self.respelling.spoken)
+
+    def spoken_starts(self) -> list[float]:
+        """When each word the model read starts, in seconds from the line's start."""
+        written = [word.start_s - self.span.start_s for word in self.words]
+        return spoken_starts(self.respelling, written, self.span.end_s - self.span.start_s)
 
     def samples(self) -> np.ndarray:
         return self.audio.between(self.span.start_s, self.span.end_s)
@@ -89,7 +104,8 @@ def _heard(dialogue: Dialogue, line: DialogueLine) -> HeardLine | None:
     if len(words) != count:
         return None
     codes = take.codes if take.codes is not None and take.codes.size else None
-    return HeardLine(take.source_line(line.id), take.audio, span, words, codes)
+    # The take speaks the line as written, so the model read it as the lexicon in use reads it.
+    return HeardLine(take.source_line(line.id), take.audio, span, words, codes, dialogue.respelling(line))
 
 
 def spoken_context(engine: Engine, heard: Sequence[HeardLine]) -> SpokenContext | None:
@@ -111,6 +127,6 @@ def spoken_context(engine: Engine, heard: Sequence[HeardLine]) -> SpokenContext 
         return None
     starts, at = [], 0.0
     for item, length in zip(heard, lengths):
-        starts += [at + word.start_s - item.span.start_s for word in item.words]
+        starts += [at + start for start in item.spoken_starts()]
         at += length
-    return SpokenContext(codes, build_script(item.line for item in heard), tuple(starts))
+    return SpokenContext(codes, build_script(item.line_read for item in heard), tuple(starts))

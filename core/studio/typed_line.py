@@ -5,13 +5,23 @@ Only whole words go to the take (those a space or a punctuation-and-space has cl
 being typed may still change, and the take needs the two words after a word before it speaks
 it anyway. A live take only appends, so an edit of what it was given already (a backspace into
 a finished word, a change before the end) starts it again from the line as it reads now.
+
+The words go respelled by the lexicon, as a generation of the line would send them. A phrase
+entry matches only once its words are all typed: the last whole words that could still become
+such a phrase ("New York" with an entry for "New York City") wait for the next word, so that what
+was given stays as given. What still changes what was given (the lexicon edited meanwhile)
+restarts the take.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.document.speakers import Speaker
+from core.lexicon.entry import LexiconEntry
+from core.lexicon.lexicon import Lexicon
+from core.lexicon.respelling import respell
 
 
 def settled(text: str) -> str:
@@ -22,6 +32,25 @@ def settled(text: str) -> str:
     else:
         words = text.split()[:-1]
     return "".join(word + " " for word in words)
+
+
+def phrase_start_words(words: list[str], lexicon: Lexicon) -> int:
+    """How many of the last ``words`` could be the first words of a phrase entry that the next
+    words would complete (0: none)."""
+    phrases = [entry for entry in lexicon.entries if len(entry.words) > 1]
+    for count in range(min(len(words), max((len(entry.words) for entry in phrases), default=1) - 1), 0, -1):
+        tail = " ".join(words[-count:])
+        for entry in phrases:
+            if len(entry.words) > count:
+                found = respell(f"{tail} {' '.join(entry.words[count:])}", _alone(entry)).respelled
+                if found and found[0].written_words == range(len(entry.words)):
+                    return count
+    return 0
+
+
+@lru_cache(maxsize=256)
+def _alone(entry: LexiconEntry) -> Lexicon:
+    return Lexicon((entry,))
 
 
 @dataclass(frozen=True)
@@ -41,16 +70,19 @@ class TypedLine:
         self.speaker = speaker
         self.given = ""  # what the take has been given, its speaker tag first
 
-    def typed(self, text: str) -> Push | Restart | None:
+    def typed(self, text: str, lexicon: Lexicon = Lexicon()) -> Push | Restart | None:
         """The line reads ``text`` now: what to append, or a restart with what to give the new
         take, or None when there is nothing new to give."""
-        return self._given(self.speaker.tag + " " + settled(text))
+        words = settled(text).split()
+        waiting = phrase_start_words(words, lexicon)
+        return self._given("".join(word + " " for word in words[:len(words) - waiting]), lexicon)
 
-    def finished(self, text: str) -> Push | Restart | None:
+    def finished(self, text: str, lexicon: Lexicon = Lexicon()) -> Push | Restart | None:
         """The line is left reading ``text``: all of it goes to the take (then its end)."""
-        return self._given(self.speaker.tag + " " + settled(text + " "))
+        return self._given(settled(text + " "), lexicon)
 
-    def _given(self, wanted: str) -> Push | Restart | None:
+    def _given(self, words: str, lexicon: Lexicon) -> Push | Restart | None:
+        wanted = self.speaker.tag + " " + respell(words, lexicon).spoken
         if wanted.startswith(self.given):
             more, self.given = wanted[len(self.given):], wanted
             return Push(more) if more else None

@@ -11,9 +11,12 @@ import soundfile
 
 from core.dia2.transcript_alignment import TimedWord
 from core.document.clips import AudioClip
+from core.document.content import LineStatus
 from core.document.dialogue import Dialogue
 from core.document.speakers import Speaker, VoiceReference
 from core.document.takes import Take
+from core.lexicon.entry import LexiconEntry
+from core.lexicon.lexicon import Lexicon
 from core.params import GenerationParams
 from core.project import layout, migrations, saving
 from core.project.layout import ProjectFileError
@@ -83,8 +86,10 @@ def test_project_json_is_the_documented_schema(dialogue, tmp_path):
     folder = tmp_path / "Talk.diastudio"
     save_project(dialogue, folder)
     data = json.loads((folder / "project.json").read_text("utf-8"))
-    assert data["format_version"] == 3
-    assert list(data) == ["format_version", "speakers", "params", "lines", "takes", "kept_takes", "take_checks"]
+    assert data["format_version"] == 4
+    assert list(data) == ["format_version", "speakers", "params", "lines", "takes", "kept_takes", "take_checks",
+                          "lexicon"]
+    assert data["lexicon"] == {"format": "dia-studio-lexicon", "version": 1, "entries": []}
     first, second = dialogue.takes
     assert data["kept_takes"] == {line.id: take.id for line, take in zip(dialogue.lines, (second, first, first))}
     assert data["params"] == {"model": "dia2-2b", "negativePrompt": "muffled", "CFGScale": 3.0,
@@ -98,6 +103,7 @@ def test_project_json_is_the_documented_schema(dialogue, tmp_path):
                              "frames": 12_000}
     assert take["words"][0] == ["Hello", 0.0, 0.2]
     assert take["line_times"][dialogue.lines[0].id] == [0.0, 0.3]
+    assert take["respelled"] == {}
     assert data["speakers"]["S1"]["voice"]["transcript"] == "Hello."
     assert data["speakers"]["S2"] == {"name": "Bea", "colour": "#123abc", "voice": None}
     info = soundfile.info(str(folder / take["audio"]["file"]))
@@ -339,6 +345,70 @@ def test_damaged_checks_are_left_out_and_the_project_opens(dialogue, tmp_path, d
     save_project(dialogue, folder)
     rewrite(folder, lambda data: damage(data["take_checks"][first.id]))
     assert dict(open_project(folder).checks) == {second.id: checked_take("v2")}
+
+
+NGUYEN = Lexicon((LexiconEntry("Nguyen", "Win", note="the family name"), LexiconEntry("US", "U S", True)))
+
+
+def test_the_lexicon_and_what_the_takes_read_are_saved_and_opened_with_the_project(tmp_path):
+    dialogue = Dialogue.from_script("[S1] Hello Nguyen. [S2] Fine.")
+    dialogue.set_lexicon(NGUYEN)
+    first, second = dialogue.lines
+    audio = AudioClip.from_samples(noise(0.5, 3), RATE)
+    dialogue.add_takes([Take(GenerationParams(seed=3), audio, dialogue.lines, respelled={first.id: "Hello Win."})])
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    data = json.loads((folder / "project.json").read_text("utf-8"))
+    assert data["lexicon"]["entries"] == [
+        {"written": "Nguyen", "spoken": "Win", "caseSensitive": False, "note": "the family name"},
+        {"written": "US", "spoken": "U S", "caseSensitive": True, "note": ""}]
+    assert data["takes"][0]["respelled"] == {first.id: "Hello Win."}
+    opened = open_project(folder)
+    assert opened.lexicon == NGUYEN and opened.left_out == ()
+    assert opened.takes[0].respelled == {first.id: "Hello Win."}
+    assert [opened.status(line.id) for line in opened.lines] == [LineStatus.GENERATED] * 2
+
+
+def test_a_format_3_project_opens_with_no_lexicon_its_takes_read_as_written(saved, dialogue):
+    rewrite(saved, lambda data: (data.update(format_version=3), data.pop("lexicon"),
+                                 [take.pop("respelled") for take in data["takes"]]))
+    opened = open_project(saved)
+    assert opened.lexicon == Lexicon() and opened.left_out == ()
+    assert [opened.status(line.id) for line in opened.lines] == [dialogue.status(line.id) for line in dialogue.lines]
+    assert all(take.respelled == {} for take in opened.takes)
+
+
+def test_damaged_lexicon_entries_are_left_out_and_said_and_the_project_opens(tmp_path):
+    dialogue = Dialogue.from_script("[S1] Hello Nguyen.")
+    dialogue.set_lexicon(Lexicon((LexiconEntry("Nguyen", "Win"), LexiconEntry("SQL", "sequel"),
+                                  LexiconEntry("Tran", "Chan"))))
+    folder = tmp_path / "Talk.diastudio"
+    save_project(dialogue, folder)
+    rewrite(folder, lambda data: (data["lexicon"]["entries"][1].update(spoken="[S2] sequel"),
+                                  data["lexicon"]["entries"].append({"written": "nguyen", "spoken": "Nwin"})))
+    opened = open_project(folder)
+    assert [entry.written for entry in opened.lexicon.entries] == ["Nguyen", "Tran"]
+    damage, twice = opened.left_out
+    assert damage.startswith("Part of the project's lexicon cannot be read: entry 2: ")
+    assert "speaker tag [S2]" in damage and "the 2 other entries are kept" in damage
+    assert "saving the project leaves it out" in damage
+    assert twice.startswith('In the project\'s lexicon, entry 4: "nguyen" is already in the lexicon (entry 1)')
+    assert opened.respelling(opened.lines[0]).spoken == "Hello Win."
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data.update(lexicon="Nguyen=Win"),
+    lambda data: data.pop("lexicon"),
+    lambda data: data["lexicon"].update(version=9),
+    lambda data: data["lexicon"].update(entries={"Nguyen": "Win"}),
+])
+def test_a_lexicon_that_cannot_be_read_at_all_is_said_and_the_project_opens_without_one(saved, dialogue, damage):
+    rewrite(saved, damage)
+    opened = open_project(saved)
+    (said,) = opened.left_out
+    assert said.startswith("The project's lexicon cannot be read: ")
+    assert "The project opens without a lexicon" in said
+    assert opened.lexicon == Lexicon() and content(opened) == content(dialogue)
 
 
 def test_migrations_run_in_turn(saved, dialogue, monkeypatch):

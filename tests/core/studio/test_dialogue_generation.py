@@ -14,6 +14,8 @@ from core.document.content import LineStatus
 from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.speakers import Speaker, VoiceReference
+from core.lexicon.entry import LexiconEntry
+from core.lexicon.lexicon import Lexicon
 from core.params import GenerationParams
 from core.project.opening import open_project
 from core.project.saving import save_project
@@ -164,3 +166,30 @@ def test_lines_to_generate_go_in_runs_of_lines_that_follow_each_other():
     assert lines_to_generate(dialogue, every, again=True) == [[a, b, c, d, e]]
     dialogue.set_text(c, "changed")
     assert lines_to_generate(dialogue, [c, d]) == [[c, d]]  # outdated: generated again
+
+
+def test_the_model_reads_the_lines_respelled_and_the_take_keeps_the_written_words(dialogue):
+    one, _, three, four = (line.id for line in dialogue.lines)
+    dialogue.set_lexicon(Lexicon((LexiconEntry("two", "to oo"), LexiconEntry("four", "fore"))))
+    generation = DialogueGeneration(dialogue)
+    assert generation.words_per_take == 5  # the words the model reads and times: "one to oo three fore"
+    engine = ScriptedEngine()
+    ((_, take),) = run(generation, engine)
+    assert engine.requests[0].script == "[S1] one to oo [S2] three [S1] fore"
+    assert [(word.text, word.start_s) for word in take.words] == [
+        ("one", 0.0), ("two", 0.08), ("three", 0.24), ("four", 0.32)]
+    assert take.respelled == {one: "one to oo", four: "fore"}
+    assert take.line_times[three] == pytest.approx((0.24, 0.32))
+    assert [dialogue.status(i) for i in (one, three, four)] == [LineStatus.GENERATED] * 3
+
+
+def test_the_lines_before_are_replayed_as_the_model_read_them(dialogue):
+    one, _, three, four = (line.id for line in dialogue.lines)
+    dialogue.set_lexicon(Lexicon((LexiconEntry("two", "to oo"),)))
+    engine = ScriptedEngine()
+    run(DialogueGeneration(dialogue), engine)
+    run(DialogueGeneration(dialogue, [four]), engine)
+    context = engine.requests[1].context
+    assert context.script == "[S1] one to oo [S2] three"
+    # "two" was read as two words: their starts share its time, up to the next word's
+    assert context.word_starts == pytest.approx((0, 0.08, 0.16, 0.24))

@@ -1,7 +1,10 @@
-"""What a line being typed gives its live take: whole words only, appended; an edit of what was
-given restarts from the line as it reads."""
+"""What a line being typed gives its live take: whole words only, respelled by the lexicon,
+appended; a phrase's first words wait for the word after them; an edit of what was given (or of
+the lexicon) restarts from the line as it reads."""
 
 from core.document.speakers import Speaker
+from core.lexicon.entry import LexiconEntry
+from core.lexicon.lexicon import Lexicon
 from core.studio.typed_line import Push, Restart, TypedLine, settled
 
 
@@ -35,3 +38,29 @@ def test_an_edit_of_what_was_given_restarts_from_the_line_as_it_reads():
     assert line.typed("Hello ther") == Restart("[S1] Hello ")  # a backspace into a given word
     assert line.typed("Hi ther") == Restart("[S1] Hi ")  # an edit before the end
     assert line.typed("Hi there you ") == Push("there you ")
+
+
+def test_the_words_go_respelled_as_a_generation_would_send_them():
+    lexicon = Lexicon((LexiconEntry("Nguyen", "Win"),))
+    line = TypedLine(Speaker.S1)
+    said = [line.typed(text, lexicon) for text in ("Hello Ngu", "Hello Nguyen's ", "Hello Nguyen's here")]
+    assert said == [Push("[S1] Hello "), Push("Win's "), None]
+    assert line.finished("Hello Nguyen's here", lexicon) == Push("here ")
+
+
+def test_the_first_words_of_a_phrase_wait_until_the_next_word_says_whether_the_phrase_is_complete():
+    lexicon = Lexicon((LexiconEntry("New York", "Noo Yawk"), LexiconEntry("New York City", "the Big Apple")))
+    line = TypedLine(Speaker.S1)
+    said = [line.typed(text, lexicon) for text in ("I love New ", "I love New York ", "I love New York City ",
+                                                   "I love New York City and New ", "I love New York City and New York, ")]
+    assert said == [Push("[S1] I love "), None, Push("the Big Apple "), Push("and "), Push("Noo Yawk, ")]
+    line = TypedLine(Speaker.S1)
+    assert line.typed("in New York today ", lexicon) == Push("[S1] in Noo Yawk today ")
+    assert line.typed("in new ", lexicon) == Restart("[S1] in ")
+    assert line.finished("in new", lexicon) == Push("new ")  # left: the phrase will not be completed
+
+
+def test_a_lexicon_changed_while_typing_restarts_from_the_line_as_it_is_read_now():
+    line = TypedLine(Speaker.S2)
+    line.typed("Hello Nguyen ", Lexicon())
+    assert line.typed("Hello Nguyen ", Lexicon((LexiconEntry("Nguyen", "Win"),))) == Restart("[S2] Hello Win ")
