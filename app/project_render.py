@@ -16,6 +16,7 @@ import threading
 
 from app.command_line import (CommandLineError, GenerationReport, check_writable, given_flags, load_engine,
                               output_paths, say)
+from app.studio_data import studio_data_folder
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.projects import LinesLeftOut, generate_runs
 from core.document.dialogue import Dialogue
@@ -25,6 +26,7 @@ from core.project.opening import open_project
 from core.project.saving import save_project
 from core.studio.dialogue_generation import lines_to_generate, voices_in_order
 from core.studio.exporting import ExportChoice, export_dialogue
+from core.studio.lexicon_use import use_shared_lexicon
 from core.studio.take_checking import flagged_lines
 
 # The flags of a script's render: a project has its own voices and parameters.
@@ -43,6 +45,8 @@ def render_project(args: argparse.Namespace, cancel: threading.Event) -> int:
     if not folder.exists():
         raise CommandLineError(f"there is no project at {args.project}")
     dialogue = open_project(folder)
+    for note in use_shared_lexicon(dialogue, studio_data_folder()):  # the lexicons read as the window reads them
+        say(f"note: {note}")
     chosen = chosen_lines(dialogue, args.lines)
     choice = _export_choice(args, chosen)
     runs = lines_to_generate(dialogue, chosen, again=args.regenerate)

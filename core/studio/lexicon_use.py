@@ -125,12 +125,13 @@ def write_shared_lexicon(folder: Path | str, lexicon: Lexicon) -> None:
 
 def use_shared_lexicon(dialogue: Dialogue, folder: Path | str) -> list[str]:
     """Give a project opened without the window (``render --project``) the shared lexicon of the
-    studio's data folder ``folder``, as the window does, so its takes are current or not as the
-    window sees them; returns what to tell the person (entries left out, a damaged file, which is
-    then not used)."""
+    studio's data folder ``folder``, as the window does, so its lines are read, and its takes are
+    current or not, as in the window. Returns what to tell the person about the lexicons: what
+    opening the project left out of its own, and what the shared one's file had wrong (a damaged
+    file is not used)."""
     try:
         lexicon, problems = read_shared_lexicon(folder)
     except LexiconFileError as error:
-        return [f"{error} The project's own lexicon is used alone."]
+        return [*dialogue.left_out, f"{error} The project's own lexicon is used alone."]
     dialogue.use_shared_lexicon(lexicon)
-    return problems
+    return [*dialogue.left_out, *(f"In the shared lexicon, {problem}" for problem in problems)]
