@@ -1,6 +1,7 @@
 """The studio: the window wired to the document, the model, generation and speak as I type, and
 the rooms made here for the rest: what is heard (``listening``), the voices (``voices``), export
-(``exports``), the model as the window shows it (``model_controls``), the voice library.
+(``exports``), the model as the window shows it (``model_controls``), the voice library, the
+pronunciation lexicon (``lexicon``).
 
 Each command of the window is one method, here or in its room, readable as a sentence; long work
 goes to a worker and its result comes back to the GUI thread (``app.workers``). Questions go
@@ -17,6 +18,8 @@ from PySide6.QtGui import QCloseEvent
 from app.document_session import DocumentSession
 from app.export_session import ExportSession
 from app.generation import GenerationSession
+from app.lexicon_hearing import EntryHearing
+from app.lexicon_session import LexiconSession
 from app.listening import Listening
 from app.live_preview import KEPT as PREVIEW_KEPT, LivePreview
 from app.make_until_good import MakeUntilGood
@@ -71,6 +74,9 @@ class StudioController(QObject):
         self.exports = ExportSession(self.window, self.document, settings, lambda: self.prompts, self)
         self.voice_library = VoiceLibrarySession(VoiceLibrary(config_dir / VOICE_LIBRARY_FOLDER), self.window.voices,
                                                  self.document, self.playback, self.voices.prepare, self)
+        # The shared lexicon's file is in the data folder too; an entry is heard when the model is free.
+        hearing = EntryHearing(self._engine_for_preview, self._hearing_blocked, self.playback, self)
+        self.lexicon = LexiconSession(self.window, self.document, config_dir, hearing, lambda: self.prompts, self)
         # Made before the wiring below, so a stream has ended before the window says how a job went.
         self.listening = Listening(self.window, self.playback, self.generation, self.live_preview, self.document,
                                    settings, lambda: self.models.info.sample_rate, self)
@@ -145,6 +151,9 @@ class StudioController(QObject):
         self.live_preview.keepable_changed.connect(lambda _: self._update_actions())
         self.live_preview.take_started.connect(lambda *_: self._update_actions())  # Keep may be asked ahead
         self.live_preview.idle.connect(self._update_actions)
+        for busy_or_not in (self.generation.started, self.generation.finished, self.live_preview.take_started,
+                            self.live_preview.idle, self.models.loaded, self.models.engine_changed):
+            busy_or_not.connect(lambda *_: self.lexicon.show_hearing())
         self.playback.failed.connect(lambda message: w.statusBar().showMessage(message, 8000))
         w.takes.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.make_until_good.said.connect(lambda message: w.statusBar().showMessage(message, 15000))
@@ -200,6 +209,8 @@ class StudioController(QObject):
             return
         self.live_preview.stop()
         self.live_preview.wait()
+        self.lexicon.hearing.stop()
+        self.lexicon.hearing.wait()
         if self.generation.is_running:
             self.generation.cancel()
             self.generation.worker.wait()
@@ -330,9 +341,11 @@ class StudioController(QObject):
             return False
         if self._generation_waits:
             return True
-        if self.live_preview.is_running:  # the generation has the model once the preview has let go
+        # The generation has the model once a preview, or an entry heard, has let go of it.
+        speaking = next((user for user in (self.live_preview, self.lexicon.hearing) if user.is_running), None)
+        if speaking is not None:
             self._generation_waits = True
-            self.live_preview.stop(lambda: self._start_generation(line_ids))
+            speaking.stop(lambda: self._start_generation(line_ids))
             self._update_actions()
             return True
         self.live_preview.stop()
@@ -401,6 +414,15 @@ class StudioController(QObject):
     def _preview_blocked(self) -> str | None:
         if self.generation.is_running:
             return "A generation is running: the line is heard as you type once it has ended."
+        if self.lexicon.hearing.is_running:
+            return "A lexicon entry is being heard: the line is heard as you type once it has ended."
+        return None
+
+    def _hearing_blocked(self) -> str | None:
+        if self.generation.is_running or self._generation_waits:
+            return "Not while a generation runs: hear the entry once it has ended."
+        if self.live_preview.is_running:
+            return "Not while a typed line is heard (Speak as I type): hear the entry once it has ended."
         return None
 
     # --- editing helpers that ask something -------------------------------------------------------

@@ -2,7 +2,8 @@
 the engine (``Engine.open_live_take``), with the line's speaker's voice and the lines before it
 as context, as a regeneration of the line would have them.
 
-Each edit goes to the take as whole words (``core.studio.typed_line``); the take speaks a word
+Each edit goes to the take as whole words, respelled by the document's lexicon as a generation
+would send them (``core.studio.typed_line``); the take speaks a word
 once it has the two after it, and the rest when the person leaves the line or presses Enter
 (which ends its text). An edit of what the take was given already cancels it and starts another
 from the line as it reads now, once the one cancelled has let go of the model. Everything that
@@ -10,7 +11,8 @@ can wait (the voices, the lines before, the model) happens on a worker; the GUI 
 text to the take, which never waits. One take at a time: a line typed while the one before is
 still being spoken gets its take after it.
 
-A previewed take is not in the document; ``keep`` adds the last complete one as a take of its line.
+A previewed take is not in the document; ``keep`` adds the last complete one as a take of its line
+(its words as written), while the line reads, and is read, as it was.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from core.dia2.events import AudioChunk, GenerationBusy, TakeResult, TakeStarted
 from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.errors import DiaStudioError, describe_error
+from core.lexicon.respelling import Respelling
 from core.audio.stored_audio import as_stored
 from core.studio.dialogue_generation import SpeakingWith
 from core.studio.take_assembly import take_from_result
@@ -74,7 +77,7 @@ class LivePreview(QObject):
         self.dialogue: Dialogue | None = None
         self._line: _Line | None = None
         self._take: _Take | None = None
-        self._kept: tuple[TakeResult, DialogueLine] | None = None  # the last complete preview
+        self._kept: tuple[TakeResult, DialogueLine, Respelling] | None = None  # the last complete preview
         self._keep_when_finished = False  # asked to keep the preview still being made
         self._then: list[Callable[[], None]] = []  # to call once the take stopped has ended
 
@@ -97,7 +100,7 @@ class LivePreview(QObject):
             if self._line is not None and self._line.id != line_id:
                 self.left(self._line.id)
             self._line = _Line(line_id, TypedLine(line.speaker))
-        self._apply(self._line.typed.typed(line.text))
+        self._apply(self._line.typed.typed(line.text, self.dialogue.lexicon_in_use))
 
     def left(self, line_id: str) -> None:
         """The person left the line (another line, Enter, a click elsewhere): all its text goes to
@@ -108,7 +111,7 @@ class LivePreview(QObject):
         if not any(candidate.id == line_id for candidate in self.dialogue.lines):
             self._line = None  # deleted, or joined into another
             return
-        self._apply(line.typed.finished(self.dialogue.line(line_id).text))
+        self._apply(line.typed.finished(self.dialogue.line(line_id).text, self.dialogue.lexicon_in_use))
         line.left = True
         take = self._take
         if take is not None and take.line is line and not take.cancelled:
@@ -137,10 +140,10 @@ class LivePreview(QObject):
         still reads as it did)."""
         if self._kept is None or self.dialogue is None:
             return False
-        result, line = self._kept
+        result, line, respelling = self._kept
         # Held as a project stores it (as generated takes are), so an export before a save is the saved one.
         result = replace(result, audio=as_stored(result.audio, result.sample_rate))
-        take = take_from_result(result, (line,))
+        take = take_from_result(result, (line,), (respelling,))
         if take is None:
             return False
         self.dialogue.add_takes([take], (line.id,))
@@ -164,9 +167,10 @@ class LivePreview(QObject):
     def keepable(self) -> bool:
         if self._kept is None or self.dialogue is None:
             return False
-        _, line = self._kept
+        _, line, respelling = self._kept
         now = next((candidate for candidate in self.dialogue.lines if candidate.id == line.id), None)
-        return now is not None and now.spoken_text == line.spoken_text and now.speaker is line.speaker
+        return (now is not None and now.spoken_text == line.spoken_text and now.speaker is line.speaker
+                and self.dialogue.respelling(now).spoken == respelling.spoken)
 
     # ---- takes -----------------------------------------------------------------------------------
     def _apply(self, action: Push | Restart | None) -> None:
@@ -264,9 +268,9 @@ class LivePreview(QObject):
         elif isinstance(item, AudioChunk) and not take.cancelled:
             self.chunk.emit(item.samples)
         elif isinstance(item, TakeResult):
-            if item.complete and self.dialogue is not None and any(
-                    line.id == take.line.id for line in self.dialogue.lines):
-                self._set_kept((item, self.dialogue.line(take.line.id)))
+            line = self._line_read_as_given(take)
+            if item.complete and line is not None:
+                self._set_kept((item, line, self.dialogue.respelling(line)))
                 if self._keep_when_finished:
                     self._keep_when_finished = False
                     if self.keep():
@@ -291,6 +295,15 @@ class LivePreview(QObject):
         if self._take is None:
             self.idle.emit()
 
-    def _set_kept(self, kept: tuple[TakeResult, DialogueLine] | None) -> None:
+    def _line_read_as_given(self, take: _Take) -> DialogueLine | None:
+        """The take's line, while the model would read it as the take was given it (the lexicon
+        may have changed meanwhile)."""
+        if self.dialogue is None or not any(line.id == take.line.id for line in self.dialogue.lines):
+            return None
+        line = self.dialogue.line(take.line.id)
+        given = " ".join(take.line.typed.given.split()[1:])  # after its speaker tag
+        return line if self.dialogue.respelling(line).spoken == given else None
+
+    def _set_kept(self, kept: tuple[TakeResult, DialogueLine, Respelling] | None) -> None:
         self._kept = kept
         self.keepable_changed.emit(kept is not None)

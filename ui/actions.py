@@ -45,6 +45,8 @@ class StudioActions:
         self.speaker_1 = action("Spoken by speaker &1", "Ctrl+1")
         self.speaker_2 = action("Spoken by speaker &2", "Ctrl+2")
         self.insert_pause = action("Insert &pause…", "Ctrl+Shift+P", "Insert a pause at the cursor")
+        self.lexicon = action("Pronunciation le&xicon…", "Ctrl+L", "How names, brands and acronyms are read: "
+                              "respellings the model reads in their place")
         # Generate and listen
         self.generate = action("&Generate", "F5", "Generate the whole dialogue")
         self.generate_selected = action("Generate &selected lines", "Shift+F5")

@@ -1,13 +1,14 @@
 """The studio window: the timeline in the middle, voices on the left, settings and takes on the
 right, generation and playback strips below, and the commands in menus, toolbar and keys.
 
-Widgets only: the application (``app.controller``) connects the commands to the work.
+Widgets only: the application (``app.controller``) connects the commands to the work. Lexicon
+files dropped on the window are handed on to it (``lexicon_files_dropped``).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton,
                                QScrollArea, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget)
 
@@ -18,6 +19,7 @@ from core.document.speakers import Speaker
 from ui.actions import StudioActions
 from ui.generation_progress import GenerationProgress
 from ui.help_dialogs import ShortcutsDialog, show_about
+from ui.lexicon_dialog import dropped_lexicons
 from ui.parameters import ParametersPanel
 from ui.playback_bar import PlaybackBar
 from ui.takes import TakesPanel
@@ -74,11 +76,13 @@ class DockScrollArea(QScrollArea):
 
 class MainWindow(QMainWindow):
     close_requested = Signal(QCloseEvent)  # the application decides (unsaved changes, running jobs)
+    lexicon_files_dropped = Signal(list)  # paths of .json, .csv, .pls files: into the project's lexicon
 
     def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("main_window")
         self.resize(1280, 800)
+        self.setAcceptDrops(True)
         self.actions = StudioActions(self)
 
         self.timeline = TimelineView()
@@ -147,6 +151,8 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addMenu(self.cue_menu)
         edit_menu.addAction(a.insert_pause)
+        edit_menu.addSeparator()
+        edit_menu.addAction(a.lexicon)
         generate_menu = menu_bar.addMenu("&Generate")
         generate_menu.addActions([a.generate, a.generate_selected, a.make_until_good, a.take_checks, a.cancel])
         generate_menu.addSeparator()
@@ -260,3 +266,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_requested.emit(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_lexicons(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_lexicons(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.lexicon_files_dropped.emit(paths)
