@@ -466,3 +466,23 @@ def test_speak_as_i_type_sends_the_words_respelled_and_keeps_the_written_ones(st
     assert [word.text for word in take.words] == ["Hello", "Nguyen,", "how", "are", "you"]
     assert take.respelled == {line_id: "Hello Win, how are you"}
     assert studio.dialogue.status(line_id) is LineStatus.GENERATED
+
+
+def test_a_line_made_again_after_respelled_lines_carries_on_from_them_as_they_were_read(studio, qtbot, prompts):
+    load_tiny_model(studio, qtbot)
+    studio.dialogue.set_params(GREEDY)
+    first, second = write_dialogue(studio, (Speaker.S1, "I use SQL, Nguyen."), (Speaker.S2, "So do I."))
+    dialog = open_lexicon(studio, qtbot)
+    add_entry(qtbot, dialog, "SQL", "S Q L")
+    add_entry(qtbot, dialog, "Nguyen", "Win")
+    generate(studio, qtbot)
+    requests = []
+    engine = studio.models.engine
+    generate_on = engine.generate
+    engine.generate = lambda request, cancel: requests.append(request) or generate_on(request, cancel)
+    generate(studio, qtbot, [second])
+    assert not prompts.errors()  # the model took the lines before: as many word starts as words read
+    context = requests[0].context
+    assert context.script == "[S1] I use S Q L, Win." and len(context.word_starts) == 6
+    assert studio.dialogue.take_for(second) is studio.dialogue.takes[-1]
+    assert [studio.dialogue.status(i) for i in (first, second)] == [LineStatus.GENERATED] * 2
