@@ -22,6 +22,7 @@ from core.undo import UndoStack
 
 
 Listener = Callable[[Change], None]
+_RESPELLINGS_KEPT = 4096  # lines' texts whose respelling is kept (typing makes a new text each key)
 
 
 class Dialogue:
@@ -57,8 +58,9 @@ class Dialogue:
         self._generating: frozenset[str] = frozenset()
         self._checks = dict(checks)
         self._shared_lexicon = Lexicon()
-        self._lexicon_in_use: Lexicon | None = None  # the merged lexicon, once asked for
-        self._respellings: dict[str, Respelling] = {}  # by a line's text, with the lexicon in use
+        # The merged lexicon and the respellings made with it, by a line's text: one value, swapped
+        # whole, so a thread reading it (an export) never mixes one lexicon's with another's.
+        self._reading: tuple[Lexicon, dict[str, Respelling]] | None = None
         self._listeners: list[Listener] = []
         self.left_out = tuple(left_out)
         self.revision = 0  # counts every change, undo and redo included
@@ -149,17 +151,24 @@ class Dialogue:
     def lexicon_in_use(self) -> Lexicon:
         """What lines are respelled with: the project's entries, then the shared lexicon's for
         words the project has no entry for."""
-        if self._lexicon_in_use is None:
-            self._lexicon_in_use = Lexicon.merged(self.lexicon, self._shared_lexicon)
-        return self._lexicon_in_use
+        return self._reading_now()[0]
 
     def respelling(self, line: DialogueLine) -> Respelling:
         """The line's text (``spoken_text``) as the model reads it with the lexicon in use."""
+        lexicon, made = self._reading_now()
         text = line.spoken_text
-        found = self._respellings.get(text)
+        found = made.get(text)
         if found is None:
-            found = self._respellings[text] = respell(text, self.lexicon_in_use)
+            if len(made) >= _RESPELLINGS_KEPT:  # every text a line had while typed: start again
+                made.clear()
+            found = made[text] = respell(text, lexicon)
         return found
+
+    def _reading_now(self) -> tuple[Lexicon, dict[str, Respelling]]:
+        reading = self._reading
+        if reading is None:
+            reading = self._reading = (Lexicon.merged(self.lexicon, self._shared_lexicon), {})
+        return reading
 
     def set_lexicon(self, lexicon: Lexicon, description: str = "Edit lexicon") -> None:
         """The project's lexicon becomes ``lexicon`` (one undo step, ``description`` naming it)."""
@@ -183,8 +192,7 @@ class Dialogue:
             self.undo_stack.push(SharedLexiconChange(self, description, self._shared_lexicon, lexicon))
 
     def _lexicon_changed(self) -> None:
-        self._lexicon_in_use = None
-        self._respellings = {}
+        self._reading = None
 
     # --- unsaved changes, generating, listeners -------------------------------------------
 
