@@ -173,13 +173,15 @@ class SharedEngines:
         self._lent = False
         self.opened = 0  # shared engines opened in the module
 
-    def open(self, choice: EngineChoice, on_speech_model_load=None, speech_model=None, threads=None):
+    def open(self, choice: EngineChoice, on_speech_model_load=None, speech_model=None, threads=None,
+             warm_voices_bytes=None):
+        """As ``open_engine``; the shared model process keeps the voices warm by its own bound."""
         with self._lock:
             shared = choice.kind is SHARED_KIND and not self._lent
             if shared:
                 self._lent = True
         if not shared:
-            return open_engine(choice, on_speech_model_load, speech_model, threads)
+            return open_engine(choice, on_speech_model_load, speech_model, threads, warm_voices_bytes)
         try:
             engine = self._ready(threads)
         except BaseException:
