@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core.dia2.events import TakeResult
-from core.document.dialogue import Dialogue, speaks_as_written
+from core.document.dialogue import Dialogue
 from core.document.lines import DialogueLine
 from core.document.script_text import spoken_script_lines
 from core.document.speakers import Speaker, SpeakerProfile
@@ -45,8 +45,10 @@ def made_from(depends_on: str) -> str:
 def to_check(take: Take, voices: Mapping[str, Voice], names: Mapping[str, str]) -> TakeToCheck:
     """The take as the checks read it, with the voices and names by speaker tag. Reads its audio
     (from the project's files, perhaps): off the GUI thread."""
-    lines = tuple(WrittenLine(line.speaker.value, line.spoken_text, take.line_times.get(line.id))
-                  for line in spoken_lines(take))
+    # The take's words are the written ones (mapped back from the respelling); what Whisper hears
+    # is compared with what the model read.
+    lines = tuple(WrittenLine(line.speaker.value, line.spoken_text, take.line_times.get(line.id),
+                              take.respelled.get(line.id)) for line in spoken_lines(take))
     # Takes saved before word timings were kept have none: those checks say "not checked".
     words = take.words or None
     return TakeToCheck(take.audio.samples(), take.audio.sample_rate, lines, words, voices, names)
@@ -106,7 +108,7 @@ def best_take_for(dialogue: Dialogue, line: DialogueLine) -> tuple[str, LineRepo
     the take kept now (no change for nothing), then the newest. None while no such take is checked."""
     ranked = []
     for order, take in enumerate(dialogue.takes):
-        report = line_report(dialogue, take, line.id) if speaks_as_written(take, line) else None
+        report = line_report(dialogue, take, line.id) if dialogue.speaks_as_written(take, line) else None
         if report is not None:
             kept = dialogue.kept_takes.get(line.id) == take.id
             rank = (VERDICT_RANK[report.verdict], current_report(dialogue, take).score, kept, order)
@@ -129,7 +131,8 @@ def flagged_lines(dialogue: Dialogue) -> list[str]:
     flagged = []
     for line in dialogue.lines:
         take = dialogue.take_for(line.id)
-        report = line_report(dialogue, take, line.id) if take is not None and speaks_as_written(take, line) else None
+        report = (line_report(dialogue, take, line.id)
+                  if take is not None and dialogue.speaks_as_written(take, line) else None)
         if report is not None and report.flags:
             flagged.append(line.id)
     return flagged

@@ -33,6 +33,7 @@ class SpokenLine:
     sample_rate: int
     words: tuple[TimedWord, ...]  # the model's timings that fall in it, in the take's seconds
     frames: Frames
+    read_as: str | None = None  # what the model read, where a pronunciation lexicon respelled it
 
     @property
     def end_s(self) -> float:
@@ -69,7 +70,8 @@ def misheard_words(line: SpokenLine, transcriber, settings: CheckSettings) -> li
             raise
         words = []  # a line it hears nothing of: every word unheard
     heard = " ".join(word.text for word in words)
-    diff = compare_words(listener_words(line.text), listener_words(heard))
+    # A listener hears what the model read: the lexicon's respelling, not the written word.
+    diff = compare_words(listener_words(line.read_as or line.text), listener_words(heard))
     rate = diff.error_rate
     if rate < settings.misheard_check_rate:
         return []

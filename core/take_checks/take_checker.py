@@ -29,6 +29,7 @@ class WrittenLine:
     speaker: str  # "S1", "S2"
     text: str  # as written: cues and pause tags included
     span: tuple[float, float] | None  # where the take speaks it; None: the take ends before it
+    read_as: str | None = None  # what the model read, where a pronunciation lexicon respelled it
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _spoken(number: int, line: WrittenLine, take: TakeToCheck, settings: CheckSe
     samples = take.samples[first:last]
     words = tuple(word for word in take.words or () if start_s <= word.start_s < end_s)
     return SpokenLine(number, line.speaker, line.text, start_s, samples, take.sample_rate, words,
-                      Frames.of(samples, take.sample_rate, settings.silent_below_peak_db))
+                      Frames.of(samples, take.sample_rate, settings.silent_below_peak_db), line.read_as)
 
 
 def _unspoken(number: int, line: WrittenLine, take: TakeToCheck) -> LineReport:

@@ -18,7 +18,9 @@ from core.document.clips import AudioClip
 from core.document.speakers import Speaker, VoiceReference
 from core.document.takes import Take
 from core.params import GenerationParams
-from core.studio.take_checking import line_report
+from core.lexicon.entry import LexiconEntry
+from core.lexicon.lexicon import Lexicon
+from core.studio.take_checking import best_take_for, flagged_lines, line_report
 from core.take_checks import speaker_encoder
 from core.take_checks.verdicts import Verdict
 from tests.core.take_checks import dialogue as speech
@@ -413,3 +415,18 @@ def test_thresholds_set_in_the_take_checks_dialog_check_the_takes_again(studio, 
     qtbot.waitUntil(lambda: "thresholds" not in studio.dialogue.checks[take.id].depends_on
                     and not studio.take_checking.is_running, timeout=30_000)
     assert line_report(studio.dialogue, take, studio.dialogue.lines[2].id).verdict is Verdict.CHECK
+
+
+def test_a_line_the_lexicon_respells_is_checked_flagged_and_ranked_as_read(studio, qtbot):
+    write_the_dialogue(studio)
+    studio.dialogue.set_lexicon(Lexicon((LexiconEntry("book", "volume"),)))
+    line = studio.dialogue.lines[2]
+    take = speech_take(studio, speech.swapped(speech.clean_parts()), seed=1)
+    take = Take(take.params, take.audio, take.source_lines, words=take.words, line_times=take.line_times,
+                respelled={line.id: studio.dialogue.respelling(line).spoken})
+    studio.dialogue.add_takes([take])
+    checked(studio, qtbot)
+    assert studio.dialogue.speaks_as_written(take, line)  # made from the line as it is read now
+    assert flagged_lines(studio.dialogue) == [line.id]
+    assert studio.window.checks_status.text() == "⚠ The checks flag line 3"
+    assert best_take_for(studio.dialogue, line)[0] == take.id

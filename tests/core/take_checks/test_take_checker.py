@@ -1,6 +1,8 @@
 """Each check flags its one defect at the right line of a two-speaker take of real speech, and
 nothing on the clean take; what a check lacks is said as "not checked", never passed."""
 
+from dataclasses import replace
+
 import pytest
 
 from core.dia2.transcribe import NoSpeechFound
@@ -131,6 +133,20 @@ def test_whisper_hearing_other_words_flags_the_line_with_what_it_heard():
     assert "word error rate 33%" in detail
     assert report.lines[2].verdict is Verdict.CHECK
     assert all("misheard_words" not in line.not_checked for line in report.lines)
+
+
+def test_a_line_a_lexicon_respelled_is_heard_against_what_the_model_read():
+    take = dialogue.take_of(dialogue.clean_parts())
+    read = dialogue.TEXTS[2].replace("book", "volume")  # the lexicon said: book → volume
+    lines = list(take.lines)
+    lines[2] = replace(lines[2], read_as=read)
+    take = replace(take, lines=tuple(lines))
+    heard = ScriptedTranscriber(dialogue.TEXTS[0], dialogue.TEXTS[1], read, dialogue.TEXTS[3])
+    assert flags_by_line(check_take(take, transcriber=heard)) == {}
+    as_written = ScriptedTranscriber(*dialogue.TEXTS)  # the written word, which the model did not read
+    strict = CheckSettings(misheard_check_rate=0.05)  # one word in twelve
+    flags = check_take(take, strict, transcriber=as_written).lines[2].flags
+    assert [flag.kind for flag in flags] == ["misheard_words"] and "“book” for “volume”" in flags[0].detail
 
 
 def test_a_line_whisper_hears_no_speech_in_is_bad():
