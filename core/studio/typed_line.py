@@ -16,12 +16,11 @@ restarts the take.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from core.document.speakers import Speaker
-from core.lexicon.entry import LexiconEntry
 from core.lexicon.lexicon import Lexicon
 from core.lexicon.respelling import respell
+from core.lexicon.streamed import phrase_start_words
 
 
 def settled(text: str) -> str:
@@ -32,25 +31,6 @@ def settled(text: str) -> str:
     else:
         words = text.split()[:-1]
     return "".join(word + " " for word in words)
-
-
-def phrase_start_words(words: list[str], lexicon: Lexicon) -> int:
-    """How many of the last ``words`` could be the first words of a phrase entry that the next
-    words would complete (0: none)."""
-    phrases = [entry for entry in lexicon.entries if len(entry.words) > 1]
-    for count in range(min(len(words), max((len(entry.words) for entry in phrases), default=1) - 1), 0, -1):
-        tail = " ".join(words[-count:])
-        for entry in phrases:
-            if len(entry.words) > count:
-                found = respell(f"{tail} {' '.join(entry.words[count:])}", _alone(entry)).respelled
-                if found and found[0].written_words == range(len(entry.words)):
-                    return count
-    return 0
-
-
-@lru_cache(maxsize=256)
-def _alone(entry: LexiconEntry) -> Lexicon:
-    return Lexicon((entry,))
 
 
 @dataclass(frozen=True)
