@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from app.command_line import (EXIT_CANCELLED, CommandLineError, add_export_arguments, add_format_argument,
-                              add_model_arguments, check_loudness, check_threads, given_flags, load_engine,
-                              run_command, say)
+                              add_lexicon_argument, add_model_arguments, check_loudness, check_threads, given_flags,
+                              load_engine, read_lexicons, run_command, say)
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the report goes (default: MANIFEST-report.json beside it; for a folder, "
                              "batch-report.json in it)")
     add_model_arguments(parser, None, "; a folder's projects need it only for lines without a take")
+    add_lexicon_argument(parser)
     parser.add_argument("--engine", choices=["in-process", "own-process"], default="in-process",
                         help="where the model runs: in this process, or its own (a crash of the model fails "
                              "the render running, which is tried once more)")
@@ -80,7 +81,7 @@ def _batch(args: argparse.Namespace, cancel: threading.Event) -> int:
     report_path = args.report or (args.manifest / "batch-report.json" if folder else
                                   args.manifest.with_name(f"{args.manifest.stem}-report.json"))
     options = FolderOptions(args.out_dir, _folder_settings(args), args.loudness, args.stems)
-    jobs = read_manifest(args.manifest, _model_id(args), options, args.skip_bad)
+    jobs = read_manifest(args.manifest, _model_id(args), options, args.skip_bad, read_lexicons(args.lexicon))
     forced_ns = forced_since(args.manifest)
     if folder and args.model is None and args.ray is None:
         jobs = _without(args, jobs, _untaken(_pending(args, jobs, forced_ns)))

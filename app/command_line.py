@@ -16,7 +16,7 @@ from pathlib import Path
 from core.audio.formats import LOUDNESS_RANGE_LUFS, ExportSettings, format_from_path
 from core.batch.outputs import take_paths
 from core.dia2.events import Progress, TakeStarted
-from core.errors import DiaStudioError
+from core.errors import DiaStudioError, describe_error
 from core.params import DEFAULT_MODEL, DEFAULT_WARM_VOICES_MB, MODEL_IDS, GenerationParams
 
 
@@ -67,6 +67,31 @@ def add_warm_voices_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warm-voices-mb", type=int, metavar="MB",
                         help="memory for the model's state after voice prompts, kept so that the next generation "
                              f"with the same voices skips their prefill (default {DEFAULT_WARM_VOICES_MB}; 0: keep none)")
+
+
+def add_lexicon_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lexicon", action="append", type=Path, default=[], metavar="FILE",
+                        help="a pronunciation lexicon (.json, .csv or .pls, as the studio exports it): its words "
+                             "are read as respelled (repeatable; a later file's entries win)")
+
+
+def read_lexicons(paths: list[Path]):
+    """The lexicon of ``--lexicon`` files, a later file's entries winning over an earlier's; what a
+    file left out is said. Read before the model loads: a file it cannot use is refused whole."""
+    from core.lexicon.errors import LexiconFileError
+    from core.lexicon.files import read_lexicon
+    from core.lexicon.lexicon import Lexicon
+
+    lexicon = Lexicon()
+    for path in paths:
+        try:
+            read, problems = read_lexicon(path)
+        except LexiconFileError as error:
+            raise CommandLineError(describe_error(error)) from None
+        for problem in problems:
+            say(f"note: {path.name}: {problem}")
+        lexicon = Lexicon.merged(read, lexicon)
+    return lexicon
 
 
 def add_generation_arguments(parser: argparse.ArgumentParser) -> None:

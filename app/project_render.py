@@ -15,7 +15,7 @@ import re
 import threading
 
 from app.command_line import (CommandLineError, GenerationReport, check_writable, given_flags, load_engine,
-                              output_paths, say)
+                              output_paths, read_lexicons, say)
 from app.studio_data import studio_data_folder
 from core.audio.formats import ExportSettings, format_from_path
 from core.batch.projects import LinesLeftOut, generate_runs
@@ -45,7 +45,8 @@ def render_project(args: argparse.Namespace, cancel: threading.Event) -> int:
     if not folder.exists():
         raise CommandLineError(f"there is no project at {args.project}")
     dialogue = open_project(folder)
-    for note in use_shared_lexicon(dialogue, studio_data_folder()):  # the lexicons read as the window reads them
+    given = read_lexicons(args.lexicon)  # --lexicon: over the shared lexicon, under the project's
+    for note in use_shared_lexicon(dialogue, studio_data_folder(), given):  # read as the window reads them
         say(f"note: {note}")
     chosen = chosen_lines(dialogue, args.lines)
     choice = _export_choice(args, chosen)

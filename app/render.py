@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from app.command_line import (CommandLineError, GenerationReport, add_export_arguments, add_format_argument,
-                              add_generation_arguments, add_model_arguments, check_loudness, check_threads,
-                              export_settings, generation_params, given_flags, load_engine, output_paths,
-                              run_command, say)
+                              add_generation_arguments, add_lexicon_argument, add_model_arguments, check_loudness,
+                              check_threads, export_settings, generation_params, given_flags, load_engine,
+                              output_paths, read_lexicons, run_command, say)
 from app.voice_flags import add_voice_arguments, prepare_voices, read_voices
 from core.batch.outputs import export_take, heard_take, script_speakers
 from core.batch.scripts import check_script
 from core.dia2.events import GenerationRequest, TakeResult
+from core.lexicon.respelling import respell
+from core.studio.lexicon_use import written_result
 from core.studio.speaker_stems import stem_path
 
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(parser, None, "; with --project, needed only for lines without a take")
     add_voice_arguments(parser)
     add_generation_arguments(parser)
+    add_lexicon_argument(parser)
     parser.add_argument("--number-results", type=int, help="takes to make, 1 … 4 (seeds seed, seed+1, …)")
     parser.add_argument("--best-of", type=int, metavar="N",
                         help="make N takes (2 … 4), check each (a swapped speaker, dropped words, silences, "
@@ -94,19 +97,21 @@ def _render(args: argparse.Namespace, cancel: threading.Event) -> int:
         args.number_results = args.best_of
     script = _read_script(args)
     check_script(script)  # the tokenizer's checks wait for the model; the tags and words do not
+    respelled = respell(script, read_lexicons(args.lexicon))  # what the model reads
     params = generation_params(args)
     settings = export_settings(args)
     outputs = output_paths(args.out, settings, 1 if args.best_of else params.number_results)
     codes_outputs = output_paths(args.codes_out, None, len(outputs)) if args.codes_out else None
     voices = read_voices(args)
     engine = load_engine(args)
-    engine.parse(script)  # refuse an unspeakable script before transcribing anything
-    request = GenerationRequest(script, params, prepare_voices(engine, voices))
+    engine.parse(respelled.spoken)  # refuse an unspeakable script before transcribing anything
+    request = GenerationRequest(respelled.spoken, params, prepare_voices(engine, voices))
     report = GenerationReport(params.number_results)
     made = []
     for event in engine.generate(request, cancel):
         report(event)
         if isinstance(event, TakeResult):
+            event = written_result(event, [respelled])  # its words as written
             for notice in event.notices:
                 say(f"  note: {notice}")
             if args.best_of:

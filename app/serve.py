@@ -17,7 +17,8 @@ import threading
 from pathlib import Path
 
 from app.cluster_flags import add_cluster_arguments, check_cluster_flags
-from app.command_line import EXIT_BAD_INPUT, add_warm_voices_argument, load_engine, say, say_serving
+from app.command_line import (EXIT_BAD_INPUT, CommandLineError, add_warm_voices_argument, load_engine, read_lexicons,
+                              say, say_serving)
 from core.errors import describe_error
 from core.params import DEFAULT_MODEL, MODEL_IDS
 
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or int8")
     parser.add_argument("--threads", type=int, help="processor threads for the model")
     add_warm_voices_argument(parser)
+    parser.add_argument("--lexicon", action="append", type=Path, default=[], metavar="FILE",
+                        help="a pronunciation lexicon (.json, .csv or .pls) every task's and live take's words are "
+                             "read by (repeatable; a later file's entries win)")
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(),
                         help="tasks, results and media live here (default: %(default)s)")
     parser.add_argument("--api-keys", type=Path, metavar="FILE",
@@ -67,13 +71,14 @@ def run_serve(argv: list[str]) -> int:
         if args.warm_voices_mb is not None and args.warm_voices_mb < 0:
             raise ValueError(f"--warm-voices-mb {args.warm_voices_mb}: give 0 or more")
         check_cluster_flags(args)
+        lexicon = read_lexicons(args.lexicon)
         args.data_dir.mkdir(parents=True, exist_ok=True)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, CommandLineError) as error:
         print(f"dia-studio serve: error: {describe_error(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    config = service_config(args, keys)
+    config = service_config(args, keys, lexicon)
     if args.ray is not None:
         try:
             from app.cluster.serving import serve_on_ray
@@ -108,8 +113,9 @@ def run_serve(argv: list[str]) -> int:
     return 0
 
 
-def service_config(args: argparse.Namespace, keys: tuple[str, ...]):
-    """The task service's settings from the command line (one server, or a cluster's ingress)."""
+def service_config(args: argparse.Namespace, keys: tuple[str, ...], lexicon=None):
+    """The task service's settings from the command line (one server, or a cluster's ingress);
+    ``lexicon``: the ``--lexicon`` files read (None: none)."""
     from core.service.task_service import ServiceConfig
     from core.service.voice_inputs import FetchPolicy
 
@@ -117,7 +123,8 @@ def service_config(args: argparse.Namespace, keys: tuple[str, ...]):
     served = tuple(model_id for model_id, target in MODEL_IDS.items() if target == repo)
     return ServiceConfig(api_keys=keys, queue_limit=args.queue_limit, cost_per_minute=args.cost_per_minute,
                          served_models=served, fetch=FetchPolicy(allow_private=args.allow_private_urls),
-                         retry_deliveries_for_s=args.retry_deliveries_for, live_idle_timeout_s=args.live_idle_timeout)
+                         retry_deliveries_for_s=args.retry_deliveries_for, live_idle_timeout_s=args.live_idle_timeout,
+                         **({} if lexicon is None else {"lexicon": lexicon}))
 
 
 def _load_model(args: argparse.Namespace, runner) -> None:

@@ -20,8 +20,8 @@ from typing import BinaryIO
 
 from app.command_line import (EXIT_BAD_INPUT, EXIT_CANCELLED, CommandLineError, GenerationReport,
                               add_export_arguments, add_format_argument, add_generation_arguments,
-                              add_model_arguments, check_loudness, check_threads, export_settings,
-                              generation_params, load_engine, output_paths)
+                              add_lexicon_argument, add_model_arguments, check_loudness, check_threads,
+                              export_settings, generation_params, load_engine, output_paths, read_lexicons)
 from app.voice_flags import add_voice_arguments, prepare_voices, read_voices
 from core.audio.pcm_stream import ENCODINGS, PcmStream
 from core.batch.outputs import take_metadata
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(parser)
     add_voice_arguments(parser)
     add_generation_arguments(parser)
+    add_lexicon_argument(parser)
     add_export_arguments(parser)
     return parser
 
@@ -75,11 +76,12 @@ def _speak(args: argparse.Namespace, sound_system, stdin: BinaryIO, stdout: Bina
     check_loudness(args)
     params = generation_params(args)
     sink = _sink(args, sound_system, stdout)  # every flag checked before the model loads
+    lexicon = read_lexicons(args.lexicon)
     voices = read_voices(args)
     engine = load_engine(args)
     take = engine.open_live_take(params, prepare_voices(engine, voices))
     say(f"seed {take.seed}: speaking stdin as it comes (its end finishes the take; Ctrl-C stops)")
-    feed = _StdinFeed(stdin, take)
+    feed = _StdinFeed(stdin, take, lexicon)
     events: queue.Queue = queue.Queue()
     threading.Thread(target=_run_take, args=(take, events), name="live-take", daemon=True).start()
     try:
@@ -88,12 +90,13 @@ def _speak(args: argparse.Namespace, sound_system, stdin: BinaryIO, stdout: Bina
         take.cancel()
         sink.interrupt()
         say("\nstopping …")
-        result = _follow(events, sink)
+        result = feed.written(_follow(events, sink))
         sink.finish(result, feed.text)
         return EXIT_CANCELLED
     except BrokenPipeError:
         take.cancel()
         raise
+    result = feed.written(result)
     if feed.problem is not None:
         sink.finish(result, feed.text)
         raise feed.problem
@@ -135,11 +138,15 @@ def _follow(events: queue.Queue, sink) -> object:
 
 
 class _StdinFeed:
-    """stdin into the take, as it arrives, on a thread of its own."""
+    """stdin into the take, as it arrives (respelled by the lexicon as it settles), on a thread of
+    its own."""
 
-    def __init__(self, stdin: BinaryIO, take):
+    def __init__(self, stdin: BinaryIO, take, lexicon):
+        from core.lexicon.streamed import StreamedRespelling
+
         self.take = take
-        self.pieces: list[str] = []
+        self.respelling = StreamedRespelling(lexicon)
+        self.pieces: list[str] = []  # as written
         self.problem: DiaStudioError | None = None
         self._stdin = stdin
         threading.Thread(target=self._read, name="stdin", daemon=True).start()
@@ -158,6 +165,7 @@ class _StdinFeed:
             while data := os.read(self._stdin.fileno(), READ_BYTES):
                 self._push(decoder.decode(data))
             self._push(decoder.decode(b"", final=True))
+            self._send(self.respelling.end())
             self.take.end_text()
         except UnicodeDecodeError as error:
             self._stop(CommandLineError(f"stdin is not UTF-8 text ({error.reason} at byte {error.start} of a "
@@ -168,7 +176,7 @@ class _StdinFeed:
             self._stop(CommandLineError(f"stdin could not be read: {error}"))
 
     def _push(self, text: str) -> None:
-        from core.dia2.script import UnspeakableScript, unknown_speaker_tag, without_unknown_speaker_tags
+        from core.dia2.script import unknown_speaker_tag, without_unknown_speaker_tags
 
         # An unknown speaker tag goes before the text does, alone: the words around it are spoken
         # (one piece may be the whole of stdin), and one last is not held to fail the end.
@@ -177,12 +185,27 @@ class _StdinFeed:
             say(f"note: left out {tag}: {unknown_speaker_tag(tag)}")
         if not text:
             return
+        if self._send(self.respelling.take(text)):
+            self.pieces.append(text)
+
+    def _send(self, text: str) -> bool:
+        """False when the model cannot follow ``text`` (a bad pause): said, left out."""
+        from core.dia2.script import UnspeakableScript
+
+        if not text:
+            return True
         try:
             self.take.push_text(text)
-        except UnspeakableScript as error:  # a piece the model cannot follow (a bad pause): said, left out
+        except UnspeakableScript as error:
             say(f"note: left out {text.strip()[:40]!r}: {error}")
-            return
-        self.pieces.append(text)
+            return False
+        return True
+
+    def written(self, result):
+        """The finished take with its words as written (the lexicon's respellings mapped back)."""
+        from core.studio.lexicon_use import written_result
+
+        return result if result is None else written_result(result, self.respelling.pieces)
 
     def _stop(self, problem: DiaStudioError) -> None:
         self.problem = problem

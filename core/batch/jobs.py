@@ -15,11 +15,14 @@ from core.batch.outputs import export_take, remove_leftovers, script_speakers, s
 from core.batch.projects import generate_runs
 from core.dia2.events import GenerationRequest, TakeResult, TakeStarted
 from core.errors import Cancelled, DiaStudioError
+from core.lexicon.lexicon import Lexicon
+from core.lexicon.respelling import respell
 from core.params import GenerationParams
 from core.project.layout import project_name
 from core.project.opening import open_project
 from core.studio.dialogue_generation import lines_to_generate
 from core.studio.exporting import ExportChoice, export_dialogue
+from core.studio.lexicon_use import written_result
 from core.studio.voice_input import VoiceInput
 
 
@@ -43,6 +46,8 @@ class ScriptRender:
     take_files: tuple[Path, ...]  # one per take; with best_of, the one for the best
     best_of: int | None = None  # make this many takes (params.number_results) and write the best-checked
     stems: bool = False  # also each speaker's stem beside each take's file
+    lexicon: Lexicon = Lexicon()  # how words are read (the command line's --lexicon, then the render's)
+    notes: tuple[str, ...] = ()  # what its lexicon files left out, said with its outcome
     needs_model = True
 
     @property
@@ -54,13 +59,15 @@ class ScriptRender:
     def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
 
         made.seeds += self.params.take_seeds()  # chosen when the manifest was read
+        made.notices += list(self.notes)
+        respelled = respell(self.script, self.lexicon)  # what the model reads
         prompts = []
         for voice in self.voices:  # a voice several renders share is prepared once, for all
             prepared = voice.prepared(engine)
             prompts.append(prepared.prompt)
             made.notices += [f"{voice.path.name}: {notice}" for notice in prepared.notices]
         self.take_files[0].parent.mkdir(parents=True, exist_ok=True)
-        request = GenerationRequest(self.script, self.params, tuple(prompts), takes_only=True)
+        request = GenerationRequest(respelled.spoken, self.params, tuple(prompts), takes_only=True)
         finished = []
         for event in engine.generate(request, cancel):
             if not isinstance(event, TakeResult):
@@ -69,6 +76,7 @@ class ScriptRender:
                 raise Cancelled("cancelled")  # an unfinished take is not written
             if not event.complete:
                 continue  # cut short with its engine: the EngineFailed that follows says why
+            event = written_result(event, [respelled])  # its words as written
             made.notices += [notice for notice in event.notices if notice not in made.notices]
             if self.best_of:
                 finished.append(event)
@@ -106,6 +114,7 @@ class ProjectRender:
     choice: ExportChoice  # the whole dialogue, to one file
     untaken: str | None  # the lines without a current take, as "lines 1–4" (None: all have theirs)
     stem_files: tuple[Path, ...] = ()  # with choice.stems: each speaker's, as the export names them
+    lexicon: Lexicon = Lexicon()  # --lexicon: over the project's shared entries, under its own
 
     @property
     def needs_model(self) -> bool:
@@ -117,6 +126,7 @@ class ProjectRender:
 
     def run(self, engine, cancel: threading.Event, made: Rendered) -> None:
         dialogue = open_project(self.folder)  # afresh: a retried render starts from the project as saved
+        dialogue.use_shared_lexicon(self.lexicon)
         runs = lines_to_generate(dialogue, [line.id for line in dialogue.lines])
         generate_runs(engine, dialogue, runs, cancel, lambda said: None,
                       lambda event: _note_take(event, made))

@@ -6,8 +6,9 @@ Three forms, paths inside resolved against the manifest's folder:
   ``scriptFile``, ``voices`` (up to two: a path, or ``{"audio", "text", "words"}``), ``output``
   (its format from its extension), ``audioSettings``, and the generation fields as the task API
   names them (``seed``, ``CFGScale``, ``negativePrompt``, ``numberResults``, ``settings``: …),
-  checked by the one parameter model; ``bestOf`` and ``stems`` (true: each speaker's file beside
-  the output) are the render's own.
+  checked by the one parameter model; ``bestOf``, ``stems`` (true: each speaker's file beside
+  the output) and ``lexicon`` (a lexicon file or a list of them, over the command line's) are the
+  render's own.
 - CSV with a header row: the same, one render a row, in the columns of ``CSV_COLUMNS``.
 - A folder: each ``*.diastudio`` project in it, rendered whole to ``<out dir>/<name>.<format>``.
 
@@ -32,6 +33,9 @@ from core.batch.scripts import check_script
 from core.dia2.script import SPEAKER_TAGS, UnspeakableScript
 from core.document.line_numbers import line_numbers, rows_of
 from core.errors import DiaStudioError, InvalidParameter, describe_error
+from core.lexicon.errors import LexiconFileError
+from core.lexicon.files import read_lexicon
+from core.lexicon.lexicon import Lexicon
 from core.params import GenerationParams
 from core.project.layout import PROJECT_SUFFIX, ProjectFileError, project_name
 from core.project.opening import open_project
@@ -40,7 +44,7 @@ from core.studio.exporting import ExportChoice, stem_files
 from core.studio.voice_input import VoiceInput
 
 MAX_PROBLEMS_SHOWN = 20
-_RENDER_FIELDS = ("script", "scriptFile", "voices", "output", "audioSettings", "bestOf", "stems")
+_RENDER_FIELDS = ("script", "scriptFile", "voices", "output", "audioSettings", "bestOf", "stems", "lexicon")
 _VOICE_FIELDS = ("audio", "text", "words")
 # CSV column → the JSON render's field ("settings.topK": inside "settings"). One name per column:
 # the command line's flags, with underscores (--cfg-scale → cfg_scale).
@@ -53,9 +57,10 @@ CSV_COLUMNS = {
     "include_prefix": "settings.includePrefix", "negative_prompt": "negativePrompt",
     "number_results": "numberResults", "best_of": "bestOf", "sample_rate": "audioSettings.sampleRate",
     "bitrate": "audioSettings.bitrate", "channels": "audioSettings.channels", "stems": "stems",
+    "lexicon": "lexicon",
 }
 _TEXT_COLUMNS = {"script", "script_file", "output", "voice1", "voice1_text", "voice1_words", "voice2", "voice2_text",
-                 "voice2_words", "negative_prompt"}
+                 "voice2_words", "negative_prompt", "lexicon"}
 
 
 class ManifestError(DiaStudioError):
@@ -79,12 +84,14 @@ class FolderOptions:
     stems: bool = False  # also each speaker's stem beside each project's file
 
 
-def read_manifest(path: Path, model: str, folder: FolderOptions, skip_bad: bool = False) -> list:
+def read_manifest(path: Path, model: str, folder: FolderOptions, skip_bad: bool = False,
+                  lexicon: Lexicon = Lexicon()) -> list:
     """The renders of the manifest at ``path``; raises ManifestError listing every problem, or
     with ``skip_bad`` only those of the manifest as a whole: each entry with problems is then a
     RefusedRender among the others. ``model``: the model id the generation parameters name
-    (``GenerationParams.model``)."""
-    reading = _Reading(path, model)
+    (``GenerationParams.model``); ``lexicon``: the command line's (``--lexicon``), under a render's
+    own, over a project's shared entries."""
+    reading = _Reading(path, model, lexicon)
     if path.is_dir():
         jobs = reading.projects(folder)
     elif not path.is_file():
@@ -113,8 +120,9 @@ class _Problem(Exception):
 
 
 class _Reading:
-    def __init__(self, path: Path, model: str):
-        self.path, self.base, self.model = path, path.parent, model
+    def __init__(self, path: Path, model: str, lexicon: Lexicon):
+        self.path, self.base, self.model, self.lexicon = path, path.parent, model, lexicon
+        self._lexicons: dict[Path, tuple[Lexicon, list[str]]] = {}  # each file read once
         self.problems: list[str] = []
         self._voices: dict[tuple, VoiceInput] = {}
         self._writers: dict[Path, str] = {}  # each output, and the render that writes it
@@ -181,6 +189,7 @@ class _Reading:
         for folder in folders:
             try:
                 dialogue = open_project(folder)
+                dialogue.use_shared_lexicon(self.lexicon)  # whether a take is current depends on it
                 runs = lines_to_generate(dialogue, [line.id for line in dialogue.lines])
                 if not any(line.spoken_text for line in dialogue.lines):
                     raise _Problem("the project has no lines to speak")
@@ -202,7 +211,7 @@ class _Reading:
                 jobs.append(self.refused(folder.name, str(error)))
                 continue
             untaken = line_numbers(rows_of(dialogue, [line_id for run in runs for line_id in run])) if runs else None
-            jobs.append(ProjectRender(folder.name, folder, choice, untaken, stems))
+            jobs.append(ProjectRender(folder.name, folder, choice, untaken, stems, self.lexicon))
         return jobs
 
     # ---- one render ---------------------------------------------------------------------------
@@ -227,6 +236,7 @@ class _Reading:
         params = checked("", lambda: self._params(entry))
         best_of = checked("bestOf", lambda: self._best_of(entry))
         stems = checked("stems", lambda: self._stems(entry))
+        lexicon = checked("lexicon", lambda: self._lexicon(entry))
         files = 1 if best_of else params.number_results if params else 1
         if output is not None:
             speakers = script_speakers(script) if stems and script else ()
@@ -238,8 +248,9 @@ class _Reading:
             return RefusedRender(place.where, self.problems[before:])
         if best_of:
             params = replace(params, number_results=best_of)
+        lexicon, notes = lexicon
         return ScriptRender(place.where, script, params, voices, settings, tuple(take_paths(output, files)), best_of,
-                            stems)
+                            stems, lexicon, tuple(notes))
 
     def _best_of(self, entry: dict) -> int | None:
         best_of = entry.get("bestOf")
@@ -257,6 +268,26 @@ class _Reading:
             raise _Problem(f"{stems!r} is not true or false: give true for one file per speaker beside the output "
                            "(NAME.S1.EXT, NAME.S2.EXT)")
         return stems
+
+    def _lexicon(self, entry: dict) -> tuple[Lexicon, list[str]]:
+        """The render's lexicon files over the command line's (a later file's entries winning),
+        and what they left out."""
+        files = entry.get("lexicon") or []
+        files = [files] if isinstance(files, str) else files
+        if not isinstance(files, list):
+            raise _Problem('give a lexicon file (.json, .csv or .pls), or a list of them: "names.csv"')
+        lexicon, notes = self.lexicon, []
+        for file in files:
+            path = self._path(file, "lexicon")
+            if path not in self._lexicons:
+                try:
+                    self._lexicons[path] = read_lexicon(path)
+                except LexiconFileError as error:
+                    raise _Problem(describe_error(error)) from None
+            read, left_out = self._lexicons[path]
+            lexicon = Lexicon.merged(read, lexicon)
+            notes += [f"{path.name}: {problem}" for problem in left_out]
+        return lexicon, notes
 
     def _script(self, entry: dict) -> str:
         script, script_file = entry.get("script"), entry.get("scriptFile")

@@ -9,11 +9,12 @@ kept: the model's word times of the whole map back onto the written words throug
 
 from __future__ import annotations
 
+from collections import deque
 from functools import lru_cache
 
 from core.lexicon.entry import LexiconEntry
 from core.lexicon.lexicon import Lexicon
-from core.lexicon.respelling import Respelling, respell
+from core.lexicon.respelling import Respelling, respell, timed_words
 
 
 def phrase_start_words(words: list[str], lexicon: Lexicon) -> int:
@@ -35,11 +36,37 @@ def _alone(entry: LexiconEntry) -> Lexicon:
     return Lexicon((entry,))
 
 
+def written_by_spoken(piece: Respelling) -> list[list[str]]:
+    """For each spoken word of ``piece``, in order, the written words that start there: one for a
+    word kept, all of a respelled phrase's at its first spoken word, none at its others."""
+    written = timed_words(piece.written)
+    spoken_count = len(timed_words(piece.spoken))
+    found: list[list[str]] = []
+    at_written = 0
+    for span in sorted(piece.respelled, key=lambda span: span.spoken_words.start):
+        while len(found) < span.spoken_words.start:
+            found.append([written[at_written]])
+            at_written += 1
+        found.append(written[span.written_words.start:span.written_words.stop])
+        found += [[] for _ in range(len(span.spoken_words) - 1)]
+        at_written = span.written_words.stop
+    while len(found) < spoken_count:
+        found.append([written[at_written]])
+        at_written += 1
+    return found
+
+
 class StreamedRespelling:
     def __init__(self, lexicon: Lexicon):
         self.lexicon = lexicon
         self.pieces: list[Respelling] = []  # what went out, stretch by stretch
         self._waiting = ""  # arrived, not settled yet
+        self._written_next: deque[list[str]] = deque()  # for each spoken word sent and not yet timed
+
+    def written_words(self, spoken: str) -> list[str]:
+        """The written words for the next spoken word the model timed (``spoken``, given back
+        where nothing was respelled): as a live take reports its words as they are said."""
+        return self._written_next.popleft() if self._written_next else [spoken]
 
     def take(self, text: str) -> str:
         """What to send now that ``text`` arrived: the newly settled words, respelled ("" while
@@ -64,6 +91,7 @@ class StreamedRespelling:
             return ""
         respelled = respell(stretch, self.lexicon)
         self.pieces.append(respelled)
+        self._written_next.extend(written_by_spoken(respelled))
         return respelled.spoken
 
 

@@ -31,7 +31,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.audio import MODEL_SAMPLE_RATE
@@ -39,6 +39,8 @@ from core.audio.pcm_stream import PcmStream
 from core.dia2.events import AudioChunk, GenerationBusy, Stalled, TakeResult, WordTiming
 from core.dia2.script import UnspeakableScript
 from core.errors import DiaStudioError, InvalidParameter, describe_error
+from core.lexicon.lexicon import Lexicon
+from core.lexicon.streamed import StreamedRespelling
 from core.params import GenerationParams
 from core.service.api_errors import ApiError
 from core.service.protocol import MAX_SCRIPT_CHARS, generation_params, invalid_parameter, parse_voices
@@ -100,6 +102,7 @@ class _Take:
     stalled_s: float = 0.0
     by_idle: bool = False
     result: TakeResult | None = None
+    respelling: StreamedRespelling = field(default_factory=lambda: StreamedRespelling(Lexicon()))
 
 
 class LiveSession(SocketSession):
@@ -188,7 +191,7 @@ class LiveSession(SocketSession):
             if kind == "text":
                 self._push(take, message, received_at)
             else:
-                take.live.end_text()
+                self._end_text(take)
         elif kind == "cancel":
             pass  # acted on as it came (_read); without a take there is nothing to stop
         elif kind == "invalid":
@@ -208,12 +211,21 @@ class LiveSession(SocketSession):
         take.idle_deadline = received_at + self.idle_timeout_s
         if take.first_text_at is None and text.strip():
             take.first_text_at = received_at
-        take.live.push_text(text)
+        spoken = take.respelling.take(text)  # the server's lexicon: settled words go respelled
+        if spoken:
+            take.live.push_text(spoken)
+
+    @staticmethod
+    def _end_text(take: _Take) -> None:
+        rest = take.respelling.end()
+        if rest:
+            take.live.push_text(rest)
+        take.live.end_text()
 
     def _end_idle(self, take: _Take) -> None:
         take.by_idle = True
         try:
-            take.live.end_text()
+            self._end_text(take)
         except UnspeakableScript:  # nothing to say (no words yet): the take just ends
             take.live.cancel()
 
@@ -250,7 +262,8 @@ class LiveSession(SocketSession):
             turn.give_back(self.holder)
             raise
         take = _Take(live, PcmStream(request.encoding, request.sample_rate),
-                     idle_deadline=time.monotonic() + self.idle_timeout_s)
+                     idle_deadline=time.monotonic() + self.idle_timeout_s,
+                     respelling=StreamedRespelling(self.service.config.lexicon))
         self._take = take
         if self._give_up.is_set():  # the client left or cancelled meanwhile
             live.cancel()
@@ -324,7 +337,8 @@ class LiveSession(SocketSession):
                 await self._send(data)
         elif isinstance(event, WordTiming):
             take.spoke = True
-            await self._send({"type": "word", "text": event.word, "startS": round(event.start_s, 3)})
+            for word in take.respelling.written_words(event.word):  # as the client wrote them
+                await self._send({"type": "word", "text": word, "startS": round(event.start_s, 3)})
         elif isinstance(event, TakeResult):
             take.result = event
             tail = take.pcm.finish()

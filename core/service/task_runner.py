@@ -25,6 +25,8 @@ from core.audio.tags import ExportMetadata, as_made
 from core.dia2.events import GenerationRequest, TakeResult
 from core.engine.engine import EngineFailed
 from core.errors import describe_error
+from core.lexicon.lexicon import Lexicon
+from core.lexicon.respelling import respell
 from core.service.api_errors import ApiError
 from core.service.model_turn import TASK, ModelTurn
 from core.service.protocol import AudioInferenceTask
@@ -52,6 +54,7 @@ class TaskRunner(WakeableThread):
         self.store = store
         self.cost_per_minute = cost_per_minute
         self.transcriber = transcriber
+        self.lexicon = Lexicon()  # how the scripts' words are read (serve --lexicon)
         self.on_result = lambda task, result: None  # called with each result once it is stored
         self.engine: Engine | None = None  # set by ``model_ready`` once the model has loaded
         self.tasks = ValidatedTasks()  # the service keeps each task it queues here
@@ -164,7 +167,8 @@ class TaskRunner(WakeableThread):
         keep_s = task.ttl_s if task.ttl_s is not None else DEFAULT_KEEP_S
         take_started = time.monotonic()
         voices = tuple(self.voice_prompt(media_uuid, index) for index, media_uuid in enumerate(stored.voices))
-        for event in self.engine.generate(GenerationRequest(task.script, remaining, voices, takes_only=True)):
+        script = respell(task.script, self.lexicon).spoken  # results are audio: no words to map back
+        for event in self.engine.generate(GenerationRequest(script, remaining, voices, takes_only=True)):
             # A take cut short (its replica lost) is no result: the task runs again from it.
             if not isinstance(event, TakeResult) or not event.complete:
                 continue

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.lexicon.lexicon import Lexicon
 from core.service.api_errors import ApiError
 from core.service.clock import Clock
 from core.service.protocol import (AudioInferenceTask, AuthenticationTask, GetResponseTask, MediaStorageTask,
@@ -50,6 +51,7 @@ class ServiceConfig:
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
     retry_deliveries_for_s: float = GIVE_UP_S
     live_idle_timeout_s: float = 20.0  # a live take whose text stops this long without an end is ended
+    lexicon: Lexicon = Lexicon()  # serve --lexicon: how the words of every task and live take are read
 
 
 class TaskService:
@@ -58,6 +60,7 @@ class TaskService:
         self.store = store
         self.runner = runner
         self.config = config
+        runner.lexicon = config.lexicon
         self.deliverer = Deliverer(store, self.item_of_audio, self._delivery_changed,
                                    allow_private=config.fetch.allow_private, give_up_s=config.retry_deliveries_for_s,
                                    clock=clock)

@@ -123,15 +123,17 @@ def write_shared_lexicon(folder: Path | str, lexicon: Lexicon) -> None:
     write_lexicon(folder / SHARED_LEXICON_FILE, lexicon)
 
 
-def use_shared_lexicon(dialogue: Dialogue, folder: Path | str) -> list[str]:
+def use_shared_lexicon(dialogue: Dialogue, folder: Path | str, given: Lexicon = Lexicon()) -> list[str]:
     """Give a project opened without the window (``render --project``) the shared lexicon of the
     studio's data folder ``folder``, as the window does, so its lines are read, and its takes are
-    current or not, as in the window. Returns what to tell the person about the lexicons: what
-    opening the project left out of its own, and what the shared one's file had wrong (a damaged
-    file is not used)."""
+    current or not, as in the window; ``given`` (``--lexicon`` files) over it, the project's own
+    entries still winning. Returns what to tell the person about the lexicons: what opening the
+    project left out of its own, and what the shared one's file had wrong (a damaged file is not
+    used)."""
     try:
         lexicon, problems = read_shared_lexicon(folder)
     except LexiconFileError as error:
+        dialogue.use_shared_lexicon(given)
         return [*dialogue.left_out, f"{error} The project's own lexicon is used alone."]
-    dialogue.use_shared_lexicon(lexicon)
+    dialogue.use_shared_lexicon(Lexicon.merged(given, lexicon))
     return [*dialogue.left_out, *(f"In the shared lexicon, {problem}" for problem in problems)]

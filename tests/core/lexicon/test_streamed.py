@@ -51,3 +51,18 @@ def test_any_cutting_of_the_text_sends_what_the_whole_text_respelled_gives(seed)
 def test_without_entries_the_text_goes_as_it_comes():
     sent, respelling = streamed(["Hel", "lo <bre", "ak"], Lexicon())
     assert sent == ["Hel", "lo <bre", "ak", ""] and respelling.pieces == []
+
+
+def test_the_words_a_live_take_times_are_told_as_written():
+    sent, respelling = streamed([TEXT])
+    spoken = respell(TEXT, LEXICON).spoken
+    from core.lexicon.respelling import timed_words
+
+    told = [word for said in timed_words(spoken) for word in respelling.written_words(said)]
+    assert told == timed_words(TEXT)
+    assert respelling.written_words("extra") == ["extra"]  # past what was sent: as the model said it
+
+
+def test_without_entries_the_timed_words_are_the_models():
+    _, respelling = streamed(["Hello there. "], Lexicon())
+    assert respelling.written_words("Hello") == ["Hello"]
