@@ -3,6 +3,13 @@ each thread count, and how often each precision picks the same token as float32.
 
     python bench/bench_cpu_precision.py --model 1b|2b|tiny [--frames 4] [--threads 1,2] [--agreement-frames 8]
 
+The floor: a frame on a processor is bound by reading the weights its matrix products use (the
+backbone once, each depformer group once per codebook stage). The bench counts those bytes for a
+frame of each precision (every linear layer's weights each time it runs, and each distinct weight
+once: a group's weights may still be in the cache at its next stage) and measures this machine's
+memory bandwidth (the best of a few copies of 1 GiB: bytes read). A frame can take no less than
+the distinct bytes / bandwidth; each precision's ms per frame is shown as a multiple of that.
+
 Speed: a frame is one backbone step and every depformer stage (sampling excluded), the median of
 ``--frames`` frames. Agreement: the same inputs go through every precision, teacher-forced (each
 stage reads float32's token for the codebook before); it counts the decisions (action, codebook 0,
@@ -26,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench_runtime import machine  # noqa: E402
 from bench.random_model import random_runtime  # noqa: E402
 from core.dia2.frame_network import FrameNetwork  # noqa: E402
-from core.dia2.int8_weights import quantize_linears  # noqa: E402
+from core.dia2.int8_weights import Int8Linear, quantize_linears  # noqa: E402
 
 
 def precisions(model) -> dict:
@@ -73,6 +80,47 @@ def ms_per_frame(network: FrameNetwork, inputs: list[torch.Tensor]) -> float:
     return statistics.median(times[1:] or times) * 1000
 
 
+def bytes_read_per_frame(network: FrameNetwork, inputs: list[torch.Tensor]) -> tuple[int, int]:
+    """The weight bytes one frame's matrix products read: each linear layer each time it runs,
+    and each distinct weight once (what must come from memory at least: a depformer group's
+    weights, used by several stages, may be in the processor's cache the second time)."""
+    read, distinct = [0], {}
+
+    def count(module, args, output):
+        for name, tensor in list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False)):
+            if name in ("weight", "scale", "bias"):
+                size = tensor.numel() * tensor.element_size()
+                read[0] += size
+                distinct[tensor.data_ptr()] = size
+
+    hooks = [module.register_forward_hook(count) for module in network.model.modules()
+             if isinstance(module, (torch.nn.Linear, Int8Linear))]
+    try:
+        network.reset()
+        network.backbone(inputs[0], 0)
+        for stage in range(network.stages):
+            network.stage(stage, torch.tensor([7]))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return read[0], sum(distinct.values())
+
+
+def memory_bandwidth(gib: float = 1.0, tries: int = 5) -> float:
+    """Bytes per second this machine reads, from the best of ``tries`` copies (a copy reads and
+    writes each byte: twice the bytes moved, half of them read)."""
+    source = torch.ones(int(gib * 2**30) // 4, dtype=torch.float32)
+    target = torch.empty_like(source)
+    best = min(_timed(lambda: target.copy_(source)) for _ in range(tries))
+    return 2 * source.numel() * 4 / best
+
+
+def _timed(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["tiny", "1b", "2b"], default="1b")
@@ -84,14 +132,23 @@ def main(argv: list[str] | None = None) -> dict:
     models = precisions(runtime.model)
     networks = {name: FrameNetwork(model) for name, model in models.items()}
     print(f"machine: {machine()}; model {runtime.name}")
-    report = {"speed": {}, "agreement": {}}
+    report = {"speed": {}, "agreement": {}, "bound_ms": {}}
+    frame_bytes = {name: bytes_read_per_frame(network, frame_inputs(runtime.config, 1))
+                   for name, network in networks.items()}
+    print("  a frame reads " + ", ".join(f"{name} {uses / 2**20:,.0f} MiB ({distinct / 2**20:,.0f} MiB distinct)"
+                                         for name, (uses, distinct) in frame_bytes.items()))
     for threads in [int(n) for n in args.threads.split(",")]:
         torch.set_num_threads(threads)
+        bandwidth = memory_bandwidth()
+        # The floor: every distinct weight read once from memory.
+        bound = {name: 1000 * distinct / bandwidth for name, (_, distinct) in frame_bytes.items()}
+        report["bound_ms"][threads] = bound
         inputs = frame_inputs(runtime.config, args.frames + 1)
         row = {name: ms_per_frame(network, inputs) for name, network in networks.items()}
         report["speed"][threads] = row
-        print(f"  {threads} thread(s): " + "   ".join(
-            f"{name} {ms:7.1f} ms/frame ({row['float32'] / ms:.2f}x)" for name, ms in row.items()))
+        print(f"  {threads} thread(s), memory read at {bandwidth / 1e9:.1f} GB/s: " + "   ".join(
+            f"{name} {ms:7.1f} ms/frame ({row['float32'] / ms:.2f}x; floor {bound[name]:.0f} ms, "
+            f"{ms / bound[name]:.1f}x it)" for name, ms in row.items()))
     inputs = frame_inputs(runtime.config, args.agreement_frames)
     reference = decisions(networks["float32"], inputs, None)
     total = sum(len(frame) for frame in reference)
