@@ -33,6 +33,7 @@ from app.voice_library_session import VoiceLibrarySession
 from app.voice_session import VoiceSession
 from core.audio.backend import AudioBackend
 from core.document.dialogue import Dialogue
+from core.document.speakers import Speaker
 from core.engine.choice import EngineChoice, open_engine
 from core.engine.engine import Engine, EngineKind
 from core.errors import DiaStudioError, describe_error
@@ -146,6 +147,7 @@ class StudioController(QObject):
         w.timeline.line_typed.connect(self.live_preview.edited)
         w.timeline.line_left.connect(self.live_preview.left)
         w.timeline.flag_play_requested.connect(self.listening.hear_flag)
+        w.voice_packages_dropped.connect(lambda paths: self.voice_library.import_dropped(Speaker.S1, paths))
         self.live_preview.take_finished.connect(lambda result: self._update_actions())
         self.live_preview.said.connect(lambda message: w.statusBar().showMessage(message, 8000))
         self.live_preview.keepable_changed.connect(lambda _: self._update_actions())

@@ -118,7 +118,8 @@ class VoiceLibrarySession(QObject):
         run_in_background(lambda: self.library.export(entry.id, Path(path)), done, failed, "voice library", self)
 
     def import_dropped(self, speaker: Speaker, paths: list[str]) -> None:
-        """Voice packages dropped on a speaker's card: the library opens for it, then imports them."""
+        """Voice packages dropped on a speaker's card (or the window: speaker 1's): the library
+        opens for it, then imports them."""
         self.show(speaker)
         self.import_packages(paths)
 

@@ -2,7 +2,8 @@
 right, generation and playback strips below, and the commands in menus, toolbar and keys.
 
 Widgets only: the application (``app.controller``) connects the commands to the work. Lexicon
-files dropped on the window are handed on to it (``lexicon_files_dropped``).
+files and voice packages dropped on the window are handed on to it (``lexicon_files_dropped``,
+``voice_packages_dropped``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ui.actions import StudioActions
 from ui.generation_progress import GenerationProgress
 from ui.help_dialogs import ShortcutsDialog, show_about
 from ui.lexicon_dialog import dropped_lexicons
+from ui.voice_library_dialog import dropped_packages
 from ui.parameters import ParametersPanel
 from ui.playback_bar import PlaybackBar
 from ui.takes import TakesPanel
@@ -77,6 +79,7 @@ class DockScrollArea(QScrollArea):
 class MainWindow(QMainWindow):
     close_requested = Signal(QCloseEvent)  # the application decides (unsaved changes, running jobs)
     lexicon_files_dropped = Signal(list)  # paths of .json, .csv, .pls files: into the project's lexicon
+    voice_packages_dropped = Signal(list)  # paths of .diavoice files: into the voice library
 
     def __init__(self, backend: AudioBackend | None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -268,11 +271,14 @@ class MainWindow(QMainWindow):
         self.close_requested.emit(event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_lexicons(event.mimeData()):
+        if dropped_lexicons(event.mimeData()) or dropped_packages(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = dropped_lexicons(event.mimeData())
-        if paths:
+        lexicons, packages = dropped_lexicons(event.mimeData()), dropped_packages(event.mimeData())
+        if lexicons or packages:
             event.acceptProposedAction()
-            self.lexicon_files_dropped.emit(paths)
+        if lexicons:
+            self.lexicon_files_dropped.emit(lexicons)
+        if packages:
+            self.voice_packages_dropped.emit(packages)

@@ -75,6 +75,17 @@ def test_a_package_dropped_on_a_card_opens_the_library_for_that_speaker(voiced, 
     assert voiced.dialogue.speakers[Speaker.S2].voice is None  # importing is not using
 
 
+def test_a_package_dropped_on_the_window_opens_the_library_and_imports_it(voiced, qtbot, tmp_path):
+    entry = save_to_library(voiced, qtbot, Speaker.S1, "Maya")
+    library = voiced.voice_library.library
+    library.export(entry.id, tmp_path / "maya.diavoice")
+    library.delete(entry.id)
+    with qtbot.waitSignal(voiced.voice_library.imported, timeout=30_000):
+        drop_file(voiced.window.timeline.viewport(), tmp_path / "maya.diavoice")  # over the lines
+    dialog = voiced.window.voices.library_dialog
+    assert dialog.isVisible() and dialog.selected().name == "Maya"
+
+
 def test_a_refused_package_is_said_in_the_library_and_changes_nothing(voiced, qtbot, tmp_path):
     save_to_library(voiced, qtbot, Speaker.S1, "Maya")
     library = voiced.voice_library.library
