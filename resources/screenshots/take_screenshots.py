@@ -78,6 +78,8 @@ def main() -> int:
     studio.generation.progress.connect(grab_while_generating)
     studio.generate()
     wait_for(studio.generation.finished)
+    if not studio.take_checking.settled:
+        wait_for(studio.take_checking.idle)  # the take's score in the takes panel
     timeline.select_line(studio.dialogue.lines[2].id)
     studio.dialogue.set_text(studio.dialogue.lines[3].id, studio.dialogue.lines[3].text + " Shall we?")
     shoot(window, "generated.png")
