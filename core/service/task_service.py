@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from core.service.task_store import StoredResult, TaskStore
 from core.service.voice_inputs import FetchPolicy, audio_bytes, check_voice, extension_of, keep_voice
 
 ITEMS_CACHED = 1024  # tasks whose items are kept built
+ITEMS_CACHED_BYTES = 16 * 2**20  # and at most this much audio in them (base64Data and dataURI results)
 
 
 @dataclass
@@ -65,7 +67,7 @@ class TaskService:
                                    allow_private=config.fetch.allow_private, give_up_s=config.retry_deliveries_for_s,
                                    clock=clock)
         # getResponse is polled hard: a task's items are built once per change, not per call.
-        self._items: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
+        self.built_items = BuiltItems()
         runner.on_result = self._result_stored
 
     def start(self) -> None:
@@ -280,13 +282,10 @@ class TaskService:
         """Everything known of a task: each finished result, then one processing item per
         result still to come, or the task's error (getResponse re-sends all of it each time)."""
         version = self.runner.version(task_uuid)
-        cached = self._items.get((task_uuid, base_url))
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        items = self._build_items(task_uuid, base_url)
-        self._items[(task_uuid, base_url)] = (version, items)
-        if len(self._items) > ITEMS_CACHED:
-            del self._items[next(iter(self._items))]  # the oldest entry
+        items = self.built_items.get((task_uuid, base_url), version)
+        if items is None:
+            items = self._build_items(task_uuid, base_url)
+            self.built_items.keep((task_uuid, base_url), version, items)
         return items
 
     def _build_items(self, task_uuid: str, base_url: str | None) -> list[dict[str, Any]]:
@@ -309,6 +308,41 @@ class TaskService:
                     item |= upload_fields(delivery)
             items.append(item)
         return items + pending_items(stored, len(results))
+
+
+class BuiltItems:
+    """Tasks' items as last built, by (taskUUID, base URL) and the task's version when built;
+    the oldest go first once there are more than ``tasks`` or they hold more than ``audio_bytes``
+    of audio (a base64Data or dataURI result carries its whole file, so a count alone let a
+    server keep a thousand tasks' files in memory)."""
+
+    def __init__(self, tasks: int | None = None, audio_bytes: int | None = None):
+        self.tasks = ITEMS_CACHED if tasks is None else tasks
+        self.audio_bytes = ITEMS_CACHED_BYTES if audio_bytes is None else audio_bytes
+        self.audio_bytes_held = 0
+        self._built: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]], int]] = {}
+        self._lock = threading.Lock()  # the event loop and the deliveries' thread both ask
+
+    def get(self, key: tuple[str, str | None], version: int) -> list[dict[str, Any]] | None:
+        with self._lock:
+            built = self._built.get(key)
+        return built[1] if built is not None and built[0] == version else None
+
+    def keep(self, key: tuple[str, str | None], version: int, items: list[dict[str, Any]]) -> None:
+        size = sum(len(item.get("audioBase64Data", "")) + len(item.get("audioDataURI", "")) for item in items)
+        with self._lock:
+            self._forget(key)
+            if size > self.audio_bytes:
+                return  # built again at each call rather than crowding out every other task
+            self._built[key] = (version, items, size)
+            self.audio_bytes_held += size
+            while len(self._built) > self.tasks or self.audio_bytes_held > self.audio_bytes:
+                self._forget(next(iter(self._built)))  # the oldest
+
+    def _forget(self, key: tuple[str, str | None]) -> None:
+        built = self._built.pop(key, None)
+        if built is not None:
+            self.audio_bytes_held -= built[2]
 
 
 def _error_fields(item: dict[str, Any]) -> dict[str, Any]:
