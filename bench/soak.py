@@ -58,6 +58,7 @@ from bench.soak_windows import (METRICS, Sample, Verdict, Window, build_windows,
                                 percentile)
 
 DEFAULT_MIX = "sync=3,async=3,voice=2,webhook=2,upload=1,live=2,ws=2,poll=2"
+WALL_CLOCK = ("tasks_per_min", "p95_s")  # the goals a busy neighbour on the machine moves too
 
 
 def parse_mix(text: str) -> dict[str, int]:
@@ -258,8 +259,9 @@ def _report(args, out: Path, ledger: Ledger, samples: list[Sample], server: Soak
     verdicts = [judge(windows, metric) for metric in (*METRICS, *latency_metrics(windows))]
     errors = sum((window.errors for window in windows), start=Counter())
     unexpected = {code: count for code, count in errors.items() if code not in EXPECTED_CODES}
-    goals = [(metric.goal, verdict.passed, _verdict_text(verdict)) for verdict in verdicts
-             for metric in (verdict.metric,) if metric.goal]
+    neighbours = _load_note(windows, next(v for v in verdicts if v.metric.key == "cpu_s_per_result"))
+    goals = [(metric.goal, verdict.passed, _verdict_text(verdict) + (neighbours if metric.key in WALL_CLOCK else ""))
+             for verdict in verdicts for metric in (verdict.metric,) if metric.goal]
     goals.append(("nothing lost", checked.nothing_lost, _audit_text(checked)))
     goals.append(("no errors but the expected ones", not unexpected,
                   "none" if not unexpected else ", ".join(f"{code} ×{count}" for code, count in unexpected.items())))
@@ -288,6 +290,15 @@ def _report(args, out: Path, ledger: Ledger, samples: list[Sample], server: Soak
               "passed": all(passed for _, passed, _ in goals)}
     (out / "soak.json").write_text(json.dumps(report, indent=1, default=str))
     return report
+
+
+def _load_note(windows: list[Window], cpu: Verdict) -> str:
+    """What the wall-clock goals owe the machine: said when its load moved over the judged windows."""
+    loads = [w.load for w in windows if not w.role and w.load is not None]
+    if len(loads) < 2 or max(loads) - min(loads) < 0.5:
+        return ""
+    return (f"; the machine's load average went {loads[0]:.2f} → {loads[-1]:.2f} (from {min(loads):.2f} to "
+            f"{max(loads):.2f}) meanwhile, and the server's CPU per result was {_verdict_text(cpu)}")
 
 
 def _sent_counts(ledger: Ledger) -> dict:

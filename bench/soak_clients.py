@@ -40,7 +40,7 @@ from websockets.sync.client import connect
 from bench.soak_ledger import Ledger, Outcome, SeenResult, SentTask
 from bench.soak_receivers import DeliveryReceiver
 from bench.soak_server import ConnectionLost, SoakServer, is_connection_error
-from tests.service.live_client import LiveClient
+from tests.service.live_client import Heard, LiveClient
 
 KINDS = ("sync", "async", "voice", "webhook", "upload", "live", "ws", "poll")
 TASK_KINDS = KINDS[:-1]  # those that make audio: counted as completed tasks
@@ -60,6 +60,9 @@ LOSSY_SETTINGS = {"MP3": ({"sampleRate": 44100, "bitrate": 128}, {"sampleRate": 
 MIME = {"MP3": "audio/mpeg", "WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg"}
 SHORT_TTL_S = 60  # expires within the soak: the audit expects it gone, not kept
 LIVE_VARIANTS = ("finished", "finished", "cancelled", "abandoned", "silent")
+# A client that cancels or leaves does so at the first audio, or this soon: the server's idle
+# timeout (--live-idle-s) would end a take whose text stopped for longer.
+LEAVE_WITHIN_S = 1.0
 SETTLE_TIMEOUT_S = 600.0  # a task sent must settle within this (the queue, a restart, retries)
 LANDING_TIMEOUT_S = 300.0  # a webhook or upload lands within this (retries 1, 2, 4 … s apart)
 
@@ -73,6 +76,22 @@ def audio_is(fmt: str, content: bytes) -> bool:
     if fmt == "OGG":
         return content[:4] == b"OggS"
     return content[:3] == b"ID3" or (len(content) > 1 and content[0] == 0xFF and content[1] & 0xE0 == 0xE0)
+
+
+def _first_audio(client: LiveClient, heard: Heard, within_s: float) -> None:
+    """Into ``heard`` until the take's first audio, its end, or ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message = client.receive(timeout=left)
+        except TimeoutError:
+            return
+        if isinstance(message, bytes):
+            heard.audio += message
+            return
+        heard.messages.append(message)
+        if message["type"] in ("done", "error"):
+            return
 
 
 def text_pieces(text: str) -> list[str]:
@@ -348,16 +367,18 @@ class Client:
             for piece in pieces:
                 client.text(piece)
                 time.sleep(0.01)
+            heard = Heard()
             if variant == "finished":
                 client.send("end")
             elif variant in ("cancelled", "abandoned"):
-                while not isinstance(client.receive(), bytes):  # its first audio
-                    pass
+                _first_audio(client, heard, LEAVE_WITHIN_S)
                 if variant == "abandoned":  # gone without a goodbye, as a client killed mid-take
                     client.socket.socket.shutdown(socket.SHUT_RDWR)
                     return True, 0
-                client.send("cancel")
-            heard = client.hear()
+                if heard.done is None and heard.error is None:
+                    client.send("cancel")
+            if heard.done is None and heard.error is None:
+                heard = client.hear(heard)
         expected = {"finished": "end", "cancelled": "cancelled", "silent": "idle"}[variant]
         done = heard.done
         if done is None or done["reason"] != expected:
