@@ -107,6 +107,11 @@ class Worker(QObject):
         self._running = False
         self.finished.emit()
         _running.discard(self)
+        # Done: deleted, so that neither its parent (for as long as the parent lives) nor the handlers
+        # connected to it (a cycle the garbage collector cannot see: a preview's handlers hold its
+        # take, which holds the worker) keep its job and all the job holds (a generation's document,
+        # a live take's codec). Whoever still holds it may read it; its signals are gone.
+        self.deleteLater()
 
 
 def run_in_background(function: Callable[[], Any], on_success: Callable[[Any], None],

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
 from app.workers import Worker, run_in_background
 
@@ -84,3 +88,27 @@ def test_a_gui_thread_that_waits_for_a_cancelled_job_sees_its_thread_end(qtbot):
     assert worker.wait(10_000)  # False: it waited the whole 10 s for a thread that never ended
     with qtbot.waitSignal(worker.finished, timeout=10_000):
         pass
+
+
+class Take:
+    """Stands for what a job holds and its handlers know: a preview's take (with its document, its
+    live take), which holds the worker."""
+
+
+def test_a_finished_worker_lets_go_of_its_parent_its_handlers_and_what_its_job_held(qtbot):
+    """Found by the studio soak (bench/soak_studio.py): a worker made with a parent stayed its child
+    once finished, with its job and all the job held, as long as the studio ran (every generation,
+    export, preview and check added one); and a handler holding what holds the worker made a cycle
+    through Qt that the garbage collector cannot break."""
+    session, take, results = QObject(), Take(), []
+    held = weakref.ref(take)
+    take.worker = Worker(lambda cancel, take=take: iter([42]), "job", session)
+    take.worker.yielded.connect(results.append)
+    take.worker.finished.connect(lambda take=take: None)
+    with qtbot.waitSignal(take.worker.finished, timeout=10_000):
+        take.worker.start()
+    del take
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    assert results == [42]
+    assert session.children() == [] and held() is None
