@@ -24,10 +24,12 @@ class ProcessSample:
     threads: int
     open_files: int  # every descriptor: files, pipes, sockets, eventfds
     by_kind: dict[str, int]  # the descriptors by kind ("file", "pipe", "socket", "anon_inode")
+    thread_names: dict[str, int]  # the threads by name (a QThread's is its object name): who is left
 
 
 def sample_process(pid: int, at_s: float) -> ProcessSample:
-    """Read ``pid``'s resident memory, threads and descriptors from /proc (Linux only)."""
+    """Read ``pid``'s resident memory, threads (and their names) and descriptors from /proc (Linux
+    only)."""
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     kinds: Counter[str] = Counter()
     fd_dir = Path(f"/proc/{pid}/fd")
@@ -37,8 +39,14 @@ def sample_process(pid: int, at_s: float) -> ProcessSample:
         except OSError:  # closed while we looked
             continue
         kinds[target.split(":", 1)[0] if ":" in target and not target.startswith("/") else "file"] += 1
+    names: Counter[str] = Counter()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            names[(task / "comm").read_text().strip()] += 1
+        except OSError:  # ended while we looked
+            continue
     return ProcessSample(at_s, int(status["VmRSS"].split()[0]) / 1024, int(status["Threads"]), sum(kinds.values()),
-                         dict(sorted(kinds.items())))
+                         dict(sorted(kinds.items())), dict(sorted(names.items())))
 
 
 @dataclass(frozen=True)

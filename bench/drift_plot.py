@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 PANEL_W, PANEL_H = 620, 240
+HEADER_H = 36  # the title above the panels
 LEGEND_COLUMNS = 4
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 70, 16, 30, 34
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f",
@@ -51,8 +52,7 @@ def _label(value: float) -> str:
 def draw(panels: list[Panel], path: Path, title: str, columns: int = 2) -> None:
     """Write ``panels`` in a grid of ``columns`` to ``path`` (PNG)."""
     rows = max(1, math.ceil(len(panels) / columns))
-    header = 36
-    image = QImage(PANEL_W * columns, header + PANEL_H * rows, QImage.Format.Format_RGB32)
+    image = QImage(PANEL_W * columns, HEADER_H + PANEL_H * rows, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -62,13 +62,13 @@ def draw(panels: list[Panel], path: Path, title: str, columns: int = 2) -> None:
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor("black"))
-        painter.drawText(QRectF(0, 0, image.width(), header), Qt.AlignmentFlag.AlignCenter, title)
+        painter.drawText(QRectF(0, 0, image.width(), HEADER_H), Qt.AlignmentFlag.AlignCenter, title)
         font.setPointSize(8)
         font.setBold(False)
         painter.setFont(font)
         for index, panel in enumerate(panels):
             row, column = divmod(index, columns)
-            _draw_panel(painter, panel, QRectF(column * PANEL_W, header + row * PANEL_H, PANEL_W, PANEL_H))
+            _draw_panel(painter, panel, QRectF(column * PANEL_W, HEADER_H + row * PANEL_H, PANEL_W, PANEL_H))
     finally:
         painter.end()
     if not image.save(str(path), "PNG"):

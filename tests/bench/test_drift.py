@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from bench.drift import (Action, Series, count_verdict, least_squares, memory_verdict, percentile, sample_process,
                          speed_verdict, windows_of)
-from bench.drift_plot import Line, Panel, draw, nice_step
+from bench.drift_plot import HEADER_H, PANEL_H, PANEL_W, Line, Panel, draw, nice_step
 
 
 def test_least_squares_finds_the_line_through_the_points():
@@ -63,12 +63,15 @@ def test_a_process_is_read_from_proc():
     release = threading.Event()
     thread = threading.Thread(target=release.wait)
     thread.start()
+    with open(f"/proc/self/task/{thread.native_id}/comm", "w") as comm:
+        comm.write("soak-test")
     with open(__file__):
         during = sample_process(os.getpid(), 1.0)
     release.set()
     thread.join()
     assert during.threads == before.threads + 1 and during.open_files == before.open_files + 1
     assert during.by_kind["file"] == before.by_kind.get("file", 0) + 1 and during.rss_mb > 10
+    assert during.thread_names["soak-test"] == 1 and "soak-test" not in before.thread_names
 
 
 def test_nice_steps_are_one_two_or_five_times_a_power_of_ten():
@@ -82,6 +85,6 @@ def test_the_plot_is_a_png_with_a_panel_per_metric(qapp, tmp_path):
               Panel("empty", "", [])]
     draw(panels, tmp_path / "plot.png", "a soak")
     image = QImage(str(tmp_path / "plot.png"))
-    assert not image.isNull() and image.width() == 2 * 620 and image.height() == 36 + 2 * 240
-    colours = {image.pixelColor(x, y).name() for x in range(0, 620, 2) for y in range(36, 276, 2)}
+    assert not image.isNull() and (image.width(), image.height()) == (2 * PANEL_W, HEADER_H + 2 * PANEL_H)
+    colours = {image.pixelColor(x, y).name() for x in range(0, PANEL_W, 2) for y in range(HEADER_H, HEADER_H + PANEL_H, 2)}
     assert "#1f77b4" in colours  # the first series' colour was drawn
