@@ -390,10 +390,11 @@ def _verdict_table(verdicts: list[Verdict]) -> str:
 def _audit_text(a: Audit) -> str:
     text = (f"{a.accepted} tasks accepted: {a.finished} finished, {len(a.failed)} failed with a reason, "
             f"{len(a.lost)} lost; {a.results_seen} results given: {a.results_kept} kept, {a.expired} expired "
-            f"as asked, {len(a.results_lost) + len(a.expired_but_served)} lost or changed; "
+            f"as asked, {len(a.results_lost)} lost or changed, {len(a.expiry_faults)} expiry faults; "
             f"{a.kept_across_kill} of {a.seen_before_kill} given before the kill -9 kept; "
-            f"webhooks {a.webhooks_once} of {a.webhooks} once; uploads {a.uploads_once} of {a.uploads} once")
-    faults = a.lost + a.results_lost + a.expired_but_served + a.webhook_faults + a.upload_faults
+            f"webhooks {a.webhooks_once} of {a.webhooks} once; uploads {a.uploads_once} of {a.uploads} once"
+            + (f"; {a.expiring} results' ttl passing as it was checked (not judged)" if a.expiring else ""))
+    faults = a.lost + a.results_lost + a.expiry_faults + a.webhook_faults + a.upload_faults
     return text + "".join(f"\n      {fault}" for fault in faults[:20])
 
 

@@ -3,7 +3,8 @@ then checked against what the server says now and what the receivers got:
 
 - every task the server accepted has finished, or failed with a code and a message;
 - every result a client was given is still there, the same audio (the kill -9 included), unless
-  its ttl has passed, in which case it is no longer served;
+  its ttl has passed: then its file is no longer served and getResponse answers that the task is
+  not found (taskFailedOrNotFound), as the API says; a ttl passing as the audit runs is not judged;
 - every webhook landed exactly once per result, every upload once with the result's bytes.
 """
 
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench.soak_clients import SHORT_TTL_S
-from bench.soak_ledger import Ledger, SentTask
+from bench.soak_ledger import Ledger, SeenResult, SentTask
 from bench.soak_receivers import DeliveryReceiver
 from bench.soak_server import SoakServer
 
@@ -32,7 +33,8 @@ class Audit:
     results_kept: int = 0
     results_lost: list[str] = field(default_factory=list)  # given to a client, then gone or changed
     expired: int = 0  # short-ttl results no longer served, as asked
-    expired_but_served: list[str] = field(default_factory=list)
+    expiry_faults: list[str] = field(default_factory=list)  # served after their ttl, or answered unlike the API
+    expiring: int = 0  # results whose ttl was passing as the audit ran: not judged
     seen_before_kill: int = 0
     kept_across_kill: int = 0
     webhooks: int = 0  # results with a webhook
@@ -44,7 +46,7 @@ class Audit:
 
     @property
     def nothing_lost(self) -> bool:
-        return not (self.lost or self.results_lost or self.expired_but_served or self.webhook_faults
+        return not (self.lost or self.results_lost or self.expiry_faults or self.webhook_faults
                     or self.upload_faults) and self.kept_across_kill == self.seen_before_kill
 
 
@@ -55,13 +57,21 @@ def audit(server: SoakServer, ledger: Ledger, receiver: DeliveryReceiver, kill_a
     finals = {uuid: _settled(server, task, deadline) for uuid, task in ledger.tasks.items()}
     report = Audit()
     for task_uuid, task in ledger.tasks.items():
-        status, items = finals[task_uuid]
-        expired = task.ttl_s == SHORT_TTL_S and clock() - task.sent_at > SHORT_TTL_S + EXPIRY_MARGIN_S
+        status, answer = finals[task_uuid]
+        items = answer.get("data", [])
         if status != 200 and not task.accepted:
             continue  # never stored: the kill cut the request before the server kept it
         report.accepted += 1
-        _check_task(report, task, status, items, expired)
-        _check_results(report, server, ledger, task, items, expired, kill_at)
+        seen = ledger.seen_of(task_uuid)
+        expiry = _expiry(task, seen, clock())
+        if expiry == "passing":
+            report.expiring += len(seen)
+            continue
+        if expiry == "over":
+            _check_expired(report, server, task, status, answer, seen, kill_at)
+            continue
+        _check_task(report, task, status, items)
+        _check_results(report, server, task, items, seen, kill_at)
         if task.webhook:
             _check_webhooks(report, receiver, task, items, deadline)
         if task.upload:
@@ -69,17 +79,48 @@ def audit(server: SoakServer, ledger: Ledger, receiver: DeliveryReceiver, kill_a
     return report
 
 
-def _settled(server: SoakServer, task: SentTask, deadline: float) -> tuple[int, list[dict]]:
-    """getResponse until nothing is processing, or the drain's time is up."""
+def _settled(server: SoakServer, task: SentTask, deadline: float) -> tuple[int, dict]:
+    """getResponse until nothing is processing, or the drain's time is up: (status, answer)."""
     while True:
         status, answer = server.get_response(task.task_uuid)
         items = answer.get("data", [])
         if status != 200 or all(item["status"] != "processing" for item in items) or time.monotonic() > deadline:
-            return status, items
+            return status, answer
         time.sleep(0.5)
 
 
-def _check_task(report: Audit, task: SentTask, status: int, items: list[dict], expired: bool) -> None:
+def _expiry(task: SentTask, seen: list[SeenResult], now: float) -> str:
+    """"kept" (no short ttl, or none can be over yet), "over" (every result's ttl surely is: it
+    was seen after it was made) or "passing" (some may be over: not judged)."""
+    if task.ttl_s != SHORT_TTL_S or now < task.sent_at + SHORT_TTL_S:
+        return "kept"
+    if seen and all(now > result.at + SHORT_TTL_S + EXPIRY_MARGIN_S for result in seen):
+        return "over"
+    return "passing"
+
+
+def _check_expired(report: Audit, server: SoakServer, task: SentTask, status: int, answer: dict,
+                   seen: list[SeenResult], kill_at: float | None) -> None:
+    codes = [error.get("code") for error in answer.get("errors", ())]
+    if status != 404 or codes != ["taskFailedOrNotFound"]:
+        report.expiry_faults.append(f"{task.task_uuid}: getResponse after its ttl answers {status} "
+                                    f"{answer.get('data')} {codes}, not taskFailedOrNotFound")
+    else:
+        report.finished += 1
+    for result in seen:
+        report.results_seen += 1
+        before_kill = kill_at is not None and result.at < kill_at
+        report.seen_before_kill += before_kill
+        status, _ = server.request("GET", f"/v1/media/{result.audio_uuid}.{task.body['outputFormat'].lower()}")
+        if status == 404:
+            report.expired += 1
+            report.kept_across_kill += before_kill  # kept until its time was over
+        else:
+            report.expiry_faults.append(f"{result.audio_uuid} of {task.task_uuid}: served after its ttl "
+                                        f"(HTTP {status})")
+
+
+def _check_task(report: Audit, task: SentTask, status: int, items: list[dict]) -> None:
     failed = [item for item in items if item.get("status") == "error"]
     if failed:
         error = failed[0]
@@ -88,11 +129,10 @@ def _check_task(report: Audit, task: SentTask, status: int, items: list[dict], e
         else:
             report.lost.append(f"{task.task_uuid} ({task.kind}): failed without a reason: {error}")
     elif status != 200:
-        if not expired:
-            report.lost.append(f"{task.task_uuid} ({task.kind}): getResponse answers {status}")
+        report.lost.append(f"{task.task_uuid} ({task.kind}): getResponse answers {status}")
     elif any(item["status"] == "processing" for item in items):
         report.lost.append(f"{task.task_uuid} ({task.kind}): still processing after the drain")
-    elif len(items) != task.number_results and not expired:
+    elif len(items) != task.number_results:
         report.lost.append(f"{task.task_uuid} ({task.kind}): {len(items)} of {task.number_results} results")
     else:
         report.finished += 1
@@ -106,21 +146,13 @@ def _content(server: SoakServer, task: SentTask, item: dict) -> bytes | None:
     return base64.b64decode(data) if data else None
 
 
-def _check_results(report: Audit, server: SoakServer, ledger: Ledger, task: SentTask, items: list[dict],
-                   expired: bool, kill_at: float | None) -> None:
+def _check_results(report: Audit, server: SoakServer, task: SentTask, items: list[dict], seen_results: list[SeenResult],
+                   kill_at: float | None) -> None:
     now_items = {item.get("audioUUID"): item for item in items if item.get("status") == "success"}
-    for seen in ledger.seen_of(task.task_uuid):
+    for seen in seen_results:
         report.results_seen += 1
         before_kill = kill_at is not None and seen.at < kill_at
         report.seen_before_kill += before_kill
-        if expired:
-            status, _ = server.request("GET", f"/v1/media/{seen.audio_uuid}.{task.body['outputFormat'].lower()}")
-            if status == 404:
-                report.expired += 1
-                report.kept_across_kill += before_kill
-            else:
-                report.expired_but_served.append(f"{seen.audio_uuid} of {task.task_uuid}: HTTP {status}")
-            continue
         item = now_items.get(seen.audio_uuid)
         why = None
         if item is None:

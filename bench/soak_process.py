@@ -20,11 +20,13 @@ class ProcessFigures:
 
 
 def read_process(pid: int) -> ProcessFigures:
-    """Raises OSError once the process is gone."""
+    """Raises OSError once the process has exited."""
     status = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
         status[name] = value.strip()
+    if "VmRSS" not in status:  # a zombie: exited, not yet reaped
+        raise ProcessLookupError(f"process {pid} has exited")
     descriptors = 0
     sockets = 0
     for entry in os.scandir(f"/proc/{pid}/fd"):

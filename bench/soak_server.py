@@ -59,7 +59,11 @@ class SoakServer:
     def _start(self) -> ServerProcess:
         started = time.monotonic()
         process = ServerProcess(self.data_dir, *self.flags, port=self.port)
-        process.wait_until_ready(timeout=BACK_WITHIN_S)
+        try:
+            process.wait_until_ready(timeout=BACK_WITHIN_S)
+        except BaseException:  # never left running behind a soak that gives up
+            process.kill()
+            raise
         self.startup_s.append(time.monotonic() - started)
         self.up.set()
         return process

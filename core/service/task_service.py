@@ -296,9 +296,13 @@ class TaskService:
                            task_uuid=task_uuid, http_status=404)
         if stored.status == "failed":
             return [failed_item(stored)]
+        results = self.store.results(task_uuid)
+        if stored.status == "done" and not results:  # every result's ttl is over: the task is gone too
+            raise ApiError("taskFailedOrNotFound", f"The results of task {task_uuid} have expired (their ttl is "
+                           "over).", parameter="taskUUID", task_type="getResponse", task_uuid=task_uuid,
+                           http_status=404)
         task = self.runner.tasks.of(stored)
         url = media_url_maker(base_url or stored.base_url)
-        results = self.store.results(task_uuid)
         items = []
         for result in results:
             content = None if task.output_type == "URL" else self.store.read_media(result)

@@ -1,0 +1,46 @@
+"""A task whose results' ttl is over is not found, as docs/server.md says (taskFailedOrNotFound,
+404): the soak (bench/soak.py) found getResponse answering such a task with no item and no error,
+which a polling client reads as "nothing yet" and polls for ever."""
+
+import asyncio
+import time
+import uuid
+
+import pytest
+
+from core.service.api_errors import ApiError
+from core.service.task_runner import TaskRunner
+from core.service.task_service import ServiceConfig, TaskService
+from core.service.task_store import TaskStore
+
+
+@pytest.fixture
+def service(tmp_path, tiny_engine):
+    store = TaskStore(tmp_path / "data")
+    runner = TaskRunner(store)
+    service = TaskService(store, runner, ServiceConfig())
+    service.start()
+    runner.model_ready(tiny_engine)
+    yield service
+    service.stop()
+    store.close()
+
+
+def test_get_response_after_the_ttl_answers_task_not_found(service):
+    task = {"taskType": "audioInference", "taskUUID": str(uuid.uuid4()), "seed": 3, "ttl": 60, "outputType": "URL",
+            "outputFormat": "WAV", "speech": {"text": "[S1] Gone in a minute."}}
+    answer = asyncio.run(service.handle([task], None, "http://127.0.0.1/"))
+    assert [item["status"] for item in answer.data] == ["success"]
+
+    for task_uuid in service.store.expire(now=time.time() + 61):  # as the runner's sweep does, a minute on
+        service.runner.touch(task_uuid)
+
+    poll = {"taskType": "getResponse", "taskUUID": task["taskUUID"]}
+    answer = asyncio.run(service.handle([poll], None, "http://127.0.0.1/"))
+    assert answer.status == 404 and answer.data == []
+    (error,) = answer.errors
+    assert (error["code"], error["taskUUID"], error["taskType"]) == ("taskFailedOrNotFound", task["taskUUID"],
+                                                                    "getResponse")
+    assert "expired" in error["message"]
+    with pytest.raises(ApiError, match="expired"):
+        service.items_of(task["taskUUID"])
