@@ -5,6 +5,7 @@ the sound device (faked behind the backend interface), and clear errors before t
 from __future__ import annotations
 
 import os
+import queue
 import pty
 import re
 import shlex
@@ -90,18 +91,42 @@ def test_ctrl_c_stops_and_the_file_keeps_what_was_made(tmp_path):
     out = tmp_path / "stopped.flac"
     speak = subprocess.Popen(_speak_command("--seed", "5", "-o", str(out)), cwd=REPO, env=ENVIRONMENT,
                              stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()  # stderr, read on a thread: every wait below has a deadline
+
+    def read_stderr() -> None:
+        for line in speak.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    said = []
+
+    def said_until(found, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                return False  # stderr closed
+            said.append(line)
+            if found(line):
+                return True
+        return False
+
     try:
         speak.stdin.write(TEXT + " And then ")  # left open: the take would wait for more
         speak.stdin.flush()
-        for line in speak.stderr:  # a progress line, or the wait for more text: each says how much was made
-            if "s of audio" in line and " 0.0 s" not in line:
-                break
+        # A progress line, or the wait for more text: each says how much was made.
+        assert said_until(lambda line: "s of audio" in line and " 0.0 s" not in line, 180), "".join(said)
         speak.send_signal(signal.SIGINT)
-        said = speak.stderr.read()
-        assert speak.wait(timeout=120) == 130, said
+        assert speak.wait(timeout=120) == 130, "".join(said)
+        said_until(lambda line: False, 5)  # the rest of what it said
     finally:
         speak.kill()
         speak.wait()
+    said = "".join(said)
     assert "what was made before the stop" in said
     audio, rate = soundfile.read(out)
     assert rate == 24000 and 0 < len(audio) and np.abs(audio).max() > 0.01
