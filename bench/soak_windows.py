@@ -10,8 +10,10 @@ server (its start, its restart after the kill -9) are left out, and so is the wi
 kill itself. A least-squares line through the rest, with one slope and an intercept per life
 (a restart starts memory afresh; drift is what grows within a life), gives the change over the
 run: slope × the minutes from the first window judged to the last. Within its tolerance the
-figure is flat; beyond it, drifting when the slope is clear of the noise (more than twice its
-standard error), otherwise unsteady (too noisy to tell: run longer, or with longer windows).
+figure is flat; beyond it, improving when it moved the good way (throughput up, latency, memory
+or processor time down: not a drift, and no goal fails for it), else drifting when the slope is
+clear of the noise (more than twice its standard error), otherwise unsteady (too noisy to tell:
+run longer, or with longer windows).
 """
 
 from __future__ import annotations
@@ -151,17 +153,17 @@ class Metric:
     tolerance: float
     relative: bool  # tolerance as a fraction of the mean, else in the figure's unit
     goal: str | None  # the goal it checks; None: shown, not judged against a goal
-    growth_only: bool = False  # only a rise counts against it (memory)
+    worse: int = 0  # the way it gets worse: +1 rising, -1 falling, 0 either (a count that should stay put)
 
 
 METRICS = (
-    Metric("tasks_per_min", "tasks a minute", "tasks/min", 0.10, True, "throughput within ±10 %"),
-    Metric("p95_s", "p95 latency, all tasks", "s", 0.10, True, "p95 latency within ±10 %"),
-    Metric("rss_mb", "resident memory", "MB", 50.0, False, "memory growth under 50 MB", growth_only=True),
+    Metric("tasks_per_min", "tasks a minute", "tasks/min", 0.10, True, "throughput within ±10 %", worse=-1),
+    Metric("p95_s", "p95 latency, all tasks", "s", 0.10, True, "p95 latency within ±10 %", worse=+1),
+    Metric("rss_mb", "resident memory", "MB", 50.0, False, "memory growth under 50 MB", worse=+1),
     Metric("threads", "threads", "", 2.0, False, "threads flat"),
     Metric("open_files", "open files", "", 4.0, False, "open files flat"),
     Metric("sockets", "sockets", "", 4.0, False, None),
-    Metric("cpu_s_per_result", "server CPU per result", "s", 0.10, True, None),
+    Metric("cpu_s_per_result", "server CPU per result", "s", 0.10, True, None, worse=+1),
     Metric("database_mb", "SQLite", "MB", 0.0, False, None),
     Metric("data_mb", "data folder", "MB", 0.0, False, None),
 )
@@ -169,7 +171,7 @@ METRICS = (
 
 def latency_metrics(windows: list[Window]) -> tuple[Metric, ...]:
     kinds = sorted({kind for window in windows for kind in window.latency})
-    return tuple(Metric(f"p95:{kind}", f"p95 latency, {kind}", "s", 0.10, True, None) for kind in kinds)
+    return tuple(Metric(f"p95:{kind}", f"p95 latency, {kind}", "s", 0.10, True, None, worse=+1) for kind in kinds)
 
 
 @dataclass(frozen=True)
@@ -179,11 +181,11 @@ class Verdict:
     last: float | None
     slope_per_min: float | None
     change: float | None  # slope × span, in the unit (or a fraction, for a relative metric)
-    verdict: str  # flat, drifting, unsteady, rising, too few windows
+    verdict: str  # flat, improving, drifting, unsteady, rising (a size, no tolerance), too few windows
 
     @property
     def passed(self) -> bool:
-        return self.verdict == "flat" or (self.metric.growth_only and self.verdict == "falling")
+        return self.verdict in ("flat", "improving")
 
 
 def fit_slope(points: list[tuple[float, int, float]]) -> tuple[float, float] | None:
@@ -224,8 +226,8 @@ def judge(windows: list[Window], metric: Metric) -> Verdict:
         verdict = "rising" if change > 0 else "flat"
     elif abs(change) <= metric.tolerance:
         verdict = "flat"
-    elif metric.growth_only and change < 0:
-        verdict = "falling"
+    elif metric.worse * change < 0:
+        verdict = "improving"
     else:
         verdict = "drifting" if abs(slope) > 2 * error else "unsteady"
     return Verdict(metric, points[0][2], points[-1][2], slope, change, verdict)

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtGui import QImage
 
 from bench import soak
-from bench.soak_windows import Window, build_windows, fit_slope, judge, METRICS
+from bench.soak_windows import METRICS, Window, build_windows, fit_slope, judge
 
-VERDICTS = {"flat", "drifting", "unsteady", "rising", "falling", "too few windows"}
+VERDICTS = {"flat", "improving", "drifting", "unsteady", "rising", "too few windows"}
 
 
 @pytest.mark.server  # two of them: the kill -9's restart
@@ -66,6 +66,20 @@ def test_a_restart_does_not_hide_growth_within_each_life():
     assert verdict.verdict == "drifting" and verdict.change == pytest.approx(70.0) and not verdict.passed
     flat = judge([_window(i, i // 4, 500 + (i % 2)) for i in range(8)], memory)
     assert flat.verdict == "flat" and flat.passed
+    shrinking = judge([_window(i, 0, 500 - 30 * i) for i in range(4)], memory)
+    assert shrinking.verdict == "improving" and shrinking.passed
+
+
+def test_throughput_falling_beyond_its_tolerance_drifts_and_rising_improves():
+    throughput = next(metric for metric in METRICS if metric.key == "tasks_per_min")
+
+    def windows(per_minute):
+        return [Window(i, i * 60.0, (i + 1) * 60.0, 0, "", tasks=tasks) for i, tasks in enumerate(per_minute)]
+
+    falling = judge(windows([30, 28, 26, 24]), throughput)
+    assert falling.verdict == "drifting" and falling.change == pytest.approx(-6 / 27) and not falling.passed
+    assert judge(windows([24, 26, 28, 30]), throughput).verdict == "improving"
+    assert judge(windows([27, 28, 27, 28]), throughput).verdict == "flat"
 
 
 def test_windows_after_a_kill_take_their_life_and_warm_up_again():
