@@ -29,7 +29,7 @@ def run_gui(argv: list[str]) -> int:
     app.setOrganizationName(ORGANISATION)
 
     from app.settings import Settings, WindowLayout
-    from app.workers import run_in_background
+    from app.workers import run_in_background, wait_for_all
     from core.document.dialogue import Dialogue
     from ui.main_window import MainWindow
 
@@ -65,18 +65,14 @@ def run_gui(argv: list[str]) -> int:
         if projects:
             studio[0].open_project(projects[0])
 
-    importing = []
-
     def painted() -> None:
         window.keep_on_screen()  # its frame (the title bar a desktop adds) is known now
-        importing.append(run_in_background(lambda: importlib.import_module("app.controller"), wire, cannot_start,
-                                           "start-up", app))
+        run_in_background(lambda: importlib.import_module("app.controller"), wire, cannot_start, "start-up", app)
 
     when_painted(window, painted)
     window.show()
     code = app.exec()
-    for worker in importing:
-        worker.wait()  # the window was closed while the studio was still being imported
+    wait_for_all()  # the window closed while the studio was still being imported, or a file written
     return code
 
 

@@ -56,6 +56,7 @@ class TakeChecking(QObject):
         self._again = False  # something changed while the worker ran
         self._failed: set[str] = set()  # depends_on of checks that failed: not tried again and again
         self._hears = False  # the worker's checks hear the lines
+        self._looking: set[Worker] = set()  # looking for Whisper (an import: it cannot be cancelled)
 
     @property
     def is_running(self) -> bool:
@@ -84,7 +85,9 @@ class TakeChecking(QObject):
             if changed:
                 self.check_what_is_new()
 
-        run_in_background(self._hearing, found, lambda error: found(None), "take checks' hearing", self)
+        looking = run_in_background(self._hearing, found, lambda error: found(None), "take checks' hearing", self)
+        self._looking.add(looking)
+        looking.finished.connect(lambda: self._looking.discard(looking))
 
     def set_quiet(self, quiet: bool) -> None:
         """``quiet``: no generation runs. While one does, takes are checked without Whisper, and
@@ -105,8 +108,9 @@ class TakeChecking(QObject):
         return not self.is_running and (self._dialogue is None or not self._todo(self._dialogue))
 
     def stop(self) -> None:
-        """Before the window closes: cancel, wait for the take being checked, and let go of the
-        document (checks still on their way to the GUI thread are dropped)."""
+        """Before the window closes: cancel, wait for the take being checked and for any look for
+        Whisper, and let go of the document (checks still on their way to the GUI thread are
+        dropped)."""
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
@@ -114,6 +118,8 @@ class TakeChecking(QObject):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait()
+        for looking in list(self._looking):
+            looking.wait()
 
     def _changed(self, change: Change) -> None:
         if change & (Change.TAKES | Change.SPEAKERS):

@@ -128,3 +128,11 @@ def run_in_background(function: Callable[[], Any], on_success: Callable[[Any], N
     worker.errored.connect(on_failure)
     worker.start()
     return worker
+
+
+def wait_for_all() -> None:
+    """As the application ends: every job still running (an export, a voice saved, the start-up's
+    import) finishes rather than being cut off; a QThread destroyed while it runs aborts the
+    process."""
+    for worker in list(_running):
+        worker._thread.wait()

@@ -108,11 +108,6 @@ class LexiconDialog(QDialog):
         for button in (self.new_button, self.add_button, self.save_button, self.delete_button):
             entry_buttons.addWidget(button)
         entry_buttons.addStretch(1)
-        for before, after in zip((self.written, self.spoken, self.note, self.case_sensitive, self.new_button,
-                                  self.add_button, self.save_button),
-                                 (self.spoken, self.note, self.case_sensitive, self.new_button, self.add_button,
-                                  self.save_button, self.delete_button)):
-            QWidget.setTabOrder(before, after)
         self.entry_box = entry_box = QGroupBox()
         entry_layout = QVBoxLayout(entry_box)
         entry_layout.addLayout(form)
@@ -149,8 +144,6 @@ class LexiconDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(close_button)
 
-        for button in self.findChildren(QPushButton):
-            button.setAutoDefault(False)  # Enter is the form's (Add or Save changes), wherever the focus is
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.intro)
@@ -159,6 +152,14 @@ class LexiconDialog(QDialog):
         layout.addLayout(hear_row)
         layout.addWidget(self.message_label)
         layout.addLayout(buttons)
+        # Only once the widgets are the dialog's: Qt orders the focus within a window.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)  # Enter is the form's (Add or Save changes), wherever the focus is
+        for before, after in zip((self.written, self.spoken, self.note, self.case_sensitive, self.new_button,
+                                  self.add_button, self.save_button),
+                                 (self.spoken, self.note, self.case_sensitive, self.new_button, self.add_button,
+                                  self.save_button, self.delete_button)):
+            QWidget.setTabOrder(before, after)
         self._show_list()
 
     # --- what the application shows -----------------------------------------------------------

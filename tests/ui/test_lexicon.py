@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from core.document.content import LineStatus
 from core.document.speakers import Speaker
@@ -112,6 +112,18 @@ def test_entries_are_added_changed_and_deleted_and_each_edit_undone_and_redone(s
     press(qtbot, actions.redo)
     assert pairs(studio.dialogue.lexicon) == [("Nguyen", "Nwin"), ("US", "U S")]
     assert rows(dialog)[0][1] == "Nwin"
+
+
+def test_tab_walks_the_form_in_reading_order_and_no_button_takes_enter_from_it(studio, qtbot):
+    dialog = open_lexicon(studio, qtbot)
+    order = [dialog.written, dialog.spoken, dialog.note, dialog.case_sensitive, dialog.new_button,
+             dialog.add_button, dialog.save_button, dialog.delete_button]
+    for before, after in zip(order, order[1:]):
+        following = before.nextInFocusChain()
+        while not following.focusPolicy() & Qt.FocusPolicy.TabFocus:  # labels: in the chain, never focused
+            following = following.nextInFocusChain()
+        assert following is after, (before.objectName() or before, after)
+    assert not any(button.autoDefault() for button in dialog.findChildren(QPushButton))
 
 
 def test_an_entry_that_cannot_be_is_said_and_changes_nothing(studio, qtbot):

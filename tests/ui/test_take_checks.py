@@ -298,6 +298,24 @@ def test_checks_on_their_way_when_the_window_closes_are_dropped(studio, qtbot, m
     assert studio.dialogue.checks == {}
 
 
+def test_the_window_closing_while_the_checks_look_for_whisper_waits_for_the_look(make_studio, qtbot, monkeypatch):
+    """Looking imports Whisper (seconds in the bundle): a thread left running as the application
+    ends aborts it."""
+    looking, looked = threading.Event(), threading.Event()
+
+    def slow_look(name):
+        looking.set()
+        time.sleep(0.5)
+        looked.set()
+        return None
+
+    monkeypatch.setattr("core.dia2.transcribe.model_on_disk", slow_look)
+    studio = make_studio()
+    qtbot.waitUntil(looking.is_set)
+    studio.window.close()
+    assert looked.is_set()
+
+
 def whisper_on_disk(tmp_path) -> None:
     """Whisper's default model on a processor, as if downloaded (the checks only look for it: the
     window's stand-in transcriber does the hearing)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
-from app.workers import Worker, run_in_background
+from app.workers import Worker, run_in_background, wait_for_all
 
 
 def test_items_arrive_on_the_gui_thread_in_order(qtbot):
@@ -88,6 +89,19 @@ def test_a_gui_thread_that_waits_for_a_cancelled_job_sees_its_thread_end(qtbot):
     assert worker.wait(10_000)  # False: it waited the whole 10 s for a thread that never ended
     with qtbot.waitSignal(worker.finished, timeout=10_000):
         pass
+
+
+def test_the_application_ending_waits_for_every_job_still_running(qtbot):
+    """A QThread destroyed while it runs aborts the process: an export would be cut off."""
+    ended = threading.Event()
+
+    def slow():
+        time.sleep(0.3)
+        ended.set()
+
+    run_in_background(slow, lambda _: None, lambda error: None)
+    wait_for_all()
+    assert ended.is_set()
 
 
 class Take:
