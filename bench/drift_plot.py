@@ -28,6 +28,7 @@ class Line:
     points: list[tuple[float, float]]
     fit: tuple[float, float] | None = None
     fit_from_s: float = 0.0
+    colour: str | None = None  # default: the panel's next colour
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _draw_panel(painter: QPainter, panel: Panel, box: QRectF) -> None:
                      "minutes")
     painter.drawRect(plot)
     for number, line in enumerate(panel.lines):
-        colour = QColor(COLOURS[number % len(COLOURS)])
+        colour = QColor(line.colour or COLOURS[number % len(COLOURS)])
         painter.setPen(QPen(colour, 1.5))
         placed = [at(x, y) for x, y in line.points]
         for start, end in zip(placed, placed[1:]):

@@ -24,9 +24,11 @@ last) but fail nothing: on a shared machine they say as much about the neighbour
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import gc
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -39,7 +41,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from bench.drift import (MEMORY_GOAL_MB, Action, ProcessSample, Series, Verdict, count_verdict,  # noqa: E402
                          least_squares, memory_verdict, percentile, sample_process, speed_verdict, windows_of)
-from bench.drift_plot import Line, Panel, draw  # noqa: E402
+from bench.drift_plot import COLOURS, Line, Panel, draw  # noqa: E402
 
 ENGINES = ("in-process", "own-process")
 PROCESSES = ("studio", "model process")
@@ -60,8 +62,20 @@ class EngineRun:
     stalled: str | None = None
 
 
-def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed: int) -> EngineRun:
-    """Cycle the studio on ``engine`` for ``seconds`` (or ``max_cycles``), sampling after each."""
+class StopRequest:
+    """SIGTERM or Ctrl+C: the cycle running ends, then the soak reports what it did."""
+
+    def __init__(self):
+        self.signal: str | None = None
+
+    def __call__(self, number, frame) -> None:
+        self.signal = signal.Signals(number).name
+
+
+def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed: int,
+               stop: StopRequest) -> EngineRun:
+    """Cycle the studio on ``engine`` for ``seconds`` (or ``max_cycles``, or until ``stop``),
+    sampling after each and saying each on stdout."""
     from PySide6.QtWidgets import QApplication
 
     from bench.studio_session import Cycle, Stalled, StudioSession
@@ -84,12 +98,15 @@ def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed:
                 pass
         run.objects["python objects"].append((at, len(gc.get_objects()) / 1000))
         run.objects["widgets"].append((at, len(QApplication.allWidgets())))
+        last = run.samples["studio"][-1]
+        print(f"{engine}: cycle {len(run.cycles)} at {at / 60:.1f} min, studio {last.rss_mb:.1f} MB, "
+              f"{last.threads} threads, {last.open_files} files", flush=True)
 
     try:
         session.open()
         session.settle()
         sample()
-        while clock() < seconds and len(run.cycles) < max_cycles:
+        while clock() < seconds and len(run.cycles) < max_cycles and stop.signal is None:
             cycle = Cycle(len(run.cycles))
             run.cycles.append(cycle)
             session.cycle(cycle)
@@ -98,6 +115,8 @@ def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed:
     except Stalled as stalled:
         run.stalled = str(stalled)
     finally:
+        if stop.signal is not None:
+            run.stalled = f"stopped by {stop.signal} before its time"
         run.duration_s = clock()
         if session.studio is not None:
             session.close()
@@ -236,16 +255,20 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 
 def plot(runs: list[EngineRun], report: dict, path: Path) -> None:
-    """A panel per metric, a line per engine; the p95 latencies a panel per engine."""
+    """A panel per metric, a line per engine (in its colour throughout); the p95 latencies a panel
+    per engine. Time is minutes into each engine's run."""
     warm_up_s = report["warm_up_s"]
+    colour = {engine: COLOURS[number] for number, engine in enumerate(ENGINES)}
     panels: dict[str, Panel] = {}
     for run in runs:
         for _, series in series_of(run):
             panel = panels.setdefault(series.metric, Panel(series.metric, series.unit, warm_up_s=warm_up_s))
-            panel.lines.append(Line(run.engine, series.points, least_squares(series.after(warm_up_s)), warm_up_s))
+            panel.lines.append(Line(run.engine, series.points, least_squares(series.after(warm_up_s)), warm_up_s,
+                                    colour[run.engine]))
         windows = windows_of(run.actions, run.duration_s, report["window_s"])
         panel = panels.setdefault("actions per minute", Panel("actions per minute", "", warm_up_s=warm_up_s))
-        panel.lines.append(Line(run.engine, [((w.start_s + w.end_s) / 2, w.actions_per_minute) for w in windows]))
+        panel.lines.append(Line(run.engine, [((w.start_s + w.end_s) / 2, w.actions_per_minute) for w in windows],
+                                colour=colour[run.engine]))
     ordered = list(panels.values())
     for run in runs:
         windows = windows_of(run.actions, run.duration_s, report["window_s"])
@@ -273,15 +296,20 @@ def soak(args: argparse.Namespace) -> dict:
     report = {"machine": machine(), "qt_platform": app.platformName(), "cores": len(os.sched_getaffinity(0)),
               "load_average": os.getloadavg(), "started": f"{datetime.now():%Y-%m-%d %H:%M}",
               "minutes": args.minutes, "window_s": args.window_s, "warm_up_s": warm_up_s, "engines": []}
-    runs = []
+    runs, stop = [], StopRequest()
+    handlers = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for number, engine in enumerate(engines):
+        for engine in engines:
+            if stop.signal is not None:
+                break
             run = run_engine(engine, args.minutes * 60 / len(engines), args.max_cycles, out / "work" / engine,
-                             args.seed + number)
+                             args.seed + len(runs), stop)
             runs.append(run)
             report["engines"].append(engine_report(run, args.window_s, warm_up_s, args.memory_goal_mb))
     finally:
         os.sched_setaffinity(0, cores)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
     report["load_average_end"] = os.getloadavg()
     report["goals_met"] = all(engine["goals_met"] for engine in report["engines"])
     (out / "report.json").write_text(json.dumps(report, indent=1))
@@ -312,6 +340,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    faulthandler.enable()  # a crash of the studio says where, in the soak's log
     return 0 if soak(parse(argv))["goals_met"] else 1
 
 

@@ -158,8 +158,11 @@ class StudioSession:
     timed, ``clock()`` says when (seconds into the run)."""
 
     def __init__(self, engine: EngineKind, folder: Path, record: Callable[[Action], None],
-                 clock: Callable[[], float], seed: int = 0):
+                 clock: Callable[[], float], seed: int = 0, warm_voices_mb: int | None = None):
+        """``warm_voices_mb``: the bound of the voice states the engine keeps (None: the studio's
+        default)."""
         self.engine_kind, self.folder, self._record, self._clock = engine, folder, record, clock
+        self._warm_voices_mb = warm_voices_mb
         self._random = random.Random(seed)
         self.base = folder / "Rain.diastudio"
         self.studio: StudioController | None = None
@@ -174,6 +177,8 @@ class StudioSession:
         store = QSettings(str(self.folder / "settings.ini"), QSettings.Format.IniFormat)
         settings = Settings(store)
         settings.first_start_done = True
+        if self._warm_voices_mb is not None:
+            settings.warm_voices_mb = self._warm_voices_mb
         studio = self.studio = StudioController(settings, WindowLayout(store), self.folder / "data",
                                                 ForgetfulSoundCard(speed=4.0),
                                                 transcriber=WordsTranscriber(SPEAKER1_TEXT),
