@@ -6,10 +6,11 @@ the own-process engine) are read from /proc at each quiet moment between cycles.
 
     python bench/soak_studio.py [--minutes 20] [--engine in-process|own-process|both] [--window-s 120]
                                 [--warm-up-s SECONDS] [--max-cycles 500] [--memory-goal-mb 50] [--cores N]
-                                [--out DIR]
+                                [--warm-voices-mb MB] [--out DIR]
 
 Bounded: it stops by itself after ``--minutes`` (shared between the engines; a cycle begun goes on
-to its end) or ``--max-cycles`` cycles per engine, or at the first wait that times out. Per window
+to its end) or ``--max-cycles`` cycles per engine, or at the first wait that times out; SIGTERM or
+Ctrl+C ends the cycle running and reports what was done. Per window
 of ``--window-s``: actions per minute and latency percentiles per kind. At the end, in ``--out``
 (default bench/results/soak-studio-TIME): report.json, table.txt and soak-studio.png, and a
 verdict per metric, flat or drifting, with its least-squares slope after the warm-up.
@@ -73,9 +74,10 @@ class StopRequest:
 
 
 def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed: int,
-               stop: StopRequest) -> EngineRun:
+               stop: StopRequest, warm_voices_mb: int | None = None) -> EngineRun:
     """Cycle the studio on ``engine`` for ``seconds`` (or ``max_cycles``, or until ``stop``),
-    sampling after each and saying each on stdout."""
+    sampling after each and saying each on stdout; ``warm_voices_mb``: the engine's bound on the
+    voice states it keeps (None: the studio's default)."""
     from PySide6.QtWidgets import QApplication
 
     from bench.studio_session import Cycle, Stalled, StudioSession
@@ -85,7 +87,7 @@ def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed:
     started = time.perf_counter()
     clock = lambda: time.perf_counter() - started  # noqa: E731
     folder.mkdir(parents=True, exist_ok=True)
-    session = StudioSession(EngineKind(engine), folder, run.actions.append, clock, seed)
+    session = StudioSession(EngineKind(engine), folder, run.actions.append, clock, seed, warm_voices_mb)
 
     def sample() -> None:
         at = clock()
@@ -295,7 +297,8 @@ def soak(args: argparse.Namespace) -> dict:
         os.sched_setaffinity(0, sorted(cores)[:args.cores])
     report = {"machine": machine(), "qt_platform": app.platformName(), "cores": len(os.sched_getaffinity(0)),
               "load_average": os.getloadavg(), "started": f"{datetime.now():%Y-%m-%d %H:%M}",
-              "minutes": args.minutes, "window_s": args.window_s, "warm_up_s": warm_up_s, "engines": []}
+              "minutes": args.minutes, "window_s": args.window_s, "warm_up_s": warm_up_s,
+              "warm_voices_mb": args.warm_voices_mb, "engines": []}
     runs, stop = [], StopRequest()
     handlers = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -303,7 +306,7 @@ def soak(args: argparse.Namespace) -> dict:
             if stop.signal is not None:
                 break
             run = run_engine(engine, args.minutes * 60 / len(engines), args.max_cycles, out / "work" / engine,
-                             args.seed + len(runs), stop)
+                             args.seed + len(runs), stop, args.warm_voices_mb)
             runs.append(run)
             report["engines"].append(engine_report(run, args.window_s, warm_up_s, args.memory_goal_mb))
     finally:
@@ -329,6 +332,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-cycles", type=int, default=500, help="per engine")
     parser.add_argument("--memory-goal-mb", type=float, default=MEMORY_GOAL_MB, help="growth allowed an hour")
     parser.add_argument("--seed", type=int, default=0, help="which lines are regenerated and typed")
+    parser.add_argument("--warm-voices-mb", type=int, help="the engine's bound on the voice states it keeps "
+                        "(default: the studio's; 0 keeps none)")
     parser.add_argument("--cores", type=int, help="the cores the studio (and its model process) may use; default: "
                         "all. On a machine shared with other work, 1 keeps the model's threads from waiting on "
                         "each other (latencies then measure the studio, not the neighbours)")
@@ -336,6 +341,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.window_s <= 0 or args.max_cycles < 1 or (args.cores is not None and args.cores < 1):
         parser.error("--minutes and --window-s must be positive, --max-cycles and --cores at least 1")
+    if args.warm_voices_mb is not None and args.warm_voices_mb < 0:
+        parser.error("--warm-voices-mb must be 0 or more")
     return args
 
 
