@@ -179,6 +179,21 @@ def count_verdict(series: Series, warm_up_s: float, window_s: float) -> Verdict:
     return verdict
 
 
+def ceiling_verdict(series: Series, ceiling: float) -> Verdict:
+    """For what is bounded by design (the warm voice states by their setting): flat while no
+    reading, warm-up included, is above ``ceiling``."""
+    verdict = Verdict(series.metric, series.unit, f"never above its bound, {ceiling:g}", goal=True)
+    fit = least_squares(series.points)
+    if fit is None:
+        return verdict
+    verdict.first, verdict.last = series.points[0][1], series.points[-1][1]
+    verdict.slope_per_hour = fit[0] * 3600
+    highest = max(value for _, value in series.points)
+    verdict.flat = highest <= ceiling
+    verdict.note = f"at most {highest:.1f}"
+    return verdict
+
+
 def speed_verdict(series: Series, warm_up_s: float, tolerance: float = SPEED_TOLERANCE) -> Verdict:
     """Informational (no goal of the studio's): the last window within ±``tolerance`` of the first
     window after the warm-up. ``series``: one point per window, at the window's start."""

@@ -40,12 +40,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench.drift import (MEMORY_GOAL_MB, Action, ProcessSample, Series, Verdict, count_verdict,  # noqa: E402
-                         least_squares, memory_verdict, percentile, sample_process, speed_verdict, windows_of)
+from bench.drift import (MEMORY_GOAL_MB, Action, ProcessSample, Series, Verdict, ceiling_verdict,  # noqa: E402
+                         count_verdict, least_squares, memory_verdict, percentile, sample_process, speed_verdict,
+                         windows_of)
 from bench.drift_plot import COLOURS, Line, Panel, draw  # noqa: E402
 
 ENGINES = ("in-process", "own-process")
 PROCESSES = ("studio", "model process")
+# Where the model keeps its warm voice states: memory the setting bounds, judged apart from a leak.
+WARM_VOICES_IN = {"in-process": "studio", "own-process": "model process"}
+WARM_VOICES = "warm voice states"
+LESS_WARM_VOICES = " less warm voices"
 
 
 @dataclass
@@ -61,6 +66,9 @@ class EngineRun:
         default_factory=lambda: {"python objects": [], "widgets": []})
     cycles: list = field(default_factory=list)  # studio_session.Cycle
     stalled: str | None = None
+    # The engine's own word on what its warm voice states hold (MB), at each sample, and their bound.
+    warm_voices: list[tuple[float, float]] = field(default_factory=list)
+    warm_voices_bound_mb: float | None = None
 
 
 class StopRequest:
@@ -100,6 +108,9 @@ def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed:
                 pass
         run.objects["python objects"].append((at, len(gc.get_objects()) / 1000))
         run.objects["widgets"].append((at, len(QApplication.allWidgets())))
+        held = session.studio.models.engine.memory().warm_voices_bytes
+        if held is not None:
+            run.warm_voices.append((at, held / 2**20))
         last = run.samples["studio"][-1]
         print(f"{engine}: cycle {len(run.cycles)} at {at / 60:.1f} min, studio {last.rss_mb:.1f} MB, "
               f"{last.threads} threads, {last.open_files} files", flush=True)
@@ -107,6 +118,7 @@ def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed:
     try:
         session.open()
         session.settle()
+        run.warm_voices_bound_mb = session.studio.settings.warm_voices_mb
         sample()
         while clock() < seconds and len(run.cycles) < max_cycles and stop.signal is None:
             cycle = Cycle(len(run.cycles))
@@ -135,11 +147,16 @@ class Verdicts:
 
 def series_of(run: EngineRun) -> list[tuple[str, Series]]:
     found = []
+    warm = dict(run.warm_voices)
     for process in PROCESSES:
         samples = run.samples[process]
         if samples:
-            found += [(process, Series(f"{process} memory", "MB", [(s.at_s, s.rss_mb) for s in samples])),
-                      (process, Series(f"{process} threads", "", [(s.at_s, s.threads) for s in samples])),
+            found.append((process, Series(f"{process} memory", "MB", [(s.at_s, s.rss_mb) for s in samples])))
+            if warm and WARM_VOICES_IN[run.engine] == process:
+                found += [(process, Series(WARM_VOICES, "MB", run.warm_voices)),
+                          (process, Series(f"{process} memory{LESS_WARM_VOICES}", "MB",
+                                           [(s.at_s, s.rss_mb - warm[s.at_s]) for s in samples if s.at_s in warm]))]
+            found += [(process, Series(f"{process} threads", "", [(s.at_s, s.threads) for s in samples])),
                       (process, Series(f"{process} open files", "", [(s.at_s, s.open_files) for s in samples]))]
     found.append(("studio", Series("python objects", "thousands", run.objects["python objects"])))
     found.append(("studio", Series("widgets", "", run.objects["widgets"])))
@@ -148,9 +165,17 @@ def series_of(run: EngineRun) -> list[tuple[str, Series]]:
 
 def judge(run: EngineRun, window_s: float, warm_up_s: float, memory_goal_mb: float) -> list[Verdict]:
     verdicts = []
-    for _, series in series_of(run):
-        if series.metric.endswith("memory"):
-            verdicts.append(memory_verdict(series, warm_up_s, memory_goal_mb))
+    every = series_of(run)
+    apart = {series.metric.removesuffix(LESS_WARM_VOICES) for _, series in every
+             if series.metric.endswith(LESS_WARM_VOICES)}
+    for _, series in every:
+        if series.metric == WARM_VOICES:
+            verdicts.append(ceiling_verdict(series, run.warm_voices_bound_mb))
+        elif series.metric.endswith(("memory", LESS_WARM_VOICES)):
+            verdict = memory_verdict(series, warm_up_s, memory_goal_mb)
+            # With the warm voices read, a leak is what grows besides them: their growth is bounded.
+            verdict.goal = series.metric not in apart
+            verdicts.append(verdict)
         else:
             verdict = count_verdict(series, warm_up_s, window_s)
             verdict.goal = series.metric not in run.objects  # a clue to a leak's cause, not a goal
@@ -188,6 +213,7 @@ def engine_report(run: EngineRun, window_s: float, warm_up_s: float, memory_goal
             "windows": [asdict(window) for window in windows],
             "samples": {process: [asdict(s) for s in samples] for process, samples in run.samples.items()},
             "objects": run.objects,
+            "warm_voices_mb": run.warm_voices, "warm_voices_bound_mb": run.warm_voices_bound_mb,
             "actions": [[action.kind, round(action.at_s, 3), round(action.latency_s, 4)] for action in run.actions],
             "cycles": [asdict(cycle) for cycle in run.cycles],
             "verdicts": [verdict.as_dict() for verdict in verdicts],

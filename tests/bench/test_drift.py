@@ -7,8 +7,8 @@ import threading
 import pytest
 from PySide6.QtGui import QImage
 
-from bench.drift import (Action, Series, count_verdict, least_squares, memory_verdict, percentile, sample_process,
-                         speed_verdict, windows_of)
+from bench.drift import (Action, Series, ceiling_verdict, count_verdict, least_squares, memory_verdict, percentile,
+                         sample_process, speed_verdict, windows_of)
 from bench.drift_plot import HEADER_H, PANEL_H, PANEL_W, Line, Panel, draw, nice_step
 
 
@@ -50,6 +50,15 @@ def test_counts_drift_when_their_floor_rises_not_when_they_peak():
     leak = Series("threads", "", [(at, 8 + at // 100) for at in range(0, 600, 10)])
     verdict = count_verdict(leak, 60, 120)
     assert not verdict.flat and (verdict.first, verdict.last) == (8, 12)  # floors of 60–180 s and 470–590 s
+
+
+def test_what_a_setting_bounds_may_grow_to_its_bound_and_no_further():
+    filling = Series("warm voice states", "MB", [(at, min(at / 10, 64.0)) for at in range(0, 1200, 30)])
+    verdict = ceiling_verdict(filling, 64)
+    assert verdict.flat and verdict.goal and verdict.note == "at most 64.0"
+    over = Series("warm voice states", "MB", [(0, 10.0), (60, 70.0), (120, 60.0)])
+    assert not ceiling_verdict(over, 64).flat  # a moment above counts, the warm-up's too
+    assert ceiling_verdict(Series("warm voice states", "MB", [(0, 1.0)]), 64).word == "too short to tell"
 
 
 def test_speed_is_within_ten_percent_of_the_first_window_after_warm_up():
