@@ -32,6 +32,7 @@ import soundfile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.host import processor_name  # noqa: E402
 from core.audio import MODEL_SAMPLE_RATE  # noqa: E402
 from core.audio.export import export_audio  # noqa: E402
 from core.audio.formats import ExportSettings  # noqa: E402
@@ -49,12 +50,7 @@ CASES = [
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        lines = cpuinfo.read_text().splitlines()
-        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-        cpu = names[0] if names else cpu
+    cpu = processor_name()
     gpu = "an NVIDIA GPU is present (export does not use it)" if shutil.which("nvidia-smi") else "no GPU"
     system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     return f"{cpu}, {os.cpu_count()} CPU cores, {gpu}; {system}"

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import sys
@@ -35,6 +34,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.frame_profile import profile_frames, summary  # noqa: E402
+from bench.host import processor_name  # noqa: E402
 from bench.random_model import random_runtime  # noqa: E402
 from core.dia2.frame_graph import FrameGraphNetwork  # noqa: E402
 from core.dia2.frame_loop import FrameLoop  # noqa: E402
@@ -52,14 +52,7 @@ NETWORKS = {"eager": FrameNetwork, "stage-graphs": GraphedFrameNetwork, "frame-g
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    text = f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    text = f"{processor_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
     if torch.cuda.is_available():
         text += f", GPU {torch.cuda.get_device_name()}"
     return text

@@ -15,28 +15,36 @@ MEMORY_GOAL_MB = 50.0
 SPEED_TOLERANCE = 0.10  # actions per minute and p95 latencies: within ±10 % first window to last
 
 
-@dataclass(frozen=True)
-class ProcessSample:
-    """One reading of a process, ``at_s`` seconds into the run."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-    at_s: float
+
+@dataclass(frozen=True)
+class ProcessFigures:
+    """A process as Linux shows it in /proc (no psutil)."""
+
     rss_mb: float
     threads: int
-    open_files: int  # every descriptor: files, pipes, sockets, eventfds
+    open_files: int  # every descriptor: files, pipes, sockets, eventfds (what lsof lists)
     by_kind: dict[str, int]  # the descriptors by kind ("file", "pipe", "socket", "anon_inode")
     thread_names: dict[str, int]  # the threads by name (a QThread's is its object name): who is left
+    cpu_s: float  # user and system time since the process started
+
+    @property
+    def sockets(self) -> int:
+        return self.by_kind.get("socket", 0)
 
 
-def sample_process(pid: int, at_s: float) -> ProcessSample:
-    """Read ``pid``'s resident memory, threads (and their names) and descriptors from /proc (Linux
-    only)."""
+def read_process(pid: int) -> ProcessFigures:
+    """Read ``pid`` from /proc (Linux only); raises OSError once it has exited (ProcessLookupError
+    for a zombie: exited, not yet reaped)."""
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    if "VmRSS" not in status:
+        raise ProcessLookupError(f"process {pid} has exited")
     kinds: Counter[str] = Counter()
-    fd_dir = Path(f"/proc/{pid}/fd")
-    for name in os.listdir(fd_dir):
+    for entry in os.scandir(f"/proc/{pid}/fd"):
         try:
-            target = os.readlink(fd_dir / name)
-        except OSError:  # closed while we looked
+            target = os.readlink(entry.path)
+        except OSError:  # closed between the listing and the look
             continue
         kinds[target.split(":", 1)[0] if ":" in target and not target.startswith("/") else "file"] += 1
     names: Counter[str] = Counter()
@@ -45,8 +53,29 @@ def sample_process(pid: int, at_s: float) -> ProcessSample:
             names[(task / "comm").read_text().strip()] += 1
         except OSError:  # ended while we looked
             continue
-    return ProcessSample(at_s, int(status["VmRSS"].split()[0]) / 1024, int(status["Threads"]), sum(kinds.values()),
-                         dict(sorted(kinds.items())), dict(sorted(names.items())))
+    # /proc/PID/stat: the name in parentheses may hold spaces; utime and stime are fields 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return ProcessFigures(int(status["VmRSS"].split()[0]) / 1024, int(status["Threads"]), sum(kinds.values()),
+                          dict(sorted(kinds.items())), dict(sorted(names.items())),
+                          (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+
+
+@dataclass(frozen=True)
+class ProcessSample:
+    """One reading of a process, ``at_s`` seconds into the run (``read_process``'s figures)."""
+
+    at_s: float
+    rss_mb: float
+    threads: int
+    open_files: int
+    by_kind: dict[str, int]
+    thread_names: dict[str, int]
+
+
+def sample_process(pid: int, at_s: float) -> ProcessSample:
+    figures = read_process(pid)
+    return ProcessSample(at_s, figures.rss_mb, figures.threads, figures.open_files, figures.by_kind,
+                         figures.thread_names)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,19 @@
 """A soak's metrics over time as one PNG, drawn with Qt's QPainter on a QImage (offscreen: no
-plotting library is installed, and none is added): a panel per metric, a line per series, the
-warm-up shaded and the least-squares fit after it dashed."""
+plotting library is installed, and none is added): a panel per metric, a line per series, what
+the verdicts leave out (the warm-up, a kill's window) shaded, events (a kill -9) as red lines, and
+the least-squares fits dashed. Both soaks draw with it."""
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
+
+from PySide6.QtCore import QPointF, QRectF, Qt  # noqa: E402
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen  # noqa: E402
 
 PANEL_W, PANEL_H = 620, 240
 HEADER_H = 36  # the title above the panels
@@ -19,15 +23,23 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8
            "#bcbd22", "#393b79", "#637939")
 
 
+@dataclass(frozen=True)
+class Fit:
+    """A fitted line, dashed from ``from_s`` to ``to_s``: value = slope_per_s × seconds + intercept."""
+
+    from_s: float
+    to_s: float
+    slope_per_s: float
+    intercept: float
+
+
 @dataclass
 class Line:
-    """One series: (seconds into the run, value); ``fit``: (slope per second, intercept) after
-    ``fit_from_s``."""
+    """One series: (seconds into the run, value), and its fits (one per life of a server)."""
 
     label: str
     points: list[tuple[float, float]]
-    fit: tuple[float, float] | None = None
-    fit_from_s: float = 0.0
+    fits: list[Fit] = field(default_factory=list)
     colour: str | None = None  # default: the panel's next colour
 
 
@@ -36,7 +48,15 @@ class Panel:
     title: str
     unit: str
     lines: list[Line] = field(default_factory=list)
-    warm_up_s: float = 0.0
+    shaded: list[tuple[float, float]] = field(default_factory=list)  # (from, to) seconds the verdicts leave out
+    marks_s: list[float] = field(default_factory=list)  # events, drawn as red lines
+
+
+def fitted(points: list[tuple[float, float]], fit: tuple[float, float] | None, from_s: float) -> list[Fit]:
+    """A least-squares ``fit`` (slope per second, intercept) as drawn over ``points`` after ``from_s``."""
+    if fit is None or not points:
+        return []
+    return [Fit(from_s, max(x for x, _ in points), *fit)]
 
 
 def nice_step(span: float, ticks: int = 4) -> float:
@@ -52,6 +72,7 @@ def _label(value: float) -> str:
 
 def draw(panels: list[Panel], path: Path, title: str, columns: int = 2) -> None:
     """Write ``panels`` in a grid of ``columns`` to ``path`` (PNG)."""
+    _keep_application()
     rows = max(1, math.ceil(len(panels) / columns))
     image = QImage(PANEL_W * columns, HEADER_H + PANEL_H * rows, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
@@ -76,6 +97,15 @@ def draw(panels: list[Panel], path: Path, title: str, columns: int = 2) -> None:
         raise OSError(f"Could not write the plot {path}")
 
 
+def _keep_application() -> None:
+    """Text needs the font database, which needs an application object, kept for the process."""
+    if QGuiApplication.instance() is None:
+        _APPLICATION.append(QGuiApplication([]))
+
+
+_APPLICATION: list[QGuiApplication] = []
+
+
 def _draw_panel(painter: QPainter, panel: Panel, box: QRectF) -> None:
     plot = QRectF(box.left() + MARGIN_LEFT, box.top() + MARGIN_TOP, box.width() - MARGIN_LEFT - MARGIN_RIGHT,
                   box.height() - MARGIN_TOP - MARGIN_BOTTOM)
@@ -98,9 +128,13 @@ def _draw_panel(painter: QPainter, panel: Panel, box: QRectF) -> None:
         return QPointF(plot.left() + plot.width() * (x_s / 60) / x_max,
                        plot.bottom() - plot.height() * (y - y_low) / (y_high - y_low))
 
-    if panel.warm_up_s > 0:
-        warm = QRectF(plot.left(), plot.top(), plot.width() * min(panel.warm_up_s / 60 / x_max, 1.0), plot.height())
-        painter.fillRect(warm, QColor("#eeeeee"))
+    for start_s, end_s in panel.shaded:
+        left, right = at(min(start_s, x_max * 60), 0).x(), at(min(end_s, x_max * 60), 0).x()
+        painter.fillRect(QRectF(left, plot.top(), right - left, plot.height()), QColor("#eeeeee"))
+    painter.setPen(QPen(QColor("#d62728"), 1.5))
+    for mark_s in panel.marks_s:
+        x = at(mark_s, 0).x()
+        painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
     painter.setPen(QPen(QColor("#dddddd"), 1))
     step = nice_step(y_high - y_low)
     tick = math.ceil(y_low / step) * step
@@ -129,12 +163,10 @@ def _draw_panel(painter: QPainter, panel: Panel, box: QRectF) -> None:
             painter.drawLine(start, end)
         for point in placed:
             painter.drawEllipse(point, 1.8, 1.8)
-        if line.fit is not None and line.points:
-            slope, intercept = line.fit
-            end_s = max(x for x, _ in line.points)
-            painter.setPen(QPen(colour, 1, Qt.PenStyle.DashLine))
-            painter.drawLine(at(line.fit_from_s, slope * line.fit_from_s + intercept),
-                             at(end_s, slope * end_s + intercept))
+        painter.setPen(QPen(colour, 1, Qt.PenStyle.DashLine))
+        for fit in line.fits:
+            painter.drawLine(at(fit.from_s, fit.slope_per_s * fit.from_s + fit.intercept),
+                             at(fit.to_s, fit.slope_per_s * fit.to_s + fit.intercept))
         # The legend across the top, wrapping: four labels a row.
         row, column = divmod(number, LEGEND_COLUMNS)
         width = (plot.width() - 12) / LEGEND_COLUMNS

@@ -47,15 +47,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.drift import percentile, read_process  # noqa: E402
+from bench.drift_plot import Fit, Line, Panel, draw  # noqa: E402
+from bench.host import processor_name  # noqa: E402
 from bench.soak_audit import Audit, audit  # noqa: E402
 from bench.soak_clients import KINDS, Client, VoiceSource  # noqa: E402
 from bench.soak_ledger import EXPECTED_CODES, Ledger  # noqa: E402
-from bench.soak_plot import Panel, draw_png  # noqa: E402
-from bench.soak_process import database_mb, folder_mb, read_process  # noqa: E402
+from bench.soak_process import database_mb, folder_mb  # noqa: E402
 from bench.soak_receivers import DeliveryReceiver  # noqa: E402
 from bench.soak_server import SoakServer  # noqa: E402
-from bench.soak_windows import (METRICS, Sample, Verdict, Window, build_windows, judge, latency_metrics,  # noqa: E402
-                                percentile)
+from bench.soak_windows import METRICS, Sample, Verdict, Window, build_windows, judge, latency_metrics  # noqa: E402
 
 DEFAULT_MIX = "sync=3,async=3,voice=2,webhook=2,upload=1,live=2,ws=2,poll=2"
 WALL_CLOCK = ("tasks_per_min", "p95_s")  # the goals a busy neighbour on the machine moves too
@@ -137,9 +138,7 @@ class Deck:
 
 
 def machine() -> str:
-    names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-             if line.startswith("model name")]
-    return f"{names[0] if names else 'unknown processor'}, {os.cpu_count()} cores"
+    return f"{processor_name()}, {os.cpu_count()} cores"
 
 
 def load_text() -> str:
@@ -265,9 +264,9 @@ def _report(args, out: Path, ledger: Ledger, samples: list[Sample], server: Soak
     goals.append(("nothing lost", checked.nothing_lost, _audit_text(checked)))
     goals.append(("no errors but the expected ones", not unexpected,
                   "none" if not unexpected else ", ".join(f"{code} ×{count}" for code, count in unexpected.items())))
-    kills_min = [down / 60 for down, _ in server.outages]
     png = out / "soak.png"
-    draw_png(png, windows, kills_min, _panels(windows, verdicts))
+    draw(_panels(windows, verdicts, [down for down, _ in server.outages]), png,
+         f"dia-studio serve soak, {args.minutes:g} min, {args.clients} clients")
     table = "\n".join([_window_table(windows), "", _latency_table(windows), "", _action_table(ledger), "",
                        _verdict_table(verdicts)])
     lines = [table, "", "goals:"] + [f"  [{'pass' if passed else 'FAIL'}] {goal}: {text}" for goal, passed, text in goals]
@@ -279,7 +278,8 @@ def _report(args, out: Path, ledger: Ledger, samples: list[Sample], server: Soak
     print(text, flush=True)
     (out / "soak.txt").write_text(text + "\n")
     report = {"machine": machine(), "load_at_end": os.getloadavg(), "args": {**vars(args), "out": str(out)},
-              "duration_s": end_s, "kills_min": kills_min, "startup_s": server.startup_s,
+              "duration_s": end_s, "kills_min": [down / 60 for down, _ in server.outages],
+              "startup_s": server.startup_s,
               "actions": len(ledger.actions), "sent": _sent_counts(ledger),
               "windows": [_window_dict(w) for w in windows],
               "verdicts": [{"figure": v.metric.label, "key": v.metric.key, "first": v.first, "last": v.last,
@@ -398,21 +398,47 @@ def _audit_text(a: Audit) -> str:
     return text + "".join(f"\n      {fault}" for fault in faults[:20])
 
 
-def _panels(windows: list[Window], verdicts: list[Verdict]) -> list[Panel]:
+def _panels(windows: list[Window], verdicts: list[Verdict], kills_s: list[float]) -> list[Panel]:
+    """A panel per figure: the windows' values at their middles; the verdict's fit (one slope, an
+    intercept per life of the server) on the first line; the windows it leaves out shaded."""
     by_key = {v.metric.key: v for v in verdicts}
     kinds = sorted({kind for w in windows for kind in w.latency})
+    left_out = [(w.start_s, w.end_s) for w in windows if w.role]
+
+    def panel(title: str, unit: str, lines: tuple[tuple[str, str], ...], verdict: Verdict | None = None) -> Panel:
+        drawn = [Line(label, [(w.middle_min * 60, w.value(key)) for w in windows if w.value(key) is not None])
+                 for label, key in lines]
+        if verdict is not None and verdict.slope_per_min is not None:
+            drawn[0].fits = _fits(windows, lines[0][1], verdict.slope_per_min)
+        return Panel(title + (f" — {verdict.verdict}" if verdict else ""), unit, drawn, left_out, kills_s)
+
     return [
-        Panel("tasks finished a minute", (("tasks", "tasks_per_min"),), by_key["tasks_per_min"]),
-        Panel("p95 latency, all tasks (s)", (("all", "p95_s"),), by_key["p95_s"]),
-        Panel("p95 latency per kind (s)", tuple((kind, f"p95:{kind}") for kind in kinds)),
-        Panel("resident memory (MB)", (("RSS", "rss_mb"),), by_key["rss_mb"]),
-        Panel("threads", (("threads", "threads"),), by_key["threads"]),
-        Panel("open files and sockets", (("files", "open_files"), ("sockets", "sockets")), by_key["open_files"]),
-        Panel("server CPU per result (s)", (("CPU", "cpu_s_per_result"),), by_key["cpu_s_per_result"]),
-        Panel("SQLite and data folder (MB)", (("data", "data_mb"), ("SQLite", "database_mb"))),
-        Panel("errors (unexpected) a window", (("unexpected", "unexpected_errors"),)),
-        Panel("machine load average", (("load", "load"),)),
+        panel("tasks finished a minute", "", (("tasks", "tasks_per_min"),), by_key["tasks_per_min"]),
+        panel("p95 latency, all tasks", "s", (("all", "p95_s"),), by_key["p95_s"]),
+        panel("p95 latency per kind", "s", tuple((kind, f"p95:{kind}") for kind in kinds)),
+        panel("resident memory", "MB", (("RSS", "rss_mb"),), by_key["rss_mb"]),
+        panel("threads", "", (("threads", "threads"),), by_key["threads"]),
+        panel("open files and sockets", "", (("files", "open_files"), ("sockets", "sockets")), by_key["open_files"]),
+        panel("server CPU per result", "s", (("CPU", "cpu_s_per_result"),), by_key["cpu_s_per_result"]),
+        panel("SQLite and data folder", "MB", (("data", "data_mb"), ("SQLite", "database_mb"))),
+        panel("errors (unexpected) a window", "", (("unexpected", "unexpected_errors"),)),
+        panel("machine load average", "", (("load", "load"),)),
     ]
+
+
+def _fits(windows: list[Window], key: str, slope_per_min: float) -> list[Fit]:
+    """The verdict's line through each life's judged windows, with the common slope."""
+    fits = []
+    for life in sorted({w.life for w in windows}):
+        judged = [w for w in windows if w.life == life and not w.role and w.value(key) is not None]
+        if len(judged) < 2:
+            continue
+        mean_s = sum(w.middle_min for w in judged) / len(judged) * 60
+        mean_v = sum(w.value(key) for w in judged) / len(judged)
+        slope_per_s = slope_per_min / 60
+        fits.append(Fit(judged[0].middle_min * 60, judged[-1].middle_min * 60, slope_per_s,
+                        mean_v - slope_per_s * mean_s))
+    return fits
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from bench.drift import (MEMORY_GOAL_MB, Action, ProcessSample, Series, Verdict, ceiling_verdict,  # noqa: E402
                          count_verdict, least_squares, memory_verdict, percentile, sample_process, speed_verdict,
                          windows_of)
-from bench.drift_plot import COLOURS, Line, Panel, draw  # noqa: E402
+from bench.drift_plot import COLOURS, Line, Panel, draw, fitted  # noqa: E402
 
 ENGINES = ("in-process", "own-process")
 PROCESSES = ("studio", "model process")
@@ -285,22 +285,23 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 def plot(runs: list[EngineRun], report: dict, path: Path) -> None:
     """A panel per metric, a line per engine (in its colour throughout); the p95 latencies a panel
     per engine. Time is minutes into each engine's run."""
-    warm_up_s = report["warm_up_s"]
+    warm_up = [(0.0, report["warm_up_s"])]
     colour = {engine: COLOURS[number] for number, engine in enumerate(ENGINES)}
     panels: dict[str, Panel] = {}
     for run in runs:
         for _, series in series_of(run):
-            panel = panels.setdefault(series.metric, Panel(series.metric, series.unit, warm_up_s=warm_up_s))
-            panel.lines.append(Line(run.engine, series.points, least_squares(series.after(warm_up_s)), warm_up_s,
+            panel = panels.setdefault(series.metric, Panel(series.metric, series.unit, shaded=warm_up))
+            fit = least_squares(series.after(warm_up[0][1]))
+            panel.lines.append(Line(run.engine, series.points, fitted(series.points, fit, warm_up[0][1]),
                                     colour[run.engine]))
         windows = windows_of(run.actions, run.duration_s, report["window_s"])
-        panel = panels.setdefault("actions per minute", Panel("actions per minute", "", warm_up_s=warm_up_s))
+        panel = panels.setdefault("actions per minute", Panel("actions per minute", "", shaded=warm_up))
         panel.lines.append(Line(run.engine, [((w.start_s + w.end_s) / 2, w.actions_per_minute) for w in windows],
                                 colour=colour[run.engine]))
     ordered = list(panels.values())
     for run in runs:
         windows = windows_of(run.actions, run.duration_s, report["window_s"])
-        latency = Panel(f"p95 latency per kind, {run.engine}", "s", warm_up_s=warm_up_s)
+        latency = Panel(f"p95 latency per kind, {run.engine}", "s", shaded=warm_up)
         for kind in sorted({action.kind for action in run.actions}):
             latency.lines.append(Line(kind, [((w.start_s + w.end_s) / 2, w.latency[kind]["p95"])
                                              for w in windows if kind in w.latency]))

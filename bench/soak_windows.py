@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from bench.soak_clients import TASK_KINDS
 from bench.soak_ledger import EXPECTED_CODES, Outcome
-from bench.soak_process import ProcessFigures
+from bench.drift import ProcessFigures, percentile
 
 MIN_LATENCIES = 5  # a kind's percentiles are judged only with this many latencies in every window
 
@@ -82,15 +82,6 @@ class Window:
             kind = metric[4:]
             return self.latency[kind][1] if kind in self.latency else None
         return getattr(self, metric)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0–1) by linear interpolation between the closest ranks."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def build_windows(duration_s: float, window_s: float, actions: list[Outcome], samples: list[Sample],

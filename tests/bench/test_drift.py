@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from bench.drift import (Action, Series, ceiling_verdict, count_verdict, least_squares, memory_verdict, percentile,
                          sample_process, speed_verdict, windows_of)
-from bench.drift_plot import HEADER_H, PANEL_H, PANEL_W, Line, Panel, draw, nice_step
+from bench.drift_plot import HEADER_H, PANEL_H, PANEL_W, Fit, Line, Panel, draw, nice_step
 
 
 def test_least_squares_finds_the_line_through_the_points():
@@ -89,11 +89,11 @@ def test_nice_steps_are_one_two_or_five_times_a_power_of_ten():
 
 def test_the_plot_is_a_png_with_a_panel_per_metric(qapp, tmp_path):
     panels = [Panel("studio memory", "MB", [Line("in-process", [(0, 500.0), (60, 510.0), (120, 505.0)],
-                                                  fit=(0.01, 500.0), fit_from_s=60)], warm_up_s=60),
+                                                  [Fit(60, 120, 0.01, 500.0)])], shaded=[(0, 60)], marks_s=[90]),
               Panel("threads", "", [Line("own-process", [(0, 9.0), (120, 9.0)])]),
               Panel("empty", "", [])]
     draw(panels, tmp_path / "plot.png", "a soak")
     image = QImage(str(tmp_path / "plot.png"))
     assert not image.isNull() and (image.width(), image.height()) == (2 * PANEL_W, HEADER_H + 2 * PANEL_H)
-    colours = {image.pixelColor(x, y).name() for x in range(0, PANEL_W, 2) for y in range(HEADER_H, HEADER_H + PANEL_H, 2)}
-    assert "#1f77b4" in colours  # the first series' colour was drawn
+    colours = {image.pixelColor(x, y).name() for x in range(PANEL_W) for y in range(HEADER_H, HEADER_H + PANEL_H, 2)}
+    assert {"#1f77b4", "#eeeeee", "#d62728"} <= colours  # the first series' colour, the shade, the mark
