@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # run as the program (tests call main with arguments of their own)
         import multiprocessing
 
+        from core.engine.memory import limit_malloc_arenas
+
+        limit_malloc_arenas()  # first: before any thread allocates (the bundle's model process too)
+
         # In a bundled build, the model's own process (core/engine/own_process/child.py) is this program
         # started again: it runs the engine and never gets past here.
         multiprocessing.freeze_support()

@@ -8,7 +8,6 @@ progress on stderr; queued tasks start as soon as it is ready. A host other than
 from __future__ import annotations
 
 import argparse
-import ctypes
 import ipaddress
 import logging
 import os
@@ -78,7 +77,6 @@ def run_serve(argv: list[str]) -> int:
         print(f"dia-studio serve: error: {describe_error(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
-    limit_malloc_arenas()  # before any of the server's threads allocates
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     config = service_config(args, keys, lexicon)
     if args.ray is not None:
@@ -113,25 +111,6 @@ def run_serve(argv: list[str]) -> int:
         service.stop()
         store.close()
     return 0
-
-
-M_ARENA_MAX = -8  # mallopt's parameter number (glibc's malloc.h)
-MALLOC_ARENAS = 2
-
-
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Keep glibc to ``arenas`` malloc arenas. By default each thread that allocates gets one
-    (up to eight a core), and each keeps what it once held: the server's threads (requests,
-    voices, live takes, deliveries) decoding and encoding audio grew its memory for the best part
-    of an hour (bench/soak.py). Call before they start. False where the user set
-    MALLOC_ARENA_MAX, or the C library is not glibc."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError, TypeError):  # no such C library call here (macOS, Windows)
-        return False
-    return bool(mallopt(M_ARENA_MAX, arenas))
 
 
 def service_config(args: argparse.Namespace, keys: tuple[str, ...], lexicon=None):

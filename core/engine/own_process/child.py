@@ -30,6 +30,9 @@ def serve(connection: Connection, threads: int | None, warm_voices_bytes: int | 
     """The child's main: run calls on an ``InProcessEngine`` one at a time, as they arrive. A
     reader thread takes cancels at once (while a call runs); the parent's end closing ends it."""
     from core.engine.in_process import InProcessEngine
+    from core.engine.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # started by multiprocessing, not app.main: before this process's threads
 
     sending = threading.Lock()  # downloads report progress from several threads
 
