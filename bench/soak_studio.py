@@ -374,6 +374,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.engine.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as dia-studio does first thing (app.main): the studio here is this process
     faulthandler.enable()  # a crash of the studio says where, in the soak's log
     return 0 if soak(parse(argv))["goals_met"] else 1
 
