@@ -116,8 +116,16 @@ class TaskRunner(WakeableThread):
         if now < self._next_sweep:
             return
         self._next_sweep = now + EXPIRY_SWEEP_S
-        for task_uuid in self.store.expire():
+        self.results_expired(self.store.expire())
+
+    def results_expired(self, task_uuids: list[str]) -> None:
+        """These tasks lost results to their ttl: what is known of them changed; one left with no
+        result changes no more."""
+        for task_uuid in task_uuids:
             self.touch(task_uuid)
+            stored = self.store.task(task_uuid)
+            if stored is not None and stored.status == "done" and not self.store.results(task_uuid):
+                self.changes.forget(task_uuid)
 
     def _fail_quietly(self, stored: StoredTask) -> None:
         try:

@@ -206,7 +206,7 @@ class TaskService:
 
     async def _changes(self, task_uuid: str):
         """The stored task each time what is known of it changes, until it settles."""
-        seen = -1
+        seen: int | None = None  # none yet: versions may be negative (core.service.task_changes)
         with self.runner.changes.watching(task_uuid) as changed:
             while True:
                 changed.clear()  # before reading: a change from here on wakes the wait below

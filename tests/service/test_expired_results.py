@@ -32,8 +32,9 @@ def test_get_response_after_the_ttl_answers_task_not_found(service):
     answer = asyncio.run(service.handle([task], None, "http://127.0.0.1/"))
     assert [item["status"] for item in answer.data] == ["success"]
 
-    for task_uuid in service.store.expire(now=time.time() + 61):  # as the runner's sweep does, a minute on
-        service.runner.touch(task_uuid)
+    kept = len(service.runner.changes)
+    service.runner.results_expired(service.store.expire(now=time.time() + 61))  # the runner's sweep, a minute on
+    assert len(service.runner.changes) == kept - 1  # a task that changes no more keeps no version
 
     poll = {"taskType": "getResponse", "taskUUID": task["taskUUID"]}
     answer = asyncio.run(service.handle([poll], None, "http://127.0.0.1/"))
@@ -44,3 +45,7 @@ def test_get_response_after_the_ttl_answers_task_not_found(service):
     assert "expired" in error["message"]
     with pytest.raises(ApiError, match="expired"):
         service.items_of(task["taskUUID"])
+
+    # Sent again (the same taskUUID and body) once forgotten, it is answered at once, not waited on.
+    again = asyncio.run(asyncio.wait_for(service.handle([task], None, "http://127.0.0.1/"), 30))
+    assert again.status == 404 and again.errors[0]["code"] == "taskFailedOrNotFound"

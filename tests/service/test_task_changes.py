@@ -32,3 +32,31 @@ def test_a_change_before_the_wait_is_not_missed_and_touch_all_wakes_everyone():
     asyncio.run(watch())
     changes.touch("a")  # nobody watches any more: nothing to wake
     assert changes.version("a") == 2
+
+
+def test_a_task_that_changes_no_more_is_forgotten_and_no_version_is_ever_given_twice():
+    changes = TaskChanges()
+    changes.touch("a")
+    changes.touch("b")
+    changes.touch("a")
+    assert (changes.version("a"), changes.version("b"), changes.version("new")) == (3, 2, 0)
+    seen = {changes.version("a"), changes.version("new")}
+    changes.forget("a")
+    assert len(changes) == 1
+    # Nothing built under a version it had (or a task never changed had) is taken for current.
+    assert changes.version("a") not in seen | {1}
+    changes.touch("new")
+    assert changes.version("new") == 4
+
+
+def test_a_task_being_watched_is_not_forgotten():
+    changes = TaskChanges()
+    changes.touch("a")
+
+    async def watch():
+        with changes.watching("a"):
+            changes.forget("a")
+            return changes.version("a")
+
+    assert asyncio.run(watch()) == 1 and len(changes) == 1
+
