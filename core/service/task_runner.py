@@ -221,6 +221,7 @@ class TaskRunner(WakeableThread):
                 started: float | None = None) -> None:
         self._losses.pop(stored.task_uuid, None)
         self.store.set_status(stored.task_uuid, status, error)
+        self.tasks.settled(stored.task_uuid)
         if started is not None:  # logged before the waiters wake: a task's answer comes after its log line
             _log_end(stored.task_uuid, status, started)
         self.touch(stored.task_uuid)

@@ -4,6 +4,11 @@ The request handler validates a task and hands that object here; the runner and 
 items use it as it is. The store keeps what a restart needs to rebuild it: the task as sent and
 its parameters with the seed chosen on arrival. So a task stored by an earlier run of the server
 is rebuilt from its row (once, the first time it is needed), with that seed, not a new one.
+
+A task is held only until it has run: its body may carry its voices' audio (a base64 WAV of a few
+seconds is half a megabyte), and the soak (bench/soak.py) saw a server's memory grow by what a
+thousand tasks' bodies held. A settled task asked for again (getResponse's items) is rebuilt from
+its row, and not kept.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from core.params import GenerationParams
 from core.service.protocol import AudioInferenceTask, parse_task
 from core.service.task_store import StoredTask
 
-KEPT = 1024  # tasks kept parsed; an older one is rebuilt from its row if asked for again
+KEPT = 1024  # tasks queued or running kept parsed; an older one is rebuilt from its row if asked for again
+UNSETTLED = ("queued", "running")
 
 
 class ValidatedTasks:
@@ -24,6 +30,9 @@ class ValidatedTasks:
         self._kept = kept
         self._tasks: OrderedDict[str, AudioInferenceTask] = OrderedDict()
         self._lock = threading.Lock()  # the event loop keeps, the runner's threads read
+
+    def __len__(self) -> int:
+        return len(self._tasks)
 
     def keep(self, task: AudioInferenceTask) -> None:
         """A task just stored, as validated (its seed is the one stored with it)."""
@@ -42,8 +51,14 @@ class ValidatedTasks:
                 self._tasks.move_to_end(stored.task_uuid)
         if task is None:
             task = rebuilt(stored)
-            self.keep(task)
+            if stored.status in UNSETTLED:
+                self.keep(task)
         return task
+
+    def settled(self, task_uuid: str) -> None:
+        """The task has run: let go of it."""
+        with self._lock:
+            self._tasks.pop(task_uuid, None)
 
 
 def rebuilt(stored: StoredTask) -> AudioInferenceTask:

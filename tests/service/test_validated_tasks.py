@@ -1,12 +1,15 @@
 """A task is parsed once, on arrival: the runner and the result items use that object, and a
 task stored by an earlier run of the server is rebuilt from its row with the seed chosen then."""
 
+import asyncio
 import uuid
 
 import pytest
 
 from core.service import validated_tasks
 from core.service.protocol import parse_task
+from core.service.task_runner import TaskRunner
+from core.service.task_service import ServiceConfig, TaskService
 from core.service.task_store import TaskStore
 from core.service.validated_tasks import ValidatedTasks
 
@@ -46,3 +49,34 @@ def test_the_oldest_task_is_forgotten_past_the_bound_and_rebuilt_if_asked_for(tm
     tasks.keep(parse_task(_body()))
     again = tasks.of(stored)
     assert again is not first and again.params == first.params
+
+
+def test_a_task_that_has_run_is_let_go_and_rebuilt_unkept_when_asked_for(tmp_path):
+    """Its body may carry its voices' audio: a thousand tasks held grew a server's memory."""
+    store = TaskStore(tmp_path)
+    task = parse_task(_body())
+    store.submit(task.task_uuid, task.body, task.params.to_dict(), task.params.number_results, queue_limit=10)
+    tasks = ValidatedTasks()
+    tasks.keep(task)
+    store.set_status(task.task_uuid, "done")
+    tasks.settled(task.task_uuid)
+    assert len(tasks) == 0
+    again = tasks.of(store.task(task.task_uuid))  # getResponse's items
+    assert again.params == task.params and len(tasks) == 0
+
+
+
+def test_the_runner_lets_go_of_each_task_it_has_run(tmp_path, tiny_engine):
+    store = TaskStore(tmp_path / "data")
+    runner = TaskRunner(store)
+    service = TaskService(store, runner, ServiceConfig())
+    service.start()
+    runner.model_ready(tiny_engine)
+    try:
+        task = _body() | {"outputType": "URL", "outputFormat": "WAV"}
+        answer = asyncio.run(service.handle([task], None, "http://127.0.0.1/"))
+        assert [item["status"] for item in answer.data] == ["success"]
+        assert len(runner.tasks) == 0
+    finally:
+        service.stop()
+        store.close()
