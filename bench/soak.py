@@ -26,7 +26,8 @@ the least-squares slope over the windows after warm-up; ``bench/soak_windows.py`
 
 The exit status is 1 when a goal is not met (or could not be judged: too few windows), else 0.
 Bounded in time (``--minutes``, then a drain of at most ``--drain-s``) and in count
-(``--max-actions``); everything listens on 127.0.0.1 only; the server is stopped at the end.
+(``--max-actions``); everything listens on 127.0.0.1 only; the server is stopped at the end, and
+on Ctrl+C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from collections import Counter
 import json
 import os
 import random
+import signal
 import shutil
 import sys
 import tempfile
@@ -222,7 +224,7 @@ def _watch(server: SoakServer, ledger: Ledger, samples: list[Sample], clock, dur
             try:
                 figures = read_process(server.pid)
                 samples.append(Sample(now, server.life, figures, database_mb(server.data_dir),
-                                      folder_mb(server.data_dir), os.getloadavg()[0]))
+                                      folder_mb(server.data_dir), os.getloadavg()[0], server.warm_voices_mb()))
             except OSError:  # killed between the check and the look
                 pass
             next_sample = now + args.sample_s
@@ -317,7 +319,8 @@ def _sent_counts(ledger: Ledger) -> dict:
 
 def _window_dict(window: Window) -> dict:
     fields = {key: value for key, value in vars(window).items() if key != "errors"}
-    return fields | {"errors": dict(window.errors), "tasks_per_min": window.tasks_per_min}
+    return fields | {"errors": dict(window.errors), "tasks_per_min": window.tasks_per_min,
+                     "rss_less_warm_mb": window.rss_less_warm_mb}
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -325,13 +328,14 @@ def _number(value: float | None, digits: int = 1) -> str:
 
 
 def _window_table(windows: list[Window]) -> str:
-    head = (f"{'win':>3} {'minutes':>11} {'life':>4} {'role':>7} {'tasks/min':>9} {'p95 s':>6} {'RSS MB':>7} "
+    head = (f"{'win':>3} {'minutes':>11} {'life':>4} {'role':>7} {'tasks/min':>9} {'p95 s':>6} {'RSS MB':>7} {'warm MB':>7} "
             f"{'threads':>7} {'files':>5} {'socks':>5} {'CPU s/res':>9} {'SQLite MB':>9} {'data MB':>8} "
             f"{'load':>5}  errors")
     rows = [head]
     for w in windows:
         rows.append(f"{w.index:>3} {w.start_s / 60:5.1f}–{w.end_s / 60:5.1f} {w.life:>4} {w.role or 'judged':>7} "
                     f"{w.tasks_per_min:>9.1f} {_number(w.p95_s, 2):>6} {_number(w.rss_mb, 0):>7} "
+                    f"{_number(w.warm_voices_mb):>7} "
                     f"{_number(w.threads, 0):>7} {_number(w.open_files, 0):>5} {_number(w.sockets, 0):>5} "
                     f"{_number(w.cpu_s_per_result, 2):>9} {_number(w.database_mb, 2):>9} {_number(w.data_mb):>8} "
                     f"{_number(w.load, 2):>5}  "
@@ -410,13 +414,16 @@ def _panels(windows: list[Window], verdicts: list[Verdict], kills_s: list[float]
                  for label, key in lines]
         if verdict is not None and verdict.slope_per_min is not None:
             drawn[0].fits = _fits(windows, lines[0][1], verdict.slope_per_min)
-        return Panel(title + (f" — {verdict.verdict}" if verdict else ""), unit, drawn, left_out, kills_s)
+        title += f" ({unit})" if unit else ""
+        return Panel(title + (f" — {verdict.verdict}" if verdict else ""), "", drawn, left_out, kills_s)
 
     return [
         panel("tasks finished a minute", "", (("tasks", "tasks_per_min"),), by_key["tasks_per_min"]),
         panel("p95 latency, all tasks", "s", (("all", "p95_s"),), by_key["p95_s"]),
         panel("p95 latency per kind", "s", tuple((kind, f"p95:{kind}") for kind in kinds)),
-        panel("resident memory", "MB", (("RSS", "rss_mb"),), by_key["rss_mb"]),
+        panel("resident memory", "MB", (("less warm voices", "rss_less_warm_mb"), ("RSS", "rss_mb")),
+              by_key["rss_less_warm_mb"]),
+        panel("warm voice states", "MB", (("warm voices", "warm_voices_mb"),)),
         panel("threads", "", (("threads", "threads"),), by_key["threads"]),
         panel("open files and sockets", "", (("files", "open_files"), ("sockets", "sockets")), by_key["open_files"]),
         panel("server CPU per result", "s", (("CPU", "cpu_s_per_result"),), by_key["cpu_s_per_result"]),
@@ -443,6 +450,8 @@ def _fits(windows: list[Window], key: str, slope_per_min: float) -> list[Fit]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM ends the soak as Ctrl+C does, through its cleanup: the server is stopped, not left running.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     return 0 if run(args)["passed"] else 1
 
 

@@ -46,6 +46,7 @@ class SoakServer:
         self.up = threading.Event()
         self.outages: list[list[float | None]] = []  # [went down, answered again (None: not yet)]
         self.startup_s: list[float] = []
+        self._engine_link = None  # to /v1/engine, where the server says what its warm voices hold
         self.process = self._start()
 
     @property
@@ -118,6 +119,38 @@ class SoakServer:
     def get_response(self, task_uuid: str, codes: list[str] | None = None) -> tuple[int, dict]:
         return self.post([{"taskType": "getResponse", "taskUUID": task_uuid}], codes)
 
+    def warm_voices_mb(self) -> float | None:
+        """What the server's warm voice states hold, as its engine endpoint says (the studio's
+        status bar reads the same); None when it cannot say (down, or restarting)."""
+        return warm_voices_mb(self, self.port)
+
     def stop(self) -> None:
         self.up.clear()
         self.process.stop()
+        if self._engine_link is not None:
+            self._engine_link.close()
+
+
+def warm_voices_mb(holder, port: int) -> float | None:
+    """Ask ``dia-studio serve`` at ``port`` for its memory over ``/v1/engine`` (on the link
+    ``holder._engine_link``, opened on first use and again after a kill)."""
+    from core.engine import wire
+    from core.engine.remote.connect import Unreachable, connect
+    from core.engine.remote.link import LinkLost
+
+    try:
+        if holder._engine_link is None:
+            holder._engine_link, _ = connect(f"ws://127.0.0.1:{port}{wire.PATH}", "the soak's server", "soak", 10.0)
+        holder._engine_link.send({"type": "memory"})
+        while (got := holder._engine_link.receive(10.0)) is not None and got[0]["type"] == "working":
+            pass
+        if got is None or got[0]["type"] != "memory":
+            raise LinkLost(f"answered {got and got[0]}")
+    except (Unreachable, LinkLost):
+        if holder._engine_link is not None:
+            holder._engine_link.close()
+        holder._engine_link = None
+        return None
+    held = got[0].get("warmVoicesBytes")
+    return None if held is None else held / 2**20
+

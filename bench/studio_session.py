@@ -316,13 +316,22 @@ class StudioSession:
             QTest.keyClicks(editor, text)
             QTest.keyClick(editor, Qt.Key.Key_Return)
 
+        said: list[str] = []  # why a preview did not start or failed: the stall says it
+
+        def say(message: str) -> None:
+            said.append(message)
+
         preview.chunk.connect(heard)
+        preview.said.connect(say)
         started = time.perf_counter()
         try:
             (result,) = self._timed("speak as I type", lambda: wait_for(
                 preview.take_finished, type_it, what="the typed line's preview"))
+        except Stalled as stalled:
+            raise Stalled(f"{stalled}; the preview said: {' / '.join(said) or 'nothing'}") from None
         finally:
             preview.chunk.disconnect(heard)
+            preview.said.disconnect(say)
         if first_audio:
             self._record(Action("first audio as I type", self._clock(), first_audio[0]))
         else:

@@ -28,6 +28,9 @@ def test_a_short_soak_prints_its_table_draws_its_plot_and_counts_what_it_sent(tm
     assert [w["life"] for w in report["windows"]] == [0, 0, 0, int(report["windows"][3]["role"] != "kill")]
     for window in report["windows"]:
         assert window["rss_mb"] > 100 and window["threads"] >= 3 and window["open_files"] >= 3
+        # The server said what its warm voices hold (over /v1/engine), in every life.
+        assert window["warm_voices_mb"] is not None
+        assert window["rss_less_warm_mb"] == pytest.approx(window["rss_mb"] - window["warm_voices_mb"])
 
     image = QImage(str(tmp_path / "soak.png"))
     assert not image.isNull() and image.width() >= 1000 and image.height() >= 1000
@@ -68,6 +71,16 @@ def test_a_restart_does_not_hide_growth_within_each_life():
     assert flat.verdict == "flat" and flat.passed
     shrinking = judge([_window(i, 0, 500 - 30 * i) for i in range(4)], memory)
     assert shrinking.verdict == "improving" and shrinking.passed
+
+
+def test_memory_is_judged_less_what_the_warm_voices_hold():
+    # Memory grows 20 MB a minute, all of it warm voice states (bounded by their setting): no leak.
+    windows = [Window(i, i * 60.0, (i + 1) * 60.0, 0, "", rss_mb=500 + 20 * i, warm_voices_mb=20.0 * i)
+               for i in range(5)]
+    by_key = {metric.key: metric for metric in METRICS}
+    assert judge(windows, by_key["rss_less_warm_mb"]).verdict == "flat"
+    assert judge(windows, by_key["rss_mb"]).verdict == "drifting"  # shown, not a goal
+    assert by_key["rss_less_warm_mb"].goal == "memory growth under 50 MB" and by_key["rss_mb"].goal is None
 
 
 def test_throughput_falling_beyond_its_tolerance_drifts_and_rising_improves():
