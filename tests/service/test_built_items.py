@@ -5,10 +5,7 @@ dataURI result it answered, until 1024 tasks' files were held in memory."""
 import asyncio
 import uuid
 
-from core.service import task_service
-from core.service.task_runner import TaskRunner
-from core.service.task_service import BuiltItems, ServiceConfig, TaskService
-from core.service.task_store import TaskStore
+from core.service.task_service import BuiltItems
 
 
 def _items(task: str, audio_chars: int) -> list[dict]:
@@ -33,22 +30,14 @@ def test_items_without_audio_are_bounded_in_tasks_and_a_task_above_the_bound_is_
     assert built.get(("big", None), 1) is None and built.audio_bytes_held == 0
 
 
-def test_a_service_answering_base64_results_holds_at_most_the_bound(tmp_path, tiny_engine, monkeypatch):
-    monkeypatch.setattr(task_service, "ITEMS_CACHED_BYTES", 150_000)
-    store = TaskStore(tmp_path / "data")
-    runner = TaskRunner(store)
-    service = TaskService(store, runner, ServiceConfig())
-    service.start()
-    runner.model_ready(tiny_engine)
-    try:
-        for seed in range(4):
-            task = {"taskType": "audioInference", "taskUUID": str(uuid.uuid4()), "seed": seed, "outputType": "base64Data",
-                    "outputFormat": "WAV", "speech": {"text": "[S1] Hello there, how are you today? [S2] Fine."}}
-            answer = asyncio.run(service.handle([task], None, "http://127.0.0.1/"))
-            (item,) = answer.data
-            assert len(item["audioBase64Data"]) > 60_000  # each result's file is in its item
-            assert service.items_of(task["taskUUID"], "http://127.0.0.1/") == answer.data  # the same answer again
-            assert service.built_items.audio_bytes_held <= 150_000
-    finally:
-        service.stop()
-        store.close()
+def test_a_service_answering_base64_results_holds_at_most_the_bound(tiny_service):
+    service = tiny_service
+    service.built_items.audio_bytes = 150_000
+    for seed in range(4):
+        task = {"taskType": "audioInference", "taskUUID": str(uuid.uuid4()), "seed": seed, "outputType": "base64Data",
+                "outputFormat": "WAV", "speech": {"text": "[S1] Hello there, how are you today? [S2] Fine."}}
+        answer = asyncio.run(service.handle([task], None, "http://127.0.0.1/"))
+        (item,) = answer.data
+        assert len(item["audioBase64Data"]) > 60_000  # each result's file is in its item
+        assert service.items_of(task["taskUUID"], "http://127.0.0.1/") == answer.data  # the same answer again
+        assert service.built_items.audio_bytes_held <= 150_000

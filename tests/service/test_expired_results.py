@@ -9,24 +9,10 @@ import uuid
 import pytest
 
 from core.service.api_errors import ApiError
-from core.service.task_runner import TaskRunner
-from core.service.task_service import ServiceConfig, TaskService
-from core.service.task_store import TaskStore
 
 
-@pytest.fixture
-def service(tmp_path, tiny_engine):
-    store = TaskStore(tmp_path / "data")
-    runner = TaskRunner(store)
-    service = TaskService(store, runner, ServiceConfig())
-    service.start()
-    runner.model_ready(tiny_engine)
-    yield service
-    service.stop()
-    store.close()
-
-
-def test_get_response_after_the_ttl_answers_task_not_found(service):
+def test_get_response_after_the_ttl_answers_task_not_found(tiny_service):
+    service = tiny_service
     task = {"taskType": "audioInference", "taskUUID": str(uuid.uuid4()), "seed": 3, "ttl": 60, "outputType": "URL",
             "outputFormat": "WAV", "speech": {"text": "[S1] Gone in a minute."}}
     answer = asyncio.run(service.handle([task], None, "http://127.0.0.1/"))

@@ -8,8 +8,6 @@ import pytest
 
 from core.service import validated_tasks
 from core.service.protocol import parse_task
-from core.service.task_runner import TaskRunner
-from core.service.task_service import ServiceConfig, TaskService
 from core.service.task_store import TaskStore
 from core.service.validated_tasks import ValidatedTasks
 
@@ -66,17 +64,8 @@ def test_a_task_that_has_run_is_let_go_and_rebuilt_unkept_when_asked_for(tmp_pat
 
 
 
-def test_the_runner_lets_go_of_each_task_it_has_run(tmp_path, tiny_engine):
-    store = TaskStore(tmp_path / "data")
-    runner = TaskRunner(store)
-    service = TaskService(store, runner, ServiceConfig())
-    service.start()
-    runner.model_ready(tiny_engine)
-    try:
-        task = _body() | {"outputType": "URL", "outputFormat": "WAV"}
-        answer = asyncio.run(service.handle([task], None, "http://127.0.0.1/"))
-        assert [item["status"] for item in answer.data] == ["success"]
-        assert len(runner.tasks) == 0
-    finally:
-        service.stop()
-        store.close()
+def test_the_runner_lets_go_of_each_task_it_has_run(tiny_service):
+    task = _body() | {"outputType": "URL", "outputFormat": "WAV"}
+    answer = asyncio.run(tiny_service.handle([task], None, "http://127.0.0.1/"))
+    assert [item["status"] for item in answer.data] == ["success"]
+    assert len(tiny_service.runner.tasks) == 0
