@@ -120,6 +120,12 @@ def state(steps: int, value: int, size: int = 10) -> WarmState:
     return WarmState(inputs, (layer,), (layer.clone(),))
 
 
+def test_a_state_counts_all_it_holds_its_inputs_too():
+    kept = state(5, 1)
+    caches = 2 * (2 * 1 * 5 * 10 * 4)  # keys and values, float32
+    assert kept.bytes == caches + 2 * 5 * 3 * kept.inputs.element_size()
+
+
 def test_the_least_recently_used_state_goes_first_past_the_bound():
     one = state(5, 1)
     states = WarmStates(max_bytes=3 * one.bytes)
