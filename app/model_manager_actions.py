@@ -74,7 +74,8 @@ class ModelManagerActions(QObject):
             self._refresh()
             self._dialog.show_error(describe_error(error, f"Deleting {label} failed"))
 
-        run_in_background(lambda: delete_from_cache(repo), deleted, failed, "model deleting", self)
+        run_in_background(lambda: delete_from_cache(repo), deleted, failed, "model deleting", self,
+                          shown_in=self._dialog)
 
     def forget(self, folder: str) -> None:
         """Take a model folder off the list; its files are the person's and stay."""
@@ -117,7 +118,7 @@ class ModelManagerActions(QObject):
         run_in_background(_speech_models, listed,
                           lambda error: self._dialog.show_error(
                               describe_error(error, "Listing the speech recognition models failed")),
-                          "speech model names", self)
+                          "speech model names", self, shown_in=self._dialog)
 
     def _show_speech_models(self, current: str) -> None:
         models = self._speech_models
@@ -137,7 +138,7 @@ class ModelManagerActions(QObject):
 
         self._dialog.show_message(f"Checking {choice}…")
         run_in_background(lambda: check_model_file(choice), lambda _: self._use_speech_model(choice), refused,
-                          "speech model check", self)
+                          "speech model check", self, shown_in=self._dialog)
 
     def _use_speech_model(self, choice: str) -> None:
         self._settings.whisper_model = choice  # the person's choice: kept, even if it is the default

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.settings import Settings
@@ -96,9 +95,7 @@ class ModelList(QObject):
         folders = list(local_folders)
 
         def current() -> bool:
-            # An older measure may end after a newer one (a deletion), or after the window closed
-            # and took the dialog with it.
-            return refresh == self._refreshes and shiboken6.isValid(self._dialog)
+            return refresh == self._refreshes  # an older measure may end after a newer one (a deletion)
 
         def measured(sizes: dict[str, int | None]) -> None:
             if current():
@@ -108,7 +105,8 @@ class ModelList(QObject):
             if current():  # said on the rows: the status may tell of what failed first
                 self._dialog.set_sizes({}, describe_error(error, "Measuring the models failed"))
 
-        self.measuring = run_in_background(lambda: model_sizes(folders), measured, failed, "model sizes", self)
+        self.measuring = run_in_background(lambda: model_sizes(folders), measured, failed, "model sizes", self,
+                                           shown_in=self._dialog)
 
 
 def describe(info) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Iterator
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 # A job gets the cancel event and yields its results (events, progress, a final value).
@@ -116,16 +117,22 @@ class Worker(QObject):
 
 def run_in_background(function: Callable[[], Any], on_success: Callable[[Any], None],
                       on_failure: Callable[[Exception], None], name: str = "task",
-                      parent: QObject | None = None) -> Worker:
+                      parent: QObject | None = None, shown_in: QObject | None = None) -> Worker:
     """Anki's QueryOp in one call: ``function()`` off the GUI thread, then ``on_success(result)``
-    or ``on_failure(error)`` on it. The returned worker is already started."""
+    or ``on_failure(error)`` on it. The returned worker is already started.
+
+    ``shown_in``: the widget the outcome is shown in. Once it is deleted (its window closed) the
+    outcome is dropped: the handlers would only meet a deleted C++ object."""
 
     def job(cancel: threading.Event) -> Iterator[Any]:
         yield function()
 
+    def while_shown(handler: Callable[[Any], None]) -> Callable[[Any], None]:
+        return lambda outcome: handler(outcome) if shown_in is None or shiboken6.isValid(shown_in) else None
+
     worker = Worker(job, name, parent)
-    worker.yielded.connect(on_success)
-    worker.errored.connect(on_failure)
+    worker.yielded.connect(while_shown(on_success))
+    worker.errored.connect(while_shown(on_failure))
     worker.start()
     return worker
 

@@ -627,20 +627,29 @@ def test_a_server_kept_from_before_that_cannot_be_had_at_the_start_leaves_the_mo
     assert studio.settings.engine_kind == "remote"  # kept for when it can be had
 
 
-def test_sizes_measured_after_the_dialog_is_gone_are_dropped(studio, qtbot, monkeypatch):
-    # The window closed (its dialogs deleted) while the sizes were still being measured.
-    measuring, finish = threading.Event(), threading.Event()
+def test_lookups_that_end_after_the_dialog_is_gone_are_dropped(studio, qtbot, monkeypatch):
+    # The window closed (its dialogs deleted) while the models' sizes and Whisper's model names
+    # were still being looked up: their outcome reaches no deleted dialog (a RuntimeError in a slot).
+    from app import workers
+    from app.model_manager_actions import SpeechModels
 
-    def slow_sizes(folders):
-        measuring.set()
-        finish.wait(10)
-        return {}
+    started, finish = [], threading.Event()
 
-    monkeypatch.setattr("app.model_session.model_sizes", slow_sizes)
+    def slowly(outcome):
+        def look(*_):
+            started.append(look)
+            finish.wait(10)
+            return outcome
+        return look
+
+    monkeypatch.setattr("app.model_session.model_sizes", slowly({}))
+    monkeypatch.setattr("app.model_manager_actions._speech_models", slowly(SpeechModels(["tiny"], "tiny", {})))
     studio.model_controls.show_manager()
-    qtbot.waitUntil(measuring.is_set)
+    qtbot.waitUntil(lambda: len(started) == 2)
     dialog = studio.model_controls.manager
     with qtbot.waitSignal(dialog.destroyed):
         dialog.deleteLater()
-    with qtbot.waitSignal(studio.model_controls.model_list.measuring.finished, timeout=10_000):
-        finish.set()  # the measure's result reaches no deleted dialog (a RuntimeError in a slot)
+    finish.set()
+    lookups = {"model sizes", "speech model names"}
+    qtbot.waitUntil(lambda: not any(worker._thread.objectName() in lookups for worker in workers._running),
+                    timeout=10_000)
