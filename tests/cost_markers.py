@@ -22,7 +22,7 @@ COSTS = ("process", "server", "ray", "sound", "subprocess")
 _COST_OF_NAME = {
     "remote_engine_server": "server", "engine_server": "server", "ServerProcess": "server",
     "ray_address": "ray", "cluster_server": "ray", "cluster_server_process": "ray",
-    "pulse_null_sink": "sound", "sound_system": "sound", "SounddeviceBackend": "sound",
+    "pulse_null_sink": "sound", "sound_system": "sound", "SoundDeviceBackend": "sound",
     "OwnProcessEngine": "process", "OWN_PROCESS": "process",
     "subprocess": "subprocess", "Popen": "subprocess", "executable": "subprocess",
 }
