@@ -34,13 +34,23 @@ from bench.bench_runtime import machine  # noqa: E402
 from bench.random_model import random_runtime  # noqa: E402
 from core.dia2.frame_network import FrameNetwork  # noqa: E402
 from core.dia2.int8_weights import Int8Linear, quantize_linears  # noqa: E402
+from core.dia2.packed_weights import PackedLinear, can_pack, pack_linears  # noqa: E402
 
 
 def precisions(model) -> dict:
-    bf16 = copy.deepcopy(model).to(torch.bfloat16)
-    int8 = copy.deepcopy(bf16)
+    """float32, bfloat16 as the runtime keeps it on this processor (packed where oneDNN runs its
+    products), bfloat16 as plain layers (the runtime's way before packing: the baseline), int8."""
+    plain = copy.deepcopy(model).to(torch.bfloat16)
+    int8 = copy.deepcopy(plain)
     quantize_linears(int8)
-    return {"float32": model, "bfloat16": bf16, "int8": int8}
+    found = {"float32": model}
+    if can_pack(next(model.parameters()).device, torch.bfloat16):
+        found["bfloat16"] = copy.deepcopy(plain)
+        pack_linears(found["bfloat16"])
+        found["bfloat16 plain"] = plain
+    else:
+        found["bfloat16"] = plain
+    return {**found, "int8": int8}
 
 
 def frame_inputs(config, frames: int) -> list[torch.Tensor]:
@@ -91,10 +101,10 @@ def bytes_read_per_frame(network: FrameNetwork, inputs: list[torch.Tensor]) -> t
             if name in ("weight", "scale", "bias"):
                 size = tensor.numel() * tensor.element_size()
                 read[0] += size
-                distinct[tensor.data_ptr()] = size
+                distinct[id(tensor)] = size  # the same tensor at each use (a packed one has no data pointer)
 
     hooks = [module.register_forward_hook(count) for module in network.model.modules()
-             if isinstance(module, (torch.nn.Linear, Int8Linear))]
+             if isinstance(module, (torch.nn.Linear, Int8Linear, PackedLinear))]
     try:
         network.reset()
         network.backbone(inputs[0], 0)
@@ -152,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
     inputs = frame_inputs(runtime.config, args.agreement_frames)
     reference = decisions(networks["float32"], inputs, None)
     total = sum(len(frame) for frame in reference)
-    for name in ("bfloat16", "int8"):
+    for name in [name for name in networks if name != "float32"]:
         picked = decisions(networks[name], inputs, reference)
         same = sum(a == b for ours, theirs in zip(picked, reference) for a, b in zip(ours, theirs))
         report["agreement"][name] = same / total

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.dia2.layers import replace_linears
+
 COMPUTE_DTYPE = torch.bfloat16
 
 
@@ -37,10 +39,4 @@ class Int8Linear(nn.Module):
 def quantize_linears(model: nn.Module) -> int:
     """Replace every ``nn.Linear`` in ``model`` by an ``Int8Linear``, in place (the float weights
     are released); returns how many were replaced."""
-    replaced = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, nn.Linear):
-                setattr(parent, name, Int8Linear(child))
-                replaced += 1
-    return replaced
+    return replace_linears(model, Int8Linear)

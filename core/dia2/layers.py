@@ -54,6 +54,18 @@ class GatedMLP(nn.Module):
         return self.wo(F.silu(gate) * up)
 
 
+def replace_linears(model: nn.Module, make) -> int:
+    """Replace every ``nn.Linear`` in ``model`` by ``make(linear)``, in place (another way of
+    keeping its weights: int8, or packed); returns how many were replaced."""
+    replaced = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Linear):
+                setattr(parent, name, make(child))
+                replaced += 1
+    return replaced
+
+
 class StepPlace:
     """Where the queries of one forward pass sit: their rotary ``positions`` [T], the cache
     ``slots`` they write [T], and which slots each may read, ``visible`` [T, capacity].

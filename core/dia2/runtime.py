@@ -18,6 +18,7 @@ from core.dia2.frame_network import FrameNetwork
 from core.dia2.events import GenerationEvent, GenerationRequest, TakeResult
 from core.dia2.generator import generate
 from core.dia2.int8_weights import Int8Linear, quantize_linears
+from core.dia2.packed_weights import can_pack, pack_linears
 from core.dia2.live_take import LiveTake
 from core.dia2.model import Dia2Model
 from core.dia2.prefix import SpokenContext, VoicePrompt
@@ -67,6 +68,8 @@ class Dia2Runtime(ScriptCodec):
         load_weights(network, folders.model / WEIGHTS_FILE, target, precision)
         if str(dtype).lower() == INT8:
             quantize_linears(network)
+        elif can_pack(target, precision):
+            pack_linears(network)
         tokenizer = TextTokenizer(folders.tokenizer)
         codec = MimiCodec.from_folder(folders.codec, device=target)
         if not is_hub_id(name):  # a local folder by its full path: takes record which model made them
@@ -84,7 +87,8 @@ class Dia2Runtime(ScriptCodec):
 
     @property
     def weights_bytes(self) -> int:
-        return sum(p.numel() * p.element_size() for p in self.model.parameters())
+        # int8 and packed weights are buffers, not parameters
+        return sum(t.numel() * t.element_size() for t in [*self.model.parameters(), *self.model.buffers()])
 
     def generate(self, request: GenerationRequest,
                  cancel: threading.Event | None = None) -> Iterator[GenerationEvent]:
