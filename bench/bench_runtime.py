@@ -40,7 +40,6 @@ from core.dia2.frame_graph import FrameGraphNetwork  # noqa: E402
 from core.dia2.frame_loop import FrameLoop  # noqa: E402
 from core.dia2.frame_network import FrameNetwork, GraphedFrameNetwork  # noqa: E402
 from core.dia2.events import AudioChunk, GenerationRequest, Progress  # noqa: E402
-from core.dia2.int8_weights import quantize_linears  # noqa: E402
 from core.dia2.sampling import Sampling, SamplingRule  # noqa: E402
 from core.params import GenerationParams  # noqa: E402
 
@@ -168,9 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"machine: {machine()}", flush=True)
     report = {"machine": machine(), "model": args.model, "dtype": args.dtype, "paths": {}}
     started = time.perf_counter()
-    runtime = random_runtime(args.model, device, torch.bfloat16 if args.dtype == "int8" else getattr(torch, args.dtype))
-    if args.dtype == "int8":
-        quantize_linears(runtime.model)
+    int8 = args.dtype == "int8"
+    runtime = random_runtime(args.model, device, torch.bfloat16 if int8 else getattr(torch, args.dtype), int8)
     report["load_s"] = time.perf_counter() - started
     print(f"{runtime.name} on {device} ({args.dtype}): weights and codec ready in {report['load_s']:.1f} s")
     tables: list[str] = []

@@ -15,7 +15,7 @@ import torch
 from core.dia2.codec import MimiCodec
 from core.dia2.config import Dia2Config
 from core.dia2.model import Dia2Model
-from core.dia2.runtime import Dia2Runtime
+from core.dia2.runtime import Dia2Runtime, prepare_linears
 from core.dia2.tokenizer import TextTokenizer
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dia2_parity" / "checkpoint"
@@ -54,10 +54,11 @@ def full_size_config(size: str) -> Dia2Config:
     return Dia2Config.from_dict(raw, source=f"random {size}")
 
 
-def random_runtime(size: str, device: torch.device, dtype: torch.dtype) -> Dia2Runtime:
-    """``size``: "tiny" (the parity checkpoint, loaded for real), "1b" or "2b" (random)."""
+def random_runtime(size: str, device: torch.device, dtype: torch.dtype, int8: bool = False) -> Dia2Runtime:
+    """``size``: "tiny" (the parity checkpoint, loaded for real), "1b" or "2b" (random). The linear
+    layers keep their weights as a loaded model's do (``int8``: int8 weights, ``dtype`` bfloat16)."""
     if size == "tiny":
-        return Dia2Runtime.load(FIXTURE, device=str(device), dtype=str(dtype).removeprefix("torch."),
+        return Dia2Runtime.load(FIXTURE, device=str(device), dtype="int8" if int8 else str(dtype).removeprefix("torch."),
                                 cuda_graphs=False)
     config = full_size_config(size)
     torch.manual_seed(0)
@@ -77,5 +78,6 @@ def random_runtime(size: str, device: torch.device, dtype: torch.dtype) -> Dia2R
         raise AssertionError(f"{size}: {count:,} parameters, the published layout has {SHAPES[size]['parameters']:,}")
     from transformers import MimiConfig, MimiModel
 
+    prepare_linears(model, device, int8)
     codec = MimiCodec(MimiModel(MimiConfig()).to(device).eval())
     return Dia2Runtime(model, TextTokenizer(FIXTURE), codec, f"random Dia2-{size.upper()}")

@@ -66,10 +66,7 @@ class Dia2Runtime(ScriptCodec):
         with torch.device("meta"):
             network = Dia2Model(config)
         load_weights(network, folders.model / WEIGHTS_FILE, target, precision)
-        if str(dtype).lower() == INT8:
-            quantize_linears(network)
-        elif can_pack(target, precision):
-            pack_linears(network)
+        prepare_linears(network, target, int8=str(dtype).lower() == INT8)
         tokenizer = TextTokenizer(folders.tokenizer)
         codec = MimiCodec.from_folder(folders.codec, device=target)
         if not is_hub_id(name):  # a local folder by its full path: takes record which model made them
@@ -114,3 +111,12 @@ class Dia2Runtime(ScriptCodec):
             torch.cuda.empty_cache()
         elif self.device.type == "mps":
             torch.mps.empty_cache()
+
+
+def prepare_linears(model: Dia2Model, device: torch.device, int8: bool) -> None:
+    """How the linear layers keep their weights for the precision asked: as int8 when asked; in
+    bfloat16, laid out for oneDNN on a processor that runs its products."""
+    if int8:
+        quantize_linears(model)
+    elif can_pack(device, next(model.parameters()).dtype):
+        pack_linears(model)
