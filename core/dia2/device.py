@@ -71,7 +71,8 @@ def generation_threads(cores: int | None = None) -> int:
 def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | None = None) -> torch.dtype:
     """bfloat16 where the GPU supports it (half the memory, tensor cores); float32 on a processor,
     where it is exact (the parity data) and bfloat16's speed varies from one processor to another.
-    ``int8`` (weights only, computing in bfloat16) is the fast choice on a processor."""
+    On a recent processor (oneDNN runs its bfloat16 products) bfloat16 and ``int8`` (weights only,
+    computing in bfloat16) are the fast choices: see ``packed_weights``."""
     offers = offers or MachineOffers.detect()
     requested = (requested or "auto").lower()
     if requested == "auto":

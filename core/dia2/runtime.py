@@ -52,7 +52,7 @@ class Dia2Runtime(ScriptCodec):
              progress: ProgressCallback | None = None, cache_dir: str | Path | None = None,
              cuda_graphs: bool = True, threads: int | None = None) -> "Dia2Runtime":
         """``model``: a studio model id (dia2-2b, dia2-1b), a Hub id, or a local folder. ``dtype``:
-        auto, float32, bfloat16, or int8 (int8 weights computing in bfloat16: the fastest on a
+        auto, float32, bfloat16, or int8 (int8 weights computing in bfloat16: the least memory on a
         processor). On a CUDA GPU the frame steps are warmed up and captured as graphs here
         (``cuda_graphs``). On a processor, ``threads`` sets torch's thread count for the process
         (default: ``generation_threads()``)."""
