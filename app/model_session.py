@@ -228,7 +228,9 @@ class ModelSession(QObject):
         return True
 
     def close(self) -> None:
-        """The studio closes: the engine stops (its process, its connection)."""
+        """The studio closes: a download stops (the studio waits for its jobs as it ends, and would
+        wait, windowless, for the whole download), and the engine stops (its process, its connection)."""
+        self.cancel_download()
         self.engine.close()
 
     def _loaded(self, info: ModelInfo, model: str, device: str, precision: str) -> None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 import huggingface_hub
@@ -230,6 +231,30 @@ def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio,
     assert "on this computer" not in dialog.models.item(0).text()
     assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)
     assert studio.window.statusBar().currentMessage() == ""  # a choice, not a failure
+
+
+def test_closing_the_window_stops_a_download_so_the_studio_ends_at_once(make_studio, qtbot, hub_cache,
+                                                                         monkeypatch):
+    # The studio waits for its background jobs as it ends: a download left running would keep it,
+    # windowless, for as long as the download takes (here 25 s).
+    from app import workers
+
+    hub = serve_hub({"nari-labs/Dia2-2B": {"config.json": b"{}", WEIGHTS_FILE: bytes(500 * PIECE)}},
+                    monkeypatch, seconds_per_piece=0.05)
+    try:
+        studio = make_studio()
+        studio.model_controls.show_manager()
+        dialog = studio.model_controls.manager
+        dialog.load_button.click()
+        qtbot.waitUntil(dialog.cancel_button.isVisible, timeout=10_000)
+        assert studio.models.is_loading
+        studio.window.close()
+        started = time.monotonic()
+        workers.wait_for_all()
+        assert time.monotonic() - started < 10
+    finally:
+        hub.stop()
+    assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)
 
 
 class FillingDisk:
