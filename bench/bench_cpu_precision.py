@@ -37,20 +37,27 @@ from core.dia2.int8_weights import Int8Linear, quantize_linears  # noqa: E402
 from core.dia2.packed_weights import PackedLinear, can_pack, pack_linears  # noqa: E402
 
 
-def precisions(model) -> dict:
+PRECISIONS = ("float32", "bfloat16", "bfloat16 plain", "int8")
+
+
+def precisions(model, wanted: tuple[str, ...] = PRECISIONS) -> dict:
     """float32, bfloat16 as the runtime keeps it on this processor (packed where oneDNN runs its
-    products), bfloat16 as plain layers (the runtime's way before packing: the baseline), int8."""
-    plain = copy.deepcopy(model).to(torch.bfloat16)
-    int8 = copy.deepcopy(plain)
-    quantize_linears(int8)
-    found = {"float32": model}
-    if can_pack(next(model.parameters()).device, torch.bfloat16):
-        found["bfloat16"] = copy.deepcopy(plain)
-        pack_linears(found["bfloat16"])
-        found["bfloat16 plain"] = plain
-    else:
-        found["bfloat16"] = plain
-    return {**found, "int8": int8}
+    products), bfloat16 as plain layers (the runtime's way before packing: the baseline), int8;
+    those ``wanted``, each built from ``model`` (float32)."""
+    packs = can_pack(next(model.parameters()).device, torch.bfloat16)
+    found = {}
+    for name in wanted:
+        if name == "float32":
+            found[name] = model
+            continue
+        if name == "bfloat16 plain" and not packs:
+            continue  # the runtime's bfloat16 is plain here: the same row
+        found[name] = copy.deepcopy(model).to(torch.bfloat16)
+        if name == "int8":
+            quantize_linears(found[name])
+        elif name == "bfloat16" and packs:
+            pack_linears(found[name])
+    return found
 
 
 def frame_inputs(config, frames: int) -> list[torch.Tensor]:
@@ -137,13 +144,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--frames", type=int, default=4)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--agreement-frames", type=int, default=8)
+    parser.add_argument("--precisions", default=",".join(PRECISIONS),
+                        help="those to measure (fewer fit a 2B model in less memory); the token agreement "
+                             "needs float32")
     args = parser.parse_args(argv)
     runtime = random_runtime(args.model, torch.device("cpu"), torch.float32)
-    models = precisions(runtime.model)
-    networks = {name: FrameNetwork(model) for name, model in models.items()}
-    print(f"machine: {machine()}; model {runtime.name}")
+    networks = {name: FrameNetwork(model)
+                for name, model in precisions(runtime.model, tuple(args.precisions.split(","))).items()}
+    config, model_name = runtime.config, runtime.name
+    del runtime  # float32's weights go unless they are measured
+    first = next(iter(networks))
+    print(f"machine: {machine()}; model {model_name}")
     report = {"speed": {}, "agreement": {}, "bound_ms": {}}
-    frame_bytes = {name: bytes_read_per_frame(network, frame_inputs(runtime.config, 1))
+    frame_bytes = {name: bytes_read_per_frame(network, frame_inputs(config, 1))
                    for name, network in networks.items()}
     print("  a frame reads " + ", ".join(f"{name} {uses / 2**20:,.0f} MiB ({distinct / 2**20:,.0f} MiB distinct)"
                                          for name, (uses, distinct) in frame_bytes.items()))
@@ -153,13 +166,15 @@ def main(argv: list[str] | None = None) -> dict:
         # The floor: every distinct weight read once from memory.
         bound = {name: 1000 * distinct / bandwidth for name, (_, distinct) in frame_bytes.items()}
         report["bound_ms"][threads] = bound
-        inputs = frame_inputs(runtime.config, args.frames + 1)
+        inputs = frame_inputs(config, args.frames + 1)
         row = {name: ms_per_frame(network, inputs) for name, network in networks.items()}
         report["speed"][threads] = row
         print(f"  {threads} thread(s), memory read at {bandwidth / 1e9:.1f} GB/s: " + "   ".join(
-            f"{name} {ms:7.1f} ms/frame ({row['float32'] / ms:.2f}x; floor {bound[name]:.0f} ms, "
+            f"{name} {ms:7.1f} ms/frame ({row[first] / ms:.2f}x {first}; floor {bound[name]:.0f} ms, "
             f"{ms / bound[name]:.1f}x it)" for name, ms in row.items()))
-    inputs = frame_inputs(runtime.config, args.agreement_frames)
+    if "float32" not in networks:
+        return report
+    inputs = frame_inputs(config, args.agreement_frames)
     reference = decisions(networks["float32"], inputs, None)
     total = sum(len(frame) for frame in reference)
     for name in [name for name in networks if name != "float32"]:

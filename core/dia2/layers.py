@@ -56,12 +56,13 @@ class GatedMLP(nn.Module):
 
 def replace_linears(model: nn.Module, make) -> int:
     """Replace every ``nn.Linear`` in ``model`` by ``make(linear)``, in place (another way of
-    keeping its weights: int8, or packed); returns how many were replaced."""
+    keeping its weights: int8, or packed; ``make`` may return the layer itself to keep it);
+    returns how many were replaced."""
     replaced = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, nn.Linear):
-                setattr(parent, name, make(child))
+            if isinstance(child, nn.Linear) and (made := make(child)) is not child:
+                setattr(parent, name, made)
                 replaced += 1
     return replaced
 

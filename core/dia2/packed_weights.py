@@ -16,6 +16,10 @@ from core.dia2.layers import replace_linears
 # The rows a product usually has: a frame's two (the conditional and the guidance row). oneDNN
 # chooses the layout for it; other row counts (a prefill's) still work.
 ROWS_HINT = 2
+# torch hands a bfloat16 product to oneDNN only from rows x inputs x outputs > 16^3; below, its own
+# kernel takes a couple of microseconds where a oneDNN call costs some 12. Smaller layers (the
+# tiny test model's) stay plain, so every product keeps the kernel it had.
+SMALLEST_PACKED = 16**3 // ROWS_HINT + 1  # weight elements
 
 
 def can_pack(device: torch.device, dtype: torch.dtype) -> bool:
@@ -41,6 +45,7 @@ class PackedLinear(nn.Module):
 
 
 def pack_linears(model: nn.Module) -> int:
-    """Replace every bfloat16 ``nn.Linear`` in ``model`` by a ``PackedLinear``, in place (the plain
-    weights are released); returns how many were replaced."""
-    return replace_linears(model, PackedLinear)
+    """Replace every bfloat16 ``nn.Linear`` of ``SMALLEST_PACKED`` weights or more in ``model`` by
+    a ``PackedLinear``, in place (the plain weights are released); returns how many were replaced."""
+    return replace_linears(model, lambda linear: PackedLinear(linear)
+                           if linear.weight.numel() >= SMALLEST_PACKED else linear)

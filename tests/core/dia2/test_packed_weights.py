@@ -7,7 +7,7 @@ from torch import nn
 
 from core.dia2.events import GenerationRequest
 from core.dia2.int8_weights import Int8Linear
-from core.dia2.packed_weights import PackedLinear, can_pack, pack_linears
+from core.dia2.packed_weights import SMALLEST_PACKED, PackedLinear, can_pack, pack_linears
 from core.dia2.runtime import Dia2Runtime
 from core.params import GenerationParams
 from tests.core.dia2.golden import CHECKPOINT
@@ -42,10 +42,21 @@ def test_only_bfloat16_on_a_processor_is_packed():
     assert not can_pack(torch.device("cuda"), torch.bfloat16)
 
 
+def test_layers_too_small_for_onednn_stay_plain():
+    # torch computes them with a kernel of its own, several times faster than a oneDNN call
+    model = nn.Sequential(nn.Linear(32, 64, bias=False), nn.Linear(16, 2050, bias=False)).to(torch.bfloat16)
+    assert model[0].weight.numel() < SMALLEST_PACKED <= model[1].weight.numel()
+    assert pack_linears(model) == 1
+    assert isinstance(model[0], nn.Linear) and isinstance(model[1], PackedLinear)
+
+
 def test_a_bfloat16_model_is_packed_at_load_and_renders_the_plain_models_take(monkeypatch):
     packed = Dia2Runtime.load(CHECKPOINT, device="cpu", dtype="bfloat16")
     assert packed.precision == "bfloat16"
-    assert not any(isinstance(module, nn.Linear) for module in packed.model.modules())
+    linears = [module for module in packed.model.modules() if isinstance(module, (nn.Linear, PackedLinear))]
+    assert any(isinstance(module, PackedLinear) for module in linears)  # the tiny model's heads
+    assert all(isinstance(module, PackedLinear) == (module.in_features * module.out_features >= SMALLEST_PACKED)
+               for module in linears)
     assert pack_linears(packed.model) == 0  # nothing left to pack
     monkeypatch.setattr("core.dia2.runtime.can_pack", lambda device, dtype: False)
     plain = Dia2Runtime.load(CHECKPOINT, device="cpu", dtype="bfloat16")
