@@ -4,6 +4,7 @@ warm-up, and a verdict per metric (flat or drifting) against the soak's goals.""
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 from collections import Counter
@@ -85,6 +86,19 @@ class Action:
     kind: str
     at_s: float
     latency_s: float
+
+
+def objects_held_by(*roots: object) -> int:
+    """How many of the garbage collector's objects ``roots`` hold, themselves included: a soak's
+    own records, to leave out of the objects it counts (they grow by some twenty a cycle)."""
+    seen: set[int] = set()
+    waiting = list(roots)
+    while waiting:
+        found = waiting.pop()
+        if id(found) not in seen and gc.is_tracked(found):
+            seen.add(id(found))
+            waiting.extend(gc.get_referents(found))
+    return len(seen)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from bench.drift import (MEMORY_GOAL_MB, Action, ProcessSample, Series, Verdict, ceiling_verdict,  # noqa: E402
-                         count_verdict, least_squares, memory_verdict, percentile, sample_process, speed_verdict,
-                         windows_of)
+                         count_verdict, least_squares, memory_verdict, objects_held_by, percentile, sample_process,
+                         speed_verdict, windows_of)
 from bench.drift_plot import COLOURS, Line, Panel, draw, fitted  # noqa: E402
 
 ENGINES = ("in-process", "own-process")
@@ -61,7 +61,8 @@ class EngineRun:
     duration_s: float = 0.0
     actions: list[Action] = field(default_factory=list)
     samples: dict[str, list[ProcessSample]] = field(default_factory=lambda: {name: [] for name in PROCESSES})
-    # Clues to a leak's cause, read in the studio: Python objects the collector tracks, Qt widgets.
+    # Clues to a leak's cause, read in the studio: Python objects the collector tracks (less the
+    # soak's own records), Qt widgets.
     objects: dict[str, list[tuple[float, float]]] = field(
         default_factory=lambda: {"python objects": [], "widgets": []})
     cycles: list = field(default_factory=list)  # studio_session.Cycle
@@ -106,7 +107,8 @@ def run_engine(engine: str, seconds: float, max_cycles: int, folder: Path, seed:
                 run.samples["model process"].append(sample_process(pid, at))
             except FileNotFoundError:  # it ended (the engine starts another at its next call)
                 pass
-        run.objects["python objects"].append((at, len(gc.get_objects()) / 1000))
+        held = len(gc.get_objects()) - objects_held_by(run)  # the soak's own records left out
+        run.objects["python objects"].append((at, held / 1000))
         run.objects["widgets"].append((at, len(QApplication.allWidgets())))
         held = session.studio.models.engine.memory().warm_voices_bytes
         if held is not None:

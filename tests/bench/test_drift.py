@@ -7,8 +7,8 @@ import threading
 import pytest
 from PySide6.QtGui import QImage
 
-from bench.drift import (Action, Series, ceiling_verdict, count_verdict, least_squares, memory_verdict, percentile,
-                         sample_process, speed_verdict, windows_of)
+from bench.drift import (Action, Series, ceiling_verdict, count_verdict, least_squares, memory_verdict, objects_held_by,
+                         percentile, sample_process, speed_verdict, windows_of)
 from bench.drift_plot import HEADER_H, PANEL_H, PANEL_W, Fit, Line, Panel, draw, nice_step
 
 
@@ -65,6 +65,15 @@ def test_speed_is_within_ten_percent_of_the_first_window_after_warm_up():
     assert speed_verdict(Series("actions per minute", "", [(0, 50.0), (120, 100.0), (240, 108.0)]), 120).flat
     verdict = speed_verdict(Series("actions per minute", "", [(0, 50.0), (120, 100.0), (240, 85.0)]), 120)
     assert not verdict.flat and verdict.note == "-15%" and not verdict.goal
+
+
+def test_the_objects_records_hold_are_counted_once_each_and_untracked_ones_not_at_all():
+    shared = {"kind": "generate", "problems": []}
+    records = [[shared, shared], [1.5, "text"], shared]
+    # the outer list, two inner lists, the one dict and its list; floats and strings are not tracked
+    assert objects_held_by(records) == 5
+    assert objects_held_by(records, records) == 5
+    assert objects_held_by((1.5, "text"), 7) == 0
 
 
 def test_a_process_is_read_from_proc():
