@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import types
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,15 +91,20 @@ class Action:
 
 def objects_held_by(*roots: object) -> int:
     """How many of the garbage collector's objects ``roots`` hold, themselves included: a soak's
-    own records, to leave out of the objects it counts (they grow by some twenty a cycle)."""
+    own records, to leave out of the objects it counts (they grow by some twenty a cycle). Classes,
+    modules and functions are not records: an instance refers to its class, and from there
+    everything is reachable."""
     seen: set[int] = set()
     waiting = list(roots)
     while waiting:
         found = waiting.pop()
-        if id(found) not in seen and gc.is_tracked(found):
+        if id(found) not in seen and gc.is_tracked(found) and not isinstance(found, _NOT_RECORDS):
             seen.add(id(found))
             waiting.extend(gc.get_referents(found))
     return len(seen)
+
+
+_NOT_RECORDS = (type, types.ModuleType, types.FunctionType, types.MethodType, types.CodeType)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

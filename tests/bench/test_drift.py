@@ -74,6 +74,8 @@ def test_the_objects_records_hold_are_counted_once_each_and_untracked_ones_not_a
     assert objects_held_by(records) == 5
     assert objects_held_by(records, records) == 5
     assert objects_held_by((1.5, "text"), 7) == 0
+    # an instance refers to its class, and through it to its module: neither is a record
+    assert objects_held_by([Action("generate", 1.0, 0.5)]) <= 3
 
 
 def test_a_process_is_read_from_proc():

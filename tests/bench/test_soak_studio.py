@@ -54,6 +54,9 @@ def test_a_short_soak_counts_what_it_did_and_judges_each_metric(qapp, tmp_path):
     assert len(engine["samples"]["studio"]) == cycles + 1 and engine["samples"]["model process"] == []
     warm = engine["warm_voices_mb"]
     assert len(warm) == cycles + 1 and warm[-1][1] > 0 and engine["warm_voices_bound_mb"] == 512
+    # The studio's own objects (thousands), the soak's records left out: never less than none.
+    objects = [count for _, count in engine["objects"]["python objects"]]
+    assert len(objects) == cycles + 1 and all(0 < count < 1000 for count in objects)
 
     verdicts = {verdict["metric"]: verdict for verdict in engine["verdicts"]}
     assert {metric for metric, verdict in verdicts.items() if verdict["goal"]} == GOAL_METRICS
