@@ -34,9 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # run as the program (tests call main with arguments of their own)
         import multiprocessing
 
+        from core.dia2.openmp_waits import wait_passively
         from core.engine.memory import limit_malloc_arenas
 
         limit_malloc_arenas()  # first: before any thread allocates (the bundle's model process too)
+        wait_passively()  # before torch loads OpenMP; the model's own process inherits it
 
         # In a bundled build, the model's own process (core/engine/own_process/child.py) is this program
         # started again: it runs the engine and never gets past here.

@@ -61,8 +61,8 @@ def generation_threads(cores: int | None = None) -> int:
     """Processor threads for generation: every core of a small machine (on an idle 2-core machine
     two threads made a frame twice as fast as one), all but one from 5 cores up, where memory
     bandwidth is saturated before the last core and that core keeps the window and audio smooth.
-    On a machine busy with other work fewer threads are faster (with a load of 3.7 on 2 cores, a
-    frame took 10x longer with 2 threads than with 1): ``--threads`` sets it."""
+    On a machine busy with other work, spinning threads made a frame up to 10x slower than one
+    thread; they now wait passively (``openmp_waits``), and ``--threads`` sets the count."""
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cores if cores <= 4 else cores - 1
