@@ -23,7 +23,7 @@ MODEL_ROLE = Qt.ItemDataRole.UserRole + 1
 DEVICE_CHOICES = {"auto": "Automatic (GPU if there is one)", "cpu": "CPU", "cuda": "NVIDIA GPU (CUDA)",
                   "mps": "Apple GPU (Metal)"}
 PRECISION_CHOICES = {"auto": "Automatic", "float32": "float32 (exact, twice the memory)",
-                     "bfloat16": "bfloat16 (half the memory; fast on GPUs and recent processors)",
+                     "bfloat16": "bfloat16 (half the memory, fast)",
                      "int8": "int8 weights (processor: a quarter of the memory, fast)"}
 LOCAL_SPEECH_FILE = "Local file…"
 # Where the model runs (EngineKind values), and what each means for the person.
