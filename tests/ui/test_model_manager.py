@@ -9,6 +9,7 @@ import shutil
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import huggingface_hub
@@ -207,10 +208,12 @@ def hub_cache(tmp_path, monkeypatch) -> Path:
 
 # --- cancelling a download ----------------------------------------------------------------------
 
-def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio, qtbot, hub_cache, monkeypatch):
-    # Dia2 2B on a Hub served here, slowly: the real loader downloads it through huggingface_hub.
+@contextmanager
+def downloading_2b(make_studio, qtbot, monkeypatch, seconds_per_piece: float):
+    """A studio downloading Dia2 2B from a Hub served here, slowly (the real loader, through
+    huggingface_hub): (studio, its model manager) once the download shows."""
     hub = serve_hub({"nari-labs/Dia2-2B": {"config.json": b"{}", WEIGHTS_FILE: bytes(500 * PIECE)}},
-                    monkeypatch, seconds_per_piece=0.02)
+                    monkeypatch, seconds_per_piece=seconds_per_piece)
     try:
         studio = make_studio()
         studio.model_controls.show_manager()
@@ -218,11 +221,16 @@ def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio,
         assert not dialog.cancel_button.isVisible()
         dialog.load_button.click()  # Dia2 2B, not downloaded: Download and load
         qtbot.waitUntil(dialog.cancel_button.isVisible, timeout=10_000)
+        yield studio, dialog
+    finally:
+        hub.stop()
+
+
+def test_a_download_can_be_cancelled_and_the_dialog_returns_to_idle(make_studio, qtbot, hub_cache, monkeypatch):
+    with downloading_2b(make_studio, qtbot, monkeypatch, seconds_per_piece=0.02) as (studio, dialog):
         assert not dialog.load_button.isEnabled() and not dialog.remove_button.isEnabled()
         with qtbot.waitSignal(studio.models.cancelled, timeout=10_000):
             dialog.cancel_button.click()
-    finally:
-        hub.stop()
 
     assert dialog.status.text().startswith("Download cancelled.")
     assert not dialog.cancel_button.isVisible() and not dialog.progress.isVisible()
@@ -239,21 +247,12 @@ def test_closing_the_window_stops_a_download_so_the_studio_ends_at_once(make_stu
     # windowless, for as long as the download takes (here 25 s).
     from app import workers
 
-    hub = serve_hub({"nari-labs/Dia2-2B": {"config.json": b"{}", WEIGHTS_FILE: bytes(500 * PIECE)}},
-                    monkeypatch, seconds_per_piece=0.05)
-    try:
-        studio = make_studio()
-        studio.model_controls.show_manager()
-        dialog = studio.model_controls.manager
-        dialog.load_button.click()
-        qtbot.waitUntil(dialog.cancel_button.isVisible, timeout=10_000)
+    with downloading_2b(make_studio, qtbot, monkeypatch, seconds_per_piece=0.05) as (studio, _):
         assert studio.models.is_loading
         studio.window.close()
         started = time.monotonic()
         workers.wait_for_all()
         assert time.monotonic() - started < 10
-    finally:
-        hub.stop()
     assert not isinstance(try_to_load_from_cache("nari-labs/Dia2-2B", WEIGHTS_FILE), str)
 
 
