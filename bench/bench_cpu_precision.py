@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_runtime import machine  # noqa: E402
 from bench.random_model import random_runtime  # noqa: E402
+from core.dia2.device import choose_dtype  # noqa: E402
 from core.dia2.frame_network import FrameNetwork  # noqa: E402
 from core.dia2.int8_weights import Int8Linear, quantize_linears  # noqa: E402
 from core.dia2.packed_weights import PackedLinear, can_pack, pack_linears  # noqa: E402
@@ -155,7 +156,9 @@ def main(argv: list[str] | None = None) -> dict:
     del runtime  # float32's weights go unless they are measured
     first = next(iter(networks))
     print(f"machine: {machine()}; model {model_name}")
-    report = {"speed": {}, "agreement": {}, "bound_ms": {}}
+    # what auto loads on this processor: bfloat16 where it has bfloat16 instructions, else float32
+    automatic = str(choose_dtype("auto", torch.device("cpu"))).removeprefix("torch.")
+    report = {"speed": {}, "agreement": {}, "bound_ms": {}, "automatic": automatic}
     frame_bytes = {name: bytes_read_per_frame(network, frame_inputs(config, 1))
                    for name, network in networks.items()}
     print("  a frame reads " + ", ".join(f"{name} {uses / 2**20:,.0f} MiB ({distinct / 2**20:,.0f} MiB distinct)"
@@ -172,6 +175,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  {threads} thread(s), memory read at {bandwidth / 1e9:.1f} GB/s: " + "   ".join(
             f"{name} {ms:7.1f} ms/frame ({row[first] / ms:.2f}x {first}; floor {bound[name]:.0f} ms, "
             f"{ms / bound[name]:.1f}x it)" for name, ms in row.items()))
+        if automatic in row and "float32" in row:
+            print(f"  the automatic precision here is {automatic}: {row['float32'] / row[automatic]:.2f}x as fast "
+                  "as float32 (the automatic precision on every processor before)")
     if "float32" not in networks:
         return report
     inputs = frame_inputs(config, args.agreement_frames)

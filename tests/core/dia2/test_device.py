@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import platform
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -11,6 +14,7 @@ from core.dia2.device import (
     choose_device,
     choose_dtype,
 )
+from core.dia2.packed_weights import can_pack
 from core.errors import DiaStudioError
 
 CPU_ONLY = MachineOffers(cuda=False, cuda_bf16=False, mps=False, mps_bf16=False)
@@ -18,6 +22,7 @@ CUDA_BF16 = MachineOffers(cuda=True, cuda_bf16=True, mps=False, mps_bf16=False)
 CUDA_OLD = MachineOffers(cuda=True, cuda_bf16=False, mps=False, mps_bf16=False)
 MAC_14 = MachineOffers(cuda=False, cuda_bf16=False, mps=True, mps_bf16=True)
 MAC_13 = MachineOffers(cuda=False, cuda_bf16=False, mps=True, mps_bf16=False)
+CPU_BF16 = MachineOffers(cuda=False, cuda_bf16=False, mps=False, mps_bf16=False, cpu_bf16=True)
 # Not a real machine, but it fixes the order of preference.
 EVERYTHING = MachineOffers(cuda=True, cuda_bf16=True, mps=True, mps_bf16=True)
 
@@ -81,7 +86,10 @@ def test_unknown_device_names_are_refused_naming_them(requested):
     (MPS, MAC_13, torch.float32),
     (CPU, CPU_ONLY, torch.float32),
     (CPU, EVERYTHING, torch.float32),  # bf16 on a GPU says nothing about the CPU
-], ids=["cuda-bf16", "cuda1-bf16", "cuda-old", "mps-macos14", "mps-macos13", "cpu", "cpu-beside-gpus"])
+    (CPU, CPU_BF16, torch.bfloat16),
+    (CUDA, replace(CUDA_OLD, cpu_bf16=True), torch.float32),  # nor the other way round
+], ids=["cuda-bf16", "cuda1-bf16", "cuda-old", "mps-macos14", "mps-macos13", "cpu", "cpu-beside-gpus", "cpu-bf16",
+        "cuda-old-beside-a-bf16-cpu"])
 def test_auto_precision(device, offers, expected):
     assert choose_dtype("auto", device, offers) is expected
     assert choose_dtype("", device, offers) is expected
@@ -122,7 +130,17 @@ def test_detect_reports_this_machine():
     # Without offers the choice is made for this machine, and cpu always works.
     assert choose_device("cpu") == CPU
     assert choose_device("auto") == choose_device("auto", offers)
-    assert choose_dtype("auto", CPU) is torch.float32
+    assert choose_dtype("auto", CPU) is (torch.bfloat16 if offers.cpu_bf16 else torch.float32)
+    assert offers.cpu_bf16 <= can_pack(CPU, torch.bfloat16)  # what auto chooses is packed
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="the x86 instructions' check")
+def test_a_processor_that_only_emulates_bfloat16_keeps_float32(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert not MachineOffers.detect().cpu_bf16
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert MachineOffers.detect().cpu_bf16 == torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 @pytest.mark.parametrize("device, offers", [(CPU, CPU_ONLY), (MPS, MAC_14)])
