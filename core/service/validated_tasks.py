@@ -29,6 +29,9 @@ class ValidatedTasks:
     def __init__(self, kept: int = KEPT):
         self._kept = kept
         self._tasks: OrderedDict[str, AudioInferenceTask] = OrderedDict()
+        # Those let go lately: a row read as unsettled just before its task settled must not bring
+        # it back (it would be held until the bound pushed it out). Bounded as the tasks are.
+        self._settled: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()  # the event loop keeps, the runner's threads read
 
     def __len__(self) -> int:
@@ -37,6 +40,8 @@ class ValidatedTasks:
     def keep(self, task: AudioInferenceTask) -> None:
         """A task just stored, as validated (its seed is the one stored with it)."""
         with self._lock:
+            if task.task_uuid in self._settled:
+                return
             self._tasks[task.task_uuid] = task
             self._tasks.move_to_end(task.task_uuid)
             while len(self._tasks) > self._kept:
@@ -59,6 +64,9 @@ class ValidatedTasks:
         """The task has run: let go of it."""
         with self._lock:
             self._tasks.pop(task_uuid, None)
+            self._settled[task_uuid] = None
+            while len(self._settled) > self._kept:
+                self._settled.popitem(last=False)
 
 
 def rebuilt(stored: StoredTask) -> AudioInferenceTask:

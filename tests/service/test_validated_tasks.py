@@ -63,6 +63,18 @@ def test_a_task_that_has_run_is_let_go_and_rebuilt_unkept_when_asked_for(tmp_pat
     assert again.params == task.params and len(tasks) == 0
 
 
+def test_a_row_read_before_its_task_settled_does_not_bring_the_task_back(tmp_path):
+    """getResponse read the row while the task ran; the task settled before the row was rebuilt."""
+    task, stored = _stored(tmp_path, _body())
+    assert stored.status == "queued"
+    tasks = ValidatedTasks(kept=2)
+    tasks.settled(task.task_uuid)
+    assert tasks.of(stored).params == task.params and len(tasks) == 0
+    for _ in range(3):  # the settled ones are remembered within the same bound
+        tasks.settled(str(uuid.uuid4()))
+    tasks.of(stored)
+    assert len(tasks) == 1
+
 
 def test_the_runner_lets_go_of_each_task_it_has_run(tiny_service):
     task = _body() | {"outputType": "URL", "outputFormat": "WAV"}
