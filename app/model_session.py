@@ -229,7 +229,8 @@ class ModelSession(QObject):
 
     def close(self) -> None:
         """The studio closes: a download stops (the studio waits for its jobs as it ends, and would
-        wait, windowless, for the whole download), and the engine stops (its process, its connection)."""
+        wait, windowless, for the whole download), and the engine stops (its process, its connection,
+        a first download of Whisper that a voice's transcription waits for)."""
         self.cancel_download()
         self.engine.close()
 

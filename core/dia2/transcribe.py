@@ -2,13 +2,16 @@
 
 One :class:`WhisperTranscriber` holds one Whisper model: loaded on first use (downloading a named
 model into a cache folder the first time), kept for later references, and freed by ``unload()``.
+A download can be stopped (``stop()``, as the studio closes): it is ours, not Whisper's, for that.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import threading
+import urllib.request
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
@@ -80,6 +83,10 @@ class NotAWhisperModel(TranscriptionModelUnavailable):
     """A file chosen as the Whisper model is not a Whisper checkpoint."""
 
 
+class TranscriptionStopped(TranscriptionError):
+    """The speech model's download was stopped (``WhisperTranscriber.stop``)."""
+
+
 class NoSpeechFound(TranscriptionError):
     """Whisper heard no words in the voice reference."""
 
@@ -114,6 +121,7 @@ class WhisperTranscriber:
         # One lock for loading and decoding: Whisper hooks into the shared model while it decodes,
         # so two transcriptions at once would mix up each other's caches.
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
 
     @property
     def is_loaded(self) -> bool:
@@ -130,6 +138,12 @@ class WhisperTranscriber:
             self._model = None
             if self._device.type == "cuda":
                 torch.cuda.empty_cache()
+
+    def stop(self) -> None:
+        """Stop a download of the model in progress, within a moment (the studio is closing): the
+        transcription waiting for it raises ``TranscriptionStopped`` and no part of the file stays.
+        A model already loaded is unaffected; none is downloaded afterwards."""
+        self._stopped.set()
 
     def transcribe(
         self, audio: np.ndarray, sample_rate: int, *, language: str | None = None
@@ -175,6 +189,7 @@ class WhisperTranscriber:
     def _load_named_model(self) -> whisper.Whisper:
         name = self._model_name
         try:
+            _download(name, whisper_cache_folder(self._download_root), self._stopped)
             return whisper.load_model(name, device=self._device, download_root=self._download_root)
         except OSError as error:  # offline: urllib's URLError; or the cache folder is unwritable
             where = f" into {self._download_root}" if self._download_root else ""
@@ -206,6 +221,37 @@ class WhisperTranscriber:
         # Otherwise Whisper's default stays: every head of the last half of the decoder layers,
         # coarser word timings, but it works for fine-tuned or custom sizes.
         return model
+
+
+_DOWNLOAD_CHUNK = 256 * 1024  # how often a download looks whether it was stopped
+
+
+def _download(name: str, folder: Path, stopped: threading.Event) -> None:
+    """Fetch the official model ``name`` into ``folder`` under Whisper's own file name, unless a
+    file is there already (``whisper.load_model`` checks it, and fetches a damaged one again). The
+    file appears whole and checked (the SHA-256 its address names) or not at all."""
+    address = whisper._MODELS[name]
+    target = folder / Path(address).name
+    if target.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(address, timeout=60) as response, open(partial, "wb") as out:
+            while not stopped.is_set() and (chunk := response.read(_DOWNLOAD_CHUNK)):
+                digest.update(chunk)
+                out.write(chunk)
+        if stopped.is_set():
+            raise TranscriptionStopped(f"The download of the Whisper model '{name}' was stopped.")
+        if digest.hexdigest() != address.split("/")[-2]:
+            raise TranscriptionModelUnavailable(
+                f"The Whisper model '{name}' arrived damaged (its checksum does not match). Try again; "
+                "if it keeps failing, choose a local Whisper model file (.pt) instead."
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def check_model_file(path: str | PathLike[str]) -> None:

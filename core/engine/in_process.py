@@ -122,6 +122,8 @@ class InProcessEngine:
                             warm_voices_bytes=warm.held_bytes if warm is not None else None)
 
     def close(self) -> None:
+        if self._transcriber is not None:
+            self._transcriber.stop()  # a first download of Whisper would hold the closing for minutes
         self.unload()
         self._transcriber = None
 
