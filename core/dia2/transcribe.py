@@ -20,6 +20,7 @@ import numpy as np
 import soxr
 import torch
 import whisper
+from tqdm import tqdm  # Whisper's own requirement (openai-whisper is pinned): its download showed this bar
 from whisper.audio import SAMPLE_RATE as WHISPER_SAMPLE_RATE
 from whisper.model import ModelDimensions
 from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
@@ -238,10 +239,14 @@ def _download(name: str, folder: Path, stopped: threading.Event) -> None:
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(address, timeout=60) as response, open(partial, "wb") as out:
+        with (urllib.request.urlopen(address, timeout=60) as response, open(partial, "wb") as out,
+              # on a terminal (the command line), the progress Whisper's own download showed
+              tqdm(total=response.length, desc=f"Whisper {name}", unit="B", unit_scale=True,
+                   unit_divisor=1024, disable=None) as progress):
             while not stopped.is_set() and (chunk := response.read(_DOWNLOAD_CHUNK)):
                 digest.update(chunk)
                 out.write(chunk)
+                progress.update(len(chunk))
         if stopped.is_set():
             raise TranscriptionStopped(f"The download of the Whisper model '{name}' was stopped.")
         if digest.hexdigest() != address.split("/")[-2]:
