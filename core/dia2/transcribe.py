@@ -8,9 +8,11 @@ A download can be stopped (``stop()``, as the studio closes): it is ours, not Wh
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import pickle
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from os import PathLike
@@ -192,12 +194,18 @@ class WhisperTranscriber:
         try:
             _download(name, whisper_cache_folder(self._download_root), self._stopped)
             return whisper.load_model(name, device=self._device, download_root=self._download_root)
-        except OSError as error:  # offline: urllib's URLError; or the cache folder is unwritable
+        except _NETWORK_ERRORS as error:
             where = f" into {self._download_root}" if self._download_root else ""
             raise TranscriptionModelUnavailable(
                 f"The Whisper model '{name}' is not on this computer yet and could not be downloaded "
                 f"({getattr(error, 'reason', None) or error}). Connect to the internet so it can be "
                 f"downloaded once{where}, or choose a local Whisper model file (.pt) instead."
+            ) from error
+        except OSError as error:  # a full disk, or a cache folder that cannot be written
+            raise TranscriptionModelUnavailable(
+                f"The Whisper model '{name}' could not be saved in {whisper_cache_folder(self._download_root)} "
+                f"({error.strerror or error}). Free some space there, or choose a local Whisper model file "
+                "(.pt) instead."
             ) from error
         except RuntimeError as error:  # a damaged download, or no memory left on the device
             raise TranscriptionModelUnavailable(
@@ -224,6 +232,8 @@ class WhisperTranscriber:
         return model
 
 
+# offline, refused, timed out or cut off part way
+_NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
 _DOWNLOAD_CHUNK = 256 * 1024  # how often a download looks whether it was stopped
 
 
@@ -235,6 +245,7 @@ def _download(name: str, folder: Path, stopped: threading.Event) -> None:
     target = folder / Path(address).name
     if target.exists():
         return
+    _raise_if_stopped(stopped, name)
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
@@ -243,12 +254,15 @@ def _download(name: str, folder: Path, stopped: threading.Event) -> None:
               # on a terminal (the command line), the progress Whisper's own download showed
               tqdm(total=response.length, desc=f"Whisper {name}", unit="B", unit_scale=True,
                    unit_divisor=1024, disable=None) as progress):
+            expected = response.length
             while not stopped.is_set() and (chunk := response.read(_DOWNLOAD_CHUNK)):
                 digest.update(chunk)
                 out.write(chunk)
                 progress.update(len(chunk))
-        if stopped.is_set():
-            raise TranscriptionStopped(f"The download of the Whisper model '{name}' was stopped.")
+            _raise_if_stopped(stopped, name)
+            if response.length:  # what was announced and never came: urllib ends such a read quietly
+                raise ConnectionError(f"the connection closed after {expected - response.length:,} of "
+                                      f"{expected:,} bytes")
         if digest.hexdigest() != address.split("/")[-2]:
             raise TranscriptionModelUnavailable(
                 f"The Whisper model '{name}' arrived damaged (its checksum does not match). Try again; "
@@ -257,6 +271,11 @@ def _download(name: str, folder: Path, stopped: threading.Event) -> None:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _raise_if_stopped(stopped: threading.Event, name: str) -> None:
+    if stopped.is_set():
+        raise TranscriptionStopped(f"The download of the Whisper model '{name}' was stopped.")
 
 
 def check_model_file(path: str | PathLike[str]) -> None:

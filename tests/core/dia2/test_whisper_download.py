@@ -29,8 +29,9 @@ PIECE = 64 * 1024
 
 
 @contextmanager
-def serving(data: bytes, seconds_per_piece: float = 0.0):
-    """An HTTP server sending ``data`` at any path, a piece at a time; ``sent`` counts pieces."""
+def serving(data: bytes, seconds_per_piece: float = 0.0, claimed_length: int | None = None):
+    """An HTTP server sending ``data`` at any path, a piece at a time (``sent``: one has gone), as
+    ``claimed_length`` bytes (a connection cut part way when it claims more)."""
     sent = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
@@ -39,7 +40,7 @@ def serving(data: bytes, seconds_per_piece: float = 0.0):
 
         def do_GET(self) -> None:
             self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(claimed_length or len(data)))
             self.end_headers()
             for start in range(0, len(data), PIECE):
                 try:
@@ -96,6 +97,25 @@ def test_a_damaged_download_is_a_clear_error_and_leaves_nothing(tmp_path, monkey
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_download_cut_off_part_way_says_so_and_leaves_nothing(tmp_path, monkeypatch, checkpoint):
+    with serving(checkpoint[:PIECE], claimed_length=len(checkpoint)) as (server, _):
+        _as_tiny(monkeypatch, server, checkpoint)
+        with pytest.raises(TranscriptionModelUnavailable, match="could not be downloaded"):
+            WhisperTranscriber("tiny", device="cpu", download_root=tmp_path).load()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_hold_the_model_is_a_clear_error(tmp_path, monkeypatch, checkpoint):
+    in_the_way = tmp_path / "cache"
+    in_the_way.write_text("a file where the folder should be")
+    with serving(checkpoint) as (server, _):
+        _as_tiny(monkeypatch, server, checkpoint)
+        with pytest.raises(TranscriptionModelUnavailable) as raised:
+            WhisperTranscriber("tiny", device="cpu", download_root=in_the_way).load()
+    message = str(raised.value)
+    assert f"could not be saved in {in_the_way}" in message and "Connect to the internet" not in message
+
+
 def _stopped_while_downloading(monkeypatch, load, stop) -> BaseException | None:
     """Run ``load`` (of "tiny") on a thread and call ``stop`` once a piece of the file has arrived;
     what ``load`` raised. It must end within a second of ``stop``: the whole file takes 2 s."""
@@ -125,6 +145,8 @@ def test_a_download_stops_within_a_moment_and_leaves_nothing(tmp_path, monkeypat
     raised = _stopped_while_downloading(monkeypatch, transcriber.load, transcriber.stop)
     assert isinstance(raised, TranscriptionStopped) and "'tiny' was stopped" in str(raised)
     assert list(tmp_path.iterdir()) == [] and not transcriber.is_loaded
+    with pytest.raises(TranscriptionStopped):  # at once: the server is gone, no connection is tried
+        transcriber.load()
 
 
 def test_closing_an_engine_stops_the_download_its_transcription_waits_for(tmp_path, monkeypatch):
