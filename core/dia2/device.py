@@ -85,7 +85,7 @@ def generation_threads(cores: int | None = None) -> int:
 def choose_dtype(requested: str, device: torch.device, offers: MachineOffers | None = None) -> torch.dtype:
     """bfloat16 where the device computes it in hardware: a GPU that supports it (half the memory,
     tensor cores), and a processor with bfloat16 instructions, where its products, laid out once for
-    oneDNN (``packed_weights``), make a frame 1.7x faster than float32's in half the memory. float32
+    oneDNN (``packed_weights``), make a frame 1.4-1.8x faster than float32's in half the memory. float32
     on other processors, where bfloat16 is emulated and slower. float32, asked for, is exact (the
     parity data); ``int8`` (weights only, computing in bfloat16) takes the least memory."""
     offers = offers or MachineOffers.detect()
