@@ -88,14 +88,15 @@ class ModelManagerDialog(QDialog):
         self.precision = QComboBox()
         for key, label in PRECISION_CHOICES.items():
             self.precision.addItem(label, key)
-        self.precision.setToolTip("Automatic: bfloat16 on a GPU that has it and on a processor with bfloat16 "
-                                  "instructions (recent Xeon and AMD Zen 4 or later); float32 elsewhere. The "
-                                  "status bar says what the loaded model runs in.")
+        # lines of their own: Qt does not wrap a plain tooltip, which would span the screen
+        self.precision.setToolTip("Automatic: bfloat16 on a GPU that has it and on a processor with\n"
+                                  "bfloat16 instructions (recent Xeon, AMD Zen 4 or later); float32 elsewhere.\n"
+                                  "The status bar says what the loaded model runs in.")
         self.speech_model = QComboBox()
-        self.speech_model.setToolTip("Whisper transcribes voice references to find when each word is "
-                                     "spoken. Larger models hear better and are slower; a named model is "
-                                     "downloaded the first time it is used. Unless you choose one, the studio "
-                                     "uses the default: a large model on a GPU, a small one on a processor.")
+        self.speech_model.setToolTip("Whisper transcribes voice references to find when each word is spoken.\n"
+                                     "Larger models hear better and are slower; a named model is downloaded\n"
+                                     "the first time it is used. Unless you choose one, the studio uses the\n"
+                                     "default: a large model on a GPU, a small one on a processor.")
         self.speech_model.activated.connect(self._speech_model_activated)
         self.speech_model.addItem("…")  # until the application knows Whisper's model names
         self.speech_model.setEnabled(False)
